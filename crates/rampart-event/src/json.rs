@@ -1,0 +1,191 @@
+//! Serialising an event as nested ECS JSON.
+//!
+//! Fields are stored flat under dotted names; ECS consumers expect them nested
+//! (`{"source": {"ip": ...}}`). The writer sorts names segment by segment and
+//! opens and closes objects as the path changes, writing straight into a byte
+//! buffer: no intermediate tree on the output hot path.
+
+use std::io::Write;
+
+use crate::event::Event;
+use crate::value::{Value, ValueRef};
+
+/// The key a value takes when its name is also the parent of other fields
+/// (a CSV with columns `a` and `a.b`): `{"a": {"_value": .., "b": ..}}`.
+const SHADOWED_LEAF: &str = "_value";
+
+impl Event {
+    /// Appends this event as one line of nested ECS JSON (no newline).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut fields = self.all_fields();
+        fields.sort_by(|a, b| a.0.split('.').cmp(b.0.split('.')));
+        fields.dedup_by(|later, earlier| later.0 == earlier.0);
+
+        let mut open: Vec<&str> = Vec::new();
+        let mut has_member: Vec<bool> = vec![false];
+        out.push(b'{');
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let segments: Vec<&str> = name.split('.').collect();
+            let (leaf, parents) = segments.split_last().expect("split yields one segment");
+            let common = open.iter().zip(parents).take_while(|(a, b)| a == b).count();
+            while open.len() > common {
+                open.pop();
+                has_member.pop();
+                out.push(b'}');
+            }
+            for segment in &parents[common..] {
+                open_object(out, &mut has_member, segment);
+                open.push(segment);
+            }
+            let parent_of_next = fields.get(i + 1).is_some_and(|(next, _)| {
+                next.len() > name.len()
+                    && next.starts_with(name)
+                    && next.as_bytes()[name.len()] == b'.'
+            });
+            if parent_of_next {
+                open_object(out, &mut has_member, leaf);
+                open.push(leaf);
+                write_key(out, &mut has_member, SHADOWED_LEAF);
+            } else {
+                write_key(out, &mut has_member, leaf);
+            }
+            write_value(out, *value);
+        }
+        for _ in &open {
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    /// This event as a nested ECS JSON value.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        let mut buf = Vec::with_capacity(512);
+        self.write_json(&mut buf);
+        serde_json::from_slice(&buf).expect("the writer emits valid JSON")
+    }
+}
+
+fn open_object(out: &mut Vec<u8>, has_member: &mut Vec<bool>, key: &str) {
+    write_key(out, has_member, key);
+    out.push(b'{');
+    has_member.push(false);
+}
+
+fn write_key(out: &mut Vec<u8>, has_member: &mut [bool], key: &str) {
+    let last = has_member
+        .last_mut()
+        .expect("the root object is always open");
+    if *last {
+        out.push(b',');
+    }
+    *last = true;
+    write_str(out, key);
+    out.push(b':');
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
+    match value {
+        ValueRef::Null => out.extend_from_slice(b"null"),
+        ValueRef::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        ValueRef::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Float(x) if x.is_finite() => {
+            serde_json::to_writer(&mut *out, &x).expect("writing to a Vec cannot fail");
+        }
+        ValueRef::Float(_) => out.extend_from_slice(b"null"),
+        ValueRef::Str(s) => write_str(out, s),
+        ValueRef::Ip(ip) => {
+            let _ = write!(out, "\"{ip}\"");
+        }
+        ValueRef::Time(t) => {
+            let _ = write!(out, "\"{t}\"");
+        }
+        ValueRef::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item.as_ref());
+            }
+            out.push(b']');
+        }
+        ValueRef::Json(j) => {
+            serde_json::to_writer(&mut *out, j).expect("writing to a Vec cannot fail");
+        }
+    }
+}
+
+impl From<&serde_json::Value> for Value {
+    /// Scalars become typed values, arrays of scalars lists, and anything
+    /// holding objects stays JSON.
+    fn from(j: &serde_json::Value) -> Self {
+        match j {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+                Value::List(items.iter().map(Value::from).collect())
+            }
+            other => Value::Json(other.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use serde_json::json;
+
+    use crate::{Event, Origin, Timestamp};
+
+    #[test]
+    fn dotted_names_nest_as_ecs() {
+        let mut e = Event::new(Origin::new("x.log", 2), "line \"two\"");
+        e.timestamp = Some("2025-03-14T03:22:14Z".parse::<Timestamp>().unwrap());
+        e.set("source.ip", "203.0.113.9".parse::<IpAddr>().unwrap());
+        e.set("source.port", 4444u16);
+        e.set("event.dataset", "linux.auth");
+        e.set("user.name", "root");
+        e.set("event.outcome", "failure");
+        assert_eq!(
+            e.to_json_value(),
+            json!({
+                "@timestamp": "2025-03-14T03:22:14Z",
+                "event": {"dataset": "linux.auth", "original": "line \"two\"", "outcome": "failure"},
+                "log": {"file": {"line": 2, "path": "x.log"}},
+                "source": {"ip": "203.0.113.9", "port": 4444},
+                "user": {"name": "root"}
+            })
+        );
+    }
+
+    #[test]
+    fn a_leaf_that_is_also_a_parent_keeps_both() {
+        let mut e = Event::new(Origin::new("x.csv", 0), "");
+        e.set("a", "leaf");
+        e.set("a.b", 1i64);
+        let v = e.to_json_value();
+        assert_eq!(v["a"], json!({"_value": "leaf", "b": 1}));
+        assert!(v["log"]["file"].get("line").is_none());
+    }
+
+    #[test]
+    fn hostile_text_stays_inside_its_string() {
+        let mut e = Event::new(Origin::new("x", 1), "\u{0}\n\"}{");
+        e.set("message", "</script>\"\\");
+        let v = e.to_json_value();
+        assert_eq!(v["message"], json!("</script>\"\\"));
+        assert_eq!(v["event"]["original"], json!("\u{0}\n\"}{"));
+    }
+}

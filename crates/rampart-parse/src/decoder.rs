@@ -1,0 +1,188 @@
+//! The per-file driver: detects the format from the first lines, then feeds
+//! every line to it, retrying lines it cannot read against the other line
+//! formats, and counts what nothing could read.
+
+use std::borrow::Cow;
+
+use crate::context::FileContext;
+use crate::detect::{detect, SAMPLE_BYTES, SAMPLE_LINES};
+use crate::formats::{self, Format, Kind, LineParser, RecordDecoder};
+use crate::lines::Line;
+use crate::output::Output;
+
+enum State {
+    Sampling {
+        lines: Vec<(u64, String)>,
+        bytes: usize,
+        non_blank: usize,
+    },
+    Lines {
+        primary: Option<LineParser>,
+        fallbacks: Option<Vec<LineParser>>,
+    },
+    Records(RecordDecoder),
+}
+
+/// Reads one file's lines into events.
+pub struct FileDecoder {
+    ctx: FileContext,
+    format: Option<&'static Format>,
+    state: State,
+    out: Output,
+}
+
+impl FileDecoder {
+    /// A decoder for the file in `ctx`; `forced` skips detection.
+    pub fn new(ctx: FileContext, forced: Option<&'static Format>) -> Self {
+        let mut decoder = FileDecoder {
+            ctx,
+            format: None,
+            state: State::Sampling {
+                lines: Vec::new(),
+                bytes: 0,
+                non_blank: 0,
+            },
+            out: Output::default(),
+        };
+        if let Some(format) = forced {
+            decoder.start(Some(format));
+        }
+        decoder
+    }
+
+    /// The file's context.
+    pub fn context(&self) -> &FileContext {
+        &self.ctx
+    }
+
+    /// The format in use: detected or forced; `None` while sampling or when
+    /// nothing matched.
+    pub fn format(&self) -> Option<&'static Format> {
+        self.format
+    }
+
+    /// What has been produced so far; take events out as they come.
+    pub fn output(&mut self) -> &mut Output {
+        &mut self.out
+    }
+
+    fn start(&mut self, format: Option<&'static Format>) {
+        self.format = format;
+        self.state = match format.map(|f| f.kind) {
+            Some(Kind::Records(make)) => State::Records(make()),
+            Some(Kind::Line(make)) => State::Lines {
+                primary: Some(make(&self.ctx)),
+                fallbacks: None,
+            },
+            None => State::Lines {
+                primary: None,
+                fallbacks: None,
+            },
+        };
+    }
+
+    /// Feeds one line as read from the file.
+    pub fn feed(&mut self, line: Line<'_>) {
+        if line.is_cut() {
+            self.finish_sampling();
+            let text = String::from_utf8_lossy(&line.bytes[..line.bytes.len().min(4096)]);
+            self.out.unparsed(
+                line.no,
+                format!("line too long ({} bytes)", line.len),
+                &text,
+            );
+            return;
+        }
+        let mut text = match std::str::from_utf8(line.bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                self.out.quality("invalid-utf8");
+                String::from_utf8_lossy(line.bytes)
+            }
+        };
+        if line.no == 1 {
+            if let Some(rest) = text.strip_prefix('\u{feff}') {
+                text = Cow::Owned(rest.to_owned());
+            }
+        }
+        if let State::Sampling {
+            lines,
+            bytes,
+            non_blank,
+        } = &mut self.state
+        {
+            *bytes += text.len();
+            if !text.trim().is_empty() {
+                *non_blank += 1;
+            }
+            lines.push((line.no, text.into_owned()));
+            if *non_blank >= SAMPLE_LINES || *bytes >= SAMPLE_BYTES {
+                self.finish_sampling();
+            }
+            return;
+        }
+        self.process(line.no, &text);
+    }
+
+    fn finish_sampling(&mut self) {
+        let State::Sampling { lines, .. } = &mut self.state else {
+            return;
+        };
+        let lines = std::mem::take(lines);
+        let sample: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+        let format = detect(&sample, &self.ctx);
+        self.start(format);
+        for (no, text) in &lines {
+            self.process(*no, text);
+        }
+    }
+
+    fn process(&mut self, no: u64, text: &str) {
+        let ctx = &self.ctx;
+        match &mut self.state {
+            State::Records(decoder) => decoder.feed(ctx, no, text, &mut self.out),
+            State::Lines { primary, fallbacks } => {
+                if text.trim().is_empty() {
+                    self.out.skipped();
+                    return;
+                }
+                if let Some(parser) = primary {
+                    if let Some((key, event)) = parser.parse(ctx, no, text) {
+                        self.out.event(key, event);
+                        return;
+                    }
+                }
+                let own = self.format.map(|f| f.name);
+                let fallbacks = fallbacks.get_or_insert_with(|| {
+                    formats::line_formats()
+                        .filter(|f| Some(f.name) != own)
+                        .filter_map(|f| match f.kind {
+                            Kind::Line(make) => Some(make(ctx)),
+                            Kind::Records(_) => None,
+                        })
+                        .collect()
+                });
+                for parser in fallbacks.iter_mut() {
+                    if let Some((key, event)) = parser.parse(ctx, no, text) {
+                        self.out.event(key, event);
+                        return;
+                    }
+                }
+                let reason = match self.format {
+                    Some(f) => format!("not {} or any other known line format", f.name),
+                    None => "no known format".to_owned(),
+                };
+                self.out.unparsed(no, reason, text);
+            }
+            State::Sampling { .. } => unreachable!("sampling ends before lines are processed"),
+        }
+    }
+
+    /// Ends the input: detects if still sampling and flushes open records.
+    pub fn finish(&mut self) {
+        self.finish_sampling();
+        if let State::Records(decoder) = &mut self.state {
+            decoder.finish(&self.ctx, &mut self.out);
+        }
+    }
+}

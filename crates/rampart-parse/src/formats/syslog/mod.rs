@@ -1,0 +1,255 @@
+//! Syslog files: the header, then a message read according to the program
+//! that wrote it (sshd, sudo, su, cron, PAM, account tools, kernel firewall).
+//!
+//! RFC 3164 lines carry no year. The year comes from `--year`, else from the
+//! file's modification time; a month that jumps back by six or more (December
+//! to January) starts the next year, so a file that spans New Year reads right.
+
+mod auth;
+mod header;
+mod sshd;
+
+use rampart_event::time::Zone;
+use rampart_event::{Event, Timestamp};
+
+use crate::context::FileContext;
+use crate::formats::netfilter;
+
+pub use header::{parse as parse_header, Header, HeaderTime};
+
+/// Which year an RFC 3164 line belongs to, tracked along one file.
+#[derive(Debug, Clone)]
+pub struct YearTracker {
+    given: Option<i16>,
+    modified: Option<(i16, u8)>,
+    current: Option<i16>,
+    last_month: u8,
+}
+
+impl YearTracker {
+    /// A tracker with the user's `--year` (the year of the file's first line)
+    /// or the file's modification time.
+    pub fn new(given: Option<i16>, modified: Option<Timestamp>, zone: &Zone) -> Self {
+        YearTracker {
+            given,
+            modified: modified.map(|t| {
+                let c = zone.civil(t);
+                (c.year, c.month)
+            }),
+            current: None,
+            last_month: 0,
+        }
+    }
+
+    /// The year of a line dated in `month`.
+    pub fn year_for(&mut self, month: u8) -> i16 {
+        let year = match self.current {
+            None => match (self.given, self.modified) {
+                (Some(y), _) => y,
+                // A first line dated after the file was last written is from the year before.
+                (None, Some((y, m))) => {
+                    if month > m {
+                        y - 1
+                    } else {
+                        y
+                    }
+                }
+                (None, None) => Zone::utc().civil(Timestamp::now()).year,
+            },
+            Some(y) if month + 6 <= self.last_month => y + 1,
+            Some(y) => y,
+        };
+        self.current = Some(year);
+        self.last_month = month;
+        year
+    }
+}
+
+/// The syslog line parser of one file.
+#[derive(Debug, Clone)]
+pub struct SyslogParser {
+    years: YearTracker,
+}
+
+/// The format name syslog lines are counted under unless a message is more specific.
+pub const DATASET_SYSLOG: &str = "linux.syslog";
+
+impl SyslogParser {
+    /// A parser for the file in `ctx`.
+    pub fn new(ctx: &FileContext) -> Self {
+        SyslogParser {
+            years: YearTracker::new(ctx.options.year, ctx.modified, &ctx.options.zone),
+        }
+    }
+
+    /// Parses one line; `None` if it is not syslog. Returns the dataset.
+    pub fn parse(
+        &mut self,
+        ctx: &FileContext,
+        no: u64,
+        line: &str,
+    ) -> Option<(&'static str, Event)> {
+        let h = header::parse(line, &ctx.options.zone)?;
+        let mut event = ctx.event(no, line);
+        event.timestamp = match h.time {
+            HeaderTime::Instant(t) => Some(t),
+            HeaderTime::NoYear { month, day, clock } => {
+                let year = self.years.year_for(month);
+                ctx.options
+                    .zone
+                    .instant(HeaderTime::civil(month, day, clock, year))
+            }
+        };
+        let dataset = fill(&h, &mut event);
+        Some((dataset, event))
+    }
+}
+
+/// Sets the header fields and reads the message; returns the dataset.
+fn fill(h: &Header<'_>, event: &mut Event) -> &'static str {
+    if let Some(host) = h.host {
+        event.set_str("host.name", host);
+    }
+    if let Some(program) = h.program {
+        event.set_str("process.name", program);
+    }
+    if let Some(pid) = h.pid {
+        event.set("process.pid", pid);
+    }
+    if let Some(p) = h.priority {
+        event.set("log.syslog.priority", u32::from(p));
+        event.set("log.syslog.facility.code", u32::from(p / 8));
+        event.set("log.syslog.severity.code", u32::from(p % 8));
+    }
+    if let Some(msgid) = h.msgid {
+        event.set_str("log.syslog.msgid", msgid);
+    }
+    if let Some(sd) = h.structured {
+        for (id, name, value) in header::sd_params(sd) {
+            event.insert(format!("log.syslog.structured_data.{id}.{name}"), value);
+        }
+    }
+    event.set_str("message", h.message);
+    let dataset = message(h, event);
+    if !event.contains("event.dataset") {
+        event.set("event.dataset", dataset);
+    }
+    if !event.contains("event.kind") {
+        event.set("event.kind", "event");
+    }
+    dataset
+}
+
+/// Reads the message by program and returns the dataset.
+fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
+    let msg = h.message;
+    if netfilter::is_netfilter(msg) {
+        return netfilter::parse(msg, event);
+    }
+    let program = h.program.unwrap_or("");
+    let lower = program.to_ascii_lowercase();
+    if let Some(body) = pam_body(h) {
+        auth::pam(body, event);
+        if lower == "sshd" && !event.contains("event.action") {
+            sshd::parse(msg, event);
+        }
+        return if lower.starts_with("cron") {
+            "linux.cron"
+        } else {
+            "linux.auth"
+        };
+    }
+    match lower.as_str() {
+        "sshd" | "ssh" => sshd::parse(msg, event),
+        "sudo" => auth::sudo(msg, event),
+        "su" => auth::su(msg, event),
+        "cron" | "crond" | "anacron" => {
+            auth::cron(msg, event);
+            return "linux.cron";
+        }
+        "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd"
+        | "chpasswd" | "gpasswd" | "adduser" | "deluser" | "chage" => auth::account(msg, event),
+        "systemd-logind" | "login" | "polkitd" | "gdm-password" | "lightdm" | "sddm"
+        | "unix_chkpwd" | "chsh" | "chfn" | "newgrp" => {}
+        "kernel" => return "linux.kernel",
+        _ => return DATASET_SYSLOG,
+    }
+    "linux.auth"
+}
+
+/// The PAM part of a message: `pam_unix(sshd:auth): BODY`, or the whole
+/// message when the tag names PAM (`sshd(pam_unix)[12]: BODY`).
+fn pam_body<'a>(h: &Header<'a>) -> Option<&'a str> {
+    if h.subname.is_some_and(|s| s.starts_with("pam")) {
+        return Some(h.message);
+    }
+    let rest = h.message.strip_prefix("pam_")?;
+    let (_, body) = rest.split_once("): ")?;
+    Some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ParseOptions;
+
+    fn ctx(year: Option<i16>) -> FileContext {
+        FileContext::new(
+            "auth.log",
+            ParseOptions {
+                year,
+                zone: Zone::utc(),
+            },
+        )
+    }
+
+    #[test]
+    fn year_rolls_over_at_new_year() {
+        let c = ctx(Some(2024));
+        let mut p = SyslogParser::new(&c);
+        let (_, dec) = p
+            .parse(
+                &c,
+                1,
+                "Dec 31 23:59:58 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+            )
+            .unwrap();
+        let (_, jan) = p
+            .parse(
+                &c,
+                2,
+                "Jan  1 00:00:05 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+            )
+            .unwrap();
+        assert_eq!(dec.timestamp.unwrap().to_string(), "2024-12-31T23:59:58Z");
+        assert_eq!(jan.timestamp.unwrap().to_string(), "2025-01-01T00:00:05Z");
+    }
+
+    #[test]
+    fn year_from_modification_time() {
+        let mut c = ctx(None);
+        c.modified = Some("2026-01-10T00:00:00Z".parse().unwrap());
+        let mut p = SyslogParser::new(&c);
+        let (_, e) = p.parse(&c, 1, "Dec 30 10:00:00 h cron[1]: x").unwrap();
+        assert_eq!(e.timestamp.unwrap().to_string(), "2025-12-30T10:00:00Z");
+    }
+
+    #[test]
+    fn programs_pick_the_dataset() {
+        let c = ctx(Some(2025));
+        let mut p = SyslogParser::new(&c);
+        let cases = [
+            ("Mar 14 03:22:14 web01 sshd[9841]: Failed password for root from 45.33.32.156 port 42190 ssh2", "linux.auth"),
+            ("Mar 14 11:00:21 fw01 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=192.0.2.66 DST=10.0.0.5 PROTO=TCP SPT=1 DPT=21", "firewall.ufw"),
+            ("Mar 14 11:00:21 h CRON[2211]: (root) CMD (/usr/local/bin/backup.sh)", "linux.cron"),
+            ("Mar 14 11:00:21 h kernel: Linux version 6.1", "linux.kernel"),
+            ("Mar 14 11:00:21 h dhclient[4]: DHCPACK", "linux.syslog"),
+            ("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4 ", "linux.auth"),
+        ];
+        for (line, want) in cases {
+            let (dataset, e) = p.parse(&c, 1, line).unwrap();
+            assert_eq!(dataset, want, "{line}");
+            assert_eq!(e.get_str("event.dataset"), Some(want));
+        }
+    }
+}

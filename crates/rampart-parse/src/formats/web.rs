@@ -1,0 +1,357 @@
+//! Web server logs: Apache and Nginx access logs (combined, common,
+//! vhost_combined, and combined with extra trailing fields) and error logs.
+
+use rampart_event::Event;
+
+use crate::context::FileContext;
+use crate::text::{ip_token, port, uint};
+use crate::timefmt;
+
+/// The dataset of an access log: `nginx.access` when the file name says
+/// nginx, else `apache.access` (the two write the same formats).
+fn access_dataset(ctx: &FileContext) -> &'static str {
+    if ctx.name_hint.contains("nginx") {
+        "nginx.access"
+    } else {
+        "apache.access"
+    }
+}
+
+/// Reads a double-quoted field starting at `s[0] == '"'`, honouring `\"`.
+/// Returns the inside and the rest after the closing quote.
+fn quoted(s: &str) -> Option<(&str, &str)> {
+    let body = s.strip_prefix('"')?;
+    let bytes = body.as_bytes();
+    let mut from = 0;
+    loop {
+        let at = from + memchr::memchr(b'"', &bytes[from..])?;
+        let backslashes = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return Some((&body[..at], &body[at + 1..]));
+        }
+        from = at + 1;
+    }
+}
+
+fn next_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start_matches(' ');
+    match s.find(' ') {
+        Some(at) => (&s[..at], &s[at + 1..]),
+        None => (s, ""),
+    }
+}
+
+/// Parses one access-log line; `None` if it is not one.
+pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+    let bracket = line.find(" [")?;
+    let head = &line[..bracket];
+    let mut words: Vec<&str> = head.split(' ').collect();
+    let vhost = match words.len() {
+        3 => None,
+        4 => Some(words.remove(0)),
+        _ => return None,
+    };
+    let (client, user) = (words[0], words[2]);
+    let rest = &line[bracket + 2..];
+    let close = rest.find(']')?;
+    let timestamp = timefmt::apache(rest[..close].as_bytes(), &ctx.options.zone)?;
+    let rest = rest[close + 1..].trim_start_matches(' ');
+    let (request, rest) = quoted(rest)?;
+    let (status, rest) = next_word(rest);
+    let status = uint(status)?;
+    let (bytes, rest) = next_word(rest);
+    if bytes != "-" && uint(bytes).is_none() {
+        return None;
+    }
+
+    let dataset = access_dataset(ctx);
+    let mut e = ctx.event(no, line);
+    e.timestamp = Some(timestamp);
+    e.set("event.dataset", dataset);
+    e.set("event.kind", "event");
+    e.set("event.category", "web");
+    e.set(
+        "event.outcome",
+        if status < 400 { "success" } else { "failure" },
+    );
+    match ip_token(client) {
+        Some(ip) => e.set("source.ip", ip),
+        None => e.set_str("source.domain", client),
+    }
+    if user != "-" {
+        e.set_str("user.name", user);
+    }
+    if let Some(vhost) = vhost {
+        match vhost
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, port(p)?)))
+        {
+            Some((host, p)) => {
+                e.set_str("url.domain", host);
+                e.set("destination.port", p);
+            }
+            None => e.set_str("url.domain", vhost),
+        }
+    }
+    request_line(request, &mut e);
+    e.set("http.response.status_code", status as i64);
+    if let Some(n) = uint(bytes) {
+        e.set("http.response.body.bytes", n as i64);
+    }
+    let rest = rest.trim_start_matches(' ');
+    if let Some((referrer, rest)) = quoted(rest) {
+        if referrer != "-" && !referrer.is_empty() {
+            e.set_str("http.request.referrer", referrer);
+        }
+        if let Some((agent, _)) = quoted(rest.trim_start_matches(' ')) {
+            if agent != "-" {
+                e.set_str("user_agent.original", agent);
+            }
+        }
+    }
+    Some((dataset, e))
+}
+
+/// `GET /a?b=c HTTP/1.1` → method, url, version; anything else is kept raw.
+fn request_line(request: &str, e: &mut Event) {
+    let (method, rest) = request.split_once(' ').unwrap_or((request, ""));
+    let (target, version) = match rest.rsplit_once(' ') {
+        Some((target, v)) if v.starts_with("HTTP/") => (target, Some(v)),
+        _ => (rest, None),
+    };
+    let is_method = !method.is_empty()
+        && method.len() <= 16
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_');
+    if is_method && !target.is_empty() {
+        e.set_str("http.request.method", method);
+        url(target, e);
+        if let Some(v) = version {
+            e.set_str("http.version", v.strip_prefix("HTTP/").unwrap_or(v));
+        }
+    } else if request != "-" {
+        e.set_str("http.request.line", request);
+    }
+}
+
+/// Sets `url.original`, `url.path` and `url.query`.
+pub fn url(target: &str, e: &mut Event) {
+    e.set_str("url.original", target);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = match path.find("://") {
+        Some(at) => {
+            let after = &path[at + 3..];
+            let slash = after.find('/').unwrap_or(after.len());
+            e.set_str("url.domain", &after[..slash]);
+            &after[slash..]
+        }
+        None => path,
+    };
+    e.set_str("url.path", path);
+    e.set_str("url.query", query);
+}
+
+/// Parses one Apache or Nginx error-log line.
+pub fn parse_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+    if let Some(rest) = line.strip_prefix('[') {
+        apache_error(ctx, no, line, rest)
+    } else {
+        nginx_error(ctx, no, line)
+    }
+}
+
+fn apache_error(
+    ctx: &FileContext,
+    no: u64,
+    line: &str,
+    rest: &str,
+) -> Option<(&'static str, Event)> {
+    let (timestamp, used) = timefmt::ctime(rest.as_bytes(), &ctx.options.zone)?;
+    let mut rest = rest[used..].strip_prefix("] ")?;
+    let mut e = ctx.event(no, line);
+    e.timestamp = Some(timestamp);
+    e.set("event.dataset", "apache.error");
+    e.set("event.kind", "event");
+    e.set("event.category", "web");
+    while let Some(inner) = rest.strip_prefix('[') {
+        let Some(close) = inner.find("] ") else { break };
+        let field = &inner[..close];
+        rest = &inner[close + 2..];
+        if let Some(client) = field.strip_prefix("client ") {
+            client_address(client, &mut e);
+        } else if let Some(pids) = field.strip_prefix("pid ") {
+            let (pid, tid) = pids.split_once(":tid ").unwrap_or((pids, ""));
+            if let Some(p) = uint(pid) {
+                e.set("process.pid", p as i64);
+            }
+            if let Some(t) = uint(tid) {
+                e.set("process.thread.id", t as i64);
+            }
+        } else if let Some((module, level)) = field.split_once(':') {
+            e.set_str("apache.error.module", module);
+            e.set_str("log.level", level);
+        } else {
+            e.set_str("log.level", field);
+        }
+    }
+    if let Some((code, _)) = rest.split_once(": ") {
+        if code.len() == 7
+            && code.starts_with("AH")
+            && code[2..].bytes().all(|b| b.is_ascii_digit())
+        {
+            e.set_str("error.code", code);
+        }
+    }
+    e.set_str("message", rest);
+    Some(("apache.error", e))
+}
+
+fn client_address(client: &str, e: &mut Event) {
+    if let Some(ip) = ip_token(client) {
+        e.set("source.ip", ip);
+        return;
+    }
+    if let Some((addr, p)) = client.rsplit_once(':') {
+        if let (Some(ip), Some(p)) = (ip_token(addr), port(p)) {
+            e.set("source.ip", ip);
+            e.set("source.port", p);
+        }
+    }
+}
+
+fn nginx_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+    let (timestamp, used) = timefmt::iso8601(line.as_bytes(), &ctx.options.zone)?;
+    let rest = line[used..].strip_prefix(" [")?;
+    let (level, rest) = rest.split_once("] ")?;
+    if level.is_empty() || !level.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let (pids, rest) = rest.split_once(": ")?;
+    let (pid, tid) = pids.split_once('#')?;
+    let mut e = ctx.event(no, line);
+    e.timestamp = Some(timestamp);
+    e.set("event.dataset", "nginx.error");
+    e.set("event.kind", "event");
+    e.set("event.category", "web");
+    e.set_str("log.level", level);
+    if let (Some(p), Some(t)) = (uint(pid), uint(tid)) {
+        e.set("process.pid", p as i64);
+        e.set("process.thread.id", t as i64);
+    }
+    let mut message = rest;
+    if let Some(conn) = rest.strip_prefix('*') {
+        if let Some((id, after)) = conn.split_once(' ') {
+            if let Some(id) = uint(id) {
+                e.set("nginx.error.connection_id", id as i64);
+                message = after;
+            }
+        }
+    }
+    if let Some(at) = message.find(", client: ") {
+        let context = &message[at + 2..];
+        for (key, value) in nginx_context(context) {
+            match key {
+                "client" => client_address(value, &mut e),
+                "server" => e.set_str("url.domain", value),
+                "request" => request_line(value, &mut e),
+                "host" => e.set_str("destination.domain", value),
+                "referrer" => e.set_str("http.request.referrer", value),
+                "upstream" => e.set_str("nginx.error.upstream", value),
+                _ => {}
+            }
+        }
+        message = &message[..at];
+    }
+    e.set_str("message", message);
+    Some(("nginx.error", e))
+}
+
+/// The `key: value` pairs after an nginx error message; values may be quoted.
+fn nginx_context(text: &str) -> Vec<(&str, &str)> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once(": ") {
+        let (value, after) = if after.starts_with('"') {
+            match quoted(after) {
+                Some((v, a)) => (v, a),
+                None => (after, ""),
+            }
+        } else {
+            after.split_once(", ").map_or((after, ""), |(v, a)| (v, a))
+        };
+        pairs.push((key.trim_start_matches(", ").trim(), value));
+        rest = after.trim_start_matches(", ");
+        if rest.is_empty() {
+            break;
+        }
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ParseOptions;
+
+    fn ctx() -> FileContext {
+        FileContext::new("access.log", ParseOptions::default())
+    }
+
+    #[test]
+    fn combined_line() {
+        let line = r#"198.51.100.23 - alice [14/Mar/2025:10:01:01 +0000] "GET /item.php?id=1' OR '1'='1 HTTP/1.1" 404 209 "-" "sqlmap/1.7 (\"x\")""#;
+        let (ds, e) = parse_access(&ctx(), 1, line).unwrap();
+        assert_eq!(ds, "apache.access");
+        assert_eq!(e.get_str("user.name"), Some("alice"));
+        assert_eq!(e.get_str("url.path"), Some("/item.php"));
+        assert_eq!(e.get_str("url.query"), Some("id=1' OR '1'='1"));
+        assert_eq!(
+            e.get("http.response.status_code").unwrap().as_i64(),
+            Some(404)
+        );
+        assert_eq!(
+            e.get_str("user_agent.original"),
+            Some(r#"sqlmap/1.7 (\"x\")"#)
+        );
+        assert!(e.get("http.request.referrer").is_none());
+    }
+
+    #[test]
+    fn common_and_vhost_lines() {
+        let (_, e) = parse_access(
+            &ctx(),
+            1,
+            r#"2001:db8::1 - - [11/Jul/2018:08:41:28 +0300] "GET /manager HTTP/1.1" 302 -"#,
+        )
+        .unwrap();
+        assert_eq!(e.get("source.ip").unwrap().to_string(), "2001:db8::1");
+        assert!(e.get("http.response.body.bytes").is_none());
+        assert_eq!(e.timestamp.unwrap().to_string(), "2018-07-11T05:41:28Z");
+        let (_, e) = parse_access(&ctx(), 1, r#"www.example.com:443 203.0.113.5 - - [14/Mar/2025:10:01:01 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#).unwrap();
+        assert_eq!(e.get_str("url.domain"), Some("www.example.com"));
+        assert_eq!(e.get("destination.port").unwrap().as_i64(), Some(443));
+    }
+
+    #[test]
+    fn error_lines() {
+        let (ds, e) = parse_error(&ctx(), 1, "[Fri Mar 14 10:01:02.123456 2025] [core:error] [pid 1234:tid 5678] [client 2001:db8::42:40988] AH00126: Invalid URI").unwrap();
+        assert_eq!(ds, "apache.error");
+        assert_eq!(e.get_str("log.level"), Some("error"));
+        assert_eq!(e.get("source.port").unwrap().as_i64(), Some(40988));
+        assert_eq!(e.get_str("error.code"), Some("AH00126"));
+        let line = r#"2025/03/14 10:01:02 [error] 1234#1234: *5 open() "/x" failed (2: No such file), client: 203.0.113.7, server: example.com, request: "GET /wp-login.php HTTP/1.1", host: "example.com""#;
+        let (ds, e) = parse_error(&ctx(), 1, line).unwrap();
+        assert_eq!(ds, "nginx.error");
+        assert_eq!(e.get("source.ip").unwrap().to_string(), "203.0.113.7");
+        assert_eq!(e.get_str("url.path"), Some("/wp-login.php"));
+        assert_eq!(
+            e.get_str("message"),
+            Some(r#"open() "/x" failed (2: No such file)"#)
+        );
+    }
+}
