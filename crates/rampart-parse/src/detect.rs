@@ -34,13 +34,15 @@ pub fn detect(sample: &[&str], ctx: &FileContext) -> Option<&'static Format> {
     {
         return named("windows-xml");
     }
-    if first.starts_with('{')
-        || first.starts_with('[')
-        || first.starts_with("Record ")
-            && lines
-                .get(1)
-                .is_some_and(|l| l.trim_start().starts_with('{'))
-    {
+    let array_start = first.strip_prefix('[').is_some_and(|rest| {
+        let rest = rest.trim_start();
+        rest.is_empty() || rest.starts_with(['{', ']'])
+    });
+    let record_header = first.starts_with("Record ")
+        && lines
+            .get(1)
+            .is_some_and(|l| l.trim_start().starts_with('{'));
+    if first.starts_with('{') || array_start || record_header {
         return named("json");
     }
     if first.starts_with("#separator") || first.starts_with("#fields") || first.starts_with("#path")
@@ -87,6 +89,15 @@ mod tests {
     fn first_bytes_and_line_votes() {
         assert_eq!(name(&["", "{\"a\":1}"]), Some("json"));
         assert_eq!(name(&["<Events>"]), Some("windows-xml"));
+        assert_eq!(name(&["[", "{\"a\":1}", "]"]), Some("json"));
+        assert_eq!(
+            name(&[
+                "[Sun Dec 04 04:47:44 2005] [error] [client 192.0.2.1] File does not exist: /x"
+            ]),
+            Some("web-error")
+        );
+        assert_eq!(name(&["2023-07-23 21:36:36,227 - ids_logger_1 - low_severity - TCP - 192.0.2.1:5 --> 192.0.2.2:6 - SYN - Port scanning"]), Some("ids"));
+        assert_eq!(name(&["2025/03/14 10:01:02 [error] 1234#1234: *5 open() failed, client: 203.0.113.7, server: x"]), Some("web-error"));
         assert_eq!(name(&["#separator \\x09"]), Some("zeek"));
         assert_eq!(name(&["Mar 14 03:22:14 web01 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2"]), Some("syslog"));
         assert_eq!(

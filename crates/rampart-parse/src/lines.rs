@@ -59,7 +59,7 @@ pub fn read_lines<R: Read>(
                     kept.extend_from_slice(&line[..line.len().min(room)]);
                     f(Line {
                         no,
-                        bytes: trim_cr(&kept),
+                        bytes: &kept,
                         len: len + line.len(),
                     });
                 }
@@ -70,11 +70,14 @@ pub fn read_lines<R: Read>(
                         len: line.len(),
                     });
                 }
-                None => f(Line {
-                    no,
-                    bytes: trim_cr(line),
-                    len: line.len(),
-                }),
+                None => {
+                    let bytes = trim_cr(line);
+                    f(Line {
+                        no,
+                        bytes,
+                        len: bytes.len(),
+                    });
+                }
             }
             start += pos + 1;
         }
@@ -132,11 +135,20 @@ fn flush_last(
         }
         None if !rest.is_empty() => {
             *no += 1;
-            let cut = rest.len().min(max_line);
+            let bytes = if rest.len() > max_line {
+                &rest[..max_line]
+            } else {
+                trim_cr(rest)
+            };
+            let len = if rest.len() > max_line {
+                rest.len()
+            } else {
+                bytes.len()
+            };
             f(Line {
                 no: *no,
-                bytes: trim_cr(&rest[..cut]),
-                len: rest.len(),
+                bytes,
+                len,
             });
         }
         None => {}
@@ -156,6 +168,10 @@ mod tests {
     #[test]
     fn splits_on_lf_and_crlf_and_keeps_a_last_line() {
         let lines = collect(b"a\r\nbb\n\nccc", 100);
+        assert!(
+            lines.iter().all(|(_, b, len)| b.len() == *len),
+            "CRLF lines are not cut lines"
+        );
         let got: Vec<_> = lines
             .iter()
             .map(|(n, b, _)| (*n, String::from_utf8_lossy(b).into_owned()))

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `rampart` binary: command-line parsing and dispatch only; the work
+//! lives in the library crates.
+
+mod commands;
+mod summary;
+mod writer;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// rampart: a fast, single-binary security log pipeline and SIEM.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print normalised events (ECS) from logs of any supported format.
+    Parse(commands::parse::ParseArgs),
+    /// List the input formats rampart reads.
+    Formats,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => commands::parse::run(&args),
+        Command::Formats => commands::formats::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -12,6 +12,8 @@ use crate::timefmt;
 pub enum HeaderTime {
     /// A full instant (RFC 5424, RFC 3339).
     Instant(Timestamp),
+    /// RFC 5424's NILVALUE: the sender did not know the time.
+    Missing,
     /// An RFC 3164 time: month, day and clock, no year, no zone.
     NoYear {
         /// Month 1-12.
@@ -74,7 +76,7 @@ pub fn parse<'a>(line: &'a str, zone: &rampart_event::time::Zone) -> Option<Head
     if let Some((t, used)) = bsd_time(&bytes[at..]) {
         time = t;
         at += used;
-    } else if let Some((t, used)) = timefmt::iso8601(&bytes[at..], zone) {
+    } else if let Some((t, used)) = rfc3339(&bytes[at..], zone) {
         time = HeaderTime::Instant(t);
         at += used;
     } else {
@@ -119,6 +121,15 @@ fn priority(bytes: &[u8]) -> (Option<u8>, usize) {
         Ok(p) if p <= 191 => (Some(p), digits + 2),
         _ => (None, 0),
     }
+}
+
+/// An RFC 3339 time (`2025-03-14T10:01:02.123+00:00`) as rsyslog writes it:
+/// the `T` and the dashes keep other `date time` log formats out.
+fn rfc3339(s: &[u8], zone: &rampart_event::time::Zone) -> Option<(Timestamp, usize)> {
+    if s.len() < 19 || s[4] != b'-' || !matches!(s[10], b'T' | b't') {
+        return None;
+    }
+    timefmt::iso8601(s, zone)
 }
 
 /// `Mar 14 03:22:14`, `Mar  4 03:22:14`, optionally with a fraction or a year.
@@ -205,7 +216,7 @@ fn rfc5424<'a>(
     };
     let ts = next()?;
     let time = if ts == "-" {
-        return None;
+        HeaderTime::Missing
     } else {
         HeaderTime::Instant(timefmt::iso8601(ts.as_bytes(), zone)?.0)
     };
@@ -352,7 +363,19 @@ mod tests {
     }
 
     #[test]
+    fn rfc5424_nil_time() {
+        let h = parse("<34>1 - web03 sshd 777 - - Failed password", &Zone::utc()).unwrap();
+        assert_eq!(h.time, HeaderTime::Missing);
+        assert_eq!(h.message, "Failed password");
+    }
+
+    #[test]
     fn not_syslog() {
+        assert!(parse(
+            "2023-07-23 21:36:36,227 - ids_logger_1 - low_severity - TCP",
+            &Zone::utc()
+        )
+        .is_none());
         assert!(parse("hello world", &Zone::utc()).is_none());
         assert!(parse("<999>Mar 14 03:22:14 x y: z", &Zone::utc()).is_none());
     }

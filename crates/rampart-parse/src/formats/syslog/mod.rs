@@ -93,6 +93,7 @@ impl SyslogParser {
         let mut event = ctx.event(no, line);
         event.timestamp = match h.time {
             HeaderTime::Instant(t) => Some(t),
+            HeaderTime::Missing => None,
             HeaderTime::NoYear { month, day, clock } => {
                 let year = self.years.year_for(month);
                 ctx.options

@@ -1,0 +1,17 @@
+//! Sources: turning the paths a user names into a stream of parsed events.
+//!
+//! - [`discover`] walks folders, keeps rotated sets (`auth.log.2.gz`,
+//!   `auth.log.1`, `auth.log`) together and oldest first;
+//! - [`open`] reads plain and gzip files alike and refuses binary formats it
+//!   cannot read with a clear reason;
+//! - [`read_files`] parses files on several threads and hands their events to
+//!   the caller in input order, with bounded memory: a file that runs ahead
+//!   waits once a few batches of it are queued.
+
+mod discover;
+mod open;
+mod parallel;
+
+pub use discover::{discover, Input};
+pub use open::{open, OpenError};
+pub use parallel::{read_files, FileReport, Message, ReadOptions};

@@ -1,0 +1,174 @@
+//! `rampart parse`: read logs, print normalised events, summarise on stderr.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use rampart_event::time::Zone;
+use rampart_io::{discover, read_files, Message, ReadOptions};
+use rampart_parse::ParseOptions;
+
+use crate::summary::Summary;
+use crate::writer::{EventWriter, OutputFormat};
+
+/// Arguments of `rampart parse`.
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Log files or folders (walked recursively); `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    format: Format,
+    /// Read every file as this format instead of detecting it (see `rampart formats`).
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<String>,
+    /// Write lines that parse as nothing to this file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    dead_letter: Option<PathBuf>,
+    /// Write events to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Year of syslog lines that carry none (default: from the file's modification time).
+    #[arg(long)]
+    year: Option<i16>,
+    /// Zone of times that carry no offset: an IANA name or an offset such as +02:00.
+    #[arg(long, default_value = "UTC", env = "RAMPART_TIMEZONE")]
+    timezone: String,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Show the detected format of each file.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Jsonl,
+    Json,
+    Table,
+}
+
+/// Runs the command; the exit code is 1 when a file could not be read.
+pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
+    let zone = Zone::named(&args.timezone)?;
+    let forced = match &args.input_format {
+        Some(name) => match rampart_parse::by_name(name) {
+            Some(f) => Some(f),
+            None => bail!("unknown input format '{name}': run `rampart formats` to list them"),
+        },
+        None => None,
+    };
+    let mut options = ReadOptions {
+        parse: ParseOptions {
+            year: args.year,
+            zone,
+        },
+        forced,
+        ..Default::default()
+    };
+    if let Some(t) = args.threads {
+        options.threads = t.max(1);
+    }
+
+    let started = Instant::now();
+    let (inputs, missing) = discover(&args.paths);
+    let mut summary = Summary::default();
+    for (path, why) in missing {
+        summary.error(format!("{}: {why}", path.display()));
+    }
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let format = match args.format {
+        Format::Jsonl => OutputFormat::Jsonl,
+        Format::Json => OutputFormat::Json,
+        Format::Table => OutputFormat::Table,
+    };
+    let mut writer = EventWriter::new(BufWriter::with_capacity(1 << 16, sink), format);
+    let mut dead_out = match &args.dead_letter {
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create {}", path.display())
+            })?))
+        }
+        None => None,
+    };
+    let mut write_error = None;
+    read_files(&inputs, &options, |message| match message {
+        Message::Batch {
+            index,
+            events,
+            dead,
+        } => {
+            if write_error.is_some() {
+                return;
+            }
+            for event in &events {
+                if let Err(e) = writer.write(event) {
+                    write_error = Some(e);
+                    return;
+                }
+            }
+            if let Some(out) = dead_out.as_mut() {
+                let path = inputs[index].path.display().to_string();
+                for d in &dead {
+                    let record = serde_json::json!({"path": path, "line": d.line, "reason": d.reason, "text": d.text});
+                    if let Err(e) = writeln!(out, "{record}") {
+                        write_error = Some(e);
+                        return;
+                    }
+                }
+            }
+        }
+        Message::Done(report) => {
+            if args.verbose {
+                let set = report
+                    .rotated_set
+                    .as_deref()
+                    .map(|s| format!(" (rotated set {s})"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}: {}{set}, {} events, {} unparsed",
+                    report.path.display(),
+                    report.format.unwrap_or("format not recognised"),
+                    report.stats.total_events(),
+                    report.stats.unparsed
+                );
+            }
+            summary.add(report);
+        }
+    });
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write events");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match writer.finish() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("cannot write events")?,
+    }
+    if let Some(mut out) = dead_out {
+        out.flush().context("cannot write the dead-letter file")?;
+    }
+    if !args.quiet {
+        summary.print(started.elapsed(), &mut std::io::stderr().lock())?;
+    }
+    Ok(if summary.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
