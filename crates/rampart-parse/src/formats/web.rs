@@ -37,6 +37,27 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// The quoted request, whose closing quote is the one followed by a status
+/// code: scanners send raw `"` inside URLs (`?postdata="><script>`), which
+/// servers log unescaped.
+fn request_field(s: &str) -> Option<(&str, &str)> {
+    let (request, rest) = quoted(s)?;
+    if uint(next_word(rest).0).is_some() {
+        return Some((request, rest));
+    }
+    let body = &s[1..];
+    let mut from = request.len() + 1;
+    while let Some(at) = body[from..].find("\" ") {
+        let at = from + at;
+        let after = &body[at + 1..];
+        if uint(next_word(after).0).is_some() {
+            return Some((&body[..at], after));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn next_word(s: &str) -> (&str, &str) {
     let s = s.trim_start_matches(' ');
     match s.find(' ') {
@@ -60,7 +81,7 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
     let close = rest.find(']')?;
     let timestamp = timefmt::apache(rest[..close].as_bytes(), &ctx.options.zone)?;
     let rest = rest[close + 1..].trim_start_matches(' ');
-    let (request, rest) = quoted(rest)?;
+    let (request, rest) = request_field(rest)?;
     let (status, rest) = next_word(rest);
     let status = uint(status)?;
     let (bytes, rest) = next_word(rest);
@@ -319,6 +340,20 @@ mod tests {
             Some(r#"sqlmap/1.7 (\"x\")"#)
         );
         assert!(e.get("http.request.referrer").is_none());
+    }
+
+    #[test]
+    fn raw_quotes_inside_the_request() {
+        let line = r#"192.0.2.83 - - [11/Jul/2018:09:32:27 +0300] "GET /a.dll?postdata="><script>foo</script> HTTP/1.1" 404 997"#;
+        let (_, e) = parse_access(&ctx(), 1, line).unwrap();
+        assert_eq!(
+            e.get_str("url.query"),
+            Some("postdata=\"><script>foo</script>")
+        );
+        assert_eq!(
+            e.get("http.response.status_code").unwrap().as_i64(),
+            Some(404)
+        );
     }
 
     #[test]
