@@ -79,7 +79,7 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
     let (client, user) = (words[0], words[2]);
     let rest = &line[bracket + 2..];
     let close = rest.find(']')?;
-    let timestamp = timefmt::apache(rest[..close].as_bytes(), &ctx.options.zone)?;
+    let timestamp = timefmt::apache(&rest.as_bytes()[..close], &ctx.options.zone)?;
     let rest = rest[close + 1..].trim_start_matches(' ');
     let (request, rest) = request_field(rest)?;
     let (status, rest) = next_word(rest);

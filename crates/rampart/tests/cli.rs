@@ -1,0 +1,132 @@
+//! The `rampart parse` command end to end: bad input never stops a run, and
+//! every problem is reported with its file.
+
+use std::io::Write;
+use std::process::Command;
+
+fn rampart() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+}
+
+const GOOD: &str =
+    "Mar 14 03:22:14 web01 sshd[9841]: Failed password for root from 203.0.113.9 port 42190 ssh2\n";
+
+#[test]
+fn bad_files_are_reported_and_good_files_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a_good.log"), GOOD).unwrap();
+    let garbage: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(d.join("b_garbage.bin"), &garbage).unwrap();
+    let mut long = vec![b'x'; 10 * 1024 * 1024];
+    long.push(b'\n');
+    long.extend_from_slice(GOOD.as_bytes());
+    std::fs::write(d.join("c_long_line.log"), &long).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(GOOD.repeat(50).as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(d.join("d_truncated.log.gz"), &gz[..gz.len() / 2]).unwrap();
+    std::fs::write(
+        d.join("e_invalid_utf8.log"),
+        b"Mar 14 03:22:14 web01 sshd[1]: Invalid user \xff\xfe from 203.0.113.9 port 1\n",
+    )
+    .unwrap();
+
+    let dead = d.join("dead.jsonl");
+    let output = rampart()
+        .args(["parse", "--year", "2025", "--dead-letter"])
+        .arg(&dead)
+        .arg(d)
+        .arg(d.join("missing.log"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "missing and truncated inputs are failures: {stderr}"
+    );
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let from = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["log"]["file"]["path"].as_str().unwrap().ends_with(name))
+            .count()
+    };
+    assert_eq!(from("a_good.log"), 1);
+    assert_eq!(
+        from("c_long_line.log"),
+        1,
+        "the line after a 10 MB line is read"
+    );
+    assert_eq!(from("e_invalid_utf8.log"), 1);
+    assert!(stderr.contains("missing.log: no such file"), "{stderr}");
+    assert!(
+        stderr.contains("d_truncated.log.gz: read failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("c_long_line.log:1: line too long (10485760 bytes)"),
+        "{stderr}"
+    );
+    let dead = std::fs::read_to_string(dead).unwrap();
+    assert!(dead
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(dead.contains("b_garbage.bin"));
+    assert!(dead.contains("line too long"));
+}
+
+#[test]
+fn formats_are_listed_and_unknown_ones_refused() {
+    let output = rampart().arg("formats").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    for name in [
+        "syslog",
+        "web-access",
+        "windows-xml",
+        "suricata",
+        "zeek",
+        "csv",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing");
+    }
+    let output = rampart()
+        .args(["parse", "--input-format", "nope", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown input format 'nope'"));
+}
+
+#[test]
+fn forced_format_and_table_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.txt");
+    std::fs::write(&path, GOOD).unwrap();
+    let output = rampart()
+        .args([
+            "parse",
+            "--input-format",
+            "syslog",
+            "--format",
+            "table",
+            "--year",
+            "2025",
+            "-q",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("TIMESTAMP"));
+    assert!(text.contains("203.0.113.9:42190"));
+    assert!(text.contains("ssh-login failure"));
+    assert!(output.stderr.is_empty());
+}
