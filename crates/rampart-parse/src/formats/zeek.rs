@@ -284,7 +284,9 @@ fn unescape(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'x') && i + 3 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 2..(i + 4).min(s.len())], 16) {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 2]), hex(bytes[i + 3])) {
+                let b = (hi * 16 + lo) as u8;
                 out.push(b);
                 i += 4;
                 continue;
@@ -345,6 +347,12 @@ mod tests {
             tsv.get("event.duration").unwrap().as_i64(),
             Some(1_500_000_000)
         );
+    }
+
+    #[test]
+    fn escapes_decode_and_damaged_ones_stay() {
+        assert_eq!(unescape("a\\x09b"), "a\tb");
+        assert_eq!(unescape("\\x\u{e9}9"), "\\x\u{e9}9");
     }
 
     #[test]
