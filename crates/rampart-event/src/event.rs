@@ -65,6 +65,12 @@ impl Event {
         self.fields.push((name.into(), value.into()));
     }
 
+    /// Adds a field whose text is fixed at build time, without allocating.
+    pub fn set_static(&mut self, name: &'static str, value: &'static str) {
+        self.fields
+            .push((Cow::Borrowed(name), Value::Static(value)));
+    }
+
     /// Adds a text field unless the text is empty.
     pub fn set_str(&mut self, name: impl Into<FieldName>, value: &str) {
         if !value.is_empty() {

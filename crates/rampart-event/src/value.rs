@@ -9,7 +9,7 @@ use jiff::Timestamp;
 ///
 /// `Json` holds structures that have no flat ECS form (an array of objects
 /// inside a JSON log, say); it is serialised as it came.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     /// An explicit null from the source (JSON `null`).
     Null,
@@ -21,6 +21,9 @@ pub enum Value {
     Float(f64),
     /// Text.
     Str(String),
+    /// Text known when rampart was built (`event.category` words and the
+    /// like): parsers set these on every event, so they cost no allocation.
+    Static(&'static str),
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// A UTC instant.
@@ -63,11 +66,20 @@ impl Value {
             Value::Int(i) => ValueRef::Int(*i),
             Value::Float(f) => ValueRef::Float(*f),
             Value::Str(s) => ValueRef::Str(s),
+            Value::Static(s) => ValueRef::Str(s),
             Value::Ip(ip) => ValueRef::Ip(*ip),
             Value::Time(t) => ValueRef::Time(*t),
             Value::List(l) => ValueRef::List(l),
             Value::Json(j) => ValueRef::Json(j),
         }
+    }
+}
+
+impl PartialEq for Value {
+    /// Values are equal when their views are: `Str` and `Static` holding the
+    /// same text are the same value.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_ref() == other.as_ref()
     }
 }
 

@@ -238,8 +238,8 @@ impl CsvDecoder {
                 for (name, value) in header.iter().zip(&values) {
                     map_alias(name, &Value::from(value.as_str()), &mut e);
                 }
-                e.set("event.dataset", "csv");
-                e.set("event.kind", "event");
+                e.set_static("event.dataset", "csv");
+                e.set_static("event.kind", "event");
                 out.event("csv", e);
             }
         }

@@ -91,8 +91,8 @@ impl EndpointRows {
     ) {
         let mut e = ctx.event(no, text);
         let dataset = self.table.dataset();
-        e.set("event.dataset", dataset);
-        e.set("event.kind", "event");
+        e.set_static("event.dataset", dataset);
+        e.set_static("event.kind", "event");
         let mut issues: Vec<Value> = Vec::new();
         let mut flag = |out: &mut Output, kind: &'static str, column: &str| {
             out.quality(kind);
@@ -214,9 +214,9 @@ impl EndpointRows {
             Table::File => ("file", None),
             Table::Registry => ("registry", None),
         };
-        e.set("event.category", category);
+        e.set_static("event.category", category);
         if let Some(a) = action {
-            e.set("event.action", a);
+            e.set_static("event.action", a);
         }
         if !issues.is_empty() {
             e.set("rampart.quality", issues);

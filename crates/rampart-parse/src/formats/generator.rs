@@ -54,9 +54,9 @@ pub fn parse_ids(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str
 
     let mut e = ctx.event(no, line);
     e.timestamp = Some(timestamp);
-    e.set("event.dataset", IDS);
-    e.set("event.kind", "alert");
-    e.set("event.category", "intrusion_detection");
+    e.set_static("event.dataset", IDS);
+    e.set_static("event.kind", "alert");
+    e.set_static("event.category", "intrusion_detection");
     e.set_str("log.logger", logger);
     e.set_str("log.level", level);
     if let Some(s) = severity::from_label(level) {
@@ -103,9 +103,9 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
 
     let mut e = ctx.event(no, line);
     e.timestamp = Some(timestamp);
-    e.set("event.dataset", ACCESS);
-    e.set("event.kind", "event");
-    e.set("event.category", "web");
+    e.set_static("event.dataset", ACCESS);
+    e.set_static("event.kind", "event");
+    e.set_static("event.category", "web");
     e.set(
         "event.outcome",
         if status < 400 { "success" } else { "failure" },
@@ -157,9 +157,9 @@ impl EndpointDecoder {
                 Some((t, _)) => e.timestamp = Some(t),
                 None => out.quality("unreadable-time"),
             }
-            e.set("event.dataset", ENDPOINT);
-            e.set("event.kind", "event");
-            e.set("event.category", "malware");
+            e.set_static("event.dataset", ENDPOINT);
+            e.set_static("event.kind", "event");
+            e.set_static("event.category", "malware");
             self.record = Some((no, e));
             return;
         }

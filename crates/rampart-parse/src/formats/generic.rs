@@ -174,10 +174,10 @@ pub fn json_event(
         map_alias(key, &Value::from(value), &mut e);
     }
     if !e.contains("event.dataset") {
-        e.set("event.dataset", "json");
+        e.set_static("event.dataset", "json");
     }
     if !e.contains("event.kind") {
-        e.set("event.kind", "event");
+        e.set_static("event.kind", "event");
     }
     e
 }

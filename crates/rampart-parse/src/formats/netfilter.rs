@@ -46,10 +46,10 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
         .trim_start_matches('[')
         .trim_end_matches([']', ':'])
         .trim();
-    event.set("event.dataset", dataset);
-    event.set("event.kind", "event");
-    event.set("event.category", "network");
-    event.set("event.action", action(label));
+    event.set_static("event.dataset", dataset);
+    event.set_static("event.kind", "event");
+    event.set_static("event.category", "network");
+    event.set_static("event.action", action(label));
     event.set_str("rule.name", label);
 
     let mut flags = Vec::new();

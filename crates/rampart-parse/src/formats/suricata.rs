@@ -25,8 +25,8 @@ pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> E
         .and_then(Json::as_str)
         .and_then(|t| crate::timefmt::any(t, &ctx.options.zone));
     let kind = o.get("event_type").and_then(Json::as_str).unwrap_or("");
-    e.set("event.dataset", FORMAT);
-    e.set("event.module", "suricata");
+    e.set_static("event.dataset", FORMAT);
+    e.set_static("event.module", "suricata");
     e.set(
         "event.kind",
         if kind == "alert" { "alert" } else { "event" },

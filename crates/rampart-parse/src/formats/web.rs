@@ -92,9 +92,9 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
     let dataset = access_dataset(ctx);
     let mut e = ctx.event(no, line);
     e.timestamp = Some(timestamp);
-    e.set("event.dataset", dataset);
-    e.set("event.kind", "event");
-    e.set("event.category", "web");
+    e.set_static("event.dataset", dataset);
+    e.set_static("event.kind", "event");
+    e.set_static("event.category", "web");
     e.set(
         "event.outcome",
         if status < 400 { "success" } else { "failure" },
@@ -196,9 +196,9 @@ fn apache_error(
     let mut rest = rest[used..].strip_prefix("] ")?;
     let mut e = ctx.event(no, line);
     e.timestamp = Some(timestamp);
-    e.set("event.dataset", "apache.error");
-    e.set("event.kind", "event");
-    e.set("event.category", "web");
+    e.set_static("event.dataset", "apache.error");
+    e.set_static("event.kind", "event");
+    e.set_static("event.category", "web");
     while let Some(inner) = rest.strip_prefix('[') {
         let Some(close) = inner.find("] ") else { break };
         let field = &inner[..close];
@@ -256,9 +256,9 @@ fn nginx_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, 
     let (pid, tid) = pids.split_once('#')?;
     let mut e = ctx.event(no, line);
     e.timestamp = Some(timestamp);
-    e.set("event.dataset", "nginx.error");
-    e.set("event.kind", "event");
-    e.set("event.category", "web");
+    e.set_static("event.dataset", "nginx.error");
+    e.set_static("event.kind", "event");
+    e.set_static("event.category", "web");
     e.set_str("log.level", level);
     if let (Some(p), Some(t)) = (uint(pid), uint(tid)) {
         e.set("process.pid", p as i64);

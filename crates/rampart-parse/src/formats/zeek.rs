@@ -48,8 +48,8 @@ pub fn event(
     fields: Vec<(String, Value)>,
 ) -> Event {
     let mut e = ctx.event(no, line);
-    e.set("event.module", "zeek");
-    e.set("event.kind", "event");
+    e.set_static("event.module", "zeek");
+    e.set_static("event.kind", "event");
     e.set(
         "event.category",
         match path.as_str() {

@@ -11,13 +11,13 @@ use crate::text::{ip_token, split_once_str, value_after};
 pub fn pam(body: &str, event: &mut Event) {
     let body = body.trim();
     if body.starts_with("authentication failure") || body.contains("more authentication failure") {
-        event.set("event.category", "authentication");
-        event.set("event.action", "pam-auth-failure");
-        event.set("event.outcome", "failure");
+        event.set_static("event.category", "authentication");
+        event.set_static("event.action", "pam-auth-failure");
+        event.set_static("event.outcome", "failure");
         rhost_and_user(body, event);
     } else if let Some(rest) = body.strip_prefix("session opened for user ") {
-        event.set("event.category", "session");
-        event.set("event.action", "session-opened");
+        event.set_static("event.category", "session");
+        event.set_static("event.action", "session-opened");
         let (user, by) = rest.split_once(" by ").unwrap_or((rest, ""));
         event.set_str("user.name", strip_uid(user));
         let by = strip_uid(by);
@@ -25,16 +25,16 @@ pub fn pam(body: &str, event: &mut Event) {
             event.set_str("process.user.name", by);
         }
     } else if let Some(rest) = body.strip_prefix("session closed for user ") {
-        event.set("event.category", "session");
-        event.set("event.action", "session-closed");
+        event.set_static("event.category", "session");
+        event.set_static("event.action", "session-closed");
         event.set_str("user.name", strip_uid(rest));
     } else if body.starts_with("check pass; user unknown") {
-        event.set("event.category", "authentication");
-        event.set("event.action", "pam-user-unknown");
-        event.set("event.outcome", "failure");
+        event.set_static("event.category", "authentication");
+        event.set_static("event.action", "pam-user-unknown");
+        event.set_static("event.outcome", "failure");
     } else if let Some(rest) = body.strip_prefix("password changed for ") {
-        event.set("event.category", "iam");
-        event.set("event.action", "password-changed");
+        event.set_static("event.category", "iam");
+        event.set_static("event.action", "password-changed");
         event.set_str("user.target.name", rest.trim());
     }
 }
@@ -61,8 +61,8 @@ fn strip_uid(text: &str) -> &str {
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id`
 /// and the failure forms (`3 incorrect password attempts ; TTY=...`).
 pub fn sudo(message: &str, event: &mut Event) {
-    event.set("event.category", "process");
-    event.set("event.action", "sudo-command");
+    event.set_static("event.category", "process");
+    event.set_static("event.action", "sudo-command");
     let Some((user, rest)) = message.split_once(" : ") else {
         return;
     };
@@ -81,10 +81,10 @@ pub fn sudo(message: &str, event: &mut Event) {
     }
     match failure {
         Some(reason) => {
-            event.set("event.outcome", "failure");
+            event.set_static("event.outcome", "failure");
             event.set_str("event.reason", reason);
         }
-        None => event.set("event.outcome", "success"),
+        None => event.set_static("event.outcome", "success"),
     }
 }
 
@@ -129,9 +129,9 @@ pub fn su(message: &str, event: &mut Event) {
 }
 
 fn finish_su(failed: bool, event: &mut Event) {
-    event.set("event.category", "authentication");
-    event.set("event.action", "su");
-    event.set("event.outcome", if failed { "failure" } else { "success" });
+    event.set_static("event.category", "authentication");
+    event.set_static("event.action", "su");
+    event.set_static("event.outcome", if failed { "failure" } else { "success" });
 }
 
 /// `(root) CMD (/usr/local/bin/backup.sh)`.
@@ -144,8 +144,8 @@ pub fn cron(message: &str, event: &mut Event) {
         return;
     };
     if let Some(cmd) = rest.strip_prefix("CMD (") {
-        event.set("event.category", "process");
-        event.set("event.action", "cron-command");
+        event.set_static("event.category", "process");
+        event.set_static("event.action", "cron-command");
         event.set_str("user.name", user);
         event.set_str("process.command_line", cmd.strip_suffix(')').unwrap_or(cmd));
     }
@@ -161,9 +161,9 @@ pub fn account(message: &str, event: &mut Event) {
         Some(text[start..start + len].to_owned())
     };
     let mut set = |action: &'static str| {
-        event.set("event.category", "iam");
-        event.set("event.action", action);
-        event.set("event.outcome", "success");
+        event.set_static("event.category", "iam");
+        event.set_static("event.action", action);
+        event.set_static("event.outcome", "success");
     };
     if let Some(rest) = msg.strip_prefix("new user: ") {
         set("user-account-created");

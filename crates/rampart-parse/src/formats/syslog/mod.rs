@@ -133,10 +133,10 @@ fn fill(h: &Header<'_>, event: &mut Event) -> &'static str {
     event.set_str("message", h.message);
     let dataset = message(h, event);
     if !event.contains("event.dataset") {
-        event.set("event.dataset", dataset);
+        event.set_static("event.dataset", dataset);
     }
     if !event.contains("event.kind") {
-        event.set("event.kind", "event");
+        event.set_static("event.kind", "event");
     }
     dataset
 }
@@ -148,7 +148,11 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
         return netfilter::parse(msg, event);
     }
     let program = h.program.unwrap_or("");
-    let lower = program.to_ascii_lowercase();
+    let lower: std::borrow::Cow<'_, str> = if program.bytes().any(|b| b.is_ascii_uppercase()) {
+        program.to_ascii_lowercase().into()
+    } else {
+        program.into()
+    };
     if let Some(body) = pam_body(h) {
         auth::pam(body, event);
         if lower == "sshd" && !event.contains("event.action") {
@@ -160,7 +164,7 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
             "linux.auth"
         };
     }
-    match lower.as_str() {
+    match lower.as_ref() {
         "sshd" | "ssh" => sshd::parse(msg, event),
         "sudo" => auth::sudo(msg, event),
         "su" => auth::su(msg, event),

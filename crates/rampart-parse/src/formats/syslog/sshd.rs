@@ -30,14 +30,14 @@ pub fn parse(message: &str, event: &mut Event) {
     } else if let Some(rest) = msg.strip_prefix("Invalid user ") {
         invalid_user(rest, event);
     } else if let Some(rest) = msg.strip_prefix("input_userauth_request: invalid user ") {
-        event.set("event.category", "authentication");
-        event.set("event.action", "ssh-invalid-user");
-        event.set("event.outcome", "failure");
-        event.set("system.auth.ssh.event", "Invalid");
+        event.set_static("event.category", "authentication");
+        event.set_static("event.action", "ssh-invalid-user");
+        event.set_static("event.outcome", "failure");
+        event.set_static("system.auth.ssh.event", "Invalid");
         event.set_str("user.name", rest.trim());
     } else if msg.contains("POSSIBLE BREAK-IN ATTEMPT") {
-        event.set("event.category", "network");
-        event.set("event.action", "ssh-possible-break-in");
+        event.set_static("event.category", "network");
+        event.set_static("event.action", "ssh-possible-break-in");
         if let Some(host) = msg
             .strip_prefix("reverse mapping checking getaddrinfo for ")
             .and_then(|r| r.split(' ').next())
@@ -51,16 +51,16 @@ pub fn parse(message: &str, event: &mut Event) {
         || msg.starts_with("Disconnecting")
         || msg.starts_with("Connection reset by ")
     {
-        event.set("event.category", "network");
-        event.set("event.action", "ssh-disconnect");
+        event.set_static("event.category", "network");
+        event.set_static("event.action", "ssh-disconnect");
         if let Some(user) = disconnect_user(msg) {
             event.set_str("user.name", user);
         }
         client(msg, event);
     } else if msg.starts_with("maximum authentication attempts exceeded for ") {
-        event.set("event.category", "authentication");
-        event.set("event.action", "ssh-max-auth-attempts");
-        event.set("event.outcome", "failure");
+        event.set_static("event.category", "authentication");
+        event.set_static("event.action", "ssh-max-auth-attempts");
+        event.set_static("event.outcome", "failure");
         if let Some((who, _)) = split_once_str(msg, " from ") {
             let who = who.trim_start_matches("maximum authentication attempts exceeded for ");
             event.set_str("user.name", who.trim_start_matches("invalid user "));
@@ -71,21 +71,21 @@ pub fn parse(message: &str, event: &mut Event) {
         || msg.starts_with("Unable to negotiate")
         || msg.starts_with("banner exchange")
     {
-        event.set("event.category", "network");
-        event.set("event.action", "ssh-protocol-error");
+        event.set_static("event.category", "network");
+        event.set_static("event.action", "ssh-protocol-error");
         client(msg, event);
     } else if msg.starts_with("Connection from ") {
-        event.set("event.category", "network");
-        event.set("event.action", "ssh-connection");
+        event.set_static("event.category", "network");
+        event.set_static("event.action", "ssh-connection");
         client(msg, event);
     } else if msg.starts_with("Server listening on ") || msg.starts_with("Received signal") {
-        event.set("event.category", "process");
-        event.set("event.action", "ssh-server");
+        event.set_static("event.category", "process");
+        event.set_static("event.action", "ssh-server");
     } else if let Some(rest) = msg.strip_prefix("PAM ") {
         // "PAM 2 more authentication failures; logname= ... rhost=IP user=root"
-        event.set("event.category", "authentication");
-        event.set("event.action", "pam-auth-failure");
-        event.set("event.outcome", "failure");
+        event.set_static("event.category", "authentication");
+        event.set_static("event.action", "pam-auth-failure");
+        event.set_static("event.outcome", "failure");
         if let Some(n) = rest.split(' ').next().and_then(uint) {
             event.set("system.auth.repeated", n as i64);
         }
@@ -97,8 +97,8 @@ pub fn parse(message: &str, event: &mut Event) {
 
 /// `password for [invalid user ]USER from IP port N ssh2[: KEY]`.
 fn login(rest: &str, outcome_word: &'static str, event: &mut Event) {
-    event.set("event.category", "authentication");
-    event.set("event.action", "ssh-login");
+    event.set_static("event.category", "authentication");
+    event.set_static("event.action", "ssh-login");
     event.set(
         "event.outcome",
         if outcome_word == "Accepted" {
@@ -134,10 +134,10 @@ fn login(rest: &str, outcome_word: &'static str, event: &mut Event) {
 
 /// `USER from IP[ port N]`.
 fn invalid_user(rest: &str, event: &mut Event) {
-    event.set("event.category", "authentication");
-    event.set("event.action", "ssh-invalid-user");
-    event.set("event.outcome", "failure");
-    event.set("system.auth.ssh.event", "Invalid");
+    event.set_static("event.category", "authentication");
+    event.set_static("event.action", "ssh-invalid-user");
+    event.set_static("event.outcome", "failure");
+    event.set_static("system.auth.ssh.event", "Invalid");
     match rest.rfind(" from ") {
         Some(at) => {
             event.set_str("user.name", &rest[..at]);

@@ -124,21 +124,21 @@ pub fn build(ctx: &FileContext, no: u64, original: &str, mut rec: WinRecord) -> 
             .is_some_and(|c| c.eq_ignore_ascii_case(k.channel))
     });
     let dataset = rec.channel.as_deref().map_or("windows.event", dataset_of);
-    e.set("event.dataset", dataset);
-    e.set("event.kind", "event");
-    e.set("event.module", "windows");
+    e.set_static("event.dataset", dataset);
+    e.set_static("event.kind", "event");
+    e.set_static("event.module", "windows");
     if let Some(id) = rec.event_id {
         e.set("event.code", id.to_string());
         e.set("winlog.event_id", id);
     }
     if let Some(k) = known {
-        e.set("event.category", k.category);
-        e.set("event.action", k.action);
+        e.set_static("event.category", k.category);
+        e.set_static("event.action", k.action);
         match rec.event_id {
             Some(4625 | 4771 | 4776) if k.category == "authentication" => {
-                e.set("event.outcome", "failure")
+                e.set_static("event.outcome", "failure")
             }
-            Some(4624 | 4648 | 4768 | 4769) => e.set("event.outcome", "success"),
+            Some(4624 | 4648 | 4768 | 4769) => e.set_static("event.outcome", "success"),
             _ => {}
         }
     }
