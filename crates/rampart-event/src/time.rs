@@ -123,6 +123,20 @@ pub struct Civil {
 }
 
 impl Civil {
+    /// A civil time from a date and a clock of (hour, minute, second, nanoseconds).
+    pub fn new(year: i16, month: u8, day: u8, clock: (u8, u8, u8, u32)) -> Self {
+        let (hour, minute, second, nanos) = clock;
+        Civil {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos,
+        }
+    }
+
     fn valid(&self) -> bool {
         (1..=12).contains(&self.month)
             && self.day >= 1

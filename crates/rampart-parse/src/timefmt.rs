@@ -82,16 +82,8 @@ pub fn iso8601(s: &[u8], zone: &Zone) -> Option<(Timestamp, usize)> {
     if s.len() < 19 || !matches!(s[10], b'T' | b't' | b' ') {
         return None;
     }
-    let ((hour, minute, second, nanos), used) = hms(&s[11..])?;
-    let civil = Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-    };
+    let (clock, used) = hms(&s[11..])?;
+    let civil = Civil::new(year, month, day, clock);
     let mut end = 11 + used;
     let rest = &s[end..];
     let offset_len = match rest.first() {
@@ -127,16 +119,8 @@ pub fn apache(s: &[u8], zone: &Zone) -> Option<Timestamp> {
     let day = digits(&s[0..2])? as u8;
     let month = month(&s[3..6])?;
     let year = digits(&s[7..11])? as i16;
-    let ((hour, minute, second, nanos), used) = hms(&s[12..])?;
-    let civil = Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-    };
+    let (clock, used) = hms(&s[12..])?;
+    let civil = Civil::new(year, month, day, clock);
     let rest = s[12 + used..].trim_ascii_start();
     match parse_offset(rest) {
         Some(offset) => civil.instant_at_offset(offset),
@@ -153,18 +137,10 @@ pub fn ctime(s: &[u8], zone: &Zone) -> Option<(Timestamp, usize)> {
     let month = month(&s[4..7])?;
     let day_field = &s[8..10];
     let day = digits(day_field.trim_ascii())? as u8;
-    let ((hour, minute, second, nanos), used) = hms(&s[11..])?;
+    let (clock, used) = hms(&s[11..])?;
     let year_at = 11 + used + 1;
     let year = digits(s.get(year_at..year_at + 4)?)? as i16;
-    let civil = Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-    };
+    let civil = Civil::new(year, month, day, clock);
     Some((zone.instant(civil)?, year_at + 4))
 }
 

@@ -2,7 +2,6 @@
 //! RFC 5424 (`<34>1 2025-03-14T10:01:02Z host app pid msgid [sd] msg`) and the
 //! RFC 3339 timestamps rsyslog writes in its high-precision template.
 
-use rampart_event::time::Civil;
 use rampart_event::Timestamp;
 
 use crate::timefmt;
@@ -23,21 +22,6 @@ pub enum HeaderTime {
         /// Hour, minute, second, nanoseconds.
         clock: (u8, u8, u8, u32),
     },
-}
-
-impl HeaderTime {
-    /// The civil time of an RFC 3164 header in `year`.
-    pub fn civil(month: u8, day: u8, clock: (u8, u8, u8, u32), year: i16) -> Civil {
-        Civil {
-            year,
-            month,
-            day,
-            hour: clock.0,
-            minute: clock.1,
-            second: clock.2,
-            nanos: clock.3,
-        }
-    }
 }
 
 /// A parsed syslog header and the message after it.

@@ -9,7 +9,7 @@ mod auth;
 mod header;
 mod sshd;
 
-use rampart_event::time::Zone;
+use rampart_event::time::{Civil, Zone};
 use rampart_event::{Event, Timestamp};
 
 use crate::context::FileContext;
@@ -98,7 +98,7 @@ impl SyslogParser {
                 let year = self.years.year_for(month);
                 ctx.options
                     .zone
-                    .instant(HeaderTime::civil(month, day, clock, year))
+                    .instant(Civil::new(year, month, day, clock))
             }
         };
         let dataset = fill(&h, &mut event);
