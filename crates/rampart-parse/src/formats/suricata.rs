@@ -16,9 +16,14 @@ fn s<'a>(v: &'a Json, path: &[&str]) -> Option<&'a Json> {
     path.iter().try_fold(v, |v, k| v.get(k))
 }
 
+/// `s` from the record's top-level map, without wrapping it in a `Json`.
+fn top<'a>(o: &'a Map<String, Json>, path: &[&str]) -> Option<&'a Json> {
+    let (first, rest) = path.split_first()?;
+    s(o.get(*first)?, rest)
+}
+
 /// Builds the event of one EVE record.
 pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> Event {
-    let root = Json::Object(o.clone());
     let mut e = ctx.event(no, line);
     e.timestamp = o
         .get("timestamp")
@@ -39,8 +44,8 @@ pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> E
             _ => "network",
         },
     );
-    let text = |path: &[&str]| s(&root, path).and_then(Json::as_str);
-    let int = |path: &[&str]| s(&root, path).and_then(Json::as_i64);
+    let text = |path: &[&str]| top(o, path).and_then(Json::as_str);
+    let int = |path: &[&str]| top(o, path).and_then(Json::as_i64);
     let ip = |e: &mut Event, key: &str, field: &'static str| {
         if let Some(addr) = text(&[key]).and_then(ip_token) {
             e.set(field, addr);
