@@ -31,15 +31,24 @@ impl Origin {
 }
 
 /// One normalised event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     /// `@timestamp`: when the event happened, in UTC.
     pub timestamp: Option<Timestamp>,
-    /// `event.original`: the raw text the event was parsed from.
-    pub original: String,
+    /// `event.original`, shared so that text fields cut from it need no copy.
+    original: Arc<str>,
     /// `log.file.path` and `log.file.line`.
     pub origin: Origin,
-    fields: Vec<(FieldName, Value)>,
+    fields: Vec<(FieldName, Stored)>,
+}
+
+/// A field's value as the event keeps it: text that is a piece of
+/// `event.original` is stored as a byte range of it, which costs no
+/// allocation; everything else is an owned [`Value`].
+#[derive(Debug, Clone)]
+enum Stored {
+    Value(Value),
+    Span(u32, u32),
 }
 
 /// Names served from the dedicated members rather than the field list.
@@ -50,39 +59,70 @@ const FILE_LINE: &str = "log.file.line";
 
 impl Event {
     /// An empty event read from `origin`, keeping `original` as the raw text.
-    pub fn new(origin: Origin, original: impl Into<String>) -> Self {
+    /// Pass an `Arc<str>` to share text the caller already holds.
+    pub fn new(origin: Origin, original: impl Into<Arc<str>>) -> Self {
         Event {
             timestamp: None,
             original: original.into(),
             origin,
-            fields: Vec::with_capacity(16),
+            fields: Vec::with_capacity(24),
         }
+    }
+
+    /// `event.original`: the raw text the event was parsed from.
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// Appends `more` to `event.original` (records that span lines). Text
+    /// fields already cut from the original stay valid: its start is unchanged.
+    pub fn append_original(&mut self, more: &str) {
+        let mut text = String::with_capacity(self.original.len() + more.len());
+        text.push_str(&self.original);
+        text.push_str(more);
+        self.original = text.into();
     }
 
     /// Adds a field. Parsers call this with names they have not set before;
     /// use [`Event::insert`] when a name may already be present.
     pub fn set(&mut self, name: impl Into<FieldName>, value: impl Into<Value>) {
-        self.fields.push((name.into(), value.into()));
+        self.fields.push((name.into(), Stored::Value(value.into())));
     }
 
     /// Adds a field whose text is fixed at build time, without allocating.
     pub fn set_static(&mut self, name: &'static str, value: &'static str) {
         self.fields
-            .push((Cow::Borrowed(name), Value::Static(value)));
+            .push((Cow::Borrowed(name), Stored::Value(Value::Static(value))));
     }
 
-    /// Adds a text field unless the text is empty.
+    /// Adds a text field unless the text is empty. Text cut from the event's
+    /// own original (a parser slicing the line it was given) is not copied.
     pub fn set_str(&mut self, name: impl Into<FieldName>, value: &str) {
-        if !value.is_empty() {
-            self.fields
-                .push((name.into(), Value::Str(value.to_owned())));
+        if value.is_empty() {
+            return;
         }
+        let stored = match self.span_of(value) {
+            Some((start, end)) => Stored::Span(start, end),
+            None => Stored::Value(Value::Str(value.to_owned())),
+        };
+        self.fields.push((name.into(), stored));
+    }
+
+    /// The byte range of `text` inside the original, if it is a piece of it.
+    fn span_of(&self, text: &str) -> Option<(u32, u32)> {
+        let base = self.original.as_ptr() as usize;
+        let start = (text.as_ptr() as usize).checked_sub(base)?;
+        let end = start + text.len();
+        if end > self.original.len() {
+            return None;
+        }
+        Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
     }
 
     /// Sets a field, replacing any value it had.
     pub fn insert(&mut self, name: impl Into<FieldName>, value: impl Into<Value>) {
         let name = name.into();
-        let value = value.into();
+        let value = Stored::Value(value.into());
         match self.fields.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => self.fields.push((name, value)),
@@ -92,7 +132,23 @@ impl Event {
     /// Removes a field and returns its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         let at = self.fields.iter().position(|(n, _)| n == name)?;
-        Some(self.fields.remove(at).1)
+        Some(match self.fields.remove(at).1 {
+            Stored::Value(v) => v,
+            Stored::Span(start, end) => Value::Str(self.span(start, end).to_owned()),
+        })
+    }
+
+    fn span(&self, start: u32, end: u32) -> &str {
+        self.original
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    fn view<'a>(&'a self, stored: &'a Stored) -> ValueRef<'a> {
+        match stored {
+            Stored::Value(v) => v.as_ref(),
+            Stored::Span(start, end) => ValueRef::Str(self.span(*start, *end)),
+        }
     }
 
     /// Whether a field is present (the dedicated members count).
@@ -104,7 +160,7 @@ impl Event {
     /// `event.original`, `log.file.path` and `log.file.line`.
     pub fn get(&self, name: &str) -> Option<ValueRef<'_>> {
         if let Some((_, v)) = self.fields.iter().find(|(n, _)| n == name) {
-            return Some(v.as_ref());
+            return Some(self.view(v));
         }
         match name {
             TIMESTAMP => self.timestamp.map(ValueRef::Time),
@@ -123,8 +179,8 @@ impl Event {
     }
 
     /// The parser-set fields in insertion order (without the dedicated members).
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.fields.iter().map(|(n, v)| (n.as_ref(), v))
+    pub fn fields(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> {
+        self.fields.iter().map(|(n, v)| (n.as_ref(), self.view(v)))
     }
 
     /// Every field, dedicated members included, as `(dotted name, value)`.
@@ -133,7 +189,7 @@ impl Event {
         if let Some(t) = self.timestamp {
             all.push((TIMESTAMP, ValueRef::Time(t)));
         }
-        all.extend(self.fields.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+        all.extend(self.fields());
         all.push((ORIGINAL, ValueRef::Str(&self.original)));
         all.push((FILE_PATH, ValueRef::Str(&self.origin.path)));
         if self.origin.line > 0 {
@@ -156,6 +212,18 @@ impl Event {
     }
 }
 
+impl PartialEq for Event {
+    /// Events are equal when they carry the same text and the same fields in
+    /// the same order, however each value is stored.
+    fn eq(&self, other: &Self) -> bool {
+        self.timestamp == other.timestamp
+            && self.original == other.original
+            && self.origin == other.origin
+            && self.fields.len() == other.fields.len()
+            && self.fields().eq(other.fields())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +239,7 @@ mod tests {
     fn dedicated_members_are_fields_too() {
         let e = sample();
         assert_eq!(e.get_str("event.original"), Some("raw"));
+        assert_eq!(e.original(), "raw");
         assert_eq!(e.get_str("log.file.path"), Some("a.log"));
         assert_eq!(e.get("log.file.line").and_then(|v| v.as_i64()), Some(3));
         assert!(e.get("@timestamp").is_none());
@@ -187,9 +256,32 @@ mod tests {
     }
 
     #[test]
+    fn fields_stay_small() {
+        // A field is a name and a stored value; events hold dozens of them.
+        assert!(std::mem::size_of::<(FieldName, Stored)>() <= 56);
+    }
+
+    #[test]
     fn empty_text_is_not_set() {
         let mut e = sample();
         e.set_str("host.name", "");
         assert!(!e.contains("host.name"));
+    }
+
+    #[test]
+    fn text_cut_from_the_original_reads_back_and_survives_appends() {
+        let original: Arc<str> = Arc::from("Mar 14 web01 sshd: Failed password for root");
+        let mut e = Event::new(Origin::new("a.log", 1), Arc::clone(&original));
+        let user = &original[original.len() - 4..];
+        e.set_str("user.name", user);
+        e.set_str("host.name", &String::from("elsewhere"));
+        assert!(matches!(e.fields[0].1, Stored::Span(..)));
+        assert!(matches!(e.fields[1].1, Stored::Value(_)));
+        e.append_original("\nsecond line");
+        assert_eq!(e.get_str("user.name"), Some("root"));
+        assert_eq!(e.remove("user.name"), Some(Value::from("root")));
+        let mut copy = Event::new(Origin::new("a.log", 1), e.original());
+        copy.set("host.name", "elsewhere");
+        assert_eq!(copy, e);
     }
 }

@@ -5,6 +5,7 @@
 //! opens and closes objects as the path changes, writing straight into a byte
 //! buffer: no intermediate tree on the output hot path.
 
+use std::cmp::Ordering;
 use std::io::Write;
 
 use crate::event::Event;
@@ -18,22 +19,37 @@ impl Event {
     /// Appends this event as one line of nested ECS JSON (no newline).
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut fields = self.all_fields();
-        fields.sort_by(|a, b| a.0.split('.').cmp(b.0.split('.')));
+        fields.sort_by(|a, b| dotted_order(a.0, b.0));
         fields.dedup_by(|later, earlier| later.0 == earlier.0);
 
-        let mut open: Vec<&str> = Vec::new();
-        let mut has_member: Vec<bool> = vec![false];
+        let mut open: Vec<&str> = Vec::with_capacity(8);
+        let mut has_member: Vec<bool> = Vec::with_capacity(8);
+        has_member.push(false);
         out.push(b'{');
         for (i, (name, value)) in fields.iter().enumerate() {
-            let segments: Vec<&str> = name.split('.').collect();
-            let (leaf, parents) = segments.split_last().expect("split yields one segment");
-            let common = open.iter().zip(parents).take_while(|(a, b)| a == b).count();
+            let (parents, leaf) = match name.rfind('.') {
+                Some(at) => (&name[..at], &name[at + 1..]),
+                None => ("", *name),
+            };
+            let mut parent_segments = parents
+                .split('.')
+                .filter(|s| !parents.is_empty() || !s.is_empty());
+            let mut common = 0;
+            let mut first_new = None;
+            for segment in parent_segments.by_ref() {
+                if open.get(common) == Some(&segment) {
+                    common += 1;
+                } else {
+                    first_new = Some(segment);
+                    break;
+                }
+            }
             while open.len() > common {
                 open.pop();
                 has_member.pop();
                 out.push(b'}');
             }
-            for segment in &parents[common..] {
+            for segment in first_new.into_iter().chain(parent_segments) {
                 open_object(out, &mut has_member, segment);
                 open.push(segment);
             }
@@ -62,6 +78,18 @@ impl Event {
         let mut buf = Vec::with_capacity(512);
         self.write_json(&mut buf);
         serde_json::from_slice(&buf).expect("the writer emits valid JSON")
+    }
+}
+
+/// Orders dotted names segment by segment (`a.b` < `a.b.c` < `a.bc` < `a_b`),
+/// so that fields sharing a parent are adjacent: a byte comparison in which
+/// the dot sorts before every other byte.
+fn dotted_order(a: &str, b: &str) -> Ordering {
+    let key = |byte: u8| if byte == b'.' { 0 } else { u16::from(byte) + 1 };
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(at) => key(a[at]).cmp(&key(b[at])),
+        None => a.len().cmp(&b.len()),
     }
 }
 
@@ -136,7 +164,7 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
                 Value::List(items.iter().map(Value::from).collect())
             }
-            other => Value::Json(other.clone()),
+            other => Value::Json(Box::new(other.clone())),
         }
     }
 }
@@ -178,6 +206,15 @@ mod tests {
         let v = e.to_json_value();
         assert_eq!(v["a"], json!({"_value": "leaf", "b": 1}));
         assert!(v["log"]["file"].get("line").is_none());
+    }
+
+    #[test]
+    fn dotted_order_is_segment_order() {
+        let mut names = vec!["a_b", "a.bc", "a.b.c", "a", "a.b", "b", "a.b.a"];
+        let mut by_segments = names.clone();
+        by_segments.sort_by(|x, y| x.split('.').cmp(y.split('.')));
+        names.sort_by(|x, y| super::dotted_order(x, y));
+        assert_eq!(names, by_segments);
     }
 
     #[test]

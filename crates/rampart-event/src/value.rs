@@ -30,8 +30,9 @@ pub enum Value {
     Time(Timestamp),
     /// A list of scalar values.
     List(Vec<Value>),
-    /// A structure kept as JSON.
-    Json(serde_json::Value),
+    /// A structure kept as JSON (boxed: it is rare, and keeping it out of
+    /// line keeps every other value small).
+    Json(Box<serde_json::Value>),
 }
 
 /// A borrowed view of a value, as the rule engine sees it.

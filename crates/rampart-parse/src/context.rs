@@ -41,7 +41,9 @@ impl FileContext {
     }
 
     /// A new event of this file starting at `line`, keeping `original`.
-    pub fn event(&self, line: u64, original: &str) -> Event {
+    /// Line parsers pass the line's shared text, so the fields they cut from
+    /// it are not copied.
+    pub fn event(&self, line: u64, original: impl Into<Arc<str>>) -> Event {
         Event::new(
             Origin {
                 path: Arc::clone(&self.path),

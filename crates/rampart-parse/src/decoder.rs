@@ -3,6 +3,7 @@
 //! formats, and counts what nothing could read.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::context::FileContext;
 use crate::detect::{detect, SAMPLE_BYTES, SAMPLE_LINES};
@@ -146,8 +147,9 @@ impl FileDecoder {
                     self.out.skipped();
                     return;
                 }
+                let line: Arc<str> = Arc::from(text);
                 if let Some(parser) = primary {
-                    if let Some((key, event)) = parser.parse(ctx, no, text) {
+                    if let Some((key, event)) = parser.parse(ctx, no, &line) {
                         self.out.event(key, event);
                         return;
                     }
@@ -163,7 +165,7 @@ impl FileDecoder {
                         .collect()
                 });
                 for parser in fallbacks.iter_mut() {
-                    if let Some((key, event)) = parser.parse(ctx, no, text) {
+                    if let Some((key, event)) = parser.parse(ctx, no, &line) {
                         self.out.event(key, event);
                         return;
                     }

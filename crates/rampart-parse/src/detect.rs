@@ -52,13 +52,14 @@ pub fn detect(sample: &[&str], ctx: &FileContext) -> Option<&'static Format> {
     if first.starts_with("Date:") && lines.iter().any(|l| l.starts_with("Event Type:")) {
         return named("endpoint-av");
     }
+    let shared: Vec<std::sync::Arc<str>> = lines.iter().map(|l| (*l).into()).collect();
     let mut best: Option<(&'static Format, usize)> = None;
     for format in formats::line_formats() {
         let Kind::Line(make) = format.kind else {
             continue;
         };
         let mut parser = make(ctx);
-        let hits = lines
+        let hits = shared
             .iter()
             .enumerate()
             .filter(|(i, l)| parser.parse(ctx, *i as u64 + 1, l).is_some())

@@ -107,10 +107,13 @@ impl Output {
         *self.stats.quality.entry(kind).or_default() += 1;
     }
 
-    /// Moves the events and dead letters out, keeping the counts.
+    /// Moves the events and dead letters out, keeping the counts. The next
+    /// batch starts with room for as many events as this one had, so batches
+    /// do not grow their buffer step by step.
     pub fn take(&mut self) -> (Vec<Event>, Vec<DeadLetter>) {
+        let room = self.events.len();
         (
-            std::mem::take(&mut self.events),
+            std::mem::replace(&mut self.events, Vec::with_capacity(room)),
             std::mem::take(&mut self.dead),
         )
     }

@@ -20,7 +20,7 @@ fn all_have(out: &Output, fields: &[&str]) {
                 e.contains(f),
                 "line {} lacks {f}: {}",
                 e.origin.line,
-                e.original
+                e.original()
             );
         }
     }
@@ -112,7 +112,7 @@ fn seed3_telemetry_tables() {
         let corrupt = out
             .events
             .iter()
-            .filter(|e| e.original.contains("###CORRUPT###"))
+            .filter(|e| e.original().contains("###CORRUPT###"))
             .count();
         assert_eq!(
             out.stats.quality.get("corrupt-value").copied().unwrap_or(0) as usize,
@@ -122,7 +122,7 @@ fn seed3_telemetry_tables() {
         for e in &out.events {
             for (_, v) in e.fields() {
                 assert!(
-                    !v.as_ref().to_string().contains("###CORRUPT###"),
+                    !v.to_string().contains("###CORRUPT###"),
                     "{table}: corrupt value passed on"
                 );
             }

@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: events are built from many small allocations, and the parse
+/// benchmark runs 1.5-2x faster with it than with the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// rampart: a fast, single-binary security log pipeline and SIEM.
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about, max_term_width = 100)]

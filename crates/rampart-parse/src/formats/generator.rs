@@ -1,6 +1,8 @@
 //! The Security Log Generator's formats: IDS lines, its web access lines and
 //! its multi-line endpoint antivirus records.
 
+use std::sync::Arc;
+
 use rampart_event::{severity, Event, Value};
 
 use crate::context::FileContext;
@@ -38,7 +40,7 @@ fn endpoint(text: &str) -> Option<(std::net::IpAddr, Option<u16>)> {
 }
 
 /// `2023-07-23 21:36:36,227 - ids_logger_1 - low_severity - TCP - a:p --> b:q - SYN - Port scanning`
-pub fn parse_ids(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+pub fn parse_ids(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
     let (timestamp, used) = timefmt::iso8601(line.as_bytes(), &ctx.options.zone)?;
     let rest = line[used..].strip_prefix(" - ")?;
     let mut parts = rest.splitn(6, " - ");
@@ -52,7 +54,7 @@ pub fn parse_ids(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str
     let (src_ip, src_port) = endpoint(src.trim())?;
     let (dst_ip, dst_port) = endpoint(dst.trim())?;
 
-    let mut e = ctx.event(no, line);
+    let mut e = ctx.event(no, Arc::clone(line));
     e.timestamp = Some(timestamp);
     e.set_static("event.dataset", IDS);
     e.set_static("event.kind", "alert");
@@ -84,7 +86,7 @@ pub fn parse_ids(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str
 }
 
 /// `[2023-07-23 21:03:47,072] - access_logger_1 - IP - user "GET path HTTP/1.1 202 90178 referrer" "agent"`
-pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+pub fn parse_access(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
     let rest = line.strip_prefix('[')?;
     let (timestamp, used) = timefmt::iso8601(rest.as_bytes(), &ctx.options.zone)?;
     let rest = rest[used..].strip_prefix("] - ")?;
@@ -101,7 +103,7 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
     let bytes = words.next().and_then(uint);
     let referrer = words.next();
 
-    let mut e = ctx.event(no, line);
+    let mut e = ctx.event(no, Arc::clone(line));
     e.timestamp = Some(timestamp);
     e.set_static("event.dataset", ACCESS);
     e.set_static("event.kind", "event");
@@ -168,8 +170,7 @@ impl EndpointDecoder {
             out.unparsed(no, "not part of an endpoint record", line);
             return;
         };
-        e.original.push('\n');
-        e.original.push_str(line);
+        e.append_original(&["\n", line].concat());
         let value = value.trim();
         match snake(key).as_str() {
             "event_type" => {
@@ -212,7 +213,7 @@ mod tests {
     #[test]
     fn ids_line_keeps_every_part() {
         let line = "2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - TCP - 213.209.159.158:4444 --> 10.0.0.10:80 - SYN - Malicious traffic";
-        let (_, e) = parse_ids(&ctx(), 1, line).unwrap();
+        let (_, e) = parse_ids(&ctx(), 1, &Arc::from(line)).unwrap();
         assert_eq!(e.get("source.ip").unwrap().to_string(), "213.209.159.158");
         assert_eq!(e.get("source.port").unwrap().as_i64(), Some(4444));
         assert_eq!(e.get("destination.port").unwrap().as_i64(), Some(80));
@@ -223,7 +224,7 @@ mod tests {
             Some(severity::HIGH)
         );
         assert_eq!(e.get_str("rule.name"), Some("Malicious traffic"));
-        let (_, e) = parse_ids(&ctx(), 1, "2023-07-23 21:36:36,337 - ids_logger_1 - low_severity - DHCP - 74.57.157.4:50768 --> 234.255.198.179:67 - FIN - Denial of service (DoS)").unwrap();
+        let (_, e) = parse_ids(&ctx(), 1, &Arc::from("2023-07-23 21:36:36,337 - ids_logger_1 - low_severity - DHCP - 74.57.157.4:50768 --> 234.255.198.179:67 - FIN - Denial of service (DoS)")).unwrap();
         assert_eq!(e.get_str("network.protocol"), Some("dhcp"));
         assert_eq!(e.get_str("network.transport"), Some("udp"));
     }
@@ -231,7 +232,7 @@ mod tests {
     #[test]
     fn generator_access_line() {
         let line = r#"[2023-07-23 21:03:48,152] - access_logger_1 - 255.129.167.173 - betty "GET blog/wp-content HTTP/1.1 304 9983 http://d.comblog/x.php?userparam=Clayton Adkins&id2=500" "Mozilla/5.0 (X11)""#;
-        let (_, e) = parse_access(&ctx(), 1, line).unwrap();
+        let (_, e) = parse_access(&ctx(), 1, &Arc::from(line)).unwrap();
         assert_eq!(e.get_str("user.name"), Some("betty"));
         assert_eq!(e.get_str("url.original"), Some("blog/wp-content"));
         assert_eq!(

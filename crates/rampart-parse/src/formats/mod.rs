@@ -17,26 +17,33 @@ pub mod web;
 pub mod windows;
 pub mod zeek;
 
+use std::sync::Arc;
+
 use rampart_event::Event;
 
 use crate::context::FileContext;
 use crate::output::Output;
+
+/// What a line parser returns: the dataset and the event, or `None` when the
+/// line is not in its format.
+pub type Parsed = Option<(&'static str, Event)>;
 
 /// A format that reads one line into at most one event.
 pub enum LineParser {
     /// RFC 3164 / 5424 syslog (keeps the year across lines).
     Syslog(syslog::SyslogParser),
     /// A stateless line format.
-    Plain(fn(&FileContext, u64, &str) -> Option<(&'static str, Event)>),
+    Plain(fn(&FileContext, u64, &Arc<str>) -> Parsed),
 }
 
 impl LineParser {
-    /// Parses one line; `None` if the line is not in this format.
+    /// Parses one line; `None` if the line is not in this format. The line is
+    /// shared so that the event keeps it as `event.original` without a copy.
     pub fn parse(
         &mut self,
         ctx: &FileContext,
         no: u64,
-        line: &str,
+        line: &Arc<str>,
     ) -> Option<(&'static str, Event)> {
         match self {
             LineParser::Syslog(p) => p.parse(ctx, no, line),

@@ -4,7 +4,7 @@
 
 use rampart_event::Event;
 
-use crate::text::{port, uint};
+use crate::text::{find, port, uint};
 
 /// The `event.dataset` of UFW lines.
 pub const UFW: &str = "firewall.ufw";
@@ -14,9 +14,9 @@ pub const IPTABLES: &str = "firewall.iptables";
 /// Whether a kernel message is a netfilter log line.
 pub fn is_netfilter(message: &str) -> bool {
     let bytes = message.as_bytes();
-    memchr::memmem::find(bytes, b"SRC=").is_some()
-        && memchr::memmem::find(bytes, b"DST=").is_some()
-        && memchr::memmem::find(bytes, b"IN=").is_some()
+    find(bytes, b"SRC=").is_some()
+        && find(bytes, b"DST=").is_some()
+        && find(bytes, b"IN=").is_some()
 }
 
 /// Fills `event` from a netfilter message and returns its dataset.
@@ -29,11 +29,11 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
             .get(1)
             .is_some_and(|b| b.is_ascii_digit() || *b == b' ')
     {
-        if let Some(end) = msg.find("] ") {
+        if let Some(end) = find(msg.as_bytes(), b"] ") {
             msg = &msg[end + 2..];
         }
     }
-    let Some(in_at) = msg.find("IN=") else {
+    let Some(in_at) = find(msg.as_bytes(), b"IN=") else {
         return IPTABLES;
     };
     let prefix = msg[..in_at].trim();
@@ -46,62 +46,63 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
         .trim_start_matches('[')
         .trim_end_matches([']', ':'])
         .trim();
-    event.set_static("event.dataset", dataset);
-    event.set_static("event.kind", "event");
     event.set_static("event.category", "network");
     event.set_static("event.action", action(label));
     event.set_str("rule.name", label);
 
     let mut flags = Vec::new();
     let mut seen_len = false;
-    for word in msg[in_at..].split(' ') {
-        let Some((key, value)) = word.split_once('=') else {
-            if !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) {
+    for (word, eq) in key_values(&msg[in_at..]) {
+        let Some(eq) = eq else {
+            if let Some(flag) = tcp_flag(word) {
+                flags.push(rampart_event::Value::Static(flag));
+            } else if !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) {
                 flags.push(rampart_event::Value::from(word));
             }
             continue;
         };
-        match key {
-            "IN" => event.set_str("observer.ingress.interface.name", value),
-            "OUT" => event.set_str("observer.egress.interface.name", value),
-            "MAC" => mac(value, event),
-            "SRC" => match value.parse::<std::net::IpAddr>() {
+        let value = &word[eq + 1..];
+        match key_code(&word.as_bytes()[..eq]) {
+            IN => event.set_str("observer.ingress.interface.name", value),
+            OUT => event.set_str("observer.egress.interface.name", value),
+            MAC => mac(value, event),
+            SRC => match value.parse::<std::net::IpAddr>() {
                 Ok(ip) => {
-                    event.set("network.type", if ip.is_ipv4() { "ipv4" } else { "ipv6" });
+                    event.set_static("network.type", if ip.is_ipv4() { "ipv4" } else { "ipv6" });
                     event.set("source.ip", ip);
                 }
                 Err(_) => event.set_str("iptables.src", value),
             },
-            "DST" => match value.parse::<std::net::IpAddr>() {
+            DST => match value.parse::<std::net::IpAddr>() {
                 Ok(ip) => event.set("destination.ip", ip),
                 Err(_) => event.set_str("iptables.dst", value),
             },
-            "PROTO" => {
-                let proto = value.to_ascii_lowercase();
-                event.set("network.transport", proto);
-            }
-            "SPT" => {
+            PROTO => match transport(value) {
+                Some(known) => event.set_static("network.transport", known),
+                None => event.set("network.transport", value.to_ascii_lowercase()),
+            },
+            SPT => {
                 if let Some(p) = port(value) {
                     event.set("source.port", p);
                 }
             }
-            "DPT" => {
+            DPT => {
                 if let Some(p) = port(value) {
                     event.set("destination.port", p);
                 }
             }
             // The first LEN is the IP packet's, a later one the UDP payload's.
-            "LEN" if !seen_len => {
+            LEN if !seen_len => {
                 seen_len = true;
                 if let Some(n) = uint(value) {
                     event.set("network.bytes", n as i64);
                 }
             }
-            "TTL" => number("iptables.ttl", value, event),
-            "ID" => number("iptables.id", value, event),
-            "WINDOW" => number("iptables.tcp.window", value, event),
-            "TYPE" => number("iptables.icmp.type", value, event),
-            "CODE" => number("iptables.icmp.code", value, event),
+            TTL => number("iptables.ttl", value, event),
+            ID => number("iptables.id", value, event),
+            WINDOW => number("iptables.tcp.window", value, event),
+            TYPE => number("iptables.icmp.type", value, event),
+            CODE => number("iptables.icmp.code", value, event),
             _ => {}
         }
     }
@@ -111,35 +112,130 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
     dataset
 }
 
+/// The space-separated words of `text`, each with the position of its first
+/// `=`, found in one pass over the bytes (words are a few bytes long, too
+/// short for a vectorised search to pay off).
+fn key_values(text: &str) -> impl Iterator<Item = (&str, Option<usize>)> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start > bytes.len() {
+            return None;
+        }
+        let mut eq = None;
+        let mut end = start;
+        while let Some(&b) = bytes.get(end) {
+            if b == b' ' {
+                break;
+            }
+            if b == b'=' && eq.is_none() {
+                eq = Some(end - start);
+            }
+            end += 1;
+        }
+        let word = &text[start..end];
+        start = end + 1;
+        Some((word, eq))
+    })
+}
+
+/// TCP flags as the kernel prints them, without allocating.
+fn tcp_flag(word: &str) -> Option<&'static str> {
+    [
+        "SYN", "ACK", "FIN", "RST", "PSH", "URG", "CWR", "ECE", "DF", "MF", "CE",
+    ]
+    .into_iter()
+    .find(|flag| *flag == word)
+}
+
+/// A key of up to eight bytes packed into an integer, so the per-word key
+/// dispatch is one integer match instead of a string comparison per arm.
+const fn key_code(key: &[u8]) -> u64 {
+    if key.len() > 8 {
+        return 0;
+    }
+    let mut code = 0u64;
+    let mut i = 0;
+    while i < key.len() {
+        code = code << 8 | key[i] as u64;
+        i += 1;
+    }
+    code
+}
+
+const IN: u64 = key_code(b"IN");
+const OUT: u64 = key_code(b"OUT");
+const MAC: u64 = key_code(b"MAC");
+const SRC: u64 = key_code(b"SRC");
+const DST: u64 = key_code(b"DST");
+const PROTO: u64 = key_code(b"PROTO");
+const SPT: u64 = key_code(b"SPT");
+const DPT: u64 = key_code(b"DPT");
+const LEN: u64 = key_code(b"LEN");
+const TTL: u64 = key_code(b"TTL");
+const ID: u64 = key_code(b"ID");
+const WINDOW: u64 = key_code(b"WINDOW");
+const TYPE: u64 = key_code(b"TYPE");
+const CODE: u64 = key_code(b"CODE");
+
+/// The common transport names in ECS's lower case, without allocating.
+fn transport(proto: &str) -> Option<&'static str> {
+    ["tcp", "udp", "icmp", "icmpv6", "sctp", "gre", "esp", "ah"]
+        .into_iter()
+        .find(|known| proto.eq_ignore_ascii_case(known))
+}
+
 fn number(name: &'static str, value: &str, event: &mut Event) {
     if let Some(n) = uint(value) {
         event.set(name, n as i64);
     }
 }
 
-/// `MAC=dst(6):src(6):ethertype(2)`, colon-separated bytes.
+/// `MAC=dst(6):src(6):ethertype(2)`, colon-separated bytes, written as ECS
+/// wants them: upper case, dash-separated.
 fn mac(value: &str, event: &mut Event) {
-    let bytes: Vec<&str> = value.split(':').collect();
-    if bytes.len() >= 12 {
-        event.set(
-            "destination.mac",
-            bytes[0..6].join("-").to_ascii_uppercase(),
-        );
-        event.set("source.mac", bytes[6..12].join("-").to_ascii_uppercase());
+    let bytes = value.as_bytes();
+    let well_formed = bytes.len() >= 35
+        && bytes[..35].chunks(3).all(|c| {
+            c[0].is_ascii_hexdigit()
+                && c[1].is_ascii_hexdigit()
+                && c.get(2).is_none_or(|&b| b == b':')
+        });
+    if !well_formed {
+        return;
     }
+    let format = |from: usize| {
+        let mut out = [b'-'; 17];
+        for (i, pair) in bytes[from..from + 17].chunks(3).enumerate() {
+            out[i * 3] = pair[0].to_ascii_uppercase();
+            out[i * 3 + 1] = pair[1].to_ascii_uppercase();
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    event.set("destination.mac", format(0));
+    event.set("source.mac", format(18));
 }
 
-/// `block`, `allow` or `log`, from the log prefix's words.
+/// `block`, `allow` or `log`, from the log prefix's words (`[UFW BLOCK]`,
+/// `IPTABLES-DROPPED: `, `fw-accept`).
 fn action(label: &str) -> &'static str {
-    let upper = label.to_ascii_uppercase();
-    let has = |w: &str| upper.contains(w);
-    if has("BLOCK") || has("DROP") || has("DENY") || has("REJECT") {
-        "block"
-    } else if has("ALLOW") || has("ACCEPT") || has("PASS") {
-        "allow"
-    } else {
-        "log"
+    let starts = |word: &str, prefix: &str| {
+        word.len() >= prefix.len()
+            && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    let mut verdict = "log";
+    for word in label.split(|c: char| !c.is_ascii_alphabetic()) {
+        if ["BLOCK", "DROP", "DENY", "REJECT"]
+            .iter()
+            .any(|p| starts(word, p))
+        {
+            return "block";
+        }
+        if ["ALLOW", "ACCEPT", "PASS"].iter().any(|p| starts(word, p)) {
+            verdict = "allow";
+        }
     }
+    verdict
 }
 
 #[cfg(test)]
@@ -171,5 +267,15 @@ mod tests {
         assert_eq!(e.get_str("event.action"), Some("block"));
         assert_eq!(e.get_str("network.type"), Some("ipv6"));
         assert_eq!(e.get("network.bytes").unwrap().as_i64(), Some(40));
+    }
+
+    #[test]
+    fn prefix_words_name_the_verdict() {
+        assert_eq!(action("UFW BLOCK"), "block");
+        assert_eq!(action("INPUT-dropped"), "block");
+        assert_eq!(action("UFW ALLOW"), "allow");
+        assert_eq!(action("fw-accept then REJECT"), "block");
+        assert_eq!(action("UFW AUDIT"), "log");
+        assert_eq!(action(""), "log");
     }
 }

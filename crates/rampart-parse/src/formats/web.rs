@@ -1,16 +1,18 @@
 //! Web server logs: Apache and Nginx access logs (combined, common,
 //! vhost_combined, and combined with extra trailing fields) and error logs.
 
+use std::sync::Arc;
+
 use rampart_event::Event;
 
 use crate::context::FileContext;
-use crate::text::{ip_token, port, uint};
+use crate::text::{find, ip_token, port, position, uint, words};
 use crate::timefmt;
 
 /// The dataset of an access log: `nginx.access` when the file name says
 /// nginx, else `apache.access` (the two write the same formats).
 fn access_dataset(ctx: &FileContext) -> &'static str {
-    if ctx.name_hint.contains("nginx") {
+    if find(ctx.name_hint.as_bytes(), b"nginx").is_some() {
         "nginx.access"
     } else {
         "apache.access"
@@ -47,7 +49,7 @@ fn request_field(s: &str) -> Option<(&str, &str)> {
     }
     let body = &s[1..];
     let mut from = request.len() + 1;
-    while let Some(at) = body[from..].find("\" ") {
+    while let Some(at) = find(&body.as_bytes()[from..], b"\" ") {
         let at = from + at;
         let after = &body[at + 1..];
         if uint(next_word(after).0).is_some() {
@@ -60,25 +62,29 @@ fn request_field(s: &str) -> Option<(&str, &str)> {
 
 fn next_word(s: &str) -> (&str, &str) {
     let s = s.trim_start_matches(' ');
-    match s.find(' ') {
+    match position(s, b' ') {
         Some(at) => (&s[..at], &s[at + 1..]),
         None => (s, ""),
     }
 }
 
 /// Parses one access-log line; `None` if it is not one.
-pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
-    let bracket = line.find(" [")?;
-    let head = &line[..bracket];
-    let mut words: Vec<&str> = head.split(' ').collect();
-    let vhost = match words.len() {
-        3 => None,
-        4 => Some(words.remove(0)),
+pub fn parse_access(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
+    let bracket = find(line.as_bytes(), b" [")?;
+    // `client ident user` or `vhost client ident user`.
+    let mut head = [""; 5];
+    let mut count = 0;
+    for word in words(&line[..bracket]) {
+        *head.get_mut(count)? = word;
+        count += 1;
+    }
+    let (vhost, client, user) = match count {
+        3 => (None, head[0], head[2]),
+        4 => (Some(head[0]), head[1], head[3]),
         _ => return None,
     };
-    let (client, user) = (words[0], words[2]);
     let rest = &line[bracket + 2..];
-    let close = rest.find(']')?;
+    let close = position(rest, b']')?;
     let timestamp = timefmt::apache(&rest.as_bytes()[..close], &ctx.options.zone)?;
     let rest = rest[close + 1..].trim_start_matches(' ');
     let (request, rest) = request_field(rest)?;
@@ -90,7 +96,7 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
     }
 
     let dataset = access_dataset(ctx);
-    let mut e = ctx.event(no, line);
+    let mut e = ctx.event(no, Arc::clone(line));
     e.timestamp = Some(timestamp);
     e.set_static("event.dataset", dataset);
     e.set_static("event.kind", "event");
@@ -139,9 +145,12 @@ pub fn parse_access(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static 
 
 /// `GET /a?b=c HTTP/1.1` → method, url, version; anything else is kept raw.
 fn request_line(request: &str, e: &mut Event) {
-    let (method, rest) = request.split_once(' ').unwrap_or((request, ""));
-    let (target, version) = match rest.rsplit_once(' ') {
-        Some((target, v)) if v.starts_with("HTTP/") => (target, Some(v)),
+    let (method, rest) = match position(request, b' ') {
+        Some(at) => (&request[..at], &request[at + 1..]),
+        None => (request, ""),
+    };
+    let (target, version) = match memchr::memrchr(b' ', rest.as_bytes()) {
+        Some(at) if rest[at + 1..].starts_with("HTTP/") => (&rest[..at], Some(&rest[at + 1..])),
         _ => (rest, None),
     };
     let is_method = !method.is_empty()
@@ -163,11 +172,14 @@ fn request_line(request: &str, e: &mut Event) {
 /// Sets `url.original`, `url.path` and `url.query`.
 pub fn url(target: &str, e: &mut Event) {
     e.set_str("url.original", target);
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let path = match path.find("://") {
+    let (path, query) = match position(target, b'?') {
+        Some(at) => (&target[..at], &target[at + 1..]),
+        None => (target, ""),
+    };
+    let path = match find(path.as_bytes(), b"://") {
         Some(at) => {
             let after = &path[at + 3..];
-            let slash = after.find('/').unwrap_or(after.len());
+            let slash = position(after, b'/').unwrap_or(after.len());
             e.set_str("url.domain", &after[..slash]);
             &after[slash..]
         }
@@ -178,7 +190,7 @@ pub fn url(target: &str, e: &mut Event) {
 }
 
 /// Parses one Apache or Nginx error-log line.
-pub fn parse_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+pub fn parse_error(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
     if let Some(rest) = line.strip_prefix('[') {
         apache_error(ctx, no, line, rest)
     } else {
@@ -189,12 +201,12 @@ pub fn parse_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static s
 fn apache_error(
     ctx: &FileContext,
     no: u64,
-    line: &str,
+    line: &Arc<str>,
     rest: &str,
 ) -> Option<(&'static str, Event)> {
     let (timestamp, used) = timefmt::ctime(rest.as_bytes(), &ctx.options.zone)?;
     let mut rest = rest[used..].strip_prefix("] ")?;
-    let mut e = ctx.event(no, line);
+    let mut e = ctx.event(no, Arc::clone(line));
     e.timestamp = Some(timestamp);
     e.set_static("event.dataset", "apache.error");
     e.set_static("event.kind", "event");
@@ -245,7 +257,7 @@ fn client_address(client: &str, e: &mut Event) {
     }
 }
 
-fn nginx_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, Event)> {
+fn nginx_error(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
     let (timestamp, used) = timefmt::iso8601(line.as_bytes(), &ctx.options.zone)?;
     let rest = line[used..].strip_prefix(" [")?;
     let (level, rest) = rest.split_once("] ")?;
@@ -254,7 +266,7 @@ fn nginx_error(ctx: &FileContext, no: u64, line: &str) -> Option<(&'static str, 
     }
     let (pids, rest) = rest.split_once(": ")?;
     let (pid, tid) = pids.split_once('#')?;
-    let mut e = ctx.event(no, line);
+    let mut e = ctx.event(no, Arc::clone(line));
     e.timestamp = Some(timestamp);
     e.set_static("event.dataset", "nginx.error");
     e.set_static("event.kind", "event");
@@ -326,7 +338,7 @@ mod tests {
     #[test]
     fn combined_line() {
         let line = r#"198.51.100.23 - alice [14/Mar/2025:10:01:01 +0000] "GET /item.php?id=1' OR '1'='1 HTTP/1.1" 404 209 "-" "sqlmap/1.7 (\"x\")""#;
-        let (ds, e) = parse_access(&ctx(), 1, line).unwrap();
+        let (ds, e) = parse_access(&ctx(), 1, &Arc::from(line)).unwrap();
         assert_eq!(ds, "apache.access");
         assert_eq!(e.get_str("user.name"), Some("alice"));
         assert_eq!(e.get_str("url.path"), Some("/item.php"));
@@ -345,7 +357,7 @@ mod tests {
     #[test]
     fn raw_quotes_inside_the_request() {
         let line = r#"192.0.2.83 - - [11/Jul/2018:09:32:27 +0300] "GET /a.dll?postdata="><script>foo</script> HTTP/1.1" 404 997"#;
-        let (_, e) = parse_access(&ctx(), 1, line).unwrap();
+        let (_, e) = parse_access(&ctx(), 1, &Arc::from(line)).unwrap();
         assert_eq!(
             e.get_str("url.query"),
             Some("postdata=\"><script>foo</script>")
@@ -361,26 +373,28 @@ mod tests {
         let (_, e) = parse_access(
             &ctx(),
             1,
-            r#"2001:db8::1 - - [11/Jul/2018:08:41:28 +0300] "GET /manager HTTP/1.1" 302 -"#,
+            &Arc::from(
+                r#"2001:db8::1 - - [11/Jul/2018:08:41:28 +0300] "GET /manager HTTP/1.1" 302 -"#,
+            ),
         )
         .unwrap();
         assert_eq!(e.get("source.ip").unwrap().to_string(), "2001:db8::1");
         assert!(e.get("http.response.body.bytes").is_none());
         assert_eq!(e.timestamp.unwrap().to_string(), "2018-07-11T05:41:28Z");
-        let (_, e) = parse_access(&ctx(), 1, r#"www.example.com:443 203.0.113.5 - - [14/Mar/2025:10:01:01 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#).unwrap();
+        let (_, e) = parse_access(&ctx(), 1, &Arc::from(r#"www.example.com:443 203.0.113.5 - - [14/Mar/2025:10:01:01 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#)).unwrap();
         assert_eq!(e.get_str("url.domain"), Some("www.example.com"));
         assert_eq!(e.get("destination.port").unwrap().as_i64(), Some(443));
     }
 
     #[test]
     fn error_lines() {
-        let (ds, e) = parse_error(&ctx(), 1, "[Fri Mar 14 10:01:02.123456 2025] [core:error] [pid 1234:tid 5678] [client 2001:db8::42:40988] AH00126: Invalid URI").unwrap();
+        let (ds, e) = parse_error(&ctx(), 1, &Arc::from("[Fri Mar 14 10:01:02.123456 2025] [core:error] [pid 1234:tid 5678] [client 2001:db8::42:40988] AH00126: Invalid URI")).unwrap();
         assert_eq!(ds, "apache.error");
         assert_eq!(e.get_str("log.level"), Some("error"));
         assert_eq!(e.get("source.port").unwrap().as_i64(), Some(40988));
         assert_eq!(e.get_str("error.code"), Some("AH00126"));
         let line = r#"2025/03/14 10:01:02 [error] 1234#1234: *5 open() "/x" failed (2: No such file), client: 203.0.113.7, server: example.com, request: "GET /wp-login.php HTTP/1.1", host: "example.com""#;
-        let (ds, e) = parse_error(&ctx(), 1, line).unwrap();
+        let (ds, e) = parse_error(&ctx(), 1, &Arc::from(line)).unwrap();
         assert_eq!(ds, "nginx.error");
         assert_eq!(e.get("source.ip").unwrap().to_string(), "203.0.113.7");
         assert_eq!(e.get_str("url.path"), Some("/wp-login.php"));

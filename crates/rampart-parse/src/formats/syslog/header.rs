@@ -4,6 +4,7 @@
 
 use rampart_event::Timestamp;
 
+use crate::text::position;
 use crate::timefmt;
 
 /// The time as the header printed it.
@@ -146,9 +147,9 @@ fn bsd_time(s: &[u8]) -> Option<(HeaderTime, usize)> {
 /// Splits off the host name. A first token that already looks like a tag
 /// (`sshd[12]:`, `kernel:`) means the line has no host.
 fn host_and_rest(rest: &str) -> (Option<&str>, &str) {
-    let end = rest.find(' ').unwrap_or(rest.len());
+    let end = position(rest, b' ').unwrap_or(rest.len());
     let token = &rest[..end];
-    if token.ends_with(':') || token.contains('[') {
+    if token.ends_with(':') || position(token, b'[').is_some() {
         return (None, rest);
     }
     (Some(token), rest[end..].trim_start_matches(' '))
@@ -167,18 +168,18 @@ fn tag(rest: &str) -> (Option<&str>, Option<&str>, Option<u32>, &str) {
     }
     let tag = &rest[..colon];
     let message = after.strip_prefix(' ').unwrap_or(after);
-    let (name, pid) = match (tag.find('['), tag.ends_with(']')) {
+    let (name, pid) = match (position(tag, b'['), tag.ends_with(']')) {
         (Some(open), true) => (
             &tag[..open],
             crate::text::uint(&tag[open + 1..tag.len() - 1]),
         ),
         _ => (tag, None),
     };
-    let (name, subname) = match (name.find('('), name.ends_with(')')) {
+    let (name, subname) = match (position(name, b'('), name.ends_with(')')) {
         (Some(open), true) => (&name[..open], Some(&name[open + 1..name.len() - 1])),
         _ => (name, None),
     };
-    if name.is_empty() || name.contains('=') {
+    if name.is_empty() || position(name, b'=').is_some() {
         return (None, None, None, rest);
     }
     let pid = pid.and_then(|p| u32::try_from(p).ok());

@@ -9,6 +9,8 @@ mod auth;
 mod header;
 mod sshd;
 
+use std::sync::Arc;
+
 use rampart_event::time::{Civil, Zone};
 use rampart_event::{Event, Timestamp};
 
@@ -87,10 +89,10 @@ impl SyslogParser {
         &mut self,
         ctx: &FileContext,
         no: u64,
-        line: &str,
+        line: &Arc<str>,
     ) -> Option<(&'static str, Event)> {
         let h = header::parse(line, &ctx.options.zone)?;
-        let mut event = ctx.event(no, line);
+        let mut event = ctx.event(no, Arc::clone(line));
         event.timestamp = match h.time {
             HeaderTime::Instant(t) => Some(t),
             HeaderTime::Missing => None,
@@ -132,12 +134,8 @@ fn fill(h: &Header<'_>, event: &mut Event) -> &'static str {
     }
     event.set_str("message", h.message);
     let dataset = message(h, event);
-    if !event.contains("event.dataset") {
-        event.set_static("event.dataset", dataset);
-    }
-    if !event.contains("event.kind") {
-        event.set_static("event.kind", "event");
-    }
+    event.set_static("event.dataset", dataset);
+    event.set_static("event.kind", "event");
     dataset
 }
 
@@ -216,14 +214,18 @@ mod tests {
             .parse(
                 &c,
                 1,
-                "Dec 31 23:59:58 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+                &Arc::from(
+                    "Dec 31 23:59:58 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+                ),
             )
             .unwrap();
         let (_, jan) = p
             .parse(
                 &c,
                 2,
-                "Jan  1 00:00:05 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+                &Arc::from(
+                    "Jan  1 00:00:05 h sshd[1]: Connection closed by 192.0.2.1 port 2 [preauth]",
+                ),
             )
             .unwrap();
         assert_eq!(dec.timestamp.unwrap().to_string(), "2024-12-31T23:59:58Z");
@@ -235,7 +237,9 @@ mod tests {
         let mut c = ctx(None);
         c.modified = Some("2026-01-10T00:00:00Z".parse().unwrap());
         let mut p = SyslogParser::new(&c);
-        let (_, e) = p.parse(&c, 1, "Dec 30 10:00:00 h cron[1]: x").unwrap();
+        let (_, e) = p
+            .parse(&c, 1, &Arc::from("Dec 30 10:00:00 h cron[1]: x"))
+            .unwrap();
         assert_eq!(e.timestamp.unwrap().to_string(), "2025-12-30T10:00:00Z");
     }
 
@@ -252,7 +256,7 @@ mod tests {
             ("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4 ", "linux.auth"),
         ];
         for (line, want) in cases {
-            let (dataset, e) = p.parse(&c, 1, line).unwrap();
+            let (dataset, e) = p.parse(&c, 1, &Arc::from(line)).unwrap();
             assert_eq!(dataset, want, "{line}");
             assert_eq!(e.get_str("event.dataset"), Some(want));
         }

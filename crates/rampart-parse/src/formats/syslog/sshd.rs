@@ -8,7 +8,7 @@
 
 use rampart_event::Event;
 
-use crate::text::{first_ip, ip_token, port, split_once_str, uint};
+use crate::text::{first_ip, ip_token, port, position, rfind, split_once_str, uint, words};
 
 /// Fills `event` from an sshd message.
 pub fn parse(message: &str, event: &mut Event) {
@@ -112,7 +112,7 @@ fn login(rest: &str, outcome_word: &'static str, event: &mut Event) {
         return;
     };
     event.set_str("system.auth.ssh.method", method);
-    let Some(from_at) = after.rfind(" from ") else {
+    let Some(from_at) = rfind(after.as_bytes(), b" from ") else {
         return;
     };
     let who = &after[..from_at];
@@ -125,9 +125,11 @@ fn login(rest: &str, outcome_word: &'static str, event: &mut Event) {
     };
     event.set_str("user.name", user);
     address_port(&after[from_at + 6..], event);
-    if let Some((_, sig)) = after.rsplit_once(": ") {
-        if let Some((algo, fp)) = sig.split_once(' ') {
-            event.set_str("system.auth.ssh.signature", &format!("{algo} {fp}"));
+    // "ssh2: ED25519 SHA256:..." names the key's algorithm and fingerprint.
+    if let Some(colon) = rfind(after.as_bytes(), b": ") {
+        let signature = &after[colon + 2..];
+        if position(signature, b' ').is_some() {
+            event.set_str("system.auth.ssh.signature", signature);
         }
     }
 }
@@ -138,7 +140,7 @@ fn invalid_user(rest: &str, event: &mut Event) {
     event.set_static("event.action", "ssh-invalid-user");
     event.set_static("event.outcome", "failure");
     event.set_static("system.auth.ssh.event", "Invalid");
-    match rest.rfind(" from ") {
+    match rfind(rest.as_bytes(), b" from ") {
         Some(at) => {
             event.set_str("user.name", &rest[..at]);
             address_port(&rest[at + 6..], event);
@@ -149,7 +151,7 @@ fn invalid_user(rest: &str, event: &mut Event) {
 
 /// `IP port N ...` or `IP` alone.
 fn address_port(text: &str, event: &mut Event) {
-    let mut words = text.split(' ');
+    let mut words = words(text);
     if let Some(ip) = words.next().and_then(ip_token) {
         event.set("source.ip", ip);
     }
@@ -162,16 +164,14 @@ fn address_port(text: &str, event: &mut Event) {
 
 /// The client address and port wherever the message names them.
 fn client(msg: &str, event: &mut Event) {
-    let Some(ip) = first_ip(msg) else { return };
+    let Some((ip, after)) = first_ip(msg) else {
+        return;
+    };
     event.set("source.ip", ip);
-    let text = ip.to_string();
-    if let Some((_, after)) = split_once_str(msg, &text) {
-        let after = after.trim_start_matches([']', ':', ' ']);
-        if let Some(rest) = after.strip_prefix("port ") {
-            let p = rest.split([' ', ':']).next().and_then(port);
-            if let Some(p) = p {
-                event.set("source.port", p);
-            }
+    let after = after.trim_start_matches([']', ':', ' ']);
+    if let Some(rest) = after.strip_prefix("port ") {
+        if let Some(p) = rest.split([' ', ':']).next().and_then(port) {
+            event.set("source.port", p);
         }
     }
 }
