@@ -127,6 +127,9 @@ fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
         }
         ValueRef::Float(_) => out.extend_from_slice(b"null"),
         ValueRef::Str(s) => write_str(out, s),
+        ValueRef::Mac(_) => {
+            let _ = write!(out, "\"{value}\"");
+        }
         ValueRef::Ip(ip) => {
             let _ = write!(out, "\"{ip}\"");
         }

@@ -26,6 +26,8 @@ pub enum Value {
     Static(&'static str),
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
+    /// A MAC address, written as ECS wants it: `00-16-3E-DD-EE-FF`.
+    Mac([u8; 6]),
     /// A UTC instant.
     Time(Timestamp),
     /// A list of scalar values.
@@ -50,6 +52,8 @@ pub enum ValueRef<'a> {
     Str(&'a str),
     /// See [`Value::Ip`].
     Ip(IpAddr),
+    /// See [`Value::Mac`].
+    Mac([u8; 6]),
     /// See [`Value::Time`].
     Time(Timestamp),
     /// See [`Value::List`].
@@ -69,6 +73,7 @@ impl Value {
             Value::Str(s) => ValueRef::Str(s),
             Value::Static(s) => ValueRef::Str(s),
             Value::Ip(ip) => ValueRef::Ip(*ip),
+            Value::Mac(mac) => ValueRef::Mac(*mac),
             Value::Time(t) => ValueRef::Time(*t),
             Value::List(l) => ValueRef::List(l),
             Value::Json(j) => ValueRef::Json(j),
@@ -128,6 +133,11 @@ impl fmt::Display for ValueRef<'_> {
             ValueRef::Float(x) => write!(f, "{x}"),
             ValueRef::Str(s) => f.write_str(s),
             ValueRef::Ip(ip) => write!(f, "{ip}"),
+            ValueRef::Mac(m) => write!(
+                f,
+                "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            ),
             ValueRef::Time(t) => write!(f, "{t}"),
             ValueRef::List(items) => {
                 for (i, item) in items.iter().enumerate() {

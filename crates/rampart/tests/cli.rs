@@ -130,3 +130,30 @@ fn forced_format_and_table_output() {
     assert!(text.contains("ssh-login failure"));
     assert!(output.stderr.is_empty());
 }
+
+#[test]
+fn utf16_windows_exports_are_read_as_text() {
+    // PowerShell's Export-Csv and Windows tools often write UTF-16 LE with a
+    // byte-order mark and CRLF line ends.
+    let csv = "\"TimeCreated\",\"EventID\",\"Computer\",\"Account\",\"SourceIP\",\"Message\"\r\n\
+               \"2025-03-14 10:00:00\",\"4625\",\"DC01\",\"José\",\"203.0.113.9\",\"An account failed to log on.\"\r\n";
+    let mut bytes = vec![0xff, 0xfe];
+    for unit in csv.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("security.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let output = rampart().arg("parse").arg(&path).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let event: serde_json::Value =
+        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    assert_eq!(event["event"]["code"], "4625");
+    assert_eq!(event["winlog"]["channel"], "Security");
+    assert_eq!(event["user"]["name"], "José");
+    assert_eq!(event["source"]["ip"], "203.0.113.9");
+}

@@ -2,7 +2,7 @@
 //! `[UFW BLOCK] IN=eth0 OUT= MAC=.. SRC=.. DST=.. PROTO=TCP SPT=.. DPT=..`.
 //! They usually arrive inside a syslog file from the `kernel` program.
 
-use rampart_event::Event;
+use rampart_event::{Event, Value};
 
 use crate::text::{find, port, uint};
 
@@ -55,9 +55,9 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
     for (word, eq) in key_values(&msg[in_at..]) {
         let Some(eq) = eq else {
             if let Some(flag) = tcp_flag(word) {
-                flags.push(rampart_event::Value::Static(flag));
+                flags.push(Value::Static(flag));
             } else if !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) {
-                flags.push(rampart_event::Value::from(word));
+                flags.push(Value::from(word));
             }
             continue;
         };
@@ -112,30 +112,27 @@ pub fn parse(message: &str, event: &mut Event) -> &'static str {
     dataset
 }
 
-/// The space-separated words of `text`, each with the position of its first
-/// `=`, found in one pass over the bytes (words are a few bytes long, too
-/// short for a vectorised search to pay off).
+/// The space-separated words of `text`, each with the position of its `=`.
+/// One vectorised pass finds the spaces; the `=` sits right after a short
+/// key, so a byte loop finds it in a few steps.
 fn key_values(text: &str) -> impl Iterator<Item = (&str, Option<usize>)> {
     let bytes = text.as_bytes();
-    let mut start = 0;
+    let mut spaces = memchr::memchr_iter(b' ', bytes);
+    let mut start = Some(0);
     std::iter::from_fn(move || {
-        if start > bytes.len() {
-            return None;
-        }
-        let mut eq = None;
-        let mut end = start;
-        while let Some(&b) = bytes.get(end) {
-            if b == b' ' {
-                break;
+        let from = start?;
+        let end = match spaces.next() {
+            Some(at) => {
+                start = Some(at + 1);
+                at
             }
-            if b == b'=' && eq.is_none() {
-                eq = Some(end - start);
+            None => {
+                start = None;
+                bytes.len()
             }
-            end += 1;
-        }
-        let word = &text[start..end];
-        start = end + 1;
-        Some((word, eq))
+        };
+        let word = &text[from..end];
+        Some((word, word.bytes().position(|b| b == b'=')))
     })
 }
 
@@ -191,29 +188,36 @@ fn number(name: &'static str, value: &str, event: &mut Event) {
     }
 }
 
-/// `MAC=dst(6):src(6):ethertype(2)`, colon-separated bytes, written as ECS
-/// wants them: upper case, dash-separated.
+/// `MAC=dst(6):src(6):ethertype(2)`, colon-separated hex bytes.
 fn mac(value: &str, event: &mut Event) {
     let bytes = value.as_bytes();
-    let well_formed = bytes.len() >= 35
-        && bytes[..35].chunks(3).all(|c| {
-            c[0].is_ascii_hexdigit()
-                && c[1].is_ascii_hexdigit()
-                && c.get(2).is_none_or(|&b| b == b':')
-        });
-    if !well_formed {
-        return;
+    let mut octets = [0u8; 12];
+    for (i, octet) in octets.iter_mut().enumerate() {
+        let at = i * 3;
+        let pair = (bytes.get(at), bytes.get(at + 1), bytes.get(at + 2));
+        let (Some(&hi), Some(&lo), None | Some(b':')) = pair else {
+            return;
+        };
+        let (Some(hi), Some(lo)) = (hex(hi), hex(lo)) else {
+            return;
+        };
+        *octet = hi << 4 | lo;
     }
-    let format = |from: usize| {
-        let mut out = [b'-'; 17];
-        for (i, pair) in bytes[from..from + 17].chunks(3).enumerate() {
-            out[i * 3] = pair[0].to_ascii_uppercase();
-            out[i * 3 + 1] = pair[1].to_ascii_uppercase();
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    event.set("destination.mac", format(0));
-    event.set("source.mac", format(18));
+    let (destination, source) = octets.split_at(6);
+    event.set(
+        "destination.mac",
+        Value::Mac(destination.try_into().unwrap_or_default()),
+    );
+    event.set(
+        "source.mac",
+        Value::Mac(source.try_into().unwrap_or_default()),
+    );
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// `block`, `allow` or `log`, from the log prefix's words (`[UFW BLOCK]`,
@@ -255,7 +259,8 @@ mod tests {
         assert_eq!(e.get_str("network.transport"), Some("tcp"));
         assert_eq!(e.get_str("observer.ingress.interface.name"), Some("eth0"));
         assert!(e.get("observer.egress.interface.name").is_none());
-        assert_eq!(e.get_str("source.mac"), Some("00-16-3E-DD-EE-FF"));
+        assert_eq!(e.get("source.mac").unwrap().to_string(), "00-16-3E-DD-EE-FF");
+        assert_eq!(e.get("destination.mac").unwrap().to_string(), "00-16-3E-AA-BB-CC");
         assert_eq!(e.get("iptables.tcp.flags").unwrap().to_string(), "SYN");
     }
 
