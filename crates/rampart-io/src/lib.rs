@@ -2,16 +2,18 @@
 //!
 //! - [`discover`] walks folders, keeps rotated sets (`auth.log.2.gz`,
 //!   `auth.log.1`, `auth.log`) together and oldest first;
-//! - [`open`] reads plain and gzip files alike and refuses binary formats it
-//!   cannot read with a clear reason;
+//! - [`open`] reads plain and gzip files alike (UTF-16 exports too) and
+//!   refuses binary formats it cannot read as text with a clear reason;
+//! - [`evtx`] reads binary Windows event logs;
 //! - [`read_files`] parses files on several threads and hands their events to
 //!   the caller in input order, with bounded memory: a file that runs ahead
 //!   waits once a few batches of it are queued.
 
 mod discover;
+pub mod evtx;
 mod open;
 mod parallel;
 
 pub use discover::{discover, Input};
 pub use open::{open, OpenError};
-pub use parallel::{read_files, FileReport, Message, ReadOptions};
+pub use parallel::{read_files, read_files_with, FileReport, Message, ReadOptions, Work};

@@ -73,9 +73,10 @@ pub struct FileReport {
     pub error: Option<String>,
 }
 
-/// What the consumer receives, in input order.
+/// What the consumer receives, in input order. `T` is what the per-batch
+/// work (run on the worker threads) made of the batch.
 #[derive(Debug)]
-pub enum Message {
+pub enum Message<T = ()> {
     /// Events and refused lines of the file at `index`, in file order.
     Batch {
         /// The file's position among the inputs.
@@ -84,13 +85,29 @@ pub enum Message {
         events: Vec<Event>,
         /// Lines nothing could read.
         dead: Vec<DeadLetter>,
+        /// The work's result for these events.
+        work: T,
     },
     /// The file is finished.
     Done(FileReport),
 }
 
+/// Per-batch work done on the worker threads (rule evaluation, say), so the
+/// consumer only collects results.
+pub type Work<'a, T> = &'a (dyn Fn(&[Event]) -> T + Sync);
+
 /// Reads `inputs` and calls `consume` with their messages in input order.
-pub fn read_files(inputs: &[Input], options: &ReadOptions, mut consume: impl FnMut(Message)) {
+pub fn read_files(inputs: &[Input], options: &ReadOptions, consume: impl FnMut(Message)) {
+    read_files_with(inputs, options, &|_| (), consume);
+}
+
+/// Like [`read_files`], running `work` on each batch in the worker threads.
+pub fn read_files_with<T: Send>(
+    inputs: &[Input],
+    options: &ReadOptions,
+    work: Work<'_, T>,
+    mut consume: impl FnMut(Message<T>),
+) {
     let threads = options.threads.clamp(1, inputs.len().max(1));
     let mut receivers = Vec::with_capacity(inputs.len());
     let mut senders = Vec::with_capacity(inputs.len());
@@ -109,7 +126,7 @@ pub fn read_files(inputs: &[Input], options: &ReadOptions, mut consume: impl FnM
                 }
                 let tx = senders[index].lock().ok().and_then(|mut slot| slot.take());
                 if let Some(tx) = tx {
-                    read_one(index, &inputs[index], options, &tx);
+                    read_one(index, &inputs[index], options, work, &tx);
                 }
             });
         }
@@ -126,7 +143,13 @@ fn modified(path: &std::path::Path) -> Option<Timestamp> {
     Timestamp::try_from(time).ok()
 }
 
-fn read_one(index: usize, input: &Input, options: &ReadOptions, tx: &SyncSender<Message>) {
+fn read_one<T>(
+    index: usize,
+    input: &Input,
+    options: &ReadOptions,
+    work: Work<'_, T>,
+    tx: &SyncSender<Message<T>>,
+) {
     let path_text = input.path.display().to_string();
     let mut ctx = FileContext::new(&path_text, options.parse.clone());
     ctx.modified = modified(&input.path);
@@ -140,6 +163,10 @@ fn read_one(index: usize, input: &Input, options: &ReadOptions, tx: &SyncSender<
         lines: 0,
         error: None,
     };
+    if crate::evtx::is_evtx(&input.path) {
+        read_evtx_file(&input.path, &ctx, options, work, &mut report, tx);
+        return;
+    }
     let reader = match open(&input.path) {
         Ok(reader) => reader,
         Err(e) => {
@@ -152,10 +179,12 @@ fn read_one(index: usize, input: &Input, options: &ReadOptions, tx: &SyncSender<
     let send = |decoder: &mut FileDecoder| {
         let (events, dead) = decoder.output().take();
         if !events.is_empty() || !dead.is_empty() {
+            let work = work(&events);
             let _ = tx.send(Message::Batch {
                 index,
                 events,
                 dead,
+                work,
             });
         }
     };
@@ -178,6 +207,40 @@ fn read_one(index: usize, input: &Input, options: &ReadOptions, tx: &SyncSender<
     report.bytes = bytes;
     report.lines = lines;
     let _ = tx.send(Message::Done(report));
+}
+
+fn read_evtx_file<T>(
+    path: &std::path::Path,
+    ctx: &FileContext,
+    options: &ReadOptions,
+    work: Work<'_, T>,
+    report: &mut FileReport,
+    tx: &SyncSender<Message<T>>,
+) {
+    let index = report.index;
+    let mut out = rampart_parse::Output::default();
+    let send = |out: &mut rampart_parse::Output| {
+        let (events, dead) = out.take();
+        if !events.is_empty() || !dead.is_empty() {
+            let work = work(&events);
+            let _ = tx.send(Message::Batch {
+                index,
+                events,
+                dead,
+                work,
+            });
+        }
+    };
+    let result = crate::evtx::read_evtx(path, ctx, options.threads, options.batch, &mut out, send);
+    send(&mut out);
+    match result {
+        Ok(records) => report.lines = records,
+        Err(e) => report.error = Some(e),
+    }
+    report.format = Some("evtx");
+    report.stats = out.stats;
+    report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let _ = tx.send(Message::Done(report.clone()));
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The `rampart` binary: command-line parsing and dispatch only; the work
 //! lives in the library crates.
 
+mod alert_writer;
 mod commands;
 mod summary;
 mod writer;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Print normalised events (ECS) from logs of any supported format.
     Parse(commands::parse::ParseArgs),
+    /// Run Sigma rules over logs and print the alerts.
+    Hunt(commands::hunt::HuntArgs),
     /// List the input formats rampart reads.
     Formats,
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => commands::parse::run(&args),
+        Command::Hunt(args) => commands::hunt::run(&args),
         Command::Formats => commands::formats::run(),
     };
     match result {

@@ -3,7 +3,7 @@
 //! flattened Windows, Suricata EVE, Zeek, or generic), so a file that mixes
 //! them still reads right.
 
-use rampart_event::{Timestamp, Value};
+use rampart_event::{Event, Timestamp, Value};
 use serde_json::{Map, Value as Json};
 
 use super::windows::{self, WinRecord};
@@ -225,6 +225,14 @@ impl JsonDecoder {
             Shape::Generic => out.event("json", generic::json_event(ctx, no, original, o)),
         }
     }
+}
+
+/// The event of one record a binary EVTX reader rendered as JSON (the
+/// evtx_dump shape: `Event.System`, `Event.EventData`); `None` when the JSON
+/// is not a Windows event.
+pub fn evtx_record(ctx: &FileContext, no: u64, original: &str, record: &Json) -> Option<Event> {
+    let rec = evtx_dump(record.as_object()?, ctx)?;
+    Some(windows::build(ctx, no, original, rec))
 }
 
 /// `Record 12` lines that evtx_dump prints between pretty objects.

@@ -259,8 +259,14 @@ mod tests {
         assert_eq!(e.get_str("network.transport"), Some("tcp"));
         assert_eq!(e.get_str("observer.ingress.interface.name"), Some("eth0"));
         assert!(e.get("observer.egress.interface.name").is_none());
-        assert_eq!(e.get("source.mac").unwrap().to_string(), "00-16-3E-DD-EE-FF");
-        assert_eq!(e.get("destination.mac").unwrap().to_string(), "00-16-3E-AA-BB-CC");
+        assert_eq!(
+            e.get("source.mac").unwrap().to_string(),
+            "00-16-3E-DD-EE-FF"
+        );
+        assert_eq!(
+            e.get("destination.mac").unwrap().to_string(),
+            "00-16-3E-AA-BB-CC"
+        );
         assert_eq!(e.get("iptables.tcp.flags").unwrap().to_string(), "SYN");
     }
 

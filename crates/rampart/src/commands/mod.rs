@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod formats;
+pub mod hunt;
 pub mod parse;

@@ -111,6 +111,7 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
             index,
             events,
             dead,
+            work: (),
         } => {
             if write_error.is_some() {
                 return;

@@ -1,0 +1,340 @@
+//! A rule compiled for evaluation: its route, its searches as field checks
+//! on event field names, and its condition as a tree over search indexes.
+//! Compiling resolves everything that can be resolved once (field names,
+//! modifiers, wildcards, regexes), so an event costs only the checks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rampart_event::{Event, ValueRef};
+
+use crate::condition::{self, Cond};
+use crate::load::Filter;
+use crate::mapping::{fields_of, route_of, Route};
+use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
+use crate::rule::{LogSource, Rule, Search, Term};
+
+/// One `Field|modifiers: values` check.
+#[derive(Debug, Clone)]
+pub struct FieldCheck {
+    /// The field as the rule names it.
+    pub sigma: String,
+    /// The event fields it may be found in, in order.
+    pub fields: Vec<String>,
+    values: Vec<ValueMatch>,
+    all: bool,
+    neq: bool,
+}
+
+/// A compiled search.
+#[derive(Debug, Clone)]
+pub enum CompiledSearch {
+    /// An OR of AND-groups of field checks.
+    Fields(Vec<Vec<FieldCheck>>),
+    /// Values searched in the event's text.
+    Keywords {
+        /// The checks.
+        values: Vec<ValueMatch>,
+        /// Every value must be found (`'|all'`).
+        all: bool,
+    },
+}
+
+/// A filter compiled against one rule.
+#[derive(Debug, Clone)]
+struct CompiledFilter {
+    searches: Vec<CompiledSearch>,
+    condition: Cond,
+}
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// The rule as loaded (metadata for alerts).
+    pub rule: Arc<Rule>,
+    /// The events it may match.
+    pub route: Route,
+    searches: Vec<CompiledSearch>,
+    condition: Cond,
+    filters: Vec<CompiledFilter>,
+}
+
+/// Options for compiling.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Values for `expand`'s `%placeholders%`.
+    pub placeholders: HashMap<String, Vec<String>>,
+}
+
+fn compile_searches(
+    searches: &[(String, Search)],
+    ls: &LogSource,
+    options: &CompileOptions,
+) -> Result<Vec<CompiledSearch>, String> {
+    searches
+        .iter()
+        .map(|(name, search)| {
+            compile_search(search, ls, options).map_err(|e| format!("search '{name}': {e}"))
+        })
+        .collect()
+}
+
+fn compile_search(
+    search: &Search,
+    ls: &LogSource,
+    options: &CompileOptions,
+) -> Result<CompiledSearch, String> {
+    let map_field = |f: &str| fields_of(ls, f);
+    match search {
+        Search::Keywords { modifiers, values } => {
+            let names: Vec<&str> = modifiers.iter().map(String::as_str).collect();
+            let mut mods = Modifiers::parse(&names)?;
+            // Keywords are found anywhere in the text unless they say otherwise.
+            if !names
+                .iter()
+                .any(|m| matches!(*m, "startswith" | "endswith" | "re"))
+            {
+                mods = Modifiers::parse(&[names.as_slice(), &["contains"]].concat())?;
+            }
+            let texts: Vec<Scalar> = values
+                .iter()
+                .map(|v| Scalar::Str(v.text().into_owned()))
+                .collect();
+            Ok(CompiledSearch::Keywords {
+                values: pattern::compile(&mods, &texts, &options.placeholders, &map_field)?,
+                all: mods.all,
+            })
+        }
+        Search::Fields(groups) => {
+            let mut out = Vec::with_capacity(groups.len());
+            for group in groups {
+                let checks = group
+                    .iter()
+                    .map(|term| compile_term(term, ls, options))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.push(checks);
+            }
+            Ok(CompiledSearch::Fields(out))
+        }
+    }
+}
+
+fn compile_term(
+    term: &Term,
+    ls: &LogSource,
+    options: &CompileOptions,
+) -> Result<FieldCheck, String> {
+    let names: Vec<&str> = term.modifiers.iter().map(String::as_str).collect();
+    let mods = Modifiers::parse(&names).map_err(|e| format!("{}: {e}", term.field))?;
+    let map_field = |f: &str| fields_of(ls, f);
+    let values = pattern::compile(&mods, &term.values, &options.placeholders, &map_field)
+        .map_err(|e| format!("{}: {e}", term.field))?;
+    Ok(FieldCheck {
+        sigma: term.field.clone(),
+        fields: fields_of(ls, &term.field),
+        values,
+        all: mods.all,
+        neq: mods.neq,
+    })
+}
+
+fn compile_condition(conditions: &[String], searches: &[(String, Search)]) -> Result<Cond, String> {
+    let names: Vec<&str> = searches.iter().map(|(n, _)| n.as_str()).collect();
+    let mut parsed = conditions
+        .iter()
+        .map(|c| condition::parse(c, &names).map_err(|e| e.0))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if parsed.len() == 1 {
+        parsed.remove(0)
+    } else {
+        Cond::Or(parsed)
+    })
+}
+
+impl CompiledRule {
+    /// Compiles a rule with the filters that name it.
+    pub fn new(
+        rule: Rule,
+        filters: &[&Filter],
+        options: &CompileOptions,
+    ) -> Result<CompiledRule, String> {
+        let route = route_of(&rule.logsource)?;
+        let searches = compile_searches(&rule.searches, &rule.logsource, options)?;
+        let condition = compile_condition(&rule.conditions, &rule.searches)?;
+        let filters = filters
+            .iter()
+            .map(|f| {
+                Ok(CompiledFilter {
+                    searches: compile_searches(&f.searches, &rule.logsource, options)
+                        .map_err(|e| format!("filter {}: {e}", f.id))?,
+                    condition: compile_condition(&f.conditions, &f.searches)
+                        .map_err(|e| format!("filter {}: {e}", f.id))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(CompiledRule {
+            rule: Arc::new(rule),
+            route,
+            searches,
+            condition,
+            filters,
+        })
+    }
+
+    /// Whether the route admits this event.
+    pub fn admits(&self, event: &Event) -> bool {
+        if self.route.admits.is_empty() {
+            return true;
+        }
+        let dataset = event.get_str("event.dataset").unwrap_or("");
+        self.route.admits.iter().any(|a| {
+            (a.datasets.is_empty()
+                || a.datasets.iter().any(|d| {
+                    if d.ends_with('.') {
+                        dataset.starts_with(d.as_str())
+                    } else {
+                        dataset == d
+                    }
+                }))
+                && (a.channels.is_empty()
+                    || event.get_str("winlog.channel").is_some_and(|c| {
+                        a.channels.iter().any(|want| c.eq_ignore_ascii_case(want))
+                    }))
+                && (a.event_ids.is_empty()
+                    || event_code(event).is_some_and(|id| a.event_ids.contains(&id)))
+                && (a.programs.is_empty()
+                    || event.get_str("process.name").is_some_and(|p| {
+                        a.programs.iter().any(|want| p.eq_ignore_ascii_case(want))
+                    }))
+        })
+    }
+
+    /// Whether the detection (with its filters) matches; routing is checked
+    /// separately by [`CompiledRule::admits`].
+    pub fn matches(&self, event: &Event) -> bool {
+        self.condition
+            .eval(&mut |i| search_matches(&self.searches[i], event))
+            && self.filters.iter().all(|f| {
+                f.condition
+                    .eval(&mut |i| search_matches(&f.searches[i], event))
+            })
+    }
+
+    /// Why the rule matched: for each search that holds, the fields and
+    /// values that made it hold.
+    pub fn explain(&self, event: &Event) -> Vec<Matched> {
+        let names: Vec<&str> = self.rule.searches.iter().map(|(n, _)| n.as_str()).collect();
+        let mut out = Vec::new();
+        for (i, search) in self.searches.iter().enumerate() {
+            if !search_matches(search, event) {
+                continue;
+            }
+            match search {
+                CompiledSearch::Keywords { .. } => out.push(Matched {
+                    search: names[i].to_owned(),
+                    field: None,
+                    value: None,
+                }),
+                CompiledSearch::Fields(groups) => {
+                    if let Some(group) = groups.iter().find(|g| g.iter().all(|c| c.matches(event)))
+                    {
+                        for check in group {
+                            let found = check
+                                .fields
+                                .iter()
+                                .find_map(|f| event.get(f).map(|v| (f, v)));
+                            out.push(Matched {
+                                search: names[i].to_owned(),
+                                field: Some(check.sigma.clone()),
+                                value: found.map(|(_, v)| text_of(v).into_owned()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One reason a rule fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The search that held.
+    pub search: String,
+    /// The Sigma field checked (none for keywords).
+    pub field: Option<String>,
+    /// The event's value of it.
+    pub value: Option<String>,
+}
+
+/// The Event ID of an event, as a number.
+pub fn event_code(event: &Event) -> Option<i64> {
+    match event.get("event.code")? {
+        ValueRef::Int(i) => Some(i),
+        ValueRef::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn search_matches(search: &CompiledSearch, event: &Event) -> bool {
+    match search {
+        CompiledSearch::Fields(groups) => groups.iter().any(|g| g.iter().all(|c| c.matches(event))),
+        CompiledSearch::Keywords { values, all } => {
+            let text = event.original();
+            let message = event.get_str("message");
+            let hit = |m: &ValueMatch| {
+                m.matches(ValueRef::Str(text), &|_| None)
+                    || message.is_some_and(|msg| m.matches(ValueRef::Str(msg), &|_| None))
+            };
+            if *all {
+                values.iter().all(hit)
+            } else {
+                values.iter().any(hit)
+            }
+        }
+    }
+}
+
+impl FieldCheck {
+    /// Whether the event satisfies this check.
+    pub fn matches(&self, event: &Event) -> bool {
+        let value = self.fields.iter().find_map(|f| event.get(f));
+        let other = |name: &str| event.get(name);
+        let result = match value {
+            None => {
+                if self.neq {
+                    return false;
+                }
+                let absent = |m: &ValueMatch| m.matches_absent();
+                return if self.all {
+                    self.values.iter().all(absent)
+                } else {
+                    self.values.iter().any(absent)
+                };
+            }
+            Some(ValueRef::List(items)) => {
+                let one =
+                    |m: &ValueMatch| items.iter().any(|item| m.matches(item.as_ref(), &other));
+                if self.all {
+                    self.values.iter().all(one)
+                } else {
+                    self.values.iter().any(one)
+                }
+            }
+            Some(v) => {
+                let one = |m: &ValueMatch| m.matches(v, &other);
+                if self.all {
+                    self.values.iter().all(one)
+                } else {
+                    self.values.iter().any(one)
+                }
+            }
+        };
+        if self.neq {
+            !result
+        } else {
+            result
+        }
+    }
+}

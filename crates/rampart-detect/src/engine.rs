@@ -1,0 +1,282 @@
+//! The rule set: compiled rules indexed by what they route on, so an event
+//! is tested only against the rules that could match it (its dataset family
+//! and Event ID), and cost grows with candidate rules rather than all rules.
+
+use std::collections::HashMap;
+
+use rampart_event::Event;
+
+use crate::compile::{event_code, CompileOptions, CompiledRule, Matched};
+use crate::load::{LoadError, Loaded};
+
+/// What the index is keyed on: a dataset (a Windows family counts as one)
+/// and, when the rule names them, an Event ID.
+type Key = (String, Option<i64>);
+
+/// Compiled rules and the index over them.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    index: HashMap<Key, Vec<usize>>,
+    everywhere: Vec<usize>,
+    /// Rules that could not be compiled, with the reason.
+    pub skipped: Vec<LoadError>,
+}
+
+/// A rule that matched an event.
+#[derive(Debug, Clone)]
+pub struct Hit<'r> {
+    /// The rule.
+    pub rule: &'r CompiledRule,
+}
+
+impl<'r> Hit<'r> {
+    /// Why it matched.
+    pub fn explain(&self, event: &Event) -> Vec<Matched> {
+        self.rule.explain(event)
+    }
+}
+
+/// The family a dataset is indexed under: `windows.sysmon` → `windows`.
+fn family(dataset: &str) -> &str {
+    if dataset.starts_with("windows.") {
+        "windows"
+    } else {
+        dataset
+    }
+}
+
+impl RuleSet {
+    /// Compiles what was loaded. Load errors carry over into `skipped`, and
+    /// so do rules that fail to compile; the rest are indexed.
+    pub fn build(loaded: Loaded, options: &CompileOptions) -> RuleSet {
+        let mut set = RuleSet {
+            skipped: loaded.errors,
+            ..RuleSet::default()
+        };
+        for c in loaded.correlations {
+            set.skipped.push(LoadError {
+                path: c.source.path.clone(),
+                rule: Some(c.id.clone()),
+                reason: "correlation rules are not evaluated by this version".into(),
+            });
+        }
+        for rule in loaded.rules {
+            let filters: Vec<_> = loaded
+                .filters
+                .iter()
+                .filter(|f| {
+                    f.rules
+                        .iter()
+                        .any(|r| *r == rule.id || rule.name.as_deref() == Some(r.as_str()))
+                })
+                .collect();
+            let (path, id) = (rule.source.path.clone(), rule.id.clone());
+            match CompiledRule::new(rule, &filters, options) {
+                Ok(compiled) => set.add(compiled),
+                Err(reason) => set.skipped.push(LoadError {
+                    path,
+                    rule: Some(id),
+                    reason,
+                }),
+            }
+        }
+        set
+    }
+
+    fn add(&mut self, rule: CompiledRule) {
+        let at = self.rules.len();
+        if rule.route.admits.is_empty() {
+            self.everywhere.push(at);
+        }
+        let mut keys: Vec<Key> = Vec::new();
+        for admit in &rule.route.admits {
+            let datasets: Vec<&str> = if admit.datasets.is_empty() {
+                Vec::new()
+            } else {
+                admit
+                    .datasets
+                    .iter()
+                    .map(|d| family(d.trim_end_matches('.')))
+                    .collect()
+            };
+            if datasets.is_empty() {
+                self.everywhere.push(at);
+                continue;
+            }
+            for d in datasets {
+                if admit.event_ids.is_empty() {
+                    keys.push((d.to_owned(), None));
+                } else {
+                    keys.extend(admit.event_ids.iter().map(|id| (d.to_owned(), Some(*id))));
+                }
+            }
+        }
+        // A rule listed under a dataset for every Event ID needs no per-ID entries.
+        let any_id: Vec<String> = keys
+            .iter()
+            .filter(|(_, id)| id.is_none())
+            .map(|(d, _)| d.clone())
+            .collect();
+        keys.retain(|(d, id)| id.is_none() || !any_id.contains(d));
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            self.index.entry(key).or_default().push(at);
+        }
+        self.everywhere.dedup();
+        self.rules.push(rule);
+    }
+
+    /// The compiled rules.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// The rules that match `event`, in rule order within each index list.
+    pub fn matches<'r>(&'r self, event: &Event) -> Vec<Hit<'r>> {
+        let dataset = event.get_str("event.dataset").unwrap_or("");
+        let fam = family(dataset);
+        let code = event_code(event);
+        let mut out = Vec::new();
+        let lists = [
+            self.index.get(&(fam.to_owned(), None)),
+            code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),
+            Some(&self.everywhere),
+        ];
+        for list in lists.into_iter().flatten() {
+            for &i in list {
+                let rule = &self.rules[i];
+                if rule.admits(event) && rule.matches(event) {
+                    out.push(Hit { rule });
+                }
+            }
+        }
+        out
+    }
+
+    /// How many rules an event of this dataset and Event ID is tested against.
+    pub fn candidates(&self, dataset: &str, code: Option<i64>) -> usize {
+        let fam = family(dataset);
+        self.index.get(&(fam.to_owned(), None)).map_or(0, Vec::len)
+            + code
+                .and_then(|c| self.index.get(&(fam.to_owned(), Some(c))))
+                .map_or(0, Vec::len)
+            + self.everywhere.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_text;
+    use rampart_event::Origin;
+
+    fn windows_event(channel: &str, id: &str, data: &[(&str, &str)]) -> Event {
+        let mut e = Event::new(Origin::new("t", 1), "raw");
+        e.set(
+            "event.dataset",
+            if channel == "Security" {
+                "windows.security"
+            } else {
+                "windows.sysmon"
+            },
+        );
+        e.set("winlog.channel", channel);
+        e.set("event.code", id);
+        for (k, v) in data {
+            e.set(format!("winlog.event_data.{k}"), *v);
+        }
+        e
+    }
+
+    const RULES: &str = r#"
+title: Encoded PowerShell
+id: r1
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\powershell.exe'
+    CommandLine|contains|windash: ' -enc '
+  filter_admin:
+    User: 'NT AUTHORITY\SYSTEM'
+  condition: selection and not filter_admin
+---
+title: New user
+id: r2
+logsource: {product: windows, service: security}
+detection:
+  selection: {EventID: 4720}
+  condition: selection
+---
+title: Broken
+id: r3
+logsource: {product: windows, category: process_creation}
+detection:
+  selection: {CommandLine|re: '(?<=x)y'}
+  condition: selection
+"#;
+
+    #[test]
+    fn routes_by_channel_and_event_id() {
+        let set = RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default());
+        assert_eq!(set.rules().len(), 2);
+        assert_eq!(set.skipped.len(), 1, "the lookbehind regex is reported");
+        assert_eq!(set.skipped[0].rule.as_deref(), Some("r3"));
+
+        let sysmon = windows_event(
+            "Microsoft-Windows-Sysmon/Operational",
+            "1",
+            &[
+                (
+                    "Image",
+                    "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                ),
+                ("CommandLine", "powershell /ENC SQBFAFgA"),
+            ],
+        );
+        let ids: Vec<_> = set
+            .matches(&sysmon)
+            .iter()
+            .map(|h| h.rule.rule.id.clone())
+            .collect();
+        assert_eq!(ids, ["r1"]);
+        let explained = set.matches(&sysmon)[0].explain(&sysmon);
+        assert_eq!(explained[0].field.as_deref(), Some("Image"));
+
+        // The same Event ID under another channel is not process creation.
+        let other = windows_event(
+            "Application",
+            "1",
+            &[("Image", "x\\powershell.exe"), ("CommandLine", "a -enc b")],
+        );
+        assert!(set.matches(&other).is_empty());
+
+        // Security 4688 names the image NewProcessName.
+        let security = windows_event(
+            "Security",
+            "4688",
+            &[
+                ("NewProcessName", "C:\\x\\POWERSHELL.EXE"),
+                ("CommandLine", "powershell -enc AAA"),
+                ("SubjectUserName", "bob"),
+            ],
+        );
+        assert_eq!(set.matches(&security).len(), 1);
+        let filtered = windows_event(
+            "Security",
+            "4688",
+            &[
+                ("NewProcessName", "C:\\x\\powershell.exe"),
+                ("CommandLine", "powershell -enc AAA"),
+                ("SubjectUserName", "NT AUTHORITY\\SYSTEM"),
+            ],
+        );
+        assert!(set.matches(&filtered).is_empty());
+
+        let new_user = windows_event("Security", "4720", &[]);
+        assert_eq!(set.matches(&new_user)[0].rule.rule.id, "r2");
+        assert_eq!(set.candidates("windows.security", Some(4720)), 1);
+        assert_eq!(set.candidates("windows.security", Some(4688)), 2);
+    }
+}

@@ -1,0 +1,22 @@
+//! Detection: Sigma rules loaded from YAML, compiled once into matchers over
+//! rampart events, and evaluated event by event.
+//!
+//! The flow is `load` (YAML → typed [`rule::Rule`]s, with every unreadable
+//! document reported) → `compile` (log source → routing, Sigma field names →
+//! event fields, modifiers → value checks) → `engine` (each event is tested
+//! only against the rules whose routing admits it).
+pub mod alert;
+pub mod compile;
+pub mod condition;
+pub mod correlation;
+pub mod engine;
+pub mod load;
+pub mod mapping;
+pub mod pattern;
+pub mod rule;
+
+pub use alert::Alert;
+pub use compile::{CompileOptions, CompiledRule, Matched};
+pub use engine::RuleSet;
+pub use load::{load_path, load_text, LoadError, Loaded};
+pub use rule::Level;

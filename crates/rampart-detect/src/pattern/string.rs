@@ -1,0 +1,350 @@
+//! Sigma string values: wildcards (`*`, `?`, with `\` escapes), the
+//! `contains`/`startswith`/`endswith` modifiers, and case-insensitive
+//! matching by default (`cased` makes it exact).
+//!
+//! A value is lowered to the cheapest check that decides it: equality,
+//! prefix, suffix or substring on the literal text, and a regex only when
+//! wildcards sit inside the text.
+
+use regex::Regex;
+
+/// One piece of a Sigma string value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal text.
+    Text(String),
+    /// `*`: any run of characters.
+    Any,
+    /// `?`: one character.
+    One,
+    /// Any of the dashes Windows accepts (`windash` with too many dashes to
+    /// spell out every variant).
+    Dash,
+}
+
+/// Splits a Sigma string value into literal text and wildcards. `\*`, `\?`
+/// and `\\` are literal; any other backslash stays a backslash.
+pub fn pieces(value: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some(&next @ ('*' | '?' | '\\')) => {
+                    text.push(next);
+                    chars.next();
+                }
+                _ => text.push('\\'),
+            },
+            '*' | '?' => {
+                if !text.is_empty() {
+                    out.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                out.push(if c == '*' { Piece::Any } else { Piece::One });
+            }
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        out.push(Piece::Text(text));
+    }
+    out
+}
+
+/// How a literal is placed in the field's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The whole text.
+    Exact,
+    /// At the start.
+    Prefix,
+    /// At the end.
+    Suffix,
+    /// Anywhere.
+    Contains,
+}
+
+/// A compiled string check.
+#[derive(Debug, Clone)]
+pub enum StrMatch {
+    /// A literal at a place; `needle` is lower-cased unless `cased`.
+    Literal {
+        /// The text to find.
+        needle: String,
+        /// Where it must sit.
+        place: Place,
+        /// Case-sensitive.
+        cased: bool,
+    },
+    /// Wildcards inside the text.
+    Pattern(Regex),
+    /// `*` alone: any value at all (a present field).
+    Anything,
+}
+
+impl StrMatch {
+    /// Compiles a value; `place` comes from `contains`/`startswith`/`endswith`.
+    pub fn new(value: &str, place: Place, cased: bool) -> Result<StrMatch, String> {
+        StrMatch::from_pieces(pieces(value), place, cased)
+    }
+
+    /// Compiles a value whose `-` and `/` stand for any Windows dash.
+    pub fn any_dash(value: &str, place: Place, cased: bool) -> Result<StrMatch, String> {
+        let mut parts = Vec::new();
+        for piece in pieces(value) {
+            let Piece::Text(text) = piece else {
+                parts.push(piece);
+                continue;
+            };
+            let mut run = String::new();
+            for c in text.chars() {
+                if c == '-' || c == '/' {
+                    if !run.is_empty() {
+                        parts.push(Piece::Text(std::mem::take(&mut run)));
+                    }
+                    parts.push(Piece::Dash);
+                } else {
+                    run.push(c);
+                }
+            }
+            if !run.is_empty() {
+                parts.push(Piece::Text(run));
+            }
+        }
+        StrMatch::from_pieces(parts, place, cased)
+    }
+
+    fn from_pieces(mut parts: Vec<Piece>, place: Place, cased: bool) -> Result<StrMatch, String> {
+        let (lead, trail) = match place {
+            Place::Exact => (false, false),
+            Place::Prefix => (false, true),
+            Place::Suffix => (true, false),
+            Place::Contains => (true, true),
+        };
+        if lead {
+            parts.insert(0, Piece::Any);
+        }
+        if trail {
+            parts.push(Piece::Any);
+        }
+        // Runs of `*` are one `*`.
+        parts.dedup_by(|a, b| *a == Piece::Any && *b == Piece::Any);
+        let literal = |t: &str| {
+            if cased {
+                t.to_owned()
+            } else {
+                t.to_lowercase()
+            }
+        };
+        let shape: Vec<_> = parts.iter().collect();
+        let found = match shape.as_slice() {
+            [] => Some(StrMatch::Literal {
+                needle: String::new(),
+                place: Place::Exact,
+                cased: true,
+            }),
+            [Piece::Any] => Some(StrMatch::Anything),
+            [Piece::Text(t)] => Some(lit(literal(t), Place::Exact, cased)),
+            [Piece::Text(t), Piece::Any] => Some(lit(literal(t), Place::Prefix, cased)),
+            [Piece::Any, Piece::Text(t)] => Some(lit(literal(t), Place::Suffix, cased)),
+            [Piece::Any, Piece::Text(t), Piece::Any] => {
+                Some(lit(literal(t), Place::Contains, cased))
+            }
+            _ => None,
+        };
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        let mut re = String::from(if cased { "(?s)^" } else { "(?si)^" });
+        for piece in &parts {
+            match piece {
+                Piece::Text(t) => re.push_str(&regex::escape(t)),
+                Piece::Any => re.push_str(".*"),
+                Piece::One => re.push('.'),
+                Piece::Dash => re.push_str("[-/\u{2013}\u{2014}\u{2015}]"),
+            }
+        }
+        re.push('$');
+        Regex::new(&re)
+            .map(StrMatch::Pattern)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            StrMatch::Anything => true,
+            StrMatch::Pattern(re) => re.is_match(text),
+            StrMatch::Literal {
+                needle,
+                place,
+                cased: true,
+            } => match place {
+                Place::Exact => text == needle,
+                Place::Prefix => text.starts_with(needle.as_str()),
+                Place::Suffix => text.ends_with(needle.as_str()),
+                Place::Contains => {
+                    memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
+                }
+            },
+            StrMatch::Literal {
+                needle,
+                place,
+                cased: false,
+            } => {
+                if needle.is_ascii() {
+                    ascii_insensitive(text.as_bytes(), needle.as_bytes(), *place)
+                } else {
+                    let lower = text.to_lowercase();
+                    StrMatch::Literal {
+                        needle: needle.clone(),
+                        place: *place,
+                        cased: true,
+                    }
+                    .is_match(&lower)
+                }
+            }
+        }
+    }
+}
+
+fn lit(needle: String, place: Place, cased: bool) -> StrMatch {
+    StrMatch::Literal {
+        needle,
+        place,
+        cased,
+    }
+}
+
+/// Case-insensitive placement of an ASCII lower-case `needle` in `text`.
+fn ascii_insensitive(text: &[u8], needle: &[u8], place: Place) -> bool {
+    let eq = |a: &[u8]| a.eq_ignore_ascii_case(needle);
+    match place {
+        Place::Exact => text.len() == needle.len() && eq(text),
+        Place::Prefix => text.len() >= needle.len() && eq(&text[..needle.len()]),
+        Place::Suffix => text.len() >= needle.len() && eq(&text[text.len() - needle.len()..]),
+        Place::Contains => contains_ignore_ascii_case(text, needle),
+    }
+}
+
+/// Whether `text` contains the ASCII lower-case `needle`, ignoring ASCII case.
+pub fn contains_ignore_ascii_case(text: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if text.len() < needle.len() {
+        return false;
+    }
+    let last_start = text.len() - needle.len();
+    let upper = first.to_ascii_uppercase();
+    let mut from = 0;
+    while from <= last_start {
+        let Some(i) = memchr::memchr2(first, upper, &text[from..=last_start]) else {
+            return false;
+        };
+        let at = from + i;
+        if text[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(value: &str, place: Place, cased: bool, text: &str) -> bool {
+        StrMatch::new(value, place, cased).unwrap().is_match(text)
+    }
+
+    #[test]
+    fn case_insensitive_by_default() {
+        assert!(m(
+            "\\cmd.exe",
+            Place::Suffix,
+            false,
+            "C:\\Windows\\System32\\CMD.EXE"
+        ));
+        assert!(!m(
+            "\\cmd.exe",
+            Place::Suffix,
+            true,
+            "C:\\Windows\\System32\\CMD.EXE"
+        ));
+        assert!(m("ÄRGER", Place::Exact, false, "ärger"));
+        assert!(m(
+            "-EncodedCommand",
+            Place::Contains,
+            false,
+            "powershell -encodedcommand AAA"
+        ));
+    }
+
+    #[test]
+    fn wildcards_and_escapes() {
+        // `\\*` is a backslash and then a wildcard; `\*` alone is a literal star.
+        assert!(m(
+            "C:\\Users\\\\*\\AppData\\\\*.exe",
+            Place::Exact,
+            false,
+            "c:\\users\\bob\\appdata\\x.EXE"
+        ));
+        assert!(!m("C:\\Users\\*", Place::Exact, false, "c:\\users\\bob"));
+        assert!(m("C:\\Users\\*", Place::Exact, false, "c:\\users*"));
+        assert!(m("a?c", Place::Exact, false, "abc"));
+        assert!(!m("a?c", Place::Exact, false, "abbc"));
+        assert!(m("100\\*", Place::Exact, false, "100*"));
+        assert!(!m("100\\*", Place::Exact, false, "1000"));
+        assert!(m("*", Place::Exact, false, ""));
+        assert!(m("", Place::Exact, false, ""));
+        assert!(!m("", Place::Exact, false, "x"));
+        // A lone backslash before an ordinary character is kept.
+        assert_eq!(
+            pieces("C:\\Windows"),
+            vec![Piece::Text("C:\\Windows".into())]
+        );
+    }
+
+    #[test]
+    fn literal_shapes_avoid_regex() {
+        for (value, place) in [
+            ("abc*", Place::Exact),
+            ("*abc", Place::Exact),
+            ("*abc*", Place::Exact),
+            ("abc", Place::Contains),
+        ] {
+            assert!(matches!(
+                StrMatch::new(value, place, false).unwrap(),
+                StrMatch::Literal { .. }
+            ));
+        }
+        assert!(matches!(
+            StrMatch::new("a*b", Place::Exact, false).unwrap(),
+            StrMatch::Pattern(_)
+        ));
+    }
+
+    #[test]
+    fn any_dash_accepts_every_windows_dash() {
+        let m = StrMatch::any_dash("-a -b -c -d", Place::Contains, false).unwrap();
+        assert!(m.is_match("x /A \u{2013}b -C \u{2015}d y"));
+        assert!(!m.is_match("x a b c d"));
+    }
+
+    #[test]
+    fn insensitive_search_agrees_with_lowercasing() {
+        let texts = ["", "a", "xAbCx", "abcabc", "ab", "ABC", "zzzzabd abc"];
+        for text in texts {
+            for needle in ["", "a", "abc", "bca", "abd"] {
+                assert_eq!(
+                    contains_ignore_ascii_case(text.as_bytes(), needle.as_bytes()),
+                    text.to_lowercase().contains(needle),
+                    "{text} / {needle}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The typed form of a Sigma rule, as read from YAML and before compiling:
+//! metadata, log source, and the detection's searches and condition.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::pattern::Scalar;
+
+/// A rule's severity, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// `informational`.
+    Informational,
+    /// `low`.
+    Low,
+    /// `medium` (also the default for a rule without a level).
+    Medium,
+    /// `high`.
+    High,
+    /// `critical`.
+    Critical,
+}
+
+impl Level {
+    /// Reads a Sigma level name.
+    pub fn parse(text: &str) -> Option<Level> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Level::Informational,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+
+    /// The Sigma name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the rule says about where its events come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSource {
+    /// `product`: windows, linux, zeek, ...
+    pub product: Option<String>,
+    /// `category`: process_creation, webserver, firewall, ...
+    pub category: Option<String>,
+    /// `service`: security, sysmon, sshd, ...
+    pub service: Option<String>,
+}
+
+impl fmt::Display for LogSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = [
+            ("product", &self.product),
+            ("category", &self.category),
+            ("service", &self.service),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}:{v}")))
+        .collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// One `Field|modifiers: values` entry of a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    /// The Sigma field name.
+    pub field: String,
+    /// The modifiers, in order.
+    pub modifiers: Vec<String>,
+    /// The values (a single value is a list of one).
+    pub values: Vec<Scalar>,
+}
+
+/// A named search of the detection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Search {
+    /// Maps of terms: each map is an AND of its terms, the list an OR.
+    Fields(Vec<Vec<Term>>),
+    /// Field-less values searched in the whole event text.
+    Keywords {
+        /// Modifiers written as `'|all'` and the like.
+        modifiers: Vec<String>,
+        /// The values.
+        values: Vec<Scalar>,
+    },
+}
+
+/// Where a rule was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSource {
+    /// The file (or `builtin:<name>`).
+    pub path: Arc<str>,
+    /// The YAML document within the file, from 0.
+    pub document: usize,
+}
+
+/// A Sigma detection rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// `id` (a UUID for SigmaHQ rules, a stable name for built-in rules).
+    pub id: String,
+    /// `name`, by which correlation rules may refer to it.
+    pub name: Option<String>,
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `status`.
+    pub status: Option<String>,
+    /// `level`.
+    pub level: Level,
+    /// `author`.
+    pub author: Option<String>,
+    /// `references`.
+    pub references: Vec<String>,
+    /// `tags` (`attack.t1110`, ...).
+    pub tags: Vec<String>,
+    /// `falsepositives`.
+    pub falsepositives: Vec<String>,
+    /// `logsource`.
+    pub logsource: LogSource,
+    /// The searches in the order written.
+    pub searches: Vec<(String, Search)>,
+    /// The condition(s); several are alternatives.
+    pub conditions: Vec<String>,
+    /// Where the rule came from.
+    pub source: RuleSource,
+}

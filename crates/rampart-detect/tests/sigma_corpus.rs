@@ -1,0 +1,57 @@
+//! The SigmaHQ rule folders in ../shared/corpora/sigma: how many rules load
+//! per folder, and why the others do not. Skipped when the corpora are absent.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rampart_detect::{load_path, CompileOptions, RuleSet};
+
+fn shared(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("RAMPART_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let path = root.join("corpora").join(sub);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("skipped: ../shared/corpora absent");
+        None
+    }
+}
+
+#[test]
+fn sigmahq_folders_load_and_every_skip_has_a_reason() {
+    let Some(rules) = shared("sigma/rules") else {
+        return;
+    };
+    let mut total_loaded = 0;
+    let mut total = 0;
+    for folder in ["windows", "linux", "web", "network"] {
+        let set = RuleSet::build(load_path(&rules.join(folder)), &CompileOptions::default());
+        let loaded = set.rules().len();
+        let skipped = set.skipped.len();
+        let no_source = set
+            .rules()
+            .iter()
+            .filter(|r| r.route.no_source.is_some())
+            .count();
+        println!("{folder}: {loaded} loaded ({no_source} for sources rampart does not parse yet), {skipped} skipped");
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &set.skipped {
+            assert!(!s.reason.is_empty());
+            let short: String = s.reason.chars().take(90).collect();
+            *reasons.entry(short).or_default() += 1;
+        }
+        for (reason, n) in &reasons {
+            println!("  {n:>4}  {reason}");
+        }
+        total_loaded += loaded;
+        total += loaded + skipped;
+    }
+    println!("total: {total_loaded} of {total} rules load");
+    // Nearly every SigmaHQ rule is within what rampart runs.
+    assert!(
+        total_loaded * 100 >= total * 97,
+        "{total_loaded} of {total}"
+    );
+}

@@ -1,0 +1,149 @@
+//! SigmaHQ's regression samples: each `info.yml` names a rule and an EVTX
+//! file that must make it fire (`match_count` times when given). Skipped when
+//! the corpora are absent.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rampart_detect::{load_path, CompileOptions, RuleSet};
+use rampart_event::time::Zone;
+use rampart_parse::{FileContext, Output, ParseOptions};
+
+fn shared(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("RAMPART_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let path = root.join("corpora").join(sub);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("skipped: ../shared/corpora absent");
+        None
+    }
+}
+
+fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            info_files(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "info.yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// `(rule id, evtx path, match_count)` from an info.yml, read line by line
+/// (the file is a small fixed layout).
+fn read_info(path: &Path, sigma: &Path) -> Vec<(String, PathBuf, Option<u64>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rule = None;
+    let mut tests = Vec::new();
+    let mut in_meta = false;
+    let mut count = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('#') {
+            continue;
+        }
+        if t.starts_with("rule_metadata:") {
+            in_meta = true;
+        } else if t.starts_with("regression_tests_info:") {
+            in_meta = false;
+        } else if let Some(id) = t.strip_prefix("- id:").filter(|_| in_meta) {
+            rule = Some(id.trim().to_owned());
+        } else if let Some(n) = t.strip_prefix("match_count:") {
+            count = n.trim().parse().ok();
+        } else if let Some(p) = t.strip_prefix("path:") {
+            let p = p.trim();
+            if p.ends_with(".evtx") {
+                tests.push((sigma.join(p), count.take()));
+            }
+        }
+    }
+    let Some(rule) = rule else { return Vec::new() };
+    tests
+        .into_iter()
+        .map(|(p, c)| (rule.clone(), p, c))
+        .collect()
+}
+
+#[test]
+fn every_regression_sample_fires_its_rule() {
+    let (Some(sigma), Some(rules_dir)) = (shared("sigma"), shared("sigma/rules")) else {
+        return;
+    };
+    let set = RuleSet::build(load_path(&rules_dir), &CompileOptions::default());
+    let by_id: HashMap<&str, usize> = set
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rule.id.as_str(), i))
+        .collect();
+    let mut infos = Vec::new();
+    info_files(&sigma.join("regression_data"), &mut infos);
+    infos.sort();
+    let (mut checked, mut failures) = (0, Vec::new());
+    for info in &infos {
+        for (rule_id, evtx, expected) in read_info(info, &sigma) {
+            let Some(&index) = by_id.get(rule_id.as_str()) else {
+                failures.push(format!("{rule_id}: rule not loaded"));
+                continue;
+            };
+            let rule = &set.rules()[index];
+            let ctx = FileContext::new(
+                &evtx.display().to_string(),
+                ParseOptions {
+                    year: None,
+                    zone: Zone::utc(),
+                },
+            );
+            let mut out = Output::default();
+            if let Err(e) =
+                rampart_io::evtx::read_evtx(&evtx, &ctx, 1, usize::MAX, &mut out, |_| {})
+            {
+                failures.push(format!("{}: {e}", evtx.display()));
+                continue;
+            }
+            let hits = out
+                .events
+                .iter()
+                .filter(|e| rule.admits(e) && rule.matches(e))
+                .count() as u64;
+            checked += 1;
+            // A sample may hold more matching events than its match_count
+            // (one holds both AutoShareWks and AutoShareServer writes, each a
+            // match of its rule): those are printed, not failed.
+            if expected.is_some_and(|n| hits > n) {
+                println!(
+                    "  note: {} matches {hits} events of {}, match_count says {}",
+                    rule.rule.title,
+                    evtx.display(),
+                    expected.unwrap_or(0)
+                );
+            }
+            let ok = hits > 0 && expected.is_none_or(|n| hits >= n);
+            if !ok {
+                failures.push(format!(
+                    "{} ({}): {hits} matches, expected {}",
+                    rule.rule.title,
+                    evtx.display(),
+                    expected.map_or("at least 1".to_owned(), |n| n.to_string())
+                ));
+            }
+        }
+    }
+    println!(
+        "{checked} regression samples checked, {} failed",
+        failures.len()
+    );
+    for f in &failures {
+        println!("  {f}");
+    }
+    assert!(checked > 50, "regression samples were found");
+    assert!(
+        failures.is_empty(),
+        "{} regression samples failed",
+        failures.len()
+    );
+}

@@ -1,0 +1,273 @@
+//! Writing alerts: JSON lines and a JSON array for tools, a severity-grouped
+//! table for people, CSV, and a time-ordered timeline CSV of the kind DFIR
+//! analysts load into Timeline Explorer or Timesketch.
+//!
+//! Alert text comes from logs, which attackers write: CSV cells that a
+//! spreadsheet would run as a formula are neutralised, and table cells lose
+//! their control characters.
+
+use std::io::{self, IsTerminal, Write};
+
+use rampart_detect::{Alert, Level};
+
+/// The shape of alert output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertFormat {
+    /// One JSON object per line, as alerts come.
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// Grouped by severity, for reading.
+    Table,
+    /// One row per alert.
+    Csv,
+    /// One row per alert, ordered by time.
+    Timeline,
+}
+
+impl AlertFormat {
+    /// Whether alerts can be written as they come (the others sort first).
+    pub fn streams(self) -> bool {
+        matches!(self, AlertFormat::Jsonl | AlertFormat::Csv)
+    }
+}
+
+/// Writes alerts in one format.
+pub struct AlertWriter<W: Write> {
+    out: W,
+    format: AlertFormat,
+    written: u64,
+    color: bool,
+}
+
+const CSV_HEADER: [&str; 11] = [
+    "timestamp",
+    "severity",
+    "rule_id",
+    "title",
+    "host",
+    "user",
+    "source_ip",
+    "count",
+    "matched",
+    "file",
+    "line",
+];
+
+impl<W: Write> AlertWriter<W> {
+    /// A writer into `out`; colour only when `terminal` and `NO_COLOR` is unset.
+    pub fn new(out: W, format: AlertFormat, terminal: bool) -> Self {
+        AlertWriter {
+            out,
+            format,
+            written: 0,
+            color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    /// Whether standard output is a terminal.
+    pub fn stdout_is_terminal() -> bool {
+        io::stdout().is_terminal()
+    }
+
+    /// Writes alerts (sorted as the format wants when it does not stream).
+    pub fn write_all(&mut self, alerts: &mut [Alert]) -> io::Result<()> {
+        match self.format {
+            AlertFormat::Table => {
+                alerts.sort_by(|a, b| {
+                    b.severity
+                        .cmp(&a.severity)
+                        .then(a.timestamp.cmp(&b.timestamp))
+                });
+                let mut current = None;
+                for alert in alerts.iter() {
+                    if current != Some(alert.severity) {
+                        current = Some(alert.severity);
+                        let n = alerts
+                            .iter()
+                            .filter(|a| a.severity == alert.severity)
+                            .count();
+                        writeln!(
+                            self.out,
+                            "\n{}",
+                            self.paint(
+                                alert.severity,
+                                &format!("== {} ({n}) ==", alert.severity.as_str().to_uppercase())
+                            )
+                        )?;
+                    }
+                    self.table_row(alert)?;
+                }
+                Ok(())
+            }
+            AlertFormat::Timeline => {
+                alerts.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.id.cmp(&b.id)));
+                for alert in alerts.iter() {
+                    self.write(alert)?;
+                }
+                Ok(())
+            }
+            _ => {
+                for alert in alerts.iter() {
+                    self.write(alert)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one alert (streaming formats, or rows already in order).
+    pub fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        match self.format {
+            AlertFormat::Jsonl => writeln!(self.out, "{}", alert.to_json())?,
+            AlertFormat::Json => {
+                self.out
+                    .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+                write!(self.out, "{}", alert.to_json())?;
+            }
+            AlertFormat::Csv | AlertFormat::Timeline => {
+                if self.written == 0 {
+                    self.csv_row(&CSV_HEADER.map(str::to_owned))?;
+                }
+                let row = csv_fields(alert);
+                self.csv_row(&row)?;
+            }
+            AlertFormat::Table => self.table_row(alert)?,
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    fn csv_row(&mut self, cells: &[String]) -> io::Result<()> {
+        let mut line = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        line.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(io::Error::other)?;
+        let bytes = line
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.out.write_all(&bytes)
+    }
+
+    fn paint(&self, level: Level, text: &str) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        let code = match level {
+            Level::Critical => "1;35",
+            Level::High => "1;31",
+            Level::Medium => "33",
+            Level::Low => "36",
+            Level::Informational => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn table_row(&mut self, alert: &Alert) -> io::Result<()> {
+        let time = alert
+            .timestamp
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "-".into());
+        let host = event_field(alert, &["host", "name"]).unwrap_or_default();
+        let why: Vec<String> = alert
+            .matched
+            .iter()
+            .filter_map(|m| Some(format!("{}={}", m.field.as_deref()?, m.value.as_deref()?)))
+            .take(2)
+            .collect();
+        writeln!(
+            self.out,
+            "{:<24}  {:<9}  {:<60}  {:<20}  {}  ({}:{})",
+            cell(&time, 24),
+            self.paint(alert.severity, alert.severity.as_str()),
+            cell(&alert.title, 60),
+            cell(&host, 20),
+            cell(&why.join(" "), 100),
+            alert.origin.path,
+            alert.origin.line
+        )
+    }
+
+    /// Ends the output (closes the JSON array) and flushes.
+    pub fn finish(mut self) -> io::Result<()> {
+        if self.format == AlertFormat::Json {
+            self.out
+                .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()
+    }
+}
+
+/// A field of the first event, by its path in the nested JSON.
+fn event_field(alert: &Alert, path: &[&str]) -> Option<String> {
+    let mut v = alert.events.first()?;
+    for p in path {
+        v = v.get(p)?;
+    }
+    Some(match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+fn csv_fields(alert: &Alert) -> Vec<String> {
+    let matched: Vec<String> = alert
+        .matched
+        .iter()
+        .map(|m| match (&m.field, &m.value) {
+            (Some(f), Some(v)) => format!("{}: {f}={v}", m.search),
+            _ => m.search.clone(),
+        })
+        .collect();
+    vec![
+        alert.timestamp.map(|t| t.to_string()).unwrap_or_default(),
+        alert.severity.as_str().to_owned(),
+        alert.rule_id.clone(),
+        alert.title.clone(),
+        event_field(alert, &["host", "name"]).unwrap_or_default(),
+        event_field(alert, &["user", "name"]).unwrap_or_default(),
+        event_field(alert, &["source", "ip"]).unwrap_or_default(),
+        alert.count.to_string(),
+        matched.join("; "),
+        alert.origin.path.to_string(),
+        alert.origin.line.to_string(),
+    ]
+}
+
+/// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading apostrophe.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// Text fit for one table cell: control characters become spaces, long text is cut.
+fn cell(text: &str, width: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= width {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("-2+3"), "'-2+3");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("plain"), "plain");
+        assert_eq!(cell("a\u{1b}[31mb\nc", 80), "a [31mb c");
+    }
+}

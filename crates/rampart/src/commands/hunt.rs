@@ -1,0 +1,295 @@
+//! `rampart hunt`: read logs, run the rules over every event on the worker
+//! threads, print the alerts, and summarise the run on stderr.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use rampart_detect::{load_path, Alert, CompileOptions, Level, Loaded, RuleSet};
+use rampart_event::time::Zone;
+use rampart_event::{Event, Timestamp};
+use rampart_io::{discover, read_files_with, Message, ReadOptions};
+use rampart_parse::ParseOptions;
+
+use crate::alert_writer::{AlertFormat, AlertWriter};
+use crate::summary::Summary;
+
+/// Arguments of `rampart hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Log files or folders (walked recursively), EVTX included.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Sigma rules: a file or a folder of .yml files (repeatable).
+    #[arg(long, short, value_name = "PATH", required = true)]
+    rules: Vec<PathBuf>,
+    /// Report only alerts of this level or above.
+    #[arg(long, value_enum, default_value_t = LevelArg::Informational)]
+    min_level: LevelArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// Write alerts to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    from: Option<Timestamp>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    to: Option<Timestamp>,
+    /// Exit with code 2 when an alert of this level or above fired.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<LevelArg>,
+    /// Year of syslog lines that carry none (default: from the file's modification time).
+    #[arg(long)]
+    year: Option<i16>,
+    /// Zone of times that carry no offset: an IANA name or an offset such as +02:00.
+    #[arg(long, default_value = "UTC", env = "RAMPART_TIMEZONE")]
+    timezone: String,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// List every rule that was skipped, with the reason.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::Informational => Level::Informational,
+            LevelArg::Low => Level::Low,
+            LevelArg::Medium => Level::Medium,
+            LevelArg::High => Level::High,
+            LevelArg::Critical => Level::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Jsonl,
+    Json,
+    Csv,
+    Timeline,
+}
+
+/// Loads every `--rules` path.
+pub fn load_rules(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
+    let mut loaded = Loaded::default();
+    for path in paths {
+        if !path.exists() {
+            bail!("rules path {} does not exist", path.display());
+        }
+        loaded.extend(load_path(path));
+    }
+    Ok(loaded)
+}
+
+/// The alerts of one batch: every rule that matches each event in range.
+fn detect(
+    rules: &RuleSet,
+    events: &[Event],
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    min: Level,
+) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    for event in events {
+        if let Some(t) = event.timestamp {
+            if from.is_some_and(|f| t < f) || to.is_some_and(|e| t >= e) {
+                continue;
+            }
+        } else if from.is_some() || to.is_some() {
+            continue;
+        }
+        for hit in rules.matches(event) {
+            let rule = &hit.rule.rule;
+            if rule.level < min {
+                continue;
+            }
+            alerts.push(Alert::single(rule, Vec::new(), hit.explain(event), event));
+        }
+    }
+    alerts
+}
+
+/// Runs the command: exit code 1 when an input could not be read, 2 when
+/// `--fail-on` is met.
+pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let zone = Zone::named(&args.timezone)?;
+    let loaded = load_rules(&args.rules)?;
+    let rules = RuleSet::build(loaded, &CompileOptions::default());
+    let compiled_in = started.elapsed();
+    if rules.rules().is_empty() {
+        for s in &rules.skipped {
+            eprintln!("skipped: {s}");
+        }
+        bail!("no rule could be loaded from {:?}", args.rules);
+    }
+    let mut options = ReadOptions {
+        parse: ParseOptions {
+            year: args.year,
+            zone,
+        },
+        ..Default::default()
+    };
+    if let Some(t) = args.threads {
+        options.threads = t.max(1);
+    }
+    let format = match args.format {
+        FormatArg::Table => AlertFormat::Table,
+        FormatArg::Jsonl => AlertFormat::Jsonl,
+        FormatArg::Json => AlertFormat::Json,
+        FormatArg::Csv => AlertFormat::Csv,
+        FormatArg::Timeline => AlertFormat::Timeline,
+    };
+    let (sink, terminal): (Box<dyn Write>, bool) = match &args.output {
+        Some(path) => (
+            Box::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            ),
+            false,
+        ),
+        None => (
+            Box::new(std::io::stdout().lock()),
+            AlertWriter::<Vec<u8>>::stdout_is_terminal(),
+        ),
+    };
+    let mut writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, sink), format, terminal);
+
+    let (inputs, missing) = discover(&args.paths);
+    let mut summary = Summary::default();
+    for (path, why) in missing {
+        summary.error(format!("{}: {why}", path.display()));
+    }
+    let min: Level = args.min_level.into();
+    let (from, to) = (args.from, args.to);
+    let work = |events: &[Event]| detect(&rules, events, from, to, min);
+    let mut kept: Vec<Alert> = Vec::new();
+    let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
+    let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
+    let mut write_error = None;
+    read_files_with(&inputs, &options, &work, |message| match message {
+        Message::Batch { work: alerts, .. } => {
+            for alert in alerts {
+                *per_rule
+                    .entry((alert.severity, alert.title.clone()))
+                    .or_default() += 1;
+                *per_level.entry(alert.severity).or_default() += 1;
+                if format.streams() {
+                    if write_error.is_none() {
+                        if let Err(e) = writer.write(&alert) {
+                            write_error = Some(e);
+                        }
+                    }
+                } else {
+                    kept.push(alert);
+                }
+            }
+        }
+        Message::Done(report) => summary.add(report),
+    });
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write alerts");
+        }
+    }
+    match writer.write_all(&mut kept).and_then(|()| writer.finish()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write alerts")
+        }
+        _ => {}
+    }
+
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        summary.print(started.elapsed(), &mut err)?;
+        print_rules(&rules, compiled_in, args.verbose, &mut err)?;
+        let total: u64 = per_level.values().sum();
+        writeln!(err, "alerts: {total}")?;
+        for (level, n) in per_level.iter().rev() {
+            writeln!(err, "  {:<14} {n:>8}", level.as_str())?;
+        }
+        let mut top: Vec<_> = per_rule.into_iter().collect();
+        top.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1.cmp(&a.1)));
+        for ((level, title), n) in top.iter().take(15) {
+            writeln!(err, "  {n:>8}  {:<9} {title}", level.as_str())?;
+        }
+        if top.len() > 15 {
+            writeln!(err, "  ... and {} more rules", top.len() - 15)?;
+        }
+    }
+    let failed = args
+        .fail_on
+        .map(Level::from)
+        .is_some_and(|bar| per_level.iter().any(|(l, n)| *l >= bar && *n > 0));
+    Ok(if summary.has_errors() {
+        ExitCode::from(1)
+    } else if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints rule loading: loaded, skipped (with reasons), and rules waiting for
+/// a source rampart does not parse yet.
+pub fn print_rules(
+    rules: &RuleSet,
+    compiled_in: std::time::Duration,
+    verbose: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let no_source = rules
+        .rules()
+        .iter()
+        .filter(|r| r.route.no_source.is_some())
+        .count();
+    writeln!(
+        out,
+        "rules: {} loaded in {:.2} s ({} for log sources rampart does not parse yet), {} skipped",
+        rules.rules().len(),
+        compiled_in.as_secs_f64(),
+        no_source,
+        rules.skipped.len()
+    )?;
+    if verbose {
+        for s in &rules.skipped {
+            writeln!(out, "  skipped {s}")?;
+        }
+    } else {
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for s in &rules.skipped {
+            let reason: String = s.reason.chars().take(80).collect();
+            *reasons.entry(reason).or_default() += 1;
+        }
+        for (reason, n) in reasons.iter().take(10) {
+            writeln!(out, "  {n:>5} skipped: {reason}")?;
+        }
+        if !rules.skipped.is_empty() {
+            writeln!(out, "  (-v lists every skipped rule with its file)")?;
+        }
+    }
+    Ok(())
+}
