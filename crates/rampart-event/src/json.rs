@@ -146,9 +146,40 @@ fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
             }
             out.push(b']');
         }
-        ValueRef::Json(j) => {
-            serde_json::to_writer(&mut *out, j).expect("writing to a Vec cannot fail");
+        ValueRef::Json(j) => write_sorted(out, j),
+    }
+}
+
+/// Writes JSON with object keys in sorted order, so output does not depend on
+/// whether serde_json keeps insertion order in this build (a dependency can
+/// switch that feature on for the whole program).
+fn write_sorted(out: &mut Vec<u8>, j: &serde_json::Value) {
+    match j {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_sorted(out, v);
+            }
+            out.push(b'}');
         }
+        serde_json::Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_sorted(out, item);
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
     }
 }
 
