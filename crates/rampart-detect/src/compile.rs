@@ -11,6 +11,7 @@ use rampart_event::{Event, ValueRef};
 use crate::condition::{self, Cond};
 use crate::load::Filter;
 use crate::mapping::{fields_of, route_of, Route};
+use crate::pattern::string::StrMatch;
 use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
 use crate::rule::{LogSource, Rule, Search, Term};
 
@@ -220,6 +221,29 @@ impl CompiledRule {
             })
     }
 
+    /// A cover of the rule by literals: if the rule matches, at least one
+    /// of these literals occurs (ASCII case ignored) in the value of its
+    /// fields (the first present of each field list). `None` when the
+    /// condition does not allow one (a search of numbers only, say).
+    pub fn necessary_literals(&self) -> Option<Cover> {
+        cover(&self.condition, &self.searches)
+    }
+
+    /// The values of the rule's group fields in this event (absent ones are
+    /// left out).
+    pub fn group_of(&self, event: &Event) -> Vec<(String, String)> {
+        self.rule
+            .group
+            .iter()
+            .filter_map(|g| {
+                let value = fields_of(&self.rule.logsource, g)
+                    .iter()
+                    .find_map(|f| event.get(f))?;
+                Some((g.clone(), text_of(value).into_owned()))
+            })
+            .collect()
+    }
+
     /// Why the rule matched: for each search that holds, the fields and
     /// values that made it hold.
     pub fn explain(&self, event: &Event) -> Vec<Matched> {
@@ -255,6 +279,55 @@ impl CompiledRule {
         }
         out
     }
+}
+
+/// `(event fields, literals)` pairs: a match implies one literal occurs in
+/// its field.
+pub type Cover = Vec<(Vec<String>, Vec<String>)>;
+
+/// The shortest literal of a cover: the higher, the more selective.
+fn selectivity(c: &Cover) -> usize {
+    c.iter()
+        .flat_map(|(_, l)| l.iter().map(String::len))
+        .min()
+        .unwrap_or(0)
+}
+
+fn cover(cond: &Cond, searches: &[CompiledSearch]) -> Option<Cover> {
+    let union = |covers: &mut dyn Iterator<Item = Option<Cover>>| -> Option<Cover> {
+        let mut all = Vec::new();
+        for c in covers {
+            all.extend(c?);
+        }
+        Some(all)
+    };
+    let best = |covers: &mut dyn Iterator<Item = Option<Cover>>| -> Option<Cover> {
+        covers.flatten().max_by_key(selectivity)
+    };
+    match cond {
+        Cond::Search(i) => search_cover(searches.get(*i)?),
+        Cond::Or(parts) => union(&mut parts.iter().map(|p| cover(p, searches))),
+        Cond::And(parts) => best(&mut parts.iter().map(|p| cover(p, searches))),
+        Cond::All(ids) => best(&mut ids.iter().map(|i| search_cover(searches.get(*i)?))),
+        Cond::AtLeast(_, ids) => union(&mut ids.iter().map(|i| search_cover(searches.get(*i)?))),
+        Cond::Not(_) => None,
+    }
+}
+
+/// A search's cover: each of its groups (an OR) needs a literal check.
+fn search_cover(search: &CompiledSearch) -> Option<Cover> {
+    let CompiledSearch::Fields(groups) = search else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for group in groups {
+        let best = group
+            .iter()
+            .filter_map(|c| c.literals().map(|l| (c, l)))
+            .max_by_key(|(_, l)| l.iter().map(String::len).min().unwrap_or(0))?;
+        out.push((best.0.fields.clone(), best.1));
+    }
+    Some(out)
 }
 
 /// One reason a rule fired.
@@ -297,6 +370,25 @@ fn search_matches(search: &CompiledSearch, event: &Event) -> bool {
 }
 
 impl FieldCheck {
+    /// Literals one of which a matching value contains, when every value
+    /// carries a non-empty ASCII one (text checks and wildcard patterns).
+    fn literals(&self) -> Option<Vec<String>> {
+        if self.neq || self.values.is_empty() {
+            return None;
+        }
+        self.values
+            .iter()
+            .map(|v| {
+                let text = match v {
+                    ValueMatch::Str(StrMatch::Literal { needle, .. }) => needle,
+                    ValueMatch::Str(StrMatch::Pattern(_, longest)) => longest,
+                    _ => return None,
+                };
+                (!text.is_empty() && text.is_ascii()).then(|| text.to_ascii_lowercase())
+            })
+            .collect()
+    }
+
     /// Whether the event satisfies this check.
     pub fn matches(&self, event: &Event) -> bool {
         let value = self.fields.iter().find_map(|f| event.get(f));

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use rampart_event::Event;
 
 use crate::compile::{event_code, CompileOptions, CompiledRule, Matched};
+use crate::correlate::{Correlator, Limits};
+use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
+use crate::prefilter::Prefilter;
 
 /// What the index is keyed on: a dataset (a Windows family counts as one)
 /// and, when the rule names them, an Event ID.
@@ -19,6 +22,8 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     index: HashMap<Key, Vec<usize>>,
     everywhere: Vec<usize>,
+    correlations: Vec<CorrelationRule>,
+    prefilter: Prefilter,
     /// Rules that could not be compiled, with the reason.
     pub skipped: Vec<LoadError>,
 }
@@ -28,6 +33,8 @@ pub struct RuleSet {
 pub struct Hit<'r> {
     /// The rule.
     pub rule: &'r CompiledRule,
+    /// Its position in [`RuleSet::rules`].
+    pub index: usize,
 }
 
 impl<'r> Hit<'r> {
@@ -52,15 +59,9 @@ impl RuleSet {
     pub fn build(loaded: Loaded, options: &CompileOptions) -> RuleSet {
         let mut set = RuleSet {
             skipped: loaded.errors,
+            correlations: loaded.correlations,
             ..RuleSet::default()
         };
-        for c in loaded.correlations {
-            set.skipped.push(LoadError {
-                path: c.source.path.clone(),
-                rule: Some(c.id.clone()),
-                reason: "correlation rules are not evaluated by this version".into(),
-            });
-        }
         for rule in loaded.rules {
             let filters: Vec<_> = loaded
                 .filters
@@ -81,6 +82,7 @@ impl RuleSet {
                 }),
             }
         }
+        set.prefilter = Prefilter::build(&set.rules);
         set
     }
 
@@ -133,12 +135,29 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Builds the streaming evaluator of the loaded correlation rules; one
+    /// that cannot run (it names a rule that did not load) is added to
+    /// `skipped` with the reason.
+    pub fn correlator(&mut self, limits: Limits) -> Correlator {
+        let (correlator, failed) =
+            Correlator::new(std::mem::take(&mut self.correlations), &self.rules, limits);
+        for (c, reason) in failed {
+            self.skipped.push(LoadError {
+                path: c.source.path.clone(),
+                rule: Some(c.id.clone()),
+                reason,
+            });
+        }
+        correlator
+    }
+
     /// The rules that match `event`, in rule order within each index list.
     pub fn matches<'r>(&'r self, event: &Event) -> Vec<Hit<'r>> {
         let dataset = event.get_str("event.dataset").unwrap_or("");
         let fam = family(dataset);
         let code = event_code(event);
         let mut out = Vec::new();
+        let mut possible = None;
         let lists = [
             self.index.get(&(fam.to_owned(), None)),
             code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),
@@ -147,12 +166,37 @@ impl RuleSet {
         for list in lists.into_iter().flatten() {
             for &i in list {
                 let rule = &self.rules[i];
+                if self.prefilter.is_keyed(i)
+                    && !possible
+                        .get_or_insert_with(|| self.prefilter.possible(event))
+                        .contains(i)
+                {
+                    continue;
+                }
                 if rule.admits(event) && rule.matches(event) {
-                    out.push(Hit { rule });
+                    out.push(Hit { rule, index: i });
                 }
             }
         }
         out
+    }
+
+    /// How many rules are evaluated in full for `event`: its candidates by
+    /// routing, less those whose necessary literal is absent.
+    pub fn evaluated(&self, event: &Event) -> usize {
+        let fam = family(event.get_str("event.dataset").unwrap_or(""));
+        let code = event_code(event);
+        let possible = self.prefilter.possible(event);
+        [
+            self.index.get(&(fam.to_owned(), None)),
+            code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),
+            Some(&self.everywhere),
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|&&i| !self.prefilter.is_keyed(i) || possible.contains(i))
+        .count()
     }
 
     /// How many rules an event of this dataset and Event ID is tested against.

@@ -6,17 +6,21 @@
 //! event fields, modifiers → value checks) → `engine` (each event is tested
 //! only against the rules whose routing admits it).
 pub mod alert;
+pub mod builtin;
 pub mod compile;
 pub mod condition;
+pub mod correlate;
 pub mod correlation;
 pub mod engine;
 pub mod load;
 pub mod mapping;
 pub mod pattern;
+pub mod prefilter;
 pub mod rule;
 
 pub use alert::Alert;
 pub use compile::{CompileOptions, CompiledRule, Matched};
+pub use correlate::{Correlator, Limits, RuleRoles};
 pub use engine::RuleSet;
-pub use load::{load_path, load_text, LoadError, Loaded};
+pub use load::{load_path, load_text, rule_tests, LoadError, Loaded, RuleTest};
 pub use rule::Level;

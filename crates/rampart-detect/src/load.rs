@@ -282,8 +282,49 @@ fn rule(doc: &Yaml, source: RuleSource) -> Result<Rule, String> {
         logsource: logsource(doc),
         searches,
         conditions,
+        group: strings_at(&doc["rampart"], "group"),
         source,
     })
+}
+
+/// A test a rule carries in its `rampart.tests` block: logs and how many
+/// alerts the rule must raise on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTest {
+    /// The rule (or correlation) the test belongs to.
+    pub rule_id: String,
+    /// What the test shows.
+    pub name: String,
+    /// The alerts expected.
+    pub alerts: u64,
+    /// Raw log text in any format rampart reads.
+    pub logs: String,
+}
+
+/// The tests of every document of a YAML text.
+pub fn rule_tests(text: &str) -> Result<Vec<RuleTest>, String> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let mut out = Vec::new();
+    for doc in &docs {
+        let Yaml::Array(tests) = &doc["rampart"]["tests"] else {
+            continue;
+        };
+        let rule_id = text_at(doc, "id").ok_or("a document with tests has no id")?;
+        for t in tests {
+            out.push(RuleTest {
+                rule_id: rule_id.clone(),
+                name: str_at(t, "name").unwrap_or("unnamed").to_owned(),
+                alerts: t["alerts"]
+                    .as_i64()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| format!("{rule_id}: a test has no 'alerts' count"))?,
+                logs: str_at(t, "logs")
+                    .ok_or_else(|| format!("{rule_id}: a test has no logs"))?
+                    .to_owned(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn filter(doc: &Yaml, source: RuleSource) -> Result<Filter, String> {

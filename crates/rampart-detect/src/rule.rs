@@ -140,6 +140,9 @@ pub struct Rule {
     pub searches: Vec<(String, Search)>,
     /// The condition(s); several are alternatives.
     pub conditions: Vec<String>,
+    /// The fields that identify one alert (`rampart.group`, a rampart
+    /// extension; empty for most Sigma rules).
+    pub group: Vec<String>,
     /// Where the rule came from.
     pub source: RuleSource,
 }

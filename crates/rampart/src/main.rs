@@ -29,6 +29,8 @@ enum Command {
     Parse(commands::parse::ParseArgs),
     /// Run Sigma rules over logs and print the alerts.
     Hunt(commands::hunt::HuntArgs),
+    /// List, show, validate and test detection rules.
+    Rules(commands::rules::RulesArgs),
     /// List the input formats rampart reads.
     Formats,
 }
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => commands::parse::run(&args),
         Command::Hunt(args) => commands::hunt::run(&args),
+        Command::Rules(args) => commands::rules::run(&args),
         Command::Formats => commands::formats::run(),
     };
     match result {

@@ -157,3 +157,57 @@ fn utf16_windows_exports_are_read_as_text() {
     assert_eq!(event["user"]["name"], "José");
     assert_eq!(event["source"]["ip"], "203.0.113.9");
 }
+
+#[test]
+fn builtin_rules_pass_their_own_tests() {
+    let output = rampart().args(["rules", "test"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    // Every built-in rule file carries tests.
+    assert!(!stdout.contains("carries no tests"), "{stdout}");
+}
+
+#[test]
+fn hunt_finds_the_seed_attacks_and_fail_on_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let mut text = String::new();
+    for i in 0..8 {
+        text.push_str(&format!(
+            "Mar 14 03:22:{:02} web01 sshd[9841]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            10 + i,
+            42000 + i
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let output = rampart()
+        .args([
+            "hunt",
+            "--year",
+            "2025",
+            "--format",
+            "jsonl",
+            "--fail-on",
+            "high",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let alerts: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule_id"], "ssh-brute-force");
+    assert_eq!(alerts[0]["count"], 8);
+    assert_eq!(alerts[0]["group"]["source.ip"], "203.0.113.9");
+    assert_eq!(alerts[0]["origin"]["line"], 1);
+}

@@ -73,6 +73,8 @@ pub struct Modifiers {
     expand: bool,
     /// `neq`: the field must differ from every value.
     pub neq: bool,
+    /// `hour` (a rampart extension): compare the UTC hour of day of a time.
+    hour: bool,
 }
 
 impl Modifiers {
@@ -112,6 +114,7 @@ impl Modifiers {
                 "fieldref" => m.fieldref = true,
                 "expand" => m.expand = true,
                 "neq" => m.neq = true,
+                "hour" => m.hour = true,
                 other => return Err(format!("unknown modifier '{other}'")),
             }
         }
@@ -146,6 +149,8 @@ pub enum ValueMatch {
     /// `fieldref`: equal to (or placed within) another field's value; the
     /// names are the event fields the referenced Sigma field maps to.
     FieldRef(Vec<String>, Place, bool),
+    /// `hour`: the UTC hour of day (0-23) of a time compared with a number.
+    Hour(NumOp, f64),
 }
 
 /// Compiles the values of one term. `placeholders` resolves `expand`'s
@@ -172,6 +177,14 @@ pub fn compile(
                 place,
                 mods.cased,
             ));
+            continue;
+        }
+        if mods.hour {
+            let n = match value {
+                Scalar::Int(i) => *i as f64,
+                other => return Err(format!("hour compares with a number, not {other:?}")),
+            };
+            out.push(ValueMatch::Hour(mods.numeric.unwrap_or(NumOp::Eq), n));
             continue;
         }
         if let Some(op) = mods.numeric {
@@ -309,6 +322,9 @@ impl ValueMatch {
             ValueMatch::Cidr(net) => network::contains(net, value),
             ValueMatch::Null => matches!(value, ValueRef::Null),
             ValueMatch::Exists(present) => *present,
+            ValueMatch::Hour(op, n) => {
+                numeric::hour_of(value).is_some_and(|h| numeric::compare(*op, ValueRef::Int(h), *n))
+            }
             ValueMatch::FieldRef(names, place, cased) => {
                 names.iter().find_map(|n| other(n)).is_some_and(|target| {
                     StrMatch::new(&escape_wildcards(&text_of(target)), *place, *cased)
@@ -392,6 +408,16 @@ mod tests {
         assert!(!any(&ms, ValueRef::Str("46880")));
         let ms = build(&["gte"], &[Scalar::Int(10)]);
         assert!(any(&ms, ValueRef::Str("12")) && !any(&ms, ValueRef::Int(9)));
+    }
+
+    #[test]
+    fn hour_of_day() {
+        let t: rampart_event::Timestamp = "2025-03-14T23:10:00Z".parse().unwrap();
+        let late = build(&["hour", "gte"], &[Scalar::Int(22)]);
+        assert!(any(&late, ValueRef::Time(t)));
+        assert!(any(&late, ValueRef::Str("2025-03-14T22:00:00+00:00")));
+        let early = build(&["hour", "lt"], &[Scalar::Int(7)]);
+        assert!(!any(&early, ValueRef::Time(t)));
     }
 
     #[test]

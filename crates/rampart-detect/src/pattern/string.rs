@@ -77,8 +77,9 @@ pub enum StrMatch {
         /// Case-sensitive.
         cased: bool,
     },
-    /// Wildcards inside the text.
-    Pattern(Regex),
+    /// Wildcards inside the text, and the longest literal piece in lower
+    /// case (every match contains it, which rule pruning uses).
+    Pattern(Regex, String),
     /// `*` alone: any value at all (a present field).
     Anything,
 }
@@ -166,8 +167,16 @@ impl StrMatch {
             }
         }
         re.push('$');
+        let longest = parts
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Text(t) => Some(t.to_lowercase()),
+                _ => None,
+            })
+            .max_by_key(String::len)
+            .unwrap_or_default();
         Regex::new(&re)
-            .map(StrMatch::Pattern)
+            .map(|re| StrMatch::Pattern(re, longest))
             .map_err(|e| e.to_string())
     }
 
@@ -175,7 +184,7 @@ impl StrMatch {
     pub fn is_match(&self, text: &str) -> bool {
         match self {
             StrMatch::Anything => true,
-            StrMatch::Pattern(re) => re.is_match(text),
+            StrMatch::Pattern(re, _) => re.is_match(text),
             StrMatch::Literal {
                 needle,
                 place,
@@ -323,7 +332,7 @@ mod tests {
         }
         assert!(matches!(
             StrMatch::new("a*b", Place::Exact, false).unwrap(),
-            StrMatch::Pattern(_)
+            StrMatch::Pattern(..)
         ));
     }
 

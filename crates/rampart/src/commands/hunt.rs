@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_detect::{load_path, Alert, CompileOptions, Level, Loaded, RuleSet};
+use rampart_detect::{load_path, Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet};
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 use rampart_io::{discover, read_files_with, Message, ReadOptions};
@@ -25,9 +25,12 @@ pub struct HuntArgs {
     /// Log files or folders (walked recursively), EVTX included.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Sigma rules: a file or a folder of .yml files (repeatable).
-    #[arg(long, short, value_name = "PATH", required = true)]
+    /// More Sigma rules: a file or a folder of .yml files (repeatable).
+    #[arg(long, short, value_name = "PATH")]
     rules: Vec<PathBuf>,
+    /// Do not run the built-in rule pack.
+    #[arg(long)]
+    no_builtin: bool,
     /// Report only alerts of this level or above.
     #[arg(long, value_enum, default_value_t = LevelArg::Informational)]
     min_level: LevelArg,
@@ -105,32 +108,56 @@ pub fn load_rules(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-/// The alerts of one batch: every rule that matches each event in range.
-fn detect(
-    rules: &RuleSet,
-    events: &[Event],
+/// What the worker threads make of one batch: alerts of single-event
+/// rules, and the matches that feed correlations (event index, rule index),
+/// which the consumer replays in input order.
+#[derive(Debug, Default)]
+struct BatchResult {
+    alerts: Vec<Alert>,
+    feeding: Vec<(usize, usize)>,
+}
+
+/// The time range and level an alert must fall in.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
     min: Level,
-) -> Vec<Alert> {
-    let mut alerts = Vec::new();
-    for event in events {
-        if let Some(t) = event.timestamp {
-            if from.is_some_and(|f| t < f) || to.is_some_and(|e| t >= e) {
-                continue;
-            }
-        } else if from.is_some() || to.is_some() {
+}
+
+impl Scope {
+    fn admits_time(&self, t: Option<Timestamp>) -> bool {
+        match t {
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e),
+            None => self.from.is_none() && self.to.is_none(),
+        }
+    }
+}
+
+/// Runs the rules over one batch.
+fn detect(rules: &RuleSet, roles: &RuleRoles, events: &[Event], scope: Scope) -> BatchResult {
+    let mut out = BatchResult::default();
+    for (at, event) in events.iter().enumerate() {
+        if !scope.admits_time(event.timestamp) {
             continue;
         }
         for hit in rules.matches(event) {
+            if roles.feeds(hit.index) {
+                out.feeding.push((at, hit.index));
+            }
             let rule = &hit.rule.rule;
-            if rule.level < min {
+            if rule.level < scope.min || roles.is_quiet(hit.index) {
                 continue;
             }
-            alerts.push(Alert::single(rule, Vec::new(), hit.explain(event), event));
+            out.alerts.push(Alert::single(
+                rule,
+                hit.rule.group_of(event),
+                hit.explain(event),
+                event,
+            ));
         }
     }
-    alerts
+    out
 }
 
 /// Runs the command: exit code 1 when an input could not be read, 2 when
@@ -138,10 +165,18 @@ fn detect(
 pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let zone = Zone::named(&args.timezone)?;
-    let loaded = load_rules(&args.rules)?;
-    let rules = RuleSet::build(loaded, &CompileOptions::default());
+    let mut loaded = if args.no_builtin {
+        Loaded::default()
+    } else {
+        super::rules::builtin_rules()
+    };
+    loaded.extend(load_rules(&args.rules)?);
+    let mut rules = RuleSet::build(loaded, &CompileOptions::default());
+    let mut correlator = rules.correlator(Limits::default());
+    let roles = correlator.roles();
+    let correlations = correlator.len();
     let compiled_in = started.elapsed();
-    if rules.rules().is_empty() {
+    if rules.rules().is_empty() && correlations == 0 {
         for s in &rules.skipped {
             eprintln!("skipped: {s}");
         }
@@ -183,33 +218,55 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     for (path, why) in missing {
         summary.error(format!("{}: {why}", path.display()));
     }
-    let min: Level = args.min_level.into();
-    let (from, to) = (args.from, args.to);
-    let work = |events: &[Event]| detect(&rules, events, from, to, min);
+    let scope = Scope {
+        from: args.from,
+        to: args.to,
+        min: args.min_level.into(),
+    };
+    let work = |events: &[Event]| detect(&rules, &roles, events, scope);
     let mut kept: Vec<Alert> = Vec::new();
     let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
     let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
     let mut write_error = None;
+    let mut take = |alert: Alert, kept: &mut Vec<Alert>| {
+        *per_rule
+            .entry((alert.severity, alert.title.clone()))
+            .or_default() += 1;
+        *per_level.entry(alert.severity).or_default() += 1;
+        if format.streams() {
+            if write_error.is_none() {
+                if let Err(e) = writer.write(&alert) {
+                    write_error = Some(e);
+                }
+            }
+        } else {
+            kept.push(alert);
+        }
+    };
     read_files_with(&inputs, &options, &work, |message| match message {
-        Message::Batch { work: alerts, .. } => {
-            for alert in alerts {
-                *per_rule
-                    .entry((alert.severity, alert.title.clone()))
-                    .or_default() += 1;
-                *per_level.entry(alert.severity).or_default() += 1;
-                if format.streams() {
-                    if write_error.is_none() {
-                        if let Err(e) = writer.write(&alert) {
-                            write_error = Some(e);
-                        }
+        Message::Batch {
+            events,
+            work: result,
+            ..
+        } => {
+            for alert in result.alerts {
+                take(alert, &mut kept);
+            }
+            for (at, rule) in result.feeding {
+                for alert in correlator.observe(rule, &events[at]) {
+                    if alert.severity >= scope.min {
+                        take(alert, &mut kept);
                     }
-                } else {
-                    kept.push(alert);
                 }
             }
         }
         Message::Done(report) => summary.add(report),
     });
+    for alert in correlator.finish() {
+        if alert.severity >= scope.min {
+            take(alert, &mut kept);
+        }
+    }
     if let Some(e) = write_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write alerts");
@@ -225,7 +282,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         summary.print(started.elapsed(), &mut err)?;
-        print_rules(&rules, compiled_in, args.verbose, &mut err)?;
+        print_rules(&rules, correlations, compiled_in, args.verbose, &mut err)?;
         let total: u64 = per_level.values().sum();
         writeln!(err, "alerts: {total}")?;
         for (level, n) in per_level.iter().rev() {
@@ -257,6 +314,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
 /// a source rampart does not parse yet.
 pub fn print_rules(
     rules: &RuleSet,
+    correlations: usize,
     compiled_in: std::time::Duration,
     verbose: bool,
     out: &mut impl Write,
@@ -268,7 +326,7 @@ pub fn print_rules(
         .count();
     writeln!(
         out,
-        "rules: {} loaded in {:.2} s ({} for log sources rampart does not parse yet), {} skipped",
+        "rules: {} detection and {correlations} correlation rules loaded in {:.2} s ({} for log sources rampart does not parse yet), {} skipped",
         rules.rules().len(),
         compiled_in.as_secs_f64(),
         no_source,

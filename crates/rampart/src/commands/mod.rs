@@ -3,3 +3,4 @@
 pub mod formats;
 pub mod hunt;
 pub mod parse;
+pub mod rules;

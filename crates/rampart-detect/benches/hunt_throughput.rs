@@ -1,0 +1,176 @@
+//! Detection throughput on one core: the SigmaHQ Windows rules over the EVTX
+//! attack samples in ../shared/corpora, replicated to at least 100,000
+//! records, next to decoding alone and reading the bytes alone in the same
+//! run. Also prints how long compiling the rules takes and the peak memory.
+//!
+//! Run with `cargo bench -p rampart-detect`. Set `RAMPART_BENCH_RECORDS` to
+//! change the replicated size. Skipped when the corpora are absent.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rampart_detect::{load_path, CompileOptions, RuleSet};
+use rampart_event::time::Zone;
+use rampart_parse::{FileContext, Output, ParseOptions};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn shared() -> Option<PathBuf> {
+    let root = std::env::var_os("RAMPART_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let path = root.join("corpora");
+    path.exists().then_some(path)
+}
+
+fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            evtx_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "evtx") {
+            out.push(path);
+        }
+    }
+}
+
+fn decode(path: &Path) -> Output {
+    let ctx = FileContext::new(
+        &path.display().to_string(),
+        ParseOptions {
+            year: None,
+            zone: Zone::utc(),
+        },
+    );
+    let mut out = Output::default();
+    let _ = rampart_io::evtx::read_evtx(path, &ctx, 1, usize::MAX, &mut out, |_| {});
+    out
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let Some(corpora) = shared() else {
+        println!("skipped: ../shared/corpora absent");
+        return;
+    };
+    let target: u64 = std::env::var("RAMPART_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut files = Vec::new();
+    evtx_files(&corpora.join("evtx-attack-samples"), &mut files);
+    files.sort();
+
+    let started = Instant::now();
+    let all = RuleSet::build(
+        load_path(&corpora.join("sigma/rules")),
+        &CompileOptions::default(),
+    );
+    let all_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let rules = RuleSet::build(
+        load_path(&corpora.join("sigma/rules/windows")),
+        &CompileOptions::default(),
+    );
+    let windows_secs = started.elapsed().as_secs_f64();
+    println!(
+        "compile: {} rules (all folders) in {:.3} s; {} Windows rules in {:.3} s",
+        all.rules().len(),
+        all_secs,
+        rules.rules().len(),
+        windows_secs
+    );
+    drop(all);
+
+    let once: u64 = files.iter().map(|f| decode(f).events.len() as u64).sum();
+    let rounds = target.div_ceil(once.max(1));
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum::<u64>()
+        * rounds;
+
+    // Baseline: reading the same bytes.
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for f in &files {
+            black_box(std::fs::read(f).map(|b| b.len()).unwrap_or(0));
+        }
+    }
+    let read_secs = started.elapsed().as_secs_f64();
+
+    // Decoding alone.
+    let started = Instant::now();
+    let mut events = 0u64;
+    for _ in 0..rounds {
+        for f in &files {
+            events += black_box(decode(f)).events.len() as u64;
+        }
+    }
+    let decode_secs = started.elapsed().as_secs_f64();
+
+    // Decoding and every Windows rule.
+    let started = Instant::now();
+    let (mut hunted, mut hits, mut candidates, mut evaluated) = (0u64, 0u64, 0u64, 0u64);
+    for _ in 0..rounds {
+        for f in &files {
+            let out = decode(f);
+            for e in &out.events {
+                hunted += 1;
+                candidates += rules.candidates(
+                    e.get_str("event.dataset").unwrap_or(""),
+                    rampart_detect::compile::event_code(e),
+                ) as u64;
+                hits += rules.matches(e).len() as u64;
+            }
+        }
+    }
+    let hunt_secs = started.elapsed().as_secs_f64();
+    assert_eq!(events, hunted);
+    for f in &files {
+        for e in &decode(f).events {
+            evaluated += rules.evaluated(e) as u64;
+        }
+    }
+
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "corpus: {} EVTX files x {rounds} rounds = {events} records, {mb:.1} MB",
+        files.len()
+    );
+    println!(
+        "{:<28} {:>10} {:>12} {:>10}",
+        "stage", "seconds", "events/s", "MB/s"
+    );
+    for (name, secs) in [
+        ("read bytes", read_secs),
+        ("decode EVTX", decode_secs),
+        ("decode + Sigma rules", hunt_secs),
+    ] {
+        println!(
+            "{name:<28} {secs:>10.3} {:>12.0} {:>10.1}",
+            events as f64 / secs,
+            mb / secs
+        );
+    }
+    println!(
+        "hunt/decode time: {:.2}x; rules per event: {:.1} routed, {:.1} evaluated after pruning, of {}; matches: {hits}; peak memory: {:.0} MB",
+        hunt_secs / decode_secs,
+        candidates as f64 / hunted.max(1) as f64,
+        evaluated as f64 * rounds as f64 / hunted.max(1) as f64,
+        rules.rules().len(),
+        peak_rss_mb()
+    );
+}

@@ -1,0 +1,622 @@
+//! Correlation rules evaluated as events stream in.
+//!
+//! Each correlation keeps, per group (the `group-by` values), the recent
+//! matches of its rules inside the time span. When the condition is first
+//! met an alert opens; later matches while it stays met extend it (count,
+//! last seen, a capped list of events); it is emitted when the group goes
+//! quiet for a whole span, when the group is evicted, or at the end of the
+//! input. So a burst of 10,000 failed logins is one alert, not 9,996.
+//!
+//! Memory is bounded: a window keeps at most what its condition needs, and
+//! a correlation keeps at most `max_groups` groups, evicting the least
+//! recently active first (their open alerts are emitted, not lost).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use rampart_event::{Event, Timestamp};
+use serde_json::Value as Json;
+
+use crate::alert::{stable_id, techniques, Alert, Origin};
+use crate::compile::{CompiledRule, Matched};
+use crate::correlation::{CorrelationRule, Kind};
+use crate::mapping::fields_of;
+use crate::pattern::{numeric::number, text_of};
+
+/// Limits that keep correlation state bounded.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Groups kept per correlation (default 100,000).
+    pub max_groups: usize,
+    /// Events kept in one alert (default 10).
+    pub max_alert_events: usize,
+    /// Matches kept per group window, whatever the condition (default 10,000).
+    pub max_window: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_groups: 100_000,
+            max_alert_events: 10,
+            max_window: 10_000,
+        }
+    }
+}
+
+/// One member rule of a correlation, with the fields its group values come
+/// from.
+#[derive(Debug, Clone)]
+struct Member {
+    rule: usize,
+    group_fields: Vec<Vec<String>>,
+    value_fields: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    time: Timestamp,
+    member: usize,
+    value: Option<String>,
+    /// The event as JSON, kept for the first few entries of a window only:
+    /// they become the alert's events if the condition is met.
+    event: Option<Json>,
+    origin: Origin,
+}
+
+#[derive(Debug)]
+struct Group {
+    window: VecDeque<Entry>,
+    /// How many window entries carry their event.
+    kept: usize,
+    open: Option<Alert>,
+    last_activity: Timestamp,
+}
+
+/// What a detection rule does for the correlations.
+#[derive(Debug, Clone, Default)]
+pub struct RuleRoles {
+    feeding: HashSet<usize>,
+    quiet: HashSet<usize>,
+}
+
+impl RuleRoles {
+    /// Whether the rule's matches feed a correlation.
+    pub fn feeds(&self, rule: usize) -> bool {
+        self.feeding.contains(&rule)
+    }
+
+    /// Whether the rule alerts only through its correlations.
+    pub fn is_quiet(&self, rule: usize) -> bool {
+        self.quiet.contains(&rule)
+    }
+}
+
+/// A correlation rule ready to run.
+#[derive(Debug)]
+struct Running {
+    rule: Arc<CorrelationRule>,
+    members: Vec<Member>,
+    groups: HashMap<Vec<String>, Group>,
+    span: jiff::SignedDuration,
+}
+
+/// All correlations of a run.
+#[derive(Debug, Default)]
+pub struct Correlator {
+    running: Vec<Running>,
+    /// For each detection rule index, the (correlation, member) pairs it feeds.
+    feeds: HashMap<usize, Vec<(usize, usize)>>,
+    /// Detection rules that alert only through a correlation (`generate: false`).
+    quiet: HashSet<usize>,
+    limits: Limits,
+}
+
+impl Correlator {
+    /// Resolves each correlation's rules among `rules`; a correlation that
+    /// names an unknown rule is returned as an error with the reason.
+    pub fn new(
+        correlations: Vec<CorrelationRule>,
+        rules: &[CompiledRule],
+        limits: Limits,
+    ) -> (Correlator, Vec<(CorrelationRule, String)>) {
+        let mut c = Correlator {
+            limits,
+            ..Correlator::default()
+        };
+        let mut failed = Vec::new();
+        let find = |name: &str| {
+            rules
+                .iter()
+                .position(|r| r.rule.id == name || r.rule.name.as_deref() == Some(name))
+        };
+        let names: HashSet<String> = correlations
+            .iter()
+            .flat_map(|c| [Some(c.id.clone()), c.name.clone()])
+            .flatten()
+            .collect();
+        for corr in correlations {
+            let mut members = Vec::new();
+            let mut problem = None;
+            for name in &corr.rules {
+                match find(name) {
+                    Some(index) => {
+                        let ls = &rules[index].rule.logsource;
+                        let group_fields = corr
+                            .group_by
+                            .iter()
+                            .map(|g| {
+                                let sigma = corr
+                                    .aliases
+                                    .iter()
+                                    .find(|a| &a.name == g)
+                                    .and_then(|a| {
+                                        a.fields
+                                            .iter()
+                                            .find(|(r, _)| {
+                                                *r == rules[index].rule.id
+                                                    || rules[index].rule.name.as_deref()
+                                                        == Some(r.as_str())
+                                            })
+                                            .map(|(_, f)| f.clone())
+                                    })
+                                    .unwrap_or_else(|| g.clone());
+                                fields_of(ls, &sigma)
+                            })
+                            .collect();
+                        let value_fields = corr
+                            .field
+                            .as_deref()
+                            .map(|f| fields_of(ls, f))
+                            .unwrap_or_default();
+                        members.push(Member {
+                            rule: index,
+                            group_fields,
+                            value_fields,
+                        });
+                    }
+                    None if names.contains(name) => {
+                        problem = Some(format!("names correlation '{name}': chained correlations are not evaluated yet"));
+                    }
+                    None => problem = Some(format!("names rule '{name}', which is not loaded")),
+                }
+            }
+            if let Some(reason) = problem {
+                failed.push((corr, reason));
+                continue;
+            }
+            let at = c.running.len();
+            for (m, member) in members.iter().enumerate() {
+                c.feeds.entry(member.rule).or_default().push((at, m));
+                if !corr.generate {
+                    c.quiet.insert(member.rule);
+                }
+            }
+            let span =
+                jiff::SignedDuration::try_from(corr.timespan).unwrap_or(jiff::SignedDuration::MAX);
+            c.running.push(Running {
+                rule: Arc::new(corr),
+                members,
+                groups: HashMap::new(),
+                span,
+            });
+        }
+        (c, failed)
+    }
+
+    /// The correlation rules that run.
+    pub fn rules(&self) -> Vec<&CorrelationRule> {
+        self.running.iter().map(|r| r.rule.as_ref()).collect()
+    }
+
+    /// How many correlations run.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether none run.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Which detection rules feed correlations, and which of those alert
+    /// only through them: what the threads evaluating rules need to know.
+    pub fn roles(&self) -> RuleRoles {
+        RuleRoles {
+            feeding: self.feeds.keys().copied().collect(),
+            quiet: self.quiet.clone(),
+        }
+    }
+
+    /// Records that detection rule `rule` matched `event`; returns alerts of
+    /// bursts that closed.
+    pub fn observe(&mut self, rule: usize, event: &Event) -> Vec<Alert> {
+        let mut closed = Vec::new();
+        let Some(time) = event.timestamp else {
+            return closed;
+        };
+        let Some(feeds) = self.feeds.get(&rule).cloned() else {
+            return closed;
+        };
+        for (at, member) in feeds {
+            let limits = self.limits.clone();
+            self.running[at].observe(member, time, event, &limits, &mut closed);
+        }
+        closed
+    }
+
+    /// Ends the input: every open alert is emitted.
+    pub fn finish(&mut self) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for running in &mut self.running {
+            for (_, group) in running.groups.drain() {
+                out.extend(group.open);
+            }
+        }
+        out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
+        out
+    }
+}
+
+fn text_field(event: &Event, names: &[String]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| event.get(n))
+        .map(|v| text_of(v).into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+impl Running {
+    fn observe(
+        &mut self,
+        member: usize,
+        time: Timestamp,
+        event: &Event,
+        limits: &Limits,
+        closed: &mut Vec<Alert>,
+    ) {
+        let m = &self.members[member];
+        let mut key = Vec::with_capacity(m.group_fields.len());
+        for fields in &m.group_fields {
+            match text_field(event, fields) {
+                Some(v) => key.push(v),
+                // An event without the grouping field cannot be placed.
+                None => return,
+            }
+        }
+        let value = if m.value_fields.is_empty() {
+            None
+        } else {
+            match text_field(event, &m.value_fields) {
+                Some(v) => Some(v),
+                None => return,
+            }
+        };
+        if self.groups.len() >= limits.max_groups && !self.groups.contains_key(&key) {
+            self.evict(limits.max_groups / 10 + 1, closed);
+        }
+        let span = self.span;
+        let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
+            window: VecDeque::new(),
+            kept: 0,
+            open: None,
+            last_activity: time,
+        });
+        // A burst whose last match is a whole span old is over.
+        if let Some(open) = &group.open {
+            if open
+                .last_seen
+                .is_some_and(|l| time.duration_since(l) > span)
+            {
+                closed.extend(group.open.take());
+            }
+        }
+        group.last_activity = group.last_activity.max(time);
+        let keep = group.open.is_none() && group.kept < limits.max_alert_events;
+        let entry = Entry {
+            time,
+            member,
+            value,
+            event: keep.then(|| event.to_json_value()),
+            origin: Origin {
+                path: Arc::clone(&event.origin.path),
+                line: event.origin.line,
+            },
+        };
+        group.kept += usize::from(keep);
+        let at = group.window.partition_point(|e| e.time <= time);
+        group.window.insert(at, entry);
+        let newest = group.window.back().map_or(time, |e| e.time);
+        while group.window.front().is_some_and(|e| {
+            newest.duration_since(e.time) > span || group.window.len() > limits.max_window
+        }) {
+            if let Some(old) = group.window.pop_front() {
+                group.kept -= usize::from(old.event.is_some());
+            }
+        }
+        let holds =
+            self.rule
+                .threshold
+                .holds(measure(&self.rule, &group.window, self.members.len()));
+        match (&mut group.open, holds) {
+            (Some(open), _) => {
+                open.count += 1;
+                open.last_seen = open.last_seen.max(Some(time));
+                if open.events.len() < limits.max_alert_events {
+                    open.events.push(event.to_json_value());
+                }
+            }
+            (None, true) => {
+                let first = group.window.front().map_or(time, |e| e.time);
+                let events: Vec<Json> = group
+                    .window
+                    .iter_mut()
+                    .filter_map(|e| e.event.take())
+                    .collect();
+                group.kept = 0;
+                let origin = group.window.front().map_or_else(
+                    || Origin {
+                        path: Arc::clone(&event.origin.path),
+                        line: event.origin.line,
+                    },
+                    |e| e.origin.clone(),
+                );
+                group.open = Some(open_alert(
+                    &self.rule,
+                    &key,
+                    (first, time),
+                    group.window.len() as u64,
+                    events,
+                    origin,
+                ));
+            }
+            (None, false) => {}
+        }
+    }
+}
+
+/// The alert of a burst that has just met its correlation's condition.
+fn open_alert(
+    rule: &CorrelationRule,
+    key: &[String],
+    (first, now): (Timestamp, Timestamp),
+    count: u64,
+    events: Vec<Json>,
+    origin: Origin,
+) -> Alert {
+    let group: Vec<(String, String)> = rule
+        .group_by
+        .iter()
+        .cloned()
+        .zip(key.iter().cloned())
+        .collect();
+    let mut id_parts: Vec<&str> = vec![&rule.id];
+    id_parts.extend(key.iter().map(String::as_str));
+    let first_text = first.to_string();
+    id_parts.push(&first_text);
+    Alert {
+        id: stable_id(&id_parts),
+        rule_id: rule.id.clone(),
+        title: rule.title.clone(),
+        author: rule.author.clone(),
+        references: rule.references.clone(),
+        severity: rule.level,
+        timestamp: Some(now),
+        first_seen: Some(first),
+        last_seen: Some(now),
+        count,
+        group,
+        mitre: techniques(&rule.tags),
+        tags: rule.tags.clone(),
+        matched: vec![Matched {
+            search: format!("{:?} over {}", rule.kind, rule.rules.join(", ")),
+            field: rule.field.clone(),
+            value: None,
+        }],
+        events,
+        origin,
+    }
+}
+
+impl Running {
+    fn evict(&mut self, n: usize, closed: &mut Vec<Alert>) {
+        let mut by_age: Vec<(Timestamp, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|(k, g)| (g.last_activity, k.clone()))
+            .collect();
+        by_age.sort();
+        for (_, key) in by_age.into_iter().take(n) {
+            if let Some(group) = self.groups.remove(&key) {
+                closed.extend(group.open);
+            }
+        }
+    }
+}
+
+/// The number the threshold is compared with.
+fn measure(rule: &CorrelationRule, window: &VecDeque<Entry>, members: usize) -> f64 {
+    let values = || window.iter().filter_map(|e| e.value.as_deref());
+    let numbers = || values().filter_map(|v| number(rampart_event::ValueRef::Str(v)));
+    match rule.kind {
+        Kind::EventCount => window.len() as f64,
+        Kind::ValueCount => values().collect::<HashSet<_>>().len() as f64,
+        Kind::Temporal => window
+            .iter()
+            .map(|e| e.member)
+            .collect::<HashSet<_>>()
+            .len() as f64,
+        Kind::TemporalOrdered => ordered_progress(window, members) as f64,
+        Kind::ValueSum => numbers().sum(),
+        Kind::ValueAvg => {
+            let all: Vec<f64> = numbers().collect();
+            if all.is_empty() {
+                f64::NAN
+            } else {
+                all.iter().sum::<f64>() / all.len() as f64
+            }
+        }
+        Kind::ValueMedian => percentile(numbers().collect(), 50.0),
+        Kind::ValuePercentile => percentile(numbers().collect(), rule.percentile.unwrap_or(50.0)),
+    }
+}
+
+/// How many of the members occurred in the listed order within the window.
+fn ordered_progress(window: &VecDeque<Entry>, members: usize) -> usize {
+    let mut next = 0;
+    for e in window {
+        if next < members && e.member == next {
+            next += 1;
+        }
+    }
+    next
+}
+
+fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = (p.clamp(0.0, 100.0) / 100.0 * (values.len() - 1) as f64).round() as usize;
+    values[rank]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::CompileOptions;
+    use crate::engine::RuleSet;
+    use crate::load::load_text;
+    use rampart_event::Origin as EventOrigin;
+
+    const RULES: &str = r#"
+title: Failed SSH password
+id: ssh-failed
+name: ssh_failed
+logsource: {product: linux, service: sshd}
+detection:
+  selection: {event.action: ssh-login, event.outcome: failure}
+  condition: selection
+---
+title: SSH brute force
+id: brute
+correlation:
+  type: event_count
+  rules: [ssh_failed]
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {gte: 5}
+level: high
+---
+title: Password spray
+id: spray
+correlation:
+  type: value_count
+  rules: [ssh-failed]
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {field: user.name, gte: 3}
+level: high
+"#;
+
+    fn failed(ip: &str, user: &str, secs: i64, line: u64) -> Event {
+        let mut e = Event::new(EventOrigin::new("auth.log", line), "x");
+        e.timestamp = Some(Timestamp::from_second(1_700_000_000 + secs).unwrap());
+        e.set("event.dataset", "linux.auth");
+        e.set("process.name", "sshd");
+        e.set("event.action", "ssh-login");
+        e.set("event.outcome", "failure");
+        e.set("source.ip", ip);
+        e.set("user.name", user);
+        e
+    }
+
+    fn run(events: &[Event]) -> Vec<Alert> {
+        let mut set = RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default());
+        let mut c = set.correlator(Limits::default());
+        assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+        assert_eq!(c.len(), 2);
+        assert!(
+            c.roles().is_quiet(0),
+            "member rules do not alert alone by default"
+        );
+        let mut alerts = Vec::new();
+        for e in events {
+            for hit in set.matches(e) {
+                alerts.extend(c.observe(hit.index, e));
+            }
+        }
+        alerts.extend(c.finish());
+        alerts
+    }
+
+    #[test]
+    fn one_alert_per_burst_with_its_count() {
+        // 12 failures in 2 minutes, a quiet hour, then 6 more: two bursts.
+        let mut events: Vec<Event> = (0..12)
+            .map(|i| failed("203.0.113.7", "root", i * 10, i as u64 + 1))
+            .collect();
+        events.extend((0..6).map(|i| failed("203.0.113.7", "root", 3600 + i * 10, 100 + i as u64)));
+        // Four failures from another address never reach the threshold.
+        events.extend((0..4).map(|i| failed("198.51.100.1", "root", i, 200 + i as u64)));
+        let alerts: Vec<_> = run(&events)
+            .into_iter()
+            .filter(|a| a.rule_id == "brute")
+            .collect();
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0].count, 12);
+        assert_eq!(alerts[1].count, 6);
+        assert_eq!(
+            alerts[0].group,
+            [("source.ip".to_owned(), "203.0.113.7".to_owned())]
+        );
+        assert_eq!(alerts[0].events.len(), 10, "events are capped");
+        assert_eq!(alerts[0].first_seen, events[0].timestamp);
+    }
+
+    #[test]
+    fn slow_attempts_outside_the_span_do_not_fire() {
+        let events: Vec<Event> = (0..10)
+            .map(|i| failed("203.0.113.7", "root", i * 100, i as u64))
+            .collect();
+        assert!(run(&events).iter().all(|a| a.rule_id != "brute"));
+    }
+
+    #[test]
+    fn value_count_counts_distinct_users() {
+        let users = ["root", "admin", "root", "oracle"];
+        let events: Vec<Event> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| failed("192.0.2.9", u, i as i64, i as u64))
+            .collect();
+        let spray: Vec<_> = run(&events)
+            .into_iter()
+            .filter(|a| a.rule_id == "spray")
+            .collect();
+        assert_eq!(spray.len(), 1);
+        assert_eq!(
+            spray[0].count, 4,
+            "the third distinct user arrives with the fourth event"
+        );
+    }
+
+    #[test]
+    fn ordering_and_percentiles() {
+        let entry = |member, s| Entry {
+            time: Timestamp::from_second(s).unwrap(),
+            member,
+            value: None,
+            event: None,
+            origin: Origin {
+                path: "t".into(),
+                line: 1,
+            },
+        };
+        let w: VecDeque<Entry> = [entry(1, 1), entry(0, 2), entry(1, 3), entry(2, 4)].into();
+        assert_eq!(ordered_progress(&w, 3), 3);
+        let w: VecDeque<Entry> = [entry(2, 1), entry(1, 2), entry(0, 3)].into();
+        assert_eq!(ordered_progress(&w, 3), 1);
+        assert_eq!(percentile(vec![5.0, 1.0, 3.0], 50.0), 3.0);
+    }
+}

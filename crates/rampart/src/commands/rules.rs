@@ -1,0 +1,324 @@
+//! `rampart rules`: list the rules a hunt would run, show one, validate a
+//! folder of Sigma rules, and run the tests rules carry with them.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use rampart_detect::{builtin, load_text, rule_tests, CompileOptions, Limits, Loaded, RuleSet};
+use rampart_event::time::Zone;
+use rampart_parse::{FileContext, ParseOptions};
+
+use super::hunt::load_rules;
+
+/// Arguments of `rampart rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// List the built-in rules (and those under --rules).
+    List {
+        /// More Sigma rules: a file or folder (repeatable).
+        #[arg(long, short, value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Show one rule by id: its metadata and where it came from.
+    Show {
+        /// The rule id.
+        id: String,
+        /// More Sigma rules to look in.
+        #[arg(long, short, value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Load and compile Sigma rules, reporting every rule that cannot run.
+    Validate {
+        /// Files or folders of Sigma rules.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Run the tests rules carry (`rampart.tests`); the built-in pack by default.
+    Test {
+        /// Rule files or folders whose tests to run.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// The built-in pack, loaded.
+pub fn builtin_rules() -> Loaded {
+    let mut loaded = Loaded::default();
+    for (name, text) in builtin::PACK {
+        loaded.extend(load_text(text, format!("builtin:{name}").into()));
+    }
+    loaded
+}
+
+/// Runs the command.
+pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
+    match &args.action {
+        Action::List { rules } => list(rules),
+        Action::Show { id, rules } => show(id, rules),
+        Action::Validate { paths } => validate(paths),
+        Action::Test { paths } => test(paths),
+    }
+}
+
+fn all_rules(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
+    let mut loaded = builtin_rules();
+    loaded.extend(load_rules(extra)?);
+    Ok(RuleSet::build(loaded, &CompileOptions::default()))
+}
+
+fn list(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut set = all_rules(extra)?;
+    let correlations = set.correlator(Limits::default());
+    let roles = correlations.roles();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<40}  {:<13}  {:<11}  TITLE", "ID", "LEVEL", "KIND")?;
+    for (i, r) in set.rules().iter().enumerate() {
+        let kind = if roles.is_quiet(i) {
+            "feeds"
+        } else {
+            "detection"
+        };
+        writeln!(
+            out,
+            "{:<40}  {:<13}  {:<11}  {}",
+            r.rule.id,
+            r.rule.level.as_str(),
+            kind,
+            r.rule.title
+        )?;
+    }
+    for c in correlations.rules() {
+        writeln!(
+            out,
+            "{:<40}  {:<13}  {:<11}  {}",
+            c.id,
+            c.level.as_str(),
+            "correlation",
+            c.title
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut set = all_rules(extra)?;
+    let correlations = set.correlator(Limits::default());
+    let mut out = std::io::stdout().lock();
+    if let Some(r) = set.rules().iter().find(|r| r.rule.id == id) {
+        let rule = &r.rule;
+        writeln!(out, "id:          {}", rule.id)?;
+        writeln!(out, "title:       {}", rule.title)?;
+        writeln!(out, "level:       {}", rule.level)?;
+        writeln!(out, "logsource:   {}", rule.logsource)?;
+        writeln!(out, "tags:        {}", rule.tags.join(", "))?;
+        if let Some(d) = &rule.description {
+            writeln!(out, "description: {d}")?;
+        }
+        writeln!(
+            out,
+            "source:      {} (document {})",
+            rule.source.path, rule.source.document
+        )?;
+        for (name, _) in &rule.searches {
+            writeln!(out, "search:      {name}")?;
+        }
+        writeln!(out, "condition:   {}", rule.conditions.join(" | "))?;
+        if let Some(why) = &r.route.no_source {
+            writeln!(out, "note:        {why}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(c) = correlations.rules().iter().find(|c| c.id == id) {
+        writeln!(out, "id:          {}", c.id)?;
+        writeln!(out, "title:       {}", c.title)?;
+        writeln!(out, "level:       {}", c.level)?;
+        writeln!(out, "correlation: {:?} over {}", c.kind, c.rules.join(", "))?;
+        writeln!(out, "group-by:    {}", c.group_by.join(", "))?;
+        writeln!(out, "timespan:    {} s", c.timespan.as_secs())?;
+        writeln!(out, "threshold:   {:?}", c.threshold)?;
+        writeln!(
+            out,
+            "source:      {} (document {})",
+            c.source.path, c.source.document
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    bail!("no rule with id '{id}' (see `rampart rules list`)")
+}
+
+fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    for path in paths {
+        let mut set = RuleSet::build(
+            load_rules(std::slice::from_ref(path))?,
+            &CompileOptions::default(),
+        );
+        let correlations = set.correlator(Limits::default());
+        let no_source = set
+            .rules()
+            .iter()
+            .filter(|r| r.route.no_source.is_some())
+            .count();
+        writeln!(
+            out,
+            "{}: {} rules and {} correlations load ({} for sources rampart does not parse yet), {} cannot run",
+            path.display(),
+            set.rules().len(),
+            correlations.len(),
+            no_source,
+            set.skipped.len()
+        )?;
+        let mut by_folder: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for r in set.rules() {
+            by_folder.entry(folder(&r.rule.source.path)).or_default().0 += 1;
+        }
+        for s in &set.skipped {
+            by_folder.entry(folder(&s.path)).or_default().1 += 1;
+        }
+        if by_folder.len() > 1 {
+            for (f, (ok, bad)) in &by_folder {
+                writeln!(out, "  {f}: {ok} load, {bad} cannot run")?;
+            }
+        }
+        for s in &set.skipped {
+            writeln!(out, "  cannot run: {s}")?;
+        }
+        failed |= !set.skipped.is_empty();
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn folder(path: &str) -> String {
+    Path::new(path)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    if paths.is_empty() {
+        files.extend(
+            builtin::PACK
+                .iter()
+                .map(|(n, t)| (format!("builtin:{n}"), (*t).to_owned())),
+        );
+    }
+    for path in paths {
+        for file in yaml_files(path) {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            files.push((file.display().to_string(), text));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed, mut untested) = (0, 0, Vec::new());
+    for (name, text) in &files {
+        let tests = rule_tests(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        if tests.is_empty() {
+            untested.push(name.clone());
+            continue;
+        }
+        for t in tests {
+            let alerts = run_test(name, text, &t.logs, &t.rule_id)?;
+            if alerts == t.alerts {
+                passed += 1;
+                writeln!(out, "ok    {}: {} ({} alerts)", t.rule_id, t.name, alerts)?;
+            } else {
+                failed += 1;
+                writeln!(
+                    out,
+                    "FAIL  {}: {}: {} alerts, expected {}",
+                    t.rule_id, t.name, alerts, t.alerts
+                )?;
+            }
+        }
+    }
+    for name in &untested {
+        writeln!(out, "note  {name}: carries no tests")?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn yaml_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|e| yaml_files(&e.path()))
+            .collect();
+        out.sort();
+        out
+    } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+        vec![path.to_path_buf()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// How many alerts rule `rule_id` of the rules in `text` raises on `logs`.
+fn run_test(name: &str, text: &str, logs: &str, rule_id: &str) -> anyhow::Result<u64> {
+    let loaded = load_text(text, Arc::from(name));
+    if let Some(e) = loaded.errors.first() {
+        bail!("{e}");
+    }
+    let mut set = RuleSet::build(loaded, &CompileOptions::default());
+    let mut correlator = set.correlator(Limits::default());
+    if let Some(e) = set.skipped.first() {
+        bail!("{e}");
+    }
+    let roles = correlator.roles();
+    let ctx = FileContext::new(
+        "test.log",
+        ParseOptions {
+            year: Some(2025),
+            zone: Zone::utc(),
+        },
+    );
+    let output = rampart_parse::parse_text(logs, ctx, None);
+    if output.stats.unparsed > 0 {
+        bail!(
+            "{name}: {} test log lines are not understood: {:?}",
+            output.stats.unparsed,
+            output.stats.examples
+        );
+    }
+    let mut count = 0;
+    for event in &output.events {
+        for hit in set.matches(event) {
+            if hit.rule.rule.id == rule_id && !roles.is_quiet(hit.index) {
+                count += 1;
+            }
+            for alert in correlator.observe(hit.index, event) {
+                count += u64::from(alert.rule_id == rule_id);
+            }
+        }
+    }
+    count += correlator
+        .finish()
+        .iter()
+        .filter(|a| a.rule_id == rule_id)
+        .count() as u64;
+    Ok(count)
+}
