@@ -11,9 +11,12 @@ use rampart_event::{Event, ValueRef};
 use crate::condition::{self, Cond};
 use crate::load::Filter;
 use crate::mapping::{fields_of, route_of, Route};
-use crate::pattern::string::StrMatch;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+
+use crate::pattern::string::{Place, StrMatch};
 use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
 use crate::rule::{LogSource, Rule, Search, Term};
+use crate::view::EventView;
 
 /// One `Field|modifiers: values` check.
 #[derive(Debug, Clone)]
@@ -23,8 +26,35 @@ pub struct FieldCheck {
     /// The event fields it may be found in, in order.
     pub fields: Vec<String>,
     values: Vec<ValueMatch>,
+    /// When every value is a case-insensitive `contains` literal, one
+    /// automaton finds any of them in a single pass.
+    any_contains: Option<AhoCorasick>,
     all: bool,
     neq: bool,
+}
+
+/// Values at which one automaton beats testing them one by one.
+const AUTOMATON_MIN_VALUES: usize = 8;
+
+fn any_contains(values: &[ValueMatch], all: bool) -> Option<AhoCorasick> {
+    if all || values.len() < AUTOMATON_MIN_VALUES {
+        return None;
+    }
+    let needles: Option<Vec<&str>> = values
+        .iter()
+        .map(|v| match v {
+            ValueMatch::Str(StrMatch::Literal {
+                needle,
+                place: Place::Contains,
+                cased: false,
+            }) if needle.is_ascii() && !needle.is_empty() => Some(needle.as_str()),
+            _ => None,
+        })
+        .collect();
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(needles?)
+        .ok()
 }
 
 /// A compiled search.
@@ -133,6 +163,7 @@ fn compile_term(
     Ok(FieldCheck {
         sigma: term.field.clone(),
         fields: fields_of(ls, &term.field),
+        any_contains: any_contains(&values, mods.all),
         values,
         all: mods.all,
         neq: mods.neq,
@@ -183,7 +214,7 @@ impl CompiledRule {
     }
 
     /// Whether the route admits this event.
-    pub fn admits(&self, event: &Event) -> bool {
+    pub fn admits(&self, event: &EventView<'_>) -> bool {
         if self.route.admits.is_empty() {
             return true;
         }
@@ -202,7 +233,7 @@ impl CompiledRule {
                         a.channels.iter().any(|want| c.eq_ignore_ascii_case(want))
                     }))
                 && (a.event_ids.is_empty()
-                    || event_code(event).is_some_and(|id| a.event_ids.contains(&id)))
+                    || event.code().is_some_and(|id| a.event_ids.contains(&id)))
                 && (a.programs.is_empty()
                     || event.get_str("process.name").is_some_and(|p| {
                         a.programs.iter().any(|want| p.eq_ignore_ascii_case(want))
@@ -212,7 +243,7 @@ impl CompiledRule {
 
     /// Whether the detection (with its filters) matches; routing is checked
     /// separately by [`CompiledRule::admits`].
-    pub fn matches(&self, event: &Event) -> bool {
+    pub fn matches(&self, event: &EventView<'_>) -> bool {
         self.condition
             .eval(&mut |i| search_matches(&self.searches[i], event))
             && self.filters.iter().all(|f| {
@@ -229,9 +260,16 @@ impl CompiledRule {
         cover(&self.condition, &self.searches)
     }
 
+    /// The Event IDs the detection itself requires (`EventID: 4720` in a
+    /// search every match needs), for indexing rules whose log source names
+    /// a channel but no Event IDs.
+    pub fn required_event_ids(&self) -> Option<Vec<i64>> {
+        event_ids(&self.condition, &self.searches)
+    }
+
     /// The values of the rule's group fields in this event (absent ones are
     /// left out).
-    pub fn group_of(&self, event: &Event) -> Vec<(String, String)> {
+    pub fn group_of(&self, event: &EventView<'_>) -> Vec<(String, String)> {
         self.rule
             .group
             .iter()
@@ -246,7 +284,7 @@ impl CompiledRule {
 
     /// Why the rule matched: for each search that holds, the fields and
     /// values that made it hold.
-    pub fn explain(&self, event: &Event) -> Vec<Matched> {
+    pub fn explain(&self, event: &EventView<'_>) -> Vec<Matched> {
         let names: Vec<&str> = self.rule.searches.iter().map(|(n, _)| n.as_str()).collect();
         let mut out = Vec::new();
         for (i, search) in self.searches.iter().enumerate() {
@@ -314,6 +352,49 @@ fn cover(cond: &Cond, searches: &[CompiledSearch]) -> Option<Cover> {
     }
 }
 
+fn event_ids(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<i64>> {
+    let union = |parts: &mut dyn Iterator<Item = Option<Vec<i64>>>| -> Option<Vec<i64>> {
+        let mut all = Vec::new();
+        for p in parts {
+            all.extend(p?);
+        }
+        Some(all)
+    };
+    match cond {
+        Cond::Search(i) => search_event_ids(searches.get(*i)?),
+        Cond::Or(parts) => union(&mut parts.iter().map(|p| event_ids(p, searches))),
+        Cond::And(parts) => parts.iter().find_map(|p| event_ids(p, searches)),
+        Cond::All(ids) => ids.iter().find_map(|i| search_event_ids(searches.get(*i)?)),
+        Cond::AtLeast(_, ids) => {
+            union(&mut ids.iter().map(|i| search_event_ids(searches.get(*i)?)))
+        }
+        Cond::Not(_) => None,
+    }
+}
+
+/// The Event IDs a search requires: each group checks `event.code` for
+/// whole numbers.
+fn search_event_ids(search: &CompiledSearch) -> Option<Vec<i64>> {
+    let CompiledSearch::Fields(groups) = search else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for group in groups {
+        let check = group
+            .iter()
+            .find(|c| c.fields == ["event.code"] && !c.neq && !c.all)?;
+        for v in &check.values {
+            match v {
+                ValueMatch::Num(crate::pattern::numeric::NumOp::Eq, n) if n.fract() == 0.0 => {
+                    out.push(*n as i64)
+                }
+                _ => return None,
+            }
+        }
+    }
+    Some(out)
+}
+
 /// A search's cover: each of its groups (an OR) needs a literal check.
 fn search_cover(search: &CompiledSearch) -> Option<Cover> {
     let CompiledSearch::Fields(groups) = search else {
@@ -350,7 +431,7 @@ pub fn event_code(event: &Event) -> Option<i64> {
     }
 }
 
-fn search_matches(search: &CompiledSearch, event: &Event) -> bool {
+fn search_matches(search: &CompiledSearch, event: &EventView<'_>) -> bool {
     match search {
         CompiledSearch::Fields(groups) => groups.iter().any(|g| g.iter().all(|c| c.matches(event))),
         CompiledSearch::Keywords { values, all } => {
@@ -390,7 +471,7 @@ impl FieldCheck {
     }
 
     /// Whether the event satisfies this check.
-    pub fn matches(&self, event: &Event) -> bool {
+    pub fn matches(&self, event: &EventView<'_>) -> bool {
         let value = self.fields.iter().find_map(|f| event.get(f));
         let other = |name: &str| event.get(name);
         let result = match value {
@@ -414,6 +495,10 @@ impl FieldCheck {
                     self.values.iter().any(one)
                 }
             }
+            Some(v) if self.any_contains.is_some() => self
+                .any_contains
+                .as_ref()
+                .is_some_and(|ac| ac.is_match(text_of(v).as_ref())),
             Some(v) => {
                 let one = |m: &ValueMatch| m.matches(v, &other);
                 if self.all {

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use rampart_event::Event;
 
-use crate::compile::{event_code, CompileOptions, CompiledRule, Matched};
+use crate::compile::{CompileOptions, CompiledRule, Matched};
 use crate::correlate::{Correlator, Limits};
 use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
 use crate::prefilter::Prefilter;
+use crate::view::EventView;
 
 /// What the index is keyed on: a dataset (a Windows family counts as one)
 /// and, when the rule names them, an Event ID.
@@ -40,7 +41,12 @@ pub struct Hit<'r> {
 impl<'r> Hit<'r> {
     /// Why it matched.
     pub fn explain(&self, event: &Event) -> Vec<Matched> {
-        self.rule.explain(event)
+        self.rule.explain(&EventView::new(event))
+    }
+
+    /// The values of the rule's group fields.
+    pub fn group(&self, event: &Event) -> Vec<(String, String)> {
+        self.rule.group_of(&EventView::new(event))
     }
 }
 
@@ -92,6 +98,7 @@ impl RuleSet {
             self.everywhere.push(at);
         }
         let mut keys: Vec<Key> = Vec::new();
+        let required_ids = rule.required_event_ids();
         for admit in &rule.route.admits {
             let datasets: Vec<&str> = if admit.datasets.is_empty() {
                 Vec::new()
@@ -106,11 +113,17 @@ impl RuleSet {
                 self.everywhere.push(at);
                 continue;
             }
+            // Event IDs from the log source, else from the detection itself.
+            let ids = if admit.event_ids.is_empty() {
+                required_ids.clone().unwrap_or_default()
+            } else {
+                admit.event_ids.clone()
+            };
             for d in datasets {
-                if admit.event_ids.is_empty() {
+                if ids.is_empty() {
                     keys.push((d.to_owned(), None));
                 } else {
-                    keys.extend(admit.event_ids.iter().map(|id| (d.to_owned(), Some(*id))));
+                    keys.extend(ids.iter().map(|id| (d.to_owned(), Some(*id))));
                 }
             }
         }
@@ -153,9 +166,10 @@ impl RuleSet {
 
     /// The rules that match `event`, in rule order within each index list.
     pub fn matches<'r>(&'r self, event: &Event) -> Vec<Hit<'r>> {
+        let event = &EventView::new(event);
         let dataset = event.get_str("event.dataset").unwrap_or("");
         let fam = family(dataset);
-        let code = event_code(event);
+        let code = event.code();
         let mut out = Vec::new();
         let mut possible = None;
         let lists = [
@@ -184,8 +198,9 @@ impl RuleSet {
     /// How many rules are evaluated in full for `event`: its candidates by
     /// routing, less those whose necessary literal is absent.
     pub fn evaluated(&self, event: &Event) -> usize {
+        let event = &EventView::new(event);
         let fam = family(event.get_str("event.dataset").unwrap_or(""));
-        let code = event_code(event);
+        let code = event.code();
         let possible = self.prefilter.possible(event);
         [
             self.index.get(&(fam.to_owned(), None)),
@@ -321,6 +336,7 @@ detection:
         let new_user = windows_event("Security", "4720", &[]);
         assert_eq!(set.matches(&new_user)[0].rule.rule.id, "r2");
         assert_eq!(set.candidates("windows.security", Some(4720)), 1);
-        assert_eq!(set.candidates("windows.security", Some(4688)), 2);
+        // The new-user rule is indexed under its own Event ID, from its detection.
+        assert_eq!(set.candidates("windows.security", Some(4688)), 1);
     }
 }

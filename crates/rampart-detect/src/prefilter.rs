@@ -6,10 +6,11 @@
 //! found (plus the rules with no such literal) are evaluated in full.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use rampart_event::{Event, ValueRef};
+use rampart_event::ValueRef;
 
 use crate::compile::CompiledRule;
 use crate::pattern::text_of;
+use crate::view::EventView;
 
 /// The literals of all rules, by field.
 #[derive(Debug, Default)]
@@ -116,7 +117,7 @@ impl Prefilter {
     }
 
     /// The keyed rules whose literal occurs in `event`.
-    pub fn possible(&self, event: &Event) -> RuleBits {
+    pub fn possible(&self, event: &EventView<'_>) -> RuleBits {
         let mut bits = RuleBits::new(self.keyed.len());
         for field in &self.fields {
             let Some(value) = field.names.iter().find_map(|n| event.get(n)) else {

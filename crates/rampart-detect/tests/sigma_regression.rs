@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rampart_detect::{load_path, CompileOptions, RuleSet};
+use rampart_detect::{load_path, CompileOptions, EventView, RuleSet};
 use rampart_event::time::Zone;
 use rampart_parse::{FileContext, Output, ParseOptions};
 
@@ -108,7 +108,10 @@ fn every_regression_sample_fires_its_rule() {
             let hits = out
                 .events
                 .iter()
-                .filter(|e| rule.admits(e) && rule.matches(e))
+                .filter(|e| {
+                    let v = EventView::new(e);
+                    rule.admits(&v) && rule.matches(&v)
+                })
                 .count() as u64;
             checked += 1;
             // A sample may hold more matching events than its match_count
@@ -186,11 +189,12 @@ fn pruning_loses_no_detection() {
         for e in &out.events {
             events += 1;
             let mut fast: Vec<usize> = set.matches(e).iter().map(|h| h.index).collect();
+            let v = EventView::new(e);
             let mut full: Vec<usize> = set
                 .rules()
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.admits(e) && r.matches(e))
+                .filter(|(_, r)| r.admits(&v) && r.matches(&v))
                 .map(|(i, _)| i)
                 .collect();
             fast.sort_unstable();

@@ -33,21 +33,29 @@ pub fn read_evtx(
     out: &mut Output,
     mut flush: impl FnMut(&mut Output),
 ) -> Result<u64, String> {
-    let settings = ParserSettings::new().num_threads(threads.max(1));
+    let settings = ParserSettings::new()
+        .num_threads(threads.max(1))
+        .indent(false);
     let mut parser = EvtxParser::from_path(path)
         .map_err(|e| format!("not a readable EVTX file: {e}"))?
         .with_configuration(settings);
     let mut seen = 0u64;
-    for record in parser.records_json_value() {
+    // Records come as JSON text, which is kept as `event.original` as it is
+    // and parsed once for the mapping.
+    for record in parser.records_json() {
         seen += 1;
         match record {
-            Ok(record) => {
-                let original = record.data.to_string();
-                match evtx_record(ctx, seen, &original, &record.data) {
+            Ok(record) => match serde_json::from_str::<serde_json::Value>(&record.data) {
+                Ok(json) => match evtx_record(ctx, seen, &record.data, &json) {
                     Some(event) => out.event("evtx", event),
-                    None => out.unparsed(seen, "EVTX record is not a Windows event", &original),
-                }
-            }
+                    None => out.unparsed(seen, "EVTX record is not a Windows event", &record.data),
+                },
+                Err(e) => out.unparsed(
+                    seen,
+                    format!("EVTX record rendered as bad JSON: {e}"),
+                    &record.data,
+                ),
+            },
             Err(e) => out.unparsed(seen, format!("damaged EVTX record: {e}"), ""),
         }
         if out.events.len() >= batch {

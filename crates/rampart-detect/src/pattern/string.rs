@@ -202,7 +202,7 @@ impl StrMatch {
                 place,
                 cased: false,
             } => {
-                if needle.is_ascii() {
+                if caseless_beyond_ascii(needle) {
                     ascii_insensitive(text.as_bytes(), needle.as_bytes(), *place)
                 } else {
                     let lower = text.to_lowercase();
@@ -216,6 +216,17 @@ impl StrMatch {
             }
         }
     }
+}
+
+/// Whether ASCII case folding is the whole story for `needle`: its
+/// characters beyond ASCII (the Unicode dashes of `windash`, say) have no
+/// upper and lower case, so a byte comparison that ignores ASCII case is exact.
+fn caseless_beyond_ascii(needle: &str) -> bool {
+    needle.is_ascii()
+        || needle
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .all(|c| !c.is_lowercase() && !c.is_uppercase())
 }
 
 fn lit(needle: String, place: Place, cased: bool) -> StrMatch {

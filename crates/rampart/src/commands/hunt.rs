@@ -151,7 +151,7 @@ fn detect(rules: &RuleSet, roles: &RuleRoles, events: &[Event], scope: Scope) ->
             }
             out.alerts.push(Alert::single(
                 rule,
-                hit.rule.group_of(event),
+                hit.group(event),
                 hit.explain(event),
                 event,
             ));
