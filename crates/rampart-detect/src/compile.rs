@@ -13,7 +13,7 @@ use crate::load::Filter;
 use crate::mapping::{fields_of, route_of, Route};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
-use crate::pattern::string::{Place, StrMatch};
+use crate::pattern::string::{Case, Haystack, Place, StrMatch};
 use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
 use crate::rule::{LogSource, Rule, Search, Term};
 use crate::view::EventView;
@@ -27,8 +27,10 @@ pub struct FieldCheck {
     pub fields: Vec<String>,
     values: Vec<ValueMatch>,
     /// When every value is a case-insensitive `contains` literal, one
-    /// automaton finds any of them in a single pass.
-    any_contains: Option<AhoCorasick>,
+    /// automaton finds any of them in a single pass. Built on first use, so
+    /// loading thousands of rules stays fast and only the checks events
+    /// actually reach pay for one.
+    any_contains: std::sync::OnceLock<Option<AhoCorasick>>,
     all: bool,
     neq: bool,
 }
@@ -46,7 +48,8 @@ fn any_contains(values: &[ValueMatch], all: bool) -> Option<AhoCorasick> {
             ValueMatch::Str(StrMatch::Literal {
                 needle,
                 place: Place::Contains,
-                cased: false,
+                case: Case::Ascii,
+                ..
             }) if needle.is_ascii() && !needle.is_empty() => Some(needle.as_str()),
             _ => None,
         })
@@ -163,7 +166,7 @@ fn compile_term(
     Ok(FieldCheck {
         sigma: term.field.clone(),
         fields: fields_of(ls, &term.field),
-        any_contains: any_contains(&values, mods.all),
+        any_contains: std::sync::OnceLock::new(),
         values,
         all: mods.all,
         neq: mods.neq,
@@ -435,11 +438,13 @@ fn search_matches(search: &CompiledSearch, event: &EventView<'_>) -> bool {
     match search {
         CompiledSearch::Fields(groups) => groups.iter().any(|g| g.iter().all(|c| c.matches(event))),
         CompiledSearch::Keywords { values, all } => {
-            let text = event.original();
-            let message = event.get_str("message");
+            let text = Haystack::new(event.original());
+            let message = event.get_str("message").map(Haystack::new);
             let hit = |m: &ValueMatch| {
-                m.matches(ValueRef::Str(text), &|_| None)
-                    || message.is_some_and(|msg| m.matches(ValueRef::Str(msg), &|_| None))
+                m.matches_in(ValueRef::Str(text.raw()), &text, &|_| None)
+                    || message
+                        .as_ref()
+                        .is_some_and(|msg| m.matches_in(ValueRef::Str(msg.raw()), msg, &|_| None))
             };
             if *all {
                 values.iter().all(hit)
@@ -495,16 +500,21 @@ impl FieldCheck {
                     self.values.iter().any(one)
                 }
             }
-            Some(v) if self.any_contains.is_some() => self
-                .any_contains
-                .as_ref()
-                .is_some_and(|ac| ac.is_match(text_of(v).as_ref())),
             Some(v) => {
-                let one = |m: &ValueMatch| m.matches(v, &other);
-                if self.all {
-                    self.values.iter().all(one)
+                let text = text_of(v);
+                let automaton = self
+                    .any_contains
+                    .get_or_init(|| any_contains(&self.values, self.all));
+                if let Some(ac) = automaton {
+                    ac.is_match(text.as_ref())
                 } else {
-                    self.values.iter().any(one)
+                    let hay = Haystack::new(&text);
+                    let one = |m: &ValueMatch| m.matches_in(v, &hay, &other);
+                    if self.all {
+                        self.values.iter().all(one)
+                    } else {
+                        self.values.iter().any(one)
+                    }
                 }
             }
         };

@@ -55,32 +55,3 @@ fn sigmahq_folders_load_and_every_skip_has_a_reason() {
         "{total_loaded} of {total}"
     );
 }
-
-#[test]
-#[ignore = "diagnostic: which rules pruning cannot key"]
-fn unkeyed_rules() {
-    let Some(rules) = shared("sigma/rules/windows") else {
-        return;
-    };
-    let set = RuleSet::build(load_path(&rules), &CompileOptions::default());
-    let mut by_cat: BTreeMap<String, usize> = BTreeMap::new();
-    for r in set.rules() {
-        if r.necessary_literals().is_none() {
-            *by_cat.entry(r.rule.logsource.to_string()).or_default() += 1;
-        }
-    }
-    for (k, v) in &by_cat {
-        println!("{v:>5} {k}");
-    }
-    for r in set
-        .rules()
-        .iter()
-        .filter(|r| {
-            r.necessary_literals().is_none()
-                && r.rule.logsource.category.as_deref() == Some("process_creation")
-        })
-        .take(8)
-    {
-        println!("{} {:?}", r.rule.title, r.rule.conditions);
-    }
-}

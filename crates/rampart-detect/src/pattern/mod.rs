@@ -16,7 +16,7 @@ use rampart_event::ValueRef;
 use regex::{Regex, RegexBuilder};
 
 use self::numeric::NumOp;
-use self::string::{Place, StrMatch};
+use self::string::{Haystack, Place, StrMatch};
 
 /// A scalar value as the rule's YAML wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -315,9 +315,20 @@ impl ValueMatch {
         value: ValueRef<'a>,
         other: &dyn Fn(&str) -> Option<ValueRef<'a>>,
     ) -> bool {
+        self.matches_in(value, &Haystack::new(&text_of(value)), other)
+    }
+
+    /// Like [`ValueMatch::matches`], with the value's text prepared once for
+    /// all the checks of a field.
+    pub fn matches_in<'a>(
+        &self,
+        value: ValueRef<'a>,
+        hay: &Haystack<'_>,
+        other: &dyn Fn(&str) -> Option<ValueRef<'a>>,
+    ) -> bool {
         match self {
-            ValueMatch::Str(m) => m.is_match(&text_of(value)),
-            ValueMatch::Regex(re) => re.is_match(&text_of(value)),
+            ValueMatch::Str(m) => m.is_match_in(hay),
+            ValueMatch::Regex(re) => re.is_match(hay.raw()),
             ValueMatch::Num(op, n) => numeric::compare(*op, value, *n),
             ValueMatch::Cidr(net) => network::contains(net, value),
             ValueMatch::Null => matches!(value, ValueRef::Null),
@@ -328,7 +339,7 @@ impl ValueMatch {
             ValueMatch::FieldRef(names, place, cased) => {
                 names.iter().find_map(|n| other(n)).is_some_and(|target| {
                     StrMatch::new(&escape_wildcards(&text_of(target)), *place, *cased)
-                        .is_ok_and(|m| m.is_match(&text_of(value)))
+                        .is_ok_and(|m| m.is_match_in(hay))
                 })
             }
         }

@@ -65,17 +65,32 @@ pub enum Place {
     Contains,
 }
 
+/// How case is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Exactly (`cased`).
+    Sensitive,
+    /// Ignoring case, where folding ASCII letters is enough (the needle's
+    /// other characters have no case): compared with the text's ASCII
+    /// lower-case form, computed once per value.
+    Ascii,
+    /// Ignoring case with Unicode folding (the needle has non-ASCII letters).
+    Unicode,
+}
+
 /// A compiled string check.
 #[derive(Debug, Clone)]
 pub enum StrMatch {
-    /// A literal at a place; `needle` is lower-cased unless `cased`.
+    /// A literal at a place; `needle` is lower-cased unless case-sensitive.
     Literal {
         /// The text to find.
         needle: String,
         /// Where it must sit.
         place: Place,
-        /// Case-sensitive.
-        cased: bool,
+        /// How case is compared.
+        case: Case,
+        /// A prebuilt substring searcher for `Place::Contains`.
+        finder: Option<memchr::memmem::Finder<'static>>,
     },
     /// Wildcards inside the text, and the longest literal piece in lower
     /// case (every match contains it, which rule pruning uses).
@@ -140,11 +155,7 @@ impl StrMatch {
         };
         let shape: Vec<_> = parts.iter().collect();
         let found = match shape.as_slice() {
-            [] => Some(StrMatch::Literal {
-                needle: String::new(),
-                place: Place::Exact,
-                cased: true,
-            }),
+            [] => Some(lit(String::new(), Place::Exact, true)),
             [Piece::Any] => Some(StrMatch::Anything),
             [Piece::Text(t)] => Some(lit(literal(t), Place::Exact, cased)),
             [Piece::Text(t), Piece::Any] => Some(lit(literal(t), Place::Prefix, cased)),
@@ -182,39 +193,73 @@ impl StrMatch {
 
     /// Whether `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
+        self.is_match_in(&Haystack::new(text))
+    }
+
+    /// Whether the haystack's text matches (its lower-case form is shared
+    /// by every check of the value).
+    pub fn is_match_in(&self, hay: &Haystack<'_>) -> bool {
         match self {
             StrMatch::Anything => true,
-            StrMatch::Pattern(re, _) => re.is_match(text),
+            StrMatch::Pattern(re, _) => re.is_match(hay.raw),
             StrMatch::Literal {
                 needle,
                 place,
-                cased: true,
-            } => match place {
-                Place::Exact => text == needle,
-                Place::Prefix => text.starts_with(needle.as_str()),
-                Place::Suffix => text.ends_with(needle.as_str()),
-                Place::Contains => {
-                    memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
-                }
-            },
-            StrMatch::Literal {
-                needle,
-                place,
-                cased: false,
+                case,
+                finder,
             } => {
-                if caseless_beyond_ascii(needle) {
-                    ascii_insensitive(text.as_bytes(), needle.as_bytes(), *place)
-                } else {
-                    let lower = text.to_lowercase();
-                    StrMatch::Literal {
-                        needle: needle.clone(),
-                        place: *place,
-                        cased: true,
+                let lowered;
+                let text = match case {
+                    Case::Sensitive => hay.raw,
+                    Case::Ascii => hay.ascii_lower(),
+                    Case::Unicode => {
+                        lowered = hay.raw.to_lowercase();
+                        &lowered
                     }
-                    .is_match(&lower)
+                };
+                match place {
+                    Place::Exact => text == needle,
+                    Place::Prefix => text.starts_with(needle.as_str()),
+                    Place::Suffix => text.ends_with(needle.as_str()),
+                    Place::Contains => match finder {
+                        Some(f) => f.find(text.as_bytes()).is_some(),
+                        None => memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some(),
+                    },
                 }
             }
         }
+    }
+}
+
+/// A field value's text, with its ASCII lower-case form made on first use.
+#[derive(Debug)]
+pub struct Haystack<'a> {
+    raw: &'a str,
+    lower: std::cell::OnceCell<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Haystack<'a> {
+    /// The text to search.
+    pub fn new(raw: &'a str) -> Self {
+        Haystack {
+            raw,
+            lower: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text as it is.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    fn ascii_lower(&self) -> &str {
+        self.lower.get_or_init(|| {
+            if self.raw.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(self.raw.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(self.raw)
+            }
+        })
     }
 }
 
@@ -230,46 +275,21 @@ fn caseless_beyond_ascii(needle: &str) -> bool {
 }
 
 fn lit(needle: String, place: Place, cased: bool) -> StrMatch {
+    let case = if cased {
+        Case::Sensitive
+    } else if caseless_beyond_ascii(&needle) {
+        Case::Ascii
+    } else {
+        Case::Unicode
+    };
+    let finder = (place == Place::Contains && !needle.is_empty())
+        .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
     StrMatch::Literal {
         needle,
         place,
-        cased,
+        case,
+        finder,
     }
-}
-
-/// Case-insensitive placement of an ASCII lower-case `needle` in `text`.
-fn ascii_insensitive(text: &[u8], needle: &[u8], place: Place) -> bool {
-    let eq = |a: &[u8]| a.eq_ignore_ascii_case(needle);
-    match place {
-        Place::Exact => text.len() == needle.len() && eq(text),
-        Place::Prefix => text.len() >= needle.len() && eq(&text[..needle.len()]),
-        Place::Suffix => text.len() >= needle.len() && eq(&text[text.len() - needle.len()..]),
-        Place::Contains => contains_ignore_ascii_case(text, needle),
-    }
-}
-
-/// Whether `text` contains the ASCII lower-case `needle`, ignoring ASCII case.
-pub fn contains_ignore_ascii_case(text: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    if text.len() < needle.len() {
-        return false;
-    }
-    let last_start = text.len() - needle.len();
-    let upper = first.to_ascii_uppercase();
-    let mut from = 0;
-    while from <= last_start {
-        let Some(i) = memchr::memchr2(first, upper, &text[from..=last_start]) else {
-            return false;
-        };
-        let at = from + i;
-        if text[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
 }
 
 #[cfg(test)]
@@ -356,14 +376,30 @@ mod tests {
 
     #[test]
     fn insensitive_search_agrees_with_lowercasing() {
-        let texts = ["", "a", "xAbCx", "abcabc", "ab", "ABC", "zzzzabd abc"];
+        let texts = [
+            "",
+            "a",
+            "xAbCx",
+            "abcabc",
+            "ab",
+            "ABC",
+            "zzzzabd abc",
+            "É-ABC",
+        ];
         for text in texts {
-            for needle in ["", "a", "abc", "bca", "abd"] {
-                assert_eq!(
-                    contains_ignore_ascii_case(text.as_bytes(), needle.as_bytes()),
-                    text.to_lowercase().contains(needle),
-                    "{text} / {needle}"
-                );
+            for needle in ["a", "abc", "bca", "abd", "é-a"] {
+                for (place, expect) in [
+                    (Place::Contains, text.to_lowercase().contains(needle)),
+                    (Place::Prefix, text.to_lowercase().starts_with(needle)),
+                    (Place::Suffix, text.to_lowercase().ends_with(needle)),
+                    (Place::Exact, text.to_lowercase() == needle),
+                ] {
+                    assert_eq!(
+                        m(needle, place, false, text),
+                        expect,
+                        "{text} / {needle} / {place:?}"
+                    );
+                }
             }
         }
     }
