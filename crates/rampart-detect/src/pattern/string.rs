@@ -89,8 +89,9 @@ pub enum StrMatch {
         place: Place,
         /// How case is compared.
         case: Case,
-        /// A prebuilt substring searcher for `Place::Contains`.
-        finder: Option<memchr::memmem::Finder<'static>>,
+        /// A prebuilt substring searcher for `Place::Contains` (boxed: it is
+        /// large, and most values are not `contains`).
+        finder: Option<Box<memchr::memmem::Finder<'static>>>,
     },
     /// Wildcards inside the text, and the longest literal piece in lower
     /// case (every match contains it, which rule pruning uses).
@@ -283,7 +284,7 @@ fn lit(needle: String, place: Place, cased: bool) -> StrMatch {
         Case::Unicode
     };
     let finder = (place == Place::Contains && !needle.is_empty())
-        .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
+        .then(|| Box::new(memchr::memmem::Finder::new(needle.as_bytes()).into_owned()));
     StrMatch::Literal {
         needle,
         place,
