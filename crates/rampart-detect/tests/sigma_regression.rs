@@ -206,3 +206,47 @@ fn pruning_loses_no_detection() {
     println!("{events} events, {hits} rule matches, identical with and without pruning");
     assert!(hits > 100);
 }
+
+/// The detections per EVTX attack sample, pinned: a change in what the
+/// SigmaHQ Windows rules find in any file shows up as a snapshot diff.
+#[test]
+fn detections_per_attack_sample_are_pinned() {
+    let (Some(samples), Some(rules_dir)) =
+        (shared("evtx-attack-samples"), shared("sigma/rules/windows"))
+    else {
+        return;
+    };
+    let set = RuleSet::build(load_path(&rules_dir), &CompileOptions::default());
+    let mut files = Vec::new();
+    evtx_files(&samples, &mut files);
+    files.sort();
+    let mut report = String::new();
+    for file in &files {
+        let ctx = FileContext::new(
+            &file.display().to_string(),
+            ParseOptions {
+                year: None,
+                zone: Zone::utc(),
+            },
+        );
+        let mut out = Output::default();
+        let _ = rampart_io::evtx::read_evtx(file, &ctx, 1, usize::MAX, &mut out, |_| {});
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for e in &out.events {
+            for hit in set.matches(e) {
+                *counts.entry(hit.rule.rule.title.clone()).or_default() += 1;
+            }
+        }
+        let name = file
+            .strip_prefix(&samples)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        report.push_str(&format!("{name} ({} events)\n", out.events.len()));
+        for (title, n) in counts {
+            report.push_str(&format!("    {n:>4}  {title}\n"));
+        }
+    }
+    insta::assert_snapshot!(report);
+}
