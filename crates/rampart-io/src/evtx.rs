@@ -62,5 +62,18 @@ pub fn read_evtx(
             flush(out);
         }
     }
+    // The reader skips a chunk cut short by truncation without a word; say so.
+    const HEADER: u64 = 4096;
+    const CHUNK: u64 = 65_536;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let tail = meta.len().saturating_sub(HEADER) % CHUNK;
+        if tail > 0 {
+            out.unparsed(
+                seen + 1,
+                format!("truncated EVTX: the last chunk is cut after {tail} of {CHUNK} bytes; its records are lost"),
+                "",
+            );
+        }
+    }
     Ok(seen)
 }

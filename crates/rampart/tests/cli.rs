@@ -211,3 +211,35 @@ fn hunt_finds_the_seed_attacks_and_fail_on_sets_the_exit_code() {
     assert_eq!(alerts[0]["group"]["source.ip"], "203.0.113.9");
     assert_eq!(alerts[0]["origin"]["line"], 1);
 }
+
+#[test]
+fn damaged_evtx_yields_what_can_be_read_and_says_what_was_lost() {
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/corpora/evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx",
+    );
+    let Ok(bytes) = std::fs::read(&sample) else {
+        println!("skipped: ../shared/corpora absent");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Overwrite part of the second chunk (chunks are 64 KiB after a 4 KiB header).
+    let mut damaged = bytes.clone();
+    for b in &mut damaged[70_000..73_000] {
+        *b = b'A';
+    }
+    let path = dir.path().join("damaged.evtx");
+    std::fs::write(&path, &damaged).unwrap();
+    let truncated = dir.path().join("truncated.evtx");
+    std::fs::write(&truncated, &bytes[..20_000]).unwrap();
+    let output = rampart().arg("parse").arg(&truncated).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("truncated EVTX"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let output = rampart().arg("parse").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("damaged EVTX record"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).lines().count() < 228,
+        "the damaged chunk's records are lost"
+    );
+}
