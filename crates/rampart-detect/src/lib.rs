@@ -17,6 +17,7 @@ pub mod mapping;
 pub mod pattern;
 pub mod prefilter;
 pub mod rule;
+pub mod tuning;
 pub mod view;
 
 pub use alert::Alert;
@@ -25,4 +26,5 @@ pub use correlate::{Correlator, Limits, RuleRoles};
 pub use engine::RuleSet;
 pub use load::{load_path, load_text, rule_tests, LoadError, Loaded, RuleTest};
 pub use rule::Level;
+pub use tuning::Tuning;
 pub use view::EventView;

@@ -243,3 +243,56 @@ fn damaged_evtx_yields_what_can_be_read_and_says_what_was_lost() {
         "the damaged chunk's records are lost"
     );
 }
+
+#[test]
+fn config_raises_thresholds_and_suppresses_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let mut text = String::new();
+    for (i, ip) in ["203.0.113.9", "198.51.100.4"].iter().enumerate() {
+        for n in 0..8 {
+            text.push_str(&format!(
+                "Mar 14 0{}:22:{:02} web01 sshd[9841]: Failed password for root from {ip} port {} ssh2\n",
+                i + 3,
+                10 + n,
+                42000 + n
+            ));
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let run = |config: &str| -> Vec<serde_json::Value> {
+        let path = dir.path().join("rampart.yml");
+        std::fs::write(&path, config).unwrap();
+        let output = rampart()
+            .args(["hunt", "--year", "2025", "--format", "jsonl", "--config"])
+            .arg(&path)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(run("rules: {}\n").len(), 2);
+    let allowed = run("suppress:\n  - rule: ssh-brute-force\n    field: source.ip\n    values: [198.51.100.0/24]\n");
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(allowed[0]["group"]["source.ip"], "203.0.113.9");
+    assert!(run("rules:\n  ssh-brute-force: {threshold: 10}\n").is_empty());
+    let typo = dir.path().join("typo.yml");
+    std::fs::write(&typo, "rules:\n  ssh-brute-forse: {threshold: 10}\n").unwrap();
+    let output = rampart()
+        .args(["hunt", "--config"])
+        .arg(&typo)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ssh-brute-forse"));
+}

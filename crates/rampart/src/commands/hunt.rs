@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_detect::{load_path, Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet};
+use rampart_detect::{
+    load_path, Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning,
+};
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 use rampart_io::{discover, read_files_with, Message, ReadOptions};
@@ -31,6 +33,9 @@ pub struct HuntArgs {
     /// Do not run the built-in rule pack.
     #[arg(long)]
     no_builtin: bool,
+    /// Tuning: rules switched off, thresholds, suppressions (YAML).
+    #[arg(long, value_name = "FILE", env = "RAMPART_CONFIG")]
+    config: Option<PathBuf>,
     /// Report only alerts of this level or above.
     #[arg(long, value_enum, default_value_t = LevelArg::Informational)]
     min_level: LevelArg,
@@ -171,6 +176,21 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         super::rules::builtin_rules()
     };
     loaded.extend(load_rules(&args.rules)?);
+    let tuning = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Tuning::from_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => Tuning::default(),
+    };
+    let unknown = tuning.apply(&mut loaded);
+    if !unknown.is_empty() {
+        bail!(
+            "the config names rules that are not loaded: {}",
+            unknown.join(", ")
+        );
+    }
     let mut rules = RuleSet::build(loaded, &CompileOptions::default());
     let mut correlator = rules.correlator(Limits::default());
     let roles = correlator.roles();
@@ -214,6 +234,8 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let mut writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, sink), format, terminal);
 
     let (inputs, missing) = discover(&args.paths);
+    let progress = progress_bar(&inputs, args.quiet);
+    let mut events_read = 0u64;
     let mut summary = Summary::default();
     for (path, why) in missing {
         summary.error(format!("{}: {why}", path.display()));
@@ -228,7 +250,12 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
     let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
     let mut write_error = None;
+    let mut suppressed = 0u64;
     let mut take = |alert: Alert, kept: &mut Vec<Alert>| {
+        if tuning.suppresses(&alert) {
+            suppressed += 1;
+            return;
+        }
         *per_rule
             .entry((alert.severity, alert.title.clone()))
             .or_default() += 1;
@@ -260,8 +287,18 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Message::Done(report) => summary.add(report),
+        Message::Done(report) => {
+            events_read += report.stats.total_events();
+            if let Some(bar) = &progress {
+                bar.inc(std::fs::metadata(&report.path).map_or(0, |m| m.len()));
+                bar.set_message(format!("{events_read} events"));
+            }
+            summary.add(report);
+        }
     });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     for alert in correlator.finish() {
         if alert.severity >= scope.min {
             take(alert, &mut kept);
@@ -284,7 +321,10 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         summary.print(started.elapsed(), &mut err)?;
         print_rules(&rules, correlations, compiled_in, args.verbose, &mut err)?;
         let total: u64 = per_level.values().sum();
-        writeln!(err, "alerts: {total}")?;
+        writeln!(
+            err,
+            "alerts: {total} ({suppressed} suppressed by the config)"
+        )?;
         for (level, n) in per_level.iter().rev() {
             writeln!(err, "  {:<14} {n:>8}", level.as_str())?;
         }
@@ -308,6 +348,27 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A progress bar over the inputs' bytes on a terminal; none when stderr is
+/// not a terminal or the run is quiet.
+fn progress_bar(inputs: &[rampart_io::Input], quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
+        .sum();
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {bytes}/{total_bytes} ({eta} left) {msg}",
+    )
+    .ok()?
+    .progress_chars("=> ");
+    bar.set_style(style);
+    Some(bar)
 }
 
 /// Prints rule loading: loaded, skipped (with reasons), and rules waiting for
