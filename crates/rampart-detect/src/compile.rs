@@ -26,8 +26,9 @@ pub struct FieldCheck {
     /// The event fields it may be found in, in order.
     pub fields: Vec<String>,
     values: Vec<ValueMatch>,
-    /// When every value is a case-insensitive `contains` literal, one
-    /// automaton finds any of them in a single pass. Built on first use, so
+    /// When every value is a case-insensitive `contains` literal (whose
+    /// only cased letters are ASCII), one automaton finds any (or, with
+    /// `all`, every) one of them in a single pass. Built on first use, so
     /// loading thousands of rules stays fast and only the checks events
     /// actually reach pay for one.
     any_contains: std::sync::OnceLock<Option<AhoCorasick>>,
@@ -38,8 +39,8 @@ pub struct FieldCheck {
 /// Values at which one automaton beats testing them one by one.
 const AUTOMATON_MIN_VALUES: usize = 8;
 
-fn any_contains(values: &[ValueMatch], all: bool) -> Option<AhoCorasick> {
-    if all || values.len() < AUTOMATON_MIN_VALUES {
+fn any_contains(values: &[ValueMatch]) -> Option<AhoCorasick> {
+    if values.len() < AUTOMATON_MIN_VALUES {
         return None;
     }
     let needles: Option<Vec<&str>> = values
@@ -50,7 +51,7 @@ fn any_contains(values: &[ValueMatch], all: bool) -> Option<AhoCorasick> {
                 place: Place::Contains,
                 case: Case::Ascii,
                 ..
-            }) if needle.is_ascii() && !needle.is_empty() => Some(needle.as_str()),
+            }) if !needle.is_empty() => Some(needle.as_str()),
             _ => None,
         })
         .collect();
@@ -502,11 +503,18 @@ impl FieldCheck {
             }
             Some(v) => {
                 let text = text_of(v);
-                let automaton = self
-                    .any_contains
-                    .get_or_init(|| any_contains(&self.values, self.all));
+                let automaton = self.any_contains.get_or_init(|| any_contains(&self.values));
                 if let Some(ac) = automaton {
-                    ac.is_match(text.as_ref())
+                    if self.all {
+                        // Every needle must occur: collect the ones found in one pass.
+                        let mut found = vec![false; self.values.len()];
+                        for m in ac.find_overlapping_iter(text.as_ref()) {
+                            found[m.pattern().as_usize()] = true;
+                        }
+                        found.iter().all(|f| *f)
+                    } else {
+                        ac.is_match(text.as_ref())
+                    }
                 } else {
                     let hay = Haystack::new(&text);
                     let one = |m: &ValueMatch| m.matches_in(v, &hay, &other);

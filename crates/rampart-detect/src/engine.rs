@@ -25,6 +25,10 @@ pub struct RuleSet {
     everywhere: Vec<usize>,
     correlations: Vec<CorrelationRule>,
     prefilter: Prefilter,
+    /// For each index key, the field filters its rules (and the rules that
+    /// apply everywhere) need.
+    key_filters: HashMap<Key, Vec<usize>>,
+    everywhere_filters: Vec<usize>,
     /// Rules that could not be compiled, with the reason.
     pub skipped: Vec<LoadError>,
 }
@@ -89,7 +93,26 @@ impl RuleSet {
             }
         }
         set.prefilter = Prefilter::build(&set.rules);
+        set.everywhere_filters = set.prefilter.filters_for(set.everywhere.iter().copied());
+        set.key_filters = set
+            .index
+            .iter()
+            .map(|(k, rules)| (k.clone(), set.prefilter.filters_for(rules.iter().copied())))
+            .collect();
         set
+    }
+
+    /// The field filters an event with these index keys needs.
+    fn filters(&self, keys: [&Key; 2]) -> Vec<usize> {
+        let mut out = self.everywhere_filters.clone();
+        for k in keys {
+            if let Some(f) = self.key_filters.get(k) {
+                out.extend_from_slice(f);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn add(&mut self, rule: CompiledRule) {
@@ -172,9 +195,10 @@ impl RuleSet {
         let code = event.code();
         let mut out = Vec::new();
         let mut possible = None;
+        let (any_id, this_id): (Key, Key) = ((fam.to_owned(), None), (fam.to_owned(), code));
         let lists = [
-            self.index.get(&(fam.to_owned(), None)),
-            code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),
+            self.index.get(&any_id),
+            code.and_then(|_| self.index.get(&this_id)),
             Some(&self.everywhere),
         ];
         for list in lists.into_iter().flatten() {
@@ -182,7 +206,10 @@ impl RuleSet {
                 let rule = &self.rules[i];
                 if self.prefilter.is_keyed(i)
                     && !possible
-                        .get_or_insert_with(|| self.prefilter.possible(event))
+                        .get_or_insert_with(|| {
+                            self.prefilter
+                                .possible(event, &self.filters([&any_id, &this_id]))
+                        })
                         .contains(i)
                 {
                     continue;
@@ -201,7 +228,10 @@ impl RuleSet {
         let event = &EventView::new(event);
         let fam = family(event.get_str("event.dataset").unwrap_or(""));
         let code = event.code();
-        let possible = self.prefilter.possible(event);
+        let possible = self.prefilter.possible(
+            event,
+            &self.filters([&(fam.to_owned(), None), &(fam.to_owned(), code)]),
+        );
         [
             self.index.get(&(fam.to_owned(), None)),
             code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),

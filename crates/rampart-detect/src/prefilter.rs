@@ -18,6 +18,8 @@ pub struct Prefilter {
     /// For each rule, whether it has a necessary literal.
     keyed: Vec<bool>,
     fields: Vec<FieldFilter>,
+    /// For each rule, the field filters holding its literals.
+    rule_fields: Vec<Vec<usize>>,
 }
 
 #[derive(Debug)]
@@ -75,6 +77,7 @@ impl Prefilter {
             }
         }
         let mut fields = Vec::new();
+        let mut rule_fields: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
         for (names, mut pairs) in by_field {
             pairs.sort();
             pairs.dedup();
@@ -95,11 +98,19 @@ impl Prefilter {
                 .match_kind(MatchKind::Standard)
                 .build(&patterns);
             match built {
-                Ok(automaton) => fields.push(FieldFilter {
-                    names,
-                    automaton,
-                    owners,
-                }),
+                Ok(automaton) => {
+                    for o in owners.iter().flatten() {
+                        let list = &mut rule_fields[*o as usize];
+                        if list.last() != Some(&fields.len()) {
+                            list.push(fields.len());
+                        }
+                    }
+                    fields.push(FieldFilter {
+                        names,
+                        automaton,
+                        owners,
+                    });
+                }
                 // Without an automaton the rules are simply evaluated in full.
                 Err(_) => {
                     for o in owners.iter().flatten() {
@@ -108,7 +119,21 @@ impl Prefilter {
                 }
             }
         }
-        Prefilter { keyed, fields }
+        Prefilter {
+            keyed,
+            fields,
+            rule_fields,
+        }
+    }
+
+    /// The field filters the given rules need, each once, in order.
+    pub fn filters_for(&self, rules: impl Iterator<Item = usize>) -> Vec<usize> {
+        let mut out: Vec<usize> = rules
+            .flat_map(|r| self.rule_fields.get(r).into_iter().flatten().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Whether rule `i` is pruned by literals.
@@ -116,10 +141,11 @@ impl Prefilter {
         self.keyed.get(i).copied().unwrap_or(false)
     }
 
-    /// The keyed rules whose literal occurs in `event`.
-    pub fn possible(&self, event: &EventView<'_>) -> RuleBits {
+    /// The keyed rules whose literal occurs in `event`, scanning only the
+    /// given field filters (those the event's candidate rules need).
+    pub fn possible(&self, event: &EventView<'_>, filters: &[usize]) -> RuleBits {
         let mut bits = RuleBits::new(self.keyed.len());
-        for field in &self.fields {
+        for field in filters.iter().filter_map(|&f| self.fields.get(f)) {
             let Some(value) = field.names.iter().find_map(|n| event.get(n)) else {
                 continue;
             };
