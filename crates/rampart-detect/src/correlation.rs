@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use yaml_rust2::Yaml;
 
-use crate::load::{str_at, strings_at, text_at};
 use crate::rule::{Level, RuleSource};
+use crate::yaml::{str_at, strings_at, text_at};
 
 /// The kind of correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ pub mod prefilter;
 pub mod rule;
 pub mod tuning;
 pub mod view;
+mod yaml;
 
 pub use alert::Alert;
 pub use compile::{CompileOptions, CompiledRule, Matched};

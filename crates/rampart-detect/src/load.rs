@@ -13,6 +13,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 use crate::correlation::CorrelationRule;
 use crate::pattern::Scalar;
 use crate::rule::{Level, LogSource, Rule, RuleSource, Search, Term};
+use crate::yaml::{scalar_text, str_at, strings_at, text_at};
 
 /// A rule that could not be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,33 +218,6 @@ fn merge(base: Yaml, over: Yaml) -> Yaml {
 
 fn key(name: &str) -> Yaml {
     Yaml::String(name.to_owned())
-}
-
-/// A text value at `name`.
-pub(crate) fn str_at<'a>(doc: &'a Yaml, name: &str) -> Option<&'a str> {
-    doc[name].as_str()
-}
-
-/// A scalar at `name` as text (`id: 1234` is the text "1234").
-pub(crate) fn text_at(doc: &Yaml, name: &str) -> Option<String> {
-    scalar_text(&doc[name])
-}
-
-/// A list of texts (or a single text) at `name`.
-pub(crate) fn strings_at(doc: &Yaml, name: &str) -> Vec<String> {
-    match &doc[name] {
-        Yaml::Array(items) => items.iter().filter_map(scalar_text).collect(),
-        other => scalar_text(other).into_iter().collect(),
-    }
-}
-
-fn scalar_text(y: &Yaml) -> Option<String> {
-    match y {
-        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
-        Yaml::Integer(i) => Some(i.to_string()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 fn logsource(doc: &Yaml) -> LogSource {

@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_detect::{
-    load_path, Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning,
-};
+use rampart_detect::{Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning};
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 use rampart_io::{discover, read_files_with, Message, ReadOptions};
 use rampart_parse::ParseOptions;
 
+use super::rule_sources::{builtin_rules, load_rules};
 use crate::alert_writer::{AlertFormat, AlertWriter};
 use crate::summary::Summary;
 
@@ -101,18 +100,6 @@ enum FormatArg {
     Timeline,
 }
 
-/// Loads every `--rules` path.
-pub fn load_rules(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
-    let mut loaded = Loaded::default();
-    for path in paths {
-        if !path.exists() {
-            bail!("rules path {} does not exist", path.display());
-        }
-        loaded.extend(load_path(path));
-    }
-    Ok(loaded)
-}
-
 /// What the worker threads make of one batch: alerts of single-event
 /// rules, and the matches that feed correlations (event index, rule index),
 /// which the consumer replays in input order.
@@ -173,7 +160,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let mut loaded = if args.no_builtin {
         Loaded::default()
     } else {
-        super::rules::builtin_rules()
+        builtin_rules()
     };
     loaded.extend(load_rules(&args.rules)?);
     let tuning = match &args.config {

@@ -3,4 +3,5 @@
 pub mod formats;
 pub mod hunt;
 pub mod parse;
+pub mod rule_sources;
 pub mod rules;

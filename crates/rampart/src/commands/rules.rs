@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use rampart_detect::{builtin, load_text, rule_tests, CompileOptions, Limits, Loaded, RuleSet};
+use rampart_detect::{builtin, load_text, rule_tests, CompileOptions, Limits, RuleSet};
 use rampart_event::time::Zone;
 use rampart_parse::{FileContext, ParseOptions};
 
-use super::hunt::load_rules;
+use super::rule_sources::{builtin_rules, load_rules};
 
 /// Arguments of `rampart rules`.
 #[derive(Debug, Args)]
@@ -49,15 +49,6 @@ enum Action {
         /// Rule files or folders whose tests to run.
         paths: Vec<PathBuf>,
     },
-}
-
-/// The built-in pack, loaded.
-pub fn builtin_rules() -> Loaded {
-    let mut loaded = Loaded::default();
-    for (name, text) in builtin::PACK {
-        loaded.extend(load_text(text, format!("builtin:{name}").into()));
-    }
-    loaded
 }
 
 /// Runs the command.
