@@ -257,6 +257,13 @@ fn rule(doc: &Yaml, source: RuleSource) -> Result<Rule, String> {
         searches,
         conditions,
         group: strings_at(&doc["rampart"], "group"),
+        dedup: match str_at(&doc["rampart"], "dedup") {
+            Some(text) => Some(
+                crate::correlation::parse_timespan(text)
+                    .ok_or_else(|| format!("rampart.dedup: bad time span '{text}'"))?,
+            ),
+            None => None,
+        },
         source,
     })
 }

@@ -143,6 +143,9 @@ pub struct Rule {
     /// The fields that identify one alert (`rampart.group`, a rampart
     /// extension; empty for most Sigma rules).
     pub group: Vec<String>,
+    /// Repeats of one group within this window fold into one alert
+    /// (`rampart.dedup`, a rampart extension).
+    pub dedup: Option<std::time::Duration>,
     /// Where the rule came from.
     pub source: RuleSource,
 }

@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_detect::{Alert, CompileOptions, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning};
+use rampart_detect::{
+    Alert, CompileOptions, Deduper, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning,
+};
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 use rampart_io::{discover, read_files_with, Message, ReadOptions};
@@ -237,6 +239,14 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
     let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
     let mut write_error = None;
+    let mut dedup = Deduper::new(
+        rules
+            .rules()
+            .iter()
+            .filter_map(|r| Some((r.rule.id.clone(), r.rule.dedup?))),
+        Limits::default().max_alert_events,
+        Limits::default().max_groups,
+    );
     let mut suppressed = 0u64;
     let mut take = |alert: Alert, kept: &mut Vec<Alert>| {
         if tuning.suppresses(&alert) {
@@ -263,7 +273,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             work: result,
             ..
         } => {
-            for alert in result.alerts {
+            for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
                 take(alert, &mut kept);
             }
             for (at, rule) in result.feeding {
@@ -290,6 +300,9 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         if alert.severity >= scope.min {
             take(alert, &mut kept);
         }
+    }
+    for alert in dedup.finish() {
+        take(alert, &mut kept);
     }
     if let Some(e) = write_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use rampart_detect::{builtin, load_text, rule_tests, CompileOptions, Limits, RuleSet};
+use rampart_detect::{
+    builtin, load_text, rule_tests, Alert, CompileOptions, Deduper, Limits, RuleSet,
+};
 use rampart_event::time::Zone;
 use rampart_parse::{FileContext, ParseOptions};
 
@@ -295,21 +297,25 @@ fn run_test(name: &str, text: &str, logs: &str, rule_id: &str) -> anyhow::Result
             output.stats.examples
         );
     }
-    let mut count = 0;
+    let mut dedup = Deduper::new(
+        set.rules()
+            .iter()
+            .filter_map(|r| Some((r.rule.id.clone(), r.rule.dedup?))),
+        Limits::default().max_alert_events,
+        Limits::default().max_groups,
+    );
+    let mut alerts = Vec::new();
     for event in &output.events {
         for hit in set.matches(event) {
-            if hit.rule.rule.id == rule_id && !roles.is_quiet(hit.index) {
-                count += 1;
+            if !roles.is_quiet(hit.index) {
+                let single = Alert::single(&hit.rule.rule, hit.group(event), Vec::new(), event);
+                alerts.extend(dedup.offer(single));
             }
-            for alert in correlator.observe(hit.index, event) {
-                count += u64::from(alert.rule_id == rule_id);
-            }
+            alerts.extend(correlator.observe(hit.index, event));
         }
     }
-    count += correlator
-        .finish()
-        .iter()
-        .filter(|a| a.rule_id == rule_id)
-        .count() as u64;
+    alerts.extend(correlator.finish());
+    alerts.extend(dedup.finish());
+    let count = alerts.iter().filter(|a| a.rule_id == rule_id).count() as u64;
     Ok(count)
 }
