@@ -44,13 +44,18 @@ impl Default for Limits {
     }
 }
 
-/// One member rule of a correlation, with the fields its group values come
-/// from.
+/// One member of a correlation: a detection rule, with the event fields
+/// its group values come from, or another correlation (a chain), with the
+/// names of its group fields that give this one's group values.
 #[derive(Debug, Clone)]
-struct Member {
-    rule: usize,
-    group_fields: Vec<Vec<String>>,
-    value_fields: Vec<String>,
+enum Member {
+    Rule {
+        group_fields: Vec<Vec<String>>,
+        value_fields: Vec<String>,
+    },
+    Chain {
+        group_names: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +114,17 @@ pub struct Correlator {
     feeds: HashMap<usize, Vec<(usize, usize)>>,
     /// Detection rules that alert only through a correlation (`generate: false`).
     quiet: HashSet<usize>,
+    /// For each correlation, the (correlation, member) pairs its firing feeds.
+    chain_feeds: HashMap<usize, Vec<(usize, usize)>>,
+    /// Correlations that alert only through the correlation they feed.
+    quiet_chained: HashSet<usize>,
     limits: Limits,
+}
+
+/// How a member of a correlation is named, once resolved.
+enum Resolved {
+    Rule(usize),
+    Correlation(usize),
 }
 
 impl Correlator {
@@ -125,78 +140,129 @@ impl Correlator {
             ..Correlator::default()
         };
         let mut failed = Vec::new();
-        let find = |name: &str| {
+        let find_rule = |name: &str| {
             rules
                 .iter()
                 .position(|r| r.rule.id == name || r.rule.name.as_deref() == Some(name))
         };
-        let names: HashSet<String> = correlations
+        let find_correlation = |name: &str| {
+            correlations
+                .iter()
+                .position(|c| c.id == name || c.name.as_deref() == Some(name))
+        };
+        // Resolve every member by name; a correlation naming nothing loaded fails.
+        let mut resolved: Vec<Result<Vec<Resolved>, String>> = correlations
             .iter()
-            .flat_map(|c| [Some(c.id.clone()), c.name.clone()])
-            .flatten()
+            .map(|corr| {
+                corr.rules
+                    .iter()
+                    .map(|name| match (find_rule(name), find_correlation(name)) {
+                        (Some(r), _) => Ok(Resolved::Rule(r)),
+                        (None, Some(c)) => Ok(Resolved::Correlation(c)),
+                        (None, None) => Err(format!("names rule '{name}', which is not loaded")),
+                    })
+                    .collect()
+            })
             .collect();
-        for corr in correlations {
-            let mut members = Vec::new();
-            let mut problem = None;
-            for name in &corr.rules {
-                match find(name) {
-                    Some(index) => {
-                        let ls = &rules[index].rule.logsource;
+        // A chain fails when what it feeds on fails or loops back to itself.
+        loop {
+            let mut changed = false;
+            for i in 0..resolved.len() {
+                let Ok(members) = &resolved[i] else { continue };
+                let broken = members.iter().find_map(|m| match m {
+                    Resolved::Correlation(j) if *j == i || loops(&resolved, *j, i) => {
+                        Some("correlation chain loops back to itself".to_owned())
+                    }
+                    Resolved::Correlation(j) if resolved[*j].is_err() => Some(format!(
+                        "names correlation '{}', which cannot run",
+                        correlations[*j].id
+                    )),
+                    _ => None,
+                });
+                if let Some(reason) = broken {
+                    resolved[i] = Err(reason);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut index_of: HashMap<usize, usize> = HashMap::new();
+        let mut order = 0;
+        for (i, r) in resolved.iter().enumerate() {
+            if r.is_ok() {
+                index_of.insert(i, order);
+                order += 1;
+            }
+        }
+        for (i, (corr, members)) in correlations.into_iter().zip(resolved).enumerate() {
+            let members = match members {
+                Ok(m) => m,
+                Err(reason) => {
+                    failed.push((corr, reason));
+                    continue;
+                }
+            };
+            let at = index_of[&i];
+            let alias_field = |g: &String, id: &str, name: Option<&str>| {
+                corr.aliases
+                    .iter()
+                    .find(|a| &a.name == g)
+                    .and_then(|a| {
+                        a.fields
+                            .iter()
+                            .find(|(r, _)| r == id || Some(r.as_str()) == name)
+                            .map(|(_, f)| f.clone())
+                    })
+                    .unwrap_or_else(|| g.clone())
+            };
+            let mut built = Vec::new();
+            for (m, member) in members.iter().enumerate() {
+                match member {
+                    Resolved::Rule(index) => {
+                        let rule = &rules[*index].rule;
+                        let ls = &rule.logsource;
                         let group_fields = corr
                             .group_by
                             .iter()
-                            .map(|g| {
-                                let sigma = corr
-                                    .aliases
-                                    .iter()
-                                    .find(|a| &a.name == g)
-                                    .and_then(|a| {
-                                        a.fields
-                                            .iter()
-                                            .find(|(r, _)| {
-                                                *r == rules[index].rule.id
-                                                    || rules[index].rule.name.as_deref()
-                                                        == Some(r.as_str())
-                                            })
-                                            .map(|(_, f)| f.clone())
-                                    })
-                                    .unwrap_or_else(|| g.clone());
-                                fields_of(ls, &sigma)
-                            })
+                            .map(|g| fields_of(ls, &alias_field(g, &rule.id, rule.name.as_deref())))
                             .collect();
                         let value_fields = corr
                             .field
                             .as_deref()
                             .map(|f| fields_of(ls, f))
                             .unwrap_or_default();
-                        members.push(Member {
-                            rule: index,
+                        built.push(Member::Rule {
                             group_fields,
                             value_fields,
                         });
+                        c.feeds.entry(*index).or_default().push((at, m));
+                        if !corr.generate {
+                            c.quiet.insert(*index);
+                        }
                     }
-                    None if names.contains(name) => {
-                        problem = Some(format!("names correlation '{name}': chained correlations are not evaluated yet"));
+                    Resolved::Correlation(j) => {
+                        let upstream = index_of[j];
+                        built.push(Member::Chain {
+                            group_names: corr
+                                .group_by
+                                .iter()
+                                .map(|g| alias_field(g, "", None))
+                                .collect(),
+                        });
+                        c.chain_feeds.entry(upstream).or_default().push((at, m));
+                        if !corr.generate {
+                            c.quiet_chained.insert(upstream);
+                        }
                     }
-                    None => problem = Some(format!("names rule '{name}', which is not loaded")),
-                }
-            }
-            if let Some(reason) = problem {
-                failed.push((corr, reason));
-                continue;
-            }
-            let at = c.running.len();
-            for (m, member) in members.iter().enumerate() {
-                c.feeds.entry(member.rule).or_default().push((at, m));
-                if !corr.generate {
-                    c.quiet.insert(member.rule);
                 }
             }
             let span =
                 jiff::SignedDuration::try_from(corr.timespan).unwrap_or(jiff::SignedDuration::MAX);
             c.running.push(Running {
                 rule: Arc::new(corr),
-                members,
+                members: built,
                 groups: HashMap::new(),
                 span,
             });
@@ -238,11 +304,40 @@ impl Correlator {
         let Some(feeds) = self.feeds.get(&rule).cloned() else {
             return closed;
         };
+        // Correlations that fire feed the chains built on them, level by level.
+        let mut fired: Vec<(usize, Vec<(String, String)>)> = Vec::new();
         for (at, member) in feeds {
             let limits = self.limits.clone();
-            self.running[at].observe(member, time, event, &limits, &mut closed);
+            if let Some(group) = self.running[at].observe(member, time, event, &limits, &mut closed)
+            {
+                fired.push((at, group));
+            }
         }
-        closed
+        while let Some((up, group)) = fired.pop() {
+            for (at, member) in self.chain_feeds.get(&up).cloned().unwrap_or_default() {
+                let limits = self.limits.clone();
+                let Member::Chain { group_names } = &self.running[at].members[member] else {
+                    continue;
+                };
+                let key: Option<Vec<String>> = group_names
+                    .iter()
+                    .map(|n| group.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+                    .collect();
+                let Some(key) = key else { continue };
+                if let Some(g) = self.running[at].observe_key(
+                    member,
+                    key,
+                    None,
+                    time,
+                    event,
+                    &limits,
+                    &mut closed,
+                ) {
+                    fired.push((at, g));
+                }
+            }
+        }
+        self.drop_quiet(closed)
     }
 
     /// Ends the input: every open alert is emitted.
@@ -254,8 +349,47 @@ impl Correlator {
             }
         }
         out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
-        out
+        self.drop_quiet(out)
     }
+
+    /// Leaves out the alerts of correlations that only feed a chain.
+    fn drop_quiet(&self, alerts: Vec<Alert>) -> Vec<Alert> {
+        if self.quiet_chained.is_empty() {
+            return alerts;
+        }
+        let quiet: HashSet<&str> = self
+            .quiet_chained
+            .iter()
+            .map(|i| self.running[*i].rule.id.as_str())
+            .collect();
+        alerts
+            .into_iter()
+            .filter(|a| !quiet.contains(a.rule_id.as_str()))
+            .collect()
+    }
+}
+
+/// Whether correlation `from` reaches `target` through the correlations it names.
+fn loops(resolved: &[Result<Vec<Resolved>, String>], from: usize, target: usize) -> bool {
+    let mut stack = vec![from];
+    let mut seen = HashSet::new();
+    while let Some(i) = stack.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        let Some(Ok(members)) = resolved.get(i) else {
+            continue;
+        };
+        for m in members {
+            if let Resolved::Correlation(j) = m {
+                if *j == target {
+                    return true;
+                }
+                stack.push(*j);
+            }
+        }
+    }
+    false
 }
 
 fn text_field(event: &Event, names: &[String]) -> Option<String> {
@@ -267,6 +401,8 @@ fn text_field(event: &Event, names: &[String]) -> Option<String> {
 }
 
 impl Running {
+    /// Takes a match of a detection-rule member; returns the group when
+    /// this correlation's condition is met for it now (an alert opened).
     fn observe(
         &mut self,
         member: usize,
@@ -274,24 +410,39 @@ impl Running {
         event: &Event,
         limits: &Limits,
         closed: &mut Vec<Alert>,
-    ) {
-        let m = &self.members[member];
-        let mut key = Vec::with_capacity(m.group_fields.len());
-        for fields in &m.group_fields {
-            match text_field(event, fields) {
-                Some(v) => key.push(v),
-                // An event without the grouping field cannot be placed.
-                None => return,
-            }
+    ) -> Option<Vec<(String, String)>> {
+        let Member::Rule {
+            group_fields,
+            value_fields,
+        } = &self.members[member]
+        else {
+            return None;
+        };
+        let mut key = Vec::with_capacity(group_fields.len());
+        for fields in group_fields {
+            // An event without the grouping field cannot be placed.
+            key.push(text_field(event, fields)?);
         }
-        let value = if m.value_fields.is_empty() {
+        let value = if value_fields.is_empty() {
             None
         } else {
-            match text_field(event, &m.value_fields) {
-                Some(v) => Some(v),
-                None => return,
-            }
+            Some(text_field(event, value_fields)?)
         };
+        self.observe_key(member, key, value, time, event, limits, closed)
+    }
+
+    /// Takes a placed match; returns the group when an alert opened.
+    #[allow(clippy::too_many_arguments)]
+    fn observe_key(
+        &mut self,
+        member: usize,
+        key: Vec<String>,
+        value: Option<String>,
+        time: Timestamp,
+        event: &Event,
+        limits: &Limits,
+        closed: &mut Vec<Alert>,
+    ) -> Option<Vec<(String, String)>> {
         if self.groups.len() >= limits.max_groups && !self.groups.contains_key(&key) {
             self.evict(limits.max_groups / 10 + 1, closed);
         }
@@ -345,6 +496,7 @@ impl Running {
                 if open.events.len() < limits.max_alert_events {
                     open.events.push(event.to_json_value());
                 }
+                None
             }
             (None, true) => {
                 let first = group.window.front().map_or(time, |e| e.time);
@@ -369,8 +521,9 @@ impl Running {
                     events,
                     origin,
                 ));
+                Some(self.rule.group_by.iter().cloned().zip(key).collect())
             }
-            (None, false) => {}
+            (None, false) => None,
         }
     }
 }
@@ -599,6 +752,95 @@ level: high
             spray[0].count, 4,
             "the third distinct user arrives with the fourth event"
         );
+    }
+
+    const CHAIN: &str = r#"
+title: Failed SSH password
+id: failed
+logsource: {product: linux, service: sshd}
+detection:
+  selection: {event.action: ssh-login, event.outcome: failure}
+  condition: selection
+---
+title: Accepted SSH login
+id: accepted
+logsource: {product: linux, service: sshd}
+detection:
+  selection: {event.action: ssh-login, event.outcome: success}
+  condition: selection
+---
+title: Brute force
+id: brute
+name: brute
+correlation:
+  type: event_count
+  rules: [failed]
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {gte: 5}
+level: high
+---
+title: Brute force then a login
+id: brute-then-login
+correlation:
+  type: temporal_ordered
+  rules: [brute, accepted]
+  group-by: [source.ip]
+  timespan: 10m
+  generate: true
+level: critical
+"#;
+
+    #[test]
+    fn chained_correlations_fire_on_their_upstream() {
+        let mut set = RuleSet::build(load_text(CHAIN, "c.yml".into()), &CompileOptions::default());
+        let mut c = set.correlator(Limits::default());
+        assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+        let mut events: Vec<Event> = (0..6)
+            .map(|i| failed("203.0.113.7", "root", i * 10, i as u64))
+            .collect();
+        let mut ok = failed("203.0.113.7", "root", 120, 50);
+        ok.insert("event.outcome", "success");
+        events.push(ok);
+        // A login from an address that never brute-forced is no chain.
+        let mut other = failed("198.51.100.2", "root", 130, 60);
+        other.insert("event.outcome", "success");
+        events.push(other);
+        let mut alerts = Vec::new();
+        for e in &events {
+            for hit in set.matches(e) {
+                alerts.extend(c.observe(hit.index, e));
+            }
+        }
+        alerts.extend(c.finish());
+        let ids: Vec<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
+        assert_eq!(
+            ids.iter().filter(|i| **i == "brute-then-login").count(),
+            1,
+            "{ids:?}"
+        );
+        assert!(
+            ids.contains(&"brute"),
+            "generate: true keeps the upstream's own alert"
+        );
+        let chained = alerts
+            .iter()
+            .find(|a| a.rule_id == "brute-then-login")
+            .unwrap();
+        assert_eq!(
+            chained.group,
+            [("source.ip".to_owned(), "203.0.113.7".to_owned())]
+        );
+    }
+
+    #[test]
+    fn chains_that_loop_are_refused() {
+        let text = "title: a\nid: a\ncorrelation:\n  type: temporal\n  rules: [b]\n  group-by: [x]\n  timespan: 5m\n---\ntitle: b\nid: b\ncorrelation:\n  type: temporal\n  rules: [a]\n  group-by: [x]\n  timespan: 5m\n";
+        let mut set = RuleSet::build(load_text(text, "c.yml".into()), &CompileOptions::default());
+        let c = set.correlator(Limits::default());
+        assert!(c.is_empty());
+        assert_eq!(set.skipped.len(), 2);
+        assert!(set.skipped[0].reason.contains("loops"), "{:?}", set.skipped);
     }
 
     #[test]
