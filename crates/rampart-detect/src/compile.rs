@@ -3,7 +3,6 @@
 //! Compiling resolves everything that can be resolved once (field names,
 //! modifiers, wildcards, regexes), so an event costs only the checks.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rampart_event::{Event, ValueRef};
@@ -94,12 +93,9 @@ pub struct CompiledRule {
     filters: Vec<CompiledFilter>,
 }
 
-/// Options for compiling.
-#[derive(Debug, Clone, Default)]
-pub struct CompileOptions {
-    /// Values for `expand`'s `%placeholders%`.
-    pub placeholders: HashMap<String, Vec<String>>,
-}
+/// Options for compiling: how values are read (placeholders, the zone of
+/// the `hour` modifier).
+pub use crate::pattern::ValueOptions as CompileOptions;
 
 fn compile_searches(
     searches: &[(String, Search)],
@@ -136,7 +132,7 @@ fn compile_search(
                 .map(|v| Scalar::Str(v.text().into_owned()))
                 .collect();
             Ok(CompiledSearch::Keywords {
-                values: pattern::compile(&mods, &texts, &options.placeholders, &map_field)?,
+                values: pattern::compile(&mods, &texts, options, &map_field)?,
                 all: mods.all,
             })
         }
@@ -162,7 +158,7 @@ fn compile_term(
     let names: Vec<&str> = term.modifiers.iter().map(String::as_str).collect();
     let mods = Modifiers::parse(&names).map_err(|e| format!("{}: {e}", term.field))?;
     let map_field = |f: &str| fields_of(ls, f);
-    let values = pattern::compile(&mods, &term.values, &options.placeholders, &map_field)
+    let values = pattern::compile(&mods, &term.values, options, &map_field)
         .map_err(|e| format!("{}: {e}", term.field))?;
     Ok(FieldCheck {
         sigma: term.field.clone(),

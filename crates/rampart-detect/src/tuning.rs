@@ -14,6 +14,8 @@
 //!   - field: host.name
 //!     values: [build01]
 //!     until: 2026-12-31T00:00:00Z       # event time; `from` too
+//! business_hours:
+//!   timezone: Europe/Berlin             # the clock `hour` rules read
 //! ```
 
 use std::collections::HashMap;
@@ -66,6 +68,9 @@ pub struct Tuning {
     pub rules: HashMap<String, RuleTuning>,
     /// Suppressions, in file order.
     pub suppress: Vec<Suppression>,
+    /// The zone of business hours (`business_hours.timezone`), for rules
+    /// that use the `hour` modifier.
+    pub hour_zone: Option<String>,
 }
 
 fn timestamp(y: &Yaml, what: &str) -> Result<Option<Timestamp>, String> {
@@ -93,8 +98,12 @@ impl Tuning {
         if let Yaml::Hash(h) = doc {
             for key in h.keys() {
                 match key.as_str() {
-                    Some("rules" | "suppress") => {}
-                    other => return Err(format!("unknown section {other:?} (rules, suppress)")),
+                    Some("rules" | "suppress" | "business_hours") => {}
+                    other => {
+                        return Err(format!(
+                            "unknown section {other:?} (rules, suppress, business_hours)"
+                        ))
+                    }
                 }
             }
         }
@@ -138,6 +147,17 @@ impl Tuning {
                     }
                 }
                 tuning.rules.insert(id, t);
+            }
+        }
+        match &doc["business_hours"] {
+            Yaml::BadValue => {}
+            hours => {
+                tuning.hour_zone = Some(
+                    hours["timezone"]
+                        .as_str()
+                        .ok_or("business_hours needs a timezone (an IANA name or an offset)")?
+                        .to_owned(),
+                );
             }
         }
         if let Yaml::Array(items) = &doc["suppress"] {

@@ -296,3 +296,36 @@ fn config_raises_thresholds_and_suppresses_alerts() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("ssh-brute-forse"));
 }
+
+#[test]
+fn business_hours_follow_the_configured_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    // 05:30 UTC is off hours in UTC and 07:30, within hours, at +02:00.
+    std::fs::write(
+        &log,
+        "Mar 14 05:30:00 web01 sshd[1]: Accepted password for alice from 192.0.2.10 port 50000 ssh2\n",
+    )
+    .unwrap();
+    let hunt = |config: &str| {
+        let path = dir.path().join("c.yml");
+        std::fs::write(&path, config).unwrap();
+        let output = rampart()
+            .args(["hunt", "--year", "2025", "--format", "jsonl", "--config"])
+            .arg(&path)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .matches("ssh-login-off-hours")
+            .count()
+    };
+    assert_eq!(hunt("rules: {}\n"), 1);
+    assert_eq!(hunt("business_hours:\n  timezone: \"+02:00\"\n"), 0);
+}

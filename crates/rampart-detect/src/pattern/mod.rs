@@ -12,6 +12,7 @@ pub mod string;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use rampart_event::time::Zone;
 use rampart_event::ValueRef;
 use regex::{Regex, RegexBuilder};
 
@@ -149,18 +150,30 @@ pub enum ValueMatch {
     /// `fieldref`: equal to (or placed within) another field's value; the
     /// names are the event fields the referenced Sigma field maps to.
     FieldRef(Vec<String>, Place, bool),
-    /// `hour`: the UTC hour of day (0-23) of a time compared with a number.
-    Hour(NumOp, f64),
+    /// `hour`: the hour of day (0-23) of a time, in a zone, compared with a number.
+    Hour(NumOp, f64, Zone),
 }
 
-/// Compiles the values of one term. `placeholders` resolves `expand`'s
-/// `%name%`; `map_field` resolves a `fieldref` target to event field names.
+/// How values are read, set once per rule set.
+#[derive(Debug, Clone, Default)]
+pub struct ValueOptions {
+    /// Values for `expand`'s `%placeholders%`.
+    pub placeholders: HashMap<String, Vec<String>>,
+    /// The zone whose clock the `hour` modifier reads (business hours);
+    /// UTC by default.
+    pub hour_zone: Zone,
+}
+
+/// Compiles the values of one term. `options` resolves `expand`'s `%name%`
+/// and gives `hour` its zone; `map_field` resolves a `fieldref` target to
+/// event field names.
 pub fn compile(
     mods: &Modifiers,
     values: &[Scalar],
-    placeholders: &HashMap<String, Vec<String>>,
+    options: &ValueOptions,
     map_field: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<Vec<ValueMatch>, String> {
+    let placeholders = &options.placeholders;
     let mut out = Vec::new();
     for value in values {
         if mods.exists {
@@ -184,7 +197,11 @@ pub fn compile(
                 Scalar::Int(i) => *i as f64,
                 other => return Err(format!("hour compares with a number, not {other:?}")),
             };
-            out.push(ValueMatch::Hour(mods.numeric.unwrap_or(NumOp::Eq), n));
+            out.push(ValueMatch::Hour(
+                mods.numeric.unwrap_or(NumOp::Eq),
+                n,
+                options.hour_zone.clone(),
+            ));
             continue;
         }
         if let Some(op) = mods.numeric {
@@ -333,9 +350,8 @@ impl ValueMatch {
             ValueMatch::Cidr(net) => network::contains(net, value),
             ValueMatch::Null => matches!(value, ValueRef::Null),
             ValueMatch::Exists(present) => *present,
-            ValueMatch::Hour(op, n) => {
-                numeric::hour_of(value).is_some_and(|h| numeric::compare(*op, ValueRef::Int(h), *n))
-            }
+            ValueMatch::Hour(op, n, zone) => numeric::hour_of(value, zone)
+                .is_some_and(|h| numeric::compare(*op, ValueRef::Int(h), *n)),
             ValueMatch::FieldRef(names, place, cased) => {
                 names.iter().find_map(|n| other(n)).is_some_and(|target| {
                     StrMatch::new(&escape_wildcards(&text_of(target)), *place, *cased)
@@ -381,10 +397,13 @@ mod tests {
         compile(
             &Modifiers::parse(mods).unwrap(),
             values,
-            &HashMap::from([(
-                "domain_controllers".to_owned(),
-                vec!["dc1".to_owned(), "dc2".to_owned()],
-            )]),
+            &ValueOptions {
+                placeholders: HashMap::from([(
+                    "domain_controllers".to_owned(),
+                    vec!["dc1".to_owned(), "dc2".to_owned()],
+                )]),
+                hour_zone: Zone::utc(),
+            },
             &|f| vec![format!("mapped.{f}")],
         )
         .unwrap()
@@ -450,7 +469,7 @@ mod tests {
         assert!(compile(
             &Modifiers::parse(&["expand"]).unwrap(),
             &[Scalar::Str("%unknown%".into())],
-            &HashMap::new(),
+            &ValueOptions::default(),
             &|f| vec![f.to_owned()]
         )
         .unwrap_err()

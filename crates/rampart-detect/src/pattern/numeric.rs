@@ -37,15 +37,14 @@ pub fn number(value: ValueRef<'_>) -> Option<f64> {
     }
 }
 
-/// The UTC hour of day of a time value (or RFC 3339 text).
-pub fn hour_of(value: ValueRef<'_>) -> Option<i64> {
+/// The hour of day in `zone` of a time value (or RFC 3339 text).
+pub fn hour_of(value: ValueRef<'_>, zone: &rampart_event::time::Zone) -> Option<i64> {
     let t = match value {
         ValueRef::Time(t) => t,
         ValueRef::Str(s) => s.trim().parse::<rampart_event::Timestamp>().ok()?,
         _ => return None,
     };
-    let seconds = t.as_second().rem_euclid(86_400);
-    Some(seconds / 3600)
+    Some(i64::from(zone.civil(t).hour))
 }
 
 /// Whether `value op n` holds.

@@ -180,7 +180,14 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             unknown.join(", ")
         );
     }
-    let mut rules = RuleSet::build(loaded, &CompileOptions::default());
+    let compile = CompileOptions {
+        hour_zone: match &tuning.hour_zone {
+            Some(name) => Zone::named(name).context("business_hours.timezone in the config")?,
+            None => Zone::utc(),
+        },
+        ..CompileOptions::default()
+    };
+    let mut rules = RuleSet::build(loaded, &compile);
     let mut correlator = rules.correlator(Limits::default());
     let roles = correlator.roles();
     let correlations = correlator.len();
