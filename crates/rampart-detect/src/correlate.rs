@@ -63,9 +63,9 @@ struct Entry {
     time: Timestamp,
     member: usize,
     value: Option<String>,
-    /// The event as JSON, kept for the first few entries of a window only:
-    /// they become the alert's events if the condition is met.
-    event: Option<Json>,
+    /// The event, kept for the first few entries of a window only: they
+    /// become the alert's events (as JSON) if the condition is met.
+    event: Option<Event>,
     origin: Origin,
 }
 
@@ -104,7 +104,14 @@ struct Running {
     members: Vec<Member>,
     groups: HashMap<Vec<String>, Group>,
     span: jiff::SignedDuration,
+    /// The latest event time seen, and matches since the last sweep of
+    /// groups that have gone quiet for a whole span.
+    newest: Option<Timestamp>,
+    since_sweep: usize,
 }
+
+/// Matches between sweeps of quiet groups.
+const SWEEP_EVERY: usize = 4096;
 
 /// All correlations of a run.
 #[derive(Debug, Default)]
@@ -265,6 +272,8 @@ impl Correlator {
                 members: built,
                 groups: HashMap::new(),
                 span,
+                newest: None,
+                since_sweep: 0,
             });
         }
         (c, failed)
@@ -443,6 +452,12 @@ impl Running {
         limits: &Limits,
         closed: &mut Vec<Alert>,
     ) -> Option<Vec<(String, String)>> {
+        self.newest = self.newest.max(Some(time));
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            self.sweep(closed);
+        }
         if self.groups.len() >= limits.max_groups && !self.groups.contains_key(&key) {
             self.evict(limits.max_groups / 10 + 1, closed);
         }
@@ -468,7 +483,7 @@ impl Running {
             time,
             member,
             value,
-            event: keep.then(|| event.to_json_value()),
+            event: keep.then(|| event.clone()),
             origin: Origin {
                 path: Arc::clone(&event.origin.path),
                 line: event.origin.line,
@@ -504,6 +519,7 @@ impl Running {
                     .window
                     .iter_mut()
                     .filter_map(|e| e.event.take())
+                    .map(|e| e.to_json_value())
                     .collect();
                 group.kept = 0;
                 let origin = group.window.front().map_or_else(
@@ -572,6 +588,22 @@ fn open_alert(
 }
 
 impl Running {
+    /// Drops the groups whose last match is a whole span older than the
+    /// newest event: nothing they hold can count again. Their open alerts
+    /// are emitted.
+    fn sweep(&mut self, closed: &mut Vec<Alert>) {
+        let (Some(newest), span) = (self.newest, self.span) else {
+            return;
+        };
+        self.groups.retain(|_, g| {
+            let quiet = newest.duration_since(g.last_activity) > span;
+            if quiet {
+                closed.extend(g.open.take());
+            }
+            !quiet
+        });
+    }
+
     fn evict(&mut self, n: usize, closed: &mut Vec<Alert>) {
         let mut by_age: Vec<(Timestamp, Vec<String>)> = self
             .groups
@@ -733,6 +765,23 @@ level: high
             .map(|i| failed("203.0.113.7", "root", i * 100, i as u64))
             .collect();
         assert!(run(&events).iter().all(|a| a.rule_id != "brute"));
+    }
+
+    #[test]
+    fn groups_that_went_quiet_are_swept_so_memory_stays_flat() {
+        let mut set = RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default());
+        let mut c = set.correlator(Limits::default());
+        // 50,000 addresses, one failure each, a second apart: none can
+        // reach the threshold, and none needs to be kept past five minutes.
+        for i in 0..50_000u32 {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            let e = failed(&ip, "root", i64::from(i), u64::from(i));
+            for hit in set.matches(&e) {
+                assert!(c.observe(hit.index, &e).is_empty());
+            }
+        }
+        let kept = c.running.iter().map(|r| r.groups.len()).max().unwrap();
+        assert!(kept <= 300 + SWEEP_EVERY, "{kept} groups kept");
     }
 
     #[test]
