@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value as Json};
 
 use crate::compile::Matched;
@@ -24,6 +26,33 @@ pub struct Origin {
     pub path: Arc<str>,
     /// The line (or record number).
     pub line: u64,
+}
+
+/// The JSON form of an alert (DESIGN §6), in field order.
+#[derive(Serialize)]
+struct AlertJson<'a> {
+    id: &'a str,
+    rule_id: &'a str,
+    title: &'a str,
+    author: Option<&'a str>,
+    references: &'a [String],
+    severity: &'static str,
+    timestamp: Option<String>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    count: u64,
+    group: Map<String, Json>,
+    mitre: Vec<Json>,
+    tags: &'a [String],
+    matched: Vec<Json>,
+    events: &'a [Box<RawValue>],
+    origin: OriginJson<'a>,
+}
+
+#[derive(Serialize)]
+struct OriginJson<'a> {
+    file: &'a str,
+    line: u64,
 }
 
 /// One alert.
@@ -57,8 +86,8 @@ pub struct Alert {
     pub tags: Vec<String>,
     /// Why it fired.
     pub matched: Vec<Matched>,
-    /// The triggering events as normalised JSON (capped).
-    pub events: Vec<Json>,
+    /// The triggering events as normalised JSON text (capped).
+    pub events: Vec<Box<RawValue>>,
     /// The first event's origin.
     pub origin: Origin,
 }
@@ -122,7 +151,7 @@ impl Alert {
             mitre: techniques(&rule.tags),
             tags: rule.tags.clone(),
             matched,
-            events: vec![event.to_json_value()],
+            events: vec![event.to_json_raw()],
             origin: Origin {
                 path: Arc::clone(&event.origin.path),
                 line: event.origin.line,
@@ -130,15 +159,38 @@ impl Alert {
         }
     }
 
+    /// A field of the alert: its group's value, else the first event's, by
+    /// dotted ECS name (`host.name`).
+    pub fn field(&self, dotted: &str) -> Option<String> {
+        if let Some((_, v)) = self.group.iter().find(|(k, _)| k == dotted) {
+            return Some(v.clone());
+        }
+        let first: Json = serde_json::from_str(self.events.first()?.get()).ok()?;
+        let mut v = &first;
+        for part in dotted.split('.') {
+            v = v.get(part)?;
+        }
+        Some(match v {
+            Json::String(s) => s.clone(),
+            Json::Object(o) => o.get("_value").map(|x| x.to_string())?,
+            other => other.to_string(),
+        })
+    }
+
     /// The alert as one JSON object.
     pub fn to_json(&self) -> Json {
-        let time = |t: Option<Timestamp>| t.map_or(Json::Null, |t| Json::String(t.to_string()));
-        let group: Map<String, Json> = self
-            .group
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-            .collect();
-        let matched: Vec<Json> = self
+        serde_json::to_value(self.shape()).expect("an alert is plain data")
+    }
+
+    /// Writes the alert as one JSON object (no newline). The events are
+    /// copied in as the JSON text they already are.
+    pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(out, &self.shape()).map_err(std::io::Error::other)
+    }
+
+    fn shape(&self) -> AlertJson<'_> {
+        let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        let matched = self
             .matched
             .iter()
             .map(|m| {
@@ -153,24 +205,31 @@ impl Alert {
                 Json::Object(o)
             })
             .collect();
-        json!({
-            "id": self.id,
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "author": self.author,
-            "references": self.references,
-            "severity": self.severity.as_str(),
-            "timestamp": time(self.timestamp),
-            "first_seen": time(self.first_seen),
-            "last_seen": time(self.last_seen),
-            "count": self.count,
-            "group": group,
-            "mitre": self.mitre.iter().map(|t| json!({"id": t.id})).collect::<Vec<_>>(),
-            "tags": self.tags,
-            "matched": matched,
-            "events": self.events,
-            "origin": {"file": &*self.origin.path, "line": self.origin.line},
-        })
+        AlertJson {
+            id: &self.id,
+            rule_id: &self.rule_id,
+            title: &self.title,
+            author: self.author.as_deref(),
+            references: &self.references,
+            severity: self.severity.as_str(),
+            timestamp: time(self.timestamp),
+            first_seen: time(self.first_seen),
+            last_seen: time(self.last_seen),
+            count: self.count,
+            group: self
+                .group
+                .iter()
+                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                .collect(),
+            mitre: self.mitre.iter().map(|t| json!({"id": t.id})).collect(),
+            tags: &self.tags,
+            matched,
+            events: &self.events,
+            origin: OriginJson {
+                file: &self.origin.path,
+                line: self.origin.line,
+            },
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
-use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use crate::alert::{stable_id, techniques, Alert, Origin};
 use crate::compile::{CompiledRule, Matched};
@@ -509,17 +509,17 @@ impl Running {
                 open.count += 1;
                 open.last_seen = open.last_seen.max(Some(time));
                 if open.events.len() < limits.max_alert_events {
-                    open.events.push(event.to_json_value());
+                    open.events.push(event.to_json_raw());
                 }
                 None
             }
             (None, true) => {
                 let first = group.window.front().map_or(time, |e| e.time);
-                let events: Vec<Json> = group
+                let events: Vec<Box<RawValue>> = group
                     .window
                     .iter_mut()
                     .filter_map(|e| e.event.take())
-                    .map(|e| e.to_json_value())
+                    .map(|e| e.to_json_raw())
                     .collect();
                 group.kept = 0;
                 let origin = group.window.front().map_or_else(
@@ -550,7 +550,7 @@ fn open_alert(
     key: &[String],
     (first, now): (Timestamp, Timestamp),
     count: u64,
-    events: Vec<Json>,
+    events: Vec<Box<RawValue>>,
     origin: Origin,
 ) -> Alert {
     let group: Vec<(String, String)> = rule

@@ -22,7 +22,6 @@ use std::collections::HashMap;
 
 use ipnet::IpNet;
 use rampart_event::Timestamp;
-use serde_json::Value as Json;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::alert::Alert;
@@ -251,7 +250,7 @@ impl Suppression {
         {
             return false;
         }
-        let Some(value) = field_value(alert, &self.field) else {
+        let Some(value) = alert.field(&self.field) else {
             return false;
         };
         let lower = value.to_lowercase();
@@ -261,22 +260,6 @@ impl Suppression {
             Allowed::Net(net) => ip.is_some_and(|ip| net.contains(&ip)),
         })
     }
-}
-
-/// A field of an alert: from its group, else from its first event.
-fn field_value(alert: &Alert, field: &str) -> Option<String> {
-    if let Some((_, v)) = alert.group.iter().find(|(k, _)| k == field) {
-        return Some(v.clone());
-    }
-    let mut v = alert.events.first()?;
-    for part in field.split('.') {
-        v = v.get(part)?;
-    }
-    Some(match v {
-        Json::String(s) => s.clone(),
-        Json::Object(o) => o.get("_value").map(|x| x.to_string())?,
-        other => other.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -73,6 +73,15 @@ impl Event {
         out.push(b'}');
     }
 
+    /// This event as nested ECS JSON text, kept as it is written (no tree is
+    /// built): what alerts carry, since most are only ever written out.
+    pub fn to_json_raw(&self) -> Box<serde_json::value::RawValue> {
+        let mut buf = Vec::with_capacity(512);
+        self.write_json(&mut buf);
+        let text = String::from_utf8(buf).expect("the writer emits UTF-8");
+        serde_json::value::RawValue::from_string(text).expect("the writer emits valid JSON")
+    }
+
     /// This event as a nested ECS JSON value.
     pub fn to_json_value(&self) -> serde_json::Value {
         let mut buf = Vec::with_capacity(512);

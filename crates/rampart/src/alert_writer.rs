@@ -119,11 +119,14 @@ impl<W: Write> AlertWriter<W> {
     /// Writes one alert (streaming formats, or rows already in order).
     pub fn write(&mut self, alert: &Alert) -> io::Result<()> {
         match self.format {
-            AlertFormat::Jsonl => writeln!(self.out, "{}", alert.to_json())?,
+            AlertFormat::Jsonl => {
+                alert.write_json(&mut self.out)?;
+                self.out.write_all(b"\n")?;
+            }
             AlertFormat::Json => {
                 self.out
                     .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
-                write!(self.out, "{}", alert.to_json())?;
+                alert.write_json(&mut self.out)?;
             }
             AlertFormat::Csv | AlertFormat::Timeline => {
                 if self.written == 0 {
@@ -169,7 +172,7 @@ impl<W: Write> AlertWriter<W> {
             .timestamp
             .map(|t| t.to_string())
             .unwrap_or_else(|| "-".into());
-        let host = event_field(alert, &["host", "name"]).unwrap_or_default();
+        let host = alert.field("host.name").unwrap_or_default();
         let why: Vec<String> = alert
             .matched
             .iter()
@@ -199,18 +202,6 @@ impl<W: Write> AlertWriter<W> {
     }
 }
 
-/// A field of the first event, by its path in the nested JSON.
-fn event_field(alert: &Alert, path: &[&str]) -> Option<String> {
-    let mut v = alert.events.first()?;
-    for p in path {
-        v = v.get(p)?;
-    }
-    Some(match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
 fn csv_fields(alert: &Alert) -> Vec<String> {
     let matched: Vec<String> = alert
         .matched
@@ -225,9 +216,9 @@ fn csv_fields(alert: &Alert) -> Vec<String> {
         alert.severity.as_str().to_owned(),
         alert.rule_id.clone(),
         alert.title.clone(),
-        event_field(alert, &["host", "name"]).unwrap_or_default(),
-        event_field(alert, &["user", "name"]).unwrap_or_default(),
-        event_field(alert, &["source", "ip"]).unwrap_or_default(),
+        alert.field("host.name").unwrap_or_default(),
+        alert.field("user.name").unwrap_or_default(),
+        alert.field("source.ip").unwrap_or_default(),
         alert.count.to_string(),
         matched.join("; "),
         alert.origin.path.to_string(),
