@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use evtx::{EvtxParser, ParserSettings};
-use rampart_parse::{evtx_record, FileContext, Output};
+use rampart_parse::{evtx_record, evtx_record_text, FileContext, Output};
 
 /// The first bytes of every EVTX file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
@@ -45,16 +45,22 @@ pub fn read_evtx(
     for record in parser.records_json() {
         seen += 1;
         match record {
-            Ok(record) => match serde_json::from_str::<serde_json::Value>(&record.data) {
-                Ok(json) => match evtx_record(ctx, seen, &record.data, &json) {
-                    Some(event) => out.event("evtx", event),
-                    None => out.unparsed(seen, "EVTX record is not a Windows event", &record.data),
+            Ok(record) => match evtx_record_text(ctx, seen, &record.data) {
+                Some(event) => out.event("evtx", event),
+                // Not the usual shape: read it as a generic JSON value.
+                None => match serde_json::from_str::<serde_json::Value>(&record.data) {
+                    Ok(json) => match evtx_record(ctx, seen, &record.data, &json) {
+                        Some(event) => out.event("evtx", event),
+                        None => {
+                            out.unparsed(seen, "EVTX record is not a Windows event", &record.data)
+                        }
+                    },
+                    Err(e) => out.unparsed(
+                        seen,
+                        format!("EVTX record rendered as bad JSON: {e}"),
+                        &record.data,
+                    ),
                 },
-                Err(e) => out.unparsed(
-                    seen,
-                    format!("EVTX record rendered as bad JSON: {e}"),
-                    &record.data,
-                ),
             },
             Err(e) => out.unparsed(seen, format!("damaged EVTX record: {e}"), ""),
         }

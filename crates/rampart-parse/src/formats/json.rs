@@ -4,6 +4,7 @@
 //! them still reads right.
 
 use rampart_event::{Event, Timestamp, Value};
+use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::windows::{self, WinRecord};
@@ -291,49 +292,125 @@ fn data_fields(data: &Json, into: &mut Vec<(String, Value)>) {
     }
 }
 
+/// The parts of an evtx_dump-shaped record that rampart reads. Binary EVTX
+/// records are deserialised straight into this, so the rest of `System`
+/// (Version, Task, Keywords, ...) is skipped instead of built into a tree.
+#[derive(Debug, Default, Deserialize)]
+struct EvtxParts {
+    #[serde(rename = "System")]
+    system: SystemParts,
+    #[serde(rename = "EventData")]
+    event_data: Option<Json>,
+    #[serde(rename = "UserData")]
+    user_data: Option<Json>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SystemParts {
+    #[serde(rename = "Provider")]
+    provider: Option<Json>,
+    #[serde(rename = "EventID")]
+    event_id: Option<Json>,
+    #[serde(rename = "Channel")]
+    channel: Option<Json>,
+    #[serde(rename = "Computer")]
+    computer: Option<Json>,
+    #[serde(rename = "EventRecordID")]
+    record_id: Option<Json>,
+    #[serde(rename = "Level")]
+    level: Option<Json>,
+    #[serde(rename = "TimeCreated")]
+    time_created: Option<Json>,
+    #[serde(rename = "Execution")]
+    execution: Option<Json>,
+    #[serde(rename = "Security")]
+    security: Option<Json>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EvtxRecordParts {
+    #[serde(rename = "Event")]
+    event: EvtxParts,
+}
+
+/// The event of one record a binary EVTX reader rendered as JSON text, read
+/// without building a tree of the whole record; `None` when the text is not
+/// an evtx_dump-shaped Windows event.
+pub fn evtx_record_text(ctx: &FileContext, no: u64, text: &str) -> Option<Event> {
+    let parts: EvtxRecordParts = serde_json::from_str(text).ok()?;
+    let rec = from_parts(&parts.event, ctx);
+    Some(windows::build(ctx, no, text, rec))
+}
+
 fn evtx_dump(o: &Map<String, Json>, ctx: &FileContext) -> Option<WinRecord> {
     let event = o.get("Event")?;
     let system = event.get("System")?;
+    let part = |name: &str| system.get(name).cloned();
+    let parts = EvtxParts {
+        system: SystemParts {
+            provider: part("Provider"),
+            event_id: part("EventID"),
+            channel: part("Channel"),
+            computer: part("Computer"),
+            record_id: part("EventRecordID"),
+            level: part("Level"),
+            time_created: part("TimeCreated"),
+            execution: part("Execution"),
+            security: part("Security"),
+        },
+        event_data: event.get("EventData").cloned(),
+        user_data: event.get("UserData").cloned(),
+    };
+    Some(from_parts(&parts, ctx))
+}
+
+fn from_parts(parts: &EvtxParts, ctx: &FileContext) -> WinRecord {
+    let sys = &parts.system;
     let mut rec = WinRecord {
-        provider: system
-            .get("Provider")
+        provider: sys
+            .provider
+            .as_ref()
             .and_then(|p| attr(p, "Name"))
             .and_then(as_text),
-        event_id: system
-            .get("EventID")
+        event_id: sys
+            .event_id
+            .as_ref()
             .and_then(as_u64)
             .and_then(|n| u32::try_from(n).ok()),
-        channel: system.get("Channel").and_then(as_text),
-        computer: system.get("Computer").and_then(as_text),
-        record_id: system.get("EventRecordID").and_then(as_u64),
-        level: system.get("Level").and_then(as_u64).map(|n| n as i64),
+        channel: sys.channel.as_ref().and_then(as_text),
+        computer: sys.computer.as_ref().and_then(as_text),
+        record_id: sys.record_id.as_ref().and_then(as_u64),
+        level: sys.level.as_ref().and_then(as_u64).map(|n| n as i64),
         time: time(
-            system
-                .get("TimeCreated")
+            sys.time_created
+                .as_ref()
                 .and_then(|t| attr(t, "SystemTime")),
             ctx,
         ),
-        pid: system
-            .get("Execution")
+        pid: sys
+            .execution
+            .as_ref()
             .and_then(|x| attr(x, "ProcessID"))
             .and_then(as_u64),
-        tid: system
-            .get("Execution")
+        tid: sys
+            .execution
+            .as_ref()
             .and_then(|x| attr(x, "ThreadID"))
             .and_then(as_u64),
-        user_sid: system
-            .get("Security")
+        user_sid: sys
+            .security
+            .as_ref()
             .and_then(|s| attr(s, "UserID"))
             .and_then(as_text),
         ..Default::default()
     };
-    if let Some(data) = event.get("EventData") {
+    if let Some(data) = &parts.event_data {
         data_fields(data, &mut rec.data);
     }
-    if let Some(data) = event.get("UserData") {
+    if let Some(data) = &parts.user_data {
         data_fields(data, &mut rec.data);
     }
-    Some(rec)
+    rec
 }
 
 fn winlogbeat(o: &Map<String, Json>, ctx: &FileContext) -> Option<WinRecord> {
