@@ -131,7 +131,7 @@ fn main() {
                 hunted += 1;
                 candidates += rules.candidates(
                     e.get_str("event.dataset").unwrap_or(""),
-                    rampart_detect::compile::event_code(e),
+                    rampart_detect::EventView::new(e).code(),
                 ) as u64;
                 hits += rules.matches(e).len() as u64;
             }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rampart_event::{Event, ValueRef};
+use rampart_event::ValueRef;
 
 use crate::condition::{self, Cond};
 use crate::load::Filter;
@@ -420,15 +420,6 @@ pub struct Matched {
     pub field: Option<String>,
     /// The event's value of it.
     pub value: Option<String>,
-}
-
-/// The Event ID of an event, as a number.
-pub fn event_code(event: &Event) -> Option<i64> {
-    match event.get("event.code")? {
-        ValueRef::Int(i) => Some(i),
-        ValueRef::Str(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 fn search_matches(search: &CompiledSearch, event: &EventView<'_>) -> bool {

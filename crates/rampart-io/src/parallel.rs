@@ -176,18 +176,7 @@ fn read_one<T>(
         }
     };
     let mut decoder = FileDecoder::new(ctx, options.forced);
-    let send = |decoder: &mut FileDecoder| {
-        let (events, dead) = decoder.output().take();
-        if !events.is_empty() || !dead.is_empty() {
-            let work = work(&events);
-            let _ = tx.send(Message::Batch {
-                index,
-                events,
-                dead,
-                work,
-            });
-        }
-    };
+    let send = |decoder: &mut FileDecoder| send_batch(index, decoder.output(), work, tx);
     let (mut bytes, mut lines) = (0u64, 0u64);
     let result = read_lines(reader, options.max_line, |line| {
         bytes += line.len as u64 + 1;
@@ -209,6 +198,25 @@ fn read_one<T>(
     let _ = tx.send(Message::Done(report));
 }
 
+/// Hands what `out` holds to the consumer, with the work done on it.
+fn send_batch<T>(
+    index: usize,
+    out: &mut rampart_parse::Output,
+    work: Work<'_, T>,
+    tx: &SyncSender<Message<T>>,
+) {
+    let (events, dead) = out.take();
+    if !events.is_empty() || !dead.is_empty() {
+        let work = work(&events);
+        let _ = tx.send(Message::Batch {
+            index,
+            events,
+            dead,
+            work,
+        });
+    }
+}
+
 fn read_evtx_file<T>(
     path: &std::path::Path,
     ctx: &FileContext,
@@ -219,18 +227,7 @@ fn read_evtx_file<T>(
 ) {
     let index = report.index;
     let mut out = rampart_parse::Output::default();
-    let send = |out: &mut rampart_parse::Output| {
-        let (events, dead) = out.take();
-        if !events.is_empty() || !dead.is_empty() {
-            let work = work(&events);
-            let _ = tx.send(Message::Batch {
-                index,
-                events,
-                dead,
-                work,
-            });
-        }
-    };
+    let send = |out: &mut rampart_parse::Output| send_batch(index, out, work, tx);
     let result = crate::evtx::read_evtx(path, ctx, options.threads, options.batch, &mut out, send);
     send(&mut out);
     match result {
