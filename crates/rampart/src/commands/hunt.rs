@@ -15,9 +15,9 @@ use rampart_detect::{
 };
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
-use rampart_io::{discover, read_files_with, Message, ReadOptions};
-use rampart_parse::ParseOptions;
+use rampart_io::{discover, read_files_with, Message};
 
+use super::read_args::ReadArgs;
 use super::rule_sources::{builtin_rules, load_rules};
 use crate::alert_writer::{AlertFormat, AlertWriter};
 use crate::summary::Summary;
@@ -55,15 +55,8 @@ pub struct HuntArgs {
     /// Exit with code 2 when an alert of this level or above fired.
     #[arg(long, value_enum, value_name = "LEVEL")]
     fail_on: Option<LevelArg>,
-    /// Year of syslog lines that carry none (default: from the file's modification time).
-    #[arg(long)]
-    year: Option<i16>,
-    /// Zone of times that carry no offset: an IANA name or an offset such as +02:00.
-    #[arg(long, default_value = "UTC", env = "RAMPART_TIMEZONE")]
-    timezone: String,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
     /// List every rule that was skipped, with the reason.
     #[arg(long, short)]
     verbose: bool,
@@ -158,7 +151,6 @@ fn detect(rules: &RuleSet, roles: &RuleRoles, events: &[Event], scope: Scope) ->
 /// `--fail-on` is met.
 pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let zone = Zone::named(&args.timezone)?;
     let mut loaded = if args.no_builtin {
         Loaded::default()
     } else {
@@ -198,16 +190,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         }
         bail!("no rule could be loaded from {:?}", args.rules);
     }
-    let mut options = ReadOptions {
-        parse: ParseOptions {
-            year: args.year,
-            zone,
-        },
-        ..Default::default()
-    };
-    if let Some(t) = args.threads {
-        options.threads = t.max(1);
-    }
+    let options = args.read.options()?;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
         FormatArg::Jsonl => AlertFormat::Jsonl,

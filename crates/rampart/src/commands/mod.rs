@@ -3,5 +3,6 @@
 pub mod formats;
 pub mod hunt;
 pub mod parse;
+pub mod read_args;
 pub mod rule_sources;
 pub mod rules;

@@ -8,10 +8,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_event::time::Zone;
 use rampart_io::{discover, read_files, Message, ReadOptions};
-use rampart_parse::ParseOptions;
 
+use super::read_args::ReadArgs;
 use crate::summary::Summary;
 use crate::writer::{EventWriter, OutputFormat};
 
@@ -33,15 +32,8 @@ pub struct ParseArgs {
     /// Write events to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Year of syslog lines that carry none (default: from the file's modification time).
-    #[arg(long)]
-    year: Option<i16>,
-    /// Zone of times that carry no offset: an IANA name or an offset such as +02:00.
-    #[arg(long, default_value = "UTC", env = "RAMPART_TIMEZONE")]
-    timezone: String,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Show the detected format of each file.
     #[arg(long, short)]
     verbose: bool,
@@ -59,7 +51,6 @@ enum Format {
 
 /// Runs the command; the exit code is 1 when a file could not be read.
 pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
-    let zone = Zone::named(&args.timezone)?;
     let forced = match &args.input_format {
         Some(name) => match rampart_parse::by_name(name) {
             Some(f) => Some(f),
@@ -67,17 +58,10 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    let mut options = ReadOptions {
-        parse: ParseOptions {
-            year: args.year,
-            zone,
-        },
+    let options = ReadOptions {
         forced,
-        ..Default::default()
+        ..args.read.options()?
     };
-    if let Some(t) = args.threads {
-        options.threads = t.max(1);
-    }
 
     let started = Instant::now();
     let (inputs, missing) = discover(&args.paths);
