@@ -7,47 +7,16 @@
 //! change the replicated size. Skipped when the corpora are absent.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rampart_detect::{load_path, CompileOptions, RuleSet};
-use rampart_event::time::Zone;
-use rampart_parse::{FileContext, Output, ParseOptions};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{corpora, decode_evtx, files, is_evtx};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn shared() -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let path = root.join("corpora");
-    path.exists().then_some(path)
-}
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "evtx") {
-            out.push(path);
-        }
-    }
-}
-
-fn decode(path: &Path) -> Output {
-    let ctx = FileContext::new(
-        &path.display().to_string(),
-        ParseOptions {
-            year: None,
-            zone: Zone::utc(),
-        },
-    );
-    let mut out = Output::default();
-    let _ = rampart_io::evtx::read_evtx(path, &ctx, 1, usize::MAX, &mut out, |_| {});
-    out
-}
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -61,17 +30,14 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() {
-    let Some(corpora) = shared() else {
-        println!("skipped: ../shared/corpora absent");
+    let Some(corpora) = corpora("") else {
         return;
     };
     let target: u64 = std::env::var("RAMPART_BENCH_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let mut files = Vec::new();
-    evtx_files(&corpora.join("evtx-attack-samples"), &mut files);
-    files.sort();
+    let files = files(&corpora.join("evtx-attack-samples"), is_evtx);
 
     let started = Instant::now();
     let all = RuleSet::build(
@@ -94,7 +60,10 @@ fn main() {
     );
     drop(all);
 
-    let once: u64 = files.iter().map(|f| decode(f).events.len() as u64).sum();
+    let once: u64 = files
+        .iter()
+        .map(|f| decode_evtx(f).unwrap_or_default().events.len() as u64)
+        .sum();
     let rounds = target.div_ceil(once.max(1));
     let bytes: u64 = files
         .iter()
@@ -116,7 +85,7 @@ fn main() {
     let mut events = 0u64;
     for _ in 0..rounds {
         for f in &files {
-            events += black_box(decode(f)).events.len() as u64;
+            events += black_box(decode_evtx(f).unwrap_or_default()).events.len() as u64;
         }
     }
     let decode_secs = started.elapsed().as_secs_f64();
@@ -126,7 +95,7 @@ fn main() {
     let (mut hunted, mut hits, mut candidates, mut evaluated) = (0u64, 0u64, 0u64, 0u64);
     for _ in 0..rounds {
         for f in &files {
-            let out = decode(f);
+            let out = decode_evtx(f).unwrap_or_default();
             for e in &out.events {
                 hunted += 1;
                 candidates += rules.candidates(
@@ -140,7 +109,7 @@ fn main() {
     let hunt_secs = started.elapsed().as_secs_f64();
     assert_eq!(events, hunted);
     for f in &files {
-        for e in &decode(f).events {
+        for e in &decode_evtx(f).unwrap_or_default().events {
             evaluated += rules.evaluated(e) as u64;
         }
     }

@@ -1,27 +1,15 @@
 //! The SigmaHQ rule folders in ../shared/corpora/sigma: how many rules load
 //! per folder, and why the others do not. Skipped when the corpora are absent.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use rampart_detect::{load_path, CompileOptions, RuleSet};
+use std::collections::BTreeMap;
 
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let path = root.join("corpora").join(sub);
-    if path.exists() {
-        Some(path)
-    } else {
-        println!("skipped: ../shared/corpora absent");
-        None
-    }
-}
+mod common;
+use common::corpora;
 
 #[test]
 fn sigmahq_folders_load_and_every_skip_has_a_reason() {
-    let Some(rules) = shared("sigma/rules") else {
+    let Some(rules) = corpora("sigma/rules") else {
         return;
     };
     let mut total_loaded = 0;

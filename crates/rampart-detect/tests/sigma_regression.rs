@@ -6,32 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rampart_detect::{load_path, CompileOptions, EventView, RuleSet};
-use rampart_event::time::Zone;
-use rampart_parse::{FileContext, Output, ParseOptions};
 
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let path = root.join("corpora").join(sub);
-    if path.exists() {
-        Some(path)
-    } else {
-        println!("skipped: ../shared/corpora absent");
-        None
-    }
-}
-
-fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            info_files(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "info.yml") {
-            out.push(path);
-        }
-    }
-}
+mod common;
+use common::{corpora, decode_evtx, files, is_evtx};
 
 /// `(rule id, evtx path, match_count)` from an info.yml, read line by line
 /// (the file is a small fixed layout).
@@ -70,7 +47,7 @@ fn read_info(path: &Path, sigma: &Path) -> Vec<(String, PathBuf, Option<u64>)> {
 
 #[test]
 fn every_regression_sample_fires_its_rule() {
-    let (Some(sigma), Some(rules_dir)) = (shared("sigma"), shared("sigma/rules")) else {
+    let (Some(sigma), Some(rules_dir)) = (corpora("sigma"), corpora("sigma/rules")) else {
         return;
     };
     let set = RuleSet::build(load_path(&rules_dir), &CompileOptions::default());
@@ -80,9 +57,9 @@ fn every_regression_sample_fires_its_rule() {
         .enumerate()
         .map(|(i, r)| (r.rule.id.as_str(), i))
         .collect();
-    let mut infos = Vec::new();
-    info_files(&sigma.join("regression_data"), &mut infos);
-    infos.sort();
+    let infos = files(&sigma.join("regression_data"), |p| {
+        p.file_name().is_some_and(|n| n == "info.yml")
+    });
     let (mut checked, mut failures) = (0, Vec::new());
     for info in &infos {
         for (rule_id, evtx, expected) in read_info(info, &sigma) {
@@ -91,20 +68,13 @@ fn every_regression_sample_fires_its_rule() {
                 continue;
             };
             let rule = &set.rules()[index];
-            let ctx = FileContext::new(
-                &evtx.display().to_string(),
-                ParseOptions {
-                    year: None,
-                    zone: Zone::utc(),
-                },
-            );
-            let mut out = Output::default();
-            if let Err(e) =
-                rampart_io::evtx::read_evtx(&evtx, &ctx, 1, usize::MAX, &mut out, |_| {})
-            {
-                failures.push(format!("{}: {e}", evtx.display()));
-                continue;
-            }
+            let out = match decode_evtx(&evtx) {
+                Ok(out) => out,
+                Err(e) => {
+                    failures.push(format!("{}: {e}", evtx.display()));
+                    continue;
+                }
+            };
             let hits = out
                 .events
                 .iter()
@@ -151,41 +121,21 @@ fn every_regression_sample_fires_its_rule() {
     );
 }
 
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "evtx") {
-            out.push(path);
-        }
-    }
-}
-
 /// The indexed, literal-pruned rule set finds exactly what testing every
 /// rule on every event finds, over the EVTX attack samples.
 #[test]
 fn pruning_loses_no_detection() {
-    let (Some(samples), Some(rules_dir)) =
-        (shared("evtx-attack-samples"), shared("sigma/rules/windows"))
-    else {
+    let (Some(samples), Some(rules_dir)) = (
+        corpora("evtx-attack-samples"),
+        corpora("sigma/rules/windows"),
+    ) else {
         return;
     };
     let set = RuleSet::build(load_path(&rules_dir), &CompileOptions::default());
-    let mut files = Vec::new();
-    evtx_files(&samples, &mut files);
-    files.sort();
+    let files = files(&samples, is_evtx);
     let (mut events, mut hits) = (0, 0);
     for file in &files {
-        let ctx = FileContext::new(
-            &file.display().to_string(),
-            ParseOptions {
-                year: None,
-                zone: Zone::utc(),
-            },
-        );
-        let mut out = Output::default();
-        let _ = rampart_io::evtx::read_evtx(file, &ctx, 1, usize::MAX, &mut out, |_| {});
+        let out = decode_evtx(file).unwrap_or_default();
         for e in &out.events {
             events += 1;
             let mut fast: Vec<usize> = set.matches(e).iter().map(|h| h.index).collect();
@@ -211,26 +161,17 @@ fn pruning_loses_no_detection() {
 /// SigmaHQ Windows rules find in any file shows up as a snapshot diff.
 #[test]
 fn detections_per_attack_sample_are_pinned() {
-    let (Some(samples), Some(rules_dir)) =
-        (shared("evtx-attack-samples"), shared("sigma/rules/windows"))
-    else {
+    let (Some(samples), Some(rules_dir)) = (
+        corpora("evtx-attack-samples"),
+        corpora("sigma/rules/windows"),
+    ) else {
         return;
     };
     let set = RuleSet::build(load_path(&rules_dir), &CompileOptions::default());
-    let mut files = Vec::new();
-    evtx_files(&samples, &mut files);
-    files.sort();
+    let files = files(&samples, is_evtx);
     let mut report = String::new();
     for file in &files {
-        let ctx = FileContext::new(
-            &file.display().to_string(),
-            ParseOptions {
-                year: None,
-                zone: Zone::utc(),
-            },
-        );
-        let mut out = Output::default();
-        let _ = rampart_io::evtx::read_evtx(file, &ctx, 1, usize::MAX, &mut out, |_| {});
+        let out = decode_evtx(file).unwrap_or_default();
         let mut counts: std::collections::BTreeMap<String, usize> =
             std::collections::BTreeMap::new();
         for e in &out.events {
