@@ -15,6 +15,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use crate::pattern::string::{Case, Haystack, Place, StrMatch};
 use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
 use crate::rule::{LogSource, Rule, Search, Term};
+use crate::scan::{Atoms, ANYWHERE, AT_END, AT_START};
 use crate::view::EventView;
 
 /// One `Field|modifiers: values` check.
@@ -25,20 +26,50 @@ pub struct FieldCheck {
     /// The event fields it may be found in, in order.
     pub fields: Vec<String>,
     values: Vec<ValueMatch>,
-    /// When every value is a case-insensitive `contains` literal (whose
-    /// only cased letters are ASCII), one automaton finds any (or, with
-    /// `all`, every) one of them in a single pass. Built on first use, so
-    /// loading thousands of rules stays fast and only the checks events
-    /// actually reach pay for one.
-    any_contains: std::sync::OnceLock<Option<AhoCorasick>>,
     all: bool,
     neq: bool,
+    /// Where a rule set's scan finds this check's literals.
+    pub(crate) atoms: Option<Atoms>,
+    /// For checks no scan serves (keywords in the whole record, or rules
+    /// evaluated on their own): when every value is a case-insensitive
+    /// `contains` literal (whose only cased letters are ASCII), one automaton
+    /// finds any (or, with `all`, every) one of them in a single pass over
+    /// the lower-cased text. Built on first use, so only the checks events
+    /// actually reach pay for one.
+    any_contains: std::sync::OnceLock<Option<AnyContains>>,
 }
 
 /// Values at which one automaton beats testing them one by one.
 const AUTOMATON_MIN_VALUES: usize = 8;
 
-fn any_contains(values: &[ValueMatch]) -> Option<AhoCorasick> {
+/// Many `contains` literals searched at once in lower-cased text.
+#[derive(Debug, Clone)]
+struct AnyContains {
+    /// A SIMD search for a few dozen literals, when the machine has one.
+    packed: Option<aho_corasick::packed::Searcher>,
+    /// Finds every literal, for `all`, and any of them without SIMD.
+    automaton: AhoCorasick,
+}
+
+impl AnyContains {
+    fn is_match(&self, lower: &str) -> bool {
+        match &self.packed {
+            Some(p) => p.find(lower).is_some(),
+            None => self.automaton.is_match(lower),
+        }
+    }
+
+    /// Whether every literal occurs.
+    fn all_match(&self, lower: &str, count: usize) -> bool {
+        let mut found = vec![false; count];
+        for m in self.automaton.find_overlapping_iter(lower) {
+            found[m.pattern().as_usize()] = true;
+        }
+        found.iter().all(|f| *f)
+    }
+}
+
+fn any_contains(values: &[ValueMatch]) -> Option<AnyContains> {
     if values.len() < AUTOMATON_MIN_VALUES {
         return None;
     }
@@ -54,10 +85,12 @@ fn any_contains(values: &[ValueMatch]) -> Option<AhoCorasick> {
             _ => None,
         })
         .collect();
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build(needles?)
-        .ok()
+    let needles = needles?;
+    // The needles are lower case and the search reads the lower-cased text.
+    Some(AnyContains {
+        packed: aho_corasick::packed::Searcher::new(needles.iter()),
+        automaton: AhoCorasickBuilder::new().build(&needles).ok()?,
+    })
 }
 
 /// A compiled search.
@@ -65,11 +98,14 @@ fn any_contains(values: &[ValueMatch]) -> Option<AhoCorasick> {
 pub enum CompiledSearch {
     /// An OR of AND-groups of field checks.
     Fields(Vec<Vec<FieldCheck>>),
-    /// Values searched in the event's text.
+    /// Values searched in the event's original text and its message: the
+    /// same values as a check of each.
     Keywords {
-        /// The checks.
-        values: Vec<ValueMatch>,
-        /// Every value must be found (`'|all'`).
+        /// The values as a check of `event.original`.
+        original: Box<FieldCheck>,
+        /// The values as a check of `message`.
+        message: Box<FieldCheck>,
+        /// Every value must be found (`'|all'`), each in one of the two.
         all: bool,
     },
 }
@@ -131,8 +167,21 @@ fn compile_search(
                 .iter()
                 .map(|v| Scalar::Str(v.text().into_owned()))
                 .collect();
+            let values = pattern::compile(&mods, &texts, options, &map_field)?;
+            let check = |field: &str| {
+                Box::new(FieldCheck {
+                    sigma: field.to_owned(),
+                    fields: vec![field.to_owned()],
+                    values: values.clone(),
+                    all: false,
+                    neq: false,
+                    atoms: None,
+                    any_contains: std::sync::OnceLock::new(),
+                })
+            };
             Ok(CompiledSearch::Keywords {
-                values: pattern::compile(&mods, &texts, options, &map_field)?,
+                original: check("event.original"),
+                message: check("message"),
                 all: mods.all,
             })
         }
@@ -163,10 +212,11 @@ fn compile_term(
     Ok(FieldCheck {
         sigma: term.field.clone(),
         fields: fields_of(ls, &term.field),
-        any_contains: std::sync::OnceLock::new(),
         values,
         all: mods.all,
         neq: mods.neq,
+        atoms: None,
+        any_contains: std::sync::OnceLock::new(),
     })
 }
 
@@ -211,6 +261,21 @@ impl CompiledRule {
             condition,
             filters,
         })
+    }
+
+    /// Every field check of the rule and its filters.
+    pub(crate) fn checks_mut(&mut self) -> impl Iterator<Item = &mut FieldCheck> {
+        self.searches
+            .iter_mut()
+            .chain(self.filters.iter_mut().flat_map(|f| f.searches.iter_mut()))
+            .flat_map(|s| -> Box<dyn Iterator<Item = &mut FieldCheck>> {
+                match s {
+                    CompiledSearch::Fields(groups) => Box::new(groups.iter_mut().flatten()),
+                    CompiledSearch::Keywords {
+                        original, message, ..
+                    } => Box::new([&mut **original, &mut **message].into_iter()),
+                }
+            })
     }
 
     /// Whether the route admits this event.
@@ -396,6 +461,7 @@ fn search_event_ids(search: &CompiledSearch) -> Option<Vec<i64>> {
 }
 
 /// A search's cover: each of its groups (an OR) needs a literal check.
+/// Keywords have none: the original text is not scanned (see `scan`).
 fn search_cover(search: &CompiledSearch) -> Option<Cover> {
     let CompiledSearch::Fields(groups) = search else {
         return None;
@@ -425,20 +491,25 @@ pub struct Matched {
 fn search_matches(search: &CompiledSearch, event: &EventView<'_>) -> bool {
     match search {
         CompiledSearch::Fields(groups) => groups.iter().any(|g| g.iter().all(|c| c.matches(event))),
-        CompiledSearch::Keywords { values, all } => {
+        CompiledSearch::Keywords {
+            original,
+            message,
+            all: false,
+        } => original.matches(event) || message.matches(event),
+        // Each value in one of the two texts: rare, so tested value by value.
+        CompiledSearch::Keywords {
+            original,
+            message: _,
+            all: true,
+        } => {
             let text = Haystack::new(event.original());
             let message = event.get_str("message").map(Haystack::new);
-            let hit = |m: &ValueMatch| {
+            original.values.iter().all(|m| {
                 m.matches_in(ValueRef::Str(text.raw()), &text, &|_| None)
                     || message
                         .as_ref()
                         .is_some_and(|msg| m.matches_in(ValueRef::Str(msg.raw()), msg, &|_| None))
-            };
-            if *all {
-                values.iter().all(hit)
-            } else {
-                values.iter().any(hit)
-            }
+            })
         }
     }
 }
@@ -463,9 +534,32 @@ impl FieldCheck {
             .collect()
     }
 
+    /// For each value, the literal a scan should look for: the needle of
+    /// a literal compared ignoring ASCII case, or the longest piece of a
+    /// wildcard pattern (which every match contains).
+    pub(crate) fn literals_to_scan(&self) -> Vec<Option<String>> {
+        self.values
+            .iter()
+            .map(|v| match v {
+                ValueMatch::Str(StrMatch::Literal {
+                    needle,
+                    case: Case::Ascii,
+                    ..
+                }) if !needle.is_empty() => Some(needle.clone()),
+                ValueMatch::Str(StrMatch::Pattern(_, longest))
+                    if !longest.is_empty() && longest.is_ascii() =>
+                {
+                    Some(longest.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the event satisfies this check.
     pub fn matches(&self, event: &EventView<'_>) -> bool {
-        let value = self.fields.iter().find_map(|f| event.get(f));
+        let found = self.fields.iter().find_map(|f| event.get_cached(f));
+        let value = found.map(|(v, _)| v);
         let other = |name: &str| event.get(name);
         let result = match value {
             None => {
@@ -490,26 +584,57 @@ impl FieldCheck {
             }
             Some(v) => {
                 let text = text_of(v);
-                let automaton = self.any_contains.get_or_init(|| any_contains(&self.values));
-                if let Some(ac) = automaton {
-                    if self.all {
+                let hay = match (&text, found.and_then(|(_, cache)| cache)) {
+                    // Text of the event itself: lower-cased once for all rules.
+                    (std::borrow::Cow::Borrowed(raw), Some(cache)) => Haystack::cached(raw, cache),
+                    _ => Haystack::new(&text),
+                };
+                let scanned = self.atoms.as_ref().and_then(|atoms| {
+                    let found = event.scans()?.found(atoms.field, event)?;
+                    Some((atoms, found))
+                });
+                let by_scan =
+                    |m: &ValueMatch, place: u8| scanned_match(m, place, &hay).unwrap_or(false);
+                match scanned {
+                    // Any value: from what the scan found, or from the
+                    // check's literals, whichever list is shorter.
+                    Some((atoms, found)) if !self.all => {
+                        let hits = found.hits();
+                        let literal = if atoms.by_pattern.len() <= hits.len() {
+                            atoms
+                                .by_pattern
+                                .iter()
+                                .any(|&(id, i)| by_scan(&self.values[i], found.get(id)))
+                        } else {
+                            hits.iter().any(|&(id, place)| {
+                                atoms.values_of(id).any(|i| by_scan(&self.values[i], place))
+                            })
+                        };
+                        literal
+                            || atoms
+                                .direct
+                                .iter()
+                                .any(|&i| self.values[i].matches_in(v, &hay, &other))
+                    }
+                    Some((atoms, found)) => {
+                        self.values.iter().zip(&atoms.ids).all(|(m, id)| match id {
+                            Some(id) => by_scan(m, found.get(*id)),
+                            None => m.matches_in(v, &hay, &other),
+                        })
+                    }
+                    None => match self.any_contains.get_or_init(|| any_contains(&self.values)) {
                         // Every needle must occur: collect the ones found in one pass.
-                        let mut found = vec![false; self.values.len()];
-                        for m in ac.find_overlapping_iter(text.as_ref()) {
-                            found[m.pattern().as_usize()] = true;
+                        Some(ac) if self.all => ac.all_match(hay.ascii_lower(), self.values.len()),
+                        Some(ac) => ac.is_match(hay.ascii_lower()),
+                        None => {
+                            let one = |m: &ValueMatch| m.matches_in(v, &hay, &other);
+                            if self.all {
+                                self.values.iter().all(one)
+                            } else {
+                                self.values.iter().any(one)
+                            }
                         }
-                        found.iter().all(|f| *f)
-                    } else {
-                        ac.is_match(text.as_ref())
-                    }
-                } else {
-                    let hay = Haystack::new(&text);
-                    let one = |m: &ValueMatch| m.matches_in(v, &hay, &other);
-                    if self.all {
-                        self.values.iter().all(one)
-                    } else {
-                        self.values.iter().any(one)
-                    }
+                    },
                 }
             }
         };
@@ -519,4 +644,25 @@ impl FieldCheck {
             result
         }
     }
+}
+
+/// Whether value `m`, whose literal a scan found at `place` (0: nowhere),
+/// matches the text in `hay`; `None` for values a scan does not decide.
+fn scanned_match(m: &ValueMatch, place: u8, hay: &Haystack<'_>) -> Option<bool> {
+    let ValueMatch::Str(m) = m else {
+        return None;
+    };
+    Some(match m {
+        StrMatch::Literal {
+            needle, place: at, ..
+        } => match at {
+            Place::Contains => place & ANYWHERE != 0,
+            Place::Prefix => place & AT_START != 0,
+            Place::Suffix => place & AT_END != 0,
+            Place::Exact => place & AT_START != 0 && needle.len() == hay.raw().len(),
+        },
+        // The pattern's longest piece was found: the pattern itself decides.
+        StrMatch::Pattern(..) => place & ANYWHERE != 0 && m.is_match_in(hay),
+        StrMatch::Anything => return None,
+    })
 }

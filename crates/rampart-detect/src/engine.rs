@@ -4,31 +4,48 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use rampart_event::Event;
 
 use crate::compile::{CompileOptions, CompiledRule, Matched};
 use crate::correlate::{Correlator, Limits};
 use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
-use crate::prefilter::Prefilter;
+use crate::scan::Scanner;
 use crate::view::EventView;
 
-/// What the index is keyed on: a dataset (a Windows family counts as one)
-/// and, when the rule names them, an Event ID.
+/// What rules are indexed on while the set is built: a dataset (a Windows
+/// family counts as one) and, when the rule names them, an Event ID.
 type Key = (String, Option<i64>);
+
+/// The rules an event of one family and Event ID is tested against (those
+/// for the family, for its Event ID, and for everything, each once), and
+/// the field filters they need; resolved when the set is built, so routing
+/// an event costs two lookups and no allocation.
+#[derive(Debug, Default)]
+struct Route {
+    rules: Vec<usize>,
+    filters: Vec<usize>,
+}
+
+/// The routes of one dataset family.
+#[derive(Debug, Default)]
+struct Family {
+    /// Events whose Event ID no rule names.
+    any: Route,
+    by_code: FxHashMap<i64, Route>,
+}
 
 /// Compiled rules and the index over them.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
-    index: HashMap<Key, Vec<usize>>,
-    everywhere: Vec<usize>,
+    families: HashMap<String, Family>,
+    /// Events of a dataset no rule names.
+    elsewhere: Route,
     correlations: Vec<CorrelationRule>,
-    prefilter: Prefilter,
-    /// For each index key, the field filters its rules (and the rules that
-    /// apply everywhere) need.
-    key_filters: HashMap<Key, Vec<usize>>,
-    everywhere_filters: Vec<usize>,
+    scanner: Scanner,
     /// Rules that could not be compiled, with the reason.
     pub skipped: Vec<LoadError>,
 }
@@ -63,6 +80,51 @@ fn family(dataset: &str) -> &str {
     }
 }
 
+/// Where a rule is indexed: under dataset families and Event IDs, or
+/// (`None`) for every event.
+fn keys_of(rule: &CompiledRule) -> Vec<Option<Key>> {
+    if rule.route.admits.is_empty() {
+        return vec![None];
+    }
+    let mut keys: Vec<Key> = Vec::new();
+    let mut everywhere = false;
+    let required_ids = rule.required_event_ids();
+    for admit in &rule.route.admits {
+        if admit.datasets.is_empty() {
+            everywhere = true;
+            continue;
+        }
+        // Event IDs from the log source, else from the detection itself.
+        let ids = if admit.event_ids.is_empty() {
+            required_ids.clone().unwrap_or_default()
+        } else {
+            admit.event_ids.clone()
+        };
+        for d in &admit.datasets {
+            let d = family(d.trim_end_matches('.'));
+            if ids.is_empty() {
+                keys.push((d.to_owned(), None));
+            } else {
+                keys.extend(ids.iter().map(|id| (d.to_owned(), Some(*id))));
+            }
+        }
+    }
+    // A rule listed under a dataset for every Event ID needs no per-ID entries.
+    let any_id: Vec<String> = keys
+        .iter()
+        .filter(|(_, id)| id.is_none())
+        .map(|(d, _)| d.clone())
+        .collect();
+    keys.retain(|(d, id)| id.is_none() || !any_id.contains(d));
+    keys.sort();
+    keys.dedup();
+    let mut out: Vec<Option<Key>> = keys.into_iter().map(Some).collect();
+    if everywhere {
+        out.push(None);
+    }
+    out
+}
+
 impl RuleSet {
     /// Compiles what was loaded. Load errors carry over into `skipped`, and
     /// so do rules that fail to compile; the rest are indexed.
@@ -72,6 +134,8 @@ impl RuleSet {
             correlations: loaded.correlations,
             ..RuleSet::default()
         };
+        let mut index: HashMap<Key, Vec<usize>> = HashMap::new();
+        let mut everywhere = Vec::new();
         for rule in loaded.rules {
             let filters: Vec<_> = loaded
                 .filters
@@ -84,7 +148,16 @@ impl RuleSet {
                 .collect();
             let (path, id) = (rule.source.path.clone(), rule.id.clone());
             match CompiledRule::new(rule, &filters, options) {
-                Ok(compiled) => set.add(compiled),
+                Ok(compiled) => {
+                    let at = set.rules.len();
+                    for key in keys_of(&compiled) {
+                        match key {
+                            Some(key) => index.entry(key).or_default().push(at),
+                            None => everywhere.push(at),
+                        }
+                    }
+                    set.rules.push(compiled);
+                }
                 Err(reason) => set.skipped.push(LoadError {
                     path,
                     rule: Some(id),
@@ -92,78 +165,48 @@ impl RuleSet {
                 }),
             }
         }
-        set.prefilter = Prefilter::build(&set.rules);
-        set.everywhere_filters = set.prefilter.filters_for(set.everywhere.iter().copied());
-        set.key_filters = set
-            .index
-            .iter()
-            .map(|(k, rules)| (k.clone(), set.prefilter.filters_for(rules.iter().copied())))
-            .collect();
-        set
-    }
-
-    /// The field filters an event with these index keys needs.
-    fn filters(&self, keys: [&Key; 2]) -> Vec<usize> {
-        let mut out = self.everywhere_filters.clone();
-        for k in keys {
-            if let Some(f) = self.key_filters.get(k) {
-                out.extend_from_slice(f);
+        set.scanner = Scanner::build(&mut set.rules);
+        let route = |lists: &[&[usize]]| {
+            let mut rules: Vec<usize> = Vec::new();
+            for &i in lists.iter().copied().flatten() {
+                if !rules.contains(&i) {
+                    rules.push(i);
+                }
             }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    fn add(&mut self, rule: CompiledRule) {
-        let at = self.rules.len();
-        if rule.route.admits.is_empty() {
-            self.everywhere.push(at);
-        }
-        let mut keys: Vec<Key> = Vec::new();
-        let required_ids = rule.required_event_ids();
-        for admit in &rule.route.admits {
-            let datasets: Vec<&str> = if admit.datasets.is_empty() {
-                Vec::new()
-            } else {
-                admit
-                    .datasets
-                    .iter()
-                    .map(|d| family(d.trim_end_matches('.')))
-                    .collect()
-            };
-            if datasets.is_empty() {
-                self.everywhere.push(at);
-                continue;
-            }
-            // Event IDs from the log source, else from the detection itself.
-            let ids = if admit.event_ids.is_empty() {
-                required_ids.clone().unwrap_or_default()
-            } else {
-                admit.event_ids.clone()
-            };
-            for d in datasets {
-                if ids.is_empty() {
-                    keys.push((d.to_owned(), None));
-                } else {
-                    keys.extend(ids.iter().map(|id| (d.to_owned(), Some(*id))));
+            let filters = set.scanner.filters_for(rules.iter().copied());
+            Route { rules, filters }
+        };
+        let none: &[usize] = &[];
+        for (fam, code) in index.keys() {
+            let any = index.get(&(fam.clone(), None)).map_or(none, Vec::as_slice);
+            let family = set.families.entry(fam.clone()).or_default();
+            match code {
+                None => family.any = route(&[any, &everywhere]),
+                Some(c) => {
+                    let own = &index[&(fam.clone(), Some(*c))];
+                    family.by_code.insert(*c, route(&[any, own, &everywhere]));
                 }
             }
         }
-        // A rule listed under a dataset for every Event ID needs no per-ID entries.
-        let any_id: Vec<String> = keys
-            .iter()
-            .filter(|(_, id)| id.is_none())
-            .map(|(d, _)| d.clone())
-            .collect();
-        keys.retain(|(d, id)| id.is_none() || !any_id.contains(d));
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            self.index.entry(key).or_default().push(at);
+        for family in set.families.values_mut() {
+            if family.any.rules.is_empty() {
+                family.any = route(&[&everywhere]);
+            }
         }
-        self.everywhere.dedup();
-        self.rules.push(rule);
+        set.elsewhere = route(&[&everywhere]);
+        set
+    }
+
+    /// The route of an event.
+    fn route(&self, event: &EventView<'_>) -> &Route {
+        let fam = family(event.get_str("event.dataset").unwrap_or(""));
+        match self.families.get(fam) {
+            Some(f) => event
+                .code()
+                .and_then(|c| f.by_code.get(&c))
+                .unwrap_or(&f.any),
+            None => &self.elsewhere,
+        }
     }
 
     /// The compiled rules.
@@ -189,34 +232,21 @@ impl RuleSet {
 
     /// The rules that match `event`, in rule order within each index list.
     pub fn matches<'r>(&'r self, event: &Event) -> Vec<Hit<'r>> {
-        let event = &EventView::new(event);
-        let dataset = event.get_str("event.dataset").unwrap_or("");
-        let fam = family(dataset);
-        let code = event.code();
+        let event = &EventView::scanned(event, &self.scanner);
+        let route = self.route(event);
         let mut out = Vec::new();
         let mut possible = None;
-        let (any_id, this_id): (Key, Key) = ((fam.to_owned(), None), (fam.to_owned(), code));
-        let lists = [
-            self.index.get(&any_id),
-            code.and_then(|_| self.index.get(&this_id)),
-            Some(&self.everywhere),
-        ];
-        for list in lists.into_iter().flatten() {
-            for &i in list {
-                let rule = &self.rules[i];
-                if self.prefilter.is_keyed(i)
-                    && !possible
-                        .get_or_insert_with(|| {
-                            self.prefilter
-                                .possible(event, &self.filters([&any_id, &this_id]))
-                        })
-                        .contains(i)
-                {
-                    continue;
-                }
-                if rule.admits(event) && rule.matches(event) {
-                    out.push(Hit { rule, index: i });
-                }
+        for &i in &route.rules {
+            let rule = &self.rules[i];
+            if self.scanner.is_keyed(i)
+                && !possible
+                    .get_or_insert_with(|| self.scanner.possible(event, &route.filters))
+                    .contains(i)
+            {
+                continue;
+            }
+            if rule.admits(event) && rule.matches(event) {
+                out.push(Hit { rule, index: i });
             }
         }
         out
@@ -225,33 +255,19 @@ impl RuleSet {
     /// How many rules are evaluated in full for `event`: its candidates by
     /// routing, less those whose necessary literal is absent.
     pub fn evaluated(&self, event: &Event) -> usize {
-        let event = &EventView::new(event);
-        let fam = family(event.get_str("event.dataset").unwrap_or(""));
-        let code = event.code();
-        let possible = self.prefilter.possible(
-            event,
-            &self.filters([&(fam.to_owned(), None), &(fam.to_owned(), code)]),
-        );
-        [
-            self.index.get(&(fam.to_owned(), None)),
-            code.and_then(|c| self.index.get(&(fam.to_owned(), Some(c)))),
-            Some(&self.everywhere),
-        ]
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|&&i| !self.prefilter.is_keyed(i) || possible.contains(i))
-        .count()
+        let event = &EventView::scanned(event, &self.scanner);
+        let route = self.route(event);
+        let possible = self.scanner.possible(event, &route.filters);
+        route
+            .rules
+            .iter()
+            .filter(|&&i| !self.scanner.is_keyed(i) || possible.contains(i))
+            .count()
     }
 
-    /// How many rules an event of this dataset and Event ID is tested against.
-    pub fn candidates(&self, dataset: &str, code: Option<i64>) -> usize {
-        let fam = family(dataset);
-        self.index.get(&(fam.to_owned(), None)).map_or(0, Vec::len)
-            + code
-                .and_then(|c| self.index.get(&(fam.to_owned(), Some(c))))
-                .map_or(0, Vec::len)
-            + self.everywhere.len()
+    /// How many rules `event` is tested against before pruning.
+    pub fn candidates(&self, event: &Event) -> usize {
+        self.route(&EventView::new(event)).rules.len()
     }
 }
 
@@ -365,8 +381,8 @@ detection:
 
         let new_user = windows_event("Security", "4720", &[]);
         assert_eq!(set.matches(&new_user)[0].rule.rule.id, "r2");
-        assert_eq!(set.candidates("windows.security", Some(4720)), 1);
+        assert_eq!(set.candidates(&new_user), 1);
         // The new-user rule is indexed under its own Event ID, from its detection.
-        assert_eq!(set.candidates("windows.security", Some(4688)), 1);
+        assert_eq!(set.candidates(&security), 1);
     }
 }

@@ -6,12 +6,21 @@
 use rampart_event::{Event, ValueRef};
 use rustc_hash::FxHashMap;
 
+use crate::pattern::string::LowerCache;
+use crate::scan::{Scanner, Scans};
+
 /// An event with indexed fields.
 #[derive(Debug)]
 pub struct EventView<'e> {
     event: &'e Event,
-    fields: FxHashMap<&'e str, ValueRef<'e>>,
+    /// Each field's value and its lower-case text, made when a rule first
+    /// compares it ignoring case and then shared by every other rule.
+    fields: FxHashMap<&'e str, (ValueRef<'e>, LowerCache)>,
     code: Option<i64>,
+    /// The lower-case original, for keywords.
+    original_lower: LowerCache,
+    /// The literal scans of a rule set's fields, made as rules need them.
+    scans: Option<Scans<'e>>,
 }
 
 impl<'e> EventView<'e> {
@@ -20,9 +29,9 @@ impl<'e> EventView<'e> {
         let mut fields = FxHashMap::with_capacity_and_hasher(event.len() * 2, Default::default());
         for (name, value) in event.fields() {
             // The first value of a name wins, as in `Event::get`.
-            fields.entry(name).or_insert(value);
+            fields.entry(name).or_insert((value, LowerCache::new()));
         }
-        let code = match fields.get("event.code") {
+        let code = match fields.get("event.code").map(|(v, _)| v) {
             Some(ValueRef::Int(i)) => Some(*i),
             Some(ValueRef::Str(s)) => s.trim().parse().ok(),
             _ => None,
@@ -31,7 +40,23 @@ impl<'e> EventView<'e> {
             event,
             fields,
             code,
+            original_lower: LowerCache::new(),
+            scans: None,
         }
+    }
+
+    /// Indexes `event` for the rules `scanner` was built from: their
+    /// literals are then found by one scan per field.
+    pub fn scanned(event: &'e Event, scanner: &'e Scanner) -> Self {
+        EventView {
+            scans: Some(Scans::new(scanner)),
+            ..EventView::new(event)
+        }
+    }
+
+    /// The literal scans, when the view was made for a scanner.
+    pub fn scans(&self) -> Option<&Scans<'e>> {
+        self.scans.as_ref()
     }
 
     /// The event.
@@ -42,8 +67,22 @@ impl<'e> EventView<'e> {
     /// A field by dotted name (the event's dedicated members included).
     pub fn get(&self, name: &str) -> Option<ValueRef<'e>> {
         match self.fields.get(name) {
-            Some(v) => Some(*v),
+            Some((v, _)) => Some(*v),
             None if is_member(name) => self.event.get(name),
+            None => None,
+        }
+    }
+
+    /// A field with the cache of its lower-case text (none for the event's
+    /// dedicated members).
+    pub fn get_cached(&self, name: &str) -> Option<(ValueRef<'e>, Option<&LowerCache>)> {
+        match self.fields.get(name) {
+            Some((v, cache)) => Some((*v, Some(cache))),
+            None if name == "event.original" => Some((
+                ValueRef::Str(self.event.original()),
+                Some(&self.original_lower),
+            )),
+            None if is_member(name) => self.event.get(name).map(|v| (v, None)),
             None => None,
         }
     }

@@ -101,11 +101,16 @@ impl Event {
         if value.is_empty() {
             return;
         }
-        let stored = match self.span_of(value) {
-            Some((start, end)) => Stored::Span(start, end),
-            None => Stored::Value(Value::Str(value.to_owned())),
-        };
+        let stored = self.stored_text(value);
         self.fields.push((name.into(), stored));
+    }
+
+    /// Text as a range of the original when it is a piece of it, else a copy.
+    fn stored_text(&self, text: &str) -> Stored {
+        match self.span_of(text) {
+            Some((start, end)) => Stored::Span(start, end),
+            None => Stored::Value(Value::Str(text.to_owned())),
+        }
     }
 
     /// The byte range of `text` inside the original, if it is a piece of it.
@@ -117,6 +122,20 @@ impl Event {
             return None;
         }
         Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+    }
+
+    /// Sets a text field, replacing any value it had; like [`Event::set_str`],
+    /// text cut from the original is not copied, and empty text is not set.
+    pub fn insert_str(&mut self, name: impl Into<FieldName>, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let name = name.into();
+        let stored = self.stored_text(value);
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = stored,
+            None => self.fields.push((name, stored)),
+        }
     }
 
     /// Sets a field, replacing any value it had.

@@ -7,9 +7,10 @@
 //! decoder's message) and the records around it are still read.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use evtx::{EvtxParser, ParserSettings};
-use rampart_parse::{evtx_record, evtx_record_text, FileContext, Output};
+use rampart_parse::{evtx_record_text, FileContext, Output};
 
 /// The first bytes of every EVTX file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
@@ -41,27 +42,17 @@ pub fn read_evtx(
         .with_configuration(settings);
     let mut seen = 0u64;
     // Records come as JSON text, which is kept as `event.original` as it is
-    // and parsed once for the mapping.
+    // and read in place: fields JSON did not escape are ranges of it.
     for record in parser.records_json() {
         seen += 1;
         match record {
-            Ok(record) => match evtx_record_text(ctx, seen, &record.data) {
-                Some(event) => out.event("evtx", event),
-                // Not the usual shape: read it as a generic JSON value.
-                None => match serde_json::from_str::<serde_json::Value>(&record.data) {
-                    Ok(json) => match evtx_record(ctx, seen, &record.data, &json) {
-                        Some(event) => out.event("evtx", event),
-                        None => {
-                            out.unparsed(seen, "EVTX record is not a Windows event", &record.data)
-                        }
-                    },
-                    Err(e) => out.unparsed(
-                        seen,
-                        format!("EVTX record rendered as bad JSON: {e}"),
-                        &record.data,
-                    ),
-                },
-            },
+            Ok(record) => {
+                let text: Arc<str> = Arc::from(record.data);
+                match evtx_record_text(ctx, seen, &text) {
+                    Some(event) => out.event("evtx", event),
+                    None => out.unparsed(seen, "EVTX record is not a Windows event", &text),
+                }
+            }
             Err(e) => out.unparsed(seen, format!("damaged EVTX record: {e}"), ""),
         }
         if out.events.len() >= batch {

@@ -232,11 +232,18 @@ impl StrMatch {
     }
 }
 
-/// A field value's text, with its ASCII lower-case form made on first use.
+/// The ASCII lower-case form of a text, made on first use: `None` when
+/// the text has no upper-case ASCII letter and serves as it is.
+pub type LowerCache = std::cell::OnceCell<Option<Box<str>>>;
+
+/// A field value's text, with its ASCII lower-case form made on first use,
+/// either for this search alone or shared by every rule that reads the
+/// field of the same event.
 #[derive(Debug)]
 pub struct Haystack<'a> {
     raw: &'a str,
-    lower: std::cell::OnceCell<std::borrow::Cow<'a, str>>,
+    own: LowerCache,
+    shared: Option<&'a LowerCache>,
 }
 
 impl<'a> Haystack<'a> {
@@ -244,7 +251,17 @@ impl<'a> Haystack<'a> {
     pub fn new(raw: &'a str) -> Self {
         Haystack {
             raw,
-            lower: std::cell::OnceCell::new(),
+            own: LowerCache::new(),
+            shared: None,
+        }
+    }
+
+    /// The text to search, lower-cased at most once into `cache`.
+    pub fn cached(raw: &'a str, cache: &'a LowerCache) -> Self {
+        Haystack {
+            raw,
+            own: LowerCache::new(),
+            shared: Some(cache),
         }
     }
 
@@ -253,14 +270,16 @@ impl<'a> Haystack<'a> {
         self.raw
     }
 
-    fn ascii_lower(&self) -> &str {
-        self.lower.get_or_init(|| {
-            if self.raw.bytes().any(|b| b.is_ascii_uppercase()) {
-                std::borrow::Cow::Owned(self.raw.to_ascii_lowercase())
-            } else {
-                std::borrow::Cow::Borrowed(self.raw)
-            }
-        })
+    /// The text with ASCII letters in lower case.
+    pub fn ascii_lower(&self) -> &str {
+        let cache = self.shared.unwrap_or(&self.own);
+        let lower = cache.get_or_init(|| {
+            self.raw
+                .bytes()
+                .any(|b| b.is_ascii_uppercase())
+                .then(|| self.raw.to_ascii_lowercase().into_boxed_str())
+        });
+        lower.as_deref().unwrap_or(self.raw)
     }
 }
 

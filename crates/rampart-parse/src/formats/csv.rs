@@ -3,11 +3,14 @@
 //! Quoted fields may span lines; the delimiter (`,`, `;` or tab) is taken
 //! from the header.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use rampart_event::Value;
 
 use super::endpoint::{EndpointRows, Table};
 use super::generic::{map_alias, time_rank, time_value};
-use super::windows::{self, WinRecord};
+use super::windows::{self, Field, WinRecord};
 use crate::context::FileContext;
 use crate::output::Output;
 use crate::text::uint;
@@ -223,7 +226,10 @@ impl CsvDecoder {
             Rows::Endpoint(rows) => rows.row(ctx, no, text, &values, out),
             Rows::Windows(cols) => {
                 let rec = windows_record(cols, header, &values, ctx);
-                out.event(windows::FORMAT, windows::build(ctx, no, text, rec));
+                out.event(
+                    windows::FORMAT,
+                    windows::build(ctx, no, &Arc::from(text), rec),
+                );
             }
             Rows::Generic { time_column } => {
                 let mut e = ctx.event(no, text);
@@ -272,11 +278,11 @@ fn windows_record(
     header: &[String],
     values: &[String],
     ctx: &FileContext,
-) -> WinRecord {
+) -> WinRecord<'static> {
     let get = |i: Option<usize>| {
         i.map(|i| values[i].trim())
             .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .map(|v| Cow::Owned(v.to_owned()))
     };
     let mut rec = WinRecord {
         event_id: uint(values[cols.id].trim()).and_then(|n| u32::try_from(n).ok()),
@@ -290,7 +296,10 @@ fn windows_record(
     };
     for (i, (name, value)) in header.iter().zip(values).enumerate() {
         if !cols.used(i) && !value.is_empty() {
-            rec.data.push((name.clone(), Value::from(value.as_str())));
+            rec.data.push((
+                Cow::Owned(name.clone()),
+                Field::Text(Cow::Owned(value.clone())),
+            ));
         }
     }
     rec

@@ -3,11 +3,13 @@
 //! flattened Windows, Suricata EVE, Zeek, or generic), so a file that mixes
 //! them still reads right.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use rampart_event::{Event, Timestamp, Value};
-use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use super::windows::{self, WinRecord};
+use super::windows::{self, Field, WinRecord};
 use super::{generic, suricata, zeek};
 use crate::context::FileContext;
 use crate::output::Output;
@@ -203,17 +205,23 @@ impl JsonDecoder {
     ) {
         let original = original.trim();
         match self.forced.unwrap_or_else(|| shape_of(o)) {
-            Shape::EvtxDump => match evtx_dump(o, ctx) {
-                Some(rec) => out.event(windows::FORMAT, windows::build(ctx, no, original, rec)),
+            Shape::EvtxDump => match evtx_record_text(ctx, no, &Arc::from(original)) {
+                Some(event) => out.event(windows::FORMAT, event),
                 None => out.unparsed(no, "not an evtx_dump event", original),
             },
             Shape::Winlogbeat => match winlogbeat(o, ctx) {
-                Some(rec) => out.event(windows::FORMAT, windows::build(ctx, no, original, rec)),
+                Some(rec) => out.event(
+                    windows::FORMAT,
+                    windows::build(ctx, no, &Arc::from(original), rec),
+                ),
                 None => out.unparsed(no, "not a Winlogbeat event", original),
             },
             Shape::WindowsFlat => {
                 let rec = windows_flat(o, ctx);
-                out.event(windows::FORMAT, windows::build(ctx, no, original, rec));
+                out.event(
+                    windows::FORMAT,
+                    windows::build(ctx, no, &Arc::from(original), rec),
+                );
             }
             Shape::Suricata => out.event(suricata::FORMAT, suricata::event(ctx, no, original, o)),
             Shape::Zeek => {
@@ -228,28 +236,16 @@ impl JsonDecoder {
     }
 }
 
-/// The event of one record a binary EVTX reader rendered as JSON (the
-/// evtx_dump shape: `Event.System`, `Event.EventData`); `None` when the JSON
-/// is not a Windows event.
-pub fn evtx_record(ctx: &FileContext, no: u64, original: &str, record: &Json) -> Option<Event> {
-    let rec = evtx_dump(record.as_object()?, ctx)?;
-    Some(windows::build(ctx, no, original, rec))
-}
-
 /// `Record 12` lines that evtx_dump prints between pretty objects.
 fn is_record_header(line: &str) -> bool {
     line.strip_prefix("Record ")
         .is_some_and(|n| uint(n).is_some())
 }
 
-fn attr<'a>(v: &'a Json, name: &str) -> Option<&'a Json> {
-    v.get("#attributes")?.get(name)
-}
-
-fn as_text(v: &Json) -> Option<String> {
+fn as_text(v: &Json) -> Option<Cow<'static, str>> {
     match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(Cow::Owned(s.clone())),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
         Json::Object(_) => v.get("#text").and_then(as_text),
         _ => None,
     }
@@ -270,7 +266,7 @@ fn time(v: Option<&Json>, ctx: &FileContext) -> Option<Timestamp> {
 }
 
 /// Event data values: text stays text, numbers stay numbers.
-fn data_fields(data: &Json, into: &mut Vec<(String, Value)>) {
+fn data_fields(data: &Json, into: &mut Vec<(Cow<'static, str>, Field<'static>)>) {
     let Some(o) = data.as_object() else { return };
     for (k, v) in o {
         if k == "#attributes" {
@@ -278,142 +274,30 @@ fn data_fields(data: &Json, into: &mut Vec<(String, Value)>) {
         }
         match v {
             Json::Object(inner) if inner.contains_key("#text") => {
-                into.push((k.clone(), Value::from(&inner["#text"])));
+                into.push((Cow::Owned(k.clone()), Value::from(&inner["#text"]).into()));
             }
             // UserData wraps its fields in one more element.
             Json::Object(_) => data_fields(v, into),
             Json::Array(items) if k == "Data" => {
                 for (i, item) in items.iter().enumerate() {
-                    into.push((format!("Data{i}"), Value::from(item)));
+                    into.push((Cow::Owned(format!("Data{i}")), Value::from(item).into()));
                 }
             }
-            other => into.push((k.clone(), Value::from(other))),
+            other => into.push((Cow::Owned(k.clone()), Value::from(other).into())),
         }
     }
 }
 
-/// The parts of an evtx_dump-shaped record that rampart reads. Binary EVTX
-/// records are deserialised straight into this, so the rest of `System`
-/// (Version, Task, Keywords, ...) is skipped instead of built into a tree.
-#[derive(Debug, Default, Deserialize)]
-struct EvtxParts {
-    #[serde(rename = "System")]
-    system: SystemParts,
-    #[serde(rename = "EventData")]
-    event_data: Option<Json>,
-    #[serde(rename = "UserData")]
-    user_data: Option<Json>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct SystemParts {
-    #[serde(rename = "Provider")]
-    provider: Option<Json>,
-    #[serde(rename = "EventID")]
-    event_id: Option<Json>,
-    #[serde(rename = "Channel")]
-    channel: Option<Json>,
-    #[serde(rename = "Computer")]
-    computer: Option<Json>,
-    #[serde(rename = "EventRecordID")]
-    record_id: Option<Json>,
-    #[serde(rename = "Level")]
-    level: Option<Json>,
-    #[serde(rename = "TimeCreated")]
-    time_created: Option<Json>,
-    #[serde(rename = "Execution")]
-    execution: Option<Json>,
-    #[serde(rename = "Security")]
-    security: Option<Json>,
-}
-
-#[derive(Debug, Deserialize)]
-struct EvtxRecordParts {
-    #[serde(rename = "Event")]
-    event: EvtxParts,
-}
-
-/// The event of one record a binary EVTX reader rendered as JSON text, read
-/// without building a tree of the whole record; `None` when the text is not
-/// an evtx_dump-shaped Windows event.
-pub fn evtx_record_text(ctx: &FileContext, no: u64, text: &str) -> Option<Event> {
-    let parts: EvtxRecordParts = serde_json::from_str(text).ok()?;
-    let rec = from_parts(&parts.event, ctx);
+/// The event of one record a binary EVTX reader rendered as JSON text (the
+/// evtx_dump shape: `Event.System`, `Event.EventData`); `None` when the text
+/// is not a Windows event. Fields are ranges of `text` where JSON left them
+/// unescaped.
+pub fn evtx_record_text(ctx: &FileContext, no: u64, text: &Arc<str>) -> Option<Event> {
+    let rec = windows::evtx_json::record(text, ctx)?;
     Some(windows::build(ctx, no, text, rec))
 }
 
-fn evtx_dump(o: &Map<String, Json>, ctx: &FileContext) -> Option<WinRecord> {
-    let event = o.get("Event")?;
-    let system = event.get("System")?;
-    let part = |name: &str| system.get(name).cloned();
-    let parts = EvtxParts {
-        system: SystemParts {
-            provider: part("Provider"),
-            event_id: part("EventID"),
-            channel: part("Channel"),
-            computer: part("Computer"),
-            record_id: part("EventRecordID"),
-            level: part("Level"),
-            time_created: part("TimeCreated"),
-            execution: part("Execution"),
-            security: part("Security"),
-        },
-        event_data: event.get("EventData").cloned(),
-        user_data: event.get("UserData").cloned(),
-    };
-    Some(from_parts(&parts, ctx))
-}
-
-fn from_parts(parts: &EvtxParts, ctx: &FileContext) -> WinRecord {
-    let sys = &parts.system;
-    let mut rec = WinRecord {
-        provider: sys
-            .provider
-            .as_ref()
-            .and_then(|p| attr(p, "Name"))
-            .and_then(as_text),
-        event_id: sys
-            .event_id
-            .as_ref()
-            .and_then(as_u64)
-            .and_then(|n| u32::try_from(n).ok()),
-        channel: sys.channel.as_ref().and_then(as_text),
-        computer: sys.computer.as_ref().and_then(as_text),
-        record_id: sys.record_id.as_ref().and_then(as_u64),
-        level: sys.level.as_ref().and_then(as_u64).map(|n| n as i64),
-        time: time(
-            sys.time_created
-                .as_ref()
-                .and_then(|t| attr(t, "SystemTime")),
-            ctx,
-        ),
-        pid: sys
-            .execution
-            .as_ref()
-            .and_then(|x| attr(x, "ProcessID"))
-            .and_then(as_u64),
-        tid: sys
-            .execution
-            .as_ref()
-            .and_then(|x| attr(x, "ThreadID"))
-            .and_then(as_u64),
-        user_sid: sys
-            .security
-            .as_ref()
-            .and_then(|s| attr(s, "UserID"))
-            .and_then(as_text),
-        ..Default::default()
-    };
-    if let Some(data) = &parts.event_data {
-        data_fields(data, &mut rec.data);
-    }
-    if let Some(data) = &parts.user_data {
-        data_fields(data, &mut rec.data);
-    }
-    rec
-}
-
-fn winlogbeat(o: &Map<String, Json>, ctx: &FileContext) -> Option<WinRecord> {
+fn winlogbeat(o: &Map<String, Json>, ctx: &FileContext) -> Option<WinRecord<'static>> {
     let w = o.get("winlog")?;
     let mut rec = WinRecord {
         provider: w.get("provider_name").and_then(as_text),
@@ -485,7 +369,7 @@ const FLAT_SYSTEM_KEYS: &[&str] = &[
     "Version",
 ];
 
-fn windows_flat(o: &Map<String, Json>, ctx: &FileContext) -> WinRecord {
+fn windows_flat(o: &Map<String, Json>, ctx: &FileContext) -> WinRecord<'static> {
     let text = |k: &str| o.get(k).and_then(as_text);
     let mut rec = WinRecord {
         event_id: o
@@ -512,7 +396,8 @@ fn windows_flat(o: &Map<String, Json>, ctx: &FileContext) -> WinRecord {
     };
     for (k, v) in o {
         if !FLAT_SYSTEM_KEYS.contains(&k.as_str()) {
-            rec.data.push((k.clone(), Value::from(v)));
+            rec.data
+                .push((Cow::Owned(k.clone()), Value::from(v).into()));
         }
     }
     rec

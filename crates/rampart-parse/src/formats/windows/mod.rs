@@ -7,8 +7,13 @@
 //! well-known ones are also mapped onto ECS (`Image` → `process.executable`,
 //! `IpAddress` → `source.ip`, ...).
 
+pub mod evtx_json;
 pub mod known_ids;
+mod names;
 pub mod xml;
+
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp, Value};
 
@@ -18,17 +23,19 @@ use crate::text::{basename, ip_token, uint};
 /// The statistics key of Windows events.
 pub const FORMAT: &str = "windows";
 
-/// One Windows event, independent of the shape it was exported in.
+/// One Windows event, independent of the shape it was exported in. Text
+/// may borrow from the exported record, so that fields cut from it are
+/// stored as ranges of `event.original`.
 #[derive(Debug, Default, Clone)]
-pub struct WinRecord {
+pub struct WinRecord<'a> {
     /// The channel (log name): `Security`, `Microsoft-Windows-Sysmon/Operational`.
-    pub channel: Option<String>,
+    pub channel: Option<Cow<'a, str>>,
     /// The provider name.
-    pub provider: Option<String>,
+    pub provider: Option<Cow<'a, str>>,
     /// The Event ID.
     pub event_id: Option<u32>,
     /// The computer name.
-    pub computer: Option<String>,
+    pub computer: Option<Cow<'a, str>>,
     /// The record number.
     pub record_id: Option<u64>,
     /// When the event was created.
@@ -40,11 +47,35 @@ pub struct WinRecord {
     /// The writing thread.
     pub tid: Option<u64>,
     /// The SID in `System/Security/@UserID`.
-    pub user_sid: Option<String>,
+    pub user_sid: Option<Cow<'a, str>>,
     /// `EventData` / `UserData` fields in order.
-    pub data: Vec<(String, Value)>,
+    pub data: Vec<(Cow<'a, str>, Field<'a>)>,
     /// The rendered message, when the export has one.
-    pub message: Option<String>,
+    pub message: Option<Cow<'a, str>>,
+}
+
+/// The value of one `EventData` field.
+#[derive(Debug, Clone)]
+pub enum Field<'a> {
+    /// Text, which is what nearly every field is.
+    Text(Cow<'a, str>),
+    /// A number, boolean, null or list from a typed export.
+    Value(Value),
+}
+
+impl From<Value> for Field<'_> {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Str(s) => Field::Text(Cow::Owned(s)),
+            other => Field::Value(other),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(s: &'a str) -> Self {
+        Field::Text(Cow::Borrowed(s))
+    }
 }
 
 /// The dataset of a channel.
@@ -102,17 +133,17 @@ fn accounts_for(id: Option<u32>, category: Option<&str>) -> Accounts {
 
 /// Builds the event. `inferred` is set when channel and provider are to be
 /// taken from the known-ID table (CSV exports).
-pub fn build(ctx: &FileContext, no: u64, original: &str, mut rec: WinRecord) -> Event {
-    let mut e = ctx.event(no, original);
+pub fn build(ctx: &FileContext, no: u64, original: &Arc<str>, mut rec: WinRecord<'_>) -> Event {
+    let mut e = ctx.event(no, Arc::clone(original));
     e.timestamp = rec.time;
     let known = rec.event_id.and_then(known_ids::lookup);
     let mut inferred = Vec::new();
     if rec.channel.is_none() {
         if let Some(k) = known {
-            rec.channel = Some(k.channel.to_owned());
+            rec.channel = Some(Cow::Borrowed(k.channel));
             inferred.push(Value::from("winlog.channel"));
             if rec.provider.is_none() {
-                rec.provider = Some(k.provider.to_owned());
+                rec.provider = Some(Cow::Borrowed(k.provider));
                 inferred.push(Value::from("winlog.provider_name"));
             }
         }
@@ -175,8 +206,23 @@ pub fn build(ctx: &FileContext, no: u64, original: &str, mut rec: WinRecord) -> 
     for (name, value) in &rec.data {
         map_field(name, value, accounts, rec.event_id, &mut e);
     }
+    // A name can repeat (UserData beside EventData, a CSV header twice); the
+    // last value wins. `seen` is a cheap filter on name length and last byte,
+    // so the search for an earlier field runs only when one may exist.
+    let mut seen = 0u64;
     for (name, value) in rec.data {
-        e.insert(format!("winlog.event_data.{name}"), value);
+        let key = name.len() * 31 + usize::from(name.as_bytes().last().copied().unwrap_or(0));
+        let bit = 1u64 << (key % 64);
+        let name = names::event_data(&name);
+        if seen & bit != 0 {
+            e.remove(&name);
+        }
+        seen |= bit;
+        match value {
+            Field::Text(text) if text.is_empty() => e.set(name, Value::Str(String::new())),
+            Field::Text(text) => e.set_str(name, &text),
+            Field::Value(v) => e.set(name, v),
+        }
     }
     if let Some(message) = rec.message.as_deref() {
         from_message(message, &mut e);
@@ -187,17 +233,17 @@ pub fn build(ctx: &FileContext, no: u64, original: &str, mut rec: WinRecord) -> 
 }
 
 /// Maps one well-known `EventData` field onto ECS.
-fn map_field(name: &str, value: &Value, accounts: Accounts, id: Option<u32>, e: &mut Event) {
+fn map_field(name: &str, value: &Field, accounts: Accounts, id: Option<u32>, e: &mut Event) {
     let text = match value {
-        Value::Str(s) => s.trim(),
-        Value::Int(_) => "",
+        Field::Text(s) => s.trim(),
+        Field::Value(Value::Int(_)) => "",
         _ => return,
     };
     let number = || match value {
-        Value::Int(i) => Some(*i),
+        Field::Value(Value::Int(i)) => Some(*i),
         _ => number_text(text),
     };
-    let absent = text == "-" || (text.is_empty() && !matches!(value, Value::Int(_)));
+    let absent = text == "-" || (text.is_empty() && !matches!(value, Field::Value(Value::Int(_))));
     if absent {
         return;
     }
@@ -211,12 +257,9 @@ fn map_field(name: &str, value: &Value, accounts: Accounts, id: Option<u32>, e: 
             e.insert(field, n);
         }
     };
-    let string = |e: &mut Event, field: &'static str| {
-        let s = match value {
-            Value::Int(i) => i.to_string(),
-            _ => text.to_owned(),
-        };
-        e.insert(field, s);
+    let string = |e: &mut Event, field: &'static str| match value {
+        Field::Value(Value::Int(i)) => e.insert(field, i.to_string()),
+        _ => e.insert_str(field, text),
     };
     match name {
         "Image" | "NewProcessName" => string(e, "process.executable"),
@@ -286,21 +329,21 @@ fn number_text(text: &str) -> Option<i64> {
 fn account(text: &str, name: &'static str, domain: &'static str, e: &mut Event) {
     match text.split_once('\\') {
         Some((d, n)) => {
-            e.insert(name, n.to_owned());
-            e.insert(domain, d.to_owned());
+            e.insert_str(name, n);
+            e.insert_str(domain, d);
         }
-        None => e.insert(name, text.to_owned()),
+        None => e.insert_str(name, text),
     }
 }
 
 /// `HKLM\SOFTWARE\...\Run\Updater` → path, hive, key and value name.
 fn registry(path: &str, e: &mut Event) {
-    e.insert("registry.path", path.to_owned());
+    e.insert_str("registry.path", path);
     if let Some((hive, rest)) = path.split_once('\\') {
-        e.insert("registry.hive", hive.to_owned());
+        e.insert_str("registry.hive", hive);
         if let Some((key, value)) = rest.rsplit_once('\\') {
-            e.insert("registry.key", key.to_owned());
-            e.insert("registry.value", value.to_owned());
+            e.insert_str("registry.key", key);
+            e.insert_str("registry.value", value);
         }
     }
 }
@@ -396,11 +439,11 @@ mod tests {
         let rec = WinRecord {
             event_id: Some(4720),
             computer: Some("WS01".into()),
-            data: vec![("Account".into(), Value::from("LAB\\admin"))],
+            data: vec![("Account".into(), "LAB\\admin".into())],
             message: Some("A user account was created. New Account: backdoor_user".into()),
             ..Default::default()
         };
-        let e = build(&ctx(), 2, "raw", rec);
+        let e = build(&ctx(), 2, &Arc::from("raw"), rec);
         assert_eq!(e.get_str("winlog.channel"), Some("Security"));
         assert_eq!(e.get_str("event.dataset"), Some("windows.security"));
         assert_eq!(e.get_str("user.target.name"), Some("backdoor_user"));
@@ -412,7 +455,7 @@ mod tests {
             message: Some("A service was installed in the system. Service Name: updsvc Service File Name: C:\\x.exe".into()),
             ..Default::default()
         };
-        let e = build(&ctx(), 3, "raw", rec);
+        let e = build(&ctx(), 3, &Arc::from("raw"), rec);
         assert_eq!(e.get_str("service.name"), Some("updsvc"));
     }
 
@@ -423,7 +466,7 @@ mod tests {
             channel: Some("Application".into()),
             ..Default::default()
         };
-        let e = build(&ctx(), 1, "raw", rec);
+        let e = build(&ctx(), 1, &Arc::from("raw"), rec);
         assert!(e.get("event.action").is_none());
         assert_eq!(e.get_str("event.dataset"), Some("windows.application"));
     }
@@ -434,21 +477,15 @@ mod tests {
             event_id: Some(1),
             channel: Some("Microsoft-Windows-Sysmon/Operational".into()),
             data: vec![
-                (
-                    "Image".into(),
-                    Value::from("C:\\Windows\\System32\\cmd.exe"),
-                ),
-                ("ProcessId".into(), Value::from("4242")),
-                (
-                    "ParentImage".into(),
-                    Value::from("C:\\Windows\\explorer.exe"),
-                ),
-                ("Hashes".into(), Value::from("SHA256=AB,MD5=CD")),
-                ("User".into(), Value::from("LAB\\alice")),
+                ("Image".into(), "C:\\Windows\\System32\\cmd.exe".into()),
+                ("ProcessId".into(), "4242".into()),
+                ("ParentImage".into(), "C:\\Windows\\explorer.exe".into()),
+                ("Hashes".into(), "SHA256=AB,MD5=CD".into()),
+                ("User".into(), "LAB\\alice".into()),
             ],
             ..Default::default()
         };
-        let e = build(&ctx(), 1, "raw", rec);
+        let e = build(&ctx(), 1, &Arc::from("raw"), rec);
         assert_eq!(e.get_str("process.name"), Some("cmd.exe"));
         assert_eq!(e.get("process.pid").unwrap().as_i64(), Some(4242));
         assert_eq!(e.get_str("process.parent.name"), Some("explorer.exe"));

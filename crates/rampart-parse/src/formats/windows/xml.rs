@@ -3,10 +3,13 @@
 //! their tags, so any layout works, and each is parsed on its own: one broken
 //! event is one dead letter, not a lost file.
 
-use rampart_event::{Timestamp, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rampart_event::Timestamp;
 use roxmltree::{Document, Node};
 
-use super::WinRecord;
+use super::{Field, WinRecord};
 use crate::context::FileContext;
 use crate::output::Output;
 use crate::text::uint;
@@ -67,7 +70,7 @@ impl XmlDecoder {
             match parse_event(&chunk, ctx) {
                 Ok(rec) => out.event(
                     super::FORMAT,
-                    super::build(ctx, self.start_line, &chunk, rec),
+                    super::build(ctx, self.start_line, &Arc::from(chunk.as_str()), rec),
                 ),
                 Err(why) => {
                     out.unparsed(self.start_line, format!("invalid event XML: {why}"), &chunk)
@@ -105,6 +108,10 @@ fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
         .find(|c| c.is_element() && c.tag_name().name() == name)
 }
 
+fn owned(text: &str) -> Cow<'static, str> {
+    Cow::Owned(text.to_owned())
+}
+
 fn text_of(node: Node<'_, '_>) -> Option<String> {
     let text: String = node
         .descendants()
@@ -115,7 +122,7 @@ fn text_of(node: Node<'_, '_>) -> Option<String> {
 }
 
 /// Parses one `<Event>` element.
-pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord, String> {
+pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord<'static>, String> {
     let doc = Document::parse(xml).map_err(|e| e.to_string())?;
     let root = doc.root_element();
     if root.tag_name().name() != "Event" {
@@ -129,7 +136,7 @@ pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord, String> {
                 rec.provider = node
                     .attribute("Name")
                     .or_else(|| node.attribute("EventSourceName"))
-                    .map(str::to_owned);
+                    .map(owned);
             }
             "EventID" => {
                 rec.event_id = node
@@ -155,16 +162,16 @@ pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord, String> {
             "Channel" => {
                 rec.channel = node
                     .text()
-                    .map(|t| t.trim().to_owned())
+                    .map(|t| owned(t.trim()))
                     .filter(|t| !t.is_empty())
             }
             "Computer" => {
                 rec.computer = node
                     .text()
-                    .map(|t| t.trim().to_owned())
+                    .map(|t| owned(t.trim()))
                     .filter(|t| !t.is_empty())
             }
-            "Security" => rec.user_sid = node.attribute("UserID").map(str::to_owned),
+            "Security" => rec.user_sid = node.attribute("UserID").map(owned),
             _ => {}
         }
     }
@@ -172,23 +179,27 @@ pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord, String> {
         for (i, node) in data.children().filter(Node::is_element).enumerate() {
             let name = node
                 .attribute("Name")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("{}{}", node.tag_name().name(), i));
-            rec.data
-                .push((name, Value::Str(text_of(node).unwrap_or_default())));
+                .map(owned)
+                .unwrap_or_else(|| Cow::Owned(format!("{}{}", node.tag_name().name(), i)));
+            rec.data.push((
+                name,
+                Field::Text(Cow::Owned(text_of(node).unwrap_or_default())),
+            ));
         }
     }
     if let Some(user) = child(root, "UserData") {
         for group in user.children().filter(Node::is_element) {
             for node in group.children().filter(Node::is_element) {
-                let name = node.tag_name().name().to_owned();
-                rec.data
-                    .push((name, Value::Str(text_of(node).unwrap_or_default())));
+                let name = owned(node.tag_name().name());
+                rec.data.push((
+                    name,
+                    Field::Text(Cow::Owned(text_of(node).unwrap_or_default())),
+                ));
             }
         }
     }
     if let Some(info) = child(root, "RenderingInfo") {
-        rec.message = child(info, "Message").and_then(text_of);
+        rec.message = child(info, "Message").and_then(text_of).map(Cow::Owned);
     }
     Ok(rec)
 }

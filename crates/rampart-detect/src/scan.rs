@@ -1,0 +1,452 @@
+//! Literal scanning: one Aho-Corasick pass over a field's value finds every
+//! literal any rule looks for in that field, and both rule pruning and rule
+//! evaluation read the result.
+//!
+//! Most Sigma checks are literals (`Image|endswith: '\certutil.exe'`,
+//! `CommandLine|contains: ' -enc '`), and many rules check the same field.
+//! Testing them rule by rule reads a long command line dozens of times; the
+//! scan reads it once per event, noting for each literal whether it occurs,
+//! at the start, or at the end. A check then costs a lookup.
+//!
+//! Pruning: a rule whose condition needs one of some literals in a field (its
+//! cover, see [`CompiledRule::necessary_literals`]) cannot match when none
+//! was found, so it is not evaluated at all.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rampart_event::ValueRef;
+
+use crate::compile::CompiledRule;
+use crate::pattern::text_of;
+use crate::view::EventView;
+
+/// A literal occurs somewhere in the value.
+pub const ANYWHERE: u8 = 1;
+/// A literal starts the value.
+pub const AT_START: u8 = 2;
+/// A literal ends the value.
+pub const AT_END: u8 = 4;
+
+/// Where a check finds its literals: the scanned field and, per value, the
+/// literal standing for it (none for values that are not literals).
+#[derive(Debug, Clone)]
+pub struct Atoms {
+    /// The field scan, an index into [`Scanner`]'s fields.
+    pub field: usize,
+    /// For each value of the check, its literal's pattern number.
+    pub ids: Vec<Option<u32>>,
+    /// `(pattern, value)` pairs in pattern order, to go from what a scan
+    /// found to the values it decides.
+    pub by_pattern: Vec<(u32, usize)>,
+    /// The values no scan decides (numbers, regexes, case-sensitive text).
+    pub direct: Vec<usize>,
+}
+
+impl Atoms {
+    fn new(field: usize, ids: Vec<Option<u32>>) -> Self {
+        let mut by_pattern: Vec<(u32, usize)> = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(v, id)| Some(((*id)?, v)))
+            .collect();
+        by_pattern.sort_unstable();
+        let direct = (0..ids.len()).filter(|&v| ids[v].is_none()).collect();
+        Atoms {
+            field,
+            ids,
+            by_pattern,
+            direct,
+        }
+    }
+
+    /// The values whose literal is pattern `id`.
+    pub fn values_of(&self, id: u32) -> impl Iterator<Item = usize> + '_ {
+        let start = self.by_pattern.partition_point(|(p, _)| *p < id);
+        self.by_pattern[start..]
+            .iter()
+            .take_while(move |(p, _)| *p == id)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// The literals of all rules, by field.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// For each rule, whether it has a necessary literal.
+    keyed: Vec<bool>,
+    fields: Vec<FieldScan>,
+    /// For each rule, the field scans holding its necessary literals.
+    rule_fields: Vec<Vec<usize>>,
+}
+
+#[derive(Debug)]
+struct FieldScan {
+    /// The event fields the checked Sigma field resolves to (first present wins).
+    names: Vec<String>,
+    /// `None` when the automaton could not be built: checks are then
+    /// evaluated directly and no rule is pruned on this field.
+    automaton: Option<AhoCorasick>,
+    /// For each pattern, the rules it keys.
+    owners: Vec<Vec<u32>>,
+}
+
+/// What scanning one field of one event found: `(pattern, where)` pairs in
+/// pattern order.
+#[derive(Debug, Default)]
+pub struct Found {
+    hits: Vec<(u32, u8)>,
+}
+
+impl Found {
+    /// `(pattern, where)` for every literal found, in pattern order.
+    pub fn hits(&self) -> &[(u32, u8)] {
+        &self.hits
+    }
+
+    /// Where pattern `id` was found ([`ANYWHERE`], [`AT_START`], [`AT_END`]
+    /// bits), 0 when it was not.
+    pub fn get(&self, id: u32) -> u8 {
+        self.hits
+            .binary_search_by_key(&id, |(p, _)| *p)
+            .map_or(0, |at| self.hits[at].1)
+    }
+}
+
+/// The scans of one event, each made when first needed.
+#[derive(Debug)]
+pub struct Scans<'s> {
+    scanner: &'s Scanner,
+    done: Box<[OnceCell<Option<Found>>]>,
+}
+
+impl<'s> Scans<'s> {
+    /// No scan made yet.
+    pub fn new(scanner: &'s Scanner) -> Self {
+        Scans {
+            scanner,
+            done: (0..scanner.fields.len()).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    /// What field scan `f` found in `event`; `None` when the field is
+    /// absent or has no automaton. For a list, what was found in any item.
+    pub fn found(&self, f: usize, event: &EventView<'_>) -> Option<&Found> {
+        self.done
+            .get(f)?
+            .get_or_init(|| self.scanner.scan(f, event))
+            .as_ref()
+    }
+}
+
+/// Whether checks of these fields are left to test their values directly:
+/// the whole record (keywords) is long and only a few literals are looked
+/// for in it, so a SIMD search for them beats an automaton pass that
+/// reports every literal of every rule.
+fn is_unscanned(fields: &[String]) -> bool {
+    fields == ["event.original"]
+}
+
+/// A set of rule indexes.
+#[derive(Debug, Clone)]
+pub struct RuleBits(Vec<u64>);
+
+impl RuleBits {
+    fn new(n: usize) -> Self {
+        RuleBits(vec![0; n.div_ceil(64)])
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    /// Whether rule `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// Literals of one field list while the scanner is built.
+#[derive(Default)]
+struct FieldBuild {
+    patterns: Vec<String>,
+    numbers: HashMap<String, u32>,
+    owners: Vec<Vec<u32>>,
+}
+
+impl FieldBuild {
+    fn intern(&mut self, literal: &str) -> u32 {
+        if let Some(&n) = self.numbers.get(literal) {
+            return n;
+        }
+        let n = u32::try_from(self.patterns.len()).unwrap_or(u32::MAX);
+        self.patterns.push(literal.to_owned());
+        self.numbers.insert(literal.to_owned(), n);
+        self.owners.push(Vec::new());
+        n
+    }
+}
+
+impl Scanner {
+    /// Collects the literals of `rules` and tells each of their checks
+    /// where its literals are.
+    pub fn build(rules: &mut [CompiledRule]) -> Scanner {
+        let mut keyed = vec![false; rules.len()];
+        let mut names: Vec<Vec<String>> = Vec::new();
+        let mut builds: Vec<FieldBuild> = Vec::new();
+        let mut field_of = |fields: &[String], builds: &mut Vec<FieldBuild>| match names
+            .iter()
+            .position(|n| n == fields)
+        {
+            Some(at) => at,
+            None => {
+                names.push(fields.to_vec());
+                builds.push(FieldBuild::default());
+                names.len() - 1
+            }
+        };
+        let mut rule_fields: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+        for (i, rule) in rules.iter_mut().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            if let Some(cover) = rule.necessary_literals() {
+                keyed[i] = true;
+                for (fields, literals) in cover {
+                    let f = field_of(&fields, &mut builds);
+                    for literal in literals {
+                        let n = builds[f].intern(&literal) as usize;
+                        builds[f].owners[n].push(index);
+                    }
+                    if !rule_fields[i].contains(&f) {
+                        rule_fields[i].push(f);
+                    }
+                }
+            }
+            for check in rule.checks_mut().filter(|c| !is_unscanned(&c.fields)) {
+                let literals = check.literals_to_scan();
+                if literals.iter().all(Option::is_none) {
+                    continue;
+                }
+                let f = field_of(&check.fields, &mut builds);
+                let ids = literals
+                    .into_iter()
+                    .map(|l| l.map(|l| builds[f].intern(&l)))
+                    .collect();
+                check.atoms = Some(Atoms::new(f, ids));
+            }
+        }
+        let mut fields = Vec::with_capacity(builds.len());
+        for (names, build) in names.into_iter().zip(builds) {
+            let automaton = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&build.patterns)
+                .ok();
+            if automaton.is_none() {
+                // Without an automaton these rules are simply evaluated in full.
+                for o in build.owners.iter().flatten() {
+                    keyed[*o as usize] = false;
+                }
+            }
+            fields.push(FieldScan {
+                names,
+                automaton,
+                owners: build.owners,
+            });
+        }
+        Scanner {
+            keyed,
+            fields,
+            rule_fields,
+        }
+    }
+
+    /// The field scans the given rules need for pruning, each once, in order.
+    pub fn filters_for(&self, rules: impl Iterator<Item = usize>) -> Vec<usize> {
+        let mut out: Vec<usize> = rules
+            .flat_map(|r| self.rule_fields.get(r).into_iter().flatten().copied())
+            .filter(|&f| self.fields[f].automaton.is_some())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether rule `i` is pruned by literals.
+    pub fn is_keyed(&self, i: usize) -> bool {
+        self.keyed.get(i).copied().unwrap_or(false)
+    }
+
+    /// The keyed rules whose literal occurs in `event`, scanning only the
+    /// given fields (those the event's candidate rules need).
+    pub fn possible(&self, event: &EventView<'_>, filters: &[usize]) -> RuleBits {
+        let mut bits = RuleBits::new(self.keyed.len());
+        let Some(scans) = event.scans() else {
+            return bits;
+        };
+        for &f in filters {
+            let Some(found) = scans.found(f, event) else {
+                continue;
+            };
+            let owners = &self.fields[f].owners;
+            for &(pattern, _) in &found.hits {
+                for &rule in &owners[pattern as usize] {
+                    bits.insert(rule as usize);
+                }
+            }
+        }
+        bits
+    }
+
+    /// Scans field `f` of `event`.
+    fn scan(&self, f: usize, event: &EventView<'_>) -> Option<Found> {
+        let field = &self.fields[f];
+        let automaton = field.automaton.as_ref()?;
+        let value = field.names.iter().find_map(|n| event.get(n))?;
+        let mut hits: Vec<(u32, u8)> = Vec::new();
+        let mut scan = |text: &str| {
+            for m in automaton.find_overlapping_iter(text) {
+                let mut place = ANYWHERE;
+                if m.start() == 0 {
+                    place |= AT_START;
+                }
+                if m.end() == text.len() {
+                    place |= AT_END;
+                }
+                hits.push((m.pattern().as_u32(), place));
+            }
+        };
+        match value {
+            ValueRef::List(items) => {
+                for item in items {
+                    scan(&text_of(item.as_ref()));
+                }
+            }
+            other => scan(&text_of(other)),
+        }
+        hits.sort_unstable_by_key(|(p, _)| *p);
+        hits.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 |= later.1;
+            }
+            same
+        });
+        Some(Found { hits })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_event::{Event, Origin};
+
+    use crate::engine::RuleSet;
+    use crate::load::load_text;
+    use crate::view::EventView;
+    use crate::CompileOptions;
+
+    /// One rule per way a literal can be placed, plus patterns, `all`,
+    /// case-sensitive values and keywords, over one field.
+    const RULES: &str = r#"
+title: contains
+id: contains
+logsource: {product: linux}
+detection: {s: {message|contains: ['Needle', 'other']}, condition: s}
+---
+title: startswith
+id: startswith
+logsource: {product: linux}
+detection: {s: {message|startswith: 'needle'}, condition: s}
+---
+title: endswith
+id: endswith
+logsource: {product: linux}
+detection: {s: {message|endswith: 'NEEDLE'}, condition: s}
+---
+title: exact
+id: exact
+logsource: {product: linux}
+detection: {s: {message: 'needle'}, condition: s}
+---
+title: pattern
+id: pattern
+logsource: {product: linux}
+detection: {s: {message: 'nee*dle end'}, condition: s}
+---
+title: all
+id: all
+logsource: {product: linux}
+detection: {s: {message|contains|all: ['needle', 'end']}, condition: s}
+---
+title: cased
+id: cased
+logsource: {product: linux}
+detection: {s: {message|contains|cased: 'Needle'}, condition: s}
+---
+title: keyword
+id: keyword
+logsource: {product: linux}
+detection: {keywords: ['needle'], condition: keywords}
+"#;
+
+    fn event(message: &str) -> Event {
+        let mut e = Event::new(Origin::new("a.log", 1), format!("raw {message}"));
+        e.set("event.dataset", "linux.syslog");
+        e.set("message", message.to_owned());
+        e
+    }
+
+    #[test]
+    fn scanned_checks_decide_as_direct_evaluation_does() {
+        let set = RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default());
+        assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "needle",
+                &["contains", "startswith", "endswith", "exact", "keyword"][..],
+            ),
+            (
+                "NEEDLE",
+                &["contains", "startswith", "endswith", "exact", "keyword"],
+            ),
+            ("xx Needle yy", &["contains", "cased", "keyword"]),
+            ("needle at start", &["contains", "startswith", "keyword"]),
+            (
+                "at the end needle",
+                &["contains", "endswith", "all", "keyword"],
+            ),
+            ("neeXXXdle end", &["pattern"]),
+            (
+                "needle end",
+                &["contains", "startswith", "pattern", "all", "keyword"],
+            ),
+            (
+                "end, then needle",
+                &["contains", "endswith", "all", "keyword"],
+            ),
+            ("nothing here", &[]),
+            ("needl", &[]),
+        ];
+        for (message, want) in cases {
+            let e = event(message);
+            let mut fast: Vec<&str> = set
+                .matches(&e)
+                .iter()
+                .map(|h| h.rule.rule.id.as_str())
+                .collect();
+            let view = EventView::new(&e);
+            let mut direct: Vec<&str> = set
+                .rules()
+                .iter()
+                .filter(|r| r.admits(&view) && r.matches(&view))
+                .map(|r| r.rule.id.as_str())
+                .collect();
+            let mut want = want.to_vec();
+            fast.sort_unstable();
+            direct.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(fast, want, "scanned, {message:?}");
+            assert_eq!(direct, want, "direct, {message:?}");
+        }
+    }
+}
