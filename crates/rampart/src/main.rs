@@ -31,6 +31,8 @@ enum Command {
     Hunt(commands::hunt::HuntArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
+    /// The IOC database: add, remove, list, import, export, expire.
+    Ioc(commands::ioc::IocArgs),
     /// List the input formats rampart reads.
     Formats,
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => commands::parse::run(&args),
         Command::Hunt(args) => commands::hunt::run(&args),
         Command::Rules(args) => commands::rules::run(&args),
+        Command::Ioc(args) => commands::ioc::run(&args),
         Command::Formats => commands::formats::run(),
     };
     match result {

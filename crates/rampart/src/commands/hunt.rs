@@ -10,13 +10,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_detect::rule::Rule;
 use rampart_detect::{
     Alert, CompileOptions, Deduper, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning,
 };
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
+use rampart_intel::IntelTable;
 use rampart_io::{discover, read_files_with, Message};
 
+use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
 use super::rule_sources::{builtin_rules, load_rules};
 use crate::alert_writer::{AlertFormat, AlertWriter};
@@ -57,6 +60,8 @@ pub struct HuntArgs {
     fail_on: Option<LevelArg>,
     #[command(flatten)]
     read: ReadArgs,
+    #[command(flatten)]
+    intel: IntelArgs,
     /// List every rule that was skipped, with the reason.
     #[arg(long, short)]
     verbose: bool,
@@ -121,12 +126,29 @@ impl Scope {
     }
 }
 
-/// Runs the rules over one batch.
-fn detect(rules: &RuleSet, roles: &RuleRoles, events: &[Event], scope: Scope) -> BatchResult {
+/// The indicators of a run and the rule whose alerts they raise.
+struct Intel {
+    table: IntelTable,
+    rule: Rule,
+}
+
+/// Runs the rules (and the indicator lookups) over one batch.
+fn detect(
+    rules: &RuleSet,
+    roles: &RuleRoles,
+    intel: Option<&Intel>,
+    events: &[Event],
+    scope: Scope,
+) -> BatchResult {
     let mut out = BatchResult::default();
     for (at, event) in events.iter().enumerate() {
         if !scope.admits_time(event.timestamp) {
             continue;
+        }
+        if let Some(intel) = intel.filter(|i| i.rule.level >= scope.min) {
+            let hits = intel.table.matches(event);
+            out.alerts
+                .extend(rampart_intel::alerts(&intel.rule, event, &hits));
         }
         for hit in rules.matches(event) {
             if roles.feeds(hit.index) {
@@ -190,6 +212,17 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         }
         bail!("no rule could be loaded from {:?}", args.rules);
     }
+    let intel = {
+        let mut log: Box<dyn Write> = if args.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stderr())
+        };
+        args.intel.load(&mut log)?.map(|table| Intel {
+            table,
+            rule: rampart_intel::ioc_rule(),
+        })
+    };
     let options = args.read.options()?;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
@@ -224,7 +257,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         to: args.to,
         min: args.min_level.into(),
     };
-    let work = |events: &[Event]| detect(&rules, &roles, events, scope);
+    let work = |events: &[Event]| detect(&rules, &roles, intel.as_ref(), events, scope);
     let mut kept: Vec<Alert> = Vec::new();
     let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
     let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
@@ -233,7 +266,9 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         rules
             .rules()
             .iter()
-            .filter_map(|r| Some((r.rule.id.clone(), r.rule.dedup?))),
+            .map(|r| r.rule.as_ref())
+            .chain(intel.as_ref().map(|i| &i.rule))
+            .filter_map(|r| Some((r.id.clone(), r.dedup?))),
         Limits::default().max_alert_events,
         Limits::default().max_groups,
     );

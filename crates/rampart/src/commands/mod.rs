@@ -2,6 +2,8 @@
 
 pub mod formats;
 pub mod hunt;
+pub mod intel_args;
+pub mod ioc;
 pub mod parse;
 pub mod read_args;
 pub mod rule_sources;

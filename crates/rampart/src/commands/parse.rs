@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_io::{discover, read_files, Message, ReadOptions};
 
+use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
 use crate::summary::Summary;
 use crate::writer::{EventWriter, OutputFormat};
@@ -34,6 +35,8 @@ pub struct ParseArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     read: ReadArgs,
+    #[command(flatten)]
+    intel: IntelArgs,
     /// Show the detected format of each file.
     #[arg(long, short)]
     verbose: bool,
@@ -64,6 +67,14 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
     };
 
     let started = Instant::now();
+    let intel = {
+        let mut log: Box<dyn Write> = if args.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stderr())
+        };
+        args.intel.load(&mut log)?
+    };
     let (inputs, missing) = discover(&args.paths);
     let mut summary = Summary::default();
     for (path, why) in missing {
@@ -93,12 +104,18 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
     read_files(&inputs, &options, |message| match message {
         Message::Batch {
             index,
-            events,
+            mut events,
             dead,
             work: (),
         } => {
             if write_error.is_some() {
                 return;
+            }
+            if let Some(table) = &intel {
+                for event in &mut events {
+                    let hits = table.matches(event);
+                    rampart_intel::enrich(event, &hits);
+                }
             }
             for event in &events {
                 if let Err(e) = writer.write(event) {

@@ -1,0 +1,17 @@
+//! Threat intelligence: indicators of compromise in one normal form, the
+//! feed formats they arrive in, a table that matches event values against
+//! them fast, and the `ioc-match` rule.
+//!
+//! The flow is `feed` (a file → indicators, with every bad entry reported)
+//! → `table` (indicators indexed by kind) → `matcher` (an event → its
+//! matches, `threat.enrichments`, `ioc-match` alerts).
+
+pub mod feed;
+pub mod indicator;
+pub mod matcher;
+pub mod table;
+
+pub use feed::{detect, parse, read_file, Feed, FeedOptions, Format};
+pub use indicator::{classify, normalise, Indicator, Kind};
+pub use matcher::{alerts, enrich, ioc_rule, Hit};
+pub use table::IntelTable;

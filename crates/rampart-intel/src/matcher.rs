@@ -1,0 +1,207 @@
+//! Matching events against the loaded indicators: which fields are looked
+//! up, what an event carries afterwards (`threat.enrichments`, one entry per
+//! match), and the `ioc-match` rule's alerts.
+//!
+//! Seed 001's semantics hold: a match on the source or the destination
+//! flags the event, and the source's match comes first (its confidence is
+//! the one shown first).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rampart_detect::rule::{LogSource, Rule, RuleSource};
+use rampart_detect::{Alert, Level, Matched};
+use rampart_event::{Event, Value, ValueRef};
+use serde_json::{json, Value as Json};
+
+use crate::indicator::{Indicator, Kind};
+use crate::table::IntelTable;
+
+/// Address fields, source first.
+const IP_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server.ip"];
+/// Domain fields.
+const DOMAIN_FIELDS: &[&str] = &[
+    "dns.question.name",
+    "url.domain",
+    "destination.domain",
+    "server.domain",
+];
+/// URL fields (a full URL; a path alone matches nothing).
+const URL_FIELDS: &[&str] = &["url.full", "url.original"];
+/// File hash fields.
+const HASH_FIELDS: &[&str] = &[
+    "file.hash.sha256",
+    "file.hash.sha1",
+    "file.hash.md5",
+    "process.hash.sha256",
+    "process.hash.sha1",
+    "process.hash.md5",
+];
+
+/// How long repeats of one indicator fold into one `ioc-match` alert.
+pub const IOC_DEDUP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// One match of an event value against an indicator.
+#[derive(Debug, Clone)]
+pub struct Hit<'t> {
+    /// The event field.
+    pub field: &'static str,
+    /// The event's value.
+    pub atomic: String,
+    /// The indicator.
+    pub indicator: &'t Indicator,
+}
+
+impl IntelTable {
+    /// Every match of `event`'s addresses, domains, URLs and hashes, source
+    /// address first.
+    pub fn matches(&self, event: &Event) -> Vec<Hit<'_>> {
+        let mut hits = Vec::new();
+        for &field in IP_FIELDS {
+            let ip = match event.get(field) {
+                Some(ValueRef::Ip(ip)) => ip,
+                Some(ValueRef::Str(s)) => match s.trim().parse::<IpAddr>() {
+                    Ok(ip) => ip,
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
+            self.each_ip(ip, |indicator| {
+                hits.push(Hit {
+                    field,
+                    atomic: ip.to_string(),
+                    indicator,
+                })
+            });
+        }
+        if !self.has_names() {
+            return hits;
+        }
+        for &field in DOMAIN_FIELDS.iter().chain(URL_FIELDS).chain(HASH_FIELDS) {
+            let Some(value) = event.get_str(field) else {
+                continue;
+            };
+            let mut push = |indicator| {
+                hits.push(Hit {
+                    field,
+                    atomic: value.to_owned(),
+                    indicator,
+                })
+            };
+            if DOMAIN_FIELDS.contains(&field) {
+                self.each_domain(value, &mut push);
+            } else if URL_FIELDS.contains(&field) {
+                if let Ok((Kind::Url, url)) = crate::indicator::normalise(Kind::Url, value) {
+                    self.each_url(&url, &mut push);
+                }
+            } else {
+                self.each_hash(value, &mut push);
+            }
+        }
+        hits
+    }
+}
+
+/// `threat.enrichments`: for each match, the indicator, its feed and
+/// confidence, and the event field and value it matched.
+pub fn enrichments(hits: &[Hit<'_>]) -> Json {
+    Json::Array(
+        hits.iter()
+            .map(|h| {
+                let mut indicator = json!({
+                    "type": h.indicator.kind.as_str(),
+                    "value": h.indicator.value,
+                    "provider": h.indicator.source,
+                });
+                if let Some(c) = h.indicator.confidence {
+                    indicator["confidence"] = json!(c);
+                }
+                if !h.indicator.tags.is_empty() {
+                    indicator["tags"] = json!(h.indicator.tags);
+                }
+                json!({
+                    "indicator": indicator,
+                    "feed": {"name": h.indicator.source},
+                    "matched": {"atomic": h.atomic, "field": h.field, "type": "indicator_match"},
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Adds `threat.enrichments` to the event.
+pub fn enrich(event: &mut Event, hits: &[Hit<'_>]) {
+    if !hits.is_empty() {
+        event.insert(
+            "threat.enrichments",
+            Value::Json(Box::new(enrichments(hits))),
+        );
+    }
+}
+
+/// The `ioc-match` rule: native (Sigma cannot look up a database), with
+/// the built-in pack's metadata.
+pub fn ioc_rule() -> Rule {
+    Rule {
+        id: "ioc-match".into(),
+        name: None,
+        title: "Indicator of compromise matched".into(),
+        description: Some(
+            "An address, domain, URL or file hash of the event is on a loaded feed or in the IOC database"
+                .into(),
+        ),
+        status: Some("stable".into()),
+        level: Level::Critical,
+        author: Some("rampart".into()),
+        references: Vec::new(),
+        tags: Vec::new(),
+        falsepositives: vec!["Stale feed entries; shared hosting addresses".into()],
+        logsource: LogSource::default(),
+        searches: Vec::new(),
+        conditions: Vec::new(),
+        group: vec!["indicator".into()],
+        dedup: Some(IOC_DEDUP),
+        source: RuleSource {
+            path: Arc::from("builtin:ioc-match"),
+            document: 0,
+        },
+    }
+}
+
+/// The `ioc-match` alerts of one event: one per indicator value matched,
+/// carrying the event with its enrichments. Repeats of an indicator fold
+/// into one alert per burst through the rule's dedup window.
+pub fn alerts(rule: &Rule, event: &Event, hits: &[Hit<'_>]) -> Vec<Alert> {
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let mut enriched = event.clone();
+    enrich(&mut enriched, hits);
+    let mut out: Vec<Alert> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for hit in hits {
+        if seen.contains(&hit.indicator.value.as_str()) {
+            continue;
+        }
+        seen.push(&hit.indicator.value);
+        let matched = hits
+            .iter()
+            .filter(|h| h.indicator.value == hit.indicator.value)
+            .map(|h| Matched {
+                search: match h.indicator.confidence {
+                    Some(c) => format!("{} (confidence {c})", h.indicator.source),
+                    None => h.indicator.source.clone(),
+                },
+                field: Some(h.field.to_owned()),
+                value: Some(h.atomic.clone()),
+            })
+            .collect();
+        out.push(Alert::single(
+            rule,
+            vec![("indicator".into(), hit.indicator.value.clone())],
+            matched,
+            &enriched,
+        ));
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! rampart's embedded store: one SQLite file (WAL) that later issues extend
+//! with events, alerts and checkpoints. The schema is versioned: each
+//! migration runs once, in order, inside a transaction, and the file
+//! records how far it has come (`PRAGMA user_version`), so an old database
+//! opens with a new rampart and a new one is refused by an old rampart.
+
+mod iocs;
+mod migrations;
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+pub use iocs::{ImportCounts, IocFilter, StoredIoc};
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+/// A store error, with what was being done.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+        Store::setup(conn).map_err(|e| StoreError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// A store in memory, for tests and dry runs.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Store, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Store { conn };
+        migrations::run(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// The schema version the file is at.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}

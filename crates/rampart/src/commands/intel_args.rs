@@ -1,0 +1,91 @@
+//! The intelligence options of commands that read logs (`parse`, `hunt`):
+//! feeds loaded for this run (`--intel`), and the IOC database, whose
+//! active indicators every run checks when the database file exists.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use rampart_intel::{read_file, FeedOptions, IntelTable};
+use rampart_store::Store;
+
+/// Where indicators come from.
+#[derive(Debug, Args)]
+pub struct IntelArgs {
+    /// An indicator feed for this run (plain list, IPsum, CSV, MISP, STIX;
+    /// recognised by content). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    intel: Vec<PathBuf>,
+    /// Leave out IPsum entries on fewer than N blocklists.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    ipsum_min_lists: u32,
+    /// Let a domain indicator match its subdomains too.
+    #[arg(long)]
+    intel_subdomains: bool,
+    /// The rampart database, whose active IOCs are checked when it exists.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "RAMPART_DB",
+        default_value = "rampart.db"
+    )]
+    db: PathBuf,
+    /// Do not check the IOC database.
+    #[arg(long)]
+    no_db: bool,
+}
+
+impl IntelArgs {
+    /// The indicators of the feeds and the database, or `None` when there
+    /// are none. What was loaded (and what was not, and why) is reported on
+    /// `log`.
+    pub fn load(&self, log: &mut dyn Write) -> anyhow::Result<Option<IntelTable>> {
+        let mut table = IntelTable::new(self.intel_subdomains);
+        let options = FeedOptions {
+            ipsum_min_lists: self.ipsum_min_lists,
+            ..FeedOptions::default()
+        };
+        for path in &self.intel {
+            let feed = read_file(path, &options).map_err(anyhow::Error::msg)?;
+            writeln!(
+                log,
+                "intel: {}: {} ({} indicators, {} invalid, {} ignored)",
+                path.display(),
+                feed.format.map_or("unknown", |f| f.as_str()),
+                feed.indicators.len(),
+                feed.invalid.len(),
+                feed.ignored_total()
+            )?;
+            for bad in feed.invalid.iter().take(5) {
+                writeln!(log, "  {}:{}: {}", path.display(), bad.line, bad.reason)?;
+            }
+            if feed.invalid.len() > 5 {
+                writeln!(
+                    log,
+                    "  ... and {} more invalid entries",
+                    feed.invalid.len() - 5
+                )?;
+            }
+            for i in feed.indicators {
+                table.add(i).map_err(anyhow::Error::msg)?;
+            }
+        }
+        if !self.no_db && self.db.exists() {
+            let store = Store::open(&self.db)?;
+            let active = store
+                .active(jiff::Timestamp::now())
+                .with_context(|| format!("cannot read the IOCs of {}", self.db.display()))?;
+            writeln!(
+                log,
+                "intel: {}: {} active IOCs",
+                self.db.display(),
+                active.len()
+            )?;
+            for i in active {
+                table.add(i).map_err(anyhow::Error::msg)?;
+            }
+        }
+        Ok((!table.is_empty()).then_some(table))
+    }
+}

@@ -1,0 +1,236 @@
+//! Threat intelligence end to end: feeds given with `--intel`, the IOC
+//! database that later runs check by themselves, `ioc-match` alerts folded
+//! per indicator, and seed 001's feed check.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `../shared`, from the environment or beside the workspace.
+fn shared(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("RAMPART_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared"));
+    let path = root.join(sub);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("skipped: ../shared/{sub} absent");
+        None
+    }
+}
+
+fn rampart(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn alerts(output: &Output) -> Vec<serde_json::Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ioc_alerts(output: &Output) -> Vec<serde_json::Value> {
+    alerts(output)
+        .into_iter()
+        .filter(|a| a["rule_id"] == "ioc-match")
+        .collect()
+}
+
+/// A Security Log Generator IDS line between two addresses.
+fn ids_line(minute: u32, src: &str, dst: &str) -> String {
+    format!("2026-02-06 12:{minute:02}:00,000 - ids_logger_1 - high_severity - TCP - {src}:4444 --> {dst}:80 - SYN - Malicious traffic\n")
+}
+
+#[test]
+fn seed1_feed_flags_the_readme_line_with_its_confidence_and_no_shipped_line() {
+    let Some(seed) = shared("seed-data/seed1") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let feed = seed.join("ipsum_head300.txt");
+    let feed = feed.to_str().unwrap();
+    let ids = seed.join("ids.log");
+    let shipped = rampart(
+        &[
+            "hunt",
+            "--no-db",
+            "--intel",
+            feed,
+            "--format",
+            "jsonl",
+            ids.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(ioc_alerts(&shipped).is_empty());
+    if let Some(full) = shared("corpora/ipsum/ipsum.txt") {
+        let out = rampart(
+            &[
+                "hunt",
+                "--no-db",
+                "--intel",
+                full.to_str().unwrap(),
+                "--format",
+                "jsonl",
+                ids.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert!(ioc_alerts(&out).is_empty());
+    }
+    // The README's example line, added to the shipped log.
+    let log = dir.path().join("ids.log");
+    let mut text = std::fs::read_to_string(&ids).unwrap();
+    text.push_str(&ids_line(0, "213.209.159.158", "10.0.0.10"));
+    std::fs::write(&log, text).unwrap();
+    let out = rampart(
+        &[
+            "hunt",
+            "--no-db",
+            "--intel",
+            feed,
+            "--format",
+            "jsonl",
+            log.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let found = ioc_alerts(&out);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "critical");
+    assert_eq!(found[0]["group"]["indicator"], "213.209.159.158");
+    let enrichment = &found[0]["events"][0]["threat"]["enrichments"][0];
+    assert_eq!(enrichment["indicator"]["confidence"], 11);
+    assert_eq!(enrichment["matched"]["field"], "source.ip");
+}
+
+#[test]
+fn the_database_is_checked_by_later_runs_and_repeats_fold_per_indicator() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stix = workspace().join("fixtures/intel/stix.json");
+    let import = rampart(&["ioc", "import", stix.to_str().unwrap()], d);
+    assert!(import.status.success());
+    let said = String::from_utf8_lossy(&import.stderr);
+    assert!(said.contains("9 added, 0 updated, 0 unchanged"), "{said}");
+    let again = rampart(&["ioc", "import", stix.to_str().unwrap()], d);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("0 added, 0 updated, 9 unchanged"), "{said}");
+
+    // 198.51.100.7 is a listed address; 203.0.113.5 is inside a listed /24.
+    let mut text = String::new();
+    for minute in 0..3 {
+        text.push_str(&ids_line(minute, "192.0.2.10", "198.51.100.7"));
+    }
+    text.push_str(&ids_line(3, "203.0.113.5", "192.0.2.10"));
+    text.push_str(&ids_line(4, "192.0.2.10", "192.0.2.11"));
+    std::fs::write(d.join("ids.log"), text).unwrap();
+    let out = rampart(&["hunt", "--format", "jsonl", "ids.log"], d);
+    let mut found = ioc_alerts(&out);
+    found.sort_by_key(|a| a["group"]["indicator"].as_str().unwrap().to_owned());
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0]["group"]["indicator"], "198.51.100.7");
+    assert_eq!(
+        found[0]["count"], 3,
+        "three sightings in one burst, one alert"
+    );
+    assert_eq!(found[0]["matched"][0]["field"], "destination.ip");
+    assert_eq!(found[1]["group"]["indicator"], "203.0.113.0/24");
+
+    // Removed from the database, it is no longer matched.
+    assert!(rampart(&["ioc", "remove", "198.51.100.7"], d)
+        .status
+        .success());
+    let out = rampart(&["hunt", "--format", "jsonl", "ids.log"], d);
+    assert_eq!(ioc_alerts(&out).len(), 1);
+    let out = rampart(&["hunt", "--no-db", "--format", "jsonl", "ids.log"], d);
+    assert!(ioc_alerts(&out).is_empty());
+}
+
+#[test]
+fn parse_with_a_feed_adds_enrichments_to_matching_events_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = ids_line(0, "192.0.2.10", "198.51.100.77");
+    text.push_str(&ids_line(1, "192.0.2.10", "192.0.2.11"));
+    std::fs::write(d.join("ids.log"), text).unwrap();
+    let feed = workspace().join("fixtures/intel/ipsum.txt");
+    let out = rampart(
+        &[
+            "parse",
+            "--no-db",
+            "--intel",
+            feed.to_str().unwrap(),
+            "ids.log",
+        ],
+        d,
+    );
+    let events = alerts(&out);
+    assert_eq!(events.len(), 2);
+    let enrichment = &events[0]["threat"]["enrichments"][0];
+    assert_eq!(enrichment["indicator"]["value"], "198.51.100.77");
+    assert_eq!(enrichment["indicator"]["confidence"], 10);
+    assert_eq!(enrichment["matched"]["field"], "destination.ip");
+    assert!(events[1].get("threat").is_none());
+}
+
+#[test]
+fn ioc_add_list_export_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add = rampart(
+        &[
+            "ioc",
+            "add",
+            "Evil.Example.COM",
+            "203.0.113.9",
+            "--confidence",
+            "80",
+            "--tags",
+            "c2,manual",
+        ],
+        d,
+    );
+    assert!(add.status.success());
+    let bad = rampart(&["ioc", "add", "999.1.1.1"], d);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("999.1.1.1"));
+    let past = rampart(
+        &[
+            "ioc",
+            "add",
+            "198.51.100.1",
+            "--expires",
+            "2020-01-01T00:00:00Z",
+        ],
+        d,
+    );
+    assert!(past.status.success());
+    let list = rampart(&["ioc", "list", "--format", "jsonl"], d);
+    let rows = alerts(&list);
+    assert_eq!(rows.len(), 2, "the expired one is not active");
+    assert_eq!(rows[0]["value"], "evil.example.com");
+    assert_eq!(rows[0]["tags"], serde_json::json!(["c2", "manual"]));
+    let all = alerts(&rampart(&["ioc", "list", "--all", "--format", "jsonl"], d));
+    assert_eq!(all.len(), 3);
+    // What export writes, import reads back unchanged.
+    let export = rampart(&["ioc", "export", "-o", "out.csv"], d);
+    assert!(export.status.success());
+    let import = rampart(&["ioc", "import", "--source", "manual", "out.csv"], d);
+    let said = String::from_utf8_lossy(&import.stderr);
+    assert!(said.contains("0 added, 0 updated, 2 unchanged"), "{said}");
+}
