@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value as Json};
 
+use crate::attack::{Catalogue, TechniqueInfo};
 use crate::compile::Matched;
 use crate::rule::{Level, Rule};
 
@@ -17,6 +18,8 @@ use crate::rule::{Level, Rule};
 pub struct Technique {
     /// `T1059.001`.
     pub id: String,
+    /// Its name, tactics and page, when the catalogue knows it.
+    pub info: Option<&'static TechniqueInfo>,
 }
 
 /// Where the first event behind an alert was read.
@@ -102,11 +105,33 @@ pub fn techniques(tags: &[String]) -> Vec<Technique> {
             let ok = main.len() == 4
                 && main.bytes().all(|b| b.is_ascii_digit())
                 && (sub.is_empty() || (sub.len() == 3 && sub.bytes().all(|b| b.is_ascii_digit())));
-            ok.then(|| Technique {
-                id: format!("T{}", digits.to_ascii_uppercase()),
+            ok.then(|| {
+                let id = format!("T{}", digits.to_ascii_uppercase());
+                Technique {
+                    info: Catalogue::embedded().technique(&id),
+                    id,
+                }
             })
         })
         .collect()
+}
+
+/// A technique as alerts show it: id, and name, tactics and page when known.
+fn technique_json(t: &Technique) -> Json {
+    match t.info {
+        Some(info) => {
+            let catalogue = Catalogue::embedded();
+            // In the matrix's order.
+            let tactics: Vec<&str> = catalogue
+                .tactics()
+                .iter()
+                .filter(|t| info.tactics.contains(&t.short))
+                .map(|t| t.name.as_str())
+                .collect();
+            json!({"id": t.id, "name": info.name, "tactics": tactics, "url": info.url})
+        }
+        None => json!({"id": t.id}),
+    }
 }
 
 /// A stable 64-bit FNV-1a hash, written as hex: alert ids must not change
@@ -221,7 +246,7 @@ impl Alert {
                 .iter()
                 .map(|(k, v)| (k.clone(), Json::String(v.clone())))
                 .collect(),
-            mitre: self.mitre.iter().map(|t| json!({"id": t.id})).collect(),
+            mitre: self.mitre.iter().map(technique_json).collect(),
             tags: &self.tags,
             matched,
             events: &self.events,

@@ -43,3 +43,45 @@ fn sigmahq_folders_load_and_every_skip_has_a_reason() {
         "{total_loaded} of {total}"
     );
 }
+
+/// The ATT&CK table rampart ships is what the enterprise bundle in
+/// ../shared/corpora gives. `RAMPART_UPDATE_ATTACK=1` rewrites the table
+/// from the bundle instead.
+#[test]
+fn the_shipped_attack_catalogue_matches_the_bundle() {
+    let Some(dir) = common::corpora("mitre-attack") else {
+        return;
+    };
+    let Some(bundle) = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("enterprise-attack")
+                    && n.to_string_lossy().ends_with(".json")
+            })
+        })
+    else {
+        println!("skipped: no enterprise ATT&CK bundle in {}", dir.display());
+        return;
+    };
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let fresh = rampart_detect::attack::Catalogue::from_stix(&text).unwrap();
+    if std::env::var_os("RAMPART_UPDATE_ATTACK").is_some() {
+        let out =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/attack-enterprise.tsv");
+        std::fs::write(out, fresh.to_tsv()).unwrap();
+        return;
+    }
+    assert_eq!(
+        &fresh,
+        rampart_detect::attack::Catalogue::embedded(),
+        "data/attack-enterprise.tsv differs from {}; rerun with RAMPART_UPDATE_ATTACK=1",
+        bundle.display()
+    );
+    println!(
+        "{} techniques, {} tactics",
+        fresh.len(),
+        fresh.tactics().len()
+    );
+}

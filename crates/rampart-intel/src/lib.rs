@@ -6,11 +6,13 @@
 //! → `table` (indicators indexed by kind) → `matcher` (an event → its
 //! matches, `threat.enrichments`, `ioc-match` alerts).
 
+pub mod counts;
 pub mod feed;
 pub mod indicator;
 pub mod matcher;
 pub mod table;
 
+pub use counts::{source_ip, IpCounts};
 pub use feed::{detect, parse, read_file, Feed, FeedOptions, Format};
 pub use indicator::{classify, normalise, Indicator, Kind};
 pub use matcher::{alerts, enrich, ioc_rule, Hit};

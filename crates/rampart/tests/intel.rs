@@ -234,3 +234,69 @@ fn ioc_add_list_export_and_expire() {
     let said = String::from_utf8_lossy(&import.stderr);
     assert!(said.contains("0 added, 0 updated, 2 unchanged"), "{said}");
 }
+
+#[test]
+fn confirmed_alerts_promote_their_addresses_into_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let alerts_file = concat!(
+        r#"{"rule_id":"ssh-brute-force","group":{"source.ip":"203.0.113.50"},"events":[]}"#,
+        "\n",
+        r#"{"rule_id":"port-scan","group":{"source.ip":"203.0.113.50"},"events":[]}"#,
+        "\n",
+        r#"{"rule_id":"encoded-powershell","group":{"host.name":"ws1"},"events":[{"source":{"ip":"198.51.100.60"}}]}"#,
+        "\n",
+        "not json\n"
+    );
+    std::fs::write(d.join("confirmed.jsonl"), alerts_file).unwrap();
+    let add = rampart(&["ioc", "add", "--from-alerts", "confirmed.jsonl"], d);
+    assert_eq!(add.status.code(), Some(1), "the bad line is reported");
+    let said = String::from_utf8_lossy(&add.stderr);
+    assert!(said.contains("confirmed.jsonl:4"), "{said}");
+    assert!(said.contains("2 added"), "{said}");
+    let rows = alerts(&rampart(&["ioc", "list", "--format", "jsonl"], d));
+    let promoted = rows.iter().find(|r| r["value"] == "203.0.113.50").unwrap();
+    assert_eq!(promoted["source"], "alerts");
+    assert_eq!(
+        promoted["tags"],
+        serde_json::json!(["ssh-brute-force", "port-scan"])
+    );
+    assert!(rows.iter().any(|r| r["value"] == "198.51.100.60"));
+    // The next hunt flags the address.
+    std::fs::write(d.join("ids.log"), ids_line(0, "203.0.113.50", "192.0.2.1")).unwrap();
+    let found = ioc_alerts(&rampart(&["hunt", "--format", "jsonl", "ids.log"], d));
+    assert_eq!(found.len(), 1);
+}
+
+#[test]
+fn addresses_are_counted_as_events_stream_and_summarised_as_top_talkers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = String::new();
+    for minute in 0..3 {
+        text.push_str(&ids_line(minute, "198.51.100.5", "192.0.2.1"));
+    }
+    text.push_str(&ids_line(4, "198.51.100.6", "192.0.2.1"));
+    std::fs::write(d.join("ids.log"), text).unwrap();
+    let events = alerts(&rampart(&["parse", "--no-db", "--count-ips", "ids.log"], d));
+    let counts: Vec<i64> = events
+        .iter()
+        .map(|e| e["rampart"]["ip_hit_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 2, 3, 1]);
+    let hunt = rampart(&["hunt", "--no-db", "ids.log"], d);
+    let summary = String::from_utf8_lossy(&hunt.stderr);
+    assert!(
+        summary.contains("top talkers: 2 distinct source addresses"),
+        "{summary}"
+    );
+    let first = summary
+        .lines()
+        .skip_while(|l| !l.starts_with("top talkers"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        first.contains('3') && first.contains("198.51.100.5"),
+        "{first}"
+    );
+}

@@ -16,7 +16,10 @@ use rampart_detect::{
 };
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
-use rampart_intel::IntelTable;
+use rampart_intel::{IntelTable, IpCounts};
+
+/// The most distinct source addresses counted for the top talkers.
+pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
 use rampart_io::{discover, read_files_with, Message};
 
 use super::intel_args::IntelArgs;
@@ -273,6 +276,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         Limits::default().max_groups,
     );
     let mut suppressed = 0u64;
+    let mut talkers = IpCounts::new(MAX_COUNTED_ADDRESSES);
     let mut take = |alert: Alert, kept: &mut Vec<Alert>| {
         if tuning.suppresses(&alert) {
             suppressed += 1;
@@ -298,6 +302,11 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             work: result,
             ..
         } => {
+            for e in &events {
+                if let Some(ip) = rampart_intel::source_ip(e) {
+                    talkers.observe(ip);
+                }
+            }
             for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
                 take(alert, &mut kept);
             }
@@ -360,6 +369,20 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         }
         if top.len() > 15 {
             writeln!(err, "  ... and {} more rules", top.len() - 15)?;
+        }
+        if talkers.distinct() > 0 {
+            writeln!(
+                err,
+                "top talkers: {} distinct source addresses{}",
+                talkers.distinct(),
+                match talkers.untracked() {
+                    0 => String::new(),
+                    n => format!(" ({n} events from further addresses not counted)"),
+                }
+            )?;
+            for (ip, n) in talkers.top(10) {
+                writeln!(err, "  {n:>8}  {ip}")?;
+            }
         }
     }
     let failed = args

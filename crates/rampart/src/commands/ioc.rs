@@ -85,14 +85,19 @@ enum IocCommand {
 #[derive(Debug, Args)]
 struct AddArgs {
     /// Values: addresses, ranges, domains, URLs, hashes.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "from_alerts")]
     values: Vec<String>,
+    /// Promote the addresses of confirmed alerts (JSON lines, as `hunt
+    /// --format jsonl` writes them): each alert's group addresses, else its
+    /// first event's source, tagged with the rule that found it.
+    #[arg(long, value_name = "FILE")]
+    from_alerts: Option<PathBuf>,
     /// Their type (default: guessed from each value).
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<String>,
-    /// Who vouches for them.
-    #[arg(long, default_value = "manual")]
-    source: String,
+    /// Who vouches for them (default: `manual`, or `alerts` with --from-alerts).
+    #[arg(long)]
+    source: Option<String>,
     /// Confidence.
     #[arg(long)]
     confidence: Option<u32>,
@@ -159,24 +164,30 @@ pub fn run(args: &IocArgs) -> anyhow::Result<ExitCode> {
             let kind = kind_arg(add.kind.as_deref())?;
             let mut indicators = Vec::new();
             let mut invalid = 0;
+            if let Some(path) = &add.from_alerts {
+                let source = add.source.as_deref().unwrap_or("alerts");
+                let (found, bad) = from_alerts(path, source)?;
+                indicators.extend(found);
+                invalid += bad;
+            }
+            let source = add.source.as_deref().unwrap_or("manual");
             for v in &add.values {
                 let found = match kind {
                     Some(k) => normalise(k, v),
                     None => classify(v),
                 };
                 match found {
-                    Ok((kind, value)) => {
-                        let mut i = Indicator::new(kind, value, &add.source);
-                        i.confidence = add.confidence;
-                        i.tags.clone_from(&add.tags);
-                        i.expires = add.expires;
-                        indicators.push(i);
-                    }
+                    Ok((kind, value)) => indicators.push(Indicator::new(kind, value, source)),
                     Err(why) => {
                         eprintln!("invalid: {why}");
                         invalid += 1;
                     }
                 }
+            }
+            for i in &mut indicators {
+                i.confidence = i.confidence.or(add.confidence);
+                i.tags.extend(add.tags.iter().cloned());
+                i.expires = add.expires;
             }
             let counts = store.import(&indicators, now)?;
             report("add", counts, invalid, 0);
@@ -266,6 +277,62 @@ pub fn run(args: &IocArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The addresses of the alerts in a JSON-lines file, tagged with their
+/// rule; and how many lines were not alerts.
+fn from_alerts(path: &std::path::Path, source: &str) -> anyhow::Result<(Vec<Indicator>, usize)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out: Vec<Indicator> = Vec::new();
+    let mut bad = 0;
+    for (no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let alert: serde_json::Value = match serde_json::from_str(line) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{}:{}: not an alert: {e}", path.display(), no + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        let Some(rule) = alert["rule_id"].as_str() else {
+            eprintln!("{}:{}: not an alert: no rule_id", path.display(), no + 1);
+            bad += 1;
+            continue;
+        };
+        let mut addresses: Vec<std::net::IpAddr> = alert["group"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, v)| v.as_str()?.parse().ok())
+            .collect();
+        if addresses.is_empty() {
+            addresses.extend(
+                alert["events"][0]["source"]["ip"]
+                    .as_str()
+                    .and_then(|s| s.parse::<std::net::IpAddr>().ok()),
+            );
+        }
+        for ip in addresses {
+            let value = ip.to_string();
+            match out.iter_mut().find(|i| i.value == value) {
+                Some(known) if !known.tags.iter().any(|t| t == rule) => {
+                    known.tags.push(rule.to_owned());
+                }
+                Some(_) => {}
+                None => {
+                    let mut i = Indicator::new(Kind::Ip, value, source);
+                    i.tags.push(rule.to_owned());
+                    out.push(i);
+                }
+            }
+        }
+    }
+    Ok((out, bad))
 }
 
 fn time(t: Option<Timestamp>) -> String {

@@ -37,6 +37,10 @@ pub struct ParseArgs {
     read: ReadArgs,
     #[command(flatten)]
     intel: IntelArgs,
+    /// Add `rampart.ip_hit_count`: how many events so far came from the
+    /// event's source address.
+    #[arg(long)]
+    count_ips: bool,
     /// Show the detected format of each file.
     #[arg(long, short)]
     verbose: bool,
@@ -101,6 +105,9 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut write_error = None;
+    let mut counts = args
+        .count_ips
+        .then(|| rampart_intel::IpCounts::new(super::hunt::MAX_COUNTED_ADDRESSES));
     read_files(&inputs, &options, |message| match message {
         Message::Batch {
             index,
@@ -115,6 +122,15 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
                 for event in &mut events {
                     let hits = table.matches(event);
                     rampart_intel::enrich(event, &hits);
+                }
+            }
+            if let Some(counts) = counts.as_mut() {
+                for event in &mut events {
+                    if let Some(n) =
+                        rampart_intel::source_ip(event).and_then(|ip| counts.observe(ip))
+                    {
+                        event.set("rampart.ip_hit_count", n as i64);
+                    }
                 }
             }
             for event in &events {

@@ -100,7 +100,63 @@ fn list(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
             c.title
         )?;
     }
+    let ioc = rampart_intel::ioc_rule();
+    writeln!(
+        out,
+        "{:<40}  {:<13}  {:<11}  {}",
+        ioc.id,
+        ioc.level.as_str(),
+        "native",
+        ioc.title
+    )?;
+    let correlation_rules = correlations.rules();
+    let tags = set
+        .rules()
+        .iter()
+        .map(|r| r.rule.tags.as_slice())
+        .chain(correlation_rules.iter().map(|c| c.tags.as_slice()));
+    writeln!(out, "\nATT&CK coverage (rules per tactic):")?;
+    for (tactic, n) in coverage(tags) {
+        writeln!(out, "  {n:>5}  {tactic}")?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For each ATT&CK tactic in matrix order, how many rules cover it: by a
+/// tactic tag (`attack.credential_access`) or a technique of the tactic.
+fn coverage<'a>(rules: impl Iterator<Item = &'a [String]>) -> Vec<(&'static str, usize)> {
+    let catalogue = rampart_detect::attack::Catalogue::embedded();
+    let mut counts = vec![0usize; catalogue.tactics().len()];
+    for tags in rules {
+        let mut covered = vec![false; counts.len()];
+        for tag in tags {
+            let Some(name) = tag.strip_prefix("attack.") else {
+                continue;
+            };
+            let shorts: Vec<&str> = match catalogue.technique(name) {
+                Some(t) => t.tactics.iter().map(String::as_str).collect(),
+                None => catalogue
+                    .tactic(name)
+                    .map(|t| t.short.as_str())
+                    .into_iter()
+                    .collect(),
+            };
+            for (i, t) in catalogue.tactics().iter().enumerate() {
+                if shorts.contains(&t.short.as_str()) {
+                    covered[i] = true;
+                }
+            }
+        }
+        for (n, c) in counts.iter_mut().zip(covered) {
+            *n += usize::from(c);
+        }
+    }
+    catalogue
+        .tactics()
+        .iter()
+        .map(|t| t.name.as_str())
+        .zip(counts)
+        .collect()
 }
 
 fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -318,4 +374,27 @@ fn run_test(name: &str, text: &str, logs: &str, rule_id: &str) -> anyhow::Result
     alerts.extend(dedup.finish());
     let count = alerts.iter().filter(|a| a.rule_id == rule_id).count() as u64;
     Ok(count)
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::coverage;
+
+    #[test]
+    fn a_rule_counts_once_per_tactic_by_technique_or_tactic_tag() {
+        let rules: Vec<Vec<String>> = vec![
+            // Brute force, tagged both ways: one rule under Credential Access.
+            vec!["attack.credential_access".into(), "attack.t1110.001".into()],
+            // Valid Accounts spans four tactics.
+            vec!["attack.t1078".into()],
+            vec!["cve.2021-44228".into()],
+        ];
+        let got = coverage(rules.iter().map(Vec::as_slice));
+        let n = |name: &str| got.iter().find(|(t, _)| *t == name).unwrap().1;
+        assert_eq!(n("Credential Access"), 1);
+        assert_eq!(n("Persistence"), 1);
+        assert_eq!(n("Initial Access"), 1);
+        assert_eq!(n("Impact"), 0);
+        assert_eq!(got.len(), 14);
+    }
 }
