@@ -8,12 +8,14 @@
 
 pub mod counts;
 pub mod feed;
+pub mod geo;
 pub mod indicator;
 pub mod matcher;
 pub mod table;
 
 pub use counts::{source_ip, IpCounts};
 pub use feed::{detect, parse, read_file, Feed, FeedOptions, Format};
+pub use geo::GeoIp;
 pub use indicator::{classify, normalise, Indicator, Kind};
 pub use matcher::{alerts, enrich, ioc_rule, Hit};
 pub use table::IntelTable;

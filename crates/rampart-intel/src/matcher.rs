@@ -168,15 +168,10 @@ pub fn ioc_rule() -> Rule {
     }
 }
 
-/// The `ioc-match` alerts of one event: one per indicator value matched,
-/// carrying the event with its enrichments. Repeats of an indicator fold
-/// into one alert per burst through the rule's dedup window.
+/// The `ioc-match` alerts of one event (already given its enrichments by
+/// [`enrich`]): one per indicator value matched. Repeats of an indicator
+/// fold into one alert per burst through the rule's dedup window.
 pub fn alerts(rule: &Rule, event: &Event, hits: &[Hit<'_>]) -> Vec<Alert> {
-    if hits.is_empty() {
-        return Vec::new();
-    }
-    let mut enriched = event.clone();
-    enrich(&mut enriched, hits);
     let mut out: Vec<Alert> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for hit in hits {
@@ -200,7 +195,7 @@ pub fn alerts(rule: &Rule, event: &Event, hits: &[Hit<'_>]) -> Vec<Alert> {
             rule,
             vec![("indicator".into(), hit.indicator.value.clone())],
             matched,
-            &enriched,
+            event,
         ));
     }
     out

@@ -92,9 +92,10 @@ pub enum Message<T = ()> {
     Done(FileReport),
 }
 
-/// Per-batch work done on the worker threads (rule evaluation, say), so the
-/// consumer only collects results.
-pub type Work<'a, T> = &'a (dyn Fn(&[Event]) -> T + Sync);
+/// Per-batch work done on the worker threads (enrichment and rule
+/// evaluation, say), so the consumer only collects results. The work may
+/// add fields to the events before they are handed on.
+pub type Work<'a, T> = &'a (dyn Fn(&mut [Event]) -> T + Sync);
 
 /// Reads `inputs` and calls `consume` with their messages in input order.
 pub fn read_files(inputs: &[Input], options: &ReadOptions, consume: impl FnMut(Message)) {
@@ -205,9 +206,9 @@ fn send_batch<T>(
     work: Work<'_, T>,
     tx: &SyncSender<Message<T>>,
 ) {
-    let (events, dead) = out.take();
+    let (mut events, dead) = out.take();
     if !events.is_empty() || !dead.is_empty() {
-        let work = work(&events);
+        let work = work(&mut events);
         let _ = tx.send(Message::Batch {
             index,
             events,

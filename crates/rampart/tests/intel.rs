@@ -300,3 +300,58 @@ fn addresses_are_counted_as_events_stream_and_summarised_as_top_talkers() {
         "{first}"
     );
 }
+
+#[test]
+fn geoip_and_asn_databases_locate_both_ends() {
+    let Some(mmdb) = shared("corpora/maxmind/test-data") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 81.2.69.142 is London in MaxMind's City test database; 1.128.0.0/11
+    // is AS1221 in its ASN test database; 10.0.0.1 is in neither.
+    let mut text = ids_line(0, "81.2.69.142", "1.128.0.1");
+    text.push_str(&ids_line(1, "10.0.0.1", "10.0.0.2"));
+    std::fs::write(d.join("ids.log"), text).unwrap();
+    let city = mmdb.join("GeoIP2-City-Test.mmdb");
+    let asn = mmdb.join("GeoLite2-ASN-Test.mmdb");
+    let out = rampart(
+        &[
+            "parse",
+            "--no-db",
+            "--geoip",
+            city.to_str().unwrap(),
+            "--asn",
+            asn.to_str().unwrap(),
+            "ids.log",
+        ],
+        d,
+    );
+    let events = alerts(&out);
+    let geo = &events[0]["source"]["geo"];
+    assert_eq!(geo["country_iso_code"], "GB");
+    assert_eq!(geo["city_name"], "London");
+    assert!(geo["location"]["lat"].as_f64().is_some());
+    assert_eq!(events[0]["destination"]["as"]["number"], 1221);
+    assert_eq!(
+        events[0]["destination"]["as"]["organization"]["name"],
+        "Telstra Pty Ltd"
+    );
+    assert!(events[1]["source"].get("geo").is_none());
+    assert!(events[1]["destination"].get("as").is_none());
+}
+
+#[test]
+fn a_file_that_is_not_a_maxmind_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ids.log"), ids_line(0, "192.0.2.1", "192.0.2.2")).unwrap();
+    std::fs::write(d.join("fake.mmdb"), "not a database").unwrap();
+    let out = rampart(&["parse", "--no-db", "--geoip", "fake.mmdb", "ids.log"], d);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("fake.mmdb") && said.contains("not a MaxMind database"),
+        "{said}"
+    );
+}

@@ -16,13 +16,13 @@ use rampart_detect::{
 };
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
-use rampart_intel::{IntelTable, IpCounts};
+use rampart_intel::IpCounts;
 
 /// The most distinct source addresses counted for the top talkers.
 pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
 use rampart_io::{discover, read_files_with, Message};
 
-use super::intel_args::IntelArgs;
+use super::intel_args::{Enrichers, IntelArgs};
 use super::read_args::ReadArgs;
 use super::rule_sources::{builtin_rules, load_rules};
 use crate::alert_writer::{AlertFormat, AlertWriter};
@@ -129,29 +129,25 @@ impl Scope {
     }
 }
 
-/// The indicators of a run and the rule whose alerts they raise.
-struct Intel {
-    table: IntelTable,
-    rule: Rule,
-}
-
-/// Runs the rules (and the indicator lookups) over one batch.
+/// Enriches one batch and runs the rules (and the indicator lookups) over it.
 fn detect(
     rules: &RuleSet,
     roles: &RuleRoles,
-    intel: Option<&Intel>,
-    events: &[Event],
+    enrichers: &Enrichers,
+    ioc_rule: &Rule,
+    events: &mut [Event],
     scope: Scope,
 ) -> BatchResult {
     let mut out = BatchResult::default();
-    for (at, event) in events.iter().enumerate() {
+    for (at, event) in events.iter_mut().enumerate() {
         if !scope.admits_time(event.timestamp) {
             continue;
         }
-        if let Some(intel) = intel.filter(|i| i.rule.level >= scope.min) {
-            let hits = intel.table.matches(event);
+        let hits = enrichers.enrich(event);
+        let event = &*event;
+        if ioc_rule.level >= scope.min {
             out.alerts
-                .extend(rampart_intel::alerts(&intel.rule, event, &hits));
+                .extend(rampart_intel::alerts(ioc_rule, event, &hits));
         }
         for hit in rules.matches(event) {
             if roles.feeds(hit.index) {
@@ -215,17 +211,15 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         }
         bail!("no rule could be loaded from {:?}", args.rules);
     }
-    let intel = {
+    let enrichers = {
         let mut log: Box<dyn Write> = if args.quiet {
             Box::new(std::io::sink())
         } else {
             Box::new(std::io::stderr())
         };
-        args.intel.load(&mut log)?.map(|table| Intel {
-            table,
-            rule: rampart_intel::ioc_rule(),
-        })
+        args.intel.enrichers(&mut log)?
     };
+    let ioc_rule = rampart_intel::ioc_rule();
     let options = args.read.options()?;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
@@ -260,7 +254,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         to: args.to,
         min: args.min_level.into(),
     };
-    let work = |events: &[Event]| detect(&rules, &roles, intel.as_ref(), events, scope);
+    let work = |events: &mut [Event]| detect(&rules, &roles, &enrichers, &ioc_rule, events, scope);
     let mut kept: Vec<Alert> = Vec::new();
     let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
     let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
@@ -270,7 +264,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             .rules()
             .iter()
             .map(|r| r.rule.as_ref())
-            .chain(intel.as_ref().map(|i| &i.rule))
+            .chain([&ioc_rule])
             .filter_map(|r| Some((r.id.clone(), r.dedup?))),
         Limits::default().max_alert_events,
         Limits::default().max_groups,

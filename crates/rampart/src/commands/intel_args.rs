@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use rampart_intel::{read_file, FeedOptions, IntelTable};
+use rampart_event::Event;
+use rampart_intel::{read_file, FeedOptions, GeoIp, Hit, IntelTable};
 use rampart_store::Store;
 
 /// Where indicators come from.
@@ -34,13 +35,54 @@ pub struct IntelArgs {
     /// Do not check the IOC database.
     #[arg(long)]
     no_db: bool,
+    /// A MaxMind City or Country database (`.mmdb`): adds `source.geo.*`
+    /// and `destination.geo.*`.
+    #[arg(long, value_name = "FILE", env = "RAMPART_GEOIP")]
+    geoip: Option<PathBuf>,
+    /// A MaxMind ASN database (`.mmdb`): adds `source.as.*` and `destination.as.*`.
+    #[arg(long, value_name = "FILE", env = "RAMPART_ASN")]
+    asn: Option<PathBuf>,
+}
+
+/// What events are enriched with on the worker threads.
+#[derive(Debug, Default)]
+pub struct Enrichers {
+    /// Indicators, when any are loaded.
+    pub intel: Option<IntelTable>,
+    /// GeoIP and ASN databases, when given.
+    pub geo: Option<GeoIp>,
+}
+
+impl Enrichers {
+    /// Enriches one event; returns its indicator matches.
+    pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
+        if let Some(geo) = &self.geo {
+            geo.enrich(event);
+        }
+        let Some(table) = &self.intel else {
+            return Vec::new();
+        };
+        let hits = table.matches(event);
+        rampart_intel::enrich(event, &hits);
+        hits
+    }
 }
 
 impl IntelArgs {
+    /// The indicators and databases to enrich events with; what was loaded
+    /// (and what was not, and why) is reported on `log`.
+    pub fn enrichers(&self, log: &mut dyn Write) -> anyhow::Result<Enrichers> {
+        let geo =
+            GeoIp::open(self.geoip.as_deref(), self.asn.as_deref()).map_err(anyhow::Error::msg)?;
+        Ok(Enrichers {
+            intel: self.load(log)?,
+            geo: (!geo.is_empty()).then_some(geo),
+        })
+    }
+
     /// The indicators of the feeds and the database, or `None` when there
-    /// are none. What was loaded (and what was not, and why) is reported on
-    /// `log`.
-    pub fn load(&self, log: &mut dyn Write) -> anyhow::Result<Option<IntelTable>> {
+    /// are none.
+    fn load(&self, log: &mut dyn Write) -> anyhow::Result<Option<IntelTable>> {
         let mut table = IntelTable::new(self.intel_subdomains);
         let options = FeedOptions {
             ipsum_min_lists: self.ipsum_min_lists,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_io::{discover, read_files, Message, ReadOptions};
+use rampart_io::{discover, read_files_with, Message, ReadOptions};
 
 use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
@@ -71,13 +71,13 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
     };
 
     let started = Instant::now();
-    let intel = {
+    let enrichers = {
         let mut log: Box<dyn Write> = if args.quiet {
             Box::new(std::io::sink())
         } else {
             Box::new(std::io::stderr())
         };
-        args.intel.load(&mut log)?
+        args.intel.enrichers(&mut log)?
     };
     let (inputs, missing) = discover(&args.paths);
     let mut summary = Summary::default();
@@ -108,7 +108,12 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
     let mut counts = args
         .count_ips
         .then(|| rampart_intel::IpCounts::new(super::hunt::MAX_COUNTED_ADDRESSES));
-    read_files(&inputs, &options, |message| match message {
+    let work = |events: &mut [rampart_event::Event]| {
+        for event in events {
+            enrichers.enrich(event);
+        }
+    };
+    read_files_with(&inputs, &options, &work, |message| match message {
         Message::Batch {
             index,
             mut events,
@@ -117,12 +122,6 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
         } => {
             if write_error.is_some() {
                 return;
-            }
-            if let Some(table) = &intel {
-                for event in &mut events {
-                    let hits = table.matches(event);
-                    rampart_intel::enrich(event, &hits);
-                }
             }
             if let Some(counts) = counts.as_mut() {
                 for event in &mut events {
