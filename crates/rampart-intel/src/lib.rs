@@ -12,6 +12,7 @@ pub mod geo;
 pub mod indicator;
 pub mod matcher;
 pub mod table;
+pub mod vt;
 
 pub use counts::{source_ip, IpCounts};
 pub use feed::{detect, parse, read_file, Feed, FeedOptions, Format};

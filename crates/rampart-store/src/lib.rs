@@ -6,12 +6,14 @@
 
 mod iocs;
 mod migrations;
+mod vt_cache;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
+pub use vt_cache::CachedAnswer;
 
 /// An open store.
 #[derive(Debug)]

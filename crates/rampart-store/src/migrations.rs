@@ -24,6 +24,19 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (kind, value, source)
     );
     CREATE INDEX iocs_value ON iocs (value);",
+    // 2: VirusTotal answers kept across runs, and requests sent per day.
+    "CREATE TABLE vt_cache (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        fetched TEXT NOT NULL,
+        found INTEGER NOT NULL,
+        answer TEXT,
+        PRIMARY KEY (kind, value)
+    );
+    CREATE TABLE vt_usage (
+        day TEXT PRIMARY KEY,
+        requests INTEGER NOT NULL
+    );",
 ];
 
 /// Brings the schema up to date.

@@ -33,6 +33,8 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
     Ioc(commands::ioc::IocArgs),
+    /// Intelligence services: VirusTotal lookups under the rate limit.
+    Intel(commands::intel::IntelCmdArgs),
     /// List the input formats rampart reads.
     Formats,
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(&args),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args),
+        Command::Intel(args) => commands::intel::run(&args),
         Command::Formats => commands::formats::run(),
     };
     match result {

@@ -2,6 +2,7 @@
 
 pub mod formats;
 pub mod hunt;
+pub mod intel;
 pub mod intel_args;
 pub mod ioc;
 pub mod parse;

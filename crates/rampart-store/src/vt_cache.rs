@@ -1,0 +1,129 @@
+//! VirusTotal answers kept across runs (so a repeated lookup spends no
+//! quota while the answer is fresh) and the requests sent per UTC day (so
+//! the daily quota holds across runs too).
+
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{params, OptionalExtension};
+
+use crate::{Store, StoreError};
+
+/// A kept answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedAnswer {
+    /// VirusTotal's object, as JSON text.
+    Found(String),
+    /// VirusTotal had nothing.
+    NotFound,
+}
+
+fn day(now: Timestamp) -> String {
+    now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
+}
+
+impl Store {
+    /// The answer kept for a value, if fetched within `ttl` of `now`.
+    pub fn vt_cached(
+        &self,
+        kind: &str,
+        value: &str,
+        now: Timestamp,
+        ttl: SignedDuration,
+    ) -> Result<Option<CachedAnswer>, StoreError> {
+        let row: Option<(String, bool, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT fetched, found, answer FROM vt_cache WHERE kind = ?1 AND value = ?2",
+                params![kind, value],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(fetched, found, answer)| {
+            let fetched: Timestamp = fetched.parse().ok()?;
+            if now.duration_since(fetched) > ttl {
+                return None;
+            }
+            Some(match (found, answer) {
+                (true, Some(a)) => CachedAnswer::Found(a),
+                _ => CachedAnswer::NotFound,
+            })
+        }))
+    }
+
+    /// Keeps an answer.
+    pub fn vt_put(
+        &mut self,
+        kind: &str,
+        value: &str,
+        answer: &CachedAnswer,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (found, text) = match answer {
+            CachedAnswer::Found(t) => (true, Some(t.as_str())),
+            CachedAnswer::NotFound => (false, None),
+        };
+        self.conn.execute(
+            "INSERT INTO vt_cache (kind, value, fetched, found, answer) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (kind, value) DO UPDATE SET fetched = ?3, found = ?4, answer = ?5",
+            params![kind, value, now.to_string(), found, text],
+        )?;
+        Ok(())
+    }
+
+    /// Requests sent on `now`'s UTC day.
+    pub fn vt_used(&self, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT requests FROM vt_usage WHERE day = ?1",
+                params![day(now)],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// Counts `n` more requests on `now`'s UTC day.
+    pub fn vt_count(&mut self, n: u64, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO vt_usage (day, requests) VALUES (?1, ?2)
+             ON CONFLICT (day) DO UPDATE SET requests = requests + ?2",
+            params![day(now), n as i64],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_kept_for_their_time_to_live_and_usage_adds_up() {
+        let mut s = Store::in_memory().unwrap();
+        let t0: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let ttl = SignedDuration::from_hours(24);
+        s.vt_put("ip", "8.8.8.8", &CachedAnswer::Found("{}".into()), t0)
+            .unwrap();
+        s.vt_put("ip", "1.1.1.1", &CachedAnswer::NotFound, t0)
+            .unwrap();
+        let later = t0 + SignedDuration::from_hours(2);
+        assert_eq!(
+            s.vt_cached("ip", "8.8.8.8", later, ttl).unwrap(),
+            Some(CachedAnswer::Found("{}".into()))
+        );
+        assert_eq!(
+            s.vt_cached("ip", "1.1.1.1", later, ttl).unwrap(),
+            Some(CachedAnswer::NotFound)
+        );
+        let stale = t0 + SignedDuration::from_hours(25);
+        assert_eq!(s.vt_cached("ip", "8.8.8.8", stale, ttl).unwrap(), None);
+        s.vt_count(3, t0).unwrap();
+        s.vt_count(2, later).unwrap();
+        assert_eq!(s.vt_used(later).unwrap(), 5);
+        assert_eq!(
+            s.vt_used(t0 + SignedDuration::from_hours(24)).unwrap(),
+            0,
+            "a new day"
+        );
+    }
+}

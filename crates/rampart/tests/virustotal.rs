@@ -1,0 +1,214 @@
+//! `rampart intel vt` against a local server that answers as VirusTotal's
+//! v3 API does (objects, 404, 429 with Retry-After, 401), counting the
+//! requests it gets: verdicts, the cache (a repeated run sends nothing),
+//! the daily quota across runs, private values never sent, and a refused
+//! key stopping the run without being printed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A fake VirusTotal: returns its address and the paths it was asked for.
+fn serve() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&asked);
+    let throttled = AtomicUsize::new(0);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap_or(0);
+            let mut key = String::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("x-apikey:") {
+                    key = v.trim().to_owned();
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            log.lock().unwrap().push(path.clone());
+            let stats = |malicious: u32| {
+                format!(
+                    r#"{{"data":{{"attributes":{{"last_analysis_stats":{{"malicious":{malicious},"suspicious":0,"harmless":70,"undetected":24,"timeout":0}},"network":"185.220.101.0/24","asn":60729,"as_owner":"Example AS","country":"DE","regional_internet_registry":"RIPE NCC","last_analysis_date":1750788713,"tags":["tor"]}}}}}}"#
+                )
+            };
+            let (status, extra, body) = if key != "testkey" {
+                (
+                    "401 Unauthorized",
+                    "",
+                    r#"{"error":{"code":"WrongCredentialsError"}}"#.to_owned(),
+                )
+            } else {
+                match path.rsplit('/').next().unwrap_or("") {
+                    "185.220.101.45" => ("200 OK", "", stats(72)),
+                    "8.8.8.8" => ("200 OK", "", stats(0)),
+                    "45.33.32.156" if throttled.fetch_add(1, Ordering::SeqCst) == 0 => (
+                        "429 Too Many Requests",
+                        "Retry-After: 1\r\n",
+                        "{}".to_owned(),
+                    ),
+                    "45.33.32.156" => ("200 OK", "", stats(3)),
+                    _ => (
+                        "404 Not Found",
+                        "",
+                        r#"{"error":{"code":"NotFoundError"}}"#.to_owned(),
+                    ),
+                }
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (addr, asked)
+}
+
+fn vt(dir: &Path, url: &str, key: Option<&str>, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.args([
+        "intel",
+        "vt",
+        "--type",
+        "ip",
+        "--input",
+        "iocs.txt",
+        "--vt-url",
+        url,
+        "--per-minute",
+        "1000",
+    ])
+    .args(extra)
+    .current_dir(dir)
+    .env_remove("VT_API_KEY")
+    .env_remove("RAMPART_DB");
+    if let Some(k) = key {
+        cmd.env("VT_API_KEY", k);
+    }
+    cmd.output().unwrap()
+}
+
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+const IOCS: &str = "# suspicious IPs from firewall logs\n185.220.101.45\n\n45.33.32.156\n8.8.8.8\n192.168.1.1\n1.2.3.4\n8.8.8.8\n999.1.1.1\n";
+
+#[test]
+fn lookups_give_verdicts_and_a_repeated_run_sends_nothing() {
+    let (url, asked) = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("iocs.txt"), IOCS).unwrap();
+
+    let dry = vt(d, &url, None, &["--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        ["185.220.101.45", "45.33.32.156", "8.8.8.8", "1.2.3.4"],
+        "the private address is never listed"
+    );
+    assert!(asked.lock().unwrap().is_empty(), "a dry run sends nothing");
+
+    let first = vt(d, &url, Some("testkey"), &["-o", "report.csv"]);
+    let said = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "the bad line is reported: {said}"
+    );
+    assert!(said.contains("iocs.txt:9"), "{said}");
+    assert!(!said.contains("testkey"), "the key is never printed");
+    let report = std::fs::read_to_string(d.join("report.csv")).unwrap();
+    assert!(report.starts_with(
+        "ioc,type,verdict,detections,total_engines,malware_family,first_seen,last_seen,tags\n"
+    ));
+    let got: Vec<(String, String)> = rows(&report)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    let want = [
+        ("185.220.101.45", "MALICIOUS"),
+        ("45.33.32.156", "SUSPICIOUS"),
+        ("8.8.8.8", "CLEAN"),
+        ("192.168.1.1", "not_sent"),
+        ("1.2.3.4", "not_found"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    assert_eq!(rows(&report)[0][3..5], ["72".to_owned(), "166".to_owned()]);
+    // Four values, one of them throttled once: five requests, none for the
+    // private address or the duplicate.
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        5,
+        "{:?}",
+        asked.lock().unwrap()
+    );
+    assert!(asked.lock().unwrap().iter().all(|p| !p.contains("192.168")));
+
+    let again = vt(d, &url, Some("testkey"), &["-o", "again.csv"]);
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        5,
+        "the second run is answered from the cache"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("4 from the cache, 0 requests sent"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("again.csv")).unwrap(),
+        report
+    );
+}
+
+#[test]
+fn the_daily_quota_holds_across_runs_and_a_refused_key_stops() {
+    let (url, asked) = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("iocs.txt"), "185.220.101.45\n8.8.8.8\n1.2.3.4\n").unwrap();
+    let out = vt(d, &url, Some("testkey"), &["--per-day", "2"]);
+    assert!(out.status.success());
+    let verdicts: Vec<String> = rows(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
+        .map(|r| r[2].clone())
+        .collect();
+    assert_eq!(verdicts, ["MALICIOUS", "CLEAN", "pending"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 left for the next run"));
+    // The same day, the quota is already spent: nothing more is sent.
+    let out = vt(d, &url, Some("testkey"), &["--per-day", "2"]);
+    assert!(out.status.success());
+    assert_eq!(asked.lock().unwrap().len(), 2);
+
+    let refused = vt(d, &url, Some("sekrit-key-123"), &["--per-day", "100"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("refused the API key"), "{said}");
+    assert!(!said.contains("sekrit-key-123"), "{said}");
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        3,
+        "one refused request, then it stops"
+    );
+
+    let missing = vt(d, &url, None, &["--per-day", "100"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("VT_API_KEY is not set"));
+}
