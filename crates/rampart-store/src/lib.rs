@@ -4,6 +4,7 @@
 //! records how far it has come (`PRAGMA user_version`), so an old database
 //! opens with a new rampart and a new one is refused by an old rampart.
 
+mod feeds;
 mod iocs;
 mod migrations;
 mod vt_cache;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use vt_cache::CachedAnswer;
 

@@ -37,6 +37,15 @@ const MIGRATIONS: &[&str] = &[
         day TEXT PRIMARY KEY,
         requests INTEGER NOT NULL
     );",
+    // 3: feeds refreshed by URL, with the last good copy of each.
+    "CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        body TEXT,
+        fetched TEXT,
+        last_attempt TEXT,
+        last_error TEXT
+    );",
 ];
 
 /// Brings the schema up to date.

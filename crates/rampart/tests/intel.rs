@@ -355,3 +355,79 @@ fn a_file_that_is_not_a_maxmind_database_is_a_clear_error() {
         "{said}"
     );
 }
+
+/// A server that answers its n-th request with the n-th of `answers`
+/// (status line and body), the last one from then on.
+fn feed_server(answers: Vec<(&'static str, String)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let (status, body) = &answers[n.min(answers.len() - 1)];
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn feeds_refresh_by_url_and_keep_their_last_good_copy() {
+    let ipsum = std::fs::read_to_string(workspace().join("fixtures/intel/ipsum.txt")).unwrap();
+    let url = feed_server(vec![
+        ("200 OK", ipsum),
+        ("503 Service Unavailable", String::new()),
+        ("200 OK", "<html>maintenance</html>".to_owned()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bad = rampart(&["intel", "feed", "add", "local", "/etc/passwd"], d);
+    assert_eq!(bad.status.code(), Some(1));
+    let add = rampart(
+        &["intel", "feed", "add", "ipsum", &format!("{url}/ipsum.txt")],
+        d,
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let first = rampart(&["intel", "update"], d);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("ipsum: 15 indicators (IPsum)"));
+
+    std::fs::write(d.join("ids.log"), ids_line(0, "198.51.100.77", "192.0.2.1")).unwrap();
+    let flagged = |d: &Path| {
+        let found = ioc_alerts(&rampart(&["hunt", "--format", "jsonl", "ids.log"], d));
+        found.len() == 1 && found[0]["matched"][0]["search"] == "ipsum (confidence 10)"
+    };
+    assert!(flagged(d));
+    for why in ["HTTP 503", "no indicator in the download"] {
+        let failed = rampart(&["intel", "update"], d);
+        assert_eq!(failed.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&failed.stderr);
+        assert!(
+            said.contains(why) && said.contains("keeping the copy from"),
+            "{said}"
+        );
+        assert!(flagged(d), "the last good copy is still used");
+    }
+    let list = rampart(&["intel", "feed", "list"], d);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("last update failed: no indicator"));
+}

@@ -5,11 +5,14 @@
 //! dropped in silence.
 
 mod csv_table;
+mod download;
 mod lines;
 mod misp;
 mod stix;
 
 use std::path::Path;
+
+pub use download::fetch;
 
 use crate::indicator::Indicator;
 

@@ -30,6 +30,52 @@ pub struct IntelCmdArgs {
 enum IntelCommand {
     /// Look values up on VirusTotal (key in VT_API_KEY) within its rate limit.
     Vt(VtArgs),
+    /// Configure feeds refreshed by URL (every hunt and parse reads them).
+    Feed {
+        /// The rampart database.
+        #[arg(
+            long,
+            value_name = "PATH",
+            env = "RAMPART_DB",
+            default_value = "rampart.db",
+            global = true
+        )]
+        db: PathBuf,
+        #[command(subcommand)]
+        action: FeedAction,
+    },
+    /// Download the configured feeds (or those named); a feed that fails
+    /// to download or read keeps its last good copy.
+    Update {
+        /// Only these feeds.
+        names: Vec<String>,
+        /// The rampart database.
+        #[arg(
+            long,
+            value_name = "PATH",
+            env = "RAMPART_DB",
+            default_value = "rampart.db"
+        )]
+        db: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedAction {
+    /// Add a feed (or change its URL).
+    Add {
+        /// Its name: the source its indicators carry.
+        name: String,
+        /// Where to download it (HTTP or HTTPS).
+        url: String,
+    },
+    /// List the feeds and the state of their copies.
+    List,
+    /// Remove a feed and its copy.
+    Remove {
+        /// Its name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,7 +130,89 @@ struct VtArgs {
 pub fn run(args: &IntelCmdArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         IntelCommand::Vt(vt) => run_vt(vt),
+        IntelCommand::Feed { db, action } => {
+            let mut store = Store::open(db)?;
+            match action {
+                FeedAction::Add { name, url } => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        bail!("'{url}' is not an HTTP or HTTPS address");
+                    }
+                    store.feed_add(name, url)?;
+                    eprintln!("feed {name} added; `rampart intel update` downloads it");
+                }
+                FeedAction::List => {
+                    let mut out = std::io::stdout().lock();
+                    for f in store.feeds()? {
+                        let state = match (&f.fetched, &f.last_error) {
+                            (_, Some(e)) => format!("last update failed: {e}"),
+                            (Some(t), None) => format!("updated {t}"),
+                            (None, None) => "never downloaded".to_owned(),
+                        };
+                        writeln!(out, "{}\t{}\t{state}", f.name, f.url)?;
+                    }
+                }
+                FeedAction::Remove { name } => {
+                    if !store.feed_remove(name)? {
+                        bail!("no feed named '{name}'");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IntelCommand::Update { names, db } => update(names, db),
     }
+}
+
+/// Downloads feeds; a copy replaces the last good one only when it reads
+/// as a feed with at least one indicator.
+fn update(names: &[String], db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(db)?;
+    let feeds: Vec<_> = store
+        .feeds()?
+        .into_iter()
+        .filter(|f| names.is_empty() || names.contains(&f.name))
+        .collect();
+    if feeds.is_empty() {
+        bail!("no feeds to update: add one with `rampart intel feed add NAME URL`");
+    }
+    let mut failed = false;
+    for f in feeds {
+        let options = rampart_intel::FeedOptions {
+            source: f.name.clone(),
+            ..rampart_intel::FeedOptions::default()
+        };
+        let got = rampart_intel::feed::fetch(&f.url).and_then(|body| {
+            let format = rampart_intel::detect(&body);
+            let feed = rampart_intel::parse(&body, format, &options)?;
+            if feed.indicators.is_empty() {
+                return Err(format!(
+                    "no indicator in the download ({} invalid entries)",
+                    feed.invalid.len()
+                ));
+            }
+            Ok((body, format, feed.indicators.len()))
+        });
+        let now = Timestamp::now();
+        match got {
+            Ok((body, format, n)) => {
+                store.feed_refreshed(&f.name, &body, now)?;
+                eprintln!("{}: {n} indicators ({})", f.name, format.as_str());
+            }
+            Err(why) => {
+                store.feed_failed(&f.name, &why, now)?;
+                failed = true;
+                match &f.fetched {
+                    Some(t) => eprintln!("{}: {why}; keeping the copy from {t}", f.name),
+                    None => eprintln!("{}: {why}; no copy yet", f.name),
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {

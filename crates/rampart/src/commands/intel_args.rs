@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use rampart_event::Event;
-use rampart_intel::{read_file, FeedOptions, GeoIp, Hit, IntelTable};
+use rampart_intel::{detect, parse, read_file, FeedOptions, GeoIp, Hit, IntelTable};
 use rampart_store::Store;
 
 /// Where indicators come from.
@@ -126,6 +126,31 @@ impl IntelArgs {
             )?;
             for i in active {
                 table.add(i).map_err(anyhow::Error::msg)?;
+            }
+            for stored in store.feeds()? {
+                let Some(body) = &stored.body else {
+                    writeln!(
+                        log,
+                        "intel: feed {} has no copy yet (`rampart intel update`)",
+                        stored.name
+                    )?;
+                    continue;
+                };
+                let options = FeedOptions {
+                    source: stored.name.clone(),
+                    ..options.clone()
+                };
+                let feed = parse(body, detect(body), &options).map_err(anyhow::Error::msg)?;
+                writeln!(
+                    log,
+                    "intel: feed {}: {} indicators (copy from {})",
+                    stored.name,
+                    feed.indicators.len(),
+                    stored.fetched.as_deref().unwrap_or("?")
+                )?;
+                for i in feed.indicators {
+                    table.add(i).map_err(anyhow::Error::msg)?;
+                }
             }
         }
         Ok((!table.is_empty()).then_some(table))
