@@ -49,6 +49,43 @@ impl Store {
         }))
     }
 
+    /// Every answer of this kind fetched within `ttl` of `now`.
+    pub fn vt_fresh(
+        &self,
+        kind: &str,
+        now: Timestamp,
+        ttl: SignedDuration,
+    ) -> Result<Vec<(String, CachedAnswer)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT value, fetched, found, answer FROM vt_cache WHERE kind = ?1")?;
+        let rows = stmt.query_map(params![kind], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (value, fetched, found, answer) = row?;
+            let fresh = fetched
+                .parse::<Timestamp>()
+                .is_ok_and(|t| now.duration_since(t) <= ttl);
+            if fresh {
+                out.push((
+                    value,
+                    match (found, answer) {
+                        (true, Some(a)) => CachedAnswer::Found(a),
+                        _ => CachedAnswer::NotFound,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// Keeps an answer.
     pub fn vt_put(
         &mut self,

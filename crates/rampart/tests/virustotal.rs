@@ -85,7 +85,7 @@ fn vt(dir: &Path, url: &str, key: Option<&str>, extra: &[&str]) -> Output {
         "iocs.txt",
         "--vt-url",
         url,
-        "--per-minute",
+        "--vt-per-minute",
         "1000",
     ])
     .args(extra)
@@ -184,7 +184,7 @@ fn the_daily_quota_holds_across_runs_and_a_refused_key_stops() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("iocs.txt"), "185.220.101.45\n8.8.8.8\n1.2.3.4\n").unwrap();
-    let out = vt(d, &url, Some("testkey"), &["--per-day", "2"]);
+    let out = vt(d, &url, Some("testkey"), &["--vt-per-day", "2"]);
     assert!(out.status.success());
     let verdicts: Vec<String> = rows(&String::from_utf8_lossy(&out.stdout))
         .into_iter()
@@ -193,11 +193,11 @@ fn the_daily_quota_holds_across_runs_and_a_refused_key_stops() {
     assert_eq!(verdicts, ["MALICIOUS", "CLEAN", "pending"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 left for the next run"));
     // The same day, the quota is already spent: nothing more is sent.
-    let out = vt(d, &url, Some("testkey"), &["--per-day", "2"]);
+    let out = vt(d, &url, Some("testkey"), &["--vt-per-day", "2"]);
     assert!(out.status.success());
     assert_eq!(asked.lock().unwrap().len(), 2);
 
-    let refused = vt(d, &url, Some("sekrit-key-123"), &["--per-day", "100"]);
+    let refused = vt(d, &url, Some("sekrit-key-123"), &["--vt-per-day", "100"]);
     assert_eq!(refused.status.code(), Some(1));
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("refused the API key"), "{said}");
@@ -208,7 +208,71 @@ fn the_daily_quota_holds_across_runs_and_a_refused_key_stops() {
         "one refused request, then it stops"
     );
 
-    let missing = vt(d, &url, None, &["--per-day", "100"]);
+    let missing = vt(d, &url, None, &["--vt-per-day", "100"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("VT_API_KEY is not set"));
+}
+
+#[test]
+fn hunt_looks_up_alert_addresses_once_and_later_runs_use_the_answers() {
+    let (url, asked) = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("feed.txt"), "185.220.101.45\n").unwrap();
+    let line = |m: u32| {
+        format!("2026-02-06 12:{m:02}:00,000 - ids_logger_1 - high_severity - TCP - 185.220.101.45:4444 --> 10.0.0.10:80 - SYN - x\n")
+    };
+    std::fs::write(d.join("ids.log"), format!("{}{}", line(0), line(1))).unwrap();
+    let hunt = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args([
+                "hunt",
+                "ids.log",
+                "--intel",
+                "feed.txt",
+                "--vt",
+                "--vt-url",
+                &url,
+                "--vt-per-minute",
+                "1000",
+                "--format",
+                "jsonl",
+            ])
+            .current_dir(d)
+            .env("VT_API_KEY", "testkey")
+            .env_remove("RAMPART_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (alerts, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for run in 0..2 {
+        let (alerts, said) = hunt();
+        let ioc = alerts.iter().find(|a| a["rule_id"] == "ioc-match").unwrap();
+        let vt: Vec<&serde_json::Value> = ioc["events"][0]["threat"]["enrichments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["feed"]["name"] == "virustotal")
+            .collect();
+        assert_eq!(
+            vt.len(),
+            1,
+            "run {run}: one answer, for the public source only: {vt:?}"
+        );
+        assert_eq!(vt[0]["matched"]["field"], "source.ip");
+        assert_eq!(vt[0]["virustotal"]["verdict"], "MALICIOUS");
+        assert_eq!(vt[0]["virustotal"]["malicious"], 72);
+        assert_eq!(vt[0]["virustotal"]["asn"], 60729);
+        assert_eq!(vt[0]["virustotal"]["network"], "185.220.101.0/24");
+        assert_eq!(asked.lock().unwrap().len(), 1, "run {run}: {said}");
+    }
 }

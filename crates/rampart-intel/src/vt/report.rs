@@ -237,6 +237,22 @@ impl Report {
         }
     }
 
+    /// The `threat.enrichments` entry of this answer for the event field
+    /// that holds the value: the verdict and seed 000's fields.
+    pub fn enrichment(&self, field: &str) -> Json {
+        let mut vt = match &self.details {
+            Json::Object(o) => Json::Object(o.clone()),
+            _ => serde_json::json!({}),
+        };
+        vt["verdict"] = Json::String(self.verdict.clone());
+        serde_json::json!({
+            "indicator": {"type": self.kind.as_str(), "value": self.ioc, "provider": "virustotal"},
+            "feed": {"name": "virustotal"},
+            "matched": {"atomic": self.ioc, "field": field, "type": "enrichment"},
+            "virustotal": vt,
+        })
+    }
+
     /// The CSV cells, in [`CSV_HEADER`]'s order.
     pub fn cells(&self) -> [String; 9] {
         let n = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();

@@ -1,9 +1,10 @@
 //! `rampart hunt`: read logs, run the rules over every event on the worker
 //! threads, print the alerts, and summarise the run on stderr.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,15 +17,18 @@ use rampart_detect::{
 };
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
+use rampart_intel::vt::{not_sent_reason, Report, VtKind};
 use rampart_intel::IpCounts;
+use rampart_store::Store;
 
 /// The most distinct source addresses counted for the top talkers.
 pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
 use rampart_io::{discover, read_files_with, Message};
 
-use super::intel_args::{Enrichers, IntelArgs};
+use super::intel_args::{Enrichers, IntelArgs, VT_FIELDS};
 use super::read_args::ReadArgs;
 use super::rule_sources::{builtin_rules, load_rules};
+use super::vt_args::{report_of, Sent, VtArgs};
 use crate::alert_writer::{AlertFormat, AlertWriter};
 use crate::summary::Summary;
 
@@ -65,6 +69,13 @@ pub struct HuntArgs {
     read: ReadArgs,
     #[command(flatten)]
     intel: IntelArgs,
+    /// Look the public addresses of the alerts up on VirusTotal (key in
+    /// VT_API_KEY), within the day's remaining quota; answers kept in the
+    /// database enrich every event of later runs.
+    #[arg(long)]
+    vt: bool,
+    #[command(flatten)]
+    vt_args: VtArgs,
     /// List every rule that was skipped, with the reason.
     #[arg(long, short)]
     verbose: bool,
@@ -211,7 +222,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         }
         bail!("no rule could be loaded from {:?}", args.rules);
     }
-    let enrichers = {
+    let mut enrichers = {
         let mut log: Box<dyn Write> = if args.quiet {
             Box::new(std::io::sink())
         } else {
@@ -220,6 +231,18 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         args.intel.enrichers(&mut log)?
     };
     let ioc_rule = rampart_intel::ioc_rule();
+    let mut vt_store = None;
+    if args.vt {
+        let store = Store::open(args.intel.db())?;
+        let mut known = HashMap::new();
+        for (value, answer) in store.vt_fresh("ip", Timestamp::now(), args.vt_args.ttl())? {
+            if let Ok(ip) = value.parse::<IpAddr>() {
+                known.insert(ip, report_of(&value, VtKind::Ip, &answer));
+            }
+        }
+        enrichers.vt = Some(known);
+        vt_store = Some(store);
+    }
     let options = args.read.options()?;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
@@ -280,7 +303,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             .entry((alert.severity, alert.title.clone()))
             .or_default() += 1;
         *per_level.entry(alert.severity).or_default() += 1;
-        if format.streams() {
+        if format.streams() && !args.vt {
             if write_error.is_none() {
                 if let Err(e) = writer.write(&alert) {
                     write_error = Some(e);
@@ -332,6 +355,15 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     for alert in dedup.finish() {
         take(alert, &mut kept);
     }
+    let vt_sent = match vt_store.as_mut() {
+        Some(store) => Some(vt_alerts(
+            store,
+            &args.vt_args,
+            enrichers.vt.get_or_insert_with(HashMap::new),
+            &mut kept,
+        )?),
+        None => None,
+    };
     if let Some(e) = write_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write alerts");
@@ -364,6 +396,18 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         if top.len() > 15 {
             writeln!(err, "  ... and {} more rules", top.len() - 15)?;
         }
+        if let Some((cached, sent)) = &vt_sent {
+            writeln!(
+                err,
+                "virustotal: {cached} alert addresses answered from the cache, {} requests sent{}",
+                sent.requests,
+                match sent.pending.len() {
+                    0 => String::new(),
+                    n =>
+                        format!(", {n} addresses left for the next run (the day's quota is spent)"),
+                }
+            )?;
+        }
         if talkers.distinct() > 0 {
             writeln!(
                 err,
@@ -390,6 +434,86 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Looks up the public addresses of the alerts that no kept answer covers
+/// (the most severe alerts first, so the quota goes where it matters), then
+/// adds the answers to the alerts' events. Returns how many addresses were
+/// answered from the cache, and what was sent.
+fn vt_alerts(
+    store: &mut Store,
+    vt: &VtArgs,
+    known: &mut HashMap<IpAddr, Report>,
+    alerts: &mut [Alert],
+) -> anyhow::Result<(usize, Sent)> {
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    let mut wanted: Vec<IpAddr> = Vec::new();
+    let mut cached = HashSet::new();
+    for alert in alerts.iter() {
+        for event in &alert.events {
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(event.get()) else {
+                continue;
+            };
+            for field in VT_FIELDS {
+                let (side, _) = field.split_once('.').unwrap_or((field, ""));
+                let Some(ip) = json[side]["ip"]
+                    .as_str()
+                    .and_then(|s| s.parse::<IpAddr>().ok())
+                else {
+                    continue;
+                };
+                if not_sent_reason(VtKind::Ip, &ip.to_string()).is_some() {
+                    continue;
+                }
+                if known.contains_key(&ip) {
+                    cached.insert(ip);
+                } else if !wanted.contains(&ip) {
+                    wanted.push(ip);
+                }
+            }
+        }
+    }
+    let values: Vec<String> = wanted.iter().map(IpAddr::to_string).collect();
+    let sent = vt.look_up(store, VtKind::Ip, &values, |at, report| {
+        known.insert(wanted[at], report);
+    })?;
+    // The alerts' events now get what was learnt.
+    for alert in alerts.iter_mut() {
+        for event in &mut alert.events {
+            let Ok(mut json) = serde_json::from_str::<serde_json::Value>(event.get()) else {
+                continue;
+            };
+            let mut added = Vec::new();
+            for field in VT_FIELDS {
+                let (side, _) = field.split_once('.').unwrap_or((field, ""));
+                let report = json[side]["ip"]
+                    .as_str()
+                    .and_then(|s| s.parse::<IpAddr>().ok())
+                    .and_then(|ip| known.get(&ip));
+                let already = json["threat"]["enrichments"].as_array().is_some_and(|e| {
+                    e.iter().any(|x| {
+                        x["feed"]["name"] == "virustotal" && x["matched"]["field"] == field
+                    })
+                });
+                if let (Some(report), false) = (report, already) {
+                    added.push(report.enrichment(field));
+                }
+            }
+            if added.is_empty() {
+                continue;
+            }
+            if !json["threat"]["enrichments"].is_array() {
+                json["threat"]["enrichments"] = serde_json::Value::Array(Vec::new());
+            }
+            if let Some(list) = json["threat"]["enrichments"].as_array_mut() {
+                list.extend(added);
+            }
+            if let Ok(raw) = serde_json::value::to_raw_value(&json) {
+                *event = raw;
+            }
+        }
+    }
+    Ok((cached.len(), sent))
 }
 
 /// A progress bar over the inputs' bytes on a terminal; none when stderr is

@@ -11,12 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use jiff::{SignedDuration, Timestamp};
-use rampart_intel::vt::{
-    not_sent_reason, Lookup, Report, SystemClock, VtClient, VtError, VtKind, CSV_HEADER,
-};
-use rampart_store::{CachedAnswer, Store};
+use jiff::Timestamp;
+use rampart_intel::vt::{not_sent_reason, Report, VtKind, CSV_HEADER};
+use rampart_store::Store;
 
+use super::vt_args::{report_of, VtArgs};
 use crate::alert_writer::neutralise;
 
 /// Arguments of `rampart intel`.
@@ -29,7 +28,7 @@ pub struct IntelCmdArgs {
 #[derive(Debug, Subcommand)]
 enum IntelCommand {
     /// Look values up on VirusTotal (key in VT_API_KEY) within its rate limit.
-    Vt(VtArgs),
+    Vt(VtCmdArgs),
     /// Configure feeds refreshed by URL (every hunt and parse reads them).
     Feed {
         /// The rampart database.
@@ -86,7 +85,7 @@ enum KindArg {
 }
 
 #[derive(Debug, Args)]
-struct VtArgs {
+struct VtCmdArgs {
     /// What the input lists.
     #[arg(long = "type", value_enum)]
     kind: KindArg,
@@ -104,25 +103,11 @@ struct VtArgs {
         default_value = "rampart.db"
     )]
     db: PathBuf,
-    /// Requests per minute the key allows (4 for a free key).
-    #[arg(long, default_value_t = 4)]
-    per_minute: u32,
-    /// Requests per day the key allows (500 for a free key).
-    #[arg(long, default_value_t = 500)]
-    per_day: u64,
-    /// How long an answer is reused, in hours.
-    #[arg(long, value_name = "HOURS", default_value_t = 168)]
-    cache_hours: i64,
     /// List what would be sent, and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The API's address (tests point it at a local server).
-    #[arg(
-        long,
-        env = "RAMPART_VT_URL",
-        default_value = "https://www.virustotal.com"
-    )]
-    vt_url: String,
+    #[command(flatten)]
+    vt: VtArgs,
 }
 
 /// Runs the command; exit code 1 when some input was invalid or a lookup
@@ -215,7 +200,7 @@ fn update(names: &[String], db: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
+fn run_vt(args: &VtCmdArgs) -> anyhow::Result<ExitCode> {
     let kind = match args.kind {
         KindArg::Ip => VtKind::Ip,
         KindArg::Domain => VtKind::Domain,
@@ -242,7 +227,7 @@ fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = Store::open(&args.db)?;
     let now = Timestamp::now();
-    let ttl = SignedDuration::from_hours(args.cache_hours.max(0));
+    let ttl = args.vt.ttl();
     // What each value gets: a row now (not sent, cached), or a lookup.
     let mut rows: Vec<Option<Report>> = Vec::with_capacity(values.len());
     let mut to_send: Vec<usize> = Vec::new();
@@ -256,7 +241,7 @@ fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
         match store.vt_cached(kind.as_str(), v, now, ttl)? {
             Some(answer) => {
                 cached += 1;
-                rows.push(Some(row_of(v, kind, &answer)));
+                rows.push(Some(report_of(v, kind, &answer)));
             }
             None => {
                 rows.push(None);
@@ -275,57 +260,17 @@ fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let used = store.vt_used(now)?;
-    let budget = args.per_day.saturating_sub(used);
-    let mut sent = 0;
-    if !to_send.is_empty() {
-        let key = std::env::var("VT_API_KEY").unwrap_or_default();
-        if key.trim().is_empty() {
-            bail!(
-                "VT_API_KEY is not set: {} values need a lookup",
-                to_send.len()
-            );
+    let wanted: Vec<String> = to_send.iter().map(|&i| values[i].clone()).collect();
+    let sent = args.vt.look_up(&mut store, kind, &wanted, |at, report| {
+        rows[to_send[at]] = Some(report);
+    })?;
+    for v in &sent.failed {
+        if let Some(i) = values.iter().position(|x| x == v) {
+            rows[i] = Some(Report::bare(v, kind, "error"));
         }
-        let clock = SystemClock::default();
-        let mut client = VtClient::new(&args.vt_url, key.trim(), args.per_minute, budget, &clock);
-        let bar = progress(to_send.len() as u64);
-        for &i in &to_send {
-            let v = &values[i];
-            let before = client.sent();
-            let result = client.lookup(kind, v);
-            store.vt_count(client.sent() - before, Timestamp::now())?;
-            match result {
-                Ok(Lookup::Found(json)) => {
-                    let answer = CachedAnswer::Found(json.to_string());
-                    store.vt_put(kind.as_str(), v, &answer, Timestamp::now())?;
-                    rows[i] = Some(row_of(v, kind, &answer));
-                }
-                Ok(Lookup::NotFound) => {
-                    store.vt_put(kind.as_str(), v, &CachedAnswer::NotFound, Timestamp::now())?;
-                    rows[i] = Some(Report::bare(v, kind, "not_found"));
-                }
-                Err(VtError::Budget) => break,
-                Err(e @ VtError::Unauthorized(_)) => {
-                    if let Some(bar) = &bar {
-                        bar.finish_and_clear();
-                    }
-                    bail!("{e}");
-                }
-                Err(e @ VtError::Failed(_)) => {
-                    eprintln!("{v}: {e}; left without an answer");
-                    rows[i] = Some(Report::bare(v, kind, "error"));
-                    failed = true;
-                }
-            }
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        sent = client.sent();
     }
+    failed |= !sent.failed.is_empty();
+    let sent = sent.requests;
     let pending = rows.iter().filter(|r| r.is_none()).count();
     let rows: Vec<Report> = rows
         .into_iter()
@@ -344,7 +289,10 @@ fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
         "{} values: {cached} from the cache, {sent} requests sent, {private} never sent (private or internal){}",
         values.len(),
         if pending > 0 {
-            format!(", {pending} left for the next run (the day's quota of {} is spent)", args.per_day)
+            format!(
+                ", {pending} left for the next run (the day's quota of {} is spent)",
+                args.vt.vt_per_day
+            )
         } else {
             String::new()
         }
@@ -356,16 +304,6 @@ fn run_vt(args: &VtArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn row_of(value: &str, kind: VtKind, answer: &CachedAnswer) -> Report {
-    match answer {
-        CachedAnswer::Found(text) => match serde_json::from_str(text) {
-            Ok(json) => Report::from_answer(value, kind, &json),
-            Err(_) => Report::bare(value, kind, "error"),
-        },
-        CachedAnswer::NotFound => Report::bare(value, kind, "not_found"),
-    }
-}
-
 fn write_csv(rows: &[Report], out: impl Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CSV_HEADER)?;
@@ -375,20 +313,4 @@ fn write_csv(rows: &[Report], out: impl Write) -> anyhow::Result<()> {
     }
     w.flush()?;
     Ok(())
-}
-
-/// A progress bar with the time left, on a terminal.
-fn progress(total: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} lookups ({eta} left)",
-    )
-    .ok()?
-    .progress_chars("=> ");
-    bar.set_style(style);
-    Some(bar)
 }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use rampart_event::Event;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use rampart_event::{Event, Value, ValueRef};
+use rampart_intel::vt::Report;
 use rampart_intel::{detect, parse, read_file, FeedOptions, GeoIp, Hit, IntelTable};
 use rampart_store::Store;
 
@@ -51,6 +55,20 @@ pub struct Enrichers {
     pub intel: Option<IntelTable>,
     /// GeoIP and ASN databases, when given.
     pub geo: Option<GeoIp>,
+    /// VirusTotal answers on addresses, when asked for.
+    pub vt: Option<HashMap<IpAddr, Report>>,
+}
+
+/// The address fields VirusTotal answers are attached by.
+pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
+
+/// The address in an event field.
+pub fn address(event: &Event, field: &str) -> Option<IpAddr> {
+    match event.get(field)? {
+        ValueRef::Ip(ip) => Some(ip),
+        ValueRef::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 impl Enrichers {
@@ -59,16 +77,37 @@ impl Enrichers {
         if let Some(geo) = &self.geo {
             geo.enrich(event);
         }
-        let Some(table) = &self.intel else {
-            return Vec::new();
+        let hits = match &self.intel {
+            Some(table) => table.matches(event),
+            None => Vec::new(),
         };
-        let hits = table.matches(event);
-        rampart_intel::enrich(event, &hits);
+        let mut entries = match rampart_intel::matcher::enrichments(&hits) {
+            serde_json::Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        if let Some(vt) = &self.vt {
+            for field in VT_FIELDS {
+                if let Some(report) = address(event, field).and_then(|ip| vt.get(&ip)) {
+                    entries.push(report.enrichment(field));
+                }
+            }
+        }
+        if !entries.is_empty() {
+            event.insert(
+                "threat.enrichments",
+                Value::Json(Box::new(serde_json::Value::Array(entries))),
+            );
+        }
         hits
     }
 }
 
 impl IntelArgs {
+    /// The rampart database's path.
+    pub fn db(&self) -> &std::path::Path {
+        &self.db
+    }
+
     /// The indicators and databases to enrich events with; what was loaded
     /// (and what was not, and why) is reported on `log`.
     pub fn enrichers(&self, log: &mut dyn Write) -> anyhow::Result<Enrichers> {
@@ -77,6 +116,7 @@ impl IntelArgs {
         Ok(Enrichers {
             intel: self.load(log)?,
             geo: (!geo.is_empty()).then_some(geo),
+            vt: None,
         })
     }
 

@@ -9,3 +9,4 @@ pub mod parse;
 pub mod read_args;
 pub mod rule_sources;
 pub mod rules;
+pub mod vt_args;
