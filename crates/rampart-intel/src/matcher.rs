@@ -200,3 +200,64 @@ pub fn alerts(rule: &Rule, event: &Event, hits: &[Hit<'_>]) -> Vec<Alert> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::classify;
+    use rampart_event::Origin;
+
+    fn table(values: &[&str], subdomains: bool) -> IntelTable {
+        let mut t = IntelTable::new(subdomains);
+        for v in values {
+            let (kind, value) = classify(v).unwrap();
+            let mut i = Indicator::new(kind, value, "feed");
+            i.confidence = Some(7);
+            t.add(i).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn domains_urls_and_hashes_are_found_in_their_fields() {
+        let sha = "ab".repeat(32);
+        let t = table(
+            &[
+                "evil.example.com",
+                "http://bad.example.net/x.exe",
+                &sha.to_uppercase(),
+                "203.0.113.7",
+            ],
+            true,
+        );
+        let mut e = Event::new(Origin::new("a.log", 1), "raw");
+        e.set("destination.ip", "203.0.113.7".parse::<IpAddr>().unwrap());
+        e.set("dns.question.name", "cdn.Evil.example.com");
+        e.set("url.full", "HTTP://Bad.Example.net/x.exe");
+        e.set("process.hash.sha256", sha.clone());
+        e.set("url.original", "/x.exe");
+        let hits = t.matches(&e);
+        let fields: Vec<&str> = hits.iter().map(|h| h.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "destination.ip",
+                "dns.question.name",
+                "url.full",
+                "process.hash.sha256"
+            ]
+        );
+        enrich(&mut e, &hits);
+        let Some(ValueRef::Json(list)) = e.get("threat.enrichments") else {
+            panic!("no enrichments");
+        };
+        assert_eq!(list[0]["indicator"]["confidence"], 7);
+        assert_eq!(list[1]["matched"]["atomic"], "cdn.Evil.example.com");
+        // One alert per indicator, each naming the field it matched.
+        let out = alerts(&ioc_rule(), &e, &hits);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[2].group[0].1, "http://bad.example.net/x.exe");
+        let strict = table(&["evil.example.com"], false);
+        assert!(strict.matches(&e).is_empty(), "subdomains only when asked");
+    }
+}

@@ -114,7 +114,7 @@ fn lookups_give_verdicts_and_a_repeated_run_sends_nothing() {
     let d = dir.path();
     std::fs::write(d.join("iocs.txt"), IOCS).unwrap();
 
-    let dry = vt(d, &url, None, &["--dry-run"]);
+    let dry = vt(d, &url, None, &["--vt-dry-run"]);
     assert!(
         dry.status.success(),
         "{}",
@@ -254,6 +254,28 @@ fn hunt_looks_up_alert_addresses_once_and_later_runs_use_the_answers() {
             .collect();
         (alerts, String::from_utf8_lossy(&out.stderr).into_owned())
     };
+    let dry = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "hunt",
+            "ids.log",
+            "--intel",
+            "feed.txt",
+            "--vt-dry-run",
+            "--vt-url",
+            &url,
+            "-q",
+        ])
+        .current_dir(d)
+        .env_remove("VT_API_KEY")
+        .output()
+        .unwrap();
+    assert!(dry.status.success());
+    let said = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        said.contains("would send 185.220.101.45") && !said.contains("10.0.0.10"),
+        "{said}"
+    );
+    assert!(asked.lock().unwrap().is_empty());
     for run in 0..2 {
         let (alerts, said) = hunt();
         let ioc = alerts.iter().find(|a| a["rule_id"] == "ioc-match").unwrap();

@@ -232,7 +232,8 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     };
     let ioc_rule = rampart_intel::ioc_rule();
     let mut vt_store = None;
-    if args.vt {
+    let vt = args.vt || args.vt_args.vt_dry_run;
+    if vt {
         let store = Store::open(args.intel.db())?;
         let mut known = HashMap::new();
         for (value, answer) in store.vt_fresh("ip", Timestamp::now(), args.vt_args.ttl())? {
@@ -303,7 +304,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
             .entry((alert.severity, alert.title.clone()))
             .or_default() += 1;
         *per_level.entry(alert.severity).or_default() += 1;
-        if format.streams() && !args.vt {
+        if format.streams() && !vt {
             if write_error.is_none() {
                 if let Err(e) = writer.write(&alert) {
                     write_error = Some(e);
@@ -474,6 +475,16 @@ fn vt_alerts(
         }
     }
     let values: Vec<String> = wanted.iter().map(IpAddr::to_string).collect();
+    if vt.vt_dry_run {
+        for v in &values {
+            eprintln!("virustotal: would send {v}");
+        }
+        let sent = Sent {
+            pending: values,
+            ..Sent::default()
+        };
+        return Ok((cached.len(), sent));
+    }
     let sent = vt.look_up(store, VtKind::Ip, &values, |at, report| {
         known.insert(wanted[at], report);
     })?;

@@ -103,9 +103,6 @@ struct VtCmdArgs {
         default_value = "rampart.db"
     )]
     db: PathBuf,
-    /// List what would be sent, and send nothing.
-    #[arg(long)]
-    dry_run: bool,
     #[command(flatten)]
     vt: VtArgs,
 }
@@ -249,7 +246,7 @@ fn run_vt(args: &VtCmdArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if args.dry_run {
+    if args.vt.vt_dry_run {
         let mut out = std::io::stdout().lock();
         for &i in &to_send {
             writeln!(out, "{}", values[i])?;

@@ -21,6 +21,9 @@ pub struct VtArgs {
     /// How long an answer is reused, in hours.
     #[arg(long, value_name = "HOURS", default_value_t = 168)]
     pub vt_cache_hours: i64,
+    /// List what would be sent to VirusTotal, and send nothing.
+    #[arg(long)]
+    pub vt_dry_run: bool,
     /// The API's address (tests point it at a local server).
     #[arg(
         long,
