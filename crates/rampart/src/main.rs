@@ -6,6 +6,7 @@ mod commands;
 mod summary;
 mod writer;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about, max_term_width = 100)]
 struct Cli {
+    /// The rampart database (IOCs, feeds, VirusTotal answers).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "RAMPART_DB",
+        default_value = "rampart.db",
+        global = true
+    )]
+    db: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,11 +52,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Parse(args) => commands::parse::run(&args),
-        Command::Hunt(args) => commands::hunt::run(&args),
+        Command::Parse(args) => commands::parse::run(&args, &cli.db),
+        Command::Hunt(args) => commands::hunt::run(&args, &cli.db),
         Command::Rules(args) => commands::rules::run(&args),
-        Command::Ioc(args) => commands::ioc::run(&args),
-        Command::Intel(args) => commands::intel::run(&args),
+        Command::Ioc(args) => commands::ioc::run(&args, &cli.db),
+        Command::Intel(args) => commands::intel::run(&args, &cli.db),
         Command::Formats => commands::formats::run(),
     };
     match result {

@@ -181,7 +181,7 @@ fn detect(
 
 /// Runs the command: exit code 1 when an input could not be read, 2 when
 /// `--fail-on` is met.
-pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut loaded = if args.no_builtin {
         Loaded::default()
@@ -228,13 +228,13 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         } else {
             Box::new(std::io::stderr())
         };
-        args.intel.enrichers(&mut log)?
+        args.intel.enrichers(db, &mut log)?
     };
     let ioc_rule = rampart_intel::ioc_rule();
     let mut vt_store = None;
     let vt = args.vt || args.vt_args.vt_dry_run;
     if vt {
-        let store = Store::open(args.intel.db())?;
+        let store = Store::open(db)?;
         let mut known = HashMap::new();
         for (value, answer) in store.vt_fresh("ip", Timestamp::now(), args.vt_args.ttl())? {
             if let Ok(ip) = value.parse::<IpAddr>() {

@@ -31,15 +31,6 @@ enum IntelCommand {
     Vt(VtCmdArgs),
     /// Configure feeds refreshed by URL (every hunt and parse reads them).
     Feed {
-        /// The rampart database.
-        #[arg(
-            long,
-            value_name = "PATH",
-            env = "RAMPART_DB",
-            default_value = "rampart.db",
-            global = true
-        )]
-        db: PathBuf,
         #[command(subcommand)]
         action: FeedAction,
     },
@@ -48,14 +39,6 @@ enum IntelCommand {
     Update {
         /// Only these feeds.
         names: Vec<String>,
-        /// The rampart database.
-        #[arg(
-            long,
-            value_name = "PATH",
-            env = "RAMPART_DB",
-            default_value = "rampart.db"
-        )]
-        db: PathBuf,
     },
 }
 
@@ -95,24 +78,16 @@ struct VtCmdArgs {
     /// Write the CSV report here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// The rampart database (answers and daily usage are kept there).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "RAMPART_DB",
-        default_value = "rampart.db"
-    )]
-    db: PathBuf,
     #[command(flatten)]
     vt: VtArgs,
 }
 
 /// Runs the command; exit code 1 when some input was invalid or a lookup
 /// failed.
-pub fn run(args: &IntelCmdArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &IntelCmdArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     match &args.command {
-        IntelCommand::Vt(vt) => run_vt(vt),
-        IntelCommand::Feed { db, action } => {
+        IntelCommand::Vt(vt) => run_vt(vt, db),
+        IntelCommand::Feed { action } => {
             let mut store = Store::open(db)?;
             match action {
                 FeedAction::Add { name, url } => {
@@ -141,7 +116,7 @@ pub fn run(args: &IntelCmdArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        IntelCommand::Update { names, db } => update(names, db),
+        IntelCommand::Update { names } => update(names, db),
     }
 }
 
@@ -197,7 +172,7 @@ fn update(names: &[String], db: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_vt(args: &VtCmdArgs) -> anyhow::Result<ExitCode> {
+fn run_vt(args: &VtCmdArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let kind = match args.kind {
         KindArg::Ip => VtKind::Ip,
         KindArg::Domain => VtKind::Domain,
@@ -222,7 +197,7 @@ fn run_vt(args: &VtCmdArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut store = Store::open(&args.db)?;
+    let mut store = Store::open(db)?;
     let now = Timestamp::now();
     let ttl = args.vt.ttl();
     // What each value gets: a row now (not sent, cached), or a lookup.

@@ -28,15 +28,7 @@ pub struct IntelArgs {
     /// Let a domain indicator match its subdomains too.
     #[arg(long)]
     intel_subdomains: bool,
-    /// The rampart database, whose active IOCs are checked when it exists.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "RAMPART_DB",
-        default_value = "rampart.db"
-    )]
-    db: PathBuf,
-    /// Do not check the IOC database.
+    /// Do not check the IOC database (`--db`), which is read whenever it exists.
     #[arg(long)]
     no_db: bool,
     /// A MaxMind City or Country database (`.mmdb`): adds `source.geo.*`
@@ -103,18 +95,17 @@ impl Enrichers {
 }
 
 impl IntelArgs {
-    /// The rampart database's path.
-    pub fn db(&self) -> &std::path::Path {
-        &self.db
-    }
-
     /// The indicators and databases to enrich events with; what was loaded
     /// (and what was not, and why) is reported on `log`.
-    pub fn enrichers(&self, log: &mut dyn Write) -> anyhow::Result<Enrichers> {
+    pub fn enrichers(
+        &self,
+        db: &std::path::Path,
+        log: &mut dyn Write,
+    ) -> anyhow::Result<Enrichers> {
         let geo =
             GeoIp::open(self.geoip.as_deref(), self.asn.as_deref()).map_err(anyhow::Error::msg)?;
         Ok(Enrichers {
-            intel: self.load(log)?,
+            intel: self.load(db, log)?,
             geo: (!geo.is_empty()).then_some(geo),
             vt: None,
         })
@@ -122,7 +113,11 @@ impl IntelArgs {
 
     /// The indicators of the feeds and the database, or `None` when there
     /// are none.
-    fn load(&self, log: &mut dyn Write) -> anyhow::Result<Option<IntelTable>> {
+    fn load(
+        &self,
+        db: &std::path::Path,
+        log: &mut dyn Write,
+    ) -> anyhow::Result<Option<IntelTable>> {
         let mut table = IntelTable::new(self.intel_subdomains);
         let options = FeedOptions {
             ipsum_min_lists: self.ipsum_min_lists,
@@ -153,17 +148,12 @@ impl IntelArgs {
                 table.add(i).map_err(anyhow::Error::msg)?;
             }
         }
-        if !self.no_db && self.db.exists() {
-            let store = Store::open(&self.db)?;
+        if !self.no_db && db.exists() {
+            let store = Store::open(db)?;
             let active = store
                 .active(jiff::Timestamp::now())
-                .with_context(|| format!("cannot read the IOCs of {}", self.db.display()))?;
-            writeln!(
-                log,
-                "intel: {}: {} active IOCs",
-                self.db.display(),
-                active.len()
-            )?;
+                .with_context(|| format!("cannot read the IOCs of {}", db.display()))?;
+            writeln!(log, "intel: {}: {} active IOCs", db.display(), active.len())?;
             for i in active {
                 table.add(i).map_err(anyhow::Error::msg)?;
             }

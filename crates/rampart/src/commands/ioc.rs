@@ -18,15 +18,6 @@ use crate::alert_writer::neutralise;
 /// Arguments of `rampart ioc`.
 #[derive(Debug, Args)]
 pub struct IocArgs {
-    /// The rampart database.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "RAMPART_DB",
-        default_value = "rampart.db",
-        global = true
-    )]
-    db: PathBuf,
     #[command(subcommand)]
     command: IocCommand,
 }
@@ -156,8 +147,8 @@ fn report(what: &str, counts: rampart_store::ImportCounts, invalid: usize, ignor
 }
 
 /// Runs the command; exit code 1 when some input was invalid.
-pub fn run(args: &IocArgs) -> anyhow::Result<ExitCode> {
-    let mut store = Store::open(&args.db)?;
+pub fn run(args: &IocArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(db)?;
     let now = Timestamp::now();
     match &args.command {
         IocCommand::Add(add) => {

@@ -57,7 +57,7 @@ enum Format {
 }
 
 /// Runs the command; the exit code is 1 when a file could not be read.
-pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let forced = match &args.input_format {
         Some(name) => match rampart_parse::by_name(name) {
             Some(f) => Some(f),
@@ -77,7 +77,7 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
         } else {
             Box::new(std::io::stderr())
         };
-        args.intel.enrichers(&mut log)?
+        args.intel.enrichers(db, &mut log)?
     };
     let (inputs, missing) = discover(&args.paths);
     let mut summary = Summary::default();
