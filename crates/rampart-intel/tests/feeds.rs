@@ -1,4 +1,4 @@
-//! The feed fixtures in fixtures/intel read as their README says: format
+//! The feed fixtures in feeds read as their README says: format
 //! recognised, indicators in normal form, bad entries reported with their
 //! line, the rest ignored with a reason.
 
@@ -8,7 +8,7 @@ use rampart_intel::{read_file, Feed, FeedOptions, Format, Kind};
 
 fn fixture(name: &str) -> Feed {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/intel")
+        .join("../../feeds")
         .join(name);
     read_file(&path, &FeedOptions::default()).unwrap()
 }
@@ -65,7 +65,7 @@ fn ipsum_counts_become_confidence_and_the_minimum_filters() {
         .find(|i| i.value == "203.0.113.201")
         .unwrap();
     assert_eq!(top.confidence, Some(11));
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/intel/ipsum.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../feeds/ipsum.txt");
     let options = FeedOptions {
         ipsum_min_lists: 5,
         ..FeedOptions::default()

@@ -1,6 +1,5 @@
-//! Snapshot tests: the normalised output of every log fixture, as JSON
-//! lines. A change in any parser shows up here as a reviewable diff.
-//! (`fixtures/intel` holds feeds, not logs; rampart-intel tests them.)
+//! Snapshot tests: the normalised output of every fixture, as JSON lines.
+//! A change in any parser shows up here as a reviewable diff.
 
 mod common;
 
@@ -13,7 +12,7 @@ fn fixture_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         .collect();
     entries.sort();
     for path in entries {
-        if path.is_dir() && path.file_name().is_some_and(|n| n != "intel") {
+        if path.is_dir() {
             fixture_files(&path, out);
         } else if path.is_file() && path.file_name().is_some_and(|n| n != "README.md") {
             out.push(path);

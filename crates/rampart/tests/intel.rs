@@ -122,7 +122,7 @@ fn seed1_feed_flags_the_readme_line_with_its_confidence_and_no_shipped_line() {
 fn the_database_is_checked_by_later_runs_and_repeats_fold_per_indicator() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let stix = workspace().join("fixtures/intel/stix.json");
+    let stix = workspace().join("feeds/stix.json");
     let import = rampart(&["ioc", "import", stix.to_str().unwrap()], d);
     assert!(import.status.success());
     let said = String::from_utf8_lossy(&import.stderr);
@@ -168,7 +168,7 @@ fn parse_with_a_feed_adds_enrichments_to_matching_events_only() {
     let mut text = ids_line(0, "192.0.2.10", "198.51.100.77");
     text.push_str(&ids_line(1, "192.0.2.10", "192.0.2.11"));
     std::fs::write(d.join("ids.log"), text).unwrap();
-    let feed = workspace().join("fixtures/intel/ipsum.txt");
+    let feed = workspace().join("feeds/ipsum.txt");
     let out = rampart(
         &[
             "parse",
@@ -385,7 +385,7 @@ fn feed_server(answers: Vec<(&'static str, String)>) -> String {
 
 #[test]
 fn feeds_refresh_by_url_and_keep_their_last_good_copy() {
-    let ipsum = std::fs::read_to_string(workspace().join("fixtures/intel/ipsum.txt")).unwrap();
+    let ipsum = std::fs::read_to_string(workspace().join("feeds/ipsum.txt")).unwrap();
     let url = feed_server(vec![
         ("200 OK", ipsum),
         ("503 Service Unavailable", String::new()),
