@@ -261,3 +261,53 @@ mod tests {
         assert!(strict.matches(&e).is_empty(), "subdomains only when asked");
     }
 }
+
+/// One true- or false-positive example of `ioc-match`, run by `rampart
+/// rules test` beside the Sigma pack's own.
+#[derive(Debug, Clone, Copy)]
+pub struct NativeTest {
+    /// What the example shows.
+    pub name: &'static str,
+    /// The feed loaded (a plain list).
+    pub feed: &'static str,
+    /// The logs read.
+    pub logs: &'static str,
+    /// The alerts expected.
+    pub alerts: u64,
+}
+
+/// `ioc-match`'s examples.
+pub const IOC_TESTS: &[NativeTest] = &[
+    NativeTest {
+        name: "a listed source address",
+        feed: "203.0.113.7\n",
+        logs: "2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - TCP - 203.0.113.7:4444 --> 10.0.0.10:80 - SYN - x\n",
+        alerts: 1,
+    },
+    NativeTest {
+        name: "a listed destination address",
+        feed: "203.0.113.7\n",
+        logs: "2026-02-06 12:00:00,000 - ids_logger_1 - low_severity - TCP - 10.0.0.10:50000 --> 203.0.113.7:443 - ACK - x\n",
+        alerts: 1,
+    },
+    NativeTest {
+        name: "a range covers its addresses",
+        feed: "198.51.100.0/24\n",
+        logs: "2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - UDP - 198.51.100.200:53 --> 10.0.0.10:53 - SYN - x\n",
+        alerts: 1,
+    },
+    NativeTest {
+        name: "repeats of one indicator within ten minutes are one alert",
+        feed: "203.0.113.7\n",
+        logs: "2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - TCP - 203.0.113.7:4444 --> 10.0.0.10:80 - SYN - x\n\
+               2026-02-06 12:03:00,000 - ids_logger_1 - high_severity - TCP - 203.0.113.7:4445 --> 10.0.0.10:80 - SYN - x\n\
+               2026-02-06 12:30:00,000 - ids_logger_1 - high_severity - TCP - 203.0.113.7:4446 --> 10.0.0.10:80 - SYN - x\n",
+        alerts: 2,
+    },
+    NativeTest {
+        name: "an address on no list",
+        feed: "203.0.113.7\n",
+        logs: "2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - TCP - 203.0.113.8:4444 --> 10.0.0.10:80 - SYN - x\n",
+        alerts: 0,
+    },
+];

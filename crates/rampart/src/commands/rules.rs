@@ -298,6 +298,23 @@ fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if paths.is_empty() {
+        let rule = rampart_intel::ioc_rule();
+        for t in rampart_intel::matcher::IOC_TESTS {
+            let alerts = run_ioc_test(t)?;
+            if alerts == t.alerts {
+                passed += 1;
+                writeln!(out, "ok    {}: {} ({} alerts)", rule.id, t.name, alerts)?;
+            } else {
+                failed += 1;
+                writeln!(
+                    out,
+                    "FAIL  {}: {}: {} alerts, expected {}",
+                    rule.id, t.name, alerts, t.alerts
+                )?;
+            }
+        }
+    }
     for name in &untested {
         writeln!(out, "note  {name}: carries no tests")?;
     }
@@ -307,6 +324,40 @@ fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The alerts `ioc-match` raises on a native example's logs with its feed.
+fn run_ioc_test(t: &rampart_intel::matcher::NativeTest) -> anyhow::Result<u64> {
+    let options = rampart_intel::FeedOptions::default();
+    let feed = rampart_intel::parse(t.feed, rampart_intel::Format::Plain, &options)
+        .map_err(anyhow::Error::msg)?;
+    let mut table = rampart_intel::IntelTable::new(false);
+    for i in feed.indicators {
+        table.add(i).map_err(anyhow::Error::msg)?;
+    }
+    let rule = rampart_intel::ioc_rule();
+    let ctx = FileContext::new("test.log", ParseOptions::default());
+    let output = rampart_parse::parse_text(t.logs, ctx, None);
+    if output.stats.unparsed > 0 {
+        bail!(
+            "ioc-match: test log lines are not understood: {:?}",
+            output.stats.examples
+        );
+    }
+    let mut dedup = Deduper::new(
+        [(rule.id.clone(), rampart_intel::matcher::IOC_DEDUP)],
+        Limits::default().max_alert_events,
+        Limits::default().max_groups,
+    );
+    let mut alerts = 0;
+    for mut event in output.events {
+        let hits = table.matches(&event);
+        rampart_intel::enrich(&mut event, &hits);
+        for alert in rampart_intel::alerts(&rule, &event, &hits) {
+            alerts += dedup.offer(alert).len() as u64;
+        }
+    }
+    Ok(alerts + dedup.finish().len() as u64)
 }
 
 fn yaml_files(path: &Path) -> Vec<PathBuf> {
