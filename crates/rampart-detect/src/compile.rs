@@ -12,10 +12,10 @@ use crate::load::Filter;
 use crate::mapping::{fields_of, route_of, Route};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
+use crate::atoms::{Atoms, ANYWHERE, AT_END, AT_START};
 use crate::pattern::string::{Case, Haystack, Place, StrMatch};
 use crate::pattern::{self, text_of, Modifiers, Scalar, ValueMatch};
 use crate::rule::{LogSource, Rule, Search, Term};
-use crate::scan::{Atoms, ANYWHERE, AT_END, AT_START};
 use crate::view::EventView;
 
 /// One `Field|modifiers: values` check.
@@ -590,7 +590,7 @@ impl FieldCheck {
                     _ => Haystack::new(&text),
                 };
                 let scanned = self.atoms.as_ref().and_then(|atoms| {
-                    let found = event.scans()?.found(atoms.field, event)?;
+                    let found = event.found(atoms.field)?;
                     Some((atoms, found))
                 });
                 let by_scan =

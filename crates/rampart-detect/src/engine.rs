@@ -240,7 +240,9 @@ impl RuleSet {
             let rule = &self.rules[i];
             if self.scanner.is_keyed(i)
                 && !possible
-                    .get_or_insert_with(|| self.scanner.possible(event, &route.filters))
+                    .get_or_insert_with(|| {
+                        self.scanner.possible(|f| event.found(f), &route.filters)
+                    })
                     .contains(i)
             {
                 continue;
@@ -257,7 +259,7 @@ impl RuleSet {
     pub fn evaluated(&self, event: &Event) -> usize {
         let event = &EventView::scanned(event, &self.scanner);
         let route = self.route(event);
-        let possible = self.scanner.possible(event, &route.filters);
+        let possible = self.scanner.possible(|f| event.found(f), &route.filters);
         route
             .rules
             .iter()

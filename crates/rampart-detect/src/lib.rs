@@ -6,6 +6,7 @@
 //! event fields, modifiers → value checks) → `engine` (each event is tested
 //! only against the rules whose routing admits it).
 pub mod alert;
+pub mod atoms;
 pub mod attack;
 pub mod builtin;
 pub mod compile;

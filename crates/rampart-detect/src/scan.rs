@@ -12,64 +12,14 @@
 //! cover, see [`CompiledRule::necessary_literals`]) cannot match when none
 //! was found, so it is not evaluated at all.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rampart_event::ValueRef;
 
+use crate::atoms::{Atoms, FieldScanner, Found, ANYWHERE, AT_END, AT_START};
 use crate::compile::CompiledRule;
 use crate::pattern::text_of;
-use crate::view::EventView;
-
-/// A literal occurs somewhere in the value.
-pub const ANYWHERE: u8 = 1;
-/// A literal starts the value.
-pub const AT_START: u8 = 2;
-/// A literal ends the value.
-pub const AT_END: u8 = 4;
-
-/// Where a check finds its literals: the scanned field and, per value, the
-/// literal standing for it (none for values that are not literals).
-#[derive(Debug, Clone)]
-pub struct Atoms {
-    /// The field scan, an index into [`Scanner`]'s fields.
-    pub field: usize,
-    /// For each value of the check, its literal's pattern number.
-    pub ids: Vec<Option<u32>>,
-    /// `(pattern, value)` pairs in pattern order, to go from what a scan
-    /// found to the values it decides.
-    pub by_pattern: Vec<(u32, usize)>,
-    /// The values no scan decides (numbers, regexes, case-sensitive text).
-    pub direct: Vec<usize>,
-}
-
-impl Atoms {
-    fn new(field: usize, ids: Vec<Option<u32>>) -> Self {
-        let mut by_pattern: Vec<(u32, usize)> = ids
-            .iter()
-            .enumerate()
-            .filter_map(|(v, id)| Some(((*id)?, v)))
-            .collect();
-        by_pattern.sort_unstable();
-        let direct = (0..ids.len()).filter(|&v| ids[v].is_none()).collect();
-        Atoms {
-            field,
-            ids,
-            by_pattern,
-            direct,
-        }
-    }
-
-    /// The values whose literal is pattern `id`.
-    pub fn values_of(&self, id: u32) -> impl Iterator<Item = usize> + '_ {
-        let start = self.by_pattern.partition_point(|(p, _)| *p < id);
-        self.by_pattern[start..]
-            .iter()
-            .take_while(move |(p, _)| *p == id)
-            .map(|(_, v)| *v)
-    }
-}
 
 /// The literals of all rules, by field.
 #[derive(Debug, Default)]
@@ -90,54 +40,6 @@ struct FieldScan {
     automaton: Option<AhoCorasick>,
     /// For each pattern, the rules it keys.
     owners: Vec<Vec<u32>>,
-}
-
-/// What scanning one field of one event found: `(pattern, where)` pairs in
-/// pattern order.
-#[derive(Debug, Default)]
-pub struct Found {
-    hits: Vec<(u32, u8)>,
-}
-
-impl Found {
-    /// `(pattern, where)` for every literal found, in pattern order.
-    pub fn hits(&self) -> &[(u32, u8)] {
-        &self.hits
-    }
-
-    /// Where pattern `id` was found ([`ANYWHERE`], [`AT_START`], [`AT_END`]
-    /// bits), 0 when it was not.
-    pub fn get(&self, id: u32) -> u8 {
-        self.hits
-            .binary_search_by_key(&id, |(p, _)| *p)
-            .map_or(0, |at| self.hits[at].1)
-    }
-}
-
-/// The scans of one event, each made when first needed.
-#[derive(Debug)]
-pub struct Scans<'s> {
-    scanner: &'s Scanner,
-    done: Box<[OnceCell<Option<Found>>]>,
-}
-
-impl<'s> Scans<'s> {
-    /// No scan made yet.
-    pub fn new(scanner: &'s Scanner) -> Self {
-        Scans {
-            scanner,
-            done: (0..scanner.fields.len()).map(|_| OnceCell::new()).collect(),
-        }
-    }
-
-    /// What field scan `f` found in `event`; `None` when the field is
-    /// absent or has no automaton. For a list, what was found in any item.
-    pub fn found(&self, f: usize, event: &EventView<'_>) -> Option<&Found> {
-        self.done
-            .get(f)?
-            .get_or_init(|| self.scanner.scan(f, event))
-            .as_ref()
-    }
 }
 
 /// Whether checks of these fields are left to test their values directly:
@@ -277,19 +179,21 @@ impl Scanner {
         self.keyed.get(i).copied().unwrap_or(false)
     }
 
-    /// The keyed rules whose literal occurs in `event`, scanning only the
-    /// given fields (those the event's candidate rules need).
-    pub fn possible(&self, event: &EventView<'_>, filters: &[usize]) -> RuleBits {
+    /// The keyed rules whose literal occurs in the event, reading only the
+    /// given field scans (those the event's candidate rules need) through
+    /// `found` (the event's scans).
+    pub fn possible<'f>(
+        &self,
+        found: impl Fn(usize) -> Option<&'f Found>,
+        filters: &[usize],
+    ) -> RuleBits {
         let mut bits = RuleBits::new(self.keyed.len());
-        let Some(scans) = event.scans() else {
-            return bits;
-        };
         for &f in filters {
-            let Some(found) = scans.found(f, event) else {
+            let Some(found) = found(f) else {
                 continue;
             };
             let owners = &self.fields[f].owners;
-            for &(pattern, _) in &found.hits {
+            for &(pattern, _) in found.hits() {
                 for &rule in &owners[pattern as usize] {
                     bits.insert(rule as usize);
                 }
@@ -297,12 +201,19 @@ impl Scanner {
         }
         bits
     }
+}
 
-    /// Scans field `f` of `event`.
-    fn scan(&self, f: usize, event: &EventView<'_>) -> Option<Found> {
-        let field = &self.fields[f];
-        let automaton = field.automaton.as_ref()?;
-        let value = field.names.iter().find_map(|n| event.get(n))?;
+impl FieldScanner for Scanner {
+    fn fields(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn names(&self, f: usize) -> &[String] {
+        &self.fields[f].names
+    }
+
+    fn scan(&self, f: usize, value: ValueRef<'_>) -> Option<Found> {
+        let automaton = self.fields[f].automaton.as_ref()?;
         let mut hits: Vec<(u32, u8)> = Vec::new();
         let mut scan = |text: &str| {
             for m in automaton.find_overlapping_iter(text) {
@@ -324,15 +235,7 @@ impl Scanner {
             }
             other => scan(&text_of(other)),
         }
-        hits.sort_unstable_by_key(|(p, _)| *p);
-        hits.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                kept.1 |= later.1;
-            }
-            same
-        });
-        Some(Found { hits })
+        Some(Found::new(hits))
     }
 }
 

@@ -6,8 +6,10 @@
 use rampart_event::{Event, ValueRef};
 use rustc_hash::FxHashMap;
 
+use std::cell::OnceCell;
+
+use crate::atoms::{FieldScanner, Found};
 use crate::pattern::string::LowerCache;
-use crate::scan::{Scanner, Scans};
 
 /// An event with indexed fields.
 #[derive(Debug)]
@@ -21,6 +23,20 @@ pub struct EventView<'e> {
     original_lower: LowerCache,
     /// The literal scans of a rule set's fields, made as rules need them.
     scans: Option<Scans<'e>>,
+}
+
+/// The scans of one event, each made when first needed.
+struct Scans<'s> {
+    scanner: &'s dyn FieldScanner,
+    done: Box<[OnceCell<Option<Found>>]>,
+}
+
+impl std::fmt::Debug for Scans<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scans")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'e> EventView<'e> {
@@ -47,16 +63,29 @@ impl<'e> EventView<'e> {
 
     /// Indexes `event` for the rules `scanner` was built from: their
     /// literals are then found by one scan per field.
-    pub fn scanned(event: &'e Event, scanner: &'e Scanner) -> Self {
+    pub fn scanned(event: &'e Event, scanner: &'e dyn FieldScanner) -> Self {
         EventView {
-            scans: Some(Scans::new(scanner)),
+            scans: Some(Scans {
+                scanner,
+                done: (0..scanner.fields()).map(|_| OnceCell::new()).collect(),
+            }),
             ..EventView::new(event)
         }
     }
 
-    /// The literal scans, when the view was made for a scanner.
-    pub fn scans(&self) -> Option<&Scans<'e>> {
-        self.scans.as_ref()
+    /// What field scan `f` found in the event (made on first asking);
+    /// `None` when the view has no scanner, the field is absent, or the scan
+    /// has no automaton. For a list, what was found in any item.
+    pub fn found(&self, f: usize) -> Option<&Found> {
+        let scans = self.scans.as_ref()?;
+        scans
+            .done
+            .get(f)?
+            .get_or_init(|| {
+                let value = scans.scanner.names(f).iter().find_map(|n| self.get(n))?;
+                scans.scanner.scan(f, value)
+            })
+            .as_ref()
     }
 
     /// The event.
