@@ -192,6 +192,15 @@ impl Event {
         }
     }
 
+    /// An address field, typed or written as text (`"203.0.113.7"`).
+    pub fn get_ip(&self, name: &str) -> Option<std::net::IpAddr> {
+        match self.get(name)? {
+            ValueRef::Ip(ip) => Some(ip),
+            ValueRef::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
     /// The text of a field, if it holds text.
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|v| v.as_str())

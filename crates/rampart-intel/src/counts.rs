@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use rampart_event::{Event, ValueRef};
+use rampart_event::Event;
 use rustc_hash::FxHashMap;
 
 /// Running counts per address.
@@ -22,11 +22,7 @@ pub struct IpCounts {
 pub fn source_ip(event: &Event) -> Option<IpAddr> {
     ["source.ip", "client.ip"]
         .iter()
-        .find_map(|f| match event.get(f)? {
-            ValueRef::Ip(ip) => Some(ip),
-            ValueRef::Str(s) => s.trim().parse().ok(),
-            _ => None,
-        })
+        .find_map(|f| event.get_ip(f))
 }
 
 impl IpCounts {

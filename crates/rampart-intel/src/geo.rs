@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use maxminddb::{geoip2, Reader};
-use rampart_event::{Event, Value, ValueRef};
+use rampart_event::{Event, Value};
 use serde_json::json;
 
 /// The open databases.
@@ -45,15 +45,9 @@ impl GeoIp {
     /// addresses.
     pub fn enrich(&self, event: &mut Event) {
         for side in ["source", "destination"] {
-            let ip = match event.get(&format!("{side}.ip")) {
-                Some(ValueRef::Ip(ip)) => ip,
-                Some(ValueRef::Str(s)) => match s.trim().parse::<IpAddr>() {
-                    Ok(ip) => ip,
-                    Err(_) => continue,
-                },
-                _ => continue,
-            };
-            self.enrich_side(event, side, ip);
+            if let Some(ip) = event.get_ip(&format!("{side}.ip")) {
+                self.enrich_side(event, side, ip);
+            }
         }
     }
 

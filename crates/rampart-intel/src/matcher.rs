@@ -6,12 +6,11 @@
 //! flags the event, and the source's match comes first (its confidence is
 //! the one shown first).
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use rampart_detect::rule::{LogSource, Rule, RuleSource};
 use rampart_detect::{Alert, Level, Matched};
-use rampart_event::{Event, Value, ValueRef};
+use rampart_event::{Event, Value};
 use serde_json::{json, Value as Json};
 
 use crate::indicator::{Indicator, Kind};
@@ -58,13 +57,8 @@ impl IntelTable {
     pub fn matches(&self, event: &Event) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
         for &field in IP_FIELDS {
-            let ip = match event.get(field) {
-                Some(ValueRef::Ip(ip)) => ip,
-                Some(ValueRef::Str(s)) => match s.trim().parse::<IpAddr>() {
-                    Ok(ip) => ip,
-                    Err(_) => continue,
-                },
-                _ => continue,
+            let Some(ip) = event.get_ip(field) else {
+                continue;
             };
             self.each_ip(ip, |indicator| {
                 hits.push(Hit {
@@ -102,31 +96,29 @@ impl IntelTable {
     }
 }
 
-/// `threat.enrichments`: for each match, the indicator, its feed and
-/// confidence, and the event field and value it matched.
-pub fn enrichments(hits: &[Hit<'_>]) -> Json {
-    Json::Array(
-        hits.iter()
-            .map(|h| {
-                let mut indicator = json!({
-                    "type": h.indicator.kind.as_str(),
-                    "value": h.indicator.value,
-                    "provider": h.indicator.source,
-                });
-                if let Some(c) = h.indicator.confidence {
-                    indicator["confidence"] = json!(c);
-                }
-                if !h.indicator.tags.is_empty() {
-                    indicator["tags"] = json!(h.indicator.tags);
-                }
-                json!({
-                    "indicator": indicator,
-                    "feed": {"name": h.indicator.source},
-                    "matched": {"atomic": h.atomic, "field": h.field, "type": "indicator_match"},
-                })
+/// `threat.enrichments` entries: for each match, the indicator, its feed
+/// and confidence, and the event field and value it matched.
+pub fn enrichments(hits: &[Hit<'_>]) -> Vec<Json> {
+    hits.iter()
+        .map(|h| {
+            let mut indicator = json!({
+                "type": h.indicator.kind.as_str(),
+                "value": h.indicator.value,
+                "provider": h.indicator.source,
+            });
+            if let Some(c) = h.indicator.confidence {
+                indicator["confidence"] = json!(c);
+            }
+            if !h.indicator.tags.is_empty() {
+                indicator["tags"] = json!(h.indicator.tags);
+            }
+            json!({
+                "indicator": indicator,
+                "feed": {"name": h.indicator.source},
+                "matched": {"atomic": h.atomic, "field": h.field, "type": "indicator_match"},
             })
-            .collect(),
-    )
+        })
+        .collect()
 }
 
 /// Adds `threat.enrichments` to the event.
@@ -134,7 +126,7 @@ pub fn enrich(event: &mut Event, hits: &[Hit<'_>]) {
     if !hits.is_empty() {
         event.insert(
             "threat.enrichments",
-            Value::Json(Box::new(enrichments(hits))),
+            Value::Json(Box::new(Json::Array(enrichments(hits)))),
         );
     }
 }
@@ -204,8 +196,10 @@ pub fn alerts(rule: &Rule, event: &Event, hits: &[Hit<'_>]) -> Vec<Alert> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+
     use crate::indicator::classify;
-    use rampart_event::Origin;
+    use rampart_event::{Origin, ValueRef};
 
     fn table(values: &[&str], subdomains: bool) -> IntelTable {
         let mut t = IntelTable::new(subdomains);

@@ -437,6 +437,14 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// An alert event some of whose addresses still lack a VirusTotal entry.
+struct OpenEvent {
+    alert: usize,
+    event: usize,
+    json: serde_json::Value,
+    missing: Vec<(&'static str, IpAddr)>,
+}
+
 /// Looks up the public addresses of the alerts that no kept answer covers
 /// (the most severe alerts first, so the quota goes where it matters), then
 /// adds the answers to the alerts' events. Returns how many addresses were
@@ -448,13 +456,17 @@ fn vt_alerts(
     alerts: &mut [Alert],
 ) -> anyhow::Result<(usize, Sent)> {
     alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    // Each alert event is read once: the public addresses it holds that
+    // carry no VirusTotal entry yet, kept with the parsed event.
+    let mut open: Vec<OpenEvent> = Vec::new();
     let mut wanted: Vec<IpAddr> = Vec::new();
     let mut cached = HashSet::new();
-    for alert in alerts.iter() {
-        for event in &alert.events {
+    for (a, alert) in alerts.iter().enumerate() {
+        for (e, event) in alert.events.iter().enumerate() {
             let Ok(json) = serde_json::from_str::<serde_json::Value>(event.get()) else {
                 continue;
             };
+            let mut missing = Vec::new();
             for field in VT_FIELDS {
                 let (side, _) = field.split_once('.').unwrap_or((field, ""));
                 let Some(ip) = json[side]["ip"]
@@ -471,6 +483,24 @@ fn vt_alerts(
                 } else if !wanted.contains(&ip) {
                     wanted.push(ip);
                 }
+                let enriched = json["threat"]["enrichments"]
+                    .as_array()
+                    .is_some_and(|list| {
+                        list.iter().any(|x| {
+                            x["feed"]["name"] == "virustotal" && x["matched"]["field"] == field
+                        })
+                    });
+                if !enriched {
+                    missing.push((field, ip));
+                }
+            }
+            if !missing.is_empty() {
+                open.push(OpenEvent {
+                    alert: a,
+                    event: e,
+                    json,
+                    missing,
+                });
             }
         }
     }
@@ -489,39 +519,28 @@ fn vt_alerts(
         known.insert(wanted[at], report);
     })?;
     // The alerts' events now get what was learnt.
-    for alert in alerts.iter_mut() {
-        for event in &mut alert.events {
-            let Ok(mut json) = serde_json::from_str::<serde_json::Value>(event.get()) else {
-                continue;
-            };
-            let mut added = Vec::new();
-            for field in VT_FIELDS {
-                let (side, _) = field.split_once('.').unwrap_or((field, ""));
-                let report = json[side]["ip"]
-                    .as_str()
-                    .and_then(|s| s.parse::<IpAddr>().ok())
-                    .and_then(|ip| known.get(&ip));
-                let already = json["threat"]["enrichments"].as_array().is_some_and(|e| {
-                    e.iter().any(|x| {
-                        x["feed"]["name"] == "virustotal" && x["matched"]["field"] == field
-                    })
-                });
-                if let (Some(report), false) = (report, already) {
-                    added.push(report.enrichment(field));
-                }
-            }
-            if added.is_empty() {
-                continue;
-            }
-            if !json["threat"]["enrichments"].is_array() {
-                json["threat"]["enrichments"] = serde_json::Value::Array(Vec::new());
-            }
-            if let Some(list) = json["threat"]["enrichments"].as_array_mut() {
-                list.extend(added);
-            }
-            if let Ok(raw) = serde_json::value::to_raw_value(&json) {
-                *event = raw;
-            }
+    for OpenEvent {
+        alert: a,
+        event: e,
+        mut json,
+        missing,
+    } in open
+    {
+        let added: Vec<serde_json::Value> = missing
+            .iter()
+            .filter_map(|(field, ip)| Some(known.get(ip)?.enrichment(field)))
+            .collect();
+        if added.is_empty() {
+            continue;
+        }
+        if !json["threat"]["enrichments"].is_array() {
+            json["threat"]["enrichments"] = serde_json::Value::Array(Vec::new());
+        }
+        if let Some(list) = json["threat"]["enrichments"].as_array_mut() {
+            list.extend(added);
+        }
+        if let Ok(raw) = serde_json::value::to_raw_value(&json) {
+            alerts[a].events[e] = raw;
         }
     }
     Ok((cached.len(), sent))

@@ -10,7 +10,7 @@ use clap::Args;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use rampart_event::{Event, Value, ValueRef};
+use rampart_event::{Event, Value};
 use rampart_intel::vt::Report;
 use rampart_intel::{detect, parse, read_file, FeedOptions, GeoIp, Hit, IntelTable};
 use rampart_store::Store;
@@ -54,15 +54,6 @@ pub struct Enrichers {
 /// The address fields VirusTotal answers are attached by.
 pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
 
-/// The address in an event field.
-pub fn address(event: &Event, field: &str) -> Option<IpAddr> {
-    match event.get(field)? {
-        ValueRef::Ip(ip) => Some(ip),
-        ValueRef::Str(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 impl Enrichers {
     /// Enriches one event; returns its indicator matches.
     pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
@@ -73,13 +64,10 @@ impl Enrichers {
             Some(table) => table.matches(event),
             None => Vec::new(),
         };
-        let mut entries = match rampart_intel::matcher::enrichments(&hits) {
-            serde_json::Value::Array(items) => items,
-            _ => Vec::new(),
-        };
+        let mut entries = rampart_intel::matcher::enrichments(&hits);
         if let Some(vt) = &self.vt {
             for field in VT_FIELDS {
-                if let Some(report) = address(event, field).and_then(|ip| vt.get(&ip)) {
+                if let Some(report) = event.get_ip(field).and_then(|ip| vt.get(&ip)) {
                     entries.push(report.enrichment(field));
                 }
             }
