@@ -3,6 +3,7 @@
 
 mod alert_writer;
 mod commands;
+mod progress;
 mod summary;
 mod writer;
 

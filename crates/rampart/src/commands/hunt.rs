@@ -549,22 +549,17 @@ fn vt_alerts(
 /// A progress bar over the inputs' bytes on a terminal; none when stderr is
 /// not a terminal or the run is quiet.
 fn progress_bar(inputs: &[rampart_io::Input], quiet: bool) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet {
         return None;
     }
     let total: u64 = inputs
         .iter()
         .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
         .sum();
-    let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(
+    crate::progress::bar(
+        total,
         "{elapsed_precise} [{bar:30}] {bytes}/{total_bytes} ({eta} left) {msg}",
     )
-    .ok()?
-    .progress_chars("=> ");
-    bar.set_style(style);
-    Some(bar)
 }
 
 /// Prints rule loading: loaded, skipped (with reasons), and rules waiting for

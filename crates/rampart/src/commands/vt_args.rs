@@ -77,7 +77,10 @@ impl VtArgs {
         let clock = SystemClock::default();
         let mut client =
             VtClient::new(&self.vt_url, key.trim(), self.vt_per_minute, budget, &clock);
-        let bar = progress(values.len() as u64);
+        let bar = crate::progress::bar(
+            values.len() as u64,
+            "{elapsed_precise} [{bar:30}] {pos}/{len} VirusTotal lookups ({eta} left)",
+        );
         let mut outcome = Ok(());
         for (i, v) in values.iter().enumerate() {
             let before = client.sent();
@@ -130,20 +133,4 @@ pub fn report_of(value: &str, kind: VtKind, answer: &CachedAnswer) -> Report {
         },
         CachedAnswer::NotFound => Report::bare(value, kind, "not_found"),
     }
-}
-
-/// A progress bar with the time left, on a terminal.
-fn progress(total: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} VirusTotal lookups ({eta} left)",
-    )
-    .ok()?
-    .progress_chars("=> ");
-    bar.set_style(style);
-    Some(bar)
 }
