@@ -230,6 +230,22 @@ const LINUX_PROGRAMS: &[(&str, &[&str])] = &[
     ("sshd-pam", &["sshd"]),
 ];
 
+/// Sysmon for Linux: its channel, dataset, and the Event IDs of the Sigma
+/// categories it gives (the same numbering as Sysmon for Windows).
+const LINUX_SYSMON: &str = "linux-sysmon/operational";
+const LINUX_SYSMON_DATASET: &str = "linux.sysmon";
+const LINUX_SYSMON_CATEGORIES: &[(&str, &[i64])] = &[
+    ("process_creation", &[1]),
+    ("network_connection", &[3]),
+    ("process_termination", &[5]),
+    ("raw_access_thread", &[9]),
+    ("file_event", &[11]),
+    ("file_delete", &[23]),
+];
+
+/// Audit records, one event each, fields under `auditd.log.`.
+const LINUX_AUDITD_DATASET: &str = "linux.auditd";
+
 /// Every dataset rampart's syslog parser gives.
 const SYSLOG_DATASETS: &[&str] = &[
     "linux.syslog",
@@ -321,13 +337,26 @@ fn windows(category: Option<&str>, service: Option<&str>) -> Result<Route, Strin
 
 fn linux(category: Option<&str>, service: Option<&str>) -> Result<Route, String> {
     match (category, service) {
-        (Some(category), _) => no_source(
-            format!("linux.{category}"),
-            format!("Linux {category} events come from Sysmon for Linux or auditd, which rampart does not parse yet"),
-        ),
-        (None, Some("auditd")) => no_source("linux.auditd".into(), "rampart does not parse auditd logs yet".into()),
+        (Some(category), _) => match LINUX_SYSMON_CATEGORIES.iter().find(|(c, _)| *c == category) {
+            Some((_, ids)) => route(vec![Admit {
+                datasets: vec![LINUX_SYSMON_DATASET.into()],
+                channels: vec![LINUX_SYSMON.into()],
+                event_ids: ids.to_vec(),
+                programs: Vec::new(),
+            }]),
+            None => no_source(
+                format!("linux.{category}"),
+                format!("no Linux source rampart reads gives {category} events"),
+            ),
+        },
+        (None, Some("auditd")) => route(vec![admit(&[LINUX_AUDITD_DATASET])]),
         (None, Some("auth")) => route(vec![admit(&["linux.auth"])]),
-        (None, Some("syslog")) | (None, None) => route(vec![admit(SYSLOG_DATASETS)]),
+        (None, Some("syslog")) => route(vec![admit(SYSLOG_DATASETS)]),
+        (None, None) => {
+            let mut every = SYSLOG_DATASETS.to_vec();
+            every.extend([LINUX_AUDITD_DATASET, LINUX_SYSMON_DATASET]);
+            route(vec![admit(&every)])
+        }
         (None, Some(service)) => match LINUX_PROGRAMS.iter().find(|(s, _)| *s == service) {
             Some((_, programs)) => route(vec![Admit {
                 datasets: SYSLOG_DATASETS.iter().map(|d| (*d).to_owned()).collect(),
@@ -453,14 +482,10 @@ const WINDOWS_FIELDS: &[(&str, &[&str])] = &[
 /// preference. Names that are already rampart fields pass through.
 pub fn fields_of(ls: &LogSource, field: &str) -> Vec<String> {
     match ls.product.as_deref() {
-        Some("windows") => {
-            if let Some((_, names)) = WINDOWS_FIELDS.iter().find(|(f, _)| *f == field) {
-                return names.iter().map(|n| (*n).to_owned()).collect();
-            }
-            if field.contains('.') {
-                return vec![field.to_owned()];
-            }
-            vec![format!("winlog.event_data.{field}")]
+        Some("windows") => windows_fields(field),
+        Some("linux") if ls.category.is_some() => windows_fields(field),
+        Some("linux") if ls.service.as_deref() == Some("auditd") && !field.contains('.') => {
+            vec![format!("auditd.log.{field}")]
         }
         Some("zeek") => {
             let service = ls
@@ -479,6 +504,17 @@ pub fn fields_of(ls: &LogSource, field: &str) -> Vec<String> {
             None => vec![field.to_owned()],
         },
     }
+}
+
+/// Where a Sysmon-style field is found (Windows, and Sysmon for Linux).
+fn windows_fields(field: &str) -> Vec<String> {
+    if let Some((_, names)) = WINDOWS_FIELDS.iter().find(|(f, _)| *f == field) {
+        return names.iter().map(|n| (*n).to_owned()).collect();
+    }
+    if field.contains('.') {
+        return vec![field.to_owned()];
+    }
+    vec![format!("winlog.event_data.{field}")]
 }
 
 #[cfg(test)]
@@ -516,7 +552,7 @@ mod tests {
     #[test]
     fn unknown_sources_are_errors_or_marked() {
         assert!(route_of(&ls(Some("windows"), Some("nonsense"), None)).is_err());
-        assert!(route_of(&ls(Some("linux"), None, Some("auditd")))
+        assert!(route_of(&ls(Some("linux"), Some("nonsense"), None))
             .unwrap()
             .no_source
             .is_some());
@@ -525,6 +561,26 @@ mod tests {
             .no_source
             .is_some());
         assert!(route_of(&ls(None, None, None)).unwrap().admits.is_empty());
+    }
+
+    #[test]
+    fn linux_sources_route_to_sysmon_for_linux_and_auditd() {
+        let r = route_of(&ls(Some("linux"), Some("process_creation"), None)).unwrap();
+        assert_eq!(r.admits[0].channels, ["linux-sysmon/operational"]);
+        assert_eq!(r.admits[0].event_ids, [1]);
+        assert!(r.no_source.is_none());
+        assert_eq!(
+            fields_of(&ls(Some("linux"), Some("process_creation"), None), "Image")[0],
+            "winlog.event_data.Image"
+        );
+        let auditd = ls(Some("linux"), None, Some("auditd"));
+        assert_eq!(
+            route_of(&auditd).unwrap().admits[0].datasets,
+            ["linux.auditd"]
+        );
+        assert_eq!(fields_of(&auditd, "SYSCALL"), ["auditd.log.SYSCALL"]);
+        let any = route_of(&ls(Some("linux"), None, None)).unwrap();
+        assert!(any.admits[0].datasets.iter().any(|d| d == "linux.auditd"));
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod decoder;
 mod detect;
 pub mod formats;
 mod lines;
+mod names;
 mod output;
 mod text;
 mod timefmt;

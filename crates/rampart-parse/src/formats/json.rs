@@ -10,7 +10,7 @@ use rampart_event::{Event, Timestamp, Value};
 use serde_json::{Map, Value as Json};
 
 use super::windows::{self, Field, WinRecord};
-use super::{generic, suricata, zeek};
+use super::{generic, suricata, syslog, zeek};
 use crate::context::FileContext;
 use crate::output::Output;
 use crate::text::uint;
@@ -31,6 +31,8 @@ pub enum Shape {
     Suricata,
     /// Zeek JSON logs.
     Zeek,
+    /// Syslog messages exported as JSON (Azure Monitor's `Syslog` table).
+    Syslog,
     /// Anything else.
     Generic,
 }
@@ -47,6 +49,8 @@ pub fn shape_of(o: &Map<String, Json>) -> Shape {
         Shape::Suricata
     } else if zeek::is_zeek_json(o) {
         Shape::Zeek
+    } else if syslog::exported::is_exported(o) {
+        Shape::Syslog
     } else if o.contains_key("EventID")
         && ["Channel", "SourceName", "ProviderName", "Provider"]
             .iter()
@@ -230,6 +234,10 @@ impl JsonDecoder {
                     zeek::FORMAT,
                     zeek::event(ctx, no, original, zeek::path_of_json(o, ctx), fields),
                 );
+            }
+            Shape::Syslog => {
+                let (dataset, event) = syslog::exported::event(ctx, no, original, o);
+                out.event(dataset, event);
             }
             Shape::Generic => out.event("json", generic::json_event(ctx, no, original, o)),
         }

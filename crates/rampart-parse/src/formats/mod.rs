@@ -5,6 +5,7 @@
 //! is read line by line. *Record* formats (JSON, XML, CSV, Zeek TSV, endpoint
 //! AV records) keep state across lines: headers, open quotes, open elements.
 
+pub mod auditd;
 pub mod csv;
 pub mod endpoint;
 pub mod generator;
@@ -127,8 +128,13 @@ pub static FORMATS: &[Format] = &[
     Format {
         name: "syslog",
         description:
-            "syslog RFC 3164/5424 (sshd, sudo, su, cron, PAM, account tools, kernel, UFW/iptables)",
+            "syslog RFC 3164/5424 (sshd, sudo, su, cron, PAM, account tools, kernel, UFW/iptables, audit records, Sysmon for Linux)",
         kind: Kind::Line(|ctx| LineParser::Syslog(syslog::SyslogParser::new(ctx))),
+    },
+    Format {
+        name: "auditd",
+        description: "Linux audit records (audit.log, one event per record)",
+        kind: Kind::Line(|_| LineParser::Plain(auditd::parse_line)),
     },
     Format {
         name: "web-access",

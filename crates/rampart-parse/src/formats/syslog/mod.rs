@@ -6,6 +6,7 @@
 //! to January) starts the next year, so a file that spans New Year reads right.
 
 mod auth;
+pub mod exported;
 mod header;
 mod sshd;
 
@@ -15,7 +16,7 @@ use rampart_event::time::{Civil, Zone};
 use rampart_event::{Event, Timestamp};
 
 use crate::context::FileContext;
-use crate::formats::netfilter;
+use crate::formats::{auditd, netfilter, windows};
 
 pub use header::{parse as parse_header, Header, HeaderTime};
 
@@ -92,8 +93,7 @@ impl SyslogParser {
         line: &Arc<str>,
     ) -> Option<(&'static str, Event)> {
         let h = header::parse(line, &ctx.options.zone)?;
-        let mut event = ctx.event(no, Arc::clone(line));
-        event.timestamp = match h.time {
+        let time = match h.time {
             HeaderTime::Instant(t) => Some(t),
             HeaderTime::Missing => None,
             HeaderTime::NoYear { month, day, clock } => {
@@ -103,9 +103,69 @@ impl SyslogParser {
                     .instant(Civil::new(year, month, day, clock))
             }
         };
-        let dataset = fill(&h, &mut event);
-        Some((dataset, event))
+        Some(event_of(ctx, no, line, &h, time))
     }
+}
+
+/// The event of one syslog message whose header is read: `original` is the
+/// record it came from (the line, or a JSON export of the message).
+pub fn event_of(
+    ctx: &FileContext,
+    no: u64,
+    original: &Arc<str>,
+    h: &Header<'_>,
+    time: Option<Timestamp>,
+) -> (&'static str, Event) {
+    if let Some(parsed) = windows_event(ctx, no, original, h, time) {
+        return parsed;
+    }
+    let mut event = ctx.event(no, Arc::clone(original));
+    event.timestamp = time;
+    let dataset = fill(h, &mut event);
+    (dataset, event)
+}
+
+/// A Windows-style XML event in a syslog message, as Sysmon for Linux
+/// writes them: the event is the XML's, with the syslog priority kept. A
+/// damaged event (cut short by a message size limit, or with Sysmon for
+/// Linux's unterminated entities) is repaired, and what was repaired is
+/// named in `rampart.quality`.
+fn windows_event(
+    ctx: &FileContext,
+    no: u64,
+    line: &Arc<str>,
+    h: &Header<'_>,
+    time: Option<Timestamp>,
+) -> Option<(&'static str, Event)> {
+    let xml = h.message.trim();
+    if !xml.starts_with("<Event") {
+        return None;
+    }
+    let (rec, repaired) = match windows::xml::parse_event(xml, ctx) {
+        Ok(rec) => (rec, None),
+        Err(_) => {
+            let (rec, repaired) = windows::xml::parse_damaged_event(xml, ctx)?;
+            (rec, Some(repaired))
+        }
+    };
+    let dataset = windows::dataset_of(rec.channel.as_deref().unwrap_or(""));
+    let mut event = windows::build(ctx, no, line, rec);
+    if let Some(repairs) = repaired {
+        windows::xml::mark_repairs(&mut event, repairs);
+    }
+    event.timestamp = event.timestamp.or(time);
+    if let Some(program) = h.program {
+        event.set_str("log.syslog.appname", program);
+    }
+    if let Some(p) = h.priority {
+        event.set("log.syslog.priority", u32::from(p));
+    }
+    if event.get_str("host.name").is_none() {
+        if let Some(host) = h.host {
+            event.set_str("host.name", host);
+        }
+    }
+    Some((dataset, event))
 }
 
 /// Sets the header fields and reads the message; returns the dataset.
@@ -144,6 +204,10 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
     let msg = h.message;
     if netfilter::is_netfilter(msg) {
         return netfilter::parse(msg, event);
+    }
+    if let Some(record) = auditd::in_message(msg) {
+        auditd::fill_from_syslog(&record, event);
+        return auditd::DATASET;
     }
     let program = h.program.unwrap_or("");
     let lower: std::borrow::Cow<'_, str> = if program.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -241,6 +305,22 @@ mod tests {
             .parse(&c, 1, &Arc::from("Dec 30 10:00:00 h cron[1]: x"))
             .unwrap();
         assert_eq!(e.timestamp.unwrap().to_string(), "2025-12-30T10:00:00Z");
+    }
+
+    #[test]
+    fn sysmon_for_linux_events_even_when_cut() {
+        let c = ctx(Some(2025));
+        let mut p = SyslogParser::new(&c);
+        let head = r#"Mar 14 11:00:21 h sysmon: <Event><System><Provider Name="Linux-Sysmon"/><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel><Computer>h</Computer></System><EventData><Data Name="Image">/usr/bin/id</Data><Data Name="CommandLine">id -"#;
+        let (dataset, e) = p.parse(&c, 1, &Arc::from(head)).unwrap();
+        assert_eq!(dataset, "linux.sysmon");
+        assert_eq!(e.get_str("winlog.event_data.Image"), Some("/usr/bin/id"));
+        assert!(e.get("winlog.event_data.CommandLine").is_none());
+        assert_eq!(e.get("rampart.quality").unwrap().to_string(), "cut-event");
+        let whole = format!("{head}u</Data></EventData></Event>");
+        let (_, e) = p.parse(&c, 2, &Arc::from(whole.as_str())).unwrap();
+        assert_eq!(e.get_str("winlog.event_data.CommandLine"), Some("id -u"));
+        assert!(e.get("rampart.quality").is_none());
     }
 
     #[test]

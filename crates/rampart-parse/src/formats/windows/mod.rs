@@ -9,7 +9,6 @@
 
 pub mod evtx_json;
 pub mod known_ids;
-mod names;
 pub mod xml;
 
 use std::borrow::Cow;
@@ -18,6 +17,7 @@ use std::sync::Arc;
 use rampart_event::{Event, Timestamp, Value};
 
 use crate::context::FileContext;
+use crate::names;
 use crate::text::{basename, ip_token, uint};
 
 /// The statistics key of Windows events.
@@ -79,9 +79,10 @@ impl<'a> From<&'a str> for Field<'a> {
 }
 
 /// The dataset of a channel.
-fn dataset_of(channel: &str) -> &'static str {
+pub fn dataset_of(channel: &str) -> &'static str {
     let c = channel.to_ascii_lowercase();
     match c.as_str() {
+        _ if c.starts_with("linux-sysmon") => "linux.sysmon",
         "security" => "windows.security",
         "system" => "windows.system",
         "application" => "windows.application",
@@ -157,7 +158,14 @@ pub fn build(ctx: &FileContext, no: u64, original: &Arc<str>, mut rec: WinRecord
     let dataset = rec.channel.as_deref().map_or("windows.event", dataset_of);
     e.set_static("event.dataset", dataset);
     e.set_static("event.kind", "event");
-    e.set_static("event.module", "windows");
+    e.set_static(
+        "event.module",
+        if dataset == "linux.sysmon" {
+            "sysmon"
+        } else {
+            "windows"
+        },
+    );
     if let Some(id) = rec.event_id {
         e.set("event.code", id.to_string());
         e.set("winlog.event_id", id);

@@ -67,14 +67,22 @@ impl XmlDecoder {
         while let Some(end) = self.buffer.find("</Event>") {
             let rest = self.buffer.split_off(end + "</Event>".len());
             let chunk = std::mem::take(&mut self.buffer);
+            let original = Arc::from(chunk.as_str());
             match parse_event(&chunk, ctx) {
                 Ok(rec) => out.event(
                     super::FORMAT,
-                    super::build(ctx, self.start_line, &Arc::from(chunk.as_str()), rec),
+                    super::build(ctx, self.start_line, &original, rec),
                 ),
-                Err(why) => {
-                    out.unparsed(self.start_line, format!("invalid event XML: {why}"), &chunk)
-                }
+                Err(why) => match parse_damaged_event(&chunk, ctx) {
+                    Some((rec, repairs)) => {
+                        let mut event = super::build(ctx, self.start_line, &original, rec);
+                        mark_repairs(&mut event, repairs);
+                        out.event(super::FORMAT, event);
+                    }
+                    None => {
+                        out.unparsed(self.start_line, format!("invalid event XML: {why}"), &chunk)
+                    }
+                },
             }
             match event_start(&rest) {
                 Some(at) => {
@@ -119,6 +127,79 @@ fn text_of(node: Node<'_, '_>) -> Option<String> {
         .filter_map(|n| n.text())
         .collect();
     Some(text)
+}
+
+/// Reads an event that does not parse as written, repairing what is known
+/// to break in transit: entities missing their `;` (Sysmon for Linux writes
+/// `&lt unknown process&gt `), stray `&`, and an event cut off before its
+/// end by a message size limit (closed after its last complete field).
+/// Returns the record and the names of the repairs made.
+pub fn parse_damaged_event(
+    xml: &str,
+    ctx: &FileContext,
+) -> Option<(WinRecord<'static>, Vec<&'static str>)> {
+    let mut repairs = Vec::new();
+    let mut text = Cow::Borrowed(xml);
+    if let Some(fixed) = fix_entities(&text) {
+        text = Cow::Owned(fixed);
+        repairs.push("bad-entity");
+    }
+    if !text.contains("</Event>") && text.contains("<EventData>") {
+        let end = text.rfind("</Data>")? + "</Data>".len();
+        text = Cow::Owned(format!("{}</EventData></Event>", &text[..end]));
+        repairs.push("cut-event");
+    }
+    if repairs.is_empty() {
+        return None;
+    }
+    Some((parse_event(&text, ctx).ok()?, repairs))
+}
+
+/// Names the repairs made to an event's XML in `rampart.quality`.
+pub fn mark_repairs(event: &mut rampart_event::Event, repairs: Vec<&'static str>) {
+    let repairs: Vec<rampart_event::Value> = repairs.into_iter().map(Into::into).collect();
+    event.set("rampart.quality", repairs);
+}
+
+/// `xml` with each `&` that does not start an entity made one: a known
+/// entity missing its `;` gets it, anything else becomes `&amp;`. `None`
+/// when every `&` is fine.
+fn fix_entities(xml: &str) -> Option<String> {
+    const NAMES: [&str; 5] = ["lt", "gt", "amp", "quot", "apos"];
+    let mut out = String::with_capacity(xml.len() + 16);
+    let mut changed = false;
+    let mut rest = xml;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let word_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(after.len());
+        let word = &after[..word_len];
+        let terminated = after[word_len..].starts_with(';');
+        let valid = terminated
+            && (NAMES.contains(&word)
+                || word.strip_prefix('#').is_some_and(|n| {
+                    let n = n.strip_prefix('x').unwrap_or(n);
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_hexdigit())
+                }));
+        if valid {
+            out.push('&');
+        } else if !terminated && NAMES.contains(&word) {
+            out.push('&');
+            out.push_str(word);
+            out.push(';');
+            rest = &after[word_len..];
+            changed = true;
+            continue;
+        } else {
+            out.push_str("&amp;");
+            changed = true;
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 /// Parses one `<Event>` element.
@@ -248,5 +329,20 @@ mod tests {
         assert_eq!(out.events.len(), 1);
         assert_eq!(out.stats.unparsed, 1);
         assert_eq!(out.dead[0].line, 1);
+    }
+
+    #[test]
+    fn entities_and_cut_events_are_repaired() {
+        assert_eq!(
+            fix_entities("<D>&lt unknown&gt x &amp; &#x41; R&D</D>").unwrap(),
+            "<D>&lt; unknown&gt; x &amp; &#x41; R&amp;D</D>"
+        );
+        assert!(fix_entities("<D>&lt;a&gt;</D>").is_none());
+        let ctx = FileContext::new("x", ParseOptions::default());
+        let xml = r#"<Event><System><EventID>1</EventID></System><EventData><Data Name="Image">&lt unknown process&gt </Data><Data Name="CommandLine">cut he"#;
+        let (rec, repairs) = parse_damaged_event(xml, &ctx).unwrap();
+        assert_eq!(repairs, ["bad-entity", "cut-event"]);
+        assert_eq!(rec.data.len(), 1);
+        assert!(parse_damaged_event("<Event><System/></Event>", &ctx).is_none());
     }
 }
