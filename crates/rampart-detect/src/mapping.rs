@@ -296,6 +296,10 @@ pub fn route_of(ls: &LogSource) -> Result<Route, String> {
             _ => route(vec![admit(&["zeek."])]),
         },
         Some("suricata") => route(vec![admit(&["suricata.eve"])]),
+        Some("cisco") if service == Some("asa") => route(vec![admit(&["cisco.asa"])]),
+        Some("cisco") => route(vec![admit(&["cisco.ios"])]),
+        Some("fortigate") => route(vec![admit(&["fortinet.fortigate"])]),
+        Some("huawei") => route(vec![admit(&["huawei.vrp"])]),
         None | Some("") => generic(category, service),
         Some(other) => no_source(
             format!("{other}.{}", service.or(category).unwrap_or("log")),
@@ -487,6 +491,7 @@ pub fn fields_of(ls: &LogSource, field: &str) -> Vec<String> {
         Some("linux") if ls.service.as_deref() == Some("auditd") && !field.contains('.') => {
             vec![format!("auditd.log.{field}")]
         }
+        Some("fortigate") if !field.contains('.') => vec![format!("fortinet.firewall.{field}")],
         Some("zeek") => {
             let service = ls
                 .service
@@ -556,10 +561,21 @@ mod tests {
             .unwrap()
             .no_source
             .is_some());
-        assert!(route_of(&ls(Some("cisco"), None, Some("aaa")))
+        assert!(route_of(&ls(Some("juniper"), None, Some("bgp")))
             .unwrap()
             .no_source
             .is_some());
+        assert_eq!(
+            route_of(&ls(Some("cisco"), None, Some("aaa")))
+                .unwrap()
+                .admits[0]
+                .datasets,
+            ["cisco.ios"]
+        );
+        assert_eq!(
+            fields_of(&ls(Some("fortigate"), None, Some("event")), "cfgpath"),
+            ["fortinet.firewall.cfgpath"]
+        );
         assert!(route_of(&ls(None, None, None)).unwrap().admits.is_empty());
     }
 

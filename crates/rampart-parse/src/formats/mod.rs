@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod generator;
 pub mod generic;
 pub mod json;
+pub mod netdevice;
 pub mod netfilter;
 pub mod suricata;
 pub mod syslog;
@@ -128,13 +129,18 @@ pub static FORMATS: &[Format] = &[
     Format {
         name: "syslog",
         description:
-            "syslog RFC 3164/5424 (sshd, sudo, su, cron, PAM, account tools, kernel, UFW/iptables, audit records, Sysmon for Linux)",
+            "syslog RFC 3164/5424 (sshd, sudo, su, cron, PAM, account tools, kernel, UFW/iptables, audit records, Sysmon for Linux, Cisco, Huawei, FortiGate)",
         kind: Kind::Line(|ctx| LineParser::Syslog(syslog::SyslogParser::new(ctx))),
     },
     Format {
         name: "auditd",
         description: "Linux audit records (audit.log, one event per record)",
         kind: Kind::Line(|_| LineParser::Plain(auditd::parse_line)),
+    },
+    Format {
+        name: "fortigate",
+        description: "FortiGate key=value logs sent without a syslog header",
+        kind: Kind::Line(|_| LineParser::Plain(netdevice::fortigate::parse_line)),
     },
     Format {
         name: "web-access",

@@ -16,7 +16,7 @@ use rampart_event::time::{Civil, Zone};
 use rampart_event::{Event, Timestamp};
 
 use crate::context::FileContext;
-use crate::formats::{auditd, netfilter, windows};
+use crate::formats::{auditd, netdevice, netfilter, windows};
 
 pub use header::{parse as parse_header, Header, HeaderTime};
 
@@ -208,6 +208,20 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
     if let Some(record) = auditd::in_message(msg) {
         auditd::fill_from_syslog(&record, event);
         return auditd::DATASET;
+    }
+    // A Cisco message code right after the host reads as the program tag.
+    let device = match h.program.filter(|p| p.starts_with('%')) {
+        Some(code) => netdevice::in_message(&format!("{code}: {msg}"), event),
+        None => netdevice::in_message(msg, event),
+    };
+    if let Some(dataset) = device {
+        // Cisco's message counter, or code, sits where a program name would.
+        if h.program
+            .is_some_and(|p| p.starts_with('%') || p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            event.remove("process.name");
+        }
+        return dataset;
     }
     let program = h.program.unwrap_or("");
     let lower: std::borrow::Cow<'_, str> = if program.bytes().any(|b| b.is_ascii_uppercase()) {
