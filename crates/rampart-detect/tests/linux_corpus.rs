@@ -12,7 +12,7 @@ use rampart_detect::{load_path, CompileOptions, RuleSet};
 use rampart_parse::{parse_bytes, FileContext, ParseOptions};
 
 mod common;
-use common::{corpora, files};
+use common::{corpora, detections, files};
 
 fn is_log(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "log" || e == "json")
@@ -50,12 +50,7 @@ fn detections_per_linux_sample_are_pinned() {
         let ctx = FileContext::new(&file.display().to_string(), ParseOptions::default());
         let out = parse_bytes(&bytes, ctx, None);
         assert_eq!(out.stats.unparsed, 0, "{}", file.display());
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for e in &out.events {
-            for hit in set.matches(e) {
-                *counts.entry(hit.rule.rule.title.clone()).or_default() += 1;
-            }
-        }
+        let counts = detections(&set, &out.events);
         let name = file
             .strip_prefix(&otrf)
             .unwrap_or(file)

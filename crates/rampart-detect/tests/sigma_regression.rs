@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rampart_detect::{load_path, CompileOptions, EventView, RuleSet};
 
 mod common;
-use common::{corpora, decode_evtx, files, is_evtx};
+use common::{corpora, decode_evtx, detections, files, is_evtx};
 
 /// `(rule id, evtx path, match_count)` from an info.yml, read line by line
 /// (the file is a small fixed layout).
@@ -172,13 +172,7 @@ fn detections_per_attack_sample_are_pinned() {
     let mut report = String::new();
     for file in &files {
         let out = decode_evtx(file).unwrap_or_default();
-        let mut counts: std::collections::BTreeMap<String, usize> =
-            std::collections::BTreeMap::new();
-        for e in &out.events {
-            for hit in set.matches(e) {
-                *counts.entry(hit.rule.rule.title.clone()).or_default() += 1;
-            }
-        }
+        let counts = detections(&set, &out.events);
         let name = file
             .strip_prefix(&samples)
             .unwrap_or(file)

@@ -1,11 +1,15 @@
 //! What the corpus tests and the benchmark share: finding ../shared/corpora,
-//! walking it, and decoding EVTX files.
+//! walking it, decoding EVTX files, and counting detections.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use rampart_detect::RuleSet;
 use rampart_event::time::Zone;
+use rampart_event::Event;
 use rampart_parse::{FileContext, Output, ParseOptions};
 
 /// `../shared/corpora/<sub>` (or under `RAMPART_SHARED`), when it exists;
@@ -59,4 +63,15 @@ pub fn decode_evtx(path: &Path) -> Result<Output, String> {
     let mut out = Output::default();
     rampart_io::evtx::read_evtx(path, &ctx, 1, usize::MAX, &mut out, |_| {})?;
     Ok(out)
+}
+
+/// How many events each rule of `set` matched, by rule title.
+pub fn detections(set: &RuleSet, events: &[Event]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for e in events {
+        for hit in set.matches(e) {
+            *counts.entry(hit.rule.rule.title.clone()).or_default() += 1;
+        }
+    }
+    counts
 }
