@@ -23,6 +23,13 @@ fn log_like() -> impl Strategy<Value = Vec<u8>> {
         "#separator \\x09\n#fields\tts\tid.orig_h\n#types\ttime\taddr\n1741946462.1\t10.0.0.5",
         "EventID,UtcTime,Image\n1,2024-01-15 09:30:15.123,\"C:\\x.exe\"",
         "process_id,file_path,operation,timestamp,user\n1,###CORRUPT###x,read,2025-03-01 09:00:00,",
+        "node=h type=EXECVE msg=audit(1742371200.101:1001): argc=2 a0=\"ls\" a1=2D6C61 a2_len=4 a2[0]=6162",
+        "type=USER_LOGIN msg=audit(1.5:2): pid=1 msg='op=login acct=\"r\" addr=203.0.113.9 res=failed'\u{1d}UID=\"root\"",
+        "Mar 14 10:00:00 h sysmon: <Event><System><Channel>Linux-Sysmon/Operational</Channel><EventID>1</EventID></System><EventData><Data Name=\"Image\">&lt x&gt </Data><Data Name=\"C\">cut",
+        "Mar 14 10:00:00 10.0.0.1 12: *Mar 14 10:00:00.1: %PARSER-5-CFGLOG_LOGGEDCMD: User:a  logged command:clear logging",
+        "Mar 14 10:00:00 r1 %%01BGP/3/BGP_AUTH_FAILED(l)[0]:BGP (SourceIpAddress=192.0.2.66:179)",
+        "<189>date=2025-03-19 time=10:11:02 devid=\"F\" tz=\"+0100\" eventtime=1742375462118457610 logid=\"01\" type=\"event\" action=\"Add\" ui=\"https(198.51.100.7)\"",
+        "{\"SyslogMessage\":\"type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=59\",\"ProcessName\":\"audispd\",\"EventTime\":\"2022-05-11T18:10:21Z\"}",
     ]);
     (
         seeds,

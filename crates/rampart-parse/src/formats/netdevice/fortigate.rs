@@ -89,7 +89,7 @@ pub fn fill(text: &str, event: &mut Event) {
         }
     }
     let offset_time = date.zip(clock).zip(tz).and_then(|((d, c), z)| {
-        let z = if z.len() == 5 && !z.contains(':') {
+        let z = if z.len() == 5 && z.is_ascii() && !z.contains(':') {
             format!("{}:{}", &z[..3], &z[3..])
         } else {
             z.to_owned()
