@@ -38,6 +38,8 @@ pub struct ReadOptions {
     pub batch: usize,
     /// The longest line kept whole (default 1 MiB).
     pub max_line: usize,
+    /// Whether EVTX records carved from unallocated space are read too.
+    pub recover_evtx: bool,
 }
 
 impl Default for ReadOptions {
@@ -48,6 +50,7 @@ impl Default for ReadOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             batch: 512,
             max_line: rampart_parse::DEFAULT_MAX_LINE,
+            recover_evtx: false,
         }
     }
 }
@@ -229,7 +232,12 @@ fn read_evtx_file<T>(
     let index = report.index;
     let mut out = rampart_parse::Output::default();
     let send = |out: &mut rampart_parse::Output| send_batch(index, out, work, tx);
-    let result = crate::evtx::read_evtx(path, ctx, options.threads, options.batch, &mut out, send);
+    let evtx_options = crate::evtx::EvtxOptions {
+        threads: options.threads,
+        batch: options.batch,
+        recover: options.recover_evtx,
+    };
+    let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, send);
     send(&mut out);
     match result {
         Ok(records) => report.lines = records,

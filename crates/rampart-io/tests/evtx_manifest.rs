@@ -5,18 +5,45 @@
 use std::path::PathBuf;
 
 use rampart_event::time::Zone;
+use rampart_io::evtx::{read_evtx, EvtxOptions};
 use rampart_parse::{FileContext, Output, ParseOptions};
 
-#[test]
-fn records_and_errors_match_the_manifest() {
+/// One thread, every record in one batch, live records only.
+const SINGLE: EvtxOptions = EvtxOptions {
+    threads: 1,
+    batch: usize::MAX,
+    recover: false,
+};
+
+fn corpora() -> Option<PathBuf> {
     let root = std::env::var_os("RAMPART_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
         .join("corpora");
-    let Ok(manifest) = std::fs::read_to_string(root.join("MANIFEST-evtx-records.tsv")) else {
+    if root.exists() {
+        Some(root)
+    } else {
         println!("skipped: ../shared/corpora absent");
+        None
+    }
+}
+
+fn context(path: &std::path::Path) -> FileContext {
+    FileContext::new(
+        &path.display().to_string(),
+        ParseOptions {
+            year: None,
+            zone: Zone::utc(),
+        },
+    )
+}
+
+#[test]
+fn records_and_errors_match_the_manifest() {
+    let Some(root) = corpora() else {
         return;
     };
+    let manifest = std::fs::read_to_string(root.join("MANIFEST-evtx-records.tsv")).unwrap();
     let (mut files, mut records) = (0, 0);
     for line in manifest.lines().skip(1) {
         let mut cols = line.split('\t');
@@ -25,15 +52,8 @@ fn records_and_errors_match_the_manifest() {
         };
         let (ok, errors): (usize, u64) = (ok.parse().unwrap(), errors.parse().unwrap());
         let path = root.join(path);
-        let ctx = FileContext::new(
-            &path.display().to_string(),
-            ParseOptions {
-                year: None,
-                zone: Zone::utc(),
-            },
-        );
         let mut out = Output::default();
-        rampart_io::evtx::read_evtx(&path, &ctx, 1, usize::MAX, &mut out, |_| {})
+        read_evtx(&path, &context(&path), SINGLE, &mut out, |_| {})
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(out.events.len(), ok, "{}", path.display());
         assert_eq!(
@@ -48,4 +68,58 @@ fn records_and_errors_match_the_manifest() {
     }
     println!("{files} EVTX files, {records} records, all as the manifest counts");
     assert!(files > 100);
+}
+
+/// Records carved from unallocated space: read only on request, marked,
+/// and left out when a live record of the file has the same number.
+#[test]
+fn carved_records_are_recovered_marked_and_not_duplicated() {
+    let Some(root) = corpora() else {
+        return;
+    };
+    let recover = EvtxOptions {
+        recover: true,
+        ..SINGLE
+    };
+    let read = |name: &str, options: EvtxOptions| {
+        let path = root.join("evtx-attack-samples").join(name);
+        let mut out = Output::default();
+        read_evtx(&path, &context(&path), options, &mut out, |_| {}).unwrap();
+        out
+    };
+    // Slack holding records the live log no longer has.
+    let name = "Persistence/persistence_hidden_local_account_sysmon.evtx";
+    let (plain, carved) = (read(name, SINGLE), read(name, recover));
+    let recovered: Vec<_> = carved
+        .events
+        .iter()
+        .filter(|e| e.get("rampart.recovered").is_some())
+        .collect();
+    assert!(!recovered.is_empty());
+    assert_eq!(plain.events.len() + recovered.len(), carved.events.len());
+    assert!(plain
+        .events
+        .iter()
+        .all(|e| e.get("rampart.recovered").is_none()));
+    assert_eq!(
+        carved.stats.quality.get("evtx-record-recovered"),
+        Some(&(recovered.len() as u64))
+    );
+    let numbers = |out: &Output| -> std::collections::HashSet<String> {
+        out.events
+            .iter()
+            .filter_map(|e| e.get("winlog.record_id").map(|v| v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        numbers(&carved).len(),
+        carved.events.len(),
+        "no record twice"
+    );
+    // Slack holding stale copies of live records only: nothing is added.
+    let name = "Persistence/DACL_DCSync_Right_Powerview_ Add-DomainObjectAcl.evtx";
+    let (plain, carved) = (read(name, SINGLE), read(name, recover));
+    assert_eq!(plain.events.len(), carved.events.len());
+    assert!(carved.stats.quality.get("evtx-carved-copy-of-live-record") > Some(&0));
+    println!("{} carved records recovered", recovered.len());
 }

@@ -95,7 +95,7 @@ impl Summary {
                 .collect();
             writeln!(
                 out,
-                "data-quality issues (events kept, values not used): {}",
+                "data quality (counts; every event is kept): {}",
                 parts.join(", ")
             )?;
         }

@@ -50,6 +50,13 @@ pub fn is_evtx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "evtx")
 }
 
+/// One thread, every record in one batch, live records only.
+const SINGLE: rampart_io::evtx::EvtxOptions = rampart_io::evtx::EvtxOptions {
+    threads: 1,
+    batch: usize::MAX,
+    recover: false,
+};
+
 /// Every record of an EVTX file, on one thread; an error when the file is
 /// not EVTX at all.
 pub fn decode_evtx(path: &Path) -> Result<Output, String> {
@@ -61,7 +68,7 @@ pub fn decode_evtx(path: &Path) -> Result<Output, String> {
         },
     );
     let mut out = Output::default();
-    rampart_io::evtx::read_evtx(path, &ctx, 1, usize::MAX, &mut out, |_| {})?;
+    rampart_io::evtx::read_evtx(path, &ctx, SINGLE, &mut out, |_| {})?;
     Ok(out)
 }
 

@@ -1,5 +1,6 @@
 //! The reading options every command that reads logs takes (`parse`,
-//! `hunt`): the syslog year, the zone of offset-less times, worker threads.
+//! `hunt`): the syslog year, the zone of offset-less times, worker threads,
+//! recovery of carved EVTX records.
 
 use clap::Args;
 use rampart_event::time::Zone;
@@ -18,6 +19,10 @@ pub struct ReadArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also read EVTX records carved from unallocated space (what cleared or
+    /// overwritten logs leave behind), marked `rampart.recovered`.
+    #[arg(long)]
+    recover_records: bool,
 }
 
 impl ReadArgs {
@@ -28,6 +33,7 @@ impl ReadArgs {
                 year: self.year,
                 zone: Zone::named(&self.timezone)?,
             },
+            recover_evtx: self.recover_records,
             ..Default::default()
         };
         if let Some(t) = self.threads {
