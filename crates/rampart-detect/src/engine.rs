@@ -46,6 +46,10 @@ pub struct RuleSet {
     elsewhere: Route,
     correlations: Vec<CorrelationRule>,
     scanner: Scanner,
+    /// For each rule, the first rule with the same log source routing: rules
+    /// sharing one are admitted or not together, so an event's admission is
+    /// worked out once per distinct routing instead of once per rule.
+    admit_of: Vec<u32>,
     /// Rules that could not be compiled, with the reason.
     pub skipped: Vec<LoadError>,
 }
@@ -125,6 +129,30 @@ fn keys_of(rule: &CompiledRule) -> Vec<Option<Key>> {
     out
 }
 
+/// The admission of one event by the distinct routings met so far; a few
+/// per event, so a short list searched in place.
+#[derive(Default)]
+struct Admitted {
+    known: [(u32, bool); 8],
+    len: usize,
+}
+
+impl Admitted {
+    /// Whether routing `key` admits the event, worked out by `admits` the
+    /// first time it is asked.
+    fn get(&mut self, key: u32, admits: impl FnOnce() -> bool) -> bool {
+        if let Some(&(_, known)) = self.known[..self.len].iter().find(|(k, _)| *k == key) {
+            return known;
+        }
+        let answer = admits();
+        if self.len < self.known.len() {
+            self.known[self.len] = (key, answer);
+            self.len += 1;
+        }
+        answer
+    }
+}
+
 impl RuleSet {
     /// Compiles what was loaded. Load errors carry over into `skipped`, and
     /// so do rules that fail to compile; the rest are indexed.
@@ -166,6 +194,18 @@ impl RuleSet {
             }
         }
         set.scanner = Scanner::build(&mut set.rules);
+        let mut distinct: Vec<usize> = Vec::new();
+        for (i, rule) in set.rules.iter().enumerate() {
+            let first = distinct
+                .iter()
+                .copied()
+                .find(|&d| set.rules[d].route.admits == rule.route.admits)
+                .unwrap_or_else(|| {
+                    distinct.push(i);
+                    i
+                });
+            set.admit_of.push(first as u32);
+        }
         let route = |lists: &[&[usize]]| {
             let mut rules: Vec<usize> = Vec::new();
             for &i in lists.iter().copied().flatten() {
@@ -236,6 +276,7 @@ impl RuleSet {
         let route = self.route(event);
         let mut out = Vec::new();
         let mut possible = None;
+        let mut admitted = Admitted::default();
         for &i in &route.rules {
             let rule = &self.rules[i];
             if self.scanner.is_keyed(i)
@@ -247,7 +288,8 @@ impl RuleSet {
             {
                 continue;
             }
-            if rule.admits(event) && rule.matches(event) {
+            let admits = admitted.get(self.admit_of[i], || rule.admits(event));
+            if admits && rule.matches(event) {
                 out.push(Hit { rule, index: i });
             }
         }

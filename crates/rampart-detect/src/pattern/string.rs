@@ -213,6 +213,9 @@ impl StrMatch {
                 let text = match case {
                     Case::Sensitive => hay.raw,
                     Case::Ascii => hay.ascii_lower(),
+                    // A needle with non-ASCII letters cannot occur in ASCII
+                    // text, whatever its case: no need to fold the text.
+                    Case::Unicode if hay.raw.is_ascii() => return false,
                     Case::Unicode => {
                         lowered = hay.raw.to_lowercase();
                         &lowered
