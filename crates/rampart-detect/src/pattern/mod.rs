@@ -5,6 +5,7 @@
 //! chain and the YAML values and builds the checks.
 
 pub mod encoding;
+pub mod glob;
 pub mod network;
 pub mod numeric;
 pub mod string;

@@ -3,10 +3,12 @@
 //! matching by default (`cased` makes it exact).
 //!
 //! A value is lowered to the cheapest check that decides it: equality,
-//! prefix, suffix or substring on the literal text, and a regex only when
-//! wildcards sit inside the text.
+//! prefix, suffix or substring on the literal text; pieces found in order
+//! when `*` sits inside the text; a regex only for `?` and Unicode case.
 
 use regex::Regex;
+
+use super::glob::Glob;
 
 /// One piece of a Sigma string value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +97,18 @@ pub enum StrMatch {
     },
     /// Wildcards inside the text, and the longest literal piece in lower
     /// case (every match contains it, which rule pruning uses).
-    Pattern(Regex, String),
+    Pattern(Wildcard, String),
     /// `*` alone: any value at all (a present field).
     Anything,
+}
+
+/// How a value with wildcards inside is matched.
+#[derive(Debug, Clone)]
+pub enum Wildcard {
+    /// `*` only: its pieces found in order, in the text as `Case` says.
+    Glob(Glob, Case),
+    /// Anything else (`?`, letters with Unicode case): a regular expression.
+    Regex(Regex),
 }
 
 impl StrMatch {
@@ -169,6 +180,33 @@ impl StrMatch {
         if let Some(found) = found {
             return Ok(found);
         }
+        let longest = parts
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Text(t) => Some(t.to_lowercase()),
+                _ => None,
+            })
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        let text: String = parts
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let case = if cased {
+            Case::Sensitive
+        } else if caseless_beyond_ascii(&text) {
+            Case::Ascii
+        } else {
+            Case::Unicode
+        };
+        if case != Case::Unicode {
+            if let Some(glob) = Glob::new(&parts, literal) {
+                return Ok(StrMatch::Pattern(Wildcard::Glob(glob, case), longest));
+            }
+        }
         let mut re = String::from(if cased { "(?s)^" } else { "(?si)^" });
         for piece in &parts {
             match piece {
@@ -179,16 +217,8 @@ impl StrMatch {
             }
         }
         re.push('$');
-        let longest = parts
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Text(t) => Some(t.to_lowercase()),
-                _ => None,
-            })
-            .max_by_key(String::len)
-            .unwrap_or_default();
         Regex::new(&re)
-            .map(|re| StrMatch::Pattern(re, longest))
+            .map(|re| StrMatch::Pattern(Wildcard::Regex(re), longest))
             .map_err(|e| e.to_string())
     }
 
@@ -202,7 +232,11 @@ impl StrMatch {
     pub fn is_match_in(&self, hay: &Haystack<'_>) -> bool {
         match self {
             StrMatch::Anything => true,
-            StrMatch::Pattern(re, _) => re.is_match(hay.raw),
+            StrMatch::Pattern(Wildcard::Regex(re), _) => re.is_match(hay.raw),
+            StrMatch::Pattern(Wildcard::Glob(glob, case), _) => glob.is_match(match case {
+                Case::Sensitive => hay.raw,
+                _ => hay.ascii_lower(),
+            }),
             StrMatch::Literal {
                 needle,
                 place,
