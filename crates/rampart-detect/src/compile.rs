@@ -516,22 +516,29 @@ fn search_matches(search: &CompiledSearch, event: &EventView<'_>) -> bool {
 
 impl FieldCheck {
     /// Literals one of which a matching value contains, when every value
-    /// carries a non-empty ASCII one (text checks and wildcard patterns).
+    /// carries non-empty ASCII ones (text checks, wildcard patterns, and
+    /// regexes whose matches start with one of a few literals).
     fn literals(&self) -> Option<Vec<String>> {
         if self.neq || self.values.is_empty() {
             return None;
         }
-        self.values
-            .iter()
-            .map(|v| {
-                let text = match v {
-                    ValueMatch::Str(StrMatch::Literal { needle, .. }) => needle,
-                    ValueMatch::Str(StrMatch::Pattern(_, longest)) => longest,
-                    _ => return None,
-                };
-                (!text.is_empty() && text.is_ascii()).then(|| text.to_ascii_lowercase())
-            })
-            .collect()
+        let mut all = Vec::new();
+        for v in &self.values {
+            let text = match v {
+                ValueMatch::Str(StrMatch::Literal { needle, .. }) => needle,
+                ValueMatch::Str(StrMatch::Pattern(_, longest)) => longest,
+                ValueMatch::Regex(_, Some(starts)) => {
+                    all.extend(starts.iter().cloned());
+                    continue;
+                }
+                _ => return None,
+            };
+            if text.is_empty() || !text.is_ascii() {
+                return None;
+            }
+            all.push(text.to_ascii_lowercase());
+        }
+        Some(all)
     }
 
     /// For each value, the literal a scan should look for: the needle of

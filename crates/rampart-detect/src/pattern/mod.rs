@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod glob;
 pub mod network;
 pub mod numeric;
+pub mod regex_literals;
 pub mod string;
 
 use std::borrow::Cow;
@@ -137,8 +138,9 @@ impl Modifiers {
 pub enum ValueMatch {
     /// Text placement, wildcards, case.
     Str(StrMatch),
-    /// A regular expression (`re`).
-    Regex(Regex),
+    /// A regular expression (`re`), and the literals one of which starts
+    /// every match, when it has such a set (for pruning).
+    Regex(Regex, Option<Vec<String>>),
     /// A numeric comparison (`lt`, `gte`, ...), or numeric equality when the
     /// field holds a number and the rule wrote one.
     Num(NumOp, f64),
@@ -225,14 +227,16 @@ pub fn compile(
             continue;
         }
         if let Some((i, m, s)) = mods.regex {
-            let re = RegexBuilder::new(&value.text())
+            let pattern = value.text();
+            let re = RegexBuilder::new(&pattern)
                 .case_insensitive(i)
                 .multi_line(m)
                 .dot_matches_new_line(s)
                 .size_limit(1 << 22)
                 .build()
                 .map_err(|e| format!("bad regex: {e}"))?;
-            out.push(ValueMatch::Regex(re));
+            let literals = regex_literals::necessary(&pattern, i, m, s);
+            out.push(ValueMatch::Regex(re, literals));
             continue;
         }
         match value {
@@ -346,7 +350,7 @@ impl ValueMatch {
     ) -> bool {
         match self {
             ValueMatch::Str(m) => m.is_match_in(hay),
-            ValueMatch::Regex(re) => re.is_match(hay.raw()),
+            ValueMatch::Regex(re, _) => re.is_match(hay.raw()),
             ValueMatch::Num(op, n) => numeric::compare(*op, value, *n),
             ValueMatch::Cidr(net) => network::contains(net, value),
             ValueMatch::Null => matches!(value, ValueRef::Null),
