@@ -11,7 +11,7 @@
 
 use memchr::memmem::Finder;
 
-use super::string::Piece;
+use super::wildcard::Piece;
 
 /// The most spellings one piece may have.
 const MAX_SPELLINGS: usize = 25;
@@ -119,7 +119,7 @@ impl Glob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::string::pieces;
+    use crate::pattern::wildcard::pieces;
 
     /// What a regular expression of the same value decides.
     fn regex_of(value: &str) -> regex::Regex {

@@ -10,6 +10,7 @@ pub mod network;
 pub mod numeric;
 pub mod regex_literals;
 pub mod string;
+pub mod wildcard;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

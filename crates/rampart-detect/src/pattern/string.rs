@@ -9,50 +9,7 @@
 use regex::Regex;
 
 use super::glob::Glob;
-
-/// One piece of a Sigma string value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    /// Literal text.
-    Text(String),
-    /// `*`: any run of characters.
-    Any,
-    /// `?`: one character.
-    One,
-    /// Any of the dashes Windows accepts (`windash` with too many dashes to
-    /// spell out every variant).
-    Dash,
-}
-
-/// Splits a Sigma string value into literal text and wildcards. `\*`, `\?`
-/// and `\\` are literal; any other backslash stays a backslash.
-pub fn pieces(value: &str) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&next @ ('*' | '?' | '\\')) => {
-                    text.push(next);
-                    chars.next();
-                }
-                _ => text.push('\\'),
-            },
-            '*' | '?' => {
-                if !text.is_empty() {
-                    out.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                out.push(if c == '*' { Piece::Any } else { Piece::One });
-            }
-            c => text.push(c),
-        }
-    }
-    if !text.is_empty() {
-        out.push(Piece::Text(text));
-    }
-    out
-}
+use super::wildcard::{pieces, Piece};
 
 /// How a literal is placed in the field's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,13 +152,7 @@ impl StrMatch {
                 _ => None,
             })
             .collect();
-        let case = if cased {
-            Case::Sensitive
-        } else if caseless_beyond_ascii(&text) {
-            Case::Ascii
-        } else {
-            Case::Unicode
-        };
+        let case = case_of(&text, cased);
         if case != Case::Unicode {
             if let Some(glob) = Glob::new(&parts, literal) {
                 return Ok(StrMatch::Pattern(Wildcard::Glob(glob, case), longest));
@@ -331,14 +282,19 @@ fn caseless_beyond_ascii(needle: &str) -> bool {
             .all(|c| !c.is_lowercase() && !c.is_uppercase())
 }
 
-fn lit(needle: String, place: Place, cased: bool) -> StrMatch {
-    let case = if cased {
+/// How the literal text of a value is compared.
+fn case_of(text: &str, cased: bool) -> Case {
+    if cased {
         Case::Sensitive
-    } else if caseless_beyond_ascii(&needle) {
+    } else if caseless_beyond_ascii(text) {
         Case::Ascii
     } else {
         Case::Unicode
-    };
+    }
+}
+
+fn lit(needle: String, place: Place, cased: bool) -> StrMatch {
+    let case = case_of(&needle, cased);
     let finder = (place == Place::Contains && !needle.is_empty())
         .then(|| Box::new(memchr::memmem::Finder::new(needle.as_bytes()).into_owned()));
     StrMatch::Literal {
