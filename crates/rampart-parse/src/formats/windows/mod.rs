@@ -150,10 +150,13 @@ pub fn build(ctx: &FileContext, no: u64, original: &Arc<str>, mut rec: WinRecord
         }
     }
     // The table's category and action hold only under the channel it names.
+    // Sysmon for Linux numbers its events as Sysmon for Windows does.
     let known = known.filter(|k| {
-        rec.channel
-            .as_deref()
-            .is_some_and(|c| c.eq_ignore_ascii_case(k.channel))
+        rec.channel.as_deref().is_some_and(|c| {
+            c.eq_ignore_ascii_case(k.channel)
+                || (c.eq_ignore_ascii_case("Linux-Sysmon/Operational")
+                    && k.channel == "Microsoft-Windows-Sysmon/Operational")
+        })
     });
     let dataset = rec.channel.as_deref().map_or("windows.event", dataset_of);
     e.set_static("event.dataset", dataset);
