@@ -27,7 +27,7 @@ fn device_rules_fire_on_device_logs() {
     assert!(waiting.len() <= 1, "{waiting:?}");
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/network");
     let mut fired = BTreeSet::new();
-    for name in ["cisco.log", "fortigate.log"] {
+    for name in ["cisco.log", "cisco-buffer.log", "fortigate.log"] {
         let path = fixtures.join(name);
         let ctx = FileContext::new(
             &path.display().to_string(),
@@ -50,6 +50,8 @@ fn device_rules_fire_on_device_logs() {
         ("cisco.log", "Cisco Disabling Logging"),
         ("cisco.log", "Cisco Collect Data"),
         ("cisco.log", "Huawei BGP Authentication Failures"),
+        ("cisco-buffer.log", "Cisco Show Commands Input"),
+        ("cisco-buffer.log", "Cisco File Deletion"),
         (
             "fortigate.log",
             "FortiGate - New Administrator Account Created",

@@ -28,6 +28,7 @@ fn log_like() -> impl Strategy<Value = Vec<u8>> {
         "Mar 14 10:00:00 h sysmon: <Event><System><Channel>Linux-Sysmon/Operational</Channel><EventID>1</EventID></System><EventData><Data Name=\"Image\">&lt x&gt </Data><Data Name=\"C\">cut",
         "Mar 14 10:00:00 10.0.0.1 12: *Mar 14 10:00:00.1: %PARSER-5-CFGLOG_LOGGEDCMD: User:a  logged command:clear logging",
         "Mar 14 10:00:00 r1 %%01BGP/3/BGP_AUTH_FAILED(l)[0]:BGP (SourceIpAddress=192.0.2.66:179)",
+        "<189>000412: *Mar 19 09:20:01.311 UTC: %SYS-5-CONFIG_I: Configured from console by a on vty0 (10.0.0.50)",
         "<189>date=2025-03-19 time=10:11:02 devid=\"F\" tz=\"+0100\" eventtime=1742375462118457610 logid=\"01\" type=\"event\" action=\"Add\" ui=\"https(198.51.100.7)\"",
         "{\"SyslogMessage\":\"type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=59\",\"ProcessName\":\"audispd\",\"EventTime\":\"2022-05-11T18:10:21Z\"}",
     ]);

@@ -138,6 +138,11 @@ pub static FORMATS: &[Format] = &[
         kind: Kind::Line(|_| LineParser::Plain(auditd::parse_line)),
     },
     Format {
+        name: "cisco",
+        description: "Cisco and Huawei messages as the device prints them (show logging, no syslog header)",
+        kind: Kind::Line(|_| LineParser::Plain(netdevice::buffer::parse_line)),
+    },
+    Format {
         name: "fortigate",
         description: "FortiGate key=value logs sent without a syslog header",
         kind: Kind::Line(|_| LineParser::Plain(netdevice::fortigate::parse_line)),

@@ -25,7 +25,7 @@ pub fn is_record(msg: &str) -> bool {
 
 /// Reads a record sent without a syslog header (`<189>date=...`).
 pub fn parse_line(ctx: &FileContext, no: u64, line: &Arc<str>) -> Parsed {
-    let text = strip_priority(line);
+    let text = super::strip_priority(line);
     if !is_record(text) {
         return None;
     }
@@ -35,13 +35,6 @@ pub fn parse_line(ctx: &FileContext, no: u64, line: &Arc<str>) -> Parsed {
     fill(text, &mut event);
     event.timestamp = event.timestamp.or_else(|| local_time(text, ctx));
     Some((DATASET, event))
-}
-
-fn strip_priority(line: &str) -> &str {
-    line.strip_prefix('<')
-        .and_then(|r| r.split_once('>'))
-        .filter(|(pri, _)| !pri.is_empty() && pri.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(line, |(_, rest)| rest)
 }
 
 /// The `key=value` pairs of a record, quotes removed.

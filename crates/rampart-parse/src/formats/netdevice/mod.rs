@@ -1,12 +1,13 @@
 //! Network devices' logs: Cisco IOS, IOS-XE, NX-OS and ASA messages
 //! (`%SYS-5-CONFIG_I: ...`), Huawei VRP messages (`%%01BGP/3/...`) and
 //! FortiGate's key=value records, whether a syslog server relayed them (a
-//! syslog header first) or, for FortiGate, they were sent as is.
+//! syslog header first) or they were kept as the device sent them.
 //!
 //! The message's code (`SYS-5-CONFIG_I`) becomes `event.code`, so rules and
 //! analysts can select device events precisely; the dataset says which
 //! kind of device wrote it.
 
+pub mod buffer;
 pub mod fortigate;
 
 use rampart_event::{Event, Value};
@@ -34,6 +35,14 @@ pub fn in_message(msg: &str, event: &mut Event) -> Option<&'static str> {
         from = start;
     }
     None
+}
+
+/// The line after a syslog `<PRI>`, if it has one.
+fn strip_priority(line: &str) -> &str {
+    line.strip_prefix('<')
+        .and_then(|r| r.split_once('>'))
+        .filter(|(pri, _)| !pri.is_empty() && pri.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(line, |(_, rest)| rest)
 }
 
 /// `FACILITY-SEVERITY-MNEMONIC: text` (after the `%`).
