@@ -190,7 +190,7 @@ impl<'de: 'a, 'a> Visitor<'de> for NodeVisitor<'a> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'a>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Key(k)) = map.next_key()? {
             entries.push((k, map.next_value()?));
         }
