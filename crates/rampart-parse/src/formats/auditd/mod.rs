@@ -22,7 +22,7 @@ use crate::formats::Parsed;
 use crate::names;
 use crate::text::{basename, ip_token, uint};
 
-pub use record::{parse as parse_record, Record};
+pub use record::Record;
 
 /// The dataset of audit records.
 pub const DATASET: &str = "linux.auditd";
@@ -52,7 +52,7 @@ pub fn in_message(message: &str) -> Option<Record<'_>> {
 
 /// Sets the record's fields on `event`: every field raw, then ECS (the
 /// caller sets the dataset).
-pub fn fill(record: &Record<'_>, event: &mut Event) {
+fn fill(record: &Record<'_>, event: &mut Event) {
     event.set_static("event.module", "auditd");
     event.set_str("auditd.log.type", &record.kind);
     event.set("auditd.log.sequence", record.sequence as i64);
