@@ -14,6 +14,9 @@ use rampart_event::{Event, Value};
 
 use crate::text::ip_token;
 
+/// The longest message code looked for (`%PARSER-5-CFGLOG_LOGGEDCMD` is 25).
+const MAX_CODE: usize = 64;
+
 /// Reads a device message inside a syslog message; returns the dataset, or
 /// `None` when the message is not from a device rampart knows.
 pub fn in_message(msg: &str, event: &mut Event) -> Option<&'static str> {
@@ -47,7 +50,9 @@ fn strip_priority(line: &str) -> &str {
 
 /// `FACILITY-SEVERITY-MNEMONIC: text` (after the `%`).
 fn cisco(text: &str, event: &mut Event) -> Option<&'static str> {
-    let (code, rest) = text.split_once(':')?;
+    // Codes are short: looking no further keeps a line full of `%` linear.
+    let colon = text.bytes().take(MAX_CODE).position(|b| b == b':')?;
+    let (code, rest) = (&text[..colon], &text[colon + 1..]);
     let mut parts = code.rsplitn(3, '-');
     let (mnemonic, severity, facility) = (parts.next()?, parts.next()?, parts.next()?);
     let word = |s: &str| {
@@ -92,7 +97,8 @@ fn cisco(text: &str, event: &mut Event) -> Option<&'static str> {
 
 /// `01MODULE/SEVERITY/MNEMONIC(flags)[n]:text` (after the `%%`).
 fn huawei(text: &str, event: &mut Event) -> Option<&'static str> {
-    let (code, rest) = text.split_once(':')?;
+    let colon = text.bytes().take(MAX_CODE).position(|b| b == b':')?;
+    let (code, rest) = (&text[..colon], &text[colon + 1..]);
     let digits = code.bytes().take_while(u8::is_ascii_digit).count();
     let mut parts = code[digits..].splitn(3, '/');
     let (module, severity, mnemonic) = (parts.next()?, parts.next()?, parts.next()?);

@@ -209,20 +209,6 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
         auditd::fill_from_syslog(&record, event);
         return auditd::DATASET;
     }
-    // A Cisco message code right after the host reads as the program tag.
-    let device = match h.program.filter(|p| p.starts_with('%')) {
-        Some(code) => netdevice::in_message(&format!("{code}: {msg}"), event),
-        None => netdevice::in_message(msg, event),
-    };
-    if let Some(dataset) = device {
-        // Cisco's message counter, or code, sits where a program name would.
-        if h.program
-            .is_some_and(|p| p.starts_with('%') || p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            event.remove("process.name");
-        }
-        return dataset;
-    }
     let program = h.program.unwrap_or("");
     let lower: std::borrow::Cow<'_, str> = if program.bytes().any(|b| b.is_ascii_uppercase()) {
         program.to_ascii_lowercase().into()
@@ -253,9 +239,26 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
         "systemd-logind" | "login" | "polkitd" | "gdm-password" | "lightdm" | "sddm"
         | "unix_chkpwd" | "chsh" | "chfn" | "newgrp" => {}
         "kernel" => return "linux.kernel",
-        _ => return DATASET_SYSLOG,
+        _ => return device(h, event).unwrap_or(DATASET_SYSLOG),
     }
     "linux.auth"
+}
+
+/// A network device's message, from a program name no Linux host uses:
+/// returns its dataset.
+fn device(h: &Header<'_>, event: &mut Event) -> Option<&'static str> {
+    // A Cisco message code right after the host reads as the program tag.
+    let dataset = match h.program.filter(|p| p.starts_with('%')) {
+        Some(code) => netdevice::in_message(&format!("{code}: {}", h.message), event),
+        None => netdevice::in_message(h.message, event),
+    }?;
+    // Cisco's message counter, or code, sits where a program name would.
+    if h.program
+        .is_some_and(|p| p.starts_with('%') || p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        event.remove("process.name");
+    }
+    Some(dataset)
 }
 
 /// The PAM part of a message: `pam_unix(sshd:auth): BODY`, or the whole
