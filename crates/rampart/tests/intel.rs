@@ -50,6 +50,15 @@ fn ioc_alerts(output: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The `ioc-match` alerts of hunting `log` with `feed` alone (no database).
+fn ioc_hunt(feed: &Path, log: &Path, dir: &Path) -> Vec<serde_json::Value> {
+    let (feed, log) = (feed.to_str().unwrap(), log.to_str().unwrap());
+    ioc_alerts(&rampart(
+        &["hunt", "--no-db", "--intel", feed, "--format", "jsonl", log],
+        dir,
+    ))
+}
+
 /// A Security Log Generator IDS line between two addresses.
 fn ids_line(minute: u32, src: &str, dst: &str) -> String {
     format!("2026-02-06 12:{minute:02}:00,000 - ids_logger_1 - high_severity - TCP - {src}:4444 --> {dst}:80 - SYN - Malicious traffic\n")
@@ -62,54 +71,17 @@ fn seed1_feed_flags_the_readme_line_with_its_confidence_and_no_shipped_line() {
     };
     let dir = tempfile::tempdir().unwrap();
     let feed = seed.join("ipsum_head300.txt");
-    let feed = feed.to_str().unwrap();
     let ids = seed.join("ids.log");
-    let shipped = rampart(
-        &[
-            "hunt",
-            "--no-db",
-            "--intel",
-            feed,
-            "--format",
-            "jsonl",
-            ids.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(ioc_alerts(&shipped).is_empty());
+    assert!(ioc_hunt(&feed, &ids, dir.path()).is_empty());
     if let Some(full) = shared("corpora/ipsum/ipsum.txt") {
-        let out = rampart(
-            &[
-                "hunt",
-                "--no-db",
-                "--intel",
-                full.to_str().unwrap(),
-                "--format",
-                "jsonl",
-                ids.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
-        assert!(ioc_alerts(&out).is_empty());
+        assert!(ioc_hunt(&full, &ids, dir.path()).is_empty());
     }
     // The README's example line, added to the shipped log.
     let log = dir.path().join("ids.log");
     let mut text = std::fs::read_to_string(&ids).unwrap();
     text.push_str(&ids_line(0, "213.209.159.158", "10.0.0.10"));
     std::fs::write(&log, text).unwrap();
-    let out = rampart(
-        &[
-            "hunt",
-            "--no-db",
-            "--intel",
-            feed,
-            "--format",
-            "jsonl",
-            log.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    let found = ioc_alerts(&out);
+    let found = ioc_hunt(&feed, &log, dir.path());
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["severity"], "critical");
     assert_eq!(found[0]["group"]["indicator"], "213.209.159.158");
