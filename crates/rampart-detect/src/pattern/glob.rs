@@ -85,11 +85,11 @@ impl Glob {
         let last = self.pieces.len().saturating_sub(1);
         let mut at = 0;
         for (k, spellings) in self.pieces.iter().enumerate() {
-            let needles = spellings.iter().map(Finder::needle);
+            let mut needles = spellings.iter().map(Finder::needle);
             let first = k == 0 && self.start;
             if k == last && self.end {
                 // The last piece ends the text, after what came before.
-                return needles.into_iter().any(|n| {
+                return needles.any(|n| {
                     text.len() >= at + n.len()
                         && text.ends_with(n)
                         && (!first || text.len() == n.len())

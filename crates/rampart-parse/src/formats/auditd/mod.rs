@@ -209,8 +209,7 @@ fn ecs(key: &str, value: &str, management: bool, event: &mut Event) {
             }
         }
         "hostname" => event.insert_str("source.domain", value),
-        "terminal" => event.insert_str("process.tty.name", value),
-        "tty" => event.insert_str("process.tty.name", value),
+        "terminal" | "tty" => event.insert_str("process.tty.name", value),
         "success" => event.insert(
             "event.outcome",
             Value::Static(if value == "yes" { "success" } else { "failure" }),

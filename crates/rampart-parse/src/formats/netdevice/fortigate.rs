@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 
 use crate::context::FileContext;
@@ -32,8 +33,7 @@ pub fn parse_line(ctx: &FileContext, no: u64, line: &Arc<str>) -> Parsed {
     let mut event = ctx.event(no, Arc::clone(line));
     event.set_static("event.dataset", DATASET);
     event.set_static("event.kind", "event");
-    fill(text, &mut event);
-    event.timestamp = event.timestamp.or_else(|| local_time(text, ctx));
+    fill(text, &mut event, Some(&ctx.options.zone));
     Some((DATASET, event))
 }
 
@@ -67,8 +67,10 @@ fn pairs(mut text: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// Sets every pair of the record and the ECS fields; the time, when the
-/// record carries its offset (`tz=`) or an epoch (`eventtime=`).
-pub fn fill(text: &str, event: &mut Event) {
+/// record carries its offset (`tz=`) or an epoch (`eventtime=`), else its
+/// `date` and `time` read in `zone` when one is given (a syslog header's
+/// time is kept otherwise).
+pub fn fill(text: &str, event: &mut Event, zone: Option<&Zone>) {
     event.set_static("event.module", "fortinet");
     let (mut date, mut clock, mut tz, mut epoch) = (None, None, None, None);
     for (key, value) in pairs(text) {
@@ -87,9 +89,16 @@ pub fn fill(text: &str, event: &mut Event) {
         } else {
             z.to_owned()
         };
-        timefmt::any(&format!("{d}T{c}{z}"), &rampart_event::time::Zone::utc())
+        timefmt::any(&format!("{d}T{c}{z}"), &Zone::utc())
     });
-    if let Some(t) = offset_time.or_else(|| epoch.and_then(epoch_any)) {
+    let local = || {
+        let (d, c) = date.zip(clock)?;
+        timefmt::any(&format!("{d} {c}"), zone?)
+    };
+    if let Some(t) = offset_time
+        .or_else(|| epoch.and_then(epoch_any))
+        .or_else(local)
+    {
         event.timestamp = Some(t);
     }
 }
@@ -108,21 +117,6 @@ fn epoch_any(value: &str) -> Option<Timestamp> {
         0
     };
     Timestamp::new(i64::try_from(secs).ok()?, nanos).ok()
-}
-
-/// `date` and `time` in the run's zone, for records with neither offset
-/// nor epoch.
-fn local_time(text: &str, ctx: &FileContext) -> Option<Timestamp> {
-    let mut date = None;
-    let mut clock = None;
-    for (key, value) in pairs(text) {
-        match key {
-            "date" => date = Some(value),
-            "time" => clock = Some(value),
-            _ => {}
-        }
-    }
-    timefmt::any(&format!("{} {}", date?, clock?), &ctx.options.zone)
 }
 
 fn ecs(key: &str, value: &str, event: &mut Event) {

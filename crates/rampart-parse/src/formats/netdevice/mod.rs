@@ -21,7 +21,7 @@ const MAX_CODE: usize = 64;
 /// `None` when the message is not from a device rampart knows.
 pub fn in_message(msg: &str, event: &mut Event) -> Option<&'static str> {
     if fortigate::is_record(msg) {
-        fortigate::fill(msg, event);
+        fortigate::fill(msg, event, None);
         return Some(fortigate::DATASET);
     }
     if let Some(at) = msg.find("%%") {
