@@ -34,7 +34,6 @@ mod timefmt;
 
 pub use context::{name_hint, FileContext, ParseOptions};
 pub use decoder::FileDecoder;
-pub use formats::json::evtx_record_text;
 pub use formats::{by_name, Format, FORMATS};
 pub use lines::{read_lines, Line, DEFAULT_MAX_LINE};
 pub use output::{DeadLetter, FileStats, Output};

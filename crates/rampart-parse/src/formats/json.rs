@@ -296,11 +296,10 @@ fn data_fields(data: &Json, into: &mut Vec<(Cow<'static, str>, Field<'static>)>)
     }
 }
 
-/// The event of one record a binary EVTX reader rendered as JSON text (the
-/// evtx_dump shape: `Event.System`, `Event.EventData`); `None` when the text
-/// is not a Windows event. Fields are ranges of `text` where JSON left them
-/// unescaped.
-pub fn evtx_record_text(ctx: &FileContext, no: u64, text: &Arc<str>) -> Option<Event> {
+/// The event of one record exported as evtx_dump JSON (`Event.System`,
+/// `Event.EventData`); `None` when the text is not a Windows event. Fields
+/// are ranges of `text` where JSON left them unescaped.
+fn evtx_record_text(ctx: &FileContext, no: u64, text: &Arc<str>) -> Option<Event> {
     let rec = windows::evtx_json::record(text, ctx)?;
     Some(windows::build(ctx, no, text, rec))
 }
