@@ -2,8 +2,9 @@
 //! records read as the manifest counts, and as many damaged records reported
 //! as it counts errors. Skipped when the corpora are absent.
 
-use std::path::PathBuf;
+mod common;
 
+use common::corpora;
 use rampart_event::time::Zone;
 use rampart_io::evtx::{read_evtx, EvtxOptions};
 use rampart_parse::{FileContext, Output, ParseOptions};
@@ -14,19 +15,6 @@ const SINGLE: EvtxOptions = EvtxOptions {
     batch: usize::MAX,
     recover: false,
 };
-
-fn corpora() -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-        .join("corpora");
-    if root.exists() {
-        Some(root)
-    } else {
-        println!("skipped: ../shared/corpora absent");
-        None
-    }
-}
 
 fn context(path: &std::path::Path) -> FileContext {
     FileContext::new(

@@ -4,26 +4,14 @@
 //! crate's JSON. Records the walk refuses are counted; they are rendered by
 //! the crate in real runs. Skipped when the corpora are absent.
 
-use std::path::PathBuf;
+mod common;
 
+use common::corpora;
 use evtx::{EvtxParser, ParserSettings};
 use rampart_event::time::Zone;
 use rampart_io::evtx::walk::Walker;
 use rampart_parse::formats::windows::evtx_json;
 use rampart_parse::{FileContext, ParseOptions};
-
-fn corpora() -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-        .join("corpora");
-    if root.exists() {
-        Some(root)
-    } else {
-        println!("skipped: ../shared/corpora absent");
-        None
-    }
-}
 
 /// What one record gave: the walk's XML and fields, and the crate's.
 struct Compared {

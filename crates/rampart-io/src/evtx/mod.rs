@@ -16,6 +16,8 @@
 
 mod bytes;
 mod template;
+#[cfg(test)]
+mod test_binxml;
 mod values;
 pub mod walk;
 

@@ -290,20 +290,7 @@ fn name(chunk: &[u8], at: usize, pos: usize, names: &mut Names) -> Option<(Arc<N
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utf16(s: &str) -> Vec<u8> {
-        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-    }
-
-    /// A name written inline at the current position.
-    fn inline_name(out: &mut Vec<u8>, s: &str) {
-        let at = out.len() as u32 + 4;
-        out.extend(at.to_le_bytes());
-        out.extend([0u8; 6]); // next, hash
-        out.extend((s.len() as u16).to_le_bytes());
-        out.extend(utf16(s));
-        out.extend([0, 0]);
-    }
+    use crate::evtx::test_binxml::{inline_name, utf16};
 
     /// `<Data Name="x&">%0</Data>` as a definition at offset 0.
     fn definition() -> Vec<u8> {

@@ -130,29 +130,36 @@ fn ascii_as_is(b: &[u8], attribute: bool, out: &mut Vec<u8>) -> bool {
             out.extend_from_slice(&[q[0], q[2], q[4], q[6]]);
             continue;
         }
-        // A NUL ends the text; anything else needs the full writer.
-        for u in q.chunks_exact(2) {
-            match (u[0], u[1]) {
-                (0, 0) => return true,
-                (lo, 0) if lo < 0x80 && table[usize::from(lo)] => out.push(lo),
-                _ => {
-                    out.truncate(start);
-                    return false;
-                }
-            }
-        }
-    }
-    for u in quads.remainder().chunks_exact(2) {
-        match (u[0], u[1]) {
-            (0, 0) => return true,
-            (lo, 0) if lo < 0x80 && table[usize::from(lo)] => out.push(lo),
-            _ => {
+        match units_as_is(q, table, out) {
+            Some(true) => {}
+            Some(false) => return true,
+            None => {
                 out.truncate(start);
                 return false;
             }
         }
     }
-    true
+    match units_as_is(quads.remainder(), table, out) {
+        Some(_) => true,
+        None => {
+            out.truncate(start);
+            false
+        }
+    }
+}
+
+/// Writes units one by one while they are kept as they are: `Some(true)`
+/// when all were, `Some(false)` at a NUL (the end of the text), `None` at
+/// one that needs the full writer.
+fn units_as_is(units: &[u8], table: &[bool; 128], out: &mut Vec<u8>) -> Option<bool> {
+    for u in units.chunks_exact(2) {
+        match (u[0], u[1]) {
+            (0, 0) => return Some(false),
+            (lo, 0) if lo < 0x80 && table[usize::from(lo)] => out.push(lo),
+            _ => return None,
+        }
+    }
+    Some(true)
 }
 
 /// UTF-16 code units of a string value up to its first NUL.

@@ -543,20 +543,7 @@ impl Walked {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utf16(s: &str) -> Vec<u8> {
-        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-    }
-
-    /// A name written inline where it is first used.
-    fn inline_name(out: &mut Vec<u8>, s: &str) {
-        let at = out.len() as u32 + 4;
-        out.extend(at.to_le_bytes());
-        out.extend([0u8; 6]);
-        out.extend((s.len() as u16).to_le_bytes());
-        out.extend(utf16(s));
-        out.extend([0, 0]);
-    }
+    use crate::evtx::test_binxml::{inline_name, utf16};
 
     fn open(out: &mut Vec<u8>, name: &str, attributes: bool) {
         out.push(if attributes { 0x41 } else { 0x01 });
