@@ -64,6 +64,8 @@ pub enum Step {
         name: Arc<Name>,
         dependency: Option<u16>,
         after: usize,
+        /// Set when the element is `<Data Name="literal">%n</Data>`.
+        data: Option<DataField>,
     },
     /// An attribute starts; the text and substitutions after it are its
     /// value.
@@ -78,6 +80,19 @@ pub enum Step {
     Text { xml: Box<str>, text: Box<str> },
     /// Substitution value `index`; an optional one is left out when empty.
     Value { index: u16, optional: bool },
+}
+
+/// `<Data Name="literal">%n</Data>`, the shape of nearly every `EventData`
+/// field, as one step: written at once when it stands in `EventData`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataField {
+    /// `<Data Name="literal">`
+    pub tag: Box<str>,
+    /// Where the literal is in `tag`.
+    pub name: std::ops::Range<usize>,
+    /// The substitution value and whether it is optional.
+    pub value: u16,
+    pub optional: bool,
 }
 
 /// A template definition as steps.
@@ -133,7 +148,7 @@ pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
     let end = at.checked_add(HEADER)?.checked_add(size)?.min(chunk.len());
     let mut pos = at + HEADER;
     // About one step per 8 bytes of definition.
-    let mut steps = Vec::with_capacity(size / 8);
+    let mut steps = Vec::with_capacity(end.saturating_sub(pos) / 8);
     // Open elements: the step that opened each and its name.
     let mut open: Vec<(usize, Arc<Name>)> = Vec::new();
     let mut in_attribute = false;
@@ -159,6 +174,7 @@ pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
                     name,
                     dependency: (dependency != 0xffff).then_some(dependency),
                     after: 0,
+                    data: None,
                 });
                 in_attribute = false;
             }
@@ -212,7 +228,38 @@ pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
             _ => return None,
         }
     }
-    open.is_empty().then_some(Template { steps })
+    if !open.is_empty() {
+        return None;
+    }
+    fuse_data_fields(&mut steps);
+    Some(Template { steps })
+}
+
+/// Marks each `<Data Name="literal">%n</Data>` (six steps) as one field.
+fn fuse_data_fields(steps: &mut [Step]) {
+    for i in 0..steps.len() {
+        let field = match &steps[i..] {
+            [Step::Open { name, after, .. }, Step::Attribute(attribute), Step::Text { xml, text }, Step::CloseStart, Step::Value { index, optional }, Step::End(_), ..]
+                if name.element == Element::Data
+                    && attribute.attribute_kind == Attribute::Name
+                    && xml == text
+                    && !text.is_empty()
+                    && *after == i + 6 =>
+            {
+                const OPEN: &str = "<Data Name=\"";
+                Some(DataField {
+                    tag: format!("{OPEN}{text}\">").into(),
+                    name: OPEN.len()..OPEN.len() + text.len(),
+                    value: *index,
+                    optional: *optional,
+                })
+            }
+            _ => None,
+        };
+        if let (Some(field), Step::Open { data, .. }) = (field, &mut steps[i]) {
+            *data = Some(field);
+        }
+    }
 }
 
 fn element(name: &str) -> Element {
@@ -320,7 +367,8 @@ mod tests {
                 Step::Open {
                     name: Arc::new(Name::new("Data")),
                     dependency: None,
-                    after: 6
+                    after: 6,
+                    data: None,
                 },
                 Step::Attribute(Arc::new(Name::new("Name"))),
                 Step::Text {

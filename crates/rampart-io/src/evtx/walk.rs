@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rampart_event::Value as Typed;
 use rampart_parse::formats::windows::{Field, WinRecord};
 
-use super::template::{self, Attribute, Element, Name, Names, Step, Template};
+use super::template::{self, Attribute, DataField, Element, Name, Names, Step, Template};
 use super::values::{self, kind, Value, Written};
 
 /// Deepest element nesting and BinXML-in-BinXML nesting walked.
@@ -178,7 +178,7 @@ impl Walker {
         frames.clear();
         let mut pass = Pass {
             chunk,
-            out: Vec::with_capacity(self.last_xml.max(len * 2) + 256),
+            out: Vec::with_capacity(self.last_xml.max(end.saturating_sub(at) * 2) + 256),
             frames,
             walked: Walked {
                 fields: Vec::with_capacity(32),
@@ -253,6 +253,7 @@ impl Walker {
                     name,
                     dependency,
                     after,
+                    data,
                 } => {
                     // A template's root is always written (MS-EVEN6 2.2.12).
                     let left_out = i > 1
@@ -260,6 +261,10 @@ impl Walker {
                             .and_then(|d| table.get(usize::from(d)))
                             .is_some_and(Value::is_null);
                     if left_out {
+                        i = *after;
+                    } else if let Some(field) = data.as_ref().filter(|f| pass.fast_field(f, table))
+                    {
+                        self.data_field(pass, field, table)?;
                         i = *after;
                     } else {
                         pass.open(name)?;
@@ -310,6 +315,20 @@ impl Walker {
             }
         }
         Some(())
+    }
+
+    /// A `<Data Name="literal">%n</Data>` in `EventData`, written at once.
+    fn data_field(&mut self, pass: &mut Pass, field: &DataField, table: &[Value]) -> Option<()> {
+        let start = pass.out.len();
+        pass.out.extend_from_slice(field.tag.as_bytes());
+        let name = start + field.name.start..start + field.name.end;
+        let value = Step::Value {
+            index: field.value,
+            optional: field.optional,
+        };
+        let slot = self.piece(pass, &value, table, false)?;
+        pass.out.extend_from_slice(b"</Data>");
+        pass.data(name, slot)
     }
 
     /// Writes one text or substitution step; `Some(None)` when it writes
@@ -454,6 +473,27 @@ impl Pass<'_> {
         Some(())
     }
 
+    /// Whether `field` can be written at once here: in `EventData`, with a
+    /// value that is not BinXML.
+    fn fast_field(&self, field: &DataField, table: &[Value]) -> bool {
+        self.frames
+            .last()
+            .is_some_and(|f| f.role == Role::EventData)
+            && table
+                .get(usize::from(field.value))
+                .is_some_and(|v| v.kind != kind::BINXML)
+    }
+
+    /// Notes an `EventData` field named by the text at `name`.
+    fn data(&mut self, name: Range<usize>, content: Option<Slot>) -> Option<()> {
+        // An empty `Data` is empty text, as exports show it.
+        let value = held(content)?
+            .filter(|h| !h.is_blank())
+            .unwrap_or(Held::Text(0..0));
+        self.walked.fields.push((name, value));
+        Some(())
+    }
+
     fn close(&mut self) -> Option<()> {
         let frame = self.frames.pop()?;
         let sys = &mut self.walked.system;
@@ -466,12 +506,7 @@ impl Pass<'_> {
             Role::Data => {
                 let name = frame.data_name?;
                 matches!(name.value, Piece::Text).then_some(())?;
-                // An empty `Data` is empty text, as exports show it.
-                let value = held(frame.content)?
-                    .filter(|h| !h.is_blank())
-                    .unwrap_or(Held::Text(0..0));
-                self.walked.fields.push((name.range, value));
-                return Some(());
+                return self.data(name.range, frame.content);
             }
             Role::Leaf => {
                 // An empty element elsewhere is null, as exports show it.
