@@ -64,7 +64,8 @@ pub enum Step {
         name: Arc<Name>,
         dependency: Option<u16>,
         after: usize,
-        /// Set when the element is `<Data Name="literal">%n</Data>`.
+        /// Set when the element is `<Data Name="literal">%n</Data>` or
+        /// `<Data>%n</Data>`.
         data: Option<DataField>,
     },
     /// An attribute starts; the text and substitutions after it are its
@@ -83,13 +84,14 @@ pub enum Step {
 }
 
 /// `<Data Name="literal">%n</Data>`, the shape of nearly every `EventData`
-/// field, as one step: written at once when it stands in `EventData`.
+/// field, or `<Data>%n</Data>`, as one step: written at once when it
+/// stands in `EventData`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataField {
-    /// `<Data Name="literal">`
+    /// `<Data Name="literal">` or `<Data>`
     pub tag: Box<str>,
-    /// Where the literal is in `tag`.
-    pub name: std::ops::Range<usize>,
+    /// Where the literal is in `tag`; `None` for an unnamed `Data`.
+    pub name: Option<std::ops::Range<usize>>,
     /// The substitution value and whether it is optional.
     pub value: u16,
     pub optional: bool,
@@ -235,7 +237,8 @@ pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
     Some(Template { steps })
 }
 
-/// Marks each `<Data Name="literal">%n</Data>` (six steps) as one field.
+/// Marks each `<Data Name="literal">%n</Data>` (six steps) and
+/// `<Data>%n</Data>` (four) as one field.
 fn fuse_data_fields(steps: &mut [Step]) {
     for i in 0..steps.len() {
         let field = match &steps[i..] {
@@ -249,7 +252,17 @@ fn fuse_data_fields(steps: &mut [Step]) {
                 const OPEN: &str = "<Data Name=\"";
                 Some(DataField {
                     tag: format!("{OPEN}{text}\">").into(),
-                    name: OPEN.len()..OPEN.len() + text.len(),
+                    name: Some(OPEN.len()..OPEN.len() + text.len()),
+                    value: *index,
+                    optional: *optional,
+                })
+            }
+            [Step::Open { name, after, .. }, Step::CloseStart, Step::Value { index, optional }, Step::End(_), ..]
+                if name.element == Element::Data && *after == i + 4 =>
+            {
+                Some(DataField {
+                    tag: "<Data>".into(),
+                    name: None,
                     value: *index,
                     optional: *optional,
                 })

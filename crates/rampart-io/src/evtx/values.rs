@@ -33,6 +33,7 @@ pub mod kind {
     pub const HEX_INT32: u8 = 0x14;
     pub const HEX_INT64: u8 = 0x15;
     pub const BINXML: u8 = 0x21;
+    pub const STRING_ARRAY: u8 = 0x81;
 }
 
 /// One substitution value: its type and where its bytes are in the chunk.
@@ -160,6 +161,28 @@ fn units_as_is(units: &[u8], table: &[bool; 128], out: &mut Vec<u8>) -> Option<b
         }
     }
     Some(true)
+}
+
+/// The strings of a string array: NUL-terminated UTF-16 strings one after
+/// the other (a last one without its NUL still counts); `None` for an odd
+/// size.
+pub fn string_items(chunk: &[u8], v: &Value) -> Option<Vec<Value>> {
+    let b = v.bytes(chunk);
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut at = 0;
+    while at < b.len() {
+        let len = string_units(&b[at..]) * 2;
+        items.push(Value {
+            kind: kind::STRING,
+            at: v.at + at,
+            len,
+        });
+        at += len + 2;
+    }
+    Some(items)
 }
 
 /// UTF-16 code units of a string value up to its first NUL.
@@ -547,6 +570,31 @@ mod tests {
         assert!(text_of(0x0b, &[0; 4]).is_none()); // float
         assert!(text_of(kind::BOOL, &[2, 0, 0, 0]).is_none());
         assert!(text_of(kind::SID, &[1, 3, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]).is_none());
+    }
+
+    #[test]
+    fn a_string_array_is_its_nul_terminated_strings() {
+        let bytes: Vec<u8> = "ab\0\0cd"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let v = Value {
+            kind: kind::STRING_ARRAY,
+            at: 0,
+            len: bytes.len(),
+        };
+        let items = string_items(&bytes, &v).unwrap();
+        let texts: Vec<String> = items
+            .iter()
+            .map(|i| {
+                let mut out = Vec::new();
+                write(&bytes, i, false, &mut out, &mut Vec::new()).unwrap();
+                String::from_utf8(out).unwrap()
+            })
+            .collect();
+        // The last string counts without its NUL.
+        assert_eq!(texts, ["ab", "", "cd"]);
+        assert!(string_items(&bytes[..5], &Value { len: 5, ..v }).is_none());
     }
 
     #[test]

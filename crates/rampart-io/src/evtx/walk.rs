@@ -48,7 +48,7 @@ pub struct Walked {
     /// The record as XML, without an XML declaration.
     pub xml: String,
     system: System,
-    fields: Vec<(Range<usize>, Held)>,
+    fields: Vec<(Key, Held)>,
 }
 
 /// The `System` values rampart maps.
@@ -87,6 +87,16 @@ enum Piece {
     Typed(Typed),
     /// Several pieces that are not all plain text, which no field holds.
     Mixed,
+}
+
+/// How a field is named.
+#[derive(Debug, Clone)]
+enum Key {
+    /// By a range of the XML: a `Name` attribute or an element name.
+    Text(Range<usize>),
+    /// An unnamed `EventData/Data`: the field `Data`, a list of them all
+    /// when there are several, as exports show them.
+    Unnamed,
 }
 
 /// A value kept for a field.
@@ -317,11 +327,31 @@ impl Walker {
         Some(())
     }
 
-    /// A `<Data Name="literal">%n</Data>` in `EventData`, written at once.
+    /// A `<Data Name="literal">%n</Data>` or `<Data>%n</Data>` in
+    /// `EventData`, written at once. An unnamed one holding an array of
+    /// strings is written once per string (MS-EVEN6 3.1.4.7.5).
     fn data_field(&mut self, pass: &mut Pass, field: &DataField, table: &[Value]) -> Option<()> {
+        let v = table.get(usize::from(field.value))?;
+        if v.kind == kind::STRING_ARRAY {
+            let items = values::string_items(pass.chunk, v)?;
+            if items.is_empty() {
+                pass.out.extend_from_slice(b"<Data></Data>");
+                return pass.data(Key::Unnamed, None);
+            }
+            for item in items {
+                pass.out.extend_from_slice(b"<Data>");
+                let slot = self.written(pass, &item, false)?;
+                pass.out.extend_from_slice(b"</Data>");
+                pass.data(Key::Unnamed, Some(slot))?;
+            }
+            return Some(());
+        }
         let start = pass.out.len();
         pass.out.extend_from_slice(field.tag.as_bytes());
-        let name = start + field.name.start..start + field.name.end;
+        let name = match &field.name {
+            Some(name) => Key::Text(start + name.start..start + name.end),
+            None => Key::Unnamed,
+        };
         let value = Step::Value {
             index: field.value,
             optional: field.optional,
@@ -329,6 +359,21 @@ impl Walker {
         let slot = self.piece(pass, &value, table, false)?;
         pass.out.extend_from_slice(b"</Data>");
         pass.data(name, slot)
+    }
+
+    /// Writes a value that is not null.
+    fn written(&mut self, pass: &mut Pass, v: &Value, attribute: bool) -> Option<Slot> {
+        let start = pass.out.len();
+        let value = match values::write(pass.chunk, v, attribute, &mut pass.out, &mut self.scratch)?
+        {
+            Written::Text => Piece::Text,
+            Written::Escaped(s) => Piece::Escaped(s),
+            Written::Typed(t) => Piece::Typed(t),
+        };
+        Some(Slot {
+            range: start..pass.out.len(),
+            value,
+        })
     }
 
     /// Writes one text or substitution step; `Some(None)` when it writes
@@ -474,18 +519,18 @@ impl Pass<'_> {
     }
 
     /// Whether `field` can be written at once here: in `EventData`, with a
-    /// value that is not BinXML.
+    /// value that is not BinXML (nor an array, unless `Data` is unnamed).
     fn fast_field(&self, field: &DataField, table: &[Value]) -> bool {
         self.frames
             .last()
             .is_some_and(|f| f.role == Role::EventData)
-            && table
-                .get(usize::from(field.value))
-                .is_some_and(|v| v.kind != kind::BINXML)
+            && table.get(usize::from(field.value)).is_some_and(|v| {
+                v.kind != kind::BINXML && (v.kind != kind::STRING_ARRAY || field.name.is_none())
+            })
     }
 
     /// Notes an `EventData` field named by the text at `name`.
-    fn data(&mut self, name: Range<usize>, content: Option<Slot>) -> Option<()> {
+    fn data(&mut self, name: Key, content: Option<Slot>) -> Option<()> {
         // An empty `Data` is empty text, as exports show it.
         let value = held(content)?
             .filter(|h| !h.is_blank())
@@ -506,14 +551,14 @@ impl Pass<'_> {
             Role::Data => {
                 let name = frame.data_name?;
                 matches!(name.value, Piece::Text).then_some(())?;
-                return self.data(name.range, frame.content);
+                return self.data(Key::Text(name.range), frame.content);
             }
             Role::Leaf => {
                 // An empty element elsewhere is null, as exports show it.
                 let value = held(frame.content)?
                     .filter(|h| !h.is_blank())
                     .unwrap_or(Held::Null);
-                self.walked.fields.push((frame.name, value));
+                self.walked.fields.push((Key::Text(frame.name), value));
                 return Some(());
             }
             _ => return Some(()),
@@ -562,14 +607,39 @@ impl Walked {
             data: Vec::with_capacity(self.fields.len()),
             message: None,
         };
-        for (name, value) in &self.fields {
-            let value = match value {
-                Held::Null => Field::Value(Typed::Null),
-                Held::Text(r) => Field::Text(Cow::Borrowed(range(r))),
-                Held::Escaped(v) => Field::Text(Cow::Owned(v.clone())),
-                Held::Typed(v) => Field::Value(v.clone()),
-            };
-            rec.data.push((Cow::Borrowed(range(name)), value));
+        let field = |value: &Held| match value {
+            Held::Null => Field::Value(Typed::Null),
+            Held::Text(r) => Field::Text(Cow::Borrowed(range(r))),
+            Held::Escaped(v) => Field::Text(Cow::Owned(v.clone())),
+            Held::Typed(v) => Field::Value(v.clone()),
+        };
+        let unnamed: Vec<&Held> = self
+            .fields
+            .iter()
+            .filter(|(k, _)| matches!(k, Key::Unnamed))
+            .map(|(_, v)| v)
+            .collect();
+        let mut listed = false;
+        for (key, value) in &self.fields {
+            match key {
+                Key::Text(r) => rec.data.push((Cow::Borrowed(range(r)), field(value))),
+                Key::Unnamed if unnamed.len() == 1 => {
+                    rec.data.push((Cow::Borrowed("Data"), field(value)))
+                }
+                // Several unnamed `Data` are one list, where the first stood.
+                Key::Unnamed if !listed => {
+                    listed = true;
+                    let items = unnamed.iter().map(|v| match field(v) {
+                        Field::Text(t) => Typed::Str(t.into_owned()),
+                        Field::Value(v) => v,
+                    });
+                    rec.data.push((
+                        Cow::Borrowed("Data"),
+                        Field::Value(Typed::List(items.collect())),
+                    ));
+                }
+                Key::Unnamed => {}
+            }
         }
         rec
     }
