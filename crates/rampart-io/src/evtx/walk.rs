@@ -25,13 +25,20 @@ use super::values::{self, kind, Value, Written};
 const MAX_ELEMENTS: usize = 64;
 const MAX_FRAGMENTS: usize = 8;
 
+/// The bytes of a chunk header compared to tell chunks apart.
+const CHUNK_HEADER: usize = 128;
+
 const FRAGMENT_HEADER: u8 = 0x0f;
 const TEMPLATE_INSTANCE: u8 = 0x0c;
 const END_OF_FRAGMENT: u8 = 0x00;
 
-/// Walks the records of one chunk, keeping the templates it has read.
+/// Walks the records of a chunk, keeping the templates it has read until
+/// it is handed a record of another chunk.
 #[derive(Default, Clone)]
 pub struct Walker {
+    /// The header of the chunk the templates and names are from: their
+    /// offsets mean nothing in another chunk.
+    chunk_header: Vec<u8>,
     templates: HashMap<usize, Option<Arc<Template>>>,
     names: Names,
     scratch: Vec<u8>,
@@ -183,6 +190,13 @@ impl Walker {
     /// Walks the record whose BinXML is `chunk[at..at + len]`; `None` when
     /// it holds anything this walk does not read.
     pub fn walk(&mut self, chunk: &[u8], at: usize, len: usize) -> Option<Walked> {
+        // The chunk header holds its record numbers and checksums.
+        let header = &chunk[..chunk.len().min(CHUNK_HEADER)];
+        if self.chunk_header != header {
+            self.chunk_header = header.to_vec();
+            self.templates.clear();
+            self.names.clear();
+        }
         let end = at.checked_add(len)?.min(chunk.len());
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
@@ -709,6 +723,19 @@ mod tests {
         assert_eq!(rec.data.len(), 1);
         assert_eq!(rec.data[0].0, "Image");
         assert!(matches!(&rec.data[0].1, Field::Text(t) if t == "C:\\a&b.exe"));
+    }
+
+    #[test]
+    fn templates_are_not_carried_from_one_chunk_to_another() {
+        let (a, at, len) = chunk("a.exe");
+        let (mut b, _, _) = chunk("b.exe");
+        // Another chunk: another header, and its template writes Name2.
+        b[0] = 1;
+        let name = b.windows(10).position(|w| w == utf16("Image")).unwrap();
+        b[name + 8] = b'2';
+        let mut walker = Walker::default();
+        assert!(walker.walk(&a, at, len).unwrap().xml.contains("\"Image\""));
+        assert!(walker.walk(&b, at, len).unwrap().xml.contains("\"Imag2\""));
     }
 
     #[test]
