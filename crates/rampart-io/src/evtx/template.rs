@@ -12,9 +12,10 @@
 //! inside a template) is refused, and its records are rendered by the `evtx`
 //! crate instead.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::bytes::{u16_at, u32_at, utf16_name};
 

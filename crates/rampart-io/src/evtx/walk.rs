@@ -10,13 +10,13 @@
 //! caller has the crate render it, so the walk never has to guess. A test
 //! holds the walk to the crate's XML and fields over the EVTX corpus.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
 use rampart_event::Value as Typed;
 use rampart_parse::formats::windows::{Field, WinRecord};
+use rustc_hash::FxHashMap as HashMap;
 
 use super::template::{self, Attribute, DataField, Element, Name, Names, Step, Template};
 use super::values::{self, kind, Value, Written};
