@@ -31,7 +31,7 @@ use rampart_event::Event;
 use rampart_parse::formats::windows::{self, evtx_json};
 use rampart_parse::{FileContext, Output};
 
-use walk::{Walked, Walker};
+use walk::Walker;
 
 /// The first bytes of every EVTX file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
@@ -77,16 +77,22 @@ pub fn read_evtx(
     // number is known.
     let mut live = HashSet::new();
     let mut carved: Vec<(u64, Event)> = Vec::new();
+    // Records are walked and their events built on the decoding threads;
+    // only their numbers in the file are given here, in order.
     let mut walker = Walker::default();
-    for record in parser.serialized_records(move |record| decode(&mut walker, record?)) {
+    let shared = ctx.clone();
+    let records = parser.serialized_records(move |record| decode(&mut walker, &shared, record?));
+    for record in records {
         seen += 1;
         match record {
-            Ok(record) => match event_of(ctx, seen, record.decoded) {
+            Ok(record) => match record.event {
                 Ok(mut event) if record.recovered => {
+                    event.origin.line = seen;
                     event.set("rampart.recovered", true);
                     carved.push((record.id, event));
                 }
-                Ok(event) => {
+                Ok(mut event) => {
+                    event.origin.line = seen;
                     if options.recover {
                         live.insert(record.id);
                     }
@@ -128,58 +134,46 @@ pub fn read_evtx(
 struct Decoded {
     id: u64,
     recovered: bool,
-    decoded: Form,
-}
-
-// Nearly every record is walked: boxing the large variant would cost an
-// allocation per record to save a few bytes on the rare rendered one.
-#[allow(clippy::large_enum_variant)]
-enum Form {
-    /// Walked with its templates.
-    Walked(Walked),
-    /// Rendered by the crate: the XML kept and the JSON mapped.
-    Rendered { xml: String, json: String },
+    /// The event (its line number not yet given), or the record's text
+    /// when it is not a Windows event.
+    event: Result<Event, String>,
 }
 
 /// Runs on the decoding threads; `walker` keeps one chunk's templates.
-fn decode(walker: &mut Walker, record: EvtxRecord<'_>) -> Result<Decoded, EvtxError> {
+/// A record the walk refuses is rendered by the crate: its XML is kept and
+/// its JSON mapped.
+fn decode(
+    walker: &mut Walker,
+    ctx: &FileContext,
+    record: EvtxRecord<'_>,
+) -> Result<Decoded, EvtxError> {
     let (id, recovered) = (record.event_record_id, record.recovered);
     let walked = walker.walk(
         record.chunk.data,
         record.binxml_offset as usize,
         record.binxml_size as usize,
     );
-    let decoded = match walked {
-        Some(walked) => Form::Walked(walked),
-        None => Form::Rendered {
-            xml: record.clone().into_xml()?.data,
-            json: record.into_json()?.data,
-        },
+    let event = match walked {
+        Some(walked) => {
+            let original: Arc<str> = Arc::from(walked.xml.as_str());
+            let rec = walked.record(&original);
+            Ok(windows::build(ctx, 0, &original, rec))
+        }
+        None => {
+            let xml = record.clone().into_xml()?.data;
+            let json = record.into_json()?.data;
+            let original: Arc<str> = Arc::from(without_declaration(&xml));
+            match evtx_json::record(&json, ctx) {
+                Some(rec) => Ok(windows::build(ctx, 0, &original, rec)),
+                None => Err(json),
+            }
+        }
     };
     Ok(Decoded {
         id,
         recovered,
-        decoded,
+        event,
     })
-}
-
-/// The event of a decoded record, or the record's text when it is not a
-/// Windows event.
-fn event_of(ctx: &FileContext, no: u64, form: Form) -> Result<Event, String> {
-    match form {
-        Form::Walked(walked) => {
-            let original: Arc<str> = Arc::from(walked.xml.as_str());
-            let rec = walked.record(&original);
-            Ok(windows::build(ctx, no, &original, rec))
-        }
-        Form::Rendered { xml, json } => {
-            let original: Arc<str> = Arc::from(without_declaration(&xml));
-            match evtx_json::record(&json, ctx) {
-                Some(rec) => Ok(windows::build(ctx, no, &original, rec)),
-                None => Err(json),
-            }
-        }
-    }
 }
 
 /// The crate's XML starts with an XML declaration, which the walked XML
