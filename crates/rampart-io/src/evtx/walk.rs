@@ -146,15 +146,8 @@ fn held(slot: Option<Slot>) -> Option<Option<Held>> {
 enum Role {
     Event,
     System,
-    Provider,
-    EventId,
-    Level,
-    TimeCreated,
-    RecordId,
-    Execution,
-    Channel,
-    Computer,
-    Security,
+    /// A child of `System`, by name.
+    InSystem(Element),
     EventData,
     /// `EventData/Data`, named by its `Name` attribute.
     Data,
@@ -467,15 +460,8 @@ impl Pass<'_> {
             (Some(Role::Event), Element::System) => Role::System,
             (Some(Role::Event), Element::EventData) => Role::EventData,
             (Some(Role::Event), Element::UserData) => Role::UserData,
-            (Some(Role::System), Element::Provider) => Role::Provider,
-            (Some(Role::System), Element::EventId) => Role::EventId,
-            (Some(Role::System), Element::Level) => Role::Level,
-            (Some(Role::System), Element::TimeCreated) => Role::TimeCreated,
-            (Some(Role::System), Element::EventRecordId) => Role::RecordId,
-            (Some(Role::System), Element::Execution) => Role::Execution,
-            (Some(Role::System), Element::Channel) => Role::Channel,
-            (Some(Role::System), Element::Computer) => Role::Computer,
-            (Some(Role::System), Element::Security) => Role::Security,
+            (Some(Role::System), Element::Other) => Role::Ignored,
+            (Some(Role::System), element) => Role::InSystem(element),
             (Some(Role::EventData), Element::Data) => Role::Data,
             (Some(Role::EventData), Element::Binary) => Role::Leaf,
             (Some(Role::EventData), _) => return None,
@@ -500,11 +486,11 @@ impl Pass<'_> {
         let frame = self.frames.last_mut()?;
         let sys = &mut self.walked.system;
         let target = match (frame.role, attribute) {
-            (Role::Provider, Attribute::Name) => &mut sys.provider,
-            (Role::TimeCreated, Attribute::SystemTime) => &mut sys.time,
-            (Role::Execution, Attribute::ProcessId) => &mut sys.pid,
-            (Role::Execution, Attribute::ThreadId) => &mut sys.tid,
-            (Role::Security, Attribute::UserId) => &mut sys.user_sid,
+            (Role::InSystem(Element::Provider), Attribute::Name) => &mut sys.provider,
+            (Role::InSystem(Element::TimeCreated), Attribute::SystemTime) => &mut sys.time,
+            (Role::InSystem(Element::Execution), Attribute::ProcessId) => &mut sys.pid,
+            (Role::InSystem(Element::Execution), Attribute::ThreadId) => &mut sys.tid,
+            (Role::InSystem(Element::Security), Attribute::UserId) => &mut sys.user_sid,
             (Role::Data, Attribute::Name) => {
                 frame.data_name = slot;
                 return Some(());
@@ -557,11 +543,11 @@ impl Pass<'_> {
         let frame = self.frames.pop()?;
         let sys = &mut self.walked.system;
         let target = match frame.role {
-            Role::EventId => &mut sys.event_id,
-            Role::Level => &mut sys.level,
-            Role::RecordId => &mut sys.record_id,
-            Role::Channel => &mut sys.channel,
-            Role::Computer => &mut sys.computer,
+            Role::InSystem(Element::EventId) => &mut sys.event_id,
+            Role::InSystem(Element::Level) => &mut sys.level,
+            Role::InSystem(Element::EventRecordId) => &mut sys.record_id,
+            Role::InSystem(Element::Channel) => &mut sys.channel,
+            Role::InSystem(Element::Computer) => &mut sys.computer,
             Role::Data => {
                 let name = frame.data_name?;
                 matches!(name.value, Piece::Text).then_some(())?;
