@@ -309,7 +309,7 @@ fn attribute(name: &str) -> Attribute {
 }
 
 /// Literal text as XML: `&`, `<`, `>` (and quotes in attributes) escaped.
-pub fn escape(text: &str, attribute: bool) -> Cow<'_, str> {
+fn escape(text: &str, attribute: bool) -> Cow<'_, str> {
     let special = |c: char| matches!(c, '&' | '<' | '>') || (attribute && matches!(c, '"' | '\''));
     if !text.contains(special) {
         return Cow::Borrowed(text);

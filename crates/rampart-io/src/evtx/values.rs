@@ -69,7 +69,7 @@ pub fn table(chunk: &[u8], pos: usize, out: &mut Vec<Value>) -> Option<usize> {
 }
 
 impl Value {
-    pub fn bytes<'c>(&self, chunk: &'c [u8]) -> &'c [u8] {
+    fn bytes<'c>(&self, chunk: &'c [u8]) -> &'c [u8] {
         &chunk[self.at..self.at + self.len]
     }
 

@@ -413,16 +413,10 @@ impl Walker {
                 if v.kind == kind::BINXML {
                     return (v.len == 0).then_some(None);
                 }
-                if v.is_null() {
-                    Piece::Null
-                } else {
-                    match values::write(pass.chunk, v, attribute, &mut pass.out, &mut self.scratch)?
-                    {
-                        Written::Text => Piece::Text,
-                        Written::Escaped(s) => Piece::Escaped(s),
-                        Written::Typed(t) => Piece::Typed(t),
-                    }
+                if !v.is_null() {
+                    return self.written(pass, v, attribute).map(Some);
                 }
+                Piece::Null
             }
             _ => return None,
         };
