@@ -111,3 +111,65 @@ fn carved_records_are_recovered_marked_and_not_duplicated() {
     assert!(carved.stats.quality.get("evtx-carved-copy-of-live-record") > Some(&0));
     println!("{} carved records recovered", recovered.len());
 }
+
+/// Chunks are read straight from their bytes unless something needs the
+/// crate's record iterator; reading for carving sends every chunk to the
+/// crate. Both ways must give every live record the same event, and so
+/// must decoding on several threads.
+#[test]
+fn the_straight_read_gives_what_the_crates_iterator_gives() {
+    let Some(root) = corpora() else {
+        return;
+    };
+    let manifest = std::fs::read_to_string(root.join("MANIFEST-evtx-records.tsv")).unwrap();
+    let lines = |out: &Output, live_only: bool| -> Vec<String> {
+        out.events
+            .iter()
+            .filter(|e| !live_only || e.get("rampart.recovered").is_none())
+            .map(|e| {
+                let mut json = Vec::new();
+                e.write_json(&mut json);
+                format!("{}\n{}", e.original(), String::from_utf8_lossy(&json))
+            })
+            .collect()
+    };
+    let mut records = 0;
+    for line in manifest.lines().skip(1) {
+        let path = root.join(line.split('\t').next().unwrap());
+        let read = |options: EvtxOptions| {
+            let mut out = Output::default();
+            read_evtx(&path, &context(&path), options, &mut out, |_| {}).unwrap();
+            out
+        };
+        let straight = read(SINGLE);
+        let crate_read = read(EvtxOptions {
+            recover: true,
+            ..SINGLE
+        });
+        let threaded = read(EvtxOptions {
+            threads: 2,
+            batch: 7,
+            ..SINGLE
+        });
+        let name = path.display();
+        assert_eq!(lines(&straight, false), lines(&crate_read, true), "{name}");
+        assert_eq!(
+            straight
+                .events
+                .iter()
+                .map(|e| e.origin.line)
+                .collect::<Vec<_>>(),
+            threaded
+                .events
+                .iter()
+                .map(|e| e.origin.line)
+                .collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(lines(&straight, false), lines(&threaded, false), "{name}");
+        assert_eq!(straight.stats.unparsed, threaded.stats.unparsed, "{name}");
+        records += straight.events.len();
+    }
+    println!("{records} records read alike straight, by the crate and on two threads");
+    assert!(records > 8000);
+}

@@ -1,10 +1,12 @@
-//! Binary Windows event logs (`.evtx`), read with the `evtx` crate: its
-//! chunks are decoded on several threads, and each record is walked with
-//! its chunk's templates ([`walk`]), which writes the record's XML (kept as
-//! `event.original`, as Event Viewer shows it) and notes its fields in one
-//! pass. A record the walk does not read is rendered by the crate instead,
-//! as XML for `event.original` and as evtx_dump JSON for its fields, which
-//! the code for exported JSON maps; either way a rule sees the same fields.
+//! Binary Windows event logs (`.evtx`), read with the `evtx` crate: it
+//! finds the file's chunks, in record order, and the reading thread hands
+//! them to rayon's pool ([`pipeline`]), where each is decoded ([`chunk`]).
+//! Each record is walked with its chunk's templates ([`walk`]), which writes
+//! the record's XML (kept as `event.original`, as Event Viewer shows it) and
+//! notes its fields in one pass. A record the walk does not read is rendered
+//! by the crate instead, as XML for `event.original` and as evtx_dump JSON
+//! for its fields, which the code for exported JSON maps; either way a rule
+//! sees the same fields.
 //!
 //! A damaged chunk or record is counted and kept as a dead letter (with the
 //! decoder's message) and the records around it are still read.
@@ -15,22 +17,25 @@
 //! a live record of the file has is a stale copy and is left out, counted.
 
 mod bytes;
+mod chunk;
+mod pipeline;
 mod template;
 #[cfg(test)]
 mod test_binxml;
 mod values;
 pub mod walk;
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use evtx::err::EvtxError;
-use evtx::{EvtxParser, EvtxRecord, ParserSettings};
+use evtx::{EvtxParser, ParserSettings};
 use rampart_event::Event;
-use rampart_parse::formats::windows::{self, evtx_json};
 use rampart_parse::{FileContext, Output};
 
+use chunk::Decoding;
+use pipeline::Ordered;
 use walk::Walker;
 
 /// The first bytes of every EVTX file.
@@ -71,17 +76,27 @@ pub fn read_evtx(
         .recover_records(options.recover);
     let mut parser = EvtxParser::from_path(path)
         .map_err(|e| format!("not a readable EVTX file: {e}"))?
-        .with_configuration(settings);
+        .with_configuration(settings.clone());
     let mut seen = 0u64;
     // Carved records wait for the end of the file, when every live record
     // number is known.
     let mut live = HashSet::new();
     let mut carved: Vec<(u64, Event)> = Vec::new();
-    // Records are walked and their events built on the decoding threads;
+    // Records are decoded and their events built on the decoding threads;
     // only their numbers in the file are given here, in order.
-    let mut walker = Walker::default();
-    let shared = ctx.clone();
-    let records = parser.serialized_records(move |record| decode(&mut walker, &shared, record?));
+    let decoding = Decoding {
+        ctx: ctx.clone(),
+        settings: Arc::new(settings),
+        recover: options.recover,
+    };
+    let chunks = Ordered::new(parser.chunks(), options.threads, move |chunk| {
+        thread_local!(static WALKER: RefCell<Walker> = RefCell::default());
+        match chunk {
+            Ok(mut chunk) => WALKER.with_borrow_mut(|walker| decoding.chunk(&mut chunk, walker)),
+            Err(e) => vec![Err(e)],
+        }
+    });
+    let records = chunks.flatten();
     for record in records {
         seen += 1;
         match record {
@@ -128,58 +143,4 @@ pub fn read_evtx(
         }
     }
     Ok(seen)
-}
-
-/// One record as it leaves a decoding thread.
-struct Decoded {
-    id: u64,
-    recovered: bool,
-    /// The event (its line number not yet given), or the record's text
-    /// when it is not a Windows event.
-    event: Result<Event, String>,
-}
-
-/// Runs on the decoding threads; `walker` keeps one chunk's templates.
-/// A record the walk refuses is rendered by the crate: its XML is kept and
-/// its JSON mapped.
-fn decode(
-    walker: &mut Walker,
-    ctx: &FileContext,
-    record: EvtxRecord<'_>,
-) -> Result<Decoded, EvtxError> {
-    let (id, recovered) = (record.event_record_id, record.recovered);
-    let walked = walker.walk(
-        record.chunk.data,
-        record.binxml_offset as usize,
-        record.binxml_size as usize,
-    );
-    let event = match walked {
-        Some(walked) => {
-            let original: Arc<str> = Arc::from(walked.xml.as_str());
-            let rec = walked.record(&original);
-            Ok(windows::build(ctx, 0, &original, rec))
-        }
-        None => {
-            let xml = record.clone().into_xml()?.data;
-            let json = record.into_json()?.data;
-            let original: Arc<str> = Arc::from(without_declaration(&xml));
-            match evtx_json::record(&json, ctx) {
-                Some(rec) => Ok(windows::build(ctx, 0, &original, rec)),
-                None => Err(json),
-            }
-        }
-    };
-    Ok(Decoded {
-        id,
-        recovered,
-        event,
-    })
-}
-
-/// The crate's XML starts with an XML declaration, which the walked XML
-/// does not have.
-fn without_declaration(xml: &str) -> &str {
-    xml.strip_prefix("<?xml")
-        .and_then(|rest| rest.split_once("?>"))
-        .map_or(xml, |(_, body)| body.trim_start())
 }

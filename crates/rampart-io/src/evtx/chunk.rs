@@ -1,0 +1,175 @@
+//! One chunk's records, decoded into events.
+//!
+//! Most chunks are read straight from their bytes: a record is a 24-byte
+//! header and its BinXML, which goes to the walk. Building the crate's own
+//! model of every record first (what its record iterator does) would cost
+//! a sixth of decoding for nothing the walk uses. A chunk holding anything
+//! else — a damaged record header, a record the walk does not read — and
+//! every chunk read for carving goes whole to the crate's record iterator
+//! instead, so its resyncing, carving and rendering decide what such a
+//! chunk yields; the walk is still tried record by record there.
+
+use std::sync::Arc;
+
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, EvtxRecord, ParserSettings};
+use rampart_event::Event;
+use rampart_parse::formats::windows::{self, evtx_json};
+use rampart_parse::FileContext;
+
+use super::bytes::{u32_at, u64_at};
+use super::walk::{Walked, Walker};
+
+/// Where a chunk's first record starts.
+const CHUNK_HEADER: usize = 512;
+/// A record's header: magic, size, record number, FILETIME.
+const RECORD_HEADER: usize = 24;
+/// The copy of its size that ends a record.
+const SIZE_COPY: usize = 4;
+const RECORD_MAGIC: &[u8] = b"\x2a\x2a\x00\x00";
+
+/// One record as it leaves a decoding thread.
+pub struct Decoded {
+    pub id: u64,
+    pub recovered: bool,
+    /// The event (its line number not yet given), or the record's text
+    /// when it is not a Windows event.
+    pub event: Result<Event, String>,
+}
+
+/// How the chunks of one file are decoded.
+pub struct Decoding {
+    pub ctx: FileContext,
+    pub settings: Arc<ParserSettings>,
+    pub recover: bool,
+}
+
+impl Decoding {
+    /// Every record of `chunk`, in order, each decoded or the error the
+    /// crate gave for it.
+    pub fn chunk(
+        &self,
+        chunk: &mut EvtxChunkData,
+        walker: &mut Walker,
+    ) -> Vec<Result<Decoded, EvtxError>> {
+        if !self.recover {
+            if let Some(records) = self.straight(chunk, walker) {
+                return records;
+            }
+        }
+        let number = chunk.number.unwrap_or_default();
+        let mut parsed = match chunk.parse(Arc::clone(&self.settings)) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                return vec![Err(EvtxError::FailedToParseChunk {
+                    chunk_id: number,
+                    source: Box::new(e),
+                })]
+            }
+        };
+        parsed
+            .iter()
+            .filter_map(|record| {
+                let recovered = record.as_ref().is_ok_and(|r| r.recovered);
+                let decoded = record.and_then(|r| self.record(walker, r));
+                // A carved hit that fails to decode is noise, not an error.
+                (!recovered || decoded.is_ok()).then_some(decoded)
+            })
+            .collect()
+    }
+
+    /// The chunk's records read from its bytes, or `None` at the first
+    /// thing that needs the crate: see the module docs.
+    fn straight(
+        &self,
+        chunk: &EvtxChunkData,
+        walker: &mut Walker,
+    ) -> Option<Vec<Result<Decoded, EvtxError>>> {
+        let (data, header) = (&chunk.data, &chunk.header);
+        let live_end = (header.free_space_offset as usize).min(data.len());
+        let mut records = Vec::with_capacity(
+            (header
+                .last_event_record_id
+                .saturating_sub(header.first_event_record_id)
+                + 1)
+            .min(1024) as usize,
+        );
+        let mut at = CHUNK_HEADER;
+        while at < live_end {
+            if data.get(at..at + RECORD_MAGIC.len())? != RECORD_MAGIC {
+                return None;
+            }
+            let size = u32_at(data, at + 4)? as usize;
+            let id = u64_at(data, at + 8)?;
+            if size < RECORD_HEADER + SIZE_COPY
+                || at.checked_add(size)? > data.len()
+                || !valid_filetime(u64_at(data, at + 16)?)
+            {
+                return None;
+            }
+            let walked = walker.walk(data, at + RECORD_HEADER, size - RECORD_HEADER - SIZE_COPY)?;
+            records.push(Ok(Decoded {
+                id,
+                recovered: false,
+                event: Ok(self.event(&walked)),
+            }));
+            if id == header.last_event_record_id {
+                break;
+            }
+            at += size;
+        }
+        Some(records)
+    }
+
+    /// One record the crate read: walked, or rendered by the crate when
+    /// the walk refuses it (its XML kept, its JSON mapped).
+    fn record(&self, walker: &mut Walker, record: EvtxRecord<'_>) -> Result<Decoded, EvtxError> {
+        let (id, recovered) = (record.event_record_id, record.recovered);
+        let walked = walker.walk(
+            record.chunk.data,
+            record.binxml_offset as usize,
+            record.binxml_size as usize,
+        );
+        let event = match walked {
+            Some(walked) => Ok(self.event(&walked)),
+            None => {
+                let xml = record.clone().into_xml()?.data;
+                let json = record.into_json()?.data;
+                let original: Arc<str> = Arc::from(without_declaration(&xml));
+                match evtx_json::record(&json, &self.ctx) {
+                    Some(rec) => Ok(windows::build(&self.ctx, 0, &original, rec)),
+                    None => Err(json),
+                }
+            }
+        };
+        Ok(Decoded {
+            id,
+            recovered,
+            event,
+        })
+    }
+
+    fn event(&self, walked: &Walked) -> Event {
+        let original: Arc<str> = Arc::from(walked.xml.as_str());
+        let rec = walked.record(&original);
+        windows::build(&self.ctx, 0, &original, rec)
+    }
+}
+
+/// Whether a record header's FILETIME is an instant the crate accepts; it
+/// refuses the record otherwise, and the straight read must not differ.
+fn valid_filetime(filetime: u64) -> bool {
+    const TICKS_PER_SEC: u64 = 10_000_000;
+    const WINDOWS_TO_UNIX_SECS: i64 = 11_644_473_600;
+    let secs = (filetime / TICKS_PER_SEC) as i64 - WINDOWS_TO_UNIX_SECS;
+    let nanos = ((filetime % TICKS_PER_SEC) * 100) as i32;
+    jiff::Timestamp::new(secs, nanos).is_ok()
+}
+
+/// The crate's XML starts with an XML declaration, which the walked XML
+/// does not have.
+fn without_declaration(xml: &str) -> &str {
+    xml.strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>"))
+        .map_or(xml, |(_, body)| body.trim_start())
+}
