@@ -22,6 +22,7 @@ mod pipeline;
 mod template;
 #[cfg(test)]
 mod test_binxml;
+mod trimmed;
 mod values;
 pub mod walk;
 
@@ -36,6 +37,7 @@ use rampart_parse::{FileContext, Output};
 
 use chunk::Decoding;
 use pipeline::Ordered;
+use trimmed::Trimmed;
 use walk::Walker;
 
 /// The first bytes of every EVTX file.
@@ -74,7 +76,8 @@ pub fn read_evtx(
         .num_threads(options.threads.max(1))
         .indent(false)
         .recover_records(options.recover);
-    let mut parser = EvtxParser::from_path(path)
+    let file = Trimmed::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut parser = EvtxParser::from_read_seek(file)
         .map_err(|e| format!("not a readable EVTX file: {e}"))?
         .with_configuration(settings.clone());
     let mut seen = 0u64;
