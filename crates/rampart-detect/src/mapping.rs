@@ -300,6 +300,7 @@ pub fn route_of(ls: &LogSource) -> Result<Route, String> {
         Some("cisco") => route(vec![admit(&["cisco.ios"])]),
         Some("fortigate") => route(vec![admit(&["fortinet.fortigate"])]),
         Some("huawei") => route(vec![admit(&["huawei.vrp"])]),
+        Some("juniper") => route(vec![admit(&["juniper.junos"])]),
         None | Some("") => generic(category, service),
         Some(other) => no_source(
             format!("{other}.{}", service.or(category).unwrap_or("log")),
@@ -561,10 +562,17 @@ mod tests {
             .unwrap()
             .no_source
             .is_some());
-        assert!(route_of(&ls(Some("juniper"), None, Some("bgp")))
+        assert!(route_of(&ls(Some("paloalto"), None, Some("globalprotect")))
             .unwrap()
             .no_source
             .is_some());
+        assert_eq!(
+            route_of(&ls(Some("juniper"), None, Some("bgp")))
+                .unwrap()
+                .admits[0]
+                .datasets,
+            ["juniper.junos"]
+        );
         assert_eq!(
             route_of(&ls(Some("cisco"), None, Some("aaa")))
                 .unwrap()

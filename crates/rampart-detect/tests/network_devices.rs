@@ -1,4 +1,4 @@
-//! SigmaHQ's network device rules (Cisco, Huawei, FortiGate) over the
+//! SigmaHQ's network device rules (Cisco, Huawei, FortiGate, Juniper) over the
 //! team's device logs in `fixtures/network`, read as rampart reads any file.
 //! Skipped when ../shared/corpora is absent (the rules come from there).
 
@@ -23,11 +23,15 @@ fn device_rules_fire_on_device_logs() {
         .filter(|r| r.route.no_source.is_some())
         .map(|r| r.rule.title.as_str())
         .collect();
-    // Juniper's syslog cannot be told apart from other hosts' yet.
-    assert!(waiting.len() <= 1, "{waiting:?}");
+    assert!(waiting.is_empty(), "{waiting:?}");
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/network");
     let mut fired = BTreeSet::new();
-    for name in ["cisco.log", "cisco-buffer.log", "fortigate.log"] {
+    for name in [
+        "cisco.log",
+        "cisco-buffer.log",
+        "fortigate.log",
+        "junos.log",
+    ] {
         let path = fixtures.join(name);
         let ctx = FileContext::new(
             &path.display().to_string(),
@@ -58,9 +62,16 @@ fn device_rules_fire_on_device_logs() {
         ),
         ("fortigate.log", "FortiGate - New Firewall Policy Added"),
         ("fortigate.log", "FortiGate - VPN SSL Settings Modified"),
+        ("junos.log", "Juniper BGP Missing MD5"),
     ] {
         assert!(fired.contains(&want), "{want:?} not in {fired:#?}");
     }
+    // Only the kernel's MD5 message in the Junos log is a detection.
+    assert_eq!(
+        fired.iter().filter(|(f, _)| *f == "junos.log").count(),
+        1,
+        "{fired:#?}"
+    );
     // The denied traffic record is no configuration change.
     assert_eq!(
         fired.iter().filter(|(f, _)| *f == "fortigate.log").count(),

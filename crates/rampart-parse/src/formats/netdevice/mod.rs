@@ -1,6 +1,6 @@
 //! Network devices' logs: Cisco IOS, IOS-XE, NX-OS and ASA messages
-//! (`%SYS-5-CONFIG_I: ...`), Huawei VRP messages (`%%01BGP/3/...`) and
-//! FortiGate's key=value records, whether a syslog server relayed them (a
+//! (`%SYS-5-CONFIG_I: ...`), Huawei VRP messages (`%%01BGP/3/...`),
+//! FortiGate's key=value records and Juniper Junos messages ([`junos`]), whether a syslog server relayed them (a
 //! syslog header first) or they were kept as the device sent them.
 //!
 //! The message's code (`SYS-5-CONFIG_I`) becomes `event.code`, so rules and
@@ -9,6 +9,7 @@
 
 pub mod buffer;
 pub mod fortigate;
+pub mod junos;
 
 use rampart_event::{Event, Value};
 

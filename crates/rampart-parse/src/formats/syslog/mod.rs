@@ -209,6 +209,15 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
         auditd::fill_from_syslog(&record, event);
         return auditd::DATASET;
     }
+    let junos = netdevice::junos::Line {
+        program: h.program,
+        msgid: h.msgid,
+        structured: h.structured,
+        message: msg,
+    };
+    if let Some(dataset) = netdevice::junos::read(&junos, event) {
+        return dataset;
+    }
     let program = h.program.unwrap_or("");
     let lower: std::borrow::Cow<'_, str> = if program.bytes().any(|b| b.is_ascii_uppercase()) {
         program.to_ascii_lowercase().into()
