@@ -277,12 +277,7 @@ pub fn write(
         }
         kind::HEX_INT32 => hex(out, u64::from(fixed(4).and(u32_at(b, 0))?)),
         kind::HEX_INT64 => hex(out, fixed(8).and(u64_at(b, 0))?),
-        _ => {
-            if std::env::var("SHOW").is_ok() {
-                eprintln!("FAIL kind {:x}", v.kind);
-            }
-            return None;
-        }
+        _ => return None,
     };
     Some(written)
 }
