@@ -73,7 +73,6 @@ pub fn read_evtx(
     mut flush: impl FnMut(&mut Output),
 ) -> Result<u64, String> {
     let settings = ParserSettings::new()
-        .num_threads(options.threads.max(1))
         .indent(false)
         .recover_records(options.recover);
     let file = Trimmed::open(path).map_err(|e| format!("cannot read: {e}"))?;

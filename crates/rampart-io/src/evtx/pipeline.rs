@@ -87,7 +87,8 @@ where
             if self.next == self.sent {
                 return None;
             }
-            let (seq, done) = self.rx.recv().ok()?;
+            // `self` holds a sender, so the channel never closes.
+            let (seq, done) = self.rx.recv().expect("the reader holds a sender");
             self.early.insert(seq, done);
         }
     }

@@ -11,6 +11,8 @@ use std::path::Path;
 
 const HEADER: u64 = 4096;
 const CHUNK: u64 = 65_536;
+/// Where the file header states its own size.
+const BLOCK_SIZE_AT: u64 = 40;
 
 /// A file, read and sought as if it ended at `len`.
 pub struct Trimmed {
@@ -24,8 +26,14 @@ impl Trimmed {
         let mut file = File::open(path)?;
         let size = file.metadata()?.len();
         let mut len = size;
-        // A partial last chunk is left where it is, for the reader to report.
-        if size >= HEADER && (size - HEADER) % CHUNK == 0 {
+        // The crate counts chunks from the header block size the file states:
+        // with any other than the usual one, the file is left whole. So is a
+        // file whose last chunk is partial, for the reader to report.
+        let mut block = [0; 2];
+        file.seek(SeekFrom::Start(BLOCK_SIZE_AT))?;
+        let usual =
+            file.read_exact(&mut block).is_ok() && u64::from(u16::from_le_bytes(block)) == HEADER;
+        if usual && size >= HEADER && (size - HEADER) % CHUNK == 0 {
             // A chunk in use starts with its magic: most files stop there.
             let (mut head, mut rest) = ([0; 8], Vec::new());
             while len >= HEADER + CHUNK {
@@ -41,8 +49,8 @@ impl Trimmed {
                 }
                 len -= CHUNK;
             }
-            file.rewind()?;
         }
+        file.rewind()?;
         Ok(Trimmed { file, len, pos: 0 })
     }
 }
@@ -85,7 +93,9 @@ mod tests {
 
     fn file_of(chunks: &[u8], tail: usize) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(&[7; HEADER as usize]).unwrap();
+        let mut header = vec![7; HEADER as usize];
+        header[40..42].copy_from_slice(&(HEADER as u16).to_le_bytes());
+        f.write_all(&header).unwrap();
         for &fill in chunks {
             let mut chunk = vec![0; CHUNK as usize];
             // A single byte late in the chunk: the test must see it.
@@ -127,5 +137,11 @@ mod tests {
         }
         let f = file_of(&[0, 0, 0], 0);
         assert_eq!(Trimmed::open(f.path()).unwrap().len, HEADER);
+        // A header stating another size: the crate counts chunks by it.
+        let f = file_of(&[1, 0, 0], 0);
+        let mut bytes = std::fs::read(f.path()).unwrap();
+        bytes[40] = 0x80;
+        std::fs::write(f.path(), &bytes).unwrap();
+        assert_eq!(Trimmed::open(f.path()).unwrap().len, bytes.len() as u64);
     }
 }

@@ -25,22 +25,33 @@ use super::values::{self, kind, Value, Written};
 const MAX_ELEMENTS: usize = 64;
 const MAX_FRAGMENTS: usize = 8;
 
-/// The bytes of a chunk header compared to tell chunks apart.
-const CHUNK_HEADER: usize = 128;
+/// Steps one record's walk may take, and one chunk's records together. A
+/// crafted template can repeat a nested BinXML value many times at every
+/// level of nesting, so that a record's work grows exponentially with its
+/// size. Real records take a few hundred steps and real chunks some tens of
+/// thousands; past these bounds (well inside the crate's own) the walk
+/// refuses, and the crate and its limits decide.
+const MAX_RECORD_STEPS: usize = 1 << 16;
+const MAX_CHUNK_STEPS: usize = 1 << 17;
+/// XML one record may write (the crate's limit too), and one chunk's records.
+const MAX_RECORD_XML: usize = 16 << 20;
+const MAX_CHUNK_XML: usize = 64 << 20;
 
 const FRAGMENT_HEADER: u8 = 0x0f;
 const TEMPLATE_INSTANCE: u8 = 0x0c;
 const END_OF_FRAGMENT: u8 = 0x00;
 
-/// Walks the records of a chunk, keeping the templates it has read until
-/// it is handed a record of another chunk.
+/// Walks the records of a chunk, keeping the templates it has read for the
+/// chunk's other records. [`Walker::start_chunk`] must be called before
+/// the first record of each chunk: templates and names are known by their
+/// offsets, which mean nothing in another chunk.
 #[derive(Default, Clone)]
 pub struct Walker {
-    /// The header of the chunk the templates and names are from: their
-    /// offsets mean nothing in another chunk.
-    chunk_header: Vec<u8>,
     templates: HashMap<usize, Option<Arc<Template>>>,
     names: Names,
+    /// Steps and XML bytes the chunk's records have taken so far.
+    chunk_steps: usize,
+    chunk_xml: usize,
     scratch: Vec<u8>,
     /// Value tables, one per fragment depth, reused.
     tables: Vec<Vec<Value>>,
@@ -177,19 +188,33 @@ struct Pass<'c> {
     frames: Vec<Frame>,
     walked: Walked,
     fragments: usize,
+    /// Steps the record may still take.
+    steps_left: usize,
+}
+
+impl Pass<'_> {
+    /// Takes `steps` steps; `None` once the record has taken too many or
+    /// written too much.
+    fn spend(&mut self, steps: usize) -> Option<()> {
+        self.steps_left = self.steps_left.checked_sub(steps)?;
+        (self.out.len() <= MAX_RECORD_XML).then_some(())
+    }
 }
 
 impl Walker {
+    /// Forgets the last chunk's templates and names and what its records
+    /// took: the next record is another chunk's.
+    pub fn start_chunk(&mut self) {
+        self.templates.clear();
+        self.names.clear();
+        self.chunk_steps = 0;
+        self.chunk_xml = 0;
+    }
+
     /// Walks the record whose BinXML is `chunk[at..at + len]`; `None` when
-    /// it holds anything this walk does not read.
+    /// it holds anything this walk does not read, or takes more than the
+    /// bounds allow.
     pub fn walk(&mut self, chunk: &[u8], at: usize, len: usize) -> Option<Walked> {
-        // The chunk header holds its record numbers and checksums.
-        let header = &chunk[..chunk.len().min(CHUNK_HEADER)];
-        if self.chunk_header != header {
-            self.chunk_header = header.to_vec();
-            self.templates.clear();
-            self.names.clear();
-        }
         let end = at.checked_add(len)?.min(chunk.len());
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
@@ -202,10 +227,14 @@ impl Walker {
                 ..Walked::default()
             },
             fragments: 0,
+            steps_left: MAX_RECORD_STEPS.min(MAX_CHUNK_STEPS.saturating_sub(self.chunk_steps)),
         };
+        let budget = pass.steps_left;
         let walked = self.fragment(&mut pass, at, end);
         self.frames = std::mem::take(&mut pass.frames);
-        if walked.is_none() || !self.frames.is_empty() {
+        self.chunk_steps += budget - pass.steps_left;
+        self.chunk_xml += pass.out.len();
+        if walked.is_none() || !self.frames.is_empty() || self.chunk_xml > MAX_CHUNK_XML {
             return None;
         }
         self.last_xml = pass.out.len();
@@ -265,6 +294,7 @@ impl Walker {
         let mut i = 0;
         while let Some(step) = steps.get(i) {
             i += 1;
+            pass.spend(1)?;
             match step {
                 Step::Open {
                     name,
@@ -346,6 +376,7 @@ impl Walker {
                 return pass.data(Key::Unnamed, None);
             }
             for item in items {
+                pass.spend(1)?;
                 pass.out.extend_from_slice(b"<Data>");
                 let slot = self.written(pass, &item, false)?;
                 pass.out.extend_from_slice(b"</Data>");
@@ -715,7 +746,59 @@ mod tests {
         b[name + 8] = b'2';
         let mut walker = Walker::default();
         assert!(walker.walk(&a, at, len).unwrap().xml.contains("\"Image\""));
+        walker.start_chunk();
         assert!(walker.walk(&b, at, len).unwrap().xml.contains("\"Imag2\""));
+    }
+
+    /// A template `<Event>%0%0...</Event>` whose value 0 is, `depth` times
+    /// over, BinXML instancing the same template: `fanout ^ depth` copies.
+    fn nested(fanout: usize, depth: usize) -> (Vec<u8>, usize, usize) {
+        let mut c = vec![0u8; template::HEADER];
+        c.extend([0x0f, 1, 1, 0]);
+        open(&mut c, "Event", false);
+        c.push(0x02);
+        for _ in 0..fanout {
+            c.extend([0x0d, 0, 0, kind::BINXML]);
+        }
+        c.extend([0x04, 0x00]);
+        let size = (c.len() - template::HEADER) as u32;
+        c[20..24].copy_from_slice(&size.to_le_bytes());
+        let record = c.len();
+        let mut value = Vec::new();
+        for _ in 0..depth {
+            let mut instance = vec![0x0f, 1, 1, 0, 0x0c, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+            instance.extend(1u32.to_le_bytes());
+            instance.extend((value.len() as u16).to_le_bytes());
+            instance.extend([kind::BINXML, 0]);
+            instance.extend(&value);
+            instance.push(0x00);
+            value = instance;
+        }
+        let len = value.len();
+        c.extend(value);
+        (c, record, len)
+    }
+
+    #[test]
+    fn a_record_that_multiplies_its_work_is_refused() {
+        let (c, at, len) = nested(2, 3);
+        let walked = Walker::default().walk(&c, at, len).unwrap();
+        assert_eq!(walked.xml.matches("<Event>").count(), 1 + 2 + 4);
+        // 6^7 copies: 280,000 instances, far past the steps a record may take.
+        let (c, at, len) = nested(6, 7);
+        assert!(Walker::default().walk(&c, at, len).is_none());
+    }
+
+    #[test]
+    fn a_chunk_whose_records_take_too_many_steps_together_is_refused() {
+        let (c, at, len) = chunk("a.exe");
+        let mut walker = Walker::default();
+        let walked = (0..MAX_CHUNK_STEPS)
+            .take_while(|_| walker.walk(&c, at, len).is_some())
+            .count();
+        assert!(walked > 1000 && walked < MAX_CHUNK_STEPS, "{walked}");
+        walker.start_chunk();
+        assert!(walker.walk(&c, at, len).is_some());
     }
 
     #[test]
