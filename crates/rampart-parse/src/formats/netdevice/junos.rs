@@ -1,11 +1,13 @@
 //! Juniper Junos messages. Junos names each event with a tag of capitals,
-//! digits and underscores (`UI_COMMIT`, `BGP_IO_ERROR_CLOSE_SESSION`,
-//! `SSHD_LOGIN_FAILED`): the MSGID of an RFC 5424 line, whose structured
-//! data carries Juniper's enterprise number (`[junos@2636.1.1.1.2.18 ...]`),
-//! or the start of the message of a BSD line (`rpd[1234]: BGP_...: text`).
-//! Junos's own kernel logs as `/kernel`, with no tag. The tag becomes
-//! `event.code`; the account and address of login and commit messages
-//! become `user.name` and `source.ip`.
+//! digits and underscores led by the name of the process or facility that
+//! logs it (`UI_COMMIT`, `BGP_IO_ERROR_CLOSE_SESSION`, `SSHD_LOGIN_FAILED`):
+//! the MSGID of an RFC 5424 line, whose structured data carries Juniper's
+//! enterprise number (`[junos@2636.1.1.1.2.18 ...]`), or the start of the
+//! message of a BSD line (`rpd[1234]: BGP_...: text`). Only tags led by one
+//! of Junos's prefixes count, so that other programs' `SOME_WORD: ` lines
+//! (OpenVPN's `TLS_ERROR:`) stay theirs. Junos's own kernel logs as
+//! `/kernel`, with no tag. The tag becomes `event.code`; the account and
+//! address of login and commit messages become `user.name` and `source.ip`.
 
 use rampart_event::Event;
 
@@ -15,7 +17,115 @@ use crate::text::ip_token;
 pub const DATASET: &str = "juniper.junos";
 
 /// Juniper's IANA enterprise number, in structured data IDs.
-const ENTERPRISE: &str = "@2636";
+const ENTERPRISE: &str = "2636";
+
+/// The processes and facilities that lead Junos tags (Junos's system log
+/// message reference), before the first underscore.
+const PREFIXES: &[&str] = &[
+    "ACCT",
+    "ALARMD",
+    "ANALYZER",
+    "ANCPD",
+    "APPID",
+    "APPPXY",
+    "APPTRACK",
+    "ASP",
+    "AUDITD",
+    "AUTHD",
+    "AUTOCONFD",
+    "AV",
+    "BFDD",
+    "BGP",
+    "BOOTPD",
+    "CFMD",
+    "CHASSISD",
+    "CHASSISM",
+    "COSD",
+    "DCD",
+    "DDOS",
+    "DFCD",
+    "DFWD",
+    "DHCPD",
+    "DOT1XD",
+    "DYNAMIC",
+    "ESWD",
+    "EVENTD",
+    "FABOAMD",
+    "FC",
+    "FCD",
+    "FIPS",
+    "FLOW",
+    "FPCLOGIN",
+    "FSAD",
+    "FUD",
+    "FWAUTH",
+    "GPRSD",
+    "HNCACHED",
+    "ICCPD",
+    "IDP",
+    "ISIS",
+    "JADE",
+    "JDIAMETERD",
+    "JSRPD",
+    "KERN",
+    "KMD",
+    "L2ALD",
+    "L2CPD",
+    "L2TPD",
+    "LACP",
+    "LACPD",
+    "LDP",
+    "LFMD",
+    "LIBJNX",
+    "LIBJSNMP",
+    "LIBMSPRPC",
+    "LICENSE",
+    "LLDPD",
+    "LOGIN",
+    "LPDFD",
+    "LRMUX",
+    "LSYSD",
+    "MCSNOOPD",
+    "MIB2D",
+    "MPLS",
+    "NEXTHOP",
+    "NSD",
+    "NTPD",
+    "OSPF",
+    "PFE",
+    "PFED",
+    "PIM",
+    "PING",
+    "PKID",
+    "PPMD",
+    "PPPD",
+    "PPPOE",
+    "RDD",
+    "RMOPD",
+    "RPD",
+    "RSVP",
+    "RT",
+    "RTLOG",
+    "RTPERF",
+    "SAVAL",
+    "SCCPD",
+    "SDXD",
+    "SFW",
+    "SMTPD",
+    "SNMP",
+    "SNMPD",
+    "SSHD",
+    "SSL",
+    "TASK",
+    "TFTPD",
+    "UFDD",
+    "UI",
+    "UTMD",
+    "VCCPD",
+    "VRRPD",
+    "WEB",
+    "WEBFILTER",
+];
 
 /// The syslog header parts a Junos message is known by.
 pub struct Line<'a> {
@@ -23,19 +133,29 @@ pub struct Line<'a> {
     pub program: Option<&'a str>,
     /// The RFC 5424 MSGID.
     pub msgid: Option<&'a str>,
-    /// The RFC 5424 structured data, raw.
-    pub structured: Option<&'a str>,
+    /// Whether an RFC 5424 structured data element is Juniper's (see
+    /// [`is_juniper_sd_id`]).
+    pub juniper_data: bool,
     /// The message.
     pub message: &'a str,
+}
+
+/// Whether an RFC 5424 SD-ID (`junos@2636.1.1.1.2.18`) names Juniper's
+/// enterprise number.
+pub fn is_juniper_sd_id(id: &str) -> bool {
+    id.split_once('@').is_some_and(|(_, number)| {
+        number == ENTERPRISE
+            || number
+                .strip_prefix(ENTERPRISE)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// Reads a Junos message into `event`; `None` when the line is not one.
 pub fn read(line: &Line<'_>, event: &mut Event) -> Option<&'static str> {
     let (tag, text) = match tag_of(line.message) {
         Some((tag, text)) => (Some(tag), text),
-        None if line.structured.is_some_and(|sd| sd.contains(ENTERPRISE)) => {
-            (line.msgid.filter(|m| is_tag(m)), line.message)
-        }
+        None if line.juniper_data => (line.msgid.filter(|m| is_tag(m)), line.message),
         None if line.program == Some("/kernel") => (None, line.message),
         None => return None,
     };
@@ -54,16 +174,17 @@ fn tag_of(message: &str) -> Option<(&str, &str)> {
     is_tag(tag).then_some((tag, text.trim()))
 }
 
-/// Capitals and digits in two or more parts joined by underscores, led by
-/// a capital: what Junos tags are and ordinary words are not.
+/// Capitals and digits in two or more parts joined by underscores, the
+/// first part one of Junos's prefixes.
 fn is_tag(word: &str) -> bool {
     word.len() <= 64
-        && word.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
-        && word.contains('_')
         && !word.ends_with('_')
         && word
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && word
+            .split_once('_')
+            .is_some_and(|(prefix, _)| PREFIXES.contains(&prefix))
 }
 
 /// The account (`User 'admin'`, `user 'root'`) and address (`from host
@@ -109,7 +230,7 @@ mod tests {
         Line {
             program: Some(program),
             msgid: None,
-            structured: None,
+            juniper_data: false,
             message,
         }
     }
@@ -151,11 +272,15 @@ mod tests {
         let (d, e) = read_line(Line {
             program: Some("rpd"),
             msgid: Some("BGP_PREFIX_THRESH_EXCEEDED"),
-            structured: Some("[junos@2636.1.1.1.2.18 peer-name=\"192.0.2.2\"]"),
+            juniper_data: true,
             message: "192.0.2.2 (External AS 65001): Configured maximum prefix-limit exceeded",
         });
         assert_eq!(d, Some(DATASET));
         assert_eq!(e.get_str("event.code"), Some("BGP_PREFIX_THRESH_EXCEEDED"));
+        assert!(is_juniper_sd_id("junos@2636.1.1.1.2.18"));
+        assert!(is_juniper_sd_id("junos@2636"));
+        assert!(!is_juniper_sd_id("other@26360.1"));
+        assert!(!is_juniper_sd_id("meta"));
     }
 
     #[test]
@@ -170,6 +295,9 @@ mod tests {
             ("app", "ERROR: disk full"),
             ("app", "A_: trailing underscore"),
             ("app", "Mixed_Case: no"),
+            ("openvpn", "TLS_ERROR: BIO read tls_read_plaintext error"),
+            ("app", "MAX_CONNECTIONS: 100"),
+            ("app", "UI_: no tag after the prefix"),
         ] {
             assert_eq!(read_line(bsd(program, message)).0, None, "{message}");
         }

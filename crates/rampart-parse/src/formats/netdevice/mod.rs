@@ -1,7 +1,8 @@
 //! Network devices' logs: Cisco IOS, IOS-XE, NX-OS and ASA messages
 //! (`%SYS-5-CONFIG_I: ...`), Huawei VRP messages (`%%01BGP/3/...`),
-//! FortiGate's key=value records and Juniper Junos messages ([`junos`]), whether a syslog server relayed them (a
-//! syslog header first) or they were kept as the device sent them.
+//! FortiGate's key=value records and Juniper Junos messages ([`junos`]),
+//! whether a syslog server relayed them (a syslog header first) or they were
+//! kept as the device sent them.
 //!
 //! The message's code (`SYS-5-CONFIG_I`) becomes `event.code`, so rules and
 //! analysts can select device events precisely; the dataset says which

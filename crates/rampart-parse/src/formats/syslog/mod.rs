@@ -189,6 +189,8 @@ fn fill(h: &Header<'_>, event: &mut Event) -> &'static str {
     }
     if let Some(sd) = h.structured {
         for (id, name, value) in header::sd_params(sd) {
+            // An SD-ID's dots (`junos@2636.1.1`) would nest the field.
+            let id = id.replace('.', "_");
             event.insert(format!("log.syslog.structured_data.{id}.{name}"), value);
         }
     }
@@ -212,7 +214,11 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
     let junos = netdevice::junos::Line {
         program: h.program,
         msgid: h.msgid,
-        structured: h.structured,
+        juniper_data: h.structured.is_some_and(|sd| {
+            header::sd_params(sd)
+                .iter()
+                .any(|(id, ..)| netdevice::junos::is_juniper_sd_id(id))
+        }),
         message: msg,
     };
     if let Some(dataset) = netdevice::junos::read(&junos, event) {
