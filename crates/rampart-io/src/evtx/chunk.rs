@@ -72,6 +72,16 @@ impl Decoding {
             // The walk starts the chunk over with the crate's iterator.
             walker.start_chunk();
         }
+        self.through_crate(&mut parsed, walker)
+    }
+
+    /// The chunk's records as the crate's iterator finds them, each walked
+    /// or rendered by the crate.
+    fn through_crate(
+        &self,
+        parsed: &mut EvtxChunk<'_>,
+        walker: &mut Walker,
+    ) -> Vec<Result<Decoded, EvtxError>> {
         parsed
             .iter()
             .filter_map(|record| {
@@ -188,19 +198,21 @@ mod tests {
 
     use super::*;
 
-    /// The straight read is what decodes real logs; the integration tests
-    /// hold what it yields to the crate's iterator, this that it is taken.
-    #[test]
-    fn nearly_every_corpus_chunk_is_read_straight() {
+    fn corpora() -> Option<PathBuf> {
         let root = std::env::var_os("RAMPART_SHARED")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
             .join("corpora");
-        if !root.exists() {
+        if root.exists() {
+            Some(root)
+        } else {
             println!("skipped: ../shared/corpora absent");
-            return;
+            None
         }
-        let decoding = Decoding {
+    }
+
+    fn decoding() -> Decoding {
+        Decoding {
             ctx: FileContext::new(
                 "x.evtx",
                 ParseOptions {
@@ -210,31 +222,122 @@ mod tests {
             ),
             settings: Arc::new(ParserSettings::new().indent(false)),
             recover: false,
-        };
-        let (mut chunks, mut straight, mut records) = (0, 0, 0);
-        let mut walker = Walker::default();
-        for entry in walkdir::WalkDir::new(&root).into_iter().flatten() {
+        }
+    }
+
+    /// Every chunk of every EVTX file of the corpus.
+    fn corpus_chunks(root: &std::path::Path) -> Vec<EvtxChunkData> {
+        let mut chunks = Vec::new();
+        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let Ok(entry) = entry else { continue };
             if entry.path().extension().is_none_or(|e| e != "evtx") {
                 continue;
             }
-            let Ok(mut parser) = EvtxParser::from_path(entry.path()) else {
+            if let Ok(mut parser) = EvtxParser::from_path(entry.path()) {
+                chunks.extend(parser.chunks().flatten());
+            }
+        }
+        chunks
+    }
+
+    /// What a chunk's records came to: numbers and originals, or errors.
+    fn summary(records: Vec<Result<Decoded, EvtxError>>) -> Vec<String> {
+        records
+            .into_iter()
+            .map(|r| match r {
+                Ok(d) => match d.event {
+                    Ok(e) => format!("{} {}", d.id, e.original()),
+                    Err(text) => format!("{} not an event: {text}", d.id),
+                },
+                Err(e) => format!("error: {e:?}"),
+            })
+            .collect()
+    }
+
+    /// The straight read is what decodes real logs; the integration tests
+    /// hold what it yields to the crate's iterator, this that it is taken.
+    #[test]
+    fn nearly_every_corpus_chunk_is_read_straight() {
+        let Some(root) = corpora() else {
+            return;
+        };
+        let decoding = decoding();
+        let (mut chunks, mut straight, mut records) = (0, 0, 0);
+        let mut walker = Walker::default();
+        for mut chunk in corpus_chunks(&root) {
+            chunks += 1;
+            walker.start_chunk();
+            let Ok(parsed) = chunk.parse(Arc::clone(&decoding.settings)) else {
                 continue;
             };
-            for chunk in parser.chunks().flatten() {
-                let mut chunk = chunk;
-                chunks += 1;
-                walker.start_chunk();
-                let Ok(parsed) = chunk.parse(Arc::clone(&decoding.settings)) else {
-                    continue;
-                };
-                if let Some(read) = decoding.straight(&parsed, &mut walker) {
-                    straight += 1;
-                    records += read.len();
-                }
+            if let Some(read) = decoding.straight(&parsed, &mut walker) {
+                straight += 1;
+                records += read.len();
             }
         }
         println!("{straight} of {chunks} chunks read straight, {records} records");
         assert!(records > 7000);
         assert!(straight * 100 >= chunks * 95, "{straight} of {chunks}");
+    }
+
+    /// Damaged chunks: whatever the straight read accepts, it reads as the
+    /// crate's iterator does.
+    #[test]
+    fn a_damaged_chunk_is_read_straight_only_as_the_crate_reads_it() {
+        let Some(root) = corpora() else {
+            return;
+        };
+        let decoding = decoding();
+        let mut walker = Walker::default();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        let (mut compared, mut differ) = (0, Vec::new());
+        for chunk in corpus_chunks(&root).iter().step_by(3) {
+            for _ in 0..20 {
+                let mut data = chunk.data.clone();
+                for _ in 0..1 + next(8) {
+                    let at = 512 + next(data.len() - 512);
+                    data[at] = next(256) as u8;
+                }
+                let Ok(mut damaged) = EvtxChunkData::new(data, false) else {
+                    continue;
+                };
+                let Ok(mut parsed) = damaged.parse(Arc::clone(&decoding.settings)) else {
+                    continue;
+                };
+                walker.start_chunk();
+                let Some(straight) = decoding.straight(&parsed, &mut walker) else {
+                    continue;
+                };
+                walker.start_chunk();
+                let by_crate = decoding.through_crate(&mut parsed, &mut walker);
+                compared += 1;
+                let (straight, by_crate) = (summary(straight), summary(by_crate));
+                if straight != by_crate {
+                    differ.push((straight, by_crate));
+                }
+            }
+        }
+        println!(
+            "{compared} damaged chunks read straight, {} differ",
+            differ.len()
+        );
+        assert!(compared > 500, "{compared}");
+        if let Some((straight, by_crate)) = differ.first() {
+            let first = straight.iter().zip(by_crate).position(|(a, b)| a != b);
+            panic!(
+                "{} of {compared} differ; first: {} against {} records, at {first:?}: {:?} / {:?}",
+                differ.len(),
+                straight.len(),
+                by_crate.len(),
+                first.map(|i| &straight[i][..straight[i].len().min(300)]),
+                first.map(|i| &by_crate[i][..by_crate[i].len().min(300)]),
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::bytes::{u16_at, u32_at, utf16_name};
+use super::values;
 
 /// Most steps a template may have: Windows templates have a few hundred.
 const MAX_STEPS: usize = 16_384;
@@ -148,7 +149,12 @@ pub type Names = HashMap<usize, Arc<Name>>;
 /// this reader does not understand or runs outside the chunk.
 pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
     let size = u32_at(chunk, at + 20)? as usize;
-    let end = at.checked_add(HEADER)?.checked_add(size)?.min(chunk.len());
+    // A definition claiming more bytes than the chunk has is refused, as
+    // the crate refuses it.
+    let end = at.checked_add(HEADER)?.checked_add(size)?;
+    if end > chunk.len() {
+        return None;
+    }
     let mut pos = at + HEADER;
     // About one step per 8 bytes of definition.
     let mut steps = Vec::with_capacity(end.saturating_sub(pos) / 8);
@@ -222,6 +228,10 @@ pub fn read(chunk: &[u8], at: usize, names: &mut Names) -> Option<Template> {
             }
             0x0d | 0x0e => {
                 let index = u16_at(chunk, pos + 1)?;
+                // The type the substitution expects, which the crate checks.
+                if !values::is_type(*chunk.get(pos + 3)?) {
+                    return None;
+                }
                 pos += 4;
                 steps.push(Step::Value {
                     index,

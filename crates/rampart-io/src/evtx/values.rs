@@ -57,6 +57,9 @@ pub fn table(chunk: &[u8], pos: usize, out: &mut Vec<Value>) -> Option<usize> {
     for _ in 0..count {
         let len = usize::from(u16_at(chunk, descriptor)?);
         let kind = *chunk.get(descriptor + 2)?;
+        if !fits(kind, len) {
+            return None;
+        }
         out.push(Value {
             kind,
             at: data,
@@ -66,6 +69,36 @@ pub fn table(chunk: &[u8], pos: usize, out: &mut Vec<Value>) -> Option<usize> {
         data += len;
     }
     (data <= chunk.len()).then_some(data)
+}
+
+/// Whether `kind` is one of MS-EVEN6's value types.
+pub fn is_type(kind: u8) -> bool {
+    matches!(kind, 0x00..=0x15 | 0x20 | 0x21 | 0x23 | 0x81..=0x95)
+}
+
+/// Whether a descriptor's size fits its type: one of MS-EVEN6's types,
+/// fixed-size types at their size (arrays a whole number of items), UTF-16
+/// text in whole units. The crate refuses, or reads askew, a record whose
+/// table breaks this even in a value its template does not use; the walk
+/// refuses it too, and the crate decides.
+fn fits(kind: u8, len: usize) -> bool {
+    let item = |base: u8| match base {
+        0x03 | 0x04 => Some(1),
+        0x05 | 0x06 => Some(2),
+        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => Some(4),
+        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => Some(8),
+        0x0f | 0x12 => Some(16),
+        _ => None,
+    };
+    match kind {
+        kind::NULL => true,
+        kind::STRING | kind::STRING_ARRAY => len % 2 == 0,
+        // ANSI text, size_t, binary, SIDs, handles, BinXML, and their arrays.
+        0x02 | 0x10 | 0x0e | 0x13 | 0x20 | 0x21 | 0x23 | 0x82 | 0x8e | 0x90 | 0x93 => true,
+        0x03..=0x15 => item(kind) == Some(len),
+        0x83..=0x95 => item(kind & 0x7f).is_some_and(|n| len % n == 0),
+        _ => false,
+    }
 }
 
 impl Value {
