@@ -142,8 +142,24 @@ impl Name {
     }
 }
 
-/// A chunk's names by offset.
-pub type Names = HashMap<usize, Arc<Name>>;
+/// Names read so far: the chunk's by offset, and every chunk's by their
+/// UTF-16 text, so that a name met in an earlier chunk (the same few
+/// hundred recur in every log) is not decoded and framed again.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    at: HashMap<usize, Arc<Name>>,
+    known: HashMap<Box<[u8]>, Arc<Name>>,
+}
+
+/// The most names kept across chunks; past it, names are made per chunk.
+const MAX_KNOWN_NAMES: usize = 4096;
+
+impl Names {
+    /// Forgets the offsets, which mean nothing in the next chunk.
+    pub fn start_chunk(&mut self) {
+        self.at.clear();
+    }
+}
 
 /// Reads the definition at chunk offset `at`; `None` when it holds anything
 /// this reader does not understand or runs outside the chunk.
@@ -261,8 +277,12 @@ fn fuse_data_fields(steps: &mut [Step]) {
                     && *after == i + 6 =>
             {
                 const OPEN: &str = "<Data Name=\"";
+                let mut tag = String::with_capacity(OPEN.len() + text.len() + 2);
+                tag.push_str(OPEN);
+                tag.push_str(text);
+                tag.push_str("\">");
                 Some(DataField {
-                    tag: format!("{OPEN}{text}\">").into(),
+                    tag: tag.into(),
                     name: Some(OPEN.len()..OPEN.len() + text.len()),
                     value: *index,
                     optional: *optional,
@@ -349,12 +369,21 @@ fn name(chunk: &[u8], at: usize, pos: usize, names: &mut Names) -> Option<(Arc<N
     } else {
         pos
     };
-    if let Some(name) = names.get(&at) {
+    if let Some(name) = names.at.get(&at) {
         return Some((Arc::clone(name), next));
     }
-    let text = utf16_name(chunk.get(at + 8..at + 8 + chars * 2)?)?;
-    let name = Arc::new(Name::new(&text));
-    names.insert(at, Arc::clone(&name));
+    let units = chunk.get(at + 8..at + 8 + chars * 2)?;
+    let name = match names.known.get(units) {
+        Some(name) => Arc::clone(name),
+        None => {
+            let name = Arc::new(Name::new(&utf16_name(units)?));
+            if names.known.len() < MAX_KNOWN_NAMES {
+                names.known.insert(units.into(), Arc::clone(&name));
+            }
+            name
+        }
+    };
+    names.at.insert(at, Arc::clone(&name));
     Some((name, next))
 }
 

@@ -206,7 +206,7 @@ impl Walker {
     /// took: the next record is another chunk's.
     pub fn start_chunk(&mut self) {
         self.templates.clear();
-        self.names.clear();
+        self.names.start_chunk();
         self.chunk_steps = 0;
         self.chunk_xml = 0;
     }
