@@ -10,6 +10,7 @@
 //! ECS meaning are also mapped (`process.*`, `user.*`, `file.path`,
 //! `source.ip`, `event.outcome`).
 
+mod auoms;
 mod record;
 mod syscalls;
 
@@ -54,7 +55,18 @@ pub fn in_message(message: &str) -> Option<Record<'_>> {
 /// caller sets the dataset).
 fn fill(record: &Record<'_>, event: &mut Event) {
     event.set_static("event.module", "auditd");
-    event.set_str("auditd.log.type", &record.kind);
+    let auoms_execve = record.kind == "AUOMS_EXECVE";
+    let cmdline = value(record, "cmdline").filter(|_| auoms_execve);
+    let merged_args = cmdline.and_then(|c| auoms::arguments(c, value(record, "argc")));
+    if auoms_execve {
+        let types = auoms::merged_types(record, merged_args.is_some());
+        event.set(
+            "auditd.log.type",
+            Value::List(types.into_iter().map(Value::from).collect()),
+        );
+    } else {
+        event.set_str("auditd.log.type", &record.kind);
+    }
     event.set("auditd.log.sequence", record.sequence as i64);
     if let Some(node) = record.node {
         event.set_str("auditd.log.node", node);
@@ -69,6 +81,11 @@ fn fill(record: &Record<'_>, event: &mut Event) {
     let mut args: Vec<String> = Vec::new();
     let mut seen_enriched_syscall = false;
     for (key, value) in &record.fields {
+        if merged_args.is_some() && argument_index(key).is_some() {
+            // The system call's arguments, not the program's.
+            event.set_str(format!("auditd.log.syscall_{key}"), value);
+            continue;
+        }
         if let Some(n) = argument_index(key) {
             if args.len() <= n {
                 args.resize(n + 1, String::new());
@@ -85,7 +102,20 @@ fn fill(record: &Record<'_>, event: &mut Event) {
     if !seen_enriched_syscall {
         interpret_syscall(record, event);
     }
-    if record.kind == "EXECVE" && !args.is_empty() {
+    if let Some(merged) = merged_args {
+        for (i, arg) in merged.iter().enumerate() {
+            event.set(format!("auditd.log.a{i}"), arg.clone());
+        }
+        event.set("process.args_count", merged.len() as i64);
+        event.set(
+            "process.args",
+            Value::List(merged.into_iter().map(Value::Str).collect()),
+        );
+        if let Some(line) = cmdline {
+            event.insert_str("process.command_line", line);
+            event.insert_str("message", line);
+        }
+    } else if record.kind == "EXECVE" && !args.is_empty() {
         let line = args.join(" ");
         event.set("process.args_count", args.len() as i64);
         event.set(
@@ -290,6 +320,39 @@ mod tests {
         assert_eq!(e.get_str("auditd.log.a1"), Some("if=/dev/zero"));
         assert_eq!(e.get("process.args_count").unwrap().to_string(), "4");
         assert_eq!(e.get_str("event.category"), Some("process"));
+    }
+
+    #[test]
+    fn auoms_execve_records_stand_for_the_records_they_merge() {
+        let e = event(
+            r#"type=AUOMS_EXECVE audit(1652292622.1:84140): syscall=execve success=yes exit=0 a0=7fcd3bdfb8e0 a1=7fcd3027b7b0 a2=7ffccab2a7d8 a3=b ppid=17790 pid=17791 comm="bash" exe="/usr/bin/bash" cwd="/" name="/usr/bin/bash" argc=3 cmdline="bash -c "{echo,aWQ=}|{base64,-d}|{bash,-i}"" redactors= containerid="#,
+        );
+        assert_eq!(
+            e.get("auditd.log.type").unwrap().to_string(),
+            "AUOMS_EXECVE,SYSCALL,EXECVE,CWD,PATH"
+        );
+        assert_eq!(e.get_str("auditd.log.a0"), Some("bash"));
+        assert_eq!(
+            e.get_str("auditd.log.a2"),
+            Some("{echo,aWQ=}|{base64,-d}|{bash,-i}")
+        );
+        assert_eq!(e.get_str("auditd.log.syscall_a0"), Some("7fcd3bdfb8e0"));
+        assert_eq!(e.get("process.args_count").unwrap().to_string(), "3");
+        assert_eq!(
+            e.get_str("process.command_line"),
+            Some(r#"bash -c "{echo,aWQ=}|{base64,-d}|{bash,-i}""#)
+        );
+        // Without its arguments (a failed exec writes none), the record is
+        // no EXECVE and its pointers keep their names.
+        let e = event(
+            r#"type=AUOMS_EXECVE audit(1652292622.1:84141): syscall=execve success=no exit=-2 a0=7fcd3bdfb8e0 comm="java" proctitle=/usr/bin/java -cp x redactors= containerid="#,
+        );
+        assert_eq!(
+            e.get("auditd.log.type").unwrap().to_string(),
+            "AUOMS_EXECVE,SYSCALL"
+        );
+        assert_eq!(e.get_str("auditd.log.a0"), Some("7fcd3bdfb8e0"));
+        assert!(e.get("process.args").is_none());
     }
 
     #[test]

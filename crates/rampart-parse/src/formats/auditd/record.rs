@@ -78,8 +78,9 @@ pub fn parse(text: &str) -> Option<Record<'_>> {
 enum Style {
     /// `EXECVE`: unquoted arguments `aN` are hex-encoded.
     Execve,
-    /// Azure's auoms: `proctitle` is plain text with spaces, up to the
-    /// `redactors=` field that follows it.
+    /// Azure's auoms: `proctitle` and `cmdline` are text with spaces (and,
+    /// in `cmdline`, quotes), up to the `redactors=` field that follows
+    /// them or the end.
     Auoms,
     /// Everything else.
     Plain,
@@ -100,14 +101,21 @@ fn pairs<'a>(mut text: &'a str, style: Style, out: &mut Vec<(&'a str, Cow<'a, st
         let key = &text[..eq];
         let rest = &text[eq + 1..];
         let (value, after) = match rest.as_bytes().first() {
+            // Written as is, up to the field that follows it; the quotes
+            // around `cmdline` do not escape the quotes inside it.
+            _ if style == Style::Auoms && matches!(key, "proctitle" | "cmdline") => {
+                let end = rest.find(" redactors=").unwrap_or(rest.len());
+                let value = &rest[..end];
+                let unquoted = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                (unquoted, &rest[end..])
+            }
             Some(&q @ (b'"' | b'\'')) => match rest[1..].find(char::from(q)) {
                 Some(end) => (&rest[1..1 + end], &rest[end + 2..]),
                 None => (&rest[1..], ""),
             },
-            _ if style == Style::Auoms && key == "proctitle" => {
-                let end = rest.find(" redactors=").unwrap_or(rest.len());
-                (&rest[..end], &rest[end..])
-            }
             _ => {
                 let end = rest.find([' ', '\t']).unwrap_or(rest.len());
                 (&rest[..end], &rest[end..])
@@ -263,6 +271,9 @@ mod tests {
         let r = parse("type=AUOMS_EXECVE audit(1.5:7): comm=\"java\" proctitle=/usr/bin/java -Da=b -cp x redactors= containerid=").unwrap();
         assert_eq!(value(&r, "proctitle"), Some("/usr/bin/java -Da=b -cp x"));
         assert_eq!(value(&r, "-Da"), None);
+        let r = parse(r#"type=AUOMS_EXECVE audit(1.5:7): argc=3 cmdline="bash -c "a|b"" redactors= containerid="#).unwrap();
+        assert_eq!(value(&r, "cmdline"), Some(r#"bash -c "a|b""#));
+        assert_eq!(value(&r, "containerid"), Some(""));
         let r = parse("type=1300 audit(1700000000.100:42): arch=c000003e syscall=2").unwrap();
         assert_eq!(r.kind, "SYSCALL");
         assert!(parse("type=SYSCALL nothing here").is_none());
