@@ -105,6 +105,11 @@ impl Summary {
                 "format not recognised: {path} (try --input-format; `rampart formats` lists them)"
             )?;
         }
+        self.print_errors(out)
+    }
+
+    /// Prints what could not be read, and nothing else.
+    pub fn print_errors(&self, out: &mut impl Write) -> io::Result<()> {
         for error in &self.errors {
             writeln!(out, "error: {error}")?;
         }

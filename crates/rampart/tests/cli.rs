@@ -194,9 +194,10 @@ fn hunt_finds_the_seed_attacks_and_fail_on_sets_the_exit_code() {
         .arg(&log)
         .output()
         .unwrap();
+    // 3, not 2: 2 is bad usage.
     assert_eq!(
         output.status.code(),
-        Some(2),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -62,7 +62,7 @@ pub struct HuntArgs {
     /// Only events before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     to: Option<Timestamp>,
-    /// Exit with code 2 when an alert of this level or above fired.
+    /// Exit with code 3 when an alert of this level or above fired.
     #[arg(long, value_enum, value_name = "LEVEL")]
     fail_on: Option<LevelArg>,
     #[command(flatten)]
@@ -179,8 +179,8 @@ fn detect(
     out
 }
 
-/// Runs the command: exit code 1 when an input could not be read, 2 when
-/// `--fail-on` is met.
+/// Runs the command: exit code 1 when an input could not be read, 3 when
+/// `--fail-on` is met (2 is bad usage).
 pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut loaded = if args.no_builtin {
@@ -245,6 +245,8 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         vt_store = Some(store);
     }
     let options = args.read.options()?;
+    let mut dead_out = args.read.dead_letters()?;
+    let mut dead_error = None;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
         FormatArg::Jsonl => AlertFormat::Jsonl,
@@ -316,10 +318,16 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     };
     read_files_with(&inputs, &options, &work, |message| match message {
         Message::Batch {
+            index,
             events,
+            dead,
             work: result,
-            ..
         } => {
+            if let Some(out) = dead_out.as_mut() {
+                if let Err(e) = out.write(&inputs[index].path, &dead) {
+                    dead_error.get_or_insert(e);
+                }
+            }
             for e in &events {
                 if let Some(ip) = rampart_intel::source_ip(e) {
                     talkers.observe(ip);
@@ -347,6 +355,12 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     });
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if let Some(e) = dead_error {
+        return Err(e).context("cannot write the dead-letter file");
+    }
+    if let Some(out) = dead_out {
+        out.finish()?;
     }
     for alert in correlator.finish() {
         if alert.severity >= scope.min {
@@ -377,7 +391,18 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         _ => {}
     }
 
-    if !args.quiet {
+    if args.quiet {
+        // Quiet leaves out the summary, not the problems.
+        let mut err = std::io::stderr().lock();
+        summary.print_errors(&mut err)?;
+        if !rules.skipped.is_empty() {
+            writeln!(
+                err,
+                "rules: {} skipped (run without -q, or with -v, to see why)",
+                rules.skipped.len()
+            )?;
+        }
+    } else {
         let mut err = std::io::stderr().lock();
         summary.print(started.elapsed(), &mut err)?;
         print_rules(&rules, correlations, compiled_in, args.verbose, &mut err)?;
@@ -431,7 +456,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(if summary.has_errors() {
         ExitCode::from(1)
     } else if failed {
-        ExitCode::from(2)
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use rampart_io::{discover, read_files_with, Message, ReadOptions};
+use rampart_io::{discover, read_files_with, Message};
 
 use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
@@ -24,12 +24,6 @@ pub struct ParseArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
-    /// Read every file as this format instead of detecting it (see `rampart formats`).
-    #[arg(long, value_name = "FORMAT")]
-    input_format: Option<String>,
-    /// Write lines that parse as nothing to this file (JSON lines).
-    #[arg(long, value_name = "FILE")]
-    dead_letter: Option<PathBuf>,
     /// Write events to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -58,17 +52,7 @@ enum Format {
 
 /// Runs the command; the exit code is 1 when a file could not be read.
 pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let forced = match &args.input_format {
-        Some(name) => match rampart_parse::by_name(name) {
-            Some(f) => Some(f),
-            None => bail!("unknown input format '{name}': run `rampart formats` to list them"),
-        },
-        None => None,
-    };
-    let options = ReadOptions {
-        forced,
-        ..args.read.options()?
-    };
+    let options = args.read.options()?;
 
     let started = Instant::now();
     let enrichers = {
@@ -96,14 +80,7 @@ pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         Format::Table => OutputFormat::Table,
     };
     let mut writer = EventWriter::new(BufWriter::with_capacity(1 << 16, sink), format);
-    let mut dead_out = match &args.dead_letter {
-        Some(path) => {
-            Some(BufWriter::new(File::create(path).with_context(|| {
-                format!("cannot create {}", path.display())
-            })?))
-        }
-        None => None,
-    };
+    let mut dead_out = args.read.dead_letters()?;
     let mut write_error = None;
     let mut counts = args
         .count_ips
@@ -139,13 +116,8 @@ pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
                 }
             }
             if let Some(out) = dead_out.as_mut() {
-                let path = inputs[index].path.display().to_string();
-                for d in &dead {
-                    let record = serde_json::json!({"path": path, "line": d.line, "reason": d.reason, "text": d.text});
-                    if let Err(e) = writeln!(out, "{record}") {
-                        write_error = Some(e);
-                        return;
-                    }
+                if let Err(e) = out.write(&inputs[index].path, &dead) {
+                    write_error = Some(e);
                 }
             }
         }
@@ -177,10 +149,12 @@ pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         other => other.context("cannot write events")?,
     }
-    if let Some(mut out) = dead_out {
-        out.flush().context("cannot write the dead-letter file")?;
+    if let Some(out) = dead_out {
+        out.finish()?;
     }
-    if !args.quiet {
+    if args.quiet {
+        summary.print_errors(&mut std::io::stderr().lock())?;
+    } else {
         summary.print(started.elapsed(), &mut std::io::stderr().lock())?;
     }
     Ok(if summary.has_errors() {

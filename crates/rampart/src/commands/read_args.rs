@@ -1,11 +1,17 @@
 //! The reading options every command that reads logs takes (`parse`,
 //! `hunt`): the syslog year, the zone of offset-less times, worker threads,
-//! recovery of carved EVTX records.
+//! recovery of carved EVTX records, a forced input format, and the file
+//! that keeps the lines no format understood.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
 use clap::Args;
 use rampart_event::time::Zone;
 use rampart_io::ReadOptions;
-use rampart_parse::ParseOptions;
+use rampart_parse::{DeadLetter, ParseOptions};
 
 /// How logs are read.
 #[derive(Debug, Args)]
@@ -23,22 +29,73 @@ pub struct ReadArgs {
     /// overwritten logs leave behind), marked `rampart.recovered`.
     #[arg(long)]
     recover_records: bool,
+    /// Read every file as this format instead of detecting it (see `rampart formats`).
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<String>,
+    /// Write lines that parse as nothing to this file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    dead_letter: Option<PathBuf>,
 }
 
 impl ReadArgs {
-    /// The reader's options; an unknown time zone is an error.
+    /// The reader's options; an unknown time zone or input format is an error.
     pub fn options(&self) -> anyhow::Result<ReadOptions> {
+        let forced = match &self.input_format {
+            Some(name) => match rampart_parse::by_name(name) {
+                Some(f) => Some(f),
+                None => bail!("unknown input format '{name}': run `rampart formats` to list them"),
+            },
+            None => None,
+        };
         let mut options = ReadOptions {
             parse: ParseOptions {
                 year: self.year,
                 zone: Zone::named(&self.timezone)?,
             },
             recover_evtx: self.recover_records,
+            forced,
             ..Default::default()
         };
         if let Some(t) = self.threads {
             options.threads = t.max(1);
         }
         Ok(options)
+    }
+
+    /// The dead-letter file, created, when one was asked for.
+    pub fn dead_letters(&self) -> anyhow::Result<Option<DeadLetters>> {
+        let Some(path) = &self.dead_letter else {
+            return Ok(None);
+        };
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Some(DeadLetters {
+            out: BufWriter::new(file),
+        }))
+    }
+}
+
+/// The lines no format understood, one JSON object each: file, line,
+/// reason and text.
+pub struct DeadLetters {
+    out: BufWriter<File>,
+}
+
+impl DeadLetters {
+    /// Writes the dead letters of one batch of `path`.
+    pub fn write(&mut self, path: &Path, dead: &[DeadLetter]) -> std::io::Result<()> {
+        let path = path.display().to_string();
+        for d in dead {
+            let record = serde_json::json!({"path": path, "line": d.line, "reason": d.reason, "text": d.text});
+            writeln!(self.out, "{record}")?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .context("cannot write the dead-letter file")
     }
 }
