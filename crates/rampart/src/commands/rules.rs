@@ -119,6 +119,12 @@ fn list(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
     for (tactic, n) in coverage(tags) {
         writeln!(out, "  {n:>5}  {tactic}")?;
     }
+    if !set.skipped.is_empty() {
+        eprintln!(
+            "{} rules could not load and are not listed (`rampart rules validate PATH` says why)",
+            set.skipped.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -163,8 +169,13 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut set = all_rules(extra)?;
     let correlations = set.correlator(Limits::default());
     let mut out = std::io::stdout().lock();
-    if let Some(r) = set.rules().iter().find(|r| r.rule.id == id) {
-        let rule = &r.rule;
+    let ioc = rampart_intel::ioc_rule();
+    let found = set.rules().iter().find(|r| r.rule.id == id);
+    if found.is_some() || ioc.id == id {
+        let (rule, route) = match found {
+            Some(r) => (r.rule.as_ref(), Some(&r.route)),
+            None => (&ioc, None),
+        };
         writeln!(out, "id:          {}", rule.id)?;
         writeln!(out, "title:       {}", rule.title)?;
         writeln!(out, "level:       {}", rule.level)?;
@@ -181,8 +192,16 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
         for (name, _) in &rule.searches {
             writeln!(out, "search:      {name}")?;
         }
-        writeln!(out, "condition:   {}", rule.conditions.join(" | "))?;
-        if let Some(why) = &r.route.no_source {
+        if route.is_none() {
+            writeln!(
+                out,
+                "logic:       native: the event's addresses, domains, URLs and hashes against loaded feeds and the IOC database"
+            )?;
+        } else {
+            writeln!(out, "condition:   {}", rule.conditions.join(" | "))?;
+        }
+        writeln!(out, "group:       {}", rule.group.join(", "))?;
+        if let Some(why) = route.and_then(|r| r.no_source.as_ref()) {
             writeln!(out, "note:        {why}")?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -194,7 +213,7 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
         writeln!(out, "correlation: {:?} over {}", c.kind, c.rules.join(", "))?;
         writeln!(out, "group-by:    {}", c.group_by.join(", "))?;
         writeln!(out, "timespan:    {} s", c.timespan.as_secs())?;
-        writeln!(out, "threshold:   {:?}", c.threshold)?;
+        writeln!(out, "threshold:   {}", threshold_text(&c.threshold))?;
         writeln!(
             out,
             "source:      {} (document {})",
@@ -202,7 +221,26 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(s) = set.skipped.iter().find(|s| s.rule.as_deref() == Some(id)) {
+        bail!("rule '{id}' cannot run: {s}")
+    }
     bail!("no rule with id '{id}' (see `rampart rules list`)")
+}
+
+/// A correlation's condition as Sigma writes it: `gte 5`, `gt 2 and lt 9`.
+fn threshold_text(t: &rampart_detect::correlation::Threshold) -> String {
+    let parts: Vec<String> = [
+        ("gt", t.gt),
+        ("gte", t.gte),
+        ("lt", t.lt),
+        ("lte", t.lte),
+        ("eq", t.eq),
+        ("neq", t.neq),
+    ]
+    .into_iter()
+    .filter_map(|(op, v)| Some(format!("{op} {}", v?)))
+    .collect();
+    parts.join(" and ")
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
