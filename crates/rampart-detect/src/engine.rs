@@ -3,6 +3,7 @@
 //! and Event ID), and cost grows with candidate rules rather than all rules.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -12,6 +13,7 @@ use crate::compile::{CompileOptions, CompiledRule, Matched};
 use crate::correlate::{Correlator, Limits};
 use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
+use crate::rule::Rule;
 use crate::scan::Scanner;
 use crate::view::EventView;
 
@@ -159,12 +161,38 @@ impl RuleSet {
     pub fn build(loaded: Loaded, options: &CompileOptions) -> RuleSet {
         let mut set = RuleSet {
             skipped: loaded.errors,
-            correlations: loaded.correlations,
             ..RuleSet::default()
         };
+        // An id names one rule: alerts carry it, correlations and the config
+        // refer to it. A second rule with a taken id is skipped, said so.
+        let mut taken: HashMap<String, Arc<str>> = HashMap::new();
+        let mut unique = |id: &str, path: &Arc<str>, skipped: &mut Vec<LoadError>| {
+            if let Some(first) = taken.get(id) {
+                skipped.push(LoadError {
+                    path: path.clone(),
+                    rule: Some(id.to_owned()),
+                    reason: format!(
+                        "id already taken by a rule in {first}; rule ids must be unique"
+                    ),
+                });
+                return false;
+            }
+            taken.insert(id.to_owned(), path.clone());
+            true
+        };
+        let rules: Vec<Rule> = loaded
+            .rules
+            .into_iter()
+            .filter(|r| unique(&r.id, &r.source.path, &mut set.skipped))
+            .collect();
+        set.correlations = loaded
+            .correlations
+            .into_iter()
+            .filter(|c| unique(&c.id, &c.source.path, &mut set.skipped))
+            .collect();
         let mut index: HashMap<Key, Vec<usize>> = HashMap::new();
         let mut everywhere = Vec::new();
-        for rule in loaded.rules {
+        for rule in rules {
             let filters: Vec<_> = loaded
                 .filters
                 .iter()
@@ -365,6 +393,28 @@ detection:
   selection: {CommandLine|re: '(?<=x)y'}
   condition: selection
 "#;
+
+    #[test]
+    fn a_second_rule_with_a_taken_id_is_skipped_and_said_so() {
+        let mut loaded = load_text(RULES, "first.yml".into());
+        loaded.extend(load_text(
+            "title: Impostor\nid: r2\nlogsource: {product: linux}\ndetection: {s: {message: x}, condition: s}\n",
+            "second.yml".into(),
+        ));
+        let set = RuleSet::build(loaded, &CompileOptions::default());
+        let r2: Vec<_> = set.rules().iter().filter(|r| r.rule.id == "r2").collect();
+        assert_eq!(r2.len(), 1);
+        assert_eq!(r2[0].rule.title, "New user");
+        let why = set
+            .skipped
+            .iter()
+            .find(|s| &*s.path == "second.yml")
+            .expect("the impostor is reported");
+        assert!(
+            why.reason.contains("already taken by a rule in first.yml"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn routes_by_channel_and_event_id() {
