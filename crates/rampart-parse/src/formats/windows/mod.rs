@@ -392,7 +392,8 @@ fn from_message(message: &str, e: &mut Event) {
             .or_else(|| value.find("  "))
             .or_else(|| value.find(" Service "))
             .unwrap_or(value.len());
-        let value = value[..end].trim();
+        // A one-line rendering separates the labels with commas.
+        let value = value[..end].trim().trim_end_matches([',', ';']).trim_end();
         (!value.is_empty() && value != "-").then(|| value.to_owned())
     };
     if !e.contains("service.name") {
@@ -467,6 +468,13 @@ mod tests {
             ..Default::default()
         };
         let e = build(&ctx(), 3, &Arc::from("raw"), rec);
+        assert_eq!(e.get_str("service.name"), Some("updsvc"));
+        let rec = WinRecord {
+            event_id: Some(7045),
+            message: Some("A service was installed in the system. Service Name: updsvc, Service File Name: C:\\x.exe".into()),
+            ..Default::default()
+        };
+        let e = build(&ctx(), 4, &Arc::from("raw"), rec);
         assert_eq!(e.get_str("service.name"), Some("updsvc"));
     }
 
