@@ -7,7 +7,9 @@
 //! of Junos's prefixes count, so that other programs' `SOME_WORD: ` lines
 //! (OpenVPN's `TLS_ERROR:`) stay theirs. Junos's own kernel logs as
 //! `/kernel`, with no tag. The tag becomes `event.code`; the account and
-//! address of login and commit messages become `user.name` and `source.ip`.
+//! address of login and commit messages become `user.name` and `source.ip`,
+//! and a flow session's ends (`RT_FLOW_SESSION_DENY: session denied
+//! A/p->B/q ...`) become `source.*` and `destination.*`.
 
 use rampart_event::Event;
 
@@ -164,6 +166,9 @@ pub fn read(line: &Line<'_>, event: &mut Event) -> Option<&'static str> {
         event.set_str("event.code", tag);
         event.insert_str("message", text);
         account(tag, text, event);
+        if tag.starts_with("RT_FLOW_SESSION") {
+            super::flow::arrow(text, event);
+        }
     }
     Some(DATASET)
 }

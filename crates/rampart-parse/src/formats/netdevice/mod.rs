@@ -9,6 +9,7 @@
 //! kind of device wrote it.
 
 pub mod buffer;
+mod flow;
 pub mod fortigate;
 pub mod junos;
 
@@ -93,6 +94,9 @@ fn cisco(text: &str, event: &mut Event) -> Option<&'static str> {
         }
     }
     let asa = matches!(facility, "ASA" | "FTD" | "PIX" | "FWSM");
+    if asa {
+        flow::asa(message, event);
+    }
     event.set_static("event.module", "cisco");
     Some(if asa { "cisco.asa" } else { "cisco.ios" })
 }

@@ -1,0 +1,142 @@
+//! The two ends of a connection that a firewall's message names, so that
+//! firewall events count like any flow (the port-scan rule, top talkers).
+//!
+//! Cisco ASA writes an end as `IF:ADDR/PORT` (`from outside:203.0.113.5/4444
+//! to inside:10.0.0.5/22`, `src outside:... dst inside:...`, `for outside:...
+//! (mapped) to inside:...`) or `IF/ADDR(PORT)` (`outside/203.0.113.5(4444) ->
+//! inside/10.0.0.5(22)`), the source always first; ends in parentheses
+//! repeat them as translated. Junos flow sessions write
+//! `ADDR/PORT->ADDR/PORT`.
+
+use std::net::IpAddr;
+
+use rampart_event::Event;
+
+/// One end: an address and, when numeric, a port.
+type End = (IpAddr, Option<u16>);
+
+/// Reads an ASA message's two ends, and its protocol, into `event`.
+pub fn asa(message: &str, event: &mut Event) {
+    let mut ends = message
+        .split_whitespace()
+        .filter(|t| !t.starts_with('('))
+        .filter_map(|t| asa_end(t.trim_end_matches([',', ';'])));
+    if let (Some(source), Some(destination)) = (ends.next(), ends.next()) {
+        set(event, source, destination);
+        let transport = message
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .find(|w| matches!(w.as_str(), "tcp" | "udp" | "icmp" | "icmp6" | "sctp"));
+        if let Some(t) = transport {
+            event.insert("network.transport", t);
+        }
+    }
+}
+
+/// Reads the first `ADDR/PORT->ADDR/PORT` of a Junos flow message.
+pub fn arrow(message: &str, event: &mut Event) {
+    let pair = message.split_whitespace().find_map(|t| {
+        let (a, b) = t.split_once("->")?;
+        Some((slash_end(a)?, slash_end(b)?))
+    });
+    if let Some((source, destination)) = pair {
+        set(event, source, destination);
+    }
+}
+
+fn set(event: &mut Event, source: End, destination: End) {
+    event.insert("source.ip", source.0);
+    if let Some(port) = source.1 {
+        event.insert("source.port", i64::from(port));
+    }
+    event.insert("destination.ip", destination.0);
+    if let Some(port) = destination.1 {
+        event.insert("destination.port", i64::from(port));
+    }
+}
+
+/// `IF:ADDR/PORT`, `ADDR/PORT` or `IF/ADDR(PORT)`.
+fn asa_end(token: &str) -> Option<End> {
+    if let Some(open) = token.find('(') {
+        let (_, addr) = token[..open].split_once('/')?;
+        let port = token[open + 1..].strip_suffix(')')?;
+        return Some((addr.parse().ok()?, port.parse().ok()));
+    }
+    let (left, port) = token.rsplit_once('/')?;
+    let addr = left
+        .parse()
+        .ok()
+        .or_else(|| left.split_once(':')?.1.parse().ok())?;
+    Some((addr, port.parse().ok()))
+}
+
+/// `ADDR/PORT`.
+fn slash_end(token: &str) -> Option<End> {
+    let (addr, port) = token.rsplit_once('/')?;
+    Some((addr.parse().ok()?, port.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_event::Origin;
+
+    fn ends(f: fn(&str, &mut Event), message: &str) -> Vec<String> {
+        let mut e = Event::new(Origin::new("x", 1), message);
+        f(message, &mut e);
+        [
+            "source.ip",
+            "source.port",
+            "destination.ip",
+            "destination.port",
+            "network.transport",
+        ]
+        .iter()
+        .map(|f| e.get(f).map_or("-".into(), |v| v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn asa_connection_messages() {
+        for message in [
+            "Deny tcp src outside:203.0.113.5/4444 dst inside:10.0.0.5/22 by access-group \"outside_in\" [0x0, 0x0]",
+            "Inbound TCP connection denied from 203.0.113.5/4444 to 10.0.0.5/22 flags SYN  on interface outside",
+            "access-list outside_in denied tcp outside/203.0.113.5(4444) -> inside/10.0.0.5(22) hit-cnt 1 first hit [0x1, 0x0]",
+            "Built inbound TCP connection 1234 for outside:203.0.113.5/4444 (198.51.100.1/4444) to inside:10.0.0.5/22 (10.0.0.5/22)",
+        ] {
+            assert_eq!(
+                ends(asa, message),
+                ["203.0.113.5", "4444", "10.0.0.5", "22", "tcp"],
+                "{message}"
+            );
+        }
+        // An ICMP deny names no ports.
+        assert_eq!(
+            ends(asa, "Deny icmp src outside:203.0.113.5 dst inside:10.0.0.5 (type 8, code 0) by access-group \"in\""),
+            ["-", "-", "-", "-", "-"]
+        );
+        assert_eq!(
+            ends(
+                asa,
+                "Login permitted from 10.1.1.1/2222 to outside:10.2.2.2/ssh for user \"admin\""
+            ),
+            ["10.1.1.1", "2222", "10.2.2.2", "-", "-"]
+        );
+        assert_eq!(
+            ends(asa, "User 'admin' executed cmd: show run"),
+            ["-", "-", "-", "-", "-"]
+        );
+    }
+
+    #[test]
+    fn junos_flow_sessions() {
+        assert_eq!(
+            ends(arrow, "session denied 203.0.113.5/4444->10.0.0.5/22 0x0 junos-ssh 6(0) default-deny(global) untrust trust"),
+            ["203.0.113.5", "4444", "10.0.0.5", "22", "-"]
+        );
+        assert_eq!(
+            ends(arrow, "User 'admin' logged in"),
+            ["-", "-", "-", "-", "-"]
+        );
+    }
+}
