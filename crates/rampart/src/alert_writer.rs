@@ -40,7 +40,7 @@ pub struct AlertWriter<W: Write> {
     color: bool,
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 12] = [
     "timestamp",
     "severity",
     "rule_id",
@@ -48,6 +48,26 @@ const CSV_HEADER: [&str; 11] = [
     "host",
     "user",
     "source_ip",
+    "group",
+    "count",
+    "matched",
+    "file",
+    "line",
+];
+
+/// The timeline's columns: Timesketch's required `datetime`,
+/// `timestamp_desc` and `message` first, then the CSV's.
+const TIMELINE_HEADER: [&str; 14] = [
+    "datetime",
+    "timestamp_desc",
+    "message",
+    "severity",
+    "rule_id",
+    "title",
+    "host",
+    "user",
+    "source_ip",
+    "group",
     "count",
     "matched",
     "file",
@@ -130,15 +150,30 @@ impl<W: Write> AlertWriter<W> {
             }
             AlertFormat::Csv | AlertFormat::Timeline => {
                 if self.written == 0 {
-                    self.csv_row(&CSV_HEADER.map(str::to_owned))?;
+                    self.header()?;
                 }
                 let row = csv_fields(alert);
+                let row = if self.format == AlertFormat::Timeline {
+                    timeline_fields(alert, row)
+                } else {
+                    row
+                };
                 self.csv_row(&row)?;
             }
             AlertFormat::Table => self.table_row(alert)?,
         }
         self.written += 1;
         Ok(())
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        let header: &[&str] = if self.format == AlertFormat::Timeline {
+            &TIMELINE_HEADER
+        } else {
+            &CSV_HEADER
+        };
+        let cells: Vec<String> = header.iter().map(|c| (*c).to_owned()).collect();
+        self.csv_row(&cells)
     }
 
     fn csv_row(&mut self, cells: &[String]) -> io::Result<()> {
@@ -173,12 +208,25 @@ impl<W: Write> AlertWriter<W> {
             .map(|t| t.to_string())
             .unwrap_or_else(|| "-".into());
         let host = alert.field("host.name").unwrap_or_default();
-        let why: Vec<String> = alert
-            .matched
+        // What the alert is about: the fields that identify it, with how many
+        // events are behind it; else the fields that matched.
+        let mut why: Vec<String> = alert
+            .group
             .iter()
-            .filter_map(|m| Some(format!("{}={}", m.field.as_deref()?, m.value.as_deref()?)))
-            .take(2)
+            .filter(|(k, _)| k != "host.name")
+            .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        if why.is_empty() {
+            why = alert
+                .matched
+                .iter()
+                .filter_map(|m| Some(format!("{}={}", m.field.as_deref()?, m.value.as_deref()?)))
+                .take(2)
+                .collect();
+        }
+        if alert.count > 1 {
+            why.insert(0, format!("{} events:", alert.count));
+        }
         writeln!(
             self.out,
             "{:<24}  {:<9}  {:<60}  {:<20}  {}  ({}:{})",
@@ -192,11 +240,16 @@ impl<W: Write> AlertWriter<W> {
         )
     }
 
-    /// Ends the output (closes the JSON array) and flushes.
+    /// Ends the output (closes the JSON array; a CSV without alerts still
+    /// has its header) and flushes.
     pub fn finish(mut self) -> io::Result<()> {
-        if self.format == AlertFormat::Json {
-            self.out
-                .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+        match self.format {
+            AlertFormat::Json => {
+                self.out
+                    .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+            }
+            AlertFormat::Csv | AlertFormat::Timeline if self.written == 0 => self.header()?,
+            _ => {}
         }
         self.out.flush()
     }
@@ -219,11 +272,36 @@ fn csv_fields(alert: &Alert) -> Vec<String> {
         alert.field("host.name").unwrap_or_default(),
         alert.field("user.name").unwrap_or_default(),
         alert.field("source.ip").unwrap_or_default(),
+        group_text(alert),
         alert.count.to_string(),
         matched.join("; "),
         alert.origin.path.to_string(),
         alert.origin.line.to_string(),
     ]
+}
+
+/// `k=v` for each field that identifies the alert.
+fn group_text(alert: &Alert) -> String {
+    let pairs: Vec<String> = alert
+        .group
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    pairs.join(" ")
+}
+
+/// A timeline row from a CSV row: the time, what it is, and a message that
+/// reads on its own (title and group), then the CSV's columns.
+fn timeline_fields(alert: &Alert, csv: Vec<String>) -> Vec<String> {
+    let group = group_text(alert);
+    let message = if group.is_empty() {
+        alert.title.clone()
+    } else {
+        format!("{} ({group})", alert.title)
+    };
+    let mut row = vec![csv[0].clone(), "Alert time".to_owned(), message];
+    row.extend(csv.into_iter().skip(1));
+    row
 }
 
 /// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`,

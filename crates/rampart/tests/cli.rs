@@ -168,6 +168,63 @@ fn builtin_rules_pass_their_own_tests() {
     assert!(!stdout.contains("carries no tests"), "{stdout}");
 }
 
+/// Eight failed logins from one address: one brute-force alert.
+fn brute_force_log(dir: &std::path::Path) -> std::path::PathBuf {
+    let log = dir.join("auth.log");
+    let mut text = String::new();
+    for i in 0..8 {
+        text.push_str(&format!(
+            "Mar 14 03:22:{:02} web01 sshd[9841]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            10 + i,
+            42000 + i
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    log
+}
+
+#[test]
+fn table_csv_and_timeline_say_what_each_alert_is_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = brute_force_log(dir.path());
+    let hunt = |format: &str, path: &std::path::Path| {
+        let output = rampart()
+            .args(["hunt", "-q", "--year", "2025", "--format", format])
+            .arg(path)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let table = hunt("table", &log);
+    assert!(table.contains("8 events: source.ip=203.0.113.9"), "{table}");
+    let csv = hunt("csv", &log);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().contains(",group,count,"), "{csv}");
+    assert!(
+        lines.next().unwrap().contains(",source.ip=203.0.113.9,8,"),
+        "{csv}"
+    );
+    let timeline = hunt("timeline", &log);
+    let mut lines = timeline.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("datetime,timestamp_desc,message,"));
+    let row = lines.next().unwrap();
+    assert!(row.contains(",Alert time,SSH brute force"), "{row}");
+    assert!(row.contains("(source.ip=203.0.113.9)"), "{row}");
+    // No alerts: still a header, so a spreadsheet or import sees the columns.
+    let quiet = dir.path().join("quiet.log");
+    std::fs::write(
+        &quiet,
+        "Mar 14 10:22:10 web01 sshd[1]: Accepted publickey for ops from 10.0.0.5 port 5000 ssh2\n",
+    )
+    .unwrap();
+    let empty = hunt("csv", &quiet);
+    assert_eq!(empty.lines().count(), 1, "{empty}");
+    assert!(empty.starts_with("timestamp,severity,"));
+}
+
 #[test]
 fn hunt_finds_the_seed_attacks_and_fail_on_sets_the_exit_code() {
     let dir = tempfile::tempdir().unwrap();
