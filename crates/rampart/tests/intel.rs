@@ -403,3 +403,39 @@ fn feeds_refresh_by_url_and_keep_their_last_good_copy() {
     let list = rampart(&["intel", "feed", "list"], d);
     assert!(String::from_utf8_lossy(&list.stdout).contains("last update failed: no indicator"));
 }
+
+/// A URL indicator matches the HTTP that Zeek and Suricata saw on the wire,
+/// which log the host and the request target apart; indicators alone, with
+/// no rule pack, are something to hunt with.
+#[test]
+fn url_indicators_match_http_seen_on_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("urls.txt");
+    std::fs::write(
+        &feed,
+        "http://shop.example.com/products.php?id=1%20UNION%20SELECT%20NULL,NULL--\n",
+    )
+    .unwrap();
+    let suricata = workspace().join("fixtures/suricata");
+    let hits = ioc_hunt(&feed, &suricata, dir.path());
+    assert!(!hits.is_empty(), "no URL hit in the Suricata fixture");
+    assert_eq!(
+        hits[0]["group"]["indicator"],
+        "http://shop.example.com/products.php?id=1%20UNION%20SELECT%20NULL,NULL--"
+    );
+    let (feed, log) = (feed.to_str().unwrap(), suricata.to_str().unwrap());
+    let only = ioc_alerts(&rampart(
+        &[
+            "hunt",
+            "--no-db",
+            "--no-builtin",
+            "--intel",
+            feed,
+            "--format",
+            "jsonl",
+            log,
+        ],
+        dir.path(),
+    ));
+    assert_eq!(only.len(), hits.len());
+}

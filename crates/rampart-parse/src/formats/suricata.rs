@@ -5,7 +5,7 @@ use rampart_event::{severity, Event, Value};
 use serde_json::{Map, Value as Json};
 
 use super::generic::flatten;
-use super::web::url;
+use super::web::{url, wire_full_url};
 use crate::context::FileContext;
 use crate::text::ip_token;
 
@@ -101,6 +101,7 @@ pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> E
         if let Some(h) = t("hostname") {
             e.insert("url.domain", h.to_owned());
         }
+        wire_full_url(&mut e);
         if let Some(m) = t("http_method") {
             e.set_str("http.request.method", m);
         }

@@ -189,6 +189,28 @@ pub fn url(target: &str, e: &mut Event) {
     e.set_str("url.query", query);
 }
 
+/// `url.full` of an HTTP transaction seen on the wire (Zeek, Suricata),
+/// which logs the host and the request target apart: `http://` (what a
+/// sensor reads is cleartext), the host, the port unless it is 80, and the
+/// target. Indicator feeds list whole URLs, and this is what they match.
+pub fn wire_full_url(e: &mut Event) {
+    if e.contains("url.full") {
+        return;
+    }
+    let (Some(host), Some(target)) = (e.get_str("url.domain"), e.get_str("url.original")) else {
+        return;
+    };
+    if !target.starts_with('/') || host.is_empty() || host.contains(['/', ' ']) {
+        return;
+    }
+    let port = match e.get("destination.port").map(|p| p.to_string()) {
+        Some(p) if p != "80" => format!(":{p}"),
+        _ => String::new(),
+    };
+    let full = format!("http://{host}{port}{target}");
+    e.set("url.full", full);
+}
+
 /// Parses one Apache or Nginx error-log line.
 pub fn parse_error(ctx: &FileContext, no: u64, line: &Arc<str>) -> Option<(&'static str, Event)> {
     if let Some(rest) = line.strip_prefix('[') {

@@ -75,6 +75,9 @@ pub fn event(
             .replace("id_resp_", "id.resp_");
         e.insert(format!("zeek.{path}.{name}"), value);
     }
+    if path == "http" {
+        super::web::wire_full_url(&mut e);
+    }
     e.set("event.dataset", format!("zeek.{path}"));
     e
 }

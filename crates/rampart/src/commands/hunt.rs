@@ -216,12 +216,6 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let roles = correlator.roles();
     let correlations = correlator.len();
     let compiled_in = started.elapsed();
-    if rules.rules().is_empty() && correlations == 0 {
-        for s in &rules.skipped {
-            eprintln!("skipped: {s}");
-        }
-        bail!("no rule could be loaded from {:?}", args.rules);
-    }
     let mut enrichers = {
         let mut log: Box<dyn Write> = if args.quiet {
             Box::new(std::io::sink())
@@ -230,6 +224,13 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         };
         args.intel.enrichers(db, &mut log)?
     };
+    // Indicators alone are something to hunt with: ioc-match runs on them.
+    if rules.rules().is_empty() && correlations == 0 && enrichers.intel.is_none() {
+        for s in &rules.skipped {
+            eprintln!("skipped: {s}");
+        }
+        bail!("no rule could be loaded from {:?}", args.rules);
+    }
     let ioc_rule = rampart_intel::ioc_rule();
     let mut vt_store = None;
     let vt = args.vt || args.vt_args.vt_dry_run;
