@@ -16,7 +16,16 @@
 //!     until: 2026-12-31T00:00:00Z       # event time; `from` too
 //! business_hours:
 //!   timezone: Europe/Berlin             # the clock `hour` rules read
+//!   start: 8                            # whole hours, 0-24 (or "08:00")
+//!   end: 18
+//! limits:
+//!   alert_events: 25                    # events kept in one alert
+//!   groups: 100000                      # groups kept per correlation
 //! ```
+//!
+//! Business hours reach the rules that test them by two searches named
+//! `before_hours` (`@timestamp|hour|lt: START`) and `after_hours`
+//! (`@timestamp|hour|gte: END`), as the built-in `ssh-login-off-hours` does.
 
 use std::collections::HashMap;
 
@@ -25,8 +34,11 @@ use rampart_event::Timestamp;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::alert::Alert;
+use crate::correlate::Limits;
 use crate::correlation::parse_timespan;
 use crate::load::Loaded;
+use crate::pattern::Scalar;
+use crate::rule::Search;
 
 /// Changes to one rule.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -70,6 +82,40 @@ pub struct Tuning {
     /// The zone of business hours (`business_hours.timezone`), for rules
     /// that use the `hour` modifier.
     pub hour_zone: Option<String>,
+    /// The hours business starts and ends (`business_hours.start`, `end`).
+    pub hours: Option<(u8, u8)>,
+    /// `limits.alert_events`.
+    pub alert_events: Option<usize>,
+    /// `limits.groups`.
+    pub groups: Option<usize>,
+}
+
+/// A whole hour, 0-24: `8`, `"08"` or `"08:00"`.
+fn hour(y: &Yaml, what: &str) -> Result<u8, String> {
+    let n = match y {
+        Yaml::Integer(i) => *i,
+        Yaml::String(s) => {
+            let (h, m) = s.split_once(':').unwrap_or((s, "00"));
+            if m != "00" {
+                return Err(format!("{what} '{s}': business hours are whole hours"));
+            }
+            h.parse()
+                .map_err(|_| format!("{what} '{s}' is not an hour"))?
+        }
+        _ => return Err(format!("{what} is an hour, 0-24")),
+    };
+    u8::try_from(n)
+        .ok()
+        .filter(|h| *h <= 24)
+        .ok_or_else(|| format!("{what} {n} is not an hour, 0-24"))
+}
+
+/// A positive count.
+fn count(y: &Yaml, what: &str) -> Result<usize, String> {
+    y.as_i64()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{what} is a positive number"))
 }
 
 fn timestamp(y: &Yaml, what: &str) -> Result<Option<Timestamp>, String> {
@@ -97,10 +143,10 @@ impl Tuning {
         if let Yaml::Hash(h) = doc {
             for key in h.keys() {
                 match key.as_str() {
-                    Some("rules" | "suppress" | "business_hours") => {}
+                    Some("rules" | "suppress" | "business_hours" | "limits") => {}
                     other => {
                         return Err(format!(
-                            "unknown section {other:?} (rules, suppress, business_hours)"
+                            "unknown section {other:?} (rules, suppress, business_hours, limits)"
                         ))
                     }
                 }
@@ -150,14 +196,58 @@ impl Tuning {
         }
         match &doc["business_hours"] {
             Yaml::BadValue => {}
-            hours => {
-                tuning.hour_zone = Some(
-                    hours["timezone"]
-                        .as_str()
-                        .ok_or("business_hours needs a timezone (an IANA name or an offset)")?
-                        .to_owned(),
-                );
+            Yaml::Hash(h) => {
+                for key in h.keys() {
+                    if !matches!(key.as_str(), Some("timezone" | "start" | "end")) {
+                        return Err(format!(
+                            "business_hours: unknown setting {:?} (timezone, start, end)",
+                            key.as_str()
+                        ));
+                    }
+                }
+                let hours = &doc["business_hours"];
+                if let Some(zone) = hours["timezone"].as_str() {
+                    tuning.hour_zone = Some(zone.to_owned());
+                }
+                match (&hours["start"], &hours["end"]) {
+                    (Yaml::BadValue, Yaml::BadValue) => {}
+                    (Yaml::BadValue, _) | (_, Yaml::BadValue) => {
+                        return Err("business_hours needs both start and end".into())
+                    }
+                    (start, end) => {
+                        let (start, end) = (
+                            hour(start, "business_hours.start")?,
+                            hour(end, "business_hours.end")?,
+                        );
+                        if start >= end {
+                            return Err(format!(
+                                "business_hours: start {start} is not before end {end}"
+                            ));
+                        }
+                        tuning.hours = Some((start, end));
+                    }
+                }
             }
+            _ => return Err("business_hours holds timezone, start and end".into()),
+        }
+        match &doc["limits"] {
+            Yaml::BadValue => {}
+            Yaml::Hash(h) => {
+                for (k, v) in h {
+                    match k.as_str() {
+                        Some("alert_events") => {
+                            tuning.alert_events = Some(count(v, "limits.alert_events")?)
+                        }
+                        Some("groups") => tuning.groups = Some(count(v, "limits.groups")?),
+                        other => {
+                            return Err(format!(
+                                "limits: unknown setting {other:?} (alert_events, groups)"
+                            ))
+                        }
+                    }
+                }
+            }
+            _ => return Err("limits holds alert_events and groups".into()),
         }
         if let Yaml::Array(items) = &doc["suppress"] {
             for (n, item) in items.iter().enumerate() {
@@ -201,16 +291,58 @@ impl Tuning {
         Ok(tuning)
     }
 
-    /// Applies rule changes to what was loaded; returns the ids it names
-    /// that no loaded rule has (so a typo is reported, not ignored).
+    /// The correlation and alert limits, with the file's changes.
+    pub fn limits(&self) -> Limits {
+        let base = Limits::default();
+        Limits {
+            max_alert_events: self.alert_events.unwrap_or(base.max_alert_events),
+            max_groups: self.groups.unwrap_or(base.max_groups),
+            ..base
+        }
+    }
+
+    /// Applies rule changes to what was loaded; returns what it could not
+    /// apply (an id no loaded rule has, a threshold for a rule that has
+    /// none, business hours no rule reads), so nothing is silently ignored.
     pub fn apply(&self, loaded: &mut Loaded) -> Vec<String> {
-        let mut unknown = Vec::new();
+        let mut problems = Vec::new();
+        if let Some((start, end)) = self.hours {
+            let mut applied = false;
+            for rule in &mut loaded.rules {
+                for (name, search) in &mut rule.searches {
+                    let (bound, modifier) = match name.as_str() {
+                        "before_hours" => (start, "lt"),
+                        "after_hours" => (end, "gte"),
+                        _ => continue,
+                    };
+                    let Search::Fields(maps) = search else {
+                        continue;
+                    };
+                    for term in maps.iter_mut().flatten() {
+                        if term.field == "@timestamp" && term.modifiers == ["hour", modifier] {
+                            term.values = vec![Scalar::Int(i64::from(bound))];
+                            applied = true;
+                        }
+                    }
+                }
+            }
+            if !applied {
+                problems.push(
+                    "business_hours.start and end: no loaded rule tests business hours".into(),
+                );
+            }
+        }
         for (id, t) in &self.rules {
             let in_rules = loaded.rules.iter().any(|r| &r.id == id);
             let in_correlations = loaded.correlations.iter().any(|c| &c.id == id);
             if !in_rules && !in_correlations {
-                unknown.push(id.clone());
+                problems.push(format!("{id}: no loaded rule has this id"));
                 continue;
+            }
+            if !in_correlations && (t.threshold.is_some() || t.timespan.is_some()) {
+                problems.push(format!(
+                    "{id}: threshold and timespan are a correlation's; this rule alerts on each event"
+                ));
             }
             if t.enabled == Some(false) {
                 loaded.rules.retain(|r| &r.id != id);
@@ -229,8 +361,8 @@ impl Tuning {
                 }
             }
         }
-        unknown.sort();
-        unknown
+        problems.sort();
+        problems
     }
 
     /// Whether a suppression drops `alert`.
@@ -302,7 +434,7 @@ mod tests {
         let text = "title: base\nid: b\nname: b\ndetection:\n  s: {a: 1}\n  condition: s\n---\ntitle: c\nid: corr\ncorrelation:\n  type: event_count\n  rules: [b]\n  group-by: [x]\n  timespan: 5m\n  condition: {gte: 5}\n";
         let mut loaded = load_text(text, "t.yml".into());
         let t = Tuning::from_yaml("rules:\n  corr: {threshold: 10, timespan: 1h}\n  b: {enabled: true}\n  nope: {enabled: false}\n").unwrap();
-        assert_eq!(t.apply(&mut loaded), ["nope"]);
+        assert_eq!(t.apply(&mut loaded), ["nope: no loaded rule has this id"]);
         assert_eq!(loaded.correlations[0].threshold.gte, Some(10.0));
         assert_eq!(loaded.correlations[0].timespan.as_secs(), 3600);
         let off = Tuning::from_yaml("rules:\n  b: {enabled: false}\n").unwrap();
@@ -310,5 +442,50 @@ mod tests {
         assert!(loaded.rules.is_empty());
         assert!(Tuning::from_yaml("rulez: {}").is_err());
         assert!(Tuning::from_yaml("rules:\n  b: {threshhold: 3}\n").is_err());
+        // A threshold means nothing to a rule that alerts on each event.
+        let mut loaded = load_text(text, "t.yml".into());
+        let t = Tuning::from_yaml("rules:\n  b: {threshold: 3}\n").unwrap();
+        assert_eq!(t.apply(&mut loaded).len(), 1);
+    }
+
+    #[test]
+    fn business_hours_replace_the_bounds_of_the_rules_that_test_them() {
+        let text = "title: off\nid: off\ndetection:\n  login: {event.action: ssh-login}\n  before_hours: {'@timestamp|hour|lt': 7}\n  after_hours: {'@timestamp|hour|gte': 22}\n  condition: login and (before_hours or after_hours)\n";
+        let mut loaded = load_text(text, "t.yml".into());
+        let t = Tuning::from_yaml(
+            "business_hours:\n  timezone: Europe/Berlin\n  start: \"08:00\"\n  end: 18\n",
+        )
+        .unwrap();
+        assert_eq!(t.hour_zone.as_deref(), Some("Europe/Berlin"));
+        assert!(t.apply(&mut loaded).is_empty());
+        let bounds: Vec<_> = loaded.rules[0]
+            .searches
+            .iter()
+            .filter_map(|(name, search)| match search {
+                Search::Fields(maps) => Some((name.clone(), maps[0][0].values.clone())),
+                _ => None,
+            })
+            .collect();
+        assert!(bounds.contains(&("before_hours".into(), vec![Scalar::Int(8)])));
+        assert!(bounds.contains(&("after_hours".into(), vec![Scalar::Int(18)])));
+        for bad in [
+            "business_hours: {start: 8}",
+            "business_hours: {start: \"08:30\", end: 18}",
+            "business_hours: {start: 18, end: 8}",
+            "business_hours: {start: 8, end: 25}",
+            "business_hours: {opens: 8}",
+            "limits: {alert_events: 0}",
+        ] {
+            assert!(Tuning::from_yaml(bad).is_err(), "{bad}");
+        }
+        // Hours no loaded rule reads are reported.
+        let mut none = load_text(
+            "title: b\nid: b\ndetection:\n  s: {a: 1}\n  condition: s\n",
+            "t.yml".into(),
+        );
+        let t = Tuning::from_yaml("business_hours: {start: 8, end: 18}").unwrap();
+        assert_eq!(t.apply(&mut none).len(), 1);
+        let t = Tuning::from_yaml("limits: {alert_events: 25}").unwrap();
+        assert_eq!(t.limits().max_alert_events, 25);
     }
 }

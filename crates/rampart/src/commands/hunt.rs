@@ -12,9 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_detect::rule::Rule;
-use rampart_detect::{
-    Alert, CompileOptions, Deduper, Level, Limits, Loaded, RuleRoles, RuleSet, Tuning,
-};
+use rampart_detect::{Alert, CompileOptions, Deduper, Level, Loaded, RuleRoles, RuleSet, Tuning};
 use rampart_event::time::Zone;
 use rampart_event::{Event, Timestamp};
 use rampart_intel::vt::{not_sent_reason, Report, VtKind};
@@ -197,12 +195,9 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         None => Tuning::default(),
     };
-    let unknown = tuning.apply(&mut loaded);
-    if !unknown.is_empty() {
-        bail!(
-            "the config names rules that are not loaded: {}",
-            unknown.join(", ")
-        );
+    let problems = tuning.apply(&mut loaded);
+    if !problems.is_empty() {
+        bail!("the config cannot be applied: {}", problems.join("; "));
     }
     let compile = CompileOptions {
         hour_zone: match &tuning.hour_zone {
@@ -212,7 +207,8 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         ..CompileOptions::default()
     };
     let mut rules = RuleSet::build(loaded, &compile);
-    let mut correlator = rules.correlator(Limits::default());
+    let limits = tuning.limits();
+    let mut correlator = rules.correlator(limits.clone());
     let roles = correlator.roles();
     let correlations = correlator.len();
     let compiled_in = started.elapsed();
@@ -293,8 +289,8 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
             .map(|r| r.rule.as_ref())
             .chain([&ioc_rule])
             .filter_map(|r| Some((r.id.clone(), r.dedup?))),
-        Limits::default().max_alert_events,
-        Limits::default().max_groups,
+        limits.max_alert_events,
+        limits.max_groups,
     );
     let mut suppressed = 0u64;
     let mut talkers = IpCounts::new(MAX_COUNTED_ADDRESSES);
