@@ -500,10 +500,8 @@ impl Running {
                 group.kept -= usize::from(old.event.is_some());
             }
         }
-        let holds =
-            self.rule
-                .threshold
-                .holds(measure(&self.rule, &group.window, self.members.len()));
+        let measured = measure(&self.rule, &group.window, self.members.len());
+        let holds = self.rule.threshold.holds(measured);
         match (&mut group.open, holds) {
             (Some(open), _) => {
                 open.count += 1;
@@ -529,12 +527,13 @@ impl Running {
                     },
                     |e| e.origin.clone(),
                 );
+                let matched = why(&self.rule, &key, measured, &group.window);
                 group.open = Some(open_alert(
                     &self.rule,
                     &key,
                     (first, time),
                     group.window.len() as u64,
-                    events,
+                    (events, matched),
                     origin,
                 ));
                 Some(self.rule.group_by.iter().cloned().zip(key).collect())
@@ -550,7 +549,7 @@ fn open_alert(
     key: &[String],
     (first, now): (Timestamp, Timestamp),
     count: u64,
-    events: Vec<Box<RawValue>>,
+    (events, matched): (Vec<Box<RawValue>>, Vec<Matched>),
     origin: Origin,
 ) -> Alert {
     let group: Vec<(String, String)> = rule
@@ -577,14 +576,66 @@ fn open_alert(
         group,
         mitre: techniques(&rule.tags),
         tags: rule.tags.clone(),
-        matched: vec![Matched {
-            search: format!("{:?} over {}", rule.kind, rule.rules.join(", ")),
-            field: rule.field.clone(),
-            value: None,
-        }],
+        matched,
         events,
         origin,
     }
+}
+
+/// The most distinct values an alert lists for a `value_count`.
+const MAX_LISTED_VALUES: usize = 20;
+
+/// Why a burst met its condition: its group's values, what was measured
+/// against the threshold, and for `value_count` the distinct values seen.
+fn why(
+    rule: &CorrelationRule,
+    key: &[String],
+    measured: f64,
+    window: &VecDeque<Entry>,
+) -> Vec<Matched> {
+    let mut matched: Vec<Matched> = rule
+        .group_by
+        .iter()
+        .zip(key)
+        .map(|(field, value)| Matched {
+            search: "group-by".into(),
+            field: Some(field.clone()),
+            value: Some(value.clone()),
+        })
+        .collect();
+    let span = rule.timespan.as_secs();
+    matched.push(Matched {
+        search: format!(
+            "{} of {} within {span} s",
+            rule.kind.name(),
+            rule.rules.join(", ")
+        ),
+        field: Some(rule.field.clone().unwrap_or_else(|| "count".into())),
+        value: Some(format!("{measured} ({})", rule.threshold)),
+    });
+    if rule.kind == crate::correlation::Kind::ValueCount {
+        let mut seen: Vec<&str> = Vec::new();
+        for value in window.iter().filter_map(|e| e.value.as_deref()) {
+            if seen.len() == MAX_LISTED_VALUES {
+                break;
+            }
+            if !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        // The measure of a value_count is its number of distinct values.
+        let more = (measured as usize).saturating_sub(seen.len());
+        let mut list = seen.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        matched.push(Matched {
+            search: "distinct values".into(),
+            field: rule.field.clone(),
+            value: Some(list),
+        });
+    }
+    matched
 }
 
 impl Running {
@@ -800,6 +851,20 @@ level: high
         assert_eq!(
             spray[0].count, 4,
             "the third distinct user arrives with the fourth event"
+        );
+        // Why it fired: the group, the measure against the threshold, and
+        // the distinct values.
+        let why: Vec<(String, String)> = spray[0]
+            .matched
+            .iter()
+            .map(|m| (m.search.clone(), m.value.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(why[0], ("group-by".into(), "192.0.2.9".into()));
+        assert!(why[1].0.starts_with("value_count of "), "{why:?}");
+        assert_eq!(why[1].1, "3 (gte 3)");
+        assert_eq!(
+            why[2],
+            ("distinct values".into(), "root, admin, oracle".into())
         );
     }
 

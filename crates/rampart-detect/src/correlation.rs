@@ -29,19 +29,28 @@ pub enum Kind {
     ValueMedian,
 }
 
+const KIND_NAMES: [(&str, Kind); 8] = [
+    ("event_count", Kind::EventCount),
+    ("value_count", Kind::ValueCount),
+    ("temporal", Kind::Temporal),
+    ("temporal_ordered", Kind::TemporalOrdered),
+    ("value_sum", Kind::ValueSum),
+    ("value_avg", Kind::ValueAvg),
+    ("value_percentile", Kind::ValuePercentile),
+    ("value_median", Kind::ValueMedian),
+];
+
 impl Kind {
     fn parse(text: &str) -> Option<Kind> {
-        Some(match text {
-            "event_count" => Kind::EventCount,
-            "value_count" => Kind::ValueCount,
-            "temporal" => Kind::Temporal,
-            "temporal_ordered" => Kind::TemporalOrdered,
-            "value_sum" => Kind::ValueSum,
-            "value_avg" => Kind::ValueAvg,
-            "value_percentile" => Kind::ValuePercentile,
-            "value_median" => Kind::ValueMedian,
-            _ => return None,
-        })
+        KIND_NAMES.iter().find(|(n, _)| *n == text).map(|(_, k)| *k)
+    }
+
+    /// The name Sigma gives it (`event_count`).
+    pub fn name(self) -> &'static str {
+        KIND_NAMES
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("correlation", |(n, _)| n)
     }
 }
 
@@ -60,6 +69,24 @@ pub struct Threshold {
     pub eq: Option<f64>,
     /// `neq`.
     pub neq: Option<f64>,
+}
+
+impl std::fmt::Display for Threshold {
+    /// As Sigma writes it: `gte 5`, `gt 2 and lt 9`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            ("gt", self.gt),
+            ("gte", self.gte),
+            ("lt", self.lt),
+            ("lte", self.lte),
+            ("eq", self.eq),
+            ("neq", self.neq),
+        ]
+        .into_iter()
+        .filter_map(|(op, v)| Some(format!("{op} {}", v?)))
+        .collect();
+        f.write_str(&parts.join(" and "))
+    }
 }
 
 impl Threshold {

@@ -210,10 +210,15 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
         writeln!(out, "id:          {}", c.id)?;
         writeln!(out, "title:       {}", c.title)?;
         writeln!(out, "level:       {}", c.level)?;
-        writeln!(out, "correlation: {:?} over {}", c.kind, c.rules.join(", "))?;
+        writeln!(
+            out,
+            "correlation: {} over {}",
+            c.kind.name(),
+            c.rules.join(", ")
+        )?;
         writeln!(out, "group-by:    {}", c.group_by.join(", "))?;
         writeln!(out, "timespan:    {} s", c.timespan.as_secs())?;
-        writeln!(out, "threshold:   {}", threshold_text(&c.threshold))?;
+        writeln!(out, "threshold:   {}", c.threshold)?;
         writeln!(
             out,
             "source:      {} (document {})",
@@ -225,22 +230,6 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
         bail!("rule '{id}' cannot run: {s}")
     }
     bail!("no rule with id '{id}' (see `rampart rules list`)")
-}
-
-/// A correlation's condition as Sigma writes it: `gte 5`, `gt 2 and lt 9`.
-fn threshold_text(t: &rampart_detect::correlation::Threshold) -> String {
-    let parts: Vec<String> = [
-        ("gt", t.gt),
-        ("gte", t.gte),
-        ("lt", t.lt),
-        ("lte", t.lte),
-        ("eq", t.eq),
-        ("neq", t.neq),
-    ]
-    .into_iter()
-    .filter_map(|(op, v)| Some(format!("{op} {}", v?)))
-    .collect();
-    parts.join(" and ")
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
