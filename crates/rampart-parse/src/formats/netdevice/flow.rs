@@ -17,11 +17,28 @@ type End = (IpAddr, Option<u16>);
 
 /// Reads an ASA message's two ends, and its protocol, into `event`.
 pub fn asa(message: &str, event: &mut Event) {
-    let mut ends = message
-        .split_whitespace()
-        .filter(|t| !t.starts_with('('))
-        .filter_map(|t| asa_end(t.trim_end_matches([',', ';'])));
-    if let (Some(source), Some(destination)) = (ends.next(), ends.next()) {
+    let mut ends = Vec::with_capacity(2);
+    let mut previous = "";
+    for token in message.split_whitespace() {
+        if ends.len() == 2 {
+            break;
+        }
+        let word = token.trim_end_matches([',', ';']);
+        if !token.starts_with('(') {
+            match asa_end(word) {
+                Some(end) => ends.push(end),
+                // ICMP has no ports: `src outside:A dst inside:B`.
+                None if matches!(previous, "src" | "dst" | "from" | "to") => {
+                    if let Some(addr) = bare_address(word) {
+                        ends.push((addr, None));
+                    }
+                }
+                None => {}
+            }
+        }
+        previous = word;
+    }
+    if let [source, destination] = ends[..] {
         set(event, source, destination);
         let transport = message
             .split_whitespace()
@@ -70,6 +87,14 @@ fn asa_end(token: &str) -> Option<End> {
     Some((addr, port.parse().ok()))
 }
 
+/// `IF:ADDR` or `ADDR`.
+fn bare_address(token: &str) -> Option<IpAddr> {
+    token
+        .parse()
+        .ok()
+        .or_else(|| token.split_once(':')?.1.parse().ok())
+}
+
 /// `ADDR/PORT`.
 fn slash_end(token: &str) -> Option<End> {
     let (addr, port) = token.rsplit_once('/')?;
@@ -113,7 +138,7 @@ mod tests {
         // An ICMP deny names no ports.
         assert_eq!(
             ends(asa, "Deny icmp src outside:203.0.113.5 dst inside:10.0.0.5 (type 8, code 0) by access-group \"in\""),
-            ["-", "-", "-", "-", "-"]
+            ["203.0.113.5", "-", "10.0.0.5", "-", "icmp"]
         );
         assert_eq!(
             ends(
