@@ -387,3 +387,45 @@ fn business_hours_follow_the_configured_zone() {
     assert_eq!(hunt("rules: {}\n"), 1);
     assert_eq!(hunt("business_hours:\n  timezone: \"+02:00\"\n"), 0);
 }
+
+#[test]
+fn rules_list_and_validate_write_machine_formats() {
+    let output = rampart()
+        .args(["rules", "list", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kind_of = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["kind"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(kind_of("ssh-brute-force").as_deref(), Some("correlation"));
+    assert_eq!(kind_of("ioc-match").as_deref(), Some("native"));
+    assert_eq!(kind_of("win-new-user").as_deref(), Some("detection"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "title: Broken\nid: broken-1\nlogsource: {product: linux}\ndetection:\n  s: {a|re: '(?<=x)y'}\n  condition: s\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let output = rampart()
+        .args(["rules", "validate", "--format", "csv", "--output"])
+        .arg(&report)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("path,rule,reason"));
+    assert!(lines.next().unwrap().contains(",broken-1,"), "{text}");
+}

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::bail;
-use clap::{Args, Subcommand};
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
 use rampart_detect::{
     builtin, load_text, rule_tests, Alert, CompileOptions, Deduper, Limits, RuleSet,
 };
@@ -24,6 +24,64 @@ pub struct RulesArgs {
     action: Action,
 }
 
+/// How `list` and `validate` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Table,
+    /// One JSON object a line.
+    Jsonl,
+    /// Comma-separated, with a header.
+    Csv,
+}
+
+/// Where and how `list` and `validate` write.
+#[derive(Debug, Args)]
+struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl Output {
+    fn open(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.output {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(std::io::stdout().lock()),
+        })
+    }
+}
+
+/// One row of `list` or `validate` in a machine format.
+fn write_row(out: &mut dyn Write, format: Format, row: &[(&str, String)]) -> anyhow::Result<()> {
+    match format {
+        Format::Jsonl => {
+            let object: serde_json::Map<String, serde_json::Value> = row
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.as_str())))
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(object))?;
+        }
+        Format::Csv | Format::Table => {
+            let mut line = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            line.write_record(
+                row.iter()
+                    .map(|(_, v)| crate::alert_writer::neutralise(v).into_owned()),
+            )?;
+            out.write_all(&line.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Subcommand)]
 enum Action {
     /// List the built-in rules (and those under --rules).
@@ -31,6 +89,8 @@ enum Action {
         /// More Sigma rules: a file or folder (repeatable).
         #[arg(long, short, value_name = "PATH")]
         rules: Vec<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Show one rule by id: its metadata and where it came from.
     Show {
@@ -45,6 +105,8 @@ enum Action {
         /// Files or folders of Sigma rules.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Run the tests rules carry (`rampart.tests`); the built-in pack by default.
     Test {
@@ -56,9 +118,9 @@ enum Action {
 /// Runs the command.
 pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
     match &args.action {
-        Action::List { rules } => list(rules),
+        Action::List { rules, out } => list(rules, out),
         Action::Show { id, rules } => show(id, rules),
-        Action::Validate { paths } => validate(paths),
+        Action::Validate { paths, out } => validate(paths, out),
         Action::Test { paths } => test(paths),
     }
 }
@@ -69,11 +131,56 @@ fn all_rules(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
     Ok(RuleSet::build(loaded, &CompileOptions::default()))
 }
 
-fn list(extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn list(extra: &[PathBuf], output: &Output) -> anyhow::Result<ExitCode> {
     let mut set = all_rules(extra)?;
     let correlations = set.correlator(Limits::default());
     let roles = correlations.roles();
-    let mut out = std::io::stdout().lock();
+    let mut out = output.open()?;
+    if output.format != Format::Table {
+        let header = ["id", "level", "kind", "title", "source", "tags"];
+        if output.format == Format::Csv {
+            write_row(&mut out, Format::Csv, &header.map(|h| (h, h.to_owned())))?;
+        }
+        let ioc = rampart_intel::ioc_rule();
+        let detections = set.rules().iter().enumerate().map(|(i, r)| {
+            let kind = if roles.is_quiet(i) {
+                "feeds"
+            } else {
+                "detection"
+            };
+            (r.rule.as_ref(), kind)
+        });
+        for (rule, kind) in detections.chain([(&ioc, "native")]) {
+            let row = [
+                ("id", rule.id.clone()),
+                ("level", rule.level.as_str().to_owned()),
+                ("kind", kind.to_owned()),
+                ("title", rule.title.clone()),
+                ("source", rule.source.path.to_string()),
+                ("tags", rule.tags.join(" ")),
+            ];
+            write_row(&mut out, output.format, &row)?;
+        }
+        for c in correlations.rules() {
+            let row = [
+                ("id", c.id.clone()),
+                ("level", c.level.as_str().to_owned()),
+                ("kind", "correlation".to_owned()),
+                ("title", c.title.clone()),
+                ("source", c.source.path.to_string()),
+                ("tags", c.tags.join(" ")),
+            ];
+            write_row(&mut out, output.format, &row)?;
+        }
+        out.flush()?;
+        if !set.skipped.is_empty() {
+            eprintln!(
+                "{} rules could not load and are not listed (`rampart rules validate PATH` says why)",
+                set.skipped.len()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     writeln!(out, "{:<40}  {:<13}  {:<11}  TITLE", "ID", "LEVEL", "KIND")?;
     for (i, r) in set.rules().iter().enumerate() {
         let kind = if roles.is_quiet(i) {
@@ -232,15 +339,32 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
     bail!("no rule with id '{id}' (see `rampart rules list`)")
 }
 
-fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
+fn validate(paths: &[PathBuf], output: &Output) -> anyhow::Result<ExitCode> {
+    let mut out = output.open()?;
     let mut failed = false;
+    if output.format == Format::Csv {
+        let header = ["path", "rule", "reason"];
+        write_row(&mut out, Format::Csv, &header.map(|h| (h, h.to_owned())))?;
+    }
     for path in paths {
         let mut set = RuleSet::build(
             load_rules(std::slice::from_ref(path))?,
             &CompileOptions::default(),
         );
         let correlations = set.correlator(Limits::default());
+        if output.format != Format::Table {
+            // One row per rule that cannot run.
+            for s in &set.skipped {
+                let row = [
+                    ("path", s.path.to_string()),
+                    ("rule", s.rule.clone().unwrap_or_default()),
+                    ("reason", s.reason.clone()),
+                ];
+                write_row(&mut out, output.format, &row)?;
+            }
+            failed |= !set.skipped.is_empty();
+            continue;
+        }
         let no_source = set
             .rules()
             .iter()
@@ -272,6 +396,7 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
         failed |= !set.skipped.is_empty();
     }
+    out.flush()?;
     Ok(if failed {
         ExitCode::from(1)
     } else {
