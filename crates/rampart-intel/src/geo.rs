@@ -17,9 +17,44 @@ pub struct GeoIp {
     asn: Option<Reader<Vec<u8>>>,
 }
 
-fn open(path: &Path) -> Result<Reader<Vec<u8>>, String> {
-    Reader::open_readfile(path)
-        .map_err(|e| format!("{}: not a MaxMind database: {e}", path.display()))
+fn open(path: &Path, kind: &str) -> Result<Reader<Vec<u8>>, String> {
+    let reader = Reader::open_readfile(path)
+        .map_err(|e| format!("{}: not a MaxMind database: {e}", path.display()))?;
+    // The data section starts after the search tree, whose size the
+    // metadata states (MaxMind DB spec: node count x record size / 4, then a
+    // 16-byte separator). A damaged count would send lookups past the file,
+    // where the reader panics instead of failing.
+    let m = &reader.metadata;
+    let tree = u64::from(m.node_count) * u64::from(m.record_size) / 4 + 16;
+    let size = std::fs::metadata(path).map_or(0, |f| f.len());
+    if !matches!(m.record_size, 24 | 28 | 32) || tree > size {
+        return Err(format!(
+            "{}: a damaged MaxMind database: its search tree ({} nodes of {} bits) does not fit in its {size} bytes",
+            path.display(),
+            m.node_count,
+            m.record_size
+        ));
+    }
+    // A City database given as the ASN one (or the reverse) would enrich
+    // nothing without a word.
+    let wanted = if kind == "asn" {
+        "ASN"
+    } else {
+        "City or Country"
+    };
+    let fits = if kind == "asn" {
+        m.database_type.contains("ASN") || m.database_type.contains("ISP")
+    } else {
+        !m.database_type.contains("ASN")
+    };
+    if !fits {
+        return Err(format!(
+            "{}: a {} database, not the {wanted} database this option takes",
+            path.display(),
+            m.database_type
+        ));
+    }
+    Ok(reader)
 }
 
 fn english<'a>(names: Option<&std::collections::BTreeMap<&'a str, &'a str>>) -> Option<&'a str> {
@@ -31,8 +66,8 @@ impl GeoIp {
     /// left out).
     pub fn open(geo: Option<&Path>, asn: Option<&Path>) -> Result<GeoIp, String> {
         Ok(GeoIp {
-            geo: geo.map(open).transpose()?,
-            asn: asn.map(open).transpose()?,
+            geo: geo.map(|p| open(p, "geo")).transpose()?,
+            asn: asn.map(|p| open(p, "asn")).transpose()?,
         })
     }
 

@@ -328,6 +328,46 @@ fn a_file_that_is_not_a_maxmind_database_is_a_clear_error() {
     );
 }
 
+/// A damaged database (MaxMind's own test file whose node count points past
+/// its end), and databases given to the wrong option, are refused with a
+/// clear error instead of crashing the run or enriching nothing.
+#[test]
+fn damaged_or_swapped_maxmind_databases_are_clear_errors() {
+    let Some(mmdb) = shared("corpora/maxmind/test-data") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ids.log"), ids_line(0, "81.2.69.142", "1.128.0.1")).unwrap();
+    let path = |name: &str| mmdb.join(name).display().to_string();
+    for (option, file, said) in [
+        (
+            "--geoip",
+            "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
+            "damaged",
+        ),
+        (
+            "--asn",
+            "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
+            "damaged",
+        ),
+        (
+            "--geoip",
+            "GeoLite2-ASN-Test.mmdb",
+            "not the City or Country",
+        ),
+        ("--asn", "GeoIP2-City-Test.mmdb", "not the ASN"),
+    ] {
+        let out = rampart(&["parse", "--no-db", option, &path(file), "ids.log"], d);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{option} {file}: {stderr}");
+        assert!(
+            stderr.contains(said) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+}
+
 /// A server that answers its n-th request with the n-th of `answers`
 /// (status line and body), the last one from then on.
 fn feed_server(answers: Vec<(&'static str, String)>) -> String {
