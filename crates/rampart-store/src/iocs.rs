@@ -122,6 +122,18 @@ impl Store {
                         counts.added += 1;
                     }
                     Some(old) => {
+                        // What the new record leaves unsaid keeps its old value
+                        // (a plain `ioc add` of a known indicator must not make a
+                        // time-limited one permanent); tags accumulate.
+                        let confidence = ind.confidence.or(old.indicator.confidence);
+                        let expires = ind.expires.or(old.indicator.expires);
+                        let mut tags = old.indicator.tags.clone();
+                        for t in &ind.tags {
+                            if !tags.contains(t) {
+                                tags.push(t.clone());
+                            }
+                        }
+                        let active = !expires.is_some_and(|e| e <= now);
                         // The earliest first sighting and the latest last one are kept.
                         let first_seen = match (old.indicator.first_seen, ind.first_seen) {
                             (Some(a), Some(b)) => Some(a.min(b)),
@@ -131,22 +143,23 @@ impl Store {
                             (Some(a), Some(b)) => Some(a.max(b)),
                             (a, b) => a.or(b),
                         };
-                        let same = old.indicator.confidence == ind.confidence
-                            && old.indicator.tags == ind.tags
+                        let same = old.indicator.confidence == confidence
+                            && old.indicator.tags == tags
                             && old.indicator.first_seen == first_seen
                             && old.indicator.last_seen == last_seen
-                            && old.indicator.expires == ind.expires
+                            && old.indicator.expires == expires
                             && old.active == active;
                         if same {
                             counts.unchanged += 1;
                         } else {
+                            let tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
                             update.execute(params![
                                 old.id,
-                                ind.confidence,
+                                confidence,
                                 tags,
                                 time(first_seen),
                                 time(last_seen),
-                                time(ind.expires),
+                                time(expires),
                                 active,
                                 stamp,
                             ])?;
@@ -275,6 +288,24 @@ mod tests {
         let listed = s.list(&IocFilter::default()).unwrap();
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[1].indicator.confidence, Some(5));
+    }
+
+    #[test]
+    fn a_plain_re_add_keeps_what_it_does_not_say() {
+        let mut s = Store::in_memory().unwrap();
+        let mut full = ind("203.0.113.70", "manual", Some(90));
+        full.tags = vec!["c2".into(), "apt".into()];
+        full.expires = Some("2030-01-01T00:00:00Z".parse().unwrap());
+        s.import(&[full], now()).unwrap();
+        let mut plain = ind("203.0.113.70", "manual", None);
+        plain.tags = vec!["seen-again".into()];
+        let counts = s.import(&[plain], now()).unwrap();
+        assert_eq!(counts.updated, 1, "the new tag is an update");
+        let kept = &s.list(&IocFilter::default()).unwrap()[0];
+        assert_eq!(kept.indicator.confidence, Some(90));
+        assert_eq!(kept.indicator.tags, ["c2", "apt", "seen-again"]);
+        assert!(kept.indicator.expires.is_some());
+        assert!(kept.active);
     }
 
     #[test]
