@@ -22,8 +22,11 @@ const IP_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server
 const DOMAIN_FIELDS: &[&str] = &[
     "dns.question.name",
     "url.domain",
+    "tls.client.server_name",
     "destination.domain",
     "server.domain",
+    "source.domain",
+    "client.domain",
 ];
 /// URL fields (a full URL; a path alone matches nothing).
 const URL_FIELDS: &[&str] = &["url.full", "url.original"];
@@ -60,6 +63,8 @@ impl IntelTable {
             let Some(ip) = event.get_ip(field) else {
                 continue;
             };
+            // `::ffff:203.0.113.5` is the IPv4 address a dual-stack socket saw.
+            let ip = ip.to_canonical();
             self.each_ip(ip, |indicator| {
                 hits.push(Hit {
                     field,
@@ -253,6 +258,26 @@ mod tests {
         assert_eq!(out[2].group[0].1, "http://bad.example.net/x.exe");
         let strict = table(&["evil.example.com"], false);
         assert!(strict.matches(&e).is_empty(), "subdomains only when asked");
+    }
+
+    #[test]
+    fn mapped_addresses_tls_names_and_source_hosts_are_looked_up() {
+        let t = table(
+            &["203.0.113.45", "c2.example.org", "scan.example.net"],
+            false,
+        );
+        let mut e = Event::new(Origin::new("a.log", 1), "raw");
+        e.set(
+            "source.ip",
+            "::ffff:203.0.113.45".parse::<IpAddr>().unwrap(),
+        );
+        e.set("tls.client.server_name", "c2.example.org");
+        e.set("source.domain", "scan.example.net");
+        let fields: Vec<&str> = t.matches(&e).iter().map(|h| h.field).collect();
+        assert_eq!(
+            fields,
+            ["source.ip", "tls.client.server_name", "source.domain"]
+        );
     }
 }
 

@@ -101,7 +101,10 @@ pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> E
         if let Some(h) = t("hostname") {
             e.insert("url.domain", h.to_owned());
         }
-        wire_full_url(&mut e);
+        // A fileinfo record's ends follow the file, not the request.
+        if kind == "http" || kind == "alert" {
+            wire_full_url(&mut e);
+        }
         if let Some(m) = t("http_method") {
             e.set_str("http.request.method", m);
         }
@@ -149,6 +152,22 @@ pub fn event(ctx: &FileContext, no: u64, line: &str, o: &Map<String, Json>) -> E
             if let Some(v) = t(path) {
                 e.set_str(field, v);
             }
+        }
+    }
+    if let Some(file) = o.get("fileinfo") {
+        let t = |k: &str| file.get(k).and_then(Json::as_str);
+        for (key, field) in [
+            ("filename", "file.name"),
+            ("md5", "file.hash.md5"),
+            ("sha1", "file.hash.sha1"),
+            ("sha256", "file.hash.sha256"),
+        ] {
+            if let Some(v) = t(key) {
+                e.set_str(field, v);
+            }
+        }
+        if let Some(size) = file.get("size").and_then(Json::as_i64) {
+            e.set("file.size", size);
         }
     }
     if let Some(flow) = o.get("flow") {
@@ -207,5 +226,21 @@ mod tests {
         assert_eq!(e.get_str("network.transport"), Some("tcp"));
         assert_eq!(e.get("network.bytes").unwrap().as_i64(), Some(4799));
         assert_eq!(e.get("suricata.eve.alert.gid").unwrap().as_i64(), Some(1));
+    }
+
+    #[test]
+    fn fileinfo_gives_file_hashes_and_no_url_with_the_client_port() {
+        let sha = "a".repeat(64);
+        let line = format!(
+            r#"{{"timestamp":"2025-03-14T10:00:00.000000+0000","event_type":"fileinfo","src_ip":"198.51.100.66","src_port":80,"dest_ip":"10.0.0.25","dest_port":51744,"proto":"TCP","http":{{"hostname":"dl.example.com","url":"/payload.exe"}},"fileinfo":{{"filename":"/payload.exe","md5":"{md5}","sha256":"{sha}","size":4096}}}}"#,
+            md5 = "b".repeat(32)
+        );
+        let o: Map<String, Json> = serde_json::from_str(&line).unwrap();
+        let ctx = FileContext::new("eve.json", ParseOptions::default());
+        let e = event(&ctx, 1, &line, &o);
+        assert_eq!(e.get_str("file.hash.sha256"), Some(sha.as_str()));
+        assert_eq!(e.get_str("file.hash.md5"), Some("b".repeat(32).as_str()));
+        assert_eq!(e.get("file.size").unwrap().as_i64(), Some(4096));
+        assert!(e.get("url.full").is_none());
     }
 }

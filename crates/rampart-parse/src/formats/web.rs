@@ -180,7 +180,26 @@ pub fn url(target: &str, e: &mut Event) {
         Some(at) => {
             let after = &path[at + 3..];
             let slash = position(after, b'/').unwrap_or(after.len());
-            e.set_str("url.domain", &after[..slash]);
+            let authority = &after[..slash];
+            // `host:port` (or `[v6]:port`): ECS keeps the port apart.
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let (host, port) = match host.rsplit_once(':') {
+                Some((h, p))
+                    if !p.is_empty()
+                        && p.bytes().all(|b| b.is_ascii_digit())
+                        && (!h.contains(':') || h.ends_with(']')) =>
+                {
+                    (h, p.parse::<u16>().ok())
+                }
+                _ => (host, None),
+            };
+            e.set_str(
+                "url.domain",
+                host.trim_start_matches('[').trim_end_matches(']'),
+            );
+            if let Some(port) = port {
+                e.set("url.port", i64::from(port));
+            }
             &after[slash..]
         }
         None => path,
@@ -374,6 +393,26 @@ mod tests {
             Some(r#"sqlmap/1.7 (\"x\")"#)
         );
         assert!(e.get("http.request.referrer").is_none());
+    }
+
+    #[test]
+    fn absolute_targets_keep_the_port_apart_from_the_host() {
+        let cases = [
+            (
+                "http://malware-c2.example.net:8080/x",
+                "malware-c2.example.net",
+                Some(8080),
+            ),
+            ("http://user@host.example:81/", "host.example", Some(81)),
+            ("http://[2001:db8::7]:8443/a", "2001:db8::7", Some(8443)),
+            ("http://plain.example/a?b=1:2", "plain.example", None),
+        ];
+        for (target, host, port) in cases {
+            let mut e = rampart_event::Event::new(rampart_event::Origin::new("a", 1), target);
+            url(target, &mut e);
+            assert_eq!(e.get_str("url.domain"), Some(host), "{target}");
+            assert_eq!(e.get("url.port").and_then(|p| p.as_i64()), port, "{target}");
+        }
     }
 
     #[test]
