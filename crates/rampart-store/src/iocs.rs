@@ -133,7 +133,7 @@ impl Store {
                                 tags.push(t.clone());
                             }
                         }
-                        let active = !expires.is_some_and(|e| e <= now);
+                        let active = expires.is_none_or(|e| e > now);
                         // The earliest first sighting and the latest last one are kept.
                         let first_seen = match (old.indicator.first_seen, ind.first_seen) {
                             (Some(a), Some(b)) => Some(a.min(b)),
