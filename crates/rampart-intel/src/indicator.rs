@@ -143,6 +143,14 @@ pub fn normalise(kind: Kind, text: &str) -> Result<(Kind, String), String> {
             let net = IpNet::from_str(text)
                 .map_err(|_| format!("'{text}' is not an address or range"))?;
             let net = net.trunc();
+            // A range wider than a /8 (a /32 in IPv6) is a mistake, not an
+            // indicator: 0.0.0.0/0 would flag every event critical.
+            let widest = if net.max_prefix_len() == 32 { 8 } else { 32 };
+            if net.prefix_len() < widest {
+                return Err(format!(
+                    "'{text}' is a range wider than /{widest}: too broad to be an indicator"
+                ));
+            }
             if net.prefix_len() == net.max_prefix_len() {
                 Ok((Kind::Ip, net.addr().to_string()))
             } else {
@@ -184,8 +192,8 @@ pub fn classify(text: &str) -> Result<(Kind, String), String> {
     if text.contains("://") {
         return normalise(Kind::Url, text);
     }
-    if let Ok(found) = normalise(Kind::Ip, text) {
-        return Ok(found);
+    if IpAddr::from_str(text).is_ok() || IpNet::from_str(text).is_ok() {
+        return normalise(Kind::Ip, text);
     }
     // Digits and dots that are not an address are a bad address, not a domain.
     if text
@@ -261,6 +269,11 @@ mod tests {
             classify("192.0.2.1/32").unwrap(),
             (Kind::Ip, "192.0.2.1".into())
         );
+        for broad in ["0.0.0.0/0", "10.0.0.0/7", "::/0", "2001::/16"] {
+            let why = classify(broad).unwrap_err();
+            assert!(why.contains("too broad"), "{broad}: {why}");
+        }
+        assert!(classify("10.0.0.0/8").is_ok());
         assert_eq!(
             classify("Evil.Example.COM.").unwrap(),
             (Kind::Domain, "evil.example.com".into())
