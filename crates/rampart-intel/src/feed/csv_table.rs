@@ -24,6 +24,44 @@ const TAGS: &[&str] = &["tags", "labels", "tag"];
 const FIRST: &[&str] = &["first_seen", "firstseen", "first"];
 const LAST: &[&str] = &["last_seen", "lastseen", "last"];
 const EXPIRES: &[&str] = &["expires", "expiry", "expiration", "valid_until"];
+/// A verdict column, as a scanner's report (VirusTotal's) has.
+const VERDICT: &[&str] = &["verdict", "classification", "disposition"];
+
+/// Verdicts that say the value is no threat: such a row of a report is not
+/// an indicator.
+fn harmless(verdict: &str) -> bool {
+    matches!(
+        verdict
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "_")
+            .as_str(),
+        "clean"
+            | "harmless"
+            | "benign"
+            | "undetected"
+            | "not_found"
+            | "notfound"
+            | "safe"
+            | "whitelisted"
+            | "allowlisted"
+            | "false_positive"
+            | "unknown"
+    )
+}
+
+/// A confidence as a number, or as the word a feed may use.
+fn confidence(text: &str) -> Option<u32> {
+    match text.to_ascii_lowercase().as_str() {
+        "high" => Some(85),
+        "medium" | "moderate" => Some(50),
+        "low" => Some(15),
+        other => other
+            .parse::<f64>()
+            .ok()
+            .filter(|n| *n >= 0.0)
+            .map(|n| n.round() as u32),
+    }
+}
 
 /// Whether a line looks like a header naming a value column.
 pub fn is_header(line: &str) -> bool {
@@ -61,6 +99,7 @@ pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(),
     let (type_col, conf_col, source_col, tags_col) =
         (col(TYPE), col(CONFIDENCE), col(SOURCE), col(TAGS));
     let (first_col, last_col, expires_col) = (col(FIRST), col(LAST), col(EXPIRES));
+    let verdict_col = col(VERDICT);
     for row in rdr.records() {
         let row = match row {
             Ok(r) => r,
@@ -75,6 +114,11 @@ pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(),
         let value = field(Some(value_col));
         if value.is_empty() {
             feed.invalid(line, "empty value");
+            continue;
+        }
+        let verdict = field(verdict_col);
+        if harmless(verdict) {
+            feed.invalid(line, format!("verdict '{verdict}': not a threat"));
             continue;
         }
         let typed = match field(type_col) {
@@ -93,21 +137,49 @@ pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(),
             s => s,
         };
         let mut ind = Indicator::new(kind, value, source);
-        match field(conf_col) {
-            "" => {}
-            c => match c.parse::<f64>() {
-                Ok(n) if n >= 0.0 => ind.confidence = Some(n.round() as u32),
-                _ => {
-                    feed.invalid(line, format!("confidence '{c}' is not a number"));
-                    continue;
-                }
-            },
-        }
+        // A confidence that is neither a number nor a word for one leaves
+        // the indicator without one rather than losing it.
+        ind.confidence = confidence(field(conf_col));
         ind.tags = tags(field(tags_col));
+        if !verdict.is_empty() {
+            ind.tags.push(verdict.to_ascii_lowercase());
+        }
         ind.first_seen = when(field(first_col));
         ind.last_seen = when(field(last_col));
         ind.expires = when(field(expires_col));
         feed.indicators.push(ind);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse, FeedOptions, Format};
+
+    /// A scanner's report lists harmless values too; only the threats are
+    /// indicators, each tagged with its verdict.
+    #[test]
+    fn a_report_s_harmless_verdicts_are_not_indicators() {
+        let report = "ioc,type,verdict,detections\n185.220.101.45,ip,MALICIOUS,72\n8.8.8.8,ip,CLEAN,0\n45.33.32.156,ip,SUSPICIOUS,3\n192.168.1.1,ip,not_found,\n";
+        let feed = parse(report, Format::Csv, &FeedOptions::default()).unwrap();
+        let values: Vec<&str> = feed.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["185.220.101.45", "45.33.32.156"]);
+        assert_eq!(feed.indicators[0].tags, ["malicious"]);
+        let reasons: Vec<&str> = feed.invalid.iter().map(|i| i.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "verdict 'CLEAN': not a threat",
+                "verdict 'not_found': not a threat"
+            ]
+        );
+    }
+
+    #[test]
+    fn confidence_words_are_read_and_other_text_keeps_the_indicator() {
+        let csv = "indicator,confidence\n203.0.113.1,High\n203.0.113.2,low\n203.0.113.3,very\n203.0.113.4,70\n";
+        let feed = parse(csv, Format::Csv, &FeedOptions::default()).unwrap();
+        let confidences: Vec<Option<u32>> = feed.indicators.iter().map(|i| i.confidence).collect();
+        assert_eq!(confidences, [Some(85), Some(15), None, Some(70)]);
+    }
 }
