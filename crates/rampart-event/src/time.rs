@@ -56,6 +56,10 @@ impl Zone {
             return Ok(Zone::utc());
         }
         if let Some(secs) = parse_offset(name.as_bytes()) {
+            // Civil offsets run from -12:00 to +14:00.
+            if !(-12 * 3600..=14 * 3600).contains(&secs) {
+                return Err(UnknownZone(name.to_owned()));
+            }
             let offset = Offset::from_seconds(secs).map_err(|_| UnknownZone(name.to_owned()))?;
             return Ok(Zone {
                 tz: TimeZone::fixed(offset),

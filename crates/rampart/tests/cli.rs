@@ -101,7 +101,8 @@ fn formats_are_listed_and_unknown_ones_refused() {
         .args(["parse", "--input-format", "nope", "x"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    // Bad usage (DESIGN §2).
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown input format 'nope'"));
 }
 
@@ -428,4 +429,45 @@ fn rules_list_and_validate_write_machine_formats() {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("path,rule,reason"));
     assert!(lines.next().unwrap().contains(",broken-1,"), "{text}");
+}
+
+#[test]
+fn bad_usage_exits_2_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, "x\n").unwrap();
+    let log = log.to_str().unwrap();
+    for (args, said) in [
+        (
+            vec!["parse", "--input-format", "nope", log],
+            "unknown input format",
+        ),
+        (
+            vec!["hunt", "--timezone", "Mars/Base", log],
+            "unknown time zone",
+        ),
+        (
+            vec!["parse", "--timezone", "+25:00", log],
+            "unknown time zone",
+        ),
+        (
+            vec!["ioc", "list", "--type", "bogus"],
+            "unknown indicator type",
+        ),
+    ] {
+        let output = rampart().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    // A negative offset is a value, not a flag.
+    let output = rampart()
+        .args(["parse", "-q", "--timezone", "-05:00", log])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -31,7 +31,7 @@ enum IocCommand {
         /// The indicator's value.
         value: String,
         /// Only of this type.
-        #[arg(long = "type", value_name = "TYPE")]
+        #[arg(long = "type", value_name = "TYPE", value_parser = kind_name)]
         kind: Option<String>,
         /// Only from this source.
         #[arg(long)]
@@ -84,7 +84,7 @@ struct AddArgs {
     #[arg(long, value_name = "FILE")]
     from_alerts: Option<PathBuf>,
     /// Their type (default: guessed from each value).
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", value_parser = kind_name)]
     kind: Option<String>,
     /// Who vouches for them (default: `manual`, or `alerts` with --from-alerts).
     #[arg(long)]
@@ -103,7 +103,7 @@ struct AddArgs {
 #[derive(Debug, Args)]
 struct FilterArgs {
     /// Only this type.
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", value_parser = kind_name)]
     kind: Option<String>,
     /// Only from this source.
     #[arg(long)]
@@ -132,6 +132,11 @@ enum ListFormat {
     Table,
     Csv,
     Jsonl,
+}
+
+/// A type `--type` takes; anything else is bad usage (exit code 2).
+fn kind_name(kind: &str) -> Result<String, String> {
+    kind.parse::<Kind>().map(|_| kind.to_owned())
 }
 
 fn kind_arg(kind: Option<&str>) -> anyhow::Result<Option<Kind>> {

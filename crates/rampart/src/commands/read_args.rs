@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use rampart_event::time::Zone;
 use rampart_io::ReadOptions;
@@ -20,7 +20,13 @@ pub struct ReadArgs {
     #[arg(long)]
     year: Option<i16>,
     /// Zone of times that carry no offset: an IANA name or an offset such as +02:00.
-    #[arg(long, default_value = "UTC", env = "RAMPART_TIMEZONE")]
+    #[arg(
+        long,
+        default_value = "UTC",
+        env = "RAMPART_TIMEZONE",
+        allow_hyphen_values = true,
+        value_parser = zone_name
+    )]
     timezone: String,
     /// Worker threads (default: one per core).
     #[arg(long)]
@@ -30,23 +36,38 @@ pub struct ReadArgs {
     #[arg(long)]
     recover_records: bool,
     /// Read every file as this format instead of detecting it (see `rampart formats`).
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", value_parser = format_name)]
     input_format: Option<String>,
     /// Write lines that parse as nothing to this file (JSON lines).
     #[arg(long, value_name = "FILE")]
     dead_letter: Option<PathBuf>,
 }
 
+/// A zone `--timezone` takes; anything else is bad usage (exit code 2).
+fn zone_name(name: &str) -> Result<String, String> {
+    Zone::named(name)
+        .map(|_| name.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// A format `--input-format` takes.
+fn format_name(name: &str) -> Result<String, String> {
+    match rampart_parse::by_name(name) {
+        Some(_) => Ok(name.to_owned()),
+        None => Err(format!(
+            "unknown input format '{name}': run `rampart formats` to list them"
+        )),
+    }
+}
+
 impl ReadArgs {
     /// The reader's options; an unknown time zone or input format is an error.
     pub fn options(&self) -> anyhow::Result<ReadOptions> {
-        let forced = match &self.input_format {
-            Some(name) => match rampart_parse::by_name(name) {
-                Some(f) => Some(f),
-                None => bail!("unknown input format '{name}': run `rampart formats` to list them"),
-            },
-            None => None,
-        };
+        // The name was checked when the arguments were read.
+        let forced = self
+            .input_format
+            .as_deref()
+            .and_then(rampart_parse::by_name);
         let mut options = ReadOptions {
             parse: ParseOptions {
                 year: self.year,
