@@ -150,6 +150,7 @@ impl FileDecoder {
                 let line: Arc<str> = Arc::from(text);
                 if let Some(parser) = primary {
                     if let Some((key, event)) = parser.parse(ctx, no, &line) {
+                        count_marks(&mut self.out, &event);
                         self.out.event(key, event);
                         return;
                     }
@@ -166,6 +167,7 @@ impl FileDecoder {
                 });
                 for parser in fallbacks.iter_mut() {
                     if let Some((key, event)) = parser.parse(ctx, no, &line) {
+                        count_marks(&mut self.out, &event);
                         self.out.event(key, event);
                         return;
                     }
@@ -186,5 +188,12 @@ impl FileDecoder {
         if let State::Records(decoder) = &mut self.state {
             decoder.finish(&self.ctx, &mut self.out);
         }
+    }
+}
+
+/// Counts the data-quality marks a line parser put on `event`.
+fn count_marks(out: &mut Output, event: &rampart_event::Event) {
+    for mark in crate::output::quality_marks(event) {
+        out.quality(mark);
     }
 }

@@ -58,6 +58,40 @@ impl FileStats {
     }
 }
 
+/// The data-quality marks line parsers put on events, which the decoder
+/// counts for the summary (a line parser has no `Output` to count into).
+pub const QUALITY_MARKS: &[&str] = &[
+    "bad-entity",
+    "cut-event",
+    "unreadable-time",
+    "unreadable-address",
+];
+
+/// Names a problem with the event's data in `rampart.quality` (the event is
+/// kept): one of [`QUALITY_MARKS`].
+pub fn mark_quality(event: &mut Event, kind: &'static str) {
+    let mut marks: Vec<rampart_event::Value> = match event.remove("rampart.quality") {
+        Some(rampart_event::Value::List(items)) => items,
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    marks.push(kind.into());
+    event.set("rampart.quality", marks);
+}
+
+/// The marks of `event`, as the static names the counts use.
+pub fn quality_marks(event: &Event) -> Vec<&'static str> {
+    let named = |name: Option<&str>| QUALITY_MARKS.iter().copied().find(|k| Some(*k) == name);
+    match event.get("rampart.quality") {
+        Some(rampart_event::ValueRef::List(items)) => items
+            .iter()
+            .filter_map(|item| named(item.as_ref().as_str()))
+            .collect(),
+        Some(one) => named(one.as_str()).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
 /// The collector a decoder writes into.
 #[derive(Debug, Default)]
 pub struct Output {

@@ -17,6 +17,7 @@ use rampart_event::{Event, Timestamp};
 
 use crate::context::FileContext;
 use crate::formats::{auditd, netdevice, netfilter, windows};
+use crate::output::mark_quality;
 
 pub use header::{parse as parse_header, Header, HeaderTime};
 
@@ -103,7 +104,13 @@ impl SyslogParser {
                     .instant(Civil::new(year, month, day, clock))
             }
         };
-        Some(event_of(ctx, no, line, &h, time))
+        let unreadable = time.is_none() && !matches!(h.time, HeaderTime::Missing);
+        let (dataset, mut event) = event_of(ctx, no, line, &h, time);
+        // A clock such as 25:99:99: the event is kept, its time said to be unreadable.
+        if unreadable {
+            mark_quality(&mut event, "unreadable-time");
+        }
+        Some((dataset, event))
     }
 }
 

@@ -149,11 +149,21 @@ fn invalid_user(rest: &str, event: &mut Event) {
     }
 }
 
-/// `IP port N ...` or `IP` alone.
+/// `IP port N ...` or `IP` alone; with sshd's UseDNS, a host name.
 fn address_port(text: &str, event: &mut Event) {
     let mut words = words(text);
-    if let Some(ip) = words.next().and_then(ip_token) {
-        event.set("source.ip", ip);
+    if let Some(word) = words.next() {
+        match ip_token(word) {
+            Some(ip) => event.set("source.ip", ip),
+            // 999.1.2.3: meant as an address, and not one.
+            None if word.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                crate::output::mark_quality(event, "unreadable-address")
+            }
+            None if word.contains('.') && !word.contains(['/', '=']) => {
+                event.set_str("source.domain", word)
+            }
+            None => {}
+        }
     }
     if words.next() == Some("port") {
         if let Some(p) = words.next().map(|w| w.trim_end_matches(':')).and_then(port) {
@@ -194,6 +204,16 @@ mod tests {
         let mut e = Event::new(Origin::new("t", 1), msg);
         parse(msg, &mut e);
         e
+    }
+
+    #[test]
+    fn a_host_name_or_a_broken_address_where_the_client_goes() {
+        let e = run("Failed password for root from gw.example.net port 4022 ssh2");
+        assert_eq!(e.get_str("source.domain"), Some("gw.example.net"));
+        assert!(e.get("source.ip").is_none());
+        let e = run("Failed password for root from 999.1.2.3 port 4022 ssh2");
+        assert!(e.get("source.ip").is_none());
+        assert_eq!(crate::output::quality_marks(&e), ["unreadable-address"]);
     }
 
     #[test]
