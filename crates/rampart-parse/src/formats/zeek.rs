@@ -24,13 +24,33 @@ pub fn is_zeek_json(o: &Map<String, Json>) -> bool {
                 || o.contains_key("fuid")))
 }
 
-/// The log name of a JSON record: `_path`, `@stream`, else the file name.
+/// The log name of a JSON record: `_path`, `@stream`, else what its
+/// fields say (a DNS query, an HTTP request, ...), else the file name.
 pub fn path_of_json(o: &Map<String, Json>, ctx: &FileContext) -> String {
     o.get("_path")
         .or_else(|| o.get("@stream"))
         .and_then(Json::as_str)
         .map(str::to_owned)
+        .or_else(|| path_from_fields(|k| o.contains_key(k)).map(str::to_owned))
         .unwrap_or_else(|| path_from_name(&ctx.name_hint))
+}
+
+/// The log whose own fields a record has (Zeek's log field names).
+fn path_from_fields(has: impl Fn(&str) -> bool) -> Option<&'static str> {
+    const LOGS: [(&str, &[&str]); 9] = [
+        ("dns", &["query", "qtype_name"]),
+        ("http", &["method", "uri"]),
+        ("ssl", &["server_name", "cipher"]),
+        ("ssl", &["version", "cipher"]),
+        ("files", &["fuid", "mime_type"]),
+        ("conn", &["conn_state"]),
+        ("notice", &["note", "msg"]),
+        ("weird", &["name", "addl"]),
+        ("x509", &["certificate.subject"]),
+    ];
+    LOGS.iter()
+        .find(|(_, keys)| keys.iter().all(|k| has(k)))
+        .map(|(path, _)| *path)
 }
 
 /// `conn.log`, `conn.json`, `NASHUA_conn.log`, `conn.09:00:00-10:00:00.log` → `conn`.
@@ -368,5 +388,31 @@ mod tests {
     fn names_give_the_path() {
         assert_eq!(path_from_name("nashua_conn.log"), "conn");
         assert_eq!(path_from_name("dns.json"), "dns");
+    }
+
+    #[test]
+    fn a_record_without_path_is_named_by_its_fields_before_its_file() {
+        let ctx = FileContext::new("zeek-dns-2025-03-14.json", ParseOptions::default());
+        for (record, path) in [
+            (
+                r#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","query":"evil.example.com","qtype_name":"A"}"#,
+                "dns",
+            ),
+            (
+                r#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","method":"GET","uri":"/a"}"#,
+                "http",
+            ),
+            (
+                r#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","conn_state":"S0"}"#,
+                "conn",
+            ),
+            (
+                r#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1"}"#,
+                "zeek-dns-2025-03-14",
+            ),
+        ] {
+            let o: Map<String, Json> = serde_json::from_str(record).unwrap();
+            assert_eq!(path_of_json(&o, &ctx), path, "{record}");
+        }
     }
 }
