@@ -420,15 +420,17 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
             writeln!(err, "  ... and {} more rules", top.len() - 15)?;
         }
         if let Some((cached, sent)) = &vt_sent {
+            let left = match sent.pending.len() {
+                0 => String::new(),
+                n if args.vt_args.vt_dry_run => {
+                    format!(", {n} addresses would be looked up (a dry run sends nothing)")
+                }
+                n => format!(", {n} addresses left for the next run (the day's quota is spent)"),
+            };
             writeln!(
                 err,
-                "virustotal: {cached} alert addresses answered from the cache, {} requests sent{}",
+                "virustotal: {cached} alert addresses answered from the cache, {} requests sent{left}",
                 sent.requests,
-                match sent.pending.len() {
-                    0 => String::new(),
-                    n =>
-                        format!(", {n} addresses left for the next run (the day's quota is spent)"),
-                }
             )?;
         }
         if talkers.distinct() > 0 {

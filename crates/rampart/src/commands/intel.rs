@@ -124,8 +124,28 @@ pub fn run(args: &IntelCmdArgs, db: &std::path::Path) -> anyhow::Result<ExitCode
 /// as a feed with at least one indicator.
 fn update(names: &[String], db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let mut store = Store::open(db)?;
-    let feeds: Vec<_> = store
-        .feeds()?
+    let all = store.feeds()?;
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|n| !all.iter().any(|f| &f.name == *n))
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "no feed named {}; the feeds are: {}",
+            unknown
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if known.is_empty() {
+                "none yet (add one with `rampart intel feed add NAME URL`)".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    let feeds: Vec<_> = all
         .into_iter()
         .filter(|f| names.is_empty() || names.contains(&f.name))
         .collect();
