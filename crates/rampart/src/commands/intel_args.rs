@@ -122,6 +122,9 @@ impl IntelArgs {
                 feed.invalid.len(),
                 feed.ignored_total()
             )?;
+            for (why, n) in &feed.ignored {
+                writeln!(log, "  {n} ignored: {why}")?;
+            }
             for bad in feed.invalid.iter().take(5) {
                 writeln!(log, "  {}:{}: {}", path.display(), bad.line, bad.reason)?;
             }

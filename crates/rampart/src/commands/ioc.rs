@@ -243,6 +243,9 @@ pub fn run(args: &IocArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
                     feed.invalid.len(),
                     feed.ignored_total(),
                 );
+                for (why, n) in &feed.ignored {
+                    eprintln!("  {n} ignored: {why}");
+                }
                 bad |= !feed.invalid.is_empty();
             }
             if bad {
