@@ -9,6 +9,8 @@ const VALUE: &[&str] = &[
     "indicator",
     "value",
     "ioc",
+    "ioc_value",
+    "dst_ip",
     "observable",
     "ip",
     "ip_address",
@@ -20,7 +22,7 @@ const VALUE: &[&str] = &[
 const TYPE: &[&str] = &["type", "kind", "indicator_type", "ioc_type"];
 const CONFIDENCE: &[&str] = &["confidence", "score", "level"];
 const SOURCE: &[&str] = &["source", "feed", "provider"];
-const TAGS: &[&str] = &["tags", "labels", "tag"];
+const TAGS: &[&str] = &["tags", "labels", "tag", "malware", "threat"];
 const FIRST: &[&str] = &["first_seen", "firstseen", "first"];
 const LAST: &[&str] = &["last_seen", "lastseen", "last"];
 const EXPIRES: &[&str] = &["expires", "expiry", "expiration", "valid_until"];
@@ -63,6 +65,19 @@ fn confidence(text: &str) -> Option<u32> {
     }
 }
 
+/// The header of a feed that writes it as a comment, as abuse.ch's do
+/// (`# first_seen_utc,dst_ip,dst_port,...`), uncommented: the last comment
+/// line before the data that names a value column.
+pub fn commented_header(text: &str) -> Option<&str> {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .filter(|l| l.contains(',') && is_header(l))
+        .last()
+}
+
 /// Whether a line looks like a header naming a value column.
 pub fn is_header(line: &str) -> bool {
     line.split(',')
@@ -87,6 +102,21 @@ pub fn tags(text: &str) -> Vec<String> {
 }
 
 pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(), String> {
+    // A commented header goes first; the other comment lines go. Line numbers
+    // then count from the header.
+    let uncommented;
+    let text = match commented_header(text) {
+        Some(header) => {
+            let data = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n");
+            uncommented = format!("{header}\n{data}");
+            uncommented.as_str()
+        }
+        None => text,
+    };
     let mut rdr = reader(text);
     let header: Vec<String> = rdr
         .headers()
@@ -173,6 +203,17 @@ mod tests {
                 "verdict 'not_found': not a threat"
             ]
         );
+    }
+
+    #[test]
+    fn a_header_written_as_a_comment_is_read() {
+        let feodo = "################################################################\n# abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)            #\n################################################################\n#\n# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n\"2021-01-17 07:44:46\",\"51.77.119.188\",\"447\",\"online\",\"2025-03-14\",\"Dridex\"\n\"2021-02-02 10:00:00\",\"203.0.113.80\",\"443\",\"offline\",\"2025-03-01\",\"QakBot\"\n# Number of entries: 2\n";
+        assert_eq!(super::super::detect(feodo), Format::Csv);
+        let feed = parse(feodo, Format::Csv, &FeedOptions::default()).unwrap();
+        let values: Vec<&str> = feed.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["51.77.119.188", "203.0.113.80"]);
+        assert_eq!(feed.indicators[0].tags, ["Dridex"]);
+        assert!(feed.invalid.is_empty(), "{:?}", feed.invalid);
     }
 
     #[test]

@@ -135,7 +135,9 @@ pub fn detect(text: &str) -> Format {
     if lower.starts_with("uuid,event_id,category,type,value") {
         return Format::MispCsv;
     }
-    if first.contains(',') && csv_table::is_header(first) {
+    if (first.contains(',') && csv_table::is_header(first))
+        || csv_table::commented_header(trimmed).is_some()
+    {
         return Format::Csv;
     }
     if lines::is_ipsum_line(first) {
