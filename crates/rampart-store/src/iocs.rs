@@ -45,6 +45,9 @@ pub struct IocFilter {
     pub contains: Option<String>,
     /// Inactive ones too.
     pub all: bool,
+    /// The time activity is judged at: an indicator expired by then is not
+    /// active even before `expire` sweeps it. `None` takes the stored flag.
+    pub at: Option<Timestamp>,
 }
 
 fn time(t: Option<Timestamp>) -> Option<String> {
@@ -232,7 +235,18 @@ impl Store {
             ],
             from_row,
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // An indicator past its expiry is not active, swept or not.
+        let rows: Vec<StoredIoc> = rows.collect::<Result<_, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                if let Some(at) = filter.at {
+                    r.active &= !r.indicator.expired(at);
+                }
+                r
+            })
+            .filter(|r| filter.all || r.active)
+            .collect())
     }
 
     /// The indicators to match at `now`: active and not expired.
@@ -333,6 +347,12 @@ mod tests {
             ..IocFilter::default()
         };
         assert_eq!(s.list(&all).unwrap().len(), 2);
+        // Judged at a time past the later expiry, before any sweep.
+        let at = IocFilter {
+            at: Some("2026-05-01T00:00:00Z".parse().unwrap()),
+            ..IocFilter::default()
+        };
+        assert!(s.list(&at).unwrap().is_empty());
         // Re-importing the expired one leaves it as it is.
         assert_eq!(s.import(&[old], now()).unwrap().unchanged, 1);
         assert_eq!(s.remove("198.51.100.1", None, None).unwrap(), 1);

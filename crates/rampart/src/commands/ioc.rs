@@ -123,6 +123,7 @@ impl FilterArgs {
             source: self.source.clone(),
             contains: self.contains.clone(),
             all: self.all,
+            at: Some(rampart_event::Timestamp::now()),
         })
     }
 }
