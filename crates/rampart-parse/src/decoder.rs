@@ -87,10 +87,11 @@ impl FileDecoder {
         if line.is_cut() {
             self.finish_sampling();
             let text = String::from_utf8_lossy(&line.bytes[..line.bytes.len().min(4096)]);
-            self.out.unparsed(
+            self.out.unparsed_part(
                 line.no,
                 format!("line too long ({} bytes)", line.len),
                 &text,
+                line.len,
             );
             return;
         }

@@ -14,8 +14,10 @@ pub struct DeadLetter {
     pub line: u64,
     /// Why it was refused.
     pub reason: String,
-    /// The text itself (lossily decoded; long lines are cut).
+    /// The text itself (lossily decoded; cut to 64 KiB).
     pub text: String,
+    /// How long the text was before it was cut, in bytes.
+    pub bytes: usize,
 }
 
 /// Counts for one file, merged into the run's summary.
@@ -115,6 +117,18 @@ impl Output {
 
     /// Records a line that parsed as nothing.
     pub fn unparsed(&mut self, line: u64, reason: impl Into<String>, text: &str) {
+        self.unparsed_part(line, reason, text, text.len());
+    }
+
+    /// Records a line that parsed as nothing, of which only `text` was
+    /// read: it was `bytes` long.
+    pub fn unparsed_part(
+        &mut self,
+        line: u64,
+        reason: impl Into<String>,
+        text: &str,
+        bytes: usize,
+    ) {
         let reason = reason.into();
         self.stats.unparsed += 1;
         if self.stats.examples.len() < MAX_EXAMPLES {
@@ -127,6 +141,7 @@ impl Output {
         self.dead.push(DeadLetter {
             line,
             reason,
+            bytes: bytes.max(text.len()),
             text: text[..cut].to_owned(),
         });
     }

@@ -81,6 +81,14 @@ fn bad_files_are_reported_and_good_files_still_read() {
         .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     assert!(dead.contains("b_garbage.bin"));
     assert!(dead.contains("line too long"));
+    // A cut text says so, and how long it was.
+    let long: serde_json::Value = dead
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["reason"].as_str().unwrap().contains("line too long"))
+        .unwrap();
+    assert_eq!(long["cut"], true, "{long}");
+    assert!(long["bytes"].as_u64().unwrap() > long["text"].as_str().unwrap().len() as u64);
 }
 
 #[test]

@@ -107,7 +107,7 @@ impl DeadLetters {
     pub fn write(&mut self, path: &Path, dead: &[DeadLetter]) -> std::io::Result<()> {
         let path = path.display().to_string();
         for d in dead {
-            let record = serde_json::json!({"path": path, "line": d.line, "reason": d.reason, "text": d.text});
+            let record = serde_json::json!({"path": path, "line": d.line, "reason": d.reason, "text": d.text, "bytes": d.bytes, "cut": d.bytes > d.text.len()});
             writeln!(self.out, "{record}")?;
         }
         Ok(())
