@@ -56,17 +56,35 @@ pub fn time_value(value: &Value, zone: &Zone) -> Option<Timestamp> {
     }
 }
 
-/// Adds the ECS field a well-known key implies, unless already set.
+/// Adds the ECS field a well-known key implies, unless already set. A key
+/// that names the ECS object its field belongs to (`user_agent` for
+/// `user_agent.original`) is then dropped as a flat field: its value is in
+/// the ECS field and in `event.original`, and kept it would clash with the
+/// object in nested output.
 pub fn map_alias(key: &str, value: &Value, e: &mut Event) {
+    if let Some(field) = alias(key, value, e) {
+        if field
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('.'))
+        {
+            e.remove(key);
+        }
+    }
+}
+
+/// Maps one well-known key; returns the ECS field it names, when it does.
+fn alias(key: &str, value: &Value, e: &mut Event) -> Option<&'static str> {
     let text = match value {
         Value::Str(s) => s.trim().to_owned(),
         Value::Int(i) => i.to_string(),
-        _ => return,
+        _ => return None,
     };
     if text.is_empty() || text == "-" {
-        return;
+        return None;
     }
+    let mut named = None;
     let mut put = |field: &'static str, v: Value| {
+        named = Some(field);
         if !e.contains(field) {
             e.set(field, v);
         }
@@ -134,6 +152,7 @@ pub fn map_alias(key: &str, value: &Value, e: &mut Event) {
         }
         _ => {}
     }
+    named
 }
 
 /// Flattens a JSON object into dotted fields, typing scalars.
@@ -186,6 +205,23 @@ pub fn json_event(
 mod tests {
     use super::*;
     use crate::context::{FileContext, ParseOptions};
+
+    #[test]
+    fn a_key_naming_its_ecs_object_does_not_stay_beside_it() {
+        let ctx = FileContext::new("x.jsonl", ParseOptions::default());
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"user_agent":"sqlmap/1.7","user":"bob","user_id":7}"#)
+                .unwrap();
+        let e = json_event(&ctx, 1, "", v.as_object().unwrap());
+        assert_eq!(e.get_str("user_agent.original"), Some("sqlmap/1.7"));
+        assert!(e.get("user_agent").is_none());
+        assert!(e.get("user").is_none());
+        // A key that is not the object's own name stays.
+        assert!(e.get("user_id").is_some());
+        let mut json = Vec::new();
+        e.write_json(&mut json);
+        assert!(!String::from_utf8(json).unwrap().contains("_value"));
+    }
 
     #[test]
     fn json_objects_flatten_and_alias() {
