@@ -360,7 +360,8 @@ fn config_raises_thresholds_and_suppresses_alerts() {
         .arg(&log)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    // A typo in the config is bad usage.
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("ssh-brute-forse"));
 }
 
@@ -468,6 +469,16 @@ fn bad_usage_exits_2_and_says_what_is_wrong() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(said), "{args:?}: {stderr}");
     }
+    // A config that does not apply is bad usage too.
+    let config = dir.path().join("tuning.yml");
+    std::fs::write(&config, "rules:\n  win-new-user: {threshold: 3}\n").unwrap();
+    let output = rampart()
+        .args(["hunt", "-q", "--config", config.to_str().unwrap(), log])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be applied"), "{stderr}");
     // A negative offset is a value, not a flag.
     let output = rampart()
         .args(["parse", "-q", "--timezone", "-05:00", log])

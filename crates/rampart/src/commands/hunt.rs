@@ -187,23 +187,36 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         builtin_rules()
     };
     loaded.extend(load_rules(&args.rules)?);
+    // A config that does not read or apply is bad usage (exit code 2).
+    let bad_config = |why: String| {
+        eprintln!("error: {why}");
+        Ok(ExitCode::from(2))
+    };
     let tuning = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            Tuning::from_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            match Tuning::from_yaml(&text) {
+                Ok(t) => t,
+                Err(e) => return bad_config(format!("{}: {e}", path.display())),
+            }
         }
         None => Tuning::default(),
     };
     let problems = tuning.apply(&mut loaded);
     if !problems.is_empty() {
-        bail!("the config cannot be applied: {}", problems.join("; "));
+        return bad_config(format!(
+            "the config cannot be applied: {}",
+            problems.join("; ")
+        ));
     }
+    let hour_zone = match tuning.hour_zone.as_deref().map(Zone::named) {
+        Some(Ok(zone)) => zone,
+        Some(Err(e)) => return bad_config(format!("business_hours.timezone in the config: {e}")),
+        None => Zone::utc(),
+    };
     let compile = CompileOptions {
-        hour_zone: match &tuning.hour_zone {
-            Some(name) => Zone::named(name).context("business_hours.timezone in the config")?,
-            None => Zone::utc(),
-        },
+        hour_zone,
         ..CompileOptions::default()
     };
     let mut rules = RuleSet::build(loaded, &compile);
