@@ -4,9 +4,10 @@
 //! Cisco ASA writes an end as `IF:ADDR/PORT` (`from outside:203.0.113.5/4444
 //! to inside:10.0.0.5/22`, `src outside:... dst inside:...`, `for outside:...
 //! (mapped) to inside:...`) or `IF/ADDR(PORT)` (`outside/203.0.113.5(4444) ->
-//! inside/10.0.0.5(22)`), the source always first; ends in parentheses
-//! repeat them as translated. Junos flow sessions write
-//! `ADDR/PORT->ADDR/PORT`.
+//! inside/10.0.0.5(22)`), the source first, except in `Built outbound`
+//! messages, which name the outside end first; ends in parentheses repeat
+//! them as translated, and translations and teardowns give no ends. Junos
+//! flow sessions write `ADDR/PORT->ADDR/PORT`.
 
 use std::net::IpAddr;
 
@@ -17,6 +18,12 @@ type End = (IpAddr, Option<u16>);
 
 /// Reads an ASA message's two ends, and its protocol, into `event`.
 pub fn asa(message: &str, event: &mut Event) {
+    let lower = message.to_ascii_lowercase();
+    // Address translations are no connections, and a teardown repeats the
+    // connection its build named.
+    if lower.contains("translation") || lower.starts_with("teardown") {
+        return;
+    }
     let mut ends = Vec::with_capacity(2);
     let mut previous = "";
     for token in message.split_whitespace() {
@@ -38,7 +45,14 @@ pub fn asa(message: &str, event: &mut Event) {
         }
         previous = word;
     }
-    if let [source, destination] = ends[..] {
+    if let [first, second] = ends[..] {
+        // `Built outbound ... for outside:SERVER to inside:CLIENT`: the
+        // outside end comes first but the inside host opened it.
+        let (source, destination) = if lower.contains(" outbound ") {
+            (second, first)
+        } else {
+            (first, second)
+        };
         set(event, source, destination);
         let transport = message
             .split_whitespace()
@@ -151,6 +165,17 @@ mod tests {
             ends(asa, "User 'admin' executed cmd: show run"),
             ["-", "-", "-", "-", "-"]
         );
+        // An outbound connection was opened by the inside host.
+        assert_eq!(
+            ends(asa, "Built outbound TCP connection 99 for outside:198.51.100.53/443 (198.51.100.53/443) to inside:10.0.0.7/51000 (203.0.113.10/51000)"),
+            ["10.0.0.7", "51000", "198.51.100.53", "443", "tcp"]
+        );
+        for message in [
+            "Built dynamic TCP translation from inside:10.0.0.7/51000 to outside:203.0.113.10/51000",
+            "Teardown TCP connection 99 for outside:198.51.100.53/443 to inside:10.0.0.7/51000 duration 0:00:01 bytes 1024 TCP FINs",
+        ] {
+            assert_eq!(ends(asa, message), ["-", "-", "-", "-", "-"], "{message}");
+        }
     }
 
     #[test]
