@@ -129,6 +129,60 @@ const PREFIXES: &[&str] = &[
     "WEBFILTER",
 ];
 
+/// Junos daemons (and the SRX's `RT_...` loggers) whose tagged messages are
+/// read as Junos: a tag alone is no proof, as other programs write
+/// `SSL_ERROR:` and the like.
+const PROGRAMS: &[&str] = &[
+    "rpd",
+    "mgd",
+    "sshd",
+    "chassisd",
+    "dcd",
+    "eventd",
+    "snmpd",
+    "mib2d",
+    "cosd",
+    "l2ald",
+    "lacpd",
+    "kmd",
+    "pfed",
+    "jsrpd",
+    "flowd",
+    "rtlogd",
+    "utmd",
+    "idpd",
+    "appidd",
+    "authd",
+    "dfwd",
+    "xntpd",
+    "ntpd",
+    "bfdd",
+    "ppmd",
+    "lfmd",
+    "vrrpd",
+    "alarmd",
+    "craftd",
+    "jdhcpd",
+    "smid",
+    "rmopd",
+    "sampled",
+    "license-check",
+    "cli",
+    "login",
+    "inetd",
+    "auditd",
+    "pkid",
+    "lldpd",
+    "mcsnoopd",
+    "dot1xd",
+    "eswd",
+    "dhcpd",
+];
+
+fn junos_program(program: Option<&str>) -> bool {
+    program.is_some_and(|p| PROGRAMS.contains(&p) || p.starts_with("RT_"))
+}
+
 /// The syslog header parts a Junos message is known by.
 pub struct Line<'a> {
     /// The program (BSD tag or RFC 5424 APP-NAME).
@@ -155,7 +209,8 @@ pub fn is_juniper_sd_id(id: &str) -> bool {
 
 /// Reads a Junos message into `event`; `None` when the line is not one.
 pub fn read(line: &Line<'_>, event: &mut Event) -> Option<&'static str> {
-    let (tag, text) = match tag_of(line.message) {
+    let tagged = tag_of(line.message).filter(|_| line.juniper_data || junos_program(line.program));
+    let (tag, text) = match tagged {
         Some((tag, text)) => (Some(tag), text),
         None if line.juniper_data => (line.msgid.filter(|m| is_tag(m)), line.message),
         None if line.program == Some("/kernel") => (None, line.message),
@@ -200,8 +255,9 @@ fn account(tag: &str, text: &str, event: &mut Event) {
     if !login && !tag.starts_with("UI_") {
         return;
     }
+    // The last occurrence: a user name can itself hold "from host '...'".
     let quoted = |after: &str| {
-        let at = text.find(after)? + after.len();
+        let at = text.rfind(after)? + after.len();
         text[at..].split('\'').next()
     };
     if let Some(user) = quoted("User '").or_else(|| quoted("user '")) {
@@ -301,6 +357,8 @@ mod tests {
             ("app", "A_: trailing underscore"),
             ("app", "Mixed_Case: no"),
             ("openvpn", "TLS_ERROR: BIO read tls_read_plaintext error"),
+            ("app", "SSL_ERROR: handshake failed"),
+            ("nginx", "WEB_FILTER: blocked"),
             ("app", "MAX_CONNECTIONS: 100"),
             ("app", "UI_: no tag after the prefix"),
         ] {
