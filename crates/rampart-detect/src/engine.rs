@@ -13,7 +13,6 @@ use crate::compile::{CompileOptions, CompiledRule, Matched};
 use crate::correlate::{Correlator, Limits};
 use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
-use crate::rule::Rule;
 use crate::scan::Scanner;
 use crate::view::EventView;
 
@@ -164,32 +163,14 @@ impl RuleSet {
             ..RuleSet::default()
         };
         // An id names one rule: alerts carry it, correlations and the config
-        // refer to it. A second rule with a taken id is skipped, said so.
-        let mut taken: HashMap<String, Arc<str>> = HashMap::new();
-        let mut unique = |id: &str, path: &Arc<str>, skipped: &mut Vec<LoadError>| {
-            if let Some(first) = taken.get(id) {
-                skipped.push(LoadError {
-                    path: path.clone(),
-                    rule: Some(id.to_owned()),
-                    reason: format!(
-                        "id already taken by a rule in {first}; rule ids must be unique"
-                    ),
-                });
-                return false;
-            }
-            taken.insert(id.to_owned(), path.clone());
-            true
-        };
-        let rules: Vec<Rule> = loaded
-            .rules
-            .into_iter()
-            .filter(|r| unique(&r.id, &r.source.path, &mut set.skipped))
-            .collect();
-        set.correlations = loaded
-            .correlations
-            .into_iter()
-            .filter(|c| unique(&c.id, &c.source.path, &mut set.skipped))
-            .collect();
+        // refer to it. See `unique_ids`.
+        let mut taken = HashMap::new();
+        let rules = unique_ids(loaded.rules, 0, &mut taken, &mut set.skipped, |r| {
+            (&r.id, &r.source.path)
+        });
+        set.correlations = unique_ids(loaded.correlations, 1, &mut taken, &mut set.skipped, |c| {
+            (&c.id, &c.source.path)
+        });
         let mut index: HashMap<Key, Vec<usize>> = HashMap::new();
         let mut everywhere = Vec::new();
         for rule in rules {
@@ -343,6 +324,48 @@ impl RuleSet {
     }
 }
 
+/// Where an id was first seen: its kind (0 detection, 1 correlation), file
+/// and place among the kept items of that kind.
+type Taken = HashMap<String, (u8, Arc<str>, usize)>;
+
+/// The items whose ids are their own. A rule reusing an id is skipped with
+/// the reason, except the documents of one collection (a shared `action:
+/// global` block may give them its id) and a user's edited copy of a
+/// built-in rule, which replaces it.
+fn unique_ids<T>(
+    items: Vec<T>,
+    kind: u8,
+    taken: &mut Taken,
+    skipped: &mut Vec<LoadError>,
+    id_of: impl Fn(&T) -> (&String, &Arc<str>),
+) -> Vec<T> {
+    let mut kept: Vec<Option<T>> = Vec::with_capacity(items.len());
+    for item in items {
+        let (id, path) = id_of(&item);
+        let (id, path) = (id.clone(), path.clone());
+        match taken.get(&id) {
+            None => {
+                taken.insert(id, (kind, path, kept.len()));
+                kept.push(Some(item));
+            }
+            Some((_, first, _)) if *first == path => kept.push(Some(item)),
+            Some((k, first, at))
+                if *k == kind && first.starts_with("builtin:") && !path.starts_with("builtin:") =>
+            {
+                kept[*at] = None;
+                taken.insert(id, (kind, path, kept.len()));
+                kept.push(Some(item));
+            }
+            Some((_, first, _)) => skipped.push(LoadError {
+                path,
+                rule: Some(id),
+                reason: format!("id already taken by a rule in {first}; rule ids must be unique"),
+            }),
+        }
+    }
+    kept.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +437,25 @@ detection:
             why.reason.contains("already taken by a rule in first.yml"),
             "{why}"
         );
+        // A collection's documents may share an id; a user's copy of a
+        // built-in rule replaces it.
+        let collection = "title: A\nid: shared\nlogsource: {product: linux}\ndetection: {s: {message: a}, condition: s}\n---\ntitle: B\nid: shared\nlogsource: {product: linux}\ndetection: {s: {message: b}, condition: s}\n";
+        let mut loaded = load_text(collection, "coll.yml".into());
+        loaded.extend(load_text(
+            &RULES.replace("title: New user", "title: Built-in new user"),
+            "builtin:r.yml".into(),
+        ));
+        loaded.extend(load_text(
+            "title: My new user\nid: r2\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 4720}, condition: s}\n",
+            "mine.yml".into(),
+        ));
+        let set = RuleSet::build(loaded, &CompileOptions::default());
+        let count = |id: &str| set.rules().iter().filter(|r| r.rule.id == id).count();
+        assert_eq!(count("shared"), 2);
+        assert_eq!(count("r2"), 1);
+        let r2 = set.rules().iter().find(|r| r.rule.id == "r2").unwrap();
+        assert_eq!(r2.rule.title, "My new user");
+        assert!(set.skipped.iter().all(|s| s.rule.as_deref() != Some("r2")));
     }
 
     #[test]
