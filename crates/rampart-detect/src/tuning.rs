@@ -301,13 +301,23 @@ impl Tuning {
         }
     }
 
+    /// Whether business hours are set but no loaded rule tests them (a
+    /// shared config run with other rules): worth a warning, not an error.
+    pub fn hours_unread(&self, loaded: &Loaded) -> bool {
+        self.hours.is_some()
+            && !loaded.rules.iter().any(|r| {
+                r.searches
+                    .iter()
+                    .any(|(name, _)| name == "before_hours" || name == "after_hours")
+            })
+    }
+
     /// Applies rule changes to what was loaded; returns what it could not
     /// apply (an id no loaded rule has, a threshold for a rule that has
-    /// none, business hours no rule reads), so nothing is silently ignored.
+    /// none), so nothing is silently ignored.
     pub fn apply(&self, loaded: &mut Loaded) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some((start, end)) = self.hours {
-            let mut applied = false;
             for rule in &mut loaded.rules {
                 for (name, search) in &mut rule.searches {
                     let (bound, modifier) = match name.as_str() {
@@ -321,15 +331,9 @@ impl Tuning {
                     for term in maps.iter_mut().flatten() {
                         if term.field == "@timestamp" && term.modifiers == ["hour", modifier] {
                             term.values = vec![Scalar::Int(i64::from(bound))];
-                            applied = true;
                         }
                     }
                 }
-            }
-            if !applied {
-                problems.push(
-                    "business_hours.start and end: no loaded rule tests business hours".into(),
-                );
             }
         }
         for (id, t) in &self.rules {
@@ -478,13 +482,15 @@ mod tests {
         ] {
             assert!(Tuning::from_yaml(bad).is_err(), "{bad}");
         }
-        // Hours no loaded rule reads are reported.
+        // Hours no loaded rule reads are worth a warning, not an error.
         let mut none = load_text(
             "title: b\nid: b\ndetection:\n  s: {a: 1}\n  condition: s\n",
             "t.yml".into(),
         );
         let t = Tuning::from_yaml("business_hours: {start: 8, end: 18}").unwrap();
-        assert_eq!(t.apply(&mut none).len(), 1);
+        assert!(t.hours_unread(&none));
+        assert!(t.apply(&mut none).is_empty());
+        assert!(!t.hours_unread(&loaded));
         let t = Tuning::from_yaml("limits: {alert_events: 25}").unwrap();
         assert_eq!(t.limits().max_alert_events, 25);
     }

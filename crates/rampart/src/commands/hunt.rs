@@ -203,6 +203,9 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         None => Tuning::default(),
     };
+    if tuning.hours_unread(&loaded) {
+        eprintln!("warning: the config's business hours are read by no loaded rule");
+    }
     let problems = tuning.apply(&mut loaded);
     if !problems.is_empty() {
         return bad_config(format!(
