@@ -20,7 +20,7 @@ const VALUE: &[&str] = &[
     "hash",
 ];
 const TYPE: &[&str] = &["type", "kind", "indicator_type", "ioc_type"];
-const CONFIDENCE: &[&str] = &["confidence", "score", "level"];
+const CONFIDENCE: &[&str] = &["confidence", "confidence_level", "score", "level"];
 const SOURCE: &[&str] = &["source", "feed", "provider"];
 const TAGS: &[&str] = &["tags", "labels", "tag", "malware", "threat"];
 const FIRST: &[&str] = &["first_seen", "firstseen", "first"];
@@ -104,12 +104,15 @@ pub fn tags(text: &str) -> Vec<String> {
 pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(), String> {
     // A commented header goes first; the other comment lines go. Line numbers
     // then count from the header.
+    // ThreatFox also writes `", "` between quoted fields, where a CSV reader
+    // would take the quotes after the space as text: the spaces go.
     let uncommented;
     let text = match commented_header(text) {
         Some(header) => {
             let data = text
                 .lines()
                 .filter(|l| !l.trim_start().starts_with('#'))
+                .map(|l| l.replace("\", \"", "\",\""))
                 .collect::<Vec<_>>()
                 .join("\n");
             uncommented = format!("{header}\n{data}");
@@ -124,7 +127,12 @@ pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(),
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
-    let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    // The first of `names` the header has: `tags` before `threat`.
+    let col = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| header.iter().position(|h| h == n))
+    };
     let value_col = col(VALUE).ok_or("no value column in the CSV header")?;
     let (type_col, conf_col, source_col, tags_col) =
         (col(TYPE), col(CONFIDENCE), col(SOURCE), col(TAGS));
@@ -153,7 +161,15 @@ pub fn generic(text: &str, options: &FeedOptions, feed: &mut Feed) -> Result<(),
         }
         let typed = match field(type_col) {
             "" => classify(value),
-            t => t.parse::<Kind>().and_then(|k| normalise(k, value)),
+            // ThreatFox's `ip:port`: the address is the indicator.
+            "ip:port" => {
+                let address = value.rsplit_once(':').map_or(value, |(a, _)| a);
+                normalise(Kind::Ip, address)
+            }
+            t => t
+                .trim_end_matches("_hash")
+                .parse::<Kind>()
+                .and_then(|k| normalise(k, value)),
         };
         let (kind, value) = match typed {
             Ok(found) => found,
@@ -214,6 +230,25 @@ mod tests {
         assert_eq!(values, ["51.77.119.188", "203.0.113.80"]);
         assert_eq!(feed.indicators[0].tags, ["Dridex"]);
         assert!(feed.invalid.is_empty(), "{:?}", feed.invalid);
+    }
+
+    #[test]
+    fn threatfox_exports_are_read() {
+        let sha = "a".repeat(64);
+        let export = format!(
+            "################################################################\n# ThreatFox IOCs: CSV export                                   #\n################################################################\n#\n# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"malware_printable\",\"confidence_level\",\"tags\"\n\"2024-05-01 10:00:00\", \"1234\", \"203.0.113.9:443\", \"ip:port\", \"botnet_cc\", \"Cobalt Strike\", \"100\", \"CobaltStrike\"\n\"2024-05-01 10:00:00\", \"1235\", \"evil.example.com\", \"domain\", \"botnet_cc\", \"Cobalt Strike\", \"75\", \"\"\n\"2024-05-01 10:00:00\", \"1236\", \"{sha}\", \"sha256_hash\", \"payload\", \"Mirai\", \"50\", \"elf,mirai\"\n"
+        );
+        let feed = parse(
+            &export,
+            super::super::detect(&export),
+            &FeedOptions::default(),
+        )
+        .unwrap();
+        assert!(feed.invalid.is_empty(), "{:?}", feed.invalid);
+        let values: Vec<&str> = feed.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["203.0.113.9", "evil.example.com", sha.as_str()]);
+        assert_eq!(feed.indicators[0].confidence, Some(100));
+        assert_eq!(feed.indicators[2].tags, ["elf", "mirai"]);
     }
 
     #[test]
