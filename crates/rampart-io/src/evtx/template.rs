@@ -151,8 +151,10 @@ pub struct Names {
     known: HashMap<Box<[u8]>, Arc<Name>>,
 }
 
-/// The most names kept across chunks; past it, names are made per chunk.
+/// The most names kept across chunks, and the longest (UTF-16 bytes); past
+/// them, names are made per chunk, so a crafted file cannot fill memory.
 const MAX_KNOWN_NAMES: usize = 4096;
+const MAX_KNOWN_NAME_BYTES: usize = 256;
 
 impl Names {
     /// Forgets the offsets, which mean nothing in the next chunk.
@@ -377,7 +379,7 @@ fn name(chunk: &[u8], at: usize, pos: usize, names: &mut Names) -> Option<(Arc<N
         Some(name) => Arc::clone(name),
         None => {
             let name = Arc::new(Name::new(&utf16_name(units)?));
-            if names.known.len() < MAX_KNOWN_NAMES {
+            if names.known.len() < MAX_KNOWN_NAMES && units.len() <= MAX_KNOWN_NAME_BYTES {
                 names.known.insert(units.into(), Arc::clone(&name));
             }
             name

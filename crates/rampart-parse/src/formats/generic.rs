@@ -72,7 +72,7 @@ pub fn map_alias(key: &str, value: &Value, e: &mut Event) {
     }
 }
 
-/// Maps one well-known key; returns the ECS field it names, when it does.
+/// Maps one well-known key; returns the ECS field it stored its value in.
 fn alias(key: &str, value: &Value, e: &mut Event) -> Option<&'static str> {
     let text = match value {
         Value::Str(s) => s.trim().to_owned(),
@@ -82,11 +82,13 @@ fn alias(key: &str, value: &Value, e: &mut Event) -> Option<&'static str> {
     if text.is_empty() || text == "-" {
         return None;
     }
+    // The field it stored, if it stored one (an ECS field already set
+    // keeps its value, and then the key's own value stays as it is).
     let mut named = None;
     let mut put = |field: &'static str, v: Value| {
-        named = Some(field);
         if !e.contains(field) {
             e.set(field, v);
+            named = Some(field);
         }
     };
     match normal(key).as_str() {
@@ -221,6 +223,11 @@ mod tests {
         let mut json = Vec::new();
         e.write_json(&mut json);
         assert!(!String::from_utf8(json).unwrap().contains("_value"));
+        // A key whose ECS field was already set keeps its value.
+        let v: serde_json::Value = serde_json::from_str(r#"{"computer":"A","host":"B"}"#).unwrap();
+        let e = json_event(&ctx, 1, "", v.as_object().unwrap());
+        assert_eq!(e.get_str("host.name"), Some("A"));
+        assert_eq!(e.get_str("host"), Some("B"));
     }
 
     #[test]

@@ -222,11 +222,15 @@ pub fn wire_full_url(e: &mut Event) {
     if !target.starts_with('/') || host.is_empty() || host.contains(['/', ' ']) {
         return;
     }
+    // A Host header may carry its port already.
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let port = match e.get("destination.port").map(|p| p.to_string()) {
-        Some(p) if p != "80" => format!(":{p}"),
+        Some(p) if p != "80" && !has_port => format!(":{p}"),
         _ => String::new(),
     };
-    let full = format!("http://{host}{port}{target}");
+    let full = format!("http://{}{port}{target}", host.to_ascii_lowercase());
     e.set("url.full", full);
 }
 

@@ -104,7 +104,8 @@ fn pairs<'a>(mut text: &'a str, style: Style, out: &mut Vec<(&'a str, Cow<'a, st
             // Written as is, up to the field that follows it; the quotes
             // around `cmdline` do not escape the quotes inside it.
             _ if style == Style::Auoms && matches!(key, "proctitle" | "cmdline") => {
-                let end = rest.find(" redactors=").unwrap_or(rest.len());
+                // The last one: the command line is the attacker's text.
+                let end = rest.rfind(" redactors=").unwrap_or(rest.len());
                 let value = &rest[..end];
                 let unquoted = value
                     .strip_prefix('"')
