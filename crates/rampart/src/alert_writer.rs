@@ -55,24 +55,9 @@ const CSV_HEADER: [&str; 12] = [
     "line",
 ];
 
-/// The timeline's columns: Timesketch's required `datetime`,
-/// `timestamp_desc` and `message` first, then the CSV's.
-const TIMELINE_HEADER: [&str; 14] = [
-    "datetime",
-    "timestamp_desc",
-    "message",
-    "severity",
-    "rule_id",
-    "title",
-    "host",
-    "user",
-    "source_ip",
-    "group",
-    "count",
-    "matched",
-    "file",
-    "line",
-];
+/// The timeline's first columns, Timesketch's required ones; the CSV's
+/// follow, less its own time.
+const TIMELINE_LEAD: [&str; 3] = ["datetime", "timestamp_desc", "message"];
 
 impl<W: Write> AlertWriter<W> {
     /// A writer into `out`; colour only when `terminal` and `NO_COLOR` is unset.
@@ -167,25 +152,21 @@ impl<W: Write> AlertWriter<W> {
     }
 
     fn header(&mut self) -> io::Result<()> {
-        let header: &[&str] = if self.format == AlertFormat::Timeline {
-            &TIMELINE_HEADER
+        let header: Vec<&str> = if self.format == AlertFormat::Timeline {
+            TIMELINE_LEAD
+                .into_iter()
+                .chain(CSV_HEADER.into_iter().skip(1))
+                .collect()
         } else {
-            &CSV_HEADER
+            CSV_HEADER.to_vec()
         };
-        let cells: Vec<String> = header.iter().map(|c| (*c).to_owned()).collect();
-        self.csv_row(&cells)
+        let line = csv_line(header)?;
+        self.out.write_all(&line)
     }
 
     fn csv_row(&mut self, cells: &[String]) -> io::Result<()> {
-        let mut line = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        line.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
-            .map_err(io::Error::other)?;
-        let bytes = line
-            .into_inner()
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.out.write_all(&bytes)
+        let line = csv_line(cells.iter().map(String::as_str))?;
+        self.out.write_all(&line)
     }
 
     fn paint(&self, level: Level, text: &str) -> String {
@@ -302,6 +283,17 @@ fn timeline_fields(alert: &Alert, csv: Vec<String>) -> Vec<String> {
     let mut row = vec![csv[0].clone(), "Alert time".to_owned(), message];
     row.extend(csv.into_iter().skip(1));
     row
+}
+
+/// One CSV record, quoted as needed, each cell neutralised (below).
+pub fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> io::Result<Vec<u8>> {
+    let mut line = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    line.write_record(cells.into_iter().map(|c| neutralise(c).into_owned()))
+        .map_err(io::Error::other)?;
+    line.into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`,

@@ -69,14 +69,9 @@ fn write_row(out: &mut dyn Write, format: Format, row: &[(&str, String)]) -> any
             writeln!(out, "{}", serde_json::Value::Object(object))?;
         }
         Format::Csv | Format::Table => {
-            let mut line = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            line.write_record(
-                row.iter()
-                    .map(|(_, v)| crate::alert_writer::neutralise(v).into_owned()),
-            )?;
-            out.write_all(&line.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+            out.write_all(&crate::alert_writer::csv_line(
+                row.iter().map(|(_, v)| v.as_str()),
+            )?)?;
         }
     }
     Ok(())
@@ -131,101 +126,83 @@ fn all_rules(extra: &[PathBuf]) -> anyhow::Result<RuleSet> {
     Ok(RuleSet::build(loaded, &CompileOptions::default()))
 }
 
+/// One line of `rules list`.
+struct Listed<'a> {
+    id: &'a str,
+    level: &'static str,
+    kind: &'static str,
+    title: &'a str,
+    source: &'a str,
+    tags: &'a [String],
+}
+
 fn list(extra: &[PathBuf], output: &Output) -> anyhow::Result<ExitCode> {
     let mut set = all_rules(extra)?;
     let correlations = set.correlator(Limits::default());
     let roles = correlations.roles();
-    let mut out = output.open()?;
-    if output.format != Format::Table {
-        let header = ["id", "level", "kind", "title", "source", "tags"];
-        if output.format == Format::Csv {
-            write_row(&mut out, Format::Csv, &header.map(|h| (h, h.to_owned())))?;
-        }
-        let ioc = rampart_intel::ioc_rule();
-        let detections = set.rules().iter().enumerate().map(|(i, r)| {
-            let kind = if roles.is_quiet(i) {
-                "feeds"
-            } else {
-                "detection"
-            };
-            (r.rule.as_ref(), kind)
-        });
-        for (rule, kind) in detections.chain([(&ioc, "native")]) {
-            let row = [
-                ("id", rule.id.clone()),
-                ("level", rule.level.as_str().to_owned()),
-                ("kind", kind.to_owned()),
-                ("title", rule.title.clone()),
-                ("source", rule.source.path.to_string()),
-                ("tags", rule.tags.join(" ")),
-            ];
-            write_row(&mut out, output.format, &row)?;
-        }
-        for c in correlations.rules() {
-            let row = [
-                ("id", c.id.clone()),
-                ("level", c.level.as_str().to_owned()),
-                ("kind", "correlation".to_owned()),
-                ("title", c.title.clone()),
-                ("source", c.source.path.to_string()),
-                ("tags", c.tags.join(" ")),
-            ];
-            write_row(&mut out, output.format, &row)?;
-        }
-        out.flush()?;
-        if !set.skipped.is_empty() {
-            eprintln!(
-                "{} rules could not load and are not listed (`rampart rules validate PATH` says why)",
-                set.skipped.len()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(out, "{:<40}  {:<13}  {:<11}  TITLE", "ID", "LEVEL", "KIND")?;
-    for (i, r) in set.rules().iter().enumerate() {
-        let kind = if roles.is_quiet(i) {
+    let ioc = rampart_intel::ioc_rule();
+    let correlation_rules = correlations.rules();
+    let detections = set.rules().iter().enumerate().map(|(i, r)| Listed {
+        id: &r.rule.id,
+        level: r.rule.level.as_str(),
+        kind: if roles.is_quiet(i) {
             "feeds"
         } else {
             "detection"
-        };
-        writeln!(
-            out,
-            "{:<40}  {:<13}  {:<11}  {}",
-            r.rule.id,
-            r.rule.level.as_str(),
-            kind,
-            r.rule.title
-        )?;
+        },
+        title: &r.rule.title,
+        source: &r.rule.source.path,
+        tags: &r.rule.tags,
+    });
+    let linked = correlation_rules.iter().map(|c| Listed {
+        id: &c.id,
+        level: c.level.as_str(),
+        kind: "correlation",
+        title: &c.title,
+        source: &c.source.path,
+        tags: &c.tags,
+    });
+    let native = Listed {
+        id: &ioc.id,
+        level: ioc.level.as_str(),
+        kind: "native",
+        title: &ioc.title,
+        source: &ioc.source.path,
+        tags: &ioc.tags,
+    };
+    let listed: Vec<Listed> = detections.chain(linked).chain([native]).collect();
+    let mut out = output.open()?;
+    if output.format == Format::Table {
+        writeln!(out, "{:<40}  {:<13}  {:<11}  TITLE", "ID", "LEVEL", "KIND")?;
+        for l in &listed {
+            writeln!(
+                out,
+                "{:<40}  {:<13}  {:<11}  {}",
+                l.id, l.level, l.kind, l.title
+            )?;
+        }
+        writeln!(out, "\nATT&CK coverage (rules per tactic):")?;
+        for (tactic, n) in coverage(listed.iter().map(|l| l.tags)) {
+            writeln!(out, "  {n:>5}  {tactic}")?;
+        }
+    } else {
+        if output.format == Format::Csv {
+            let header = ["id", "level", "kind", "title", "source", "tags"];
+            write_row(&mut out, Format::Csv, &header.map(|h| (h, h.to_owned())))?;
+        }
+        for l in &listed {
+            let row = [
+                ("id", l.id.to_owned()),
+                ("level", l.level.to_owned()),
+                ("kind", l.kind.to_owned()),
+                ("title", l.title.to_owned()),
+                ("source", l.source.to_owned()),
+                ("tags", l.tags.join(" ")),
+            ];
+            write_row(&mut out, output.format, &row)?;
+        }
     }
-    for c in correlations.rules() {
-        writeln!(
-            out,
-            "{:<40}  {:<13}  {:<11}  {}",
-            c.id,
-            c.level.as_str(),
-            "correlation",
-            c.title
-        )?;
-    }
-    let ioc = rampart_intel::ioc_rule();
-    writeln!(
-        out,
-        "{:<40}  {:<13}  {:<11}  {}",
-        ioc.id,
-        ioc.level.as_str(),
-        "native",
-        ioc.title
-    )?;
-    let correlation_rules = correlations.rules();
-    let tags = set
-        .rules()
-        .iter()
-        .map(|r| r.rule.tags.as_slice())
-        .chain(correlation_rules.iter().map(|c| c.tags.as_slice()));
-    writeln!(out, "\nATT&CK coverage (rules per tactic):")?;
-    for (tactic, n) in coverage(tags) {
-        writeln!(out, "  {n:>5}  {tactic}")?;
-    }
+    out.flush()?;
     if !set.skipped.is_empty() {
         eprintln!(
             "{} rules could not load and are not listed (`rampart rules validate PATH` says why)",
