@@ -237,16 +237,7 @@ fn table_csv_and_timeline_say_what_each_alert_is_about() {
 #[test]
 fn hunt_finds_the_seed_attacks_and_fail_on_sets_the_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("auth.log");
-    let mut text = String::new();
-    for i in 0..8 {
-        text.push_str(&format!(
-            "Mar 14 03:22:{:02} web01 sshd[9841]: Failed password for root from 203.0.113.9 port {} ssh2\n",
-            10 + i,
-            42000 + i
-        ));
-    }
-    std::fs::write(&log, text).unwrap();
+    let log = brute_force_log(dir.path());
     let output = rampart()
         .args([
             "hunt",

@@ -190,7 +190,6 @@ fn without_declaration(xml: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use evtx::EvtxParser;
     use rampart_event::time::Zone;
@@ -198,18 +197,7 @@ mod tests {
 
     use super::*;
 
-    fn corpora() -> Option<PathBuf> {
-        let root = std::env::var_os("RAMPART_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-            .join("corpora");
-        if root.exists() {
-            Some(root)
-        } else {
-            println!("skipped: ../shared/corpora absent");
-            None
-        }
-    }
+    use crate::evtx::test_corpora::corpora;
 
     fn decoding() -> Decoding {
         Decoding {

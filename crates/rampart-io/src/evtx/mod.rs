@@ -22,6 +22,9 @@ mod pipeline;
 mod template;
 #[cfg(test)]
 mod test_binxml;
+#[cfg(test)]
+#[path = "../../tests/common/mod.rs"]
+mod test_corpora;
 mod trimmed;
 mod values;
 pub mod walk;
