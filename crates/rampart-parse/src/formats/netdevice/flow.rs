@@ -54,12 +54,11 @@ pub fn asa(message: &str, event: &mut Event) {
             (first, second)
         };
         set(event, source, destination);
-        let transport = message
+        let transport = lower
             .split_whitespace()
-            .map(str::to_ascii_lowercase)
-            .find(|w| matches!(w.as_str(), "tcp" | "udp" | "icmp" | "icmp6" | "sctp"));
+            .find(|w| matches!(*w, "tcp" | "udp" | "icmp" | "icmp6" | "sctp"));
         if let Some(t) = transport {
-            event.insert("network.transport", t);
+            event.insert("network.transport", t.to_owned());
         }
     }
 }

@@ -194,22 +194,25 @@ fn fill(h: &Header<'_>, event: &mut Event) -> &'static str {
     if let Some(msgid) = h.msgid {
         event.set_str("log.syslog.msgid", msgid);
     }
-    if let Some(sd) = h.structured {
-        for (id, name, value) in header::sd_params(sd) {
-            // An SD-ID's dots (`junos@2636.1.1`) would nest the field.
-            let id = id.replace('.', "_");
-            event.insert(format!("log.syslog.structured_data.{id}.{name}"), value);
-        }
+    let params = h.structured.map(header::sd_params).unwrap_or_default();
+    let juniper_data = params
+        .iter()
+        .any(|(id, ..)| netdevice::junos::is_juniper_sd_id(id));
+    for (id, name, value) in params {
+        // An SD-ID's dots (`junos@2636.1.1`) would nest the field.
+        let id = id.replace('.', "_");
+        event.insert(format!("log.syslog.structured_data.{id}.{name}"), value);
     }
     event.set_str("message", h.message);
-    let dataset = message(h, event);
+    let dataset = message(h, juniper_data, event);
     event.set_static("event.dataset", dataset);
     event.set_static("event.kind", "event");
     dataset
 }
 
-/// Reads the message by program and returns the dataset.
-fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
+/// Reads the message by program and returns the dataset; `juniper_data`
+/// says the structured data names Juniper.
+fn message(h: &Header<'_>, juniper_data: bool, event: &mut Event) -> &'static str {
     let msg = h.message;
     if netfilter::is_netfilter(msg) {
         return netfilter::parse(msg, event);
@@ -221,11 +224,7 @@ fn message(h: &Header<'_>, event: &mut Event) -> &'static str {
     let junos = netdevice::junos::Line {
         program: h.program,
         msgid: h.msgid,
-        juniper_data: h.structured.is_some_and(|sd| {
-            header::sd_params(sd)
-                .iter()
-                .any(|(id, ..)| netdevice::junos::is_juniper_sd_id(id))
-        }),
+        juniper_data,
         message: msg,
     };
     if let Some(dataset) = netdevice::junos::read(&junos, event) {

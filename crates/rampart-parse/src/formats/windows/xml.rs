@@ -157,8 +157,9 @@ pub fn parse_damaged_event(
 
 /// Names the repairs made to an event's XML in `rampart.quality`.
 pub fn mark_repairs(event: &mut rampart_event::Event, repairs: Vec<&'static str>) {
-    let repairs: Vec<rampart_event::Value> = repairs.into_iter().map(Into::into).collect();
-    event.set("rampart.quality", repairs);
+    for repair in repairs {
+        crate::output::mark_quality(event, repair);
+    }
 }
 
 /// `xml` with each `&` that does not start an entity made one: a known
