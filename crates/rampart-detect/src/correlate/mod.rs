@@ -7,11 +7,21 @@
 //! quiet for a whole span, when the group is evicted, or at the end of the
 //! input. So a burst of 10,000 failed logins is one alert, not 9,996.
 //!
-//! Memory is bounded: a window keeps at most what its condition needs, and
-//! a correlation keeps at most `max_groups` groups, evicting the least
-//! recently active first (their open alerts are emitted, not lost).
+//! Each match costs O(log n) at most, however many matches its group's
+//! window holds and in whatever order their times arrive: the window keeps
+//! its measure up to date as matches enter and leave (see `measure`), and
+//! groups that went quiet are swept at a rate that keeps sweeping O(1) per
+//! match.
+//!
+//! Memory is bounded: a window keeps at most `max_window` matches (or the
+//! threshold, if higher), and a correlation keeps at most `max_groups`
+//! groups, evicting the least recently active first (their open alerts are
+//! emitted, not lost).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+mod measure;
+mod window;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
@@ -19,9 +29,10 @@ use serde_json::value::RawValue;
 
 use crate::alert::{stable_id, techniques, Alert, Origin};
 use crate::compile::{CompiledRule, Matched};
-use crate::correlation::{CorrelationRule, Kind};
+use crate::correlation::CorrelationRule;
 use crate::mapping::fields_of;
-use crate::pattern::{numeric::number, text_of};
+use crate::pattern::text_of;
+use window::Window;
 
 /// Limits that keep correlation state bounded.
 #[derive(Debug, Clone)]
@@ -58,22 +69,9 @@ enum Member {
     },
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
-    time: Timestamp,
-    member: usize,
-    value: Option<String>,
-    /// The event, kept for the first few entries of a window only: they
-    /// become the alert's events (as JSON) if the condition is met.
-    event: Option<Event>,
-    origin: Origin,
-}
-
 #[derive(Debug)]
 struct Group {
-    window: VecDeque<Entry>,
-    /// How many window entries carry their event.
-    kept: usize,
+    window: Window,
     open: Option<Alert>,
     last_activity: Timestamp,
 }
@@ -104,13 +102,19 @@ struct Running {
     members: Vec<Member>,
     groups: HashMap<Vec<String>, Group>,
     span: jiff::SignedDuration,
+    /// The most matches a window keeps.
+    cap: usize,
     /// The latest event time seen, and matches since the last sweep of
     /// groups that have gone quiet for a whole span.
     newest: Option<Timestamp>,
     since_sweep: usize,
+    /// Matches until the next sweep: as many as the groups the last sweep
+    /// kept, so that memory stays within twice the live groups.
+    sweep_after: usize,
 }
 
-/// Matches between sweeps of quiet groups.
+/// Matches between sweeps of quiet groups, at least (and at least as many
+/// as there are groups, so a sweep costs O(1) per match).
 const SWEEP_EVERY: usize = 4096;
 
 /// All correlations of a run.
@@ -267,13 +271,21 @@ impl Correlator {
             }
             let span =
                 jiff::SignedDuration::try_from(corr.timespan).unwrap_or(jiff::SignedDuration::MAX);
+            // A window must be able to hold what the threshold asks for.
+            let needed = corr
+                .threshold
+                .minimum()
+                .map_or(0, |m| m.clamp(0.0, 1e9) as usize);
+            let cap = c.limits.max_window.max(needed);
             c.running.push(Running {
+                cap,
                 rule: Arc::new(corr),
                 members: built,
                 groups: HashMap::new(),
                 span,
                 newest: None,
                 since_sweep: 0,
+                sweep_after: SWEEP_EVERY,
             });
         }
         (c, failed)
@@ -310,21 +322,23 @@ impl Correlator {
         let Some(time) = event.timestamp else {
             return closed;
         };
-        let Some(feeds) = self.feeds.get(&rule).cloned() else {
+        let Some(feeds) = self.feeds.get(&rule) else {
             return closed;
         };
         // Correlations that fire feed the chains built on them, level by level.
         let mut fired: Vec<(usize, Vec<(String, String)>)> = Vec::new();
-        for (at, member) in feeds {
-            let limits = self.limits.clone();
-            if let Some(group) = self.running[at].observe(member, time, event, &limits, &mut closed)
+        for &(at, member) in feeds {
+            if let Some(group) =
+                self.running[at].observe(member, time, event, &self.limits, &mut closed)
             {
                 fired.push((at, group));
             }
         }
         while let Some((up, group)) = fired.pop() {
-            for (at, member) in self.chain_feeds.get(&up).cloned().unwrap_or_default() {
-                let limits = self.limits.clone();
+            let Some(chained) = self.chain_feeds.get(&up) else {
+                continue;
+            };
+            for &(at, member) in chained {
                 let Member::Chain { group_names } = &self.running[at].members[member] else {
                     continue;
                 };
@@ -333,15 +347,15 @@ impl Correlator {
                     .map(|n| group.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
                     .collect();
                 let Some(key) = key else { continue };
-                if let Some(g) = self.running[at].observe_key(
+                let placed = Placed {
                     member,
                     key,
-                    None,
+                    value: None,
                     time,
-                    event,
-                    &limits,
-                    &mut closed,
-                ) {
+                };
+                if let Some(g) =
+                    self.running[at].observe_key(placed, event, &self.limits, &mut closed)
+                {
                     fired.push((at, g));
                 }
             }
@@ -409,6 +423,14 @@ fn text_field(event: &Event, names: &[String]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// A match placed in its group.
+struct Placed {
+    member: usize,
+    key: Vec<String>,
+    value: Option<Arc<str>>,
+    time: Timestamp,
+}
+
 impl Running {
     /// Takes a match of a detection-rule member; returns the group when
     /// this correlation's condition is met for it now (an alert opened).
@@ -435,39 +457,54 @@ impl Running {
         let value = if value_fields.is_empty() {
             None
         } else {
-            Some(text_field(event, value_fields)?)
+            Some(Arc::from(text_field(event, value_fields)?))
         };
-        self.observe_key(member, key, value, time, event, limits, closed)
+        let placed = Placed {
+            member,
+            key,
+            value,
+            time,
+        };
+        self.observe_key(placed, event, limits, closed)
     }
 
     /// Takes a placed match; returns the group when an alert opened.
-    #[allow(clippy::too_many_arguments)]
     fn observe_key(
         &mut self,
-        member: usize,
-        key: Vec<String>,
-        value: Option<String>,
-        time: Timestamp,
+        placed: Placed,
         event: &Event,
         limits: &Limits,
         closed: &mut Vec<Alert>,
     ) -> Option<Vec<(String, String)>> {
+        let Placed {
+            member,
+            key,
+            value,
+            time,
+        } = placed;
         self.newest = self.newest.max(Some(time));
         self.since_sweep += 1;
-        if self.since_sweep >= SWEEP_EVERY {
+        if self.since_sweep >= self.sweep_after {
             self.since_sweep = 0;
             self.sweep(closed);
+            self.sweep_after = SWEEP_EVERY.max(self.groups.len());
         }
-        if self.groups.len() >= limits.max_groups && !self.groups.contains_key(&key) {
-            self.evict(limits.max_groups / 10 + 1, closed);
+        if !self.groups.contains_key(&key) {
+            if self.groups.len() >= limits.max_groups {
+                self.evict(limits.max_groups / 10 + 1, closed);
+            }
+            let window = Window::new(self.rule.kind, self.members.len(), self.rule.percentile);
+            self.groups.insert(
+                key.clone(),
+                Group {
+                    window,
+                    open: None,
+                    last_activity: time,
+                },
+            );
         }
+        let group = self.groups.get_mut(&key)?;
         let span = self.span;
-        let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
-            window: VecDeque::new(),
-            kept: 0,
-            open: None,
-            last_activity: time,
-        });
         // A burst whose last match is a whole span old is over.
         if let Some(open) = &group.open {
             if open
@@ -478,29 +515,16 @@ impl Running {
             }
         }
         group.last_activity = group.last_activity.max(time);
-        let keep = group.open.is_none() && group.kept < limits.max_alert_events;
-        let entry = Entry {
-            time,
-            member,
-            value,
-            event: keep.then(|| event.clone()),
-            origin: Origin {
-                path: Arc::clone(&event.origin.path),
-                line: event.origin.line,
-            },
+        let keep = group.open.is_none() && group.window.kept_len() < limits.max_alert_events;
+        let origin = Origin {
+            path: Arc::clone(&event.origin.path),
+            line: event.origin.line,
         };
-        group.kept += usize::from(keep);
-        let at = group.window.partition_point(|e| e.time <= time);
-        group.window.insert(at, entry);
-        let newest = group.window.back().map_or(time, |e| e.time);
-        while group.window.front().is_some_and(|e| {
-            newest.duration_since(e.time) > span || group.window.len() > limits.max_window
-        }) {
-            if let Some(old) = group.window.pop_front() {
-                group.kept -= usize::from(old.event.is_some());
-            }
-        }
-        let measured = measure(&self.rule, &group.window, self.members.len());
+        group
+            .window
+            .insert(time, member, value, origin, keep.then(|| event.clone()));
+        group.window.expire(span, self.cap);
+        let measured = group.window.measured();
         let holds = self.rule.threshold.holds(measured);
         match (&mut group.open, holds) {
             (Some(open), _) => {
@@ -512,21 +536,22 @@ impl Running {
                 None
             }
             (None, true) => {
-                let first = group.window.front().map_or(time, |e| e.time);
+                let (first, origin) = match group.window.first() {
+                    Some((t, e)) => (t, e.origin.clone()),
+                    None => (
+                        time,
+                        Origin {
+                            path: Arc::clone(&event.origin.path),
+                            line: event.origin.line,
+                        },
+                    ),
+                };
                 let events: Vec<Box<RawValue>> = group
                     .window
-                    .iter_mut()
-                    .filter_map(|e| e.event.take())
+                    .take_kept()
+                    .into_iter()
                     .map(|e| e.to_json_raw())
                     .collect();
-                group.kept = 0;
-                let origin = group.window.front().map_or_else(
-                    || Origin {
-                        path: Arc::clone(&event.origin.path),
-                        line: event.origin.line,
-                    },
-                    |e| e.origin.clone(),
-                );
                 let matched = why(&self.rule, &key, measured, &group.window);
                 group.open = Some(open_alert(
                     &self.rule,
@@ -587,12 +612,7 @@ const MAX_LISTED_VALUES: usize = 20;
 
 /// Why a burst met its condition: its group's values, what was measured
 /// against the threshold, and for `value_count` the distinct values seen.
-fn why(
-    rule: &CorrelationRule,
-    key: &[String],
-    measured: f64,
-    window: &VecDeque<Entry>,
-) -> Vec<Matched> {
+fn why(rule: &CorrelationRule, key: &[String], measured: f64, window: &Window) -> Vec<Matched> {
     let mut matched: Vec<Matched> = rule
         .group_by
         .iter()
@@ -614,15 +634,7 @@ fn why(
         value: Some(format!("{measured} ({})", rule.threshold)),
     });
     if rule.kind == crate::correlation::Kind::ValueCount {
-        let mut seen: Vec<&str> = Vec::new();
-        for value in window.iter().filter_map(|e| e.value.as_deref()) {
-            if seen.len() == MAX_LISTED_VALUES {
-                break;
-            }
-            if !seen.contains(&value) {
-                seen.push(value);
-            }
-        }
+        let seen = window.distinct_values(MAX_LISTED_VALUES);
         // The measure of a value_count is its number of distinct values.
         let more = (measured as usize).saturating_sub(seen.len());
         let mut list = seen.join(", ");
@@ -646,75 +658,39 @@ impl Running {
         let (Some(newest), span) = (self.newest, self.span) else {
             return;
         };
+        let mut ended = Vec::new();
         self.groups.retain(|_, g| {
             let quiet = newest.duration_since(g.last_activity) > span;
             if quiet {
-                closed.extend(g.open.take());
+                ended.extend(g.open.take());
             }
             !quiet
         });
+        // The map's order is arbitrary; the output's must not be.
+        ended.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
+        closed.append(&mut ended);
     }
 
+    /// Drops the `n` least recently active groups (ties by group values).
     fn evict(&mut self, n: usize, closed: &mut Vec<Alert>) {
-        let mut by_age: Vec<(Timestamp, Vec<String>)> = self
+        let mut by_age: Vec<(Timestamp, &Vec<String>)> = self
             .groups
             .iter()
-            .map(|(k, g)| (g.last_activity, k.clone()))
+            .map(|(k, g)| (g.last_activity, k))
             .collect();
+        let n = n.min(by_age.len());
+        if n < by_age.len() {
+            by_age.select_nth_unstable(n);
+        }
+        by_age.truncate(n);
         by_age.sort();
-        for (_, key) in by_age.into_iter().take(n) {
+        let oldest: Vec<Vec<String>> = by_age.into_iter().map(|(_, k)| k.clone()).collect();
+        for key in oldest {
             if let Some(group) = self.groups.remove(&key) {
                 closed.extend(group.open);
             }
         }
     }
-}
-
-/// The number the threshold is compared with.
-fn measure(rule: &CorrelationRule, window: &VecDeque<Entry>, members: usize) -> f64 {
-    let values = || window.iter().filter_map(|e| e.value.as_deref());
-    let numbers = || values().filter_map(|v| number(rampart_event::ValueRef::Str(v)));
-    match rule.kind {
-        Kind::EventCount => window.len() as f64,
-        Kind::ValueCount => values().collect::<HashSet<_>>().len() as f64,
-        Kind::Temporal => window
-            .iter()
-            .map(|e| e.member)
-            .collect::<HashSet<_>>()
-            .len() as f64,
-        Kind::TemporalOrdered => ordered_progress(window, members) as f64,
-        Kind::ValueSum => numbers().sum(),
-        Kind::ValueAvg => {
-            let all: Vec<f64> = numbers().collect();
-            if all.is_empty() {
-                f64::NAN
-            } else {
-                all.iter().sum::<f64>() / all.len() as f64
-            }
-        }
-        Kind::ValueMedian => percentile(numbers().collect(), 50.0),
-        Kind::ValuePercentile => percentile(numbers().collect(), rule.percentile.unwrap_or(50.0)),
-    }
-}
-
-/// How many of the members occurred in the listed order within the window.
-fn ordered_progress(window: &VecDeque<Entry>, members: usize) -> usize {
-    let mut next = 0;
-    for e in window {
-        if next < members && e.member == next {
-            next += 1;
-        }
-    }
-    next
-}
-
-fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = (p.clamp(0.0, 100.0) / 100.0 * (values.len() - 1) as f64).round() as usize;
-    values[rank]
 }
 
 #[cfg(test)]
@@ -955,24 +931,5 @@ level: critical
         assert!(c.is_empty());
         assert_eq!(set.skipped.len(), 2);
         assert!(set.skipped[0].reason.contains("loops"), "{:?}", set.skipped);
-    }
-
-    #[test]
-    fn ordering_and_percentiles() {
-        let entry = |member, s| Entry {
-            time: Timestamp::from_second(s).unwrap(),
-            member,
-            value: None,
-            event: None,
-            origin: Origin {
-                path: "t".into(),
-                line: 1,
-            },
-        };
-        let w: VecDeque<Entry> = [entry(1, 1), entry(0, 2), entry(1, 3), entry(2, 4)].into();
-        assert_eq!(ordered_progress(&w, 3), 3);
-        let w: VecDeque<Entry> = [entry(2, 1), entry(1, 2), entry(0, 3)].into();
-        assert_eq!(ordered_progress(&w, 3), 1);
-        assert_eq!(percentile(vec![5.0, 1.0, 3.0], 50.0), 3.0);
     }
 }

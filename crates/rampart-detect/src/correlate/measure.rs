@@ -1,0 +1,352 @@
+//! What a correlation's condition measures in one group's window, kept up
+//! to date as matches enter and leave it.
+//!
+//! Recomputing the measure from the whole window on every match made a
+//! window of n matches cost O(n) per match, so one busy group (a full port
+//! scan, a flood of failed logins) cost O(n²). Each measure here changes in
+//! O(1) per match (counts, distinct values, sums) or O(log n) where order
+//! matters (temporal order, percentiles).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use rampart_event::ValueRef;
+
+use super::window::{Entry, Slot};
+use crate::correlation::Kind;
+use crate::pattern::numeric::number;
+
+/// The running measure of one window.
+#[derive(Debug)]
+pub(super) enum Measure {
+    /// `event_count`: the window's length says it all.
+    Count,
+    /// `value_count`: how many matches carry each value.
+    Values(HashMap<Arc<str>, u32>),
+    /// `temporal`: matches per member, and how many members have any.
+    Members { counts: Vec<u32>, present: usize },
+    /// `temporal_ordered`: each member's matches in window order.
+    Ordered(Vec<BTreeSet<Slot>>),
+    /// `value_sum` and `value_avg`.
+    Sum { sum: Sum, avg: bool },
+    /// `value_median` and `value_percentile`.
+    Rank(Rank),
+}
+
+impl Measure {
+    pub(super) fn new(kind: Kind, members: usize, percentile: Option<f64>) -> Measure {
+        match kind {
+            Kind::EventCount => Measure::Count,
+            Kind::ValueCount => Measure::Values(HashMap::new()),
+            Kind::Temporal => Measure::Members {
+                counts: vec![0; members],
+                present: 0,
+            },
+            Kind::TemporalOrdered => Measure::Ordered(vec![BTreeSet::new(); members]),
+            Kind::ValueSum => Measure::Sum {
+                sum: Sum::default(),
+                avg: false,
+            },
+            Kind::ValueAvg => Measure::Sum {
+                sum: Sum::default(),
+                avg: true,
+            },
+            Kind::ValueMedian => Measure::Rank(Rank::new(50.0)),
+            Kind::ValuePercentile => Measure::Rank(Rank::new(percentile.unwrap_or(50.0))),
+        }
+    }
+
+    /// Takes a match entering the window.
+    pub(super) fn add(&mut self, slot: Slot, entry: &Entry) {
+        match self {
+            Measure::Count => {}
+            Measure::Values(values) => {
+                if let Some(v) = &entry.value {
+                    *values.entry(Arc::clone(v)).or_default() += 1;
+                }
+            }
+            Measure::Members { counts, present } => {
+                if let Some(c) = counts.get_mut(entry.member) {
+                    *present += usize::from(*c == 0);
+                    *c += 1;
+                }
+            }
+            Measure::Ordered(sets) => {
+                if let Some(set) = sets.get_mut(entry.member) {
+                    set.insert(slot);
+                }
+            }
+            Measure::Sum { sum, .. } => {
+                if let Some(n) = number_of(entry) {
+                    sum.add(n);
+                }
+            }
+            Measure::Rank(rank) => {
+                if let Some(n) = number_of(entry) {
+                    rank.insert(n);
+                }
+            }
+        }
+    }
+
+    /// Takes a match leaving the window (one that `add` took).
+    pub(super) fn remove(&mut self, slot: Slot, entry: &Entry) {
+        match self {
+            Measure::Count => {}
+            Measure::Values(values) => {
+                if let Some(v) = &entry.value {
+                    if let Some(c) = values.get_mut(v) {
+                        *c -= 1;
+                        if *c == 0 {
+                            values.remove(v);
+                        }
+                    }
+                }
+            }
+            Measure::Members { counts, present } => {
+                if let Some(c) = counts.get_mut(entry.member) {
+                    *c -= 1;
+                    *present -= usize::from(*c == 0);
+                }
+            }
+            Measure::Ordered(sets) => {
+                if let Some(set) = sets.get_mut(entry.member) {
+                    set.remove(&slot);
+                }
+            }
+            Measure::Sum { sum, .. } => {
+                if let Some(n) = number_of(entry) {
+                    sum.remove(n);
+                }
+            }
+            Measure::Rank(rank) => {
+                if let Some(n) = number_of(entry) {
+                    rank.remove(n);
+                }
+            }
+        }
+    }
+
+    /// The number the threshold is compared with, for a window of `len`
+    /// matches.
+    pub(super) fn value(&self, len: usize) -> f64 {
+        match self {
+            Measure::Count => len as f64,
+            Measure::Values(values) => values.len() as f64,
+            Measure::Members { present, .. } => *present as f64,
+            Measure::Ordered(sets) => ordered_progress(sets) as f64,
+            Measure::Sum { sum, avg: false } => sum.total(),
+            Measure::Sum { sum, avg: true } if sum.n == 0 => f64::NAN,
+            Measure::Sum { sum, avg: true } => sum.total() / sum.n as f64,
+            Measure::Rank(rank) => rank.value(),
+        }
+    }
+}
+
+fn number_of(entry: &Entry) -> Option<f64> {
+    number(ValueRef::Str(entry.value.as_deref()?))
+}
+
+/// How many of the members matched in the listed order within the window:
+/// the earliest match of the first member, then the earliest of the second
+/// after it, and so on. O(members × log n).
+fn ordered_progress(sets: &[BTreeSet<Slot>]) -> usize {
+    let mut after: Option<Slot> = None;
+    for (done, set) in sets.iter().enumerate() {
+        let next = match after {
+            None => set.first().copied(),
+            Some(at) => set
+                .range((std::ops::Bound::Excluded(at), std::ops::Bound::Unbounded))
+                .next()
+                .copied(),
+        };
+        match next {
+            Some(slot) => after = Some(slot),
+            None => return done,
+        }
+    }
+    sets.len()
+}
+
+/// A sum that numbers can leave as well as enter: finite numbers in a
+/// compensated (Neumaier) sum, so that adding and taking away many values
+/// does not drift, and infinities and NaNs counted apart, so that one that
+/// has left no longer poisons the total.
+#[derive(Debug, Default)]
+pub(super) struct Sum {
+    finite: f64,
+    carry: f64,
+    n: u64,
+    plus_inf: u64,
+    minus_inf: u64,
+    nan: u64,
+}
+
+impl Sum {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        match self.special(x) {
+            Some(count) => *count += 1,
+            None => self.accumulate(x),
+        }
+    }
+
+    fn remove(&mut self, x: f64) {
+        self.n -= 1;
+        match self.special(x) {
+            Some(count) => *count -= 1,
+            None => self.accumulate(-x),
+        }
+        if self.n == 0 {
+            *self = Sum::default();
+        }
+    }
+
+    /// The counter of a value that is not finite.
+    fn special(&mut self, x: f64) -> Option<&mut u64> {
+        if x.is_nan() {
+            Some(&mut self.nan)
+        } else if x == f64::INFINITY {
+            Some(&mut self.plus_inf)
+        } else if x == f64::NEG_INFINITY {
+            Some(&mut self.minus_inf)
+        } else {
+            None
+        }
+    }
+
+    fn accumulate(&mut self, x: f64) {
+        let t = self.finite + x;
+        self.carry += if self.finite.abs() >= x.abs() {
+            (self.finite - t) + x
+        } else {
+            (x - t) + self.finite
+        };
+        self.finite = t;
+    }
+
+    fn total(&self) -> f64 {
+        match (self.nan, self.plus_inf, self.minus_inf) {
+            (0, 0, 0) => self.finite + self.carry,
+            (0, _, 0) => f64::INFINITY,
+            (0, 0, _) => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// A percentile of a multiset that values enter and leave, in O(log n):
+/// the values split into a lower part, holding exactly the values up to the
+/// wanted rank, and an upper part; the answer is the lower part's largest.
+/// Values are ordered as `f64::total_cmp` orders them.
+#[derive(Debug)]
+pub(super) struct Rank {
+    percentile: f64,
+    lower: Multiset,
+    upper: Multiset,
+}
+
+#[derive(Debug, Default)]
+struct Multiset {
+    counts: BTreeMap<u64, u32>,
+    len: usize,
+}
+
+impl Multiset {
+    fn insert(&mut self, key: u64) {
+        *self.counts.entry(key).or_default() += 1;
+        self.len += 1;
+    }
+
+    /// Removes one copy of `key`; false when there is none.
+    fn remove(&mut self, key: u64) -> bool {
+        let Some(c) = self.counts.get_mut(&key) else {
+            return false;
+        };
+        *c -= 1;
+        if *c == 0 {
+            self.counts.remove(&key);
+        }
+        self.len -= 1;
+        true
+    }
+
+    fn max(&self) -> Option<u64> {
+        self.counts.last_key_value().map(|(k, _)| *k)
+    }
+
+    fn min(&self) -> Option<u64> {
+        self.counts.first_key_value().map(|(k, _)| *k)
+    }
+}
+
+/// `f64` as a `u64` whose unsigned order is `f64::total_cmp`'s.
+fn ordered_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+fn from_ordered_bits(key: u64) -> f64 {
+    if key >> 63 == 1 {
+        f64::from_bits(key & !(1 << 63))
+    } else {
+        f64::from_bits(!key)
+    }
+}
+
+impl Rank {
+    fn new(percentile: f64) -> Rank {
+        Rank {
+            percentile: percentile.clamp(0.0, 100.0),
+            lower: Multiset::default(),
+            upper: Multiset::default(),
+        }
+    }
+
+    fn insert(&mut self, x: f64) {
+        let key = ordered_bits(x);
+        if self.lower.max().is_some_and(|m| key <= m) {
+            self.lower.insert(key);
+        } else {
+            self.upper.insert(key);
+        }
+        self.balance();
+    }
+
+    fn remove(&mut self, x: f64) {
+        let key = ordered_bits(x);
+        if !self.lower.remove(key) {
+            self.upper.remove(key);
+        }
+        self.balance();
+    }
+
+    /// Moves values across until the lower part holds the values up to the
+    /// rank `round(p / 100 × (n - 1))`, as a sorted list would index them.
+    fn balance(&mut self) {
+        let n = self.lower.len + self.upper.len;
+        let wanted = if n == 0 {
+            0
+        } else {
+            (self.percentile / 100.0 * (n - 1) as f64).round() as usize + 1
+        };
+        while self.lower.len > wanted {
+            let Some(k) = self.lower.max() else { break };
+            self.lower.remove(k);
+            self.upper.insert(k);
+        }
+        while self.lower.len < wanted {
+            let Some(k) = self.upper.min() else { break };
+            self.upper.remove(k);
+            self.lower.insert(k);
+        }
+    }
+
+    fn value(&self) -> f64 {
+        self.lower.max().map_or(f64::NAN, from_ordered_bits)
+    }
+}

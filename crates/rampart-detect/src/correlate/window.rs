@@ -1,0 +1,286 @@
+//! One group's window of a correlation: its matches inside the time span,
+//! in time order (arrival order among equal times), with the condition's
+//! measure kept up to date as matches enter and leave.
+//!
+//! Matches are kept in a B-tree keyed by time and arrival, so a match that
+//! arrives out of order (a log merged from several hosts, a clock that went
+//! backwards) costs O(log n) like any other instead of shifting the window.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rampart_event::{Event, Timestamp};
+
+use super::measure::Measure;
+use crate::alert::Origin;
+use crate::correlation::Kind;
+
+/// Where a match sits in its window: its time, then its arrival.
+pub(super) type Slot = (Timestamp, u64);
+
+/// One match in a window.
+#[derive(Debug)]
+pub(super) struct Entry {
+    /// Which member of the correlation matched.
+    pub member: usize,
+    /// The value of the correlation's field, for the value kinds.
+    pub value: Option<Arc<str>>,
+    pub origin: Origin,
+    /// Whether its event waits in `kept`, to become one of an alert's events.
+    kept: bool,
+}
+
+/// The matches of one group inside the span.
+#[derive(Debug)]
+pub(super) struct Window {
+    entries: BTreeMap<Slot, Entry>,
+    arrivals: u64,
+    measure: Measure,
+    /// The events of the first few matches since the last alert opened,
+    /// while they are in the window: an alert's events if one opens.
+    kept: Vec<(Slot, Event)>,
+}
+
+impl Window {
+    pub(super) fn new(kind: Kind, members: usize, percentile: Option<f64>) -> Window {
+        Window {
+            entries: BTreeMap::new(),
+            arrivals: 0,
+            measure: Measure::new(kind, members, percentile),
+            kept: Vec::new(),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// How many events wait in the window for an alert.
+    pub(super) fn kept_len(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Takes a match; `event` is kept for an alert when given.
+    pub(super) fn insert(
+        &mut self,
+        time: Timestamp,
+        member: usize,
+        value: Option<Arc<str>>,
+        origin: Origin,
+        event: Option<Event>,
+    ) {
+        let slot = (time, self.arrivals);
+        self.arrivals += 1;
+        let entry = Entry {
+            member,
+            value,
+            origin,
+            kept: event.is_some(),
+        };
+        self.measure.add(slot, &entry);
+        self.entries.insert(slot, entry);
+        if let Some(event) = event {
+            self.kept.push((slot, event));
+        }
+    }
+
+    /// Drops the oldest matches until every one is within `span` of the
+    /// newest and at most `cap` remain.
+    pub(super) fn expire(&mut self, span: jiff::SignedDuration, cap: usize) {
+        let Some(newest) = self.entries.last_key_value().map(|((t, _), _)| *t) else {
+            return;
+        };
+        let mut len = self.entries.len();
+        while let Some(first) = self.entries.first_entry() {
+            let (time, _) = *first.key();
+            if newest.duration_since(time) <= span && len <= cap {
+                break;
+            }
+            let (slot, entry) = first.remove_entry();
+            len -= 1;
+            self.measure.remove(slot, &entry);
+            if entry.kept {
+                self.kept.retain(|(s, _)| *s != slot);
+            }
+        }
+    }
+
+    /// What the condition measures now.
+    pub(super) fn measured(&self) -> f64 {
+        self.measure.value(self.entries.len())
+    }
+
+    /// The earliest match.
+    pub(super) fn first(&self) -> Option<(Timestamp, &Entry)> {
+        self.entries.first_key_value().map(|((t, _), e)| (*t, e))
+    }
+
+    /// The kept events, in window order; none are kept afterwards.
+    pub(super) fn take_kept(&mut self) -> Vec<Event> {
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.sort_by_key(|(slot, _)| *slot);
+        kept.into_iter()
+            .map(|(slot, event)| {
+                if let Some(entry) = self.entries.get_mut(&slot) {
+                    entry.kept = false;
+                }
+                event
+            })
+            .collect()
+    }
+
+    /// The first `max` distinct values in window order.
+    pub(super) fn distinct_values(&self, max: usize) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for value in self.entries.values().filter_map(|e| e.value.as_deref()) {
+            if seen.len() == max {
+                break;
+            }
+            if !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The measure as the window defines it, recomputed from scratch: what
+    /// the incremental measure must always equal.
+    fn naive(kind: Kind, members: usize, percentile: f64, window: &[(Slot, usize, String)]) -> f64 {
+        let values = || window.iter().map(|(_, _, v)| v.as_str());
+        let numbers: Vec<f64> = values()
+            .filter_map(|v| crate::pattern::numeric::number(rampart_event::ValueRef::Str(v)))
+            .collect();
+        let rank = |p: f64| {
+            let mut sorted = numbers.clone();
+            sorted.sort_by(f64::total_cmp);
+            if sorted.is_empty() {
+                return f64::NAN;
+            }
+            sorted[(p / 100.0 * (sorted.len() - 1) as f64).round() as usize]
+        };
+        match kind {
+            Kind::EventCount => window.len() as f64,
+            Kind::ValueCount => values().collect::<std::collections::HashSet<_>>().len() as f64,
+            Kind::Temporal => window
+                .iter()
+                .map(|(_, m, _)| *m)
+                .collect::<std::collections::HashSet<_>>()
+                .len() as f64,
+            Kind::TemporalOrdered => {
+                let mut next = 0;
+                for (_, m, _) in window {
+                    if next < members && *m == next {
+                        next += 1;
+                    }
+                }
+                next as f64
+            }
+            Kind::ValueSum => numbers.iter().sum(),
+            Kind::ValueAvg if numbers.is_empty() => f64::NAN,
+            Kind::ValueAvg => numbers.iter().sum::<f64>() / numbers.len() as f64,
+            Kind::ValueMedian => rank(50.0),
+            Kind::ValuePercentile => rank(percentile),
+        }
+    }
+
+    /// A small deterministic generator, so a failure can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    const KINDS: [Kind; 8] = [
+        Kind::EventCount,
+        Kind::ValueCount,
+        Kind::Temporal,
+        Kind::TemporalOrdered,
+        Kind::ValueSum,
+        Kind::ValueAvg,
+        Kind::ValueMedian,
+        Kind::ValuePercentile,
+    ];
+
+    fn origin() -> Origin {
+        Origin {
+            path: "t".into(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn the_running_measure_equals_the_measure_recomputed_from_the_window() {
+        // Times that repeat, jump ahead and go backwards; values that
+        // repeat, are not numbers, or are not finite; a cap that bites.
+        let values = [
+            "1", "2", "2", "3.5", "-4", "10", "x", "0x10", "inf", "-inf", "NaN", "7", "7",
+        ];
+        for seed in 1..=60u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let kind = KINDS[(seed % 8) as usize];
+            let members = 1 + rng.below(3) as usize;
+            let percentile = [0.0, 10.0, 50.0, 90.0, 100.0][rng.below(5) as usize];
+            let span = jiff::SignedDuration::from_secs(1 + rng.below(30) as i64);
+            let cap = 5 + rng.below(60) as usize;
+            let mut window = Window::new(kind, members, Some(percentile));
+            let mut oracle: Vec<(Slot, usize, String)> = Vec::new();
+            let mut clock = 1_000i64;
+            for arrival in 0..400u64 {
+                clock += rng.below(5) as i64 - 1;
+                let back = if rng.below(10) == 0 {
+                    rng.below(40) as i64
+                } else {
+                    0
+                };
+                let time = Timestamp::from_second(clock - back).unwrap();
+                let member = rng.below(members as u64) as usize;
+                let value = values[rng.below(values.len() as u64) as usize];
+                window.insert(time, member, Some(Arc::from(value)), origin(), None);
+                let at = oracle.partition_point(|(s, _, _)| *s <= (time, arrival));
+                oracle.insert(at, ((time, arrival), member, value.to_owned()));
+                window.expire(span, cap);
+                let newest = oracle.last().unwrap().0 .0;
+                while oracle.first().is_some_and(|(s, _, _)| {
+                    newest.duration_since(s.0) > span || oracle.len() > cap
+                }) {
+                    oracle.remove(0);
+                }
+                assert_eq!(window.len(), oracle.len());
+                let want = naive(kind, members, percentile, &oracle);
+                let got = window.measured();
+                assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "seed {seed}, {kind:?}, arrival {arrival}: {got} != {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kept_events_leave_with_their_matches_and_come_back_in_window_order() {
+        let mut window = Window::new(Kind::EventCount, 1, None);
+        let span = jiff::SignedDuration::from_secs(10);
+        for (second, line) in [(5, 1), (3, 2), (20, 3), (18, 4)] {
+            let mut event = Event::new(rampart_event::Origin::new("t", line), "x");
+            event.timestamp = Some(Timestamp::from_second(second).unwrap());
+            window.insert(event.timestamp.unwrap(), 0, None, origin(), Some(event));
+            window.expire(span, 100);
+        }
+        // The matches at 3 s and 5 s are more than 10 s older than 20 s.
+        assert_eq!(window.kept_len(), 2);
+        let lines: Vec<u64> = window.take_kept().iter().map(|e| e.origin.line).collect();
+        assert_eq!(lines, [4, 3]);
+        assert_eq!(window.kept_len(), 0);
+        assert_eq!(window.first().map(|(t, _)| t.as_second()), Some(18));
+    }
+}
