@@ -7,14 +7,26 @@
 //! O(1) per match (counts, distinct values, sums) or O(log n) where order
 //! matters (temporal order, percentiles).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rampart_event::ValueRef;
 
 use super::window::{Entry, Slot};
+use super::HashMap;
 use crate::correlation::Kind;
 use crate::pattern::numeric::number;
+
+/// What a match carries into the measure.
+#[derive(Debug, Clone)]
+pub(super) enum Carried {
+    /// Nothing: a count, or a member whose field holds no number.
+    Nothing,
+    /// A value to count distinct, shared with the other matches carrying it.
+    Text(Arc<str>),
+    /// A number to add up or rank.
+    Number(f64),
+}
 
 /// The running measure of one window.
 #[derive(Debug)]
@@ -37,7 +49,7 @@ impl Measure {
     pub(super) fn new(kind: Kind, members: usize, percentile: Option<f64>) -> Measure {
         match kind {
             Kind::EventCount => Measure::Count,
-            Kind::ValueCount => Measure::Values(HashMap::new()),
+            Kind::ValueCount => Measure::Values(HashMap::default()),
             Kind::Temporal => Measure::Members {
                 counts: vec![0; members],
                 present: 0,
@@ -56,33 +68,48 @@ impl Measure {
         }
     }
 
+    /// What a match whose field reads `text` carries: the value, shared
+    /// with the matches already carrying it, or its number.
+    pub(super) fn carry(&self, text: &str) -> Carried {
+        match self {
+            Measure::Values(values) => match values.get_key_value(text) {
+                Some((shared, _)) => Carried::Text(Arc::clone(shared)),
+                None => Carried::Text(Arc::from(text)),
+            },
+            Measure::Sum { .. } | Measure::Rank(_) => {
+                number(ValueRef::Str(text)).map_or(Carried::Nothing, Carried::Number)
+            }
+            _ => Carried::Nothing,
+        }
+    }
+
     /// Takes a match entering the window.
     pub(super) fn add(&mut self, slot: Slot, entry: &Entry) {
         match self {
             Measure::Count => {}
             Measure::Values(values) => {
-                if let Some(v) = &entry.value {
+                if let Carried::Text(v) = &entry.carried {
                     *values.entry(Arc::clone(v)).or_default() += 1;
                 }
             }
             Measure::Members { counts, present } => {
-                if let Some(c) = counts.get_mut(entry.member) {
+                if let Some(c) = counts.get_mut(entry.member as usize) {
                     *present += usize::from(*c == 0);
                     *c += 1;
                 }
             }
             Measure::Ordered(sets) => {
-                if let Some(set) = sets.get_mut(entry.member) {
+                if let Some(set) = sets.get_mut(entry.member as usize) {
                     set.insert(slot);
                 }
             }
             Measure::Sum { sum, .. } => {
-                if let Some(n) = number_of(entry) {
+                if let Carried::Number(n) = entry.carried {
                     sum.add(n);
                 }
             }
             Measure::Rank(rank) => {
-                if let Some(n) = number_of(entry) {
+                if let Carried::Number(n) = entry.carried {
                     rank.insert(n);
                 }
             }
@@ -94,7 +121,7 @@ impl Measure {
         match self {
             Measure::Count => {}
             Measure::Values(values) => {
-                if let Some(v) = &entry.value {
+                if let Carried::Text(v) = &entry.carried {
                     if let Some(c) = values.get_mut(v) {
                         *c -= 1;
                         if *c == 0 {
@@ -104,23 +131,23 @@ impl Measure {
                 }
             }
             Measure::Members { counts, present } => {
-                if let Some(c) = counts.get_mut(entry.member) {
+                if let Some(c) = counts.get_mut(entry.member as usize) {
                     *c -= 1;
                     *present -= usize::from(*c == 0);
                 }
             }
             Measure::Ordered(sets) => {
-                if let Some(set) = sets.get_mut(entry.member) {
+                if let Some(set) = sets.get_mut(entry.member as usize) {
                     set.remove(&slot);
                 }
             }
             Measure::Sum { sum, .. } => {
-                if let Some(n) = number_of(entry) {
+                if let Carried::Number(n) = entry.carried {
                     sum.remove(n);
                 }
             }
             Measure::Rank(rank) => {
-                if let Some(n) = number_of(entry) {
+                if let Carried::Number(n) = entry.carried {
                     rank.remove(n);
                 }
             }
@@ -141,10 +168,6 @@ impl Measure {
             Measure::Rank(rank) => rank.value(),
         }
     }
-}
-
-fn number_of(entry: &Entry) -> Option<f64> {
-    number(ValueRef::Str(entry.value.as_deref()?))
 }
 
 /// How many of the members matched in the listed order within the window:

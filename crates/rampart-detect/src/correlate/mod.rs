@@ -21,7 +21,8 @@
 mod measure;
 mod window;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
@@ -33,6 +34,11 @@ use crate::correlation::CorrelationRule;
 use crate::mapping::fields_of;
 use crate::pattern::text_of;
 use window::Window;
+
+/// Maps keyed by what attackers write (group values, field values): a fast
+/// hash with a seed of its own per map, so colliding keys cannot be chosen
+/// ahead.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Limits that keep correlation state bounded.
 #[derive(Debug, Clone)]
@@ -72,7 +78,7 @@ enum Member {
 #[derive(Debug)]
 struct Group {
     window: Window,
-    open: Option<Alert>,
+    open: Option<Box<Alert>>,
     last_activity: Timestamp,
 }
 
@@ -100,7 +106,10 @@ impl RuleRoles {
 struct Running {
     rule: Arc<CorrelationRule>,
     members: Vec<Member>,
-    groups: HashMap<Vec<String>, Group>,
+    /// Groups by their encoded values (see `encode_part`).
+    groups: HashMap<Box<str>, Group>,
+    /// Where a match's group key is encoded, to look it up without allocating.
+    scratch: String,
     span: jiff::SignedDuration,
     /// The most matches a window keeps.
     cap: usize,
@@ -199,7 +208,7 @@ impl Correlator {
                 break;
             }
         }
-        let mut index_of: HashMap<usize, usize> = HashMap::new();
+        let mut index_of: HashMap<usize, usize> = HashMap::default();
         let mut order = 0;
         for (i, r) in resolved.iter().enumerate() {
             if r.is_ok() {
@@ -281,7 +290,8 @@ impl Correlator {
                 cap,
                 rule: Arc::new(corr),
                 members: built,
-                groups: HashMap::new(),
+                groups: HashMap::default(),
+                scratch: String::new(),
                 span,
                 newest: None,
                 since_sweep: 0,
@@ -325,11 +335,12 @@ impl Correlator {
         let Some(feeds) = self.feeds.get(&rule) else {
             return closed;
         };
+        let mut event = Shared::new(event);
         // Correlations that fire feed the chains built on them, level by level.
         let mut fired: Vec<(usize, Vec<(String, String)>)> = Vec::new();
         for &(at, member) in feeds {
             if let Some(group) =
-                self.running[at].observe(member, time, event, &self.limits, &mut closed)
+                self.running[at].observe(member, time, &mut event, &self.limits, &mut closed)
             {
                 fired.push((at, group));
             }
@@ -342,19 +353,22 @@ impl Correlator {
                 let Member::Chain { group_names } = &self.running[at].members[member] else {
                     continue;
                 };
-                let key: Option<Vec<String>> = group_names
-                    .iter()
-                    .map(|n| group.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
-                    .collect();
-                let Some(key) = key else { continue };
+                let mut key = String::new();
+                let placed_all = group_names.iter().all(|name| {
+                    let value = group.iter().find(|(k, _)| k == name);
+                    value.inspect(|(_, v)| encode_part(&mut key, v)).is_some()
+                });
+                if !placed_all {
+                    continue;
+                }
                 let placed = Placed {
                     member,
-                    key,
                     value: None,
                     time,
                 };
-                if let Some(g) =
-                    self.running[at].observe_key(placed, event, &self.limits, &mut closed)
+                let running = &mut self.running[at];
+                running.scratch = key;
+                if let Some(g) = running.observe_key(placed, &mut event, &self.limits, &mut closed)
                 {
                     fired.push((at, g));
                 }
@@ -368,7 +382,7 @@ impl Correlator {
         let mut out = Vec::new();
         for running in &mut self.running {
             for (_, group) in running.groups.drain() {
-                out.extend(group.open);
+                out.extend(group.open.map(|a| *a));
             }
         }
         out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
@@ -415,19 +429,59 @@ fn loops(resolved: &[Result<Vec<Resolved>, String>], from: usize, target: usize)
     false
 }
 
-fn text_field(event: &Event, names: &[String]) -> Option<String> {
+/// The first non-empty text of the fields `names`.
+fn text_field<'e>(event: &'e Event, names: &[String]) -> Option<std::borrow::Cow<'e, str>> {
     names
         .iter()
         .find_map(|n| event.get(n))
-        .map(|v| text_of(v).into_owned())
+        .map(text_of)
         .filter(|s| !s.is_empty())
 }
 
-/// A match placed in its group.
-struct Placed {
+/// Appends one group value to an encoded key: its length, a colon, then
+/// the value, so that no two lists of values encode alike whatever they hold.
+fn encode_part(key: &mut String, value: &str) {
+    let _ = write!(key, "{}:", value.len());
+    key.push_str(value);
+}
+
+/// The group values an encoded key holds.
+fn decode(mut key: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    while let Some((len, rest)) = key.split_once(':') {
+        let Some(value) = len.parse().ok().and_then(|n: usize| rest.get(..n)) else {
+            break;
+        };
+        parts.push(value.to_owned());
+        key = &rest[value.len()..];
+    }
+    parts
+}
+
+/// The event a match came from, shared by every window that keeps it:
+/// copied once, however many correlations it feeds.
+struct Shared<'e> {
+    event: &'e Event,
+    copy: Option<Arc<Event>>,
+}
+
+impl<'e> Shared<'e> {
+    fn new(event: &'e Event) -> Shared<'e> {
+        Shared { event, copy: None }
+    }
+
+    fn copy(&mut self) -> Arc<Event> {
+        Arc::clone(
+            self.copy
+                .get_or_insert_with(|| Arc::new(self.event.clone())),
+        )
+    }
+}
+
+/// A match placed in its group (whose key is in `Running::scratch`).
+struct Placed<'v> {
     member: usize,
-    key: Vec<String>,
-    value: Option<Arc<str>>,
+    value: Option<std::borrow::Cow<'v, str>>,
     time: Timestamp,
 }
 
@@ -438,7 +492,7 @@ impl Running {
         &mut self,
         member: usize,
         time: Timestamp,
-        event: &Event,
+        event: &mut Shared<'_>,
         limits: &Limits,
         closed: &mut Vec<Alert>,
     ) -> Option<Vec<(String, String)>> {
@@ -449,19 +503,18 @@ impl Running {
         else {
             return None;
         };
-        let mut key = Vec::with_capacity(group_fields.len());
+        self.scratch.clear();
         for fields in group_fields {
             // An event without the grouping field cannot be placed.
-            key.push(text_field(event, fields)?);
+            encode_part(&mut self.scratch, &text_field(event.event, fields)?);
         }
         let value = if value_fields.is_empty() {
             None
         } else {
-            Some(Arc::from(text_field(event, value_fields)?))
+            Some(text_field(event.event, value_fields)?)
         };
         let placed = Placed {
             member,
-            key,
             value,
             time,
         };
@@ -471,14 +524,13 @@ impl Running {
     /// Takes a placed match; returns the group when an alert opened.
     fn observe_key(
         &mut self,
-        placed: Placed,
-        event: &Event,
+        placed: Placed<'_>,
+        event: &mut Shared<'_>,
         limits: &Limits,
         closed: &mut Vec<Alert>,
     ) -> Option<Vec<(String, String)>> {
         let Placed {
             member,
-            key,
             value,
             time,
         } = placed;
@@ -489,13 +541,13 @@ impl Running {
             self.sweep(closed);
             self.sweep_after = SWEEP_EVERY.max(self.groups.len());
         }
-        if !self.groups.contains_key(&key) {
+        if !self.groups.contains_key(self.scratch.as_str()) {
             if self.groups.len() >= limits.max_groups {
                 self.evict(limits.max_groups / 10 + 1, closed);
             }
             let window = Window::new(self.rule.kind, self.members.len(), self.rule.percentile);
             self.groups.insert(
-                key.clone(),
+                self.scratch.as_str().into(),
                 Group {
                     window,
                     open: None,
@@ -503,7 +555,7 @@ impl Running {
                 },
             );
         }
-        let group = self.groups.get_mut(&key)?;
+        let group = self.groups.get_mut(self.scratch.as_str())?;
         let span = self.span;
         // A burst whose last match is a whole span old is over.
         if let Some(open) = &group.open {
@@ -511,18 +563,19 @@ impl Running {
                 .last_seen
                 .is_some_and(|l| time.duration_since(l) > span)
             {
-                closed.extend(group.open.take());
+                closed.extend(group.open.take().map(|a| *a));
             }
         }
         group.last_activity = group.last_activity.max(time);
         let keep = group.open.is_none() && group.window.kept_len() < limits.max_alert_events;
         let origin = Origin {
-            path: Arc::clone(&event.origin.path),
-            line: event.origin.line,
+            path: Arc::clone(&event.event.origin.path),
+            line: event.event.origin.line,
         };
+        let kept = keep.then(|| event.copy());
         group
             .window
-            .insert(time, member, value, origin, keep.then(|| event.clone()));
+            .insert((time, member), value.as_deref(), origin, kept);
         group.window.expire(span, self.cap);
         let measured = group.window.measured();
         let holds = self.rule.threshold.holds(measured);
@@ -531,7 +584,7 @@ impl Running {
                 open.count += 1;
                 open.last_seen = open.last_seen.max(Some(time));
                 if open.events.len() < limits.max_alert_events {
-                    open.events.push(event.to_json_raw());
+                    open.events.push(event.event.to_json_raw());
                 }
                 None
             }
@@ -541,26 +594,27 @@ impl Running {
                     None => (
                         time,
                         Origin {
-                            path: Arc::clone(&event.origin.path),
-                            line: event.origin.line,
+                            path: Arc::clone(&event.event.origin.path),
+                            line: event.event.origin.line,
                         },
                     ),
                 };
                 let events: Vec<Box<RawValue>> = group
                     .window
                     .take_kept()
-                    .into_iter()
+                    .iter()
                     .map(|e| e.to_json_raw())
                     .collect();
+                let key = decode(&self.scratch);
                 let matched = why(&self.rule, &key, measured, &group.window);
-                group.open = Some(open_alert(
+                group.open = Some(Box::new(open_alert(
                     &self.rule,
                     &key,
                     (first, time),
                     group.window.len() as u64,
                     (events, matched),
                     origin,
-                ));
+                )));
                 Some(self.rule.group_by.iter().cloned().zip(key).collect())
             }
             (None, false) => None,
@@ -662,7 +716,7 @@ impl Running {
         self.groups.retain(|_, g| {
             let quiet = newest.duration_since(g.last_activity) > span;
             if quiet {
-                ended.extend(g.open.take());
+                ended.extend(g.open.take().map(|a| *a));
             }
             !quiet
         });
@@ -673,7 +727,7 @@ impl Running {
 
     /// Drops the `n` least recently active groups (ties by group values).
     fn evict(&mut self, n: usize, closed: &mut Vec<Alert>) {
-        let mut by_age: Vec<(Timestamp, &Vec<String>)> = self
+        let mut by_age: Vec<(Timestamp, &Box<str>)> = self
             .groups
             .iter()
             .map(|(k, g)| (g.last_activity, k))
@@ -684,10 +738,10 @@ impl Running {
         }
         by_age.truncate(n);
         by_age.sort();
-        let oldest: Vec<Vec<String>> = by_age.into_iter().map(|(_, k)| k.clone()).collect();
+        let oldest: Vec<Box<str>> = by_age.into_iter().map(|(_, k)| k.clone()).collect();
         for key in oldest {
             if let Some(group) = self.groups.remove(&key) {
-                closed.extend(group.open);
+                closed.extend(group.open.map(|a| *a));
             }
         }
     }
@@ -931,5 +985,20 @@ level: critical
         assert!(c.is_empty());
         assert_eq!(set.skipped.len(), 2);
         assert!(set.skipped[0].reason.contains("loops"), "{:?}", set.skipped);
+    }
+
+    #[test]
+    fn group_keys_decode_to_the_values_they_encode() {
+        // Values holding the separator, digits, nothing, or other text.
+        let lists: [&[&str]; 4] = [&["a:b", "1:c"], &["a", ":b1:c"], &["", "12:"], &["€", ""]];
+        let mut seen = HashSet::new();
+        for list in lists {
+            let mut key = String::new();
+            for v in list {
+                encode_part(&mut key, v);
+            }
+            assert_eq!(decode(&key), list, "{key}");
+            assert!(seen.insert(key), "two lists encode alike");
+        }
     }
 }
