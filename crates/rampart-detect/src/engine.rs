@@ -459,6 +459,59 @@ detection:
     }
 
     #[test]
+    fn event_data_names_match_with_or_without_their_spaces() {
+        // Defender writes `Threat Name` and `Process Name`; SigmaHQ's rules
+        // say `ThreatName`, and a user's rule may copy the event's spelling.
+        let rules = r#"
+title: Mimikatz found by Defender
+id: d1
+logsource: {product: windows, service: windefend}
+detection:
+  selection: {EventID: 1116, ThreatName|contains: Mimikatz}
+  condition: selection
+---
+title: Threat in a temp folder
+id: d2
+logsource: {product: windows, service: windefend}
+detection:
+  selection: {'Process Name|contains': '\Temp\'}
+  condition: selection
+"#;
+        let set = RuleSet::build(load_text(rules, "d.yml".into()), &CompileOptions::default());
+        assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+        let defender = |names: [&str; 2]| {
+            let mut e = Event::new(Origin::new("t", 1), "raw");
+            e.set("event.dataset", "windows.defender");
+            e.set(
+                "winlog.channel",
+                "Microsoft-Windows-Windows Defender/Operational",
+            );
+            e.set("event.code", "1116");
+            e.set(
+                format!("winlog.event_data.{}", names[0]),
+                "HackTool:Win32/Mimikatz.D",
+            );
+            e.set(
+                format!("winlog.event_data.{}", names[1]),
+                "C:\\Users\\a\\AppData\\Local\\Temp\\m.exe",
+            );
+            e
+        };
+        for names in [
+            ["Threat Name", "Process Name"],
+            ["ThreatName", "ProcessName"],
+        ] {
+            let mut hits: Vec<&str> = set
+                .matches(&defender(names))
+                .iter()
+                .map(|h| h.rule.rule.id.as_str())
+                .collect();
+            hits.sort();
+            assert_eq!(hits, ["d1", "d2"], "{names:?}");
+        }
+    }
+
+    #[test]
     fn routes_by_channel_and_event_id() {
         let set = RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default());
         assert_eq!(set.rules().len(), 2);

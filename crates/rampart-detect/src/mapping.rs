@@ -520,7 +520,9 @@ fn windows_fields(field: &str) -> Vec<String> {
     if field.contains('.') {
         return vec![field.to_owned()];
     }
-    vec![format!("winlog.event_data.{field}")]
+    // Spaces are left out: the event view answers for `Process Name` as
+    // `ProcessName` too.
+    vec![format!("winlog.event_data.{}", field.replace(' ', ""))]
 }
 
 #[cfg(test)]

@@ -2,10 +2,17 @@
 //! hash map (FxHash: field names are short and not attacker-chosen keys of
 //! a long-lived table) (an event's own lookup scans its field list, fine for one
 //! lookup, too slow for hundreds), and the fields that route rules read once.
+//!
+//! Some Windows providers write `EventData` names with spaces (Defender's
+//! `Process Name`, `Threat Name`); Sigma rules name them without
+//! (`ProcessName`), as Sigma's Windows pipelines expect. The view answers
+//! for such a field under its name without spaces too, and rule fields are
+//! mapped without spaces (see `mapping`), so either spelling matches.
 
 use rampart_event::{Event, ValueRef};
 use rustc_hash::FxHashMap;
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use crate::atoms::{FieldScanner, Found};
@@ -17,7 +24,7 @@ pub struct EventView<'e> {
     event: &'e Event,
     /// Each field's value and its lower-case text, made when a rule first
     /// compares it ignoring case and then shared by every other rule.
-    fields: FxHashMap<&'e str, (ValueRef<'e>, LowerCache)>,
+    fields: FxHashMap<Cow<'e, str>, (ValueRef<'e>, LowerCache)>,
     code: Option<i64>,
     /// The lower-case original, for keywords.
     original_lower: LowerCache,
@@ -43,9 +50,21 @@ impl<'e> EventView<'e> {
     /// Indexes `event`.
     pub fn new(event: &'e Event) -> Self {
         let mut fields = FxHashMap::with_capacity_and_hasher(event.len() * 2, Default::default());
+        let mut spaced = Vec::new();
         for (name, value) in event.fields() {
             // The first value of a name wins, as in `Event::get`.
-            fields.entry(name).or_insert((value, LowerCache::new()));
+            fields
+                .entry(Cow::Borrowed(name))
+                .or_insert((value, LowerCache::new()));
+            if name.starts_with(EVENT_DATA) && name.contains(' ') {
+                spaced.push((name.replace(' ', ""), value));
+            }
+        }
+        // A name the event spells without spaces itself wins.
+        for (name, value) in spaced {
+            fields
+                .entry(Cow::Owned(name))
+                .or_insert((value, LowerCache::new()));
         }
         let code = match fields.get("event.code").map(|(v, _)| v) {
             Some(ValueRef::Int(i)) => Some(*i),
@@ -132,6 +151,9 @@ impl<'e> EventView<'e> {
     }
 }
 
+/// Where Windows records keep their `EventData` fields.
+const EVENT_DATA: &str = "winlog.event_data.";
+
 /// Names an event serves from its dedicated members, not its field list.
 fn is_member(name: &str) -> bool {
     matches!(
@@ -163,5 +185,28 @@ mod tests {
             assert_eq!(v.get(name), e.get(name), "{name}");
         }
         assert_eq!(v.code(), Some(4688));
+    }
+
+    #[test]
+    fn event_data_names_with_spaces_answer_without_them_too() {
+        let mut e = Event::new(Origin::new("a.evtx", 1), "");
+        e.set("winlog.event_data.Process Name", "C:\\evil.exe");
+        e.set("winlog.event_data.Threat Name", "from the name with spaces");
+        e.set("winlog.event_data.ThreatName", "from the event's own");
+        e.set("user.full name", "not event data");
+        let v = EventView::new(&e);
+        assert_eq!(
+            v.get_str("winlog.event_data.ProcessName"),
+            Some("C:\\evil.exe")
+        );
+        assert_eq!(
+            v.get_str("winlog.event_data.Process Name"),
+            Some("C:\\evil.exe")
+        );
+        assert_eq!(
+            v.get_str("winlog.event_data.ThreatName"),
+            Some("from the event's own")
+        );
+        assert_eq!(v.get("user.fullname"), None);
     }
 }
