@@ -9,6 +9,7 @@
 //!   the caller in input order, with bounded memory: a file that runs ahead
 //!   waits once a few batches of it are queued.
 
+mod batches;
 mod discover;
 pub mod evtx;
 mod open;

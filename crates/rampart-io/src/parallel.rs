@@ -17,6 +17,7 @@ use rampart_parse::{
     read_lines, DeadLetter, FileContext, FileDecoder, FileStats, Format, ParseOptions,
 };
 
+use crate::batches::Batches;
 use crate::discover::Input;
 use crate::open::open;
 
@@ -147,7 +148,7 @@ fn modified(path: &std::path::Path) -> Option<Timestamp> {
     Timestamp::try_from(time).ok()
 }
 
-fn read_one<T>(
+fn read_one<T: Send>(
     index: usize,
     input: &Input,
     options: &ReadOptions,
@@ -180,18 +181,20 @@ fn read_one<T>(
         }
     };
     let mut decoder = FileDecoder::new(ctx, options.forced);
-    let send = |decoder: &mut FileDecoder| send_batch(index, decoder.output(), work, tx);
     let (mut bytes, mut lines) = (0u64, 0u64);
-    let result = read_lines(reader, options.max_line, |line| {
-        bytes += line.len as u64 + 1;
-        lines = line.no;
-        decoder.feed(line);
-        if decoder.output().events.len() >= options.batch {
-            send(&mut decoder);
-        }
+    let result = with_batches(index, options, work, tx, |batches| {
+        let result = read_lines(reader, options.max_line, |line| {
+            bytes += line.len as u64 + 1;
+            lines = line.no;
+            decoder.feed(line);
+            if decoder.output().events.len() >= options.batch {
+                batches.send(decoder.output());
+            }
+        });
+        decoder.finish();
+        batches.send(decoder.output());
+        result
     });
-    decoder.finish();
-    send(&mut decoder);
     if let Err(e) = result {
         report.error = Some(format!("read failed after line {lines}: {e}"));
     }
@@ -202,26 +205,28 @@ fn read_one<T>(
     let _ = tx.send(Message::Done(report));
 }
 
-/// Hands what `out` holds to the consumer, with the work done on it.
-fn send_batch<T>(
+/// Runs `read` with the file's batches, worked on rayon's pool when more
+/// than one thread reads, and every batch handed on before returning.
+fn with_batches<'w, T: Send, R>(
     index: usize,
-    out: &mut rampart_parse::Output,
-    work: Work<'_, T>,
+    options: &ReadOptions,
+    work: Work<'w, T>,
     tx: &SyncSender<Message<T>>,
-) {
-    let (mut events, dead) = out.take();
-    if !events.is_empty() || !dead.is_empty() {
-        let work = work(&mut events);
-        let _ = tx.send(Message::Batch {
-            index,
-            events,
-            dead,
-            work,
-        });
+    read: impl FnOnce(&mut Batches<'_, '_, 'w, T>) -> R,
+) -> R {
+    if options.threads <= 1 {
+        let mut batches = Batches::new(index, work, None, 1, tx);
+        return read(&mut batches);
     }
+    rayon::in_place_scope(|scope| {
+        let mut batches = Batches::new(index, work, Some(scope), options.threads, tx);
+        let result = read(&mut batches);
+        batches.finish();
+        result
+    })
 }
 
-fn read_evtx_file<T>(
+fn read_evtx_file<T: Send>(
     path: &std::path::Path,
     ctx: &FileContext,
     options: &ReadOptions,
@@ -229,16 +234,17 @@ fn read_evtx_file<T>(
     report: &mut FileReport,
     tx: &SyncSender<Message<T>>,
 ) {
-    let index = report.index;
     let mut out = rampart_parse::Output::default();
-    let send = |out: &mut rampart_parse::Output| send_batch(index, out, work, tx);
     let evtx_options = crate::evtx::EvtxOptions {
         threads: options.threads,
         batch: options.batch,
         recover: options.recover_evtx,
     };
-    let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, send);
-    send(&mut out);
+    let result = with_batches(report.index, options, work, tx, |batches| {
+        let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, |o| batches.send(o));
+        batches.send(&mut out);
+        result
+    });
     match result {
         Ok(records) => report.lines = records,
         Err(e) => report.error = Some(e),
@@ -292,5 +298,47 @@ mod tests {
         assert_eq!(reports.len(), 7);
         assert_eq!(reports[0].format, Some("syslog"));
         assert!(reports[6].error.is_some());
+    }
+
+    #[test]
+    fn work_done_on_the_pool_comes_back_with_its_batch_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let text: String = (0..20_000)
+            .map(|i| format!("Mar 14 03:22:{:02} h sshd[1]: Failed password for root from 192.0.2.1 port {i} ssh2\n", i % 60))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let inputs = [Input {
+            path,
+            rotated_set: None,
+        }];
+        // The work slows down early batches, so later ones finish first.
+        let work = |events: &mut [Event]| {
+            let first = events.first().map_or(0, |e| e.origin.line);
+            std::thread::sleep(std::time::Duration::from_micros(
+                2_000u64.saturating_sub(first / 10),
+            ));
+            events.iter().map(|e| e.origin.line).collect::<Vec<u64>>()
+        };
+        for threads in [1, 2, 4] {
+            let options = ReadOptions {
+                threads,
+                batch: 256,
+                ..Default::default()
+            };
+            let mut lines = Vec::new();
+            read_files_with(&inputs, &options, &work, |m| {
+                if let Message::Batch { events, work, .. } = m {
+                    let own: Vec<u64> = events.iter().map(|e| e.origin.line).collect();
+                    assert_eq!(work, own, "the work is its own batch's");
+                    lines.extend(own);
+                }
+            });
+            assert_eq!(
+                lines,
+                (1..=20_000).collect::<Vec<u64>>(),
+                "{threads} threads"
+            );
+        }
     }
 }
