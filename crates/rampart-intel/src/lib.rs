@@ -7,6 +7,7 @@
 //! matches, `threat.enrichments`, `ioc-match` alerts).
 
 pub mod counts;
+mod enrichers;
 pub mod feed;
 pub mod geo;
 pub mod indicator;
@@ -15,6 +16,7 @@ pub mod table;
 pub mod vt;
 
 pub use counts::{source_ip, IpCounts};
+pub use enrichers::{Enrichers, VT_FIELDS};
 pub use feed::{detect, parse, read_file, Feed, FeedOptions, Format};
 pub use geo::GeoIp;
 pub use indicator::{classify, normalise, Indicator, Kind};

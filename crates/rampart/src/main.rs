@@ -1,7 +1,6 @@
 //! The `rampart` binary: command-line parsing and dispatch only; the work
 //! lives in the library crates.
 
-mod alert_writer;
 mod commands;
 mod progress;
 mod summary;

@@ -11,23 +11,20 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_detect::rule::Rule;
-use rampart_detect::{Alert, CompileOptions, Deduper, Level, Loaded, RuleRoles, RuleSet, Tuning};
+use rampart_detect::{Alert, CompileOptions, Level, Loaded, RuleSet, Tuning};
+use rampart_engine::{AlertFormat, AlertWriter, Engine, Scope, Watch};
 use rampart_event::time::Zone;
-use rampart_event::{Event, Timestamp};
+use rampart_event::Timestamp;
 use rampart_intel::vt::{not_sent_reason, Report, VtKind};
-use rampart_intel::IpCounts;
+use rampart_intel::VT_FIELDS;
+use rampart_io::{discover, FileReport, Input};
+use rampart_parse::DeadLetter;
 use rampart_store::Store;
 
-/// The most distinct source addresses counted for the top talkers.
-pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
-use rampart_io::{discover, read_files_with, Message};
-
-use super::intel_args::{Enrichers, IntelArgs, VT_FIELDS};
-use super::read_args::ReadArgs;
+use super::intel_args::IntelArgs;
+use super::read_args::{DeadLetters, ReadArgs};
 use super::rule_sources::{builtin_rules, load_rules};
 use super::vt_args::{report_of, Sent, VtArgs};
-use crate::alert_writer::{AlertFormat, AlertWriter};
 use crate::summary::Summary;
 
 /// Arguments of `rampart hunt`.
@@ -112,69 +109,33 @@ enum FormatArg {
     Timeline,
 }
 
-/// What the worker threads make of one batch: alerts of single-event
-/// rules, and the matches that feed correlations (event index, rule index),
-/// which the consumer replays in input order.
-#[derive(Debug, Default)]
-struct BatchResult {
-    alerts: Vec<Alert>,
-    feeding: Vec<(usize, usize)>,
+/// What hunt watches of the reading: dead letters to their file, the
+/// progress bar, the run's summary.
+struct HuntWatch {
+    dead_out: Option<DeadLetters>,
+    dead_error: Option<std::io::Error>,
+    progress: Option<indicatif::ProgressBar>,
+    events_read: u64,
+    summary: Summary,
 }
 
-/// The time range and level an alert must fall in.
-#[derive(Debug, Clone, Copy)]
-struct Scope {
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    min: Level,
-}
-
-impl Scope {
-    fn admits_time(&self, t: Option<Timestamp>) -> bool {
-        match t {
-            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e),
-            None => self.from.is_none() && self.to.is_none(),
+impl Watch for HuntWatch {
+    fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
+        if let Some(out) = self.dead_out.as_mut() {
+            if let Err(e) = out.write(&input.path, dead) {
+                self.dead_error.get_or_insert(e);
+            }
         }
     }
-}
 
-/// Enriches one batch and runs the rules (and the indicator lookups) over it.
-fn detect(
-    rules: &RuleSet,
-    roles: &RuleRoles,
-    enrichers: &Enrichers,
-    ioc_rule: &Rule,
-    events: &mut [Event],
-    scope: Scope,
-) -> BatchResult {
-    let mut out = BatchResult::default();
-    for (at, event) in events.iter_mut().enumerate() {
-        if !scope.admits_time(event.timestamp) {
-            continue;
+    fn file_done(&mut self, report: FileReport) {
+        self.events_read += report.stats.total_events();
+        if let Some(bar) = &self.progress {
+            bar.inc(std::fs::metadata(&report.path).map_or(0, |m| m.len()));
+            bar.set_message(format!("{} events", self.events_read));
         }
-        let hits = enrichers.enrich(event);
-        let event = &*event;
-        if ioc_rule.level >= scope.min {
-            out.alerts
-                .extend(rampart_intel::alerts(ioc_rule, event, &hits));
-        }
-        for hit in rules.matches(event) {
-            if roles.feeds(hit.index) {
-                out.feeding.push((at, hit.index));
-            }
-            let rule = &hit.rule.rule;
-            if rule.level < scope.min || roles.is_quiet(hit.index) {
-                continue;
-            }
-            out.alerts.push(Alert::single(
-                rule,
-                hit.group(event),
-                hit.explain(event),
-                event,
-            ));
-        }
+        self.summary.add(report);
     }
-    out
 }
 
 /// Runs the command: exit code 1 when an input could not be read, 3 when
@@ -222,13 +183,9 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         hour_zone,
         ..CompileOptions::default()
     };
-    let mut rules = RuleSet::build(loaded, &compile);
-    let limits = tuning.limits();
-    let mut correlator = rules.correlator(limits.clone());
-    let roles = correlator.roles();
-    let correlations = correlator.len();
+    let rules = RuleSet::build(loaded, &compile);
     let compiled_in = started.elapsed();
-    let mut enrichers = {
+    let enrichers = {
         let mut log: Box<dyn Write> = if args.quiet {
             Box::new(std::io::sink())
         } else {
@@ -236,14 +193,23 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         };
         args.intel.enrichers(db, &mut log)?
     };
+    let scope = Scope {
+        from: args.from,
+        to: args.to,
+        min: args.min_level.into(),
+    };
+    let mut engine = Engine::new(rules, enrichers, tuning, scope);
+    let correlations = engine.correlations();
     // Indicators alone are something to hunt with: ioc-match runs on them.
-    if rules.rules().is_empty() && correlations == 0 && enrichers.intel.is_none() {
-        for s in &rules.skipped {
+    if engine.rules().rules().is_empty()
+        && correlations == 0
+        && engine.enrichers_mut().intel.is_none()
+    {
+        for s in &engine.rules().skipped {
             eprintln!("skipped: {s}");
         }
         bail!("no rule could be loaded from {:?}", args.rules);
     }
-    let ioc_rule = rampart_intel::ioc_rule();
     let mut vt_store = None;
     let vt = args.vt || args.vt_args.vt_dry_run;
     if vt {
@@ -254,12 +220,10 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
                 known.insert(ip, report_of(&value, VtKind::Ip, &answer));
             }
         }
-        enrichers.vt = Some(known);
+        engine.enrichers_mut().vt = Some(known);
         vt_store = Some(store);
     }
     let options = args.read.options()?;
-    let mut dead_out = args.read.dead_letters()?;
-    let mut dead_error = None;
     let format = match args.format {
         FormatArg::Table => AlertFormat::Table,
         FormatArg::Jsonl => AlertFormat::Jsonl,
@@ -267,7 +231,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         FormatArg::Csv => AlertFormat::Csv,
         FormatArg::Timeline => AlertFormat::Timeline,
     };
-    let (sink, terminal): (Box<dyn Write>, bool) = match &args.output {
+    let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
         Some(path) => (
             Box::new(
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -279,93 +243,33 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
             AlertWriter::<Vec<u8>>::stdout_is_terminal(),
         ),
     };
-    let mut writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, sink), format, terminal);
+    let mut writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, out), format, terminal);
 
     let (inputs, missing) = discover(&args.paths);
-    let progress = progress_bar(&inputs, args.quiet);
-    let mut events_read = 0u64;
-    let mut summary = Summary::default();
+    let mut watch = HuntWatch {
+        dead_out: args.read.dead_letters()?,
+        dead_error: None,
+        progress: progress_bar(&inputs, args.quiet),
+        events_read: 0,
+        summary: Summary::default(),
+    };
     for (path, why) in missing {
-        summary.error(format!("{}: {why}", path.display()));
+        watch.summary.error(format!("{}: {why}", path.display()));
     }
-    let scope = Scope {
-        from: args.from,
-        to: args.to,
-        min: args.min_level.into(),
-    };
-    let work = |events: &mut [Event]| detect(&rules, &roles, &enrichers, &ioc_rule, events, scope);
+    // VirusTotal answers go into the alerts' events before they are written.
     let mut kept: Vec<Alert> = Vec::new();
-    let mut per_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
-    let mut per_level: BTreeMap<Level, u64> = BTreeMap::new();
-    let mut write_error = None;
-    let mut dedup = Deduper::new(
-        rules
-            .rules()
-            .iter()
-            .map(|r| r.rule.as_ref())
-            .chain([&ioc_rule])
-            .filter_map(|r| Some((r.id.clone(), r.dedup?))),
-        limits.max_alert_events,
-        limits.max_groups,
-    );
-    let mut suppressed = 0u64;
-    let mut talkers = IpCounts::new(MAX_COUNTED_ADDRESSES);
-    let mut take = |alert: Alert, kept: &mut Vec<Alert>| {
-        if tuning.suppresses(&alert) {
-            suppressed += 1;
-            return;
-        }
-        *per_rule
-            .entry((alert.severity, alert.title.clone()))
-            .or_default() += 1;
-        *per_level.entry(alert.severity).or_default() += 1;
-        if format.streams() && !vt {
-            if write_error.is_none() {
-                if let Err(e) = writer.write(&alert) {
-                    write_error = Some(e);
-                }
-            }
-        } else {
-            kept.push(alert);
-        }
+    let tally = if vt {
+        engine.run(&inputs, &options, &mut kept, &mut watch)
+    } else {
+        engine.run(&inputs, &options, &mut writer, &mut watch)
     };
-    read_files_with(&inputs, &options, &work, |message| match message {
-        Message::Batch {
-            index,
-            events,
-            dead,
-            work: result,
-        } => {
-            if let Some(out) = dead_out.as_mut() {
-                if let Err(e) = out.write(&inputs[index].path, &dead) {
-                    dead_error.get_or_insert(e);
-                }
-            }
-            for e in &events {
-                if let Some(ip) = rampart_intel::source_ip(e) {
-                    talkers.observe(ip);
-                }
-            }
-            for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
-                take(alert, &mut kept);
-            }
-            for (at, rule) in result.feeding {
-                for alert in correlator.observe(rule, &events[at]) {
-                    if alert.severity >= scope.min {
-                        take(alert, &mut kept);
-                    }
-                }
-            }
-        }
-        Message::Done(report) => {
-            events_read += report.stats.total_events();
-            if let Some(bar) = &progress {
-                bar.inc(std::fs::metadata(&report.path).map_or(0, |m| m.len()));
-                bar.set_message(format!("{events_read} events"));
-            }
-            summary.add(report);
-        }
-    });
+    let HuntWatch {
+        dead_out,
+        dead_error,
+        progress,
+        summary,
+        ..
+    } = watch;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -375,24 +279,16 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     if let Some(out) = dead_out {
         out.finish()?;
     }
-    for alert in correlator.finish() {
-        if alert.severity >= scope.min {
-            take(alert, &mut kept);
-        }
-    }
-    for alert in dedup.finish() {
-        take(alert, &mut kept);
-    }
     let vt_sent = match vt_store.as_mut() {
         Some(store) => Some(vt_alerts(
             store,
             &args.vt_args,
-            enrichers.vt.get_or_insert_with(HashMap::new),
+            engine.enrichers_mut().vt.get_or_insert_with(HashMap::new),
             &mut kept,
         )?),
         None => None,
     };
-    if let Some(e) = write_error {
+    if let Some(e) = tally.sink_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write alerts");
         }
@@ -403,6 +299,11 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
+    let rules = engine.rules();
+    let per_level = &tally.per_level;
+    let talkers = &tally.talkers;
+    let suppressed = tally.suppressed;
+    let per_rule = tally.per_rule.clone();
 
     if args.quiet {
         // Quiet leaves out the summary, not the problems.
@@ -418,7 +319,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     } else {
         let mut err = std::io::stderr().lock();
         summary.print(started.elapsed(), &mut err)?;
-        print_rules(&rules, correlations, compiled_in, args.verbose, &mut err)?;
+        print_rules(rules, correlations, compiled_in, args.verbose, &mut err)?;
         let total: u64 = per_level.values().sum();
         writeln!(
             err,

@@ -16,7 +16,7 @@ use rampart_intel::vt::{not_sent_reason, Report, VtKind, CSV_HEADER};
 use rampart_store::Store;
 
 use super::vt_args::{report_of, VtArgs};
-use crate::alert_writer::neutralise;
+use rampart_engine::output::neutralise;
 
 /// Arguments of `rampart intel`.
 #[derive(Debug, Args)]

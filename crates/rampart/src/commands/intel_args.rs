@@ -7,12 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use std::collections::HashMap;
-use std::net::IpAddr;
 
-use rampart_event::{Event, Value};
-use rampart_intel::vt::Report;
-use rampart_intel::{detect, parse, read_file, FeedOptions, GeoIp, Hit, IntelTable};
+use rampart_intel::{detect, parse, read_file, Enrichers, FeedOptions, GeoIp, IntelTable};
 use rampart_store::Store;
 
 /// Where indicators come from.
@@ -38,48 +34,6 @@ pub struct IntelArgs {
     /// A MaxMind ASN database (`.mmdb`): adds `source.as.*` and `destination.as.*`.
     #[arg(long, value_name = "FILE", env = "RAMPART_ASN")]
     asn: Option<PathBuf>,
-}
-
-/// What events are enriched with on the worker threads.
-#[derive(Debug, Default)]
-pub struct Enrichers {
-    /// Indicators, when any are loaded.
-    pub intel: Option<IntelTable>,
-    /// GeoIP and ASN databases, when given.
-    pub geo: Option<GeoIp>,
-    /// VirusTotal answers on addresses, when asked for.
-    pub vt: Option<HashMap<IpAddr, Report>>,
-}
-
-/// The address fields VirusTotal answers are attached by.
-pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
-
-impl Enrichers {
-    /// Enriches one event; returns its indicator matches.
-    pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
-        if let Some(geo) = &self.geo {
-            geo.enrich(event);
-        }
-        let hits = match &self.intel {
-            Some(table) => table.matches(event),
-            None => Vec::new(),
-        };
-        let mut entries = rampart_intel::matcher::enrichments(&hits);
-        if let Some(vt) = &self.vt {
-            for field in VT_FIELDS {
-                if let Some(report) = event.get_ip(field).and_then(|ip| vt.get(&ip)) {
-                    entries.push(report.enrichment(field));
-                }
-            }
-        }
-        if !entries.is_empty() {
-            event.insert(
-                "threat.enrichments",
-                Value::Json(Box::new(serde_json::Value::Array(entries))),
-            );
-        }
-        hits
-    }
 }
 
 impl IntelArgs {

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use rampart_intel::{classify, normalise, read_file, FeedOptions, Indicator, Kind};
 use rampart_store::{IocFilter, Store, StoredIoc};
 
-use crate::alert_writer::neutralise;
+use rampart_engine::output::neutralise;
 
 /// Arguments of `rampart ioc`.
 #[derive(Debug, Args)]

@@ -84,7 +84,7 @@ pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let mut write_error = None;
     let mut counts = args
         .count_ips
-        .then(|| rampart_intel::IpCounts::new(super::hunt::MAX_COUNTED_ADDRESSES));
+        .then(|| rampart_intel::IpCounts::new(rampart_engine::run::MAX_COUNTED_ADDRESSES));
     let work = |events: &mut [rampart_event::Event]| {
         for event in events {
             enrichers.enrich(event);

@@ -69,7 +69,7 @@ fn write_row(out: &mut dyn Write, format: Format, row: &[(&str, String)]) -> any
             writeln!(out, "{}", serde_json::Value::Object(object))?;
         }
         Format::Csv | Format::Table => {
-            out.write_all(&crate::alert_writer::csv_line(
+            out.write_all(&rampart_engine::output::csv_line(
                 row.iter().map(|(_, v)| v.as_str()),
             )?)?;
         }

@@ -38,6 +38,8 @@ pub struct AlertWriter<W: Write> {
     format: AlertFormat,
     written: u64,
     color: bool,
+    /// Alerts of a format that sorts them, until `finish`.
+    held: Vec<Alert>,
 }
 
 const CSV_HEADER: [&str; 12] = [
@@ -67,7 +69,18 @@ impl<W: Write> AlertWriter<W> {
             format,
             written: 0,
             color: terminal && std::env::var_os("NO_COLOR").is_none(),
+            held: Vec::new(),
         }
+    }
+
+    /// The format written.
+    pub fn format(&self) -> AlertFormat {
+        self.format
+    }
+
+    /// Keeps an alert to be sorted and written by `finish`.
+    pub fn hold(&mut self, alert: Alert) {
+        self.held.push(alert);
     }
 
     /// Whether standard output is a terminal.
@@ -221,9 +234,11 @@ impl<W: Write> AlertWriter<W> {
         )
     }
 
-    /// Ends the output (closes the JSON array; a CSV without alerts still
-    /// has its header) and flushes.
+    /// Writes the held alerts, ends the output (closes the JSON array; a
+    /// CSV without alerts still has its header) and flushes.
     pub fn finish(mut self) -> io::Result<()> {
+        let mut held = std::mem::take(&mut self.held);
+        self.write_all(&mut held)?;
         match self.format {
             AlertFormat::Json => {
                 self.out

@@ -1,0 +1,94 @@
+//! The work on one batch of events, done on the worker threads: enrichment
+//! (indicators, GeoIP, VirusTotal answers), the indicator-match rule, and
+//! every detection rule. Single-event alerts come out whole; matches that
+//! feed correlations come out as positions, for the consumer to replay in
+//! input order.
+
+use rampart_detect::rule::Rule;
+use rampart_detect::{Alert, Level, RuleRoles, RuleSet};
+use rampart_event::{Event, Timestamp};
+use rampart_intel::Enrichers;
+
+/// The time range and level an alert must fall in.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    /// Only events at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only events before this time.
+    pub to: Option<Timestamp>,
+    /// Only alerts of this level or above.
+    pub min: Level,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            from: None,
+            to: None,
+            min: Level::Informational,
+        }
+    }
+}
+
+impl Scope {
+    /// Whether an event at `t` is in the time range (one without a time is
+    /// only when no range is set).
+    pub fn admits_time(&self, t: Option<Timestamp>) -> bool {
+        match t {
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e),
+            None => self.from.is_none() && self.to.is_none(),
+        }
+    }
+}
+
+/// What the worker threads make of one batch.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    /// Alerts of single-event rules.
+    pub alerts: Vec<Alert>,
+    /// Matches that feed correlations: (event index, rule index).
+    pub feeding: Vec<(usize, usize)>,
+}
+
+/// What the work on a batch needs.
+pub(crate) struct Detector<'e> {
+    pub rules: &'e RuleSet,
+    pub roles: &'e RuleRoles,
+    pub enrichers: &'e Enrichers,
+    pub ioc_rule: &'e Rule,
+    pub scope: Scope,
+}
+
+impl Detector<'_> {
+    /// Enriches one batch and runs the rules (and the indicator lookups) over it.
+    pub(crate) fn detect(&self, events: &mut [Event]) -> BatchResult {
+        let mut out = BatchResult::default();
+        for (at, event) in events.iter_mut().enumerate() {
+            if !self.scope.admits_time(event.timestamp) {
+                continue;
+            }
+            let hits = self.enrichers.enrich(event);
+            let event = &*event;
+            if self.ioc_rule.level >= self.scope.min {
+                out.alerts
+                    .extend(rampart_intel::alerts(self.ioc_rule, event, &hits));
+            }
+            for hit in self.rules.matches(event) {
+                if self.roles.feeds(hit.index) {
+                    out.feeding.push((at, hit.index));
+                }
+                let rule = &hit.rule.rule;
+                if rule.level < self.scope.min || self.roles.is_quiet(hit.index) {
+                    continue;
+                }
+                out.alerts.push(Alert::single(
+                    rule,
+                    hit.group(event),
+                    hit.explain(event),
+                    event,
+                ));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,19 @@
+//! The engine: the loop that every command reading logs drives. Files are
+//! read and parsed in parallel ([`rampart_io`]), each batch is enriched and
+//! run through the rules on the worker threads ([`batch`]), and the
+//! consumer, in input order, deduplicates, feeds the correlations, applies
+//! the config's suppressions and counts what it hands to a sink ([`run`]).
+//!
+//! Commands keep argument parsing and presentation; where alerts go (a
+//! terminal table, JSON lines, CSV, later the store or a network peer) is a
+//! [`AlertSink`].
+
+pub mod batch;
+pub mod output;
+pub mod run;
+pub mod sink;
+
+pub use batch::Scope;
+pub use output::{AlertFormat, AlertWriter};
+pub use run::{Engine, Tally, Watch};
+pub use sink::AlertSink;

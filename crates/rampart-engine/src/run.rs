@@ -1,0 +1,203 @@
+//! One run of the engine over a set of inputs: the consumer side of the
+//! loop, which sees batches in input order and turns what the workers found
+//! into the alerts a sink receives.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use rampart_detect::rule::Rule;
+use rampart_detect::{Alert, Correlator, Deduper, Level, Limits, RuleRoles, RuleSet, Tuning};
+use rampart_intel::{Enrichers, IpCounts};
+use rampart_io::{read_files_with, FileReport, Input, Message, ReadOptions};
+use rampart_parse::DeadLetter;
+
+use crate::batch::{Detector, Scope};
+use crate::sink::AlertSink;
+
+/// The most distinct source addresses counted for the top talkers.
+pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
+
+/// What a caller watches of the reading, besides the alerts.
+pub trait Watch {
+    /// Lines of `input` that nothing could read.
+    fn dead(&mut self, input: &Input, dead: &[DeadLetter]);
+    /// A file is finished.
+    fn file_done(&mut self, report: FileReport);
+}
+
+/// What a run handed on, counted.
+#[derive(Debug)]
+pub struct Tally {
+    /// Alerts per (level, title).
+    pub per_rule: BTreeMap<(Level, String), u64>,
+    /// Alerts per level.
+    pub per_level: BTreeMap<Level, u64>,
+    /// Alerts the config suppressed.
+    pub suppressed: u64,
+    /// Events per source address.
+    pub talkers: IpCounts,
+    /// The first error the sink gave, after which it was given nothing.
+    pub sink_error: Option<io::Error>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            per_rule: BTreeMap::new(),
+            per_level: BTreeMap::new(),
+            suppressed: 0,
+            talkers: IpCounts::new(MAX_COUNTED_ADDRESSES),
+            sink_error: None,
+        }
+    }
+
+    /// How many alerts were handed on.
+    pub fn alerts(&self) -> u64 {
+        self.per_level.values().sum()
+    }
+}
+
+/// Rules, enrichment and tuning ready to run over inputs.
+pub struct Engine {
+    rules: RuleSet,
+    roles: RuleRoles,
+    correlator: Correlator,
+    enrichers: Enrichers,
+    ioc_rule: Rule,
+    tuning: Tuning,
+    limits: Limits,
+    scope: Scope,
+}
+
+impl Engine {
+    /// An engine running `rules` (their correlations included) with the
+    /// config's limits and suppressions, over events enriched by `enrichers`.
+    pub fn new(mut rules: RuleSet, enrichers: Enrichers, tuning: Tuning, scope: Scope) -> Engine {
+        let limits = tuning.limits();
+        let correlator = rules.correlator(limits.clone());
+        Engine {
+            roles: correlator.roles(),
+            rules,
+            correlator,
+            enrichers,
+            ioc_rule: rampart_intel::ioc_rule(),
+            tuning,
+            limits,
+            scope,
+        }
+    }
+
+    /// The detection rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// How many correlation rules run.
+    pub fn correlations(&self) -> usize {
+        self.correlator.len()
+    }
+
+    /// What events are enriched with.
+    pub fn enrichers_mut(&mut self) -> &mut Enrichers {
+        &mut self.enrichers
+    }
+
+    /// Reads `inputs`, hands every alert to `sink` in output order, and
+    /// tells `watch` of dead letters and finished files. Correlations still
+    /// open at the end are closed and handed on.
+    pub fn run(
+        &mut self,
+        inputs: &[Input],
+        options: &ReadOptions,
+        sink: &mut dyn AlertSink,
+        watch: &mut dyn Watch,
+    ) -> Tally {
+        let detector = Detector {
+            rules: &self.rules,
+            roles: &self.roles,
+            enrichers: &self.enrichers,
+            ioc_rule: &self.ioc_rule,
+            scope: self.scope,
+        };
+        let rules = self.rules.rules().iter().map(|r| r.rule.as_ref());
+        let mut dedup = Deduper::new(
+            rules
+                .chain([&self.ioc_rule])
+                .filter_map(|r| Some((r.id.clone(), r.dedup?))),
+            self.limits.max_alert_events,
+            self.limits.max_groups,
+        );
+        let mut out = Output {
+            tally: Tally::new(),
+            tuning: &self.tuning,
+            sink,
+        };
+        let min = self.scope.min;
+        let correlator = &mut self.correlator;
+        let work = |events: &mut [rampart_event::Event]| detector.detect(events);
+        read_files_with(inputs, options, &work, |message| match message {
+            Message::Batch {
+                index,
+                events,
+                dead,
+                work: result,
+            } => {
+                if !dead.is_empty() {
+                    watch.dead(&inputs[index], &dead);
+                }
+                for e in &events {
+                    if let Some(ip) = rampart_intel::source_ip(e) {
+                        out.tally.talkers.observe(ip);
+                    }
+                }
+                for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
+                    out.take(alert);
+                }
+                for (at, rule) in result.feeding {
+                    for alert in correlator.observe(rule, &events[at]) {
+                        if alert.severity >= min {
+                            out.take(alert);
+                        }
+                    }
+                }
+            }
+            Message::Done(report) => watch.file_done(report),
+        });
+        for alert in correlator.finish() {
+            if alert.severity >= min {
+                out.take(alert);
+            }
+        }
+        for alert in dedup.finish() {
+            out.take(alert);
+        }
+        out.tally
+    }
+}
+
+/// The last step of every alert: suppression, counting, the sink.
+struct Output<'r> {
+    tally: Tally,
+    tuning: &'r Tuning,
+    sink: &'r mut dyn AlertSink,
+}
+
+impl Output<'_> {
+    fn take(&mut self, alert: Alert) {
+        let tally = &mut self.tally;
+        if self.tuning.suppresses(&alert) {
+            tally.suppressed += 1;
+            return;
+        }
+        *tally
+            .per_rule
+            .entry((alert.severity, alert.title.clone()))
+            .or_default() += 1;
+        *tally.per_level.entry(alert.severity).or_default() += 1;
+        if tally.sink_error.is_none() {
+            if let Err(e) = self.sink.alert(alert) {
+                tally.sink_error = Some(e);
+            }
+        }
+    }
+}
