@@ -29,6 +29,10 @@ pub const PACK: &[(&str, &str)] = &[
         include_str!("../../../rules/builtin/ssh-login-off-hours.yml"),
     ),
     (
+        "third-party-detections.yml",
+        include_str!("../../../rules/builtin/third-party-detections.yml"),
+    ),
+    (
         "web-404-flood.yml",
         include_str!("../../../rules/builtin/web-404-flood.yml"),
     ),

@@ -17,6 +17,7 @@ pub mod dedup;
 pub mod engine;
 pub mod load;
 pub mod mapping;
+pub mod passthrough;
 pub mod pattern;
 pub mod rule;
 pub mod scan;

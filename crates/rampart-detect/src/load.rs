@@ -264,6 +264,7 @@ fn rule(doc: &Yaml, source: RuleSource) -> Result<Rule, String> {
             ),
             None => None,
         },
+        passthrough: crate::passthrough::Passthrough::from_yaml(doc)?,
         source,
     })
 }

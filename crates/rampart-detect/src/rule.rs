@@ -146,6 +146,27 @@ pub struct Rule {
     /// Repeats of one group within this window fold into one alert
     /// (`rampart.dedup`, a rampart extension).
     pub dedup: Option<std::time::Duration>,
+    /// Title and level taken from the event (`rampart.passthrough`, a
+    /// rampart extension for detections other tools made).
+    pub passthrough: Option<crate::passthrough::Passthrough>,
     /// Where the rule came from.
     pub source: RuleSource,
+}
+
+impl Rule {
+    /// The level of its alert on `event`.
+    pub fn level_for(&self, event: &rampart_event::Event) -> Level {
+        match &self.passthrough {
+            Some(p) => p.level(event, self.level),
+            None => self.level,
+        }
+    }
+
+    /// The title of its alert on `event`.
+    pub fn title_for<'a>(&'a self, event: &'a rampart_event::Event) -> std::borrow::Cow<'a, str> {
+        match &self.passthrough {
+            Some(p) => p.title(event, &self.title),
+            None => std::borrow::Cow::Borrowed(&self.title),
+        }
+    }
 }

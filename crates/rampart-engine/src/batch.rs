@@ -78,7 +78,7 @@ impl Detector<'_> {
                     out.feeding.push((at, hit.index));
                 }
                 let rule = &hit.rule.rule;
-                if rule.level < self.scope.min || self.roles.is_quiet(hit.index) {
+                if rule.level_for(event) < self.scope.min || self.roles.is_quiet(hit.index) {
                     continue;
                 }
                 out.alerts.push(Alert::single(

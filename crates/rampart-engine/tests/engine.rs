@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rampart_detect::{builtin, load_text, Alert, CompileOptions, Loaded, RuleSet, Tuning};
+use rampart_detect::{builtin, load_text, Alert, CompileOptions, Level, Loaded, RuleSet, Tuning};
 use rampart_engine::{Engine, Scope, Watch};
 use rampart_intel::Enrichers;
 use rampart_io::{discover, FileReport, Input, ReadOptions};
@@ -54,8 +54,16 @@ fn write_auth_log(dir: &Path) -> PathBuf {
 }
 
 fn run(tuning: Tuning, dir: &Path) -> (Vec<Alert>, Seen, rampart_engine::Tally) {
+    run_scoped(tuning, Scope::default(), dir)
+}
+
+fn run_scoped(
+    tuning: Tuning,
+    scope: Scope,
+    dir: &Path,
+) -> (Vec<Alert>, Seen, rampart_engine::Tally) {
     let rules = RuleSet::build(builtin_pack(), &CompileOptions::default());
-    let mut engine = Engine::new(rules, Enrichers::default(), tuning, Scope::default());
+    let mut engine = Engine::new(rules, Enrichers::default(), tuning, scope);
     let (inputs, missing) = discover(&[dir.to_path_buf()]);
     assert!(missing.is_empty());
     let options = ReadOptions {
@@ -110,4 +118,40 @@ fn the_config_suppresses_and_the_tally_says_so() {
     assert!(kept.iter().all(|a| a.rule_id != "ssh-brute-force"));
     assert_eq!(kept.len() + 1, all.len());
     assert_eq!(tally.suppressed, 1);
+}
+
+#[test]
+fn detections_of_other_tools_pass_through_with_their_signature_and_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eve.json"),
+        concat!(
+            r#"{"timestamp":"2025-03-14T10:01:02.123456+0000","event_type":"alert","src_ip":"203.0.113.51","src_port":51514,"dest_ip":"10.0.0.5","dest_port":22,"proto":"TCP","alert":{"action":"allowed","signature_id":9000010,"signature":"LOCAL SCAN Inbound SSH SYN","category":"Attempted Information Leak","severity":2}}"#,
+            "\n",
+            r#"{"timestamp":"2025-03-14T10:01:10.500001+0000","event_type":"alert","src_ip":"192.0.2.133","src_port":44310,"dest_ip":"10.0.0.80","dest_port":80,"proto":"TCP","alert":{"action":"blocked","signature_id":2024897,"signature":"ET EXPLOIT Apache Struts RCE attempt","category":"Attempted Administrator Privilege Gain","severity":1}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (alerts, _, _) = run(Tuning::default(), dir.path());
+    let got: Vec<(&str, Level)> = alerts
+        .iter()
+        .filter(|a| a.rule_id == "suricata-alert")
+        .map(|a| (a.title.as_str(), a.severity))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("LOCAL SCAN Inbound SSH SYN", Level::Medium),
+            ("ET EXPLOIT Apache Struts RCE attempt", Level::High)
+        ]
+    );
+    // The level the source gave decides what a minimum level keeps.
+    let high = Scope {
+        min: Level::High,
+        ..Scope::default()
+    };
+    let (alerts, _, _) = run_scoped(Tuning::default(), high, dir.path());
+    let titles: Vec<&str> = alerts.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, ["ET EXPLOIT Apache Struts RCE attempt"]);
 }

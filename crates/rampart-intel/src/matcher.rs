@@ -158,6 +158,7 @@ pub fn ioc_rule() -> Rule {
         conditions: Vec::new(),
         group: vec!["indicator".into()],
         dedup: Some(IOC_DEDUP),
+        passthrough: None,
         source: RuleSource {
             path: Arc::from("builtin:ioc-match"),
             document: 0,

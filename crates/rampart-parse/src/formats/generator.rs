@@ -184,7 +184,9 @@ impl EndpointDecoder {
                 e.set_str("process.name", value);
             }
             "reason" => e.set_str("event.reason", value),
-            "threat_name" | "malware_name" | "threat" => e.set_str("threat.software.name", value),
+            "threat_name" | "malware_name" | "threat" => {
+                e.set_str("threat.software.name", &names_of(value))
+            }
             "malware_found" => match uint(value) {
                 Some(n) => e.set("endpoint.av.malware_found", Value::Int(n as i64)),
                 None => e.set_str("endpoint.av.malware_found", value),
@@ -199,6 +201,20 @@ impl EndpointDecoder {
             out.event(ENDPOINT, e);
         }
     }
+}
+
+/// Names the generator writes as a Python list (`['Trojan.JS.Example']`),
+/// as plain text (`Trojan.JS.Example`; several joined by ", ").
+fn names_of(value: &str) -> std::borrow::Cow<'_, str> {
+    let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else {
+        return value.into();
+    };
+    let names: Vec<&str> = inner
+        .split(',')
+        .map(|n| n.trim().trim_matches(['\'', '"']))
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.join(", ").into()
 }
 
 #[cfg(test)]
@@ -273,5 +289,16 @@ mod tests {
         assert_eq!(e.get_str("process.name"), Some("wininit.exe"));
         assert_eq!(e.origin.line, 1);
         assert_eq!(out.events[1].get_str("event.action"), Some("scan-started"));
+    }
+
+    #[test]
+    fn threat_names_written_as_a_python_list_are_plain_names() {
+        assert_eq!(
+            names_of("['Backdoor.Win32.Example']"),
+            "Backdoor.Win32.Example"
+        );
+        assert_eq!(names_of("['A', \"B\"]"), "A, B");
+        assert_eq!(names_of("Trojan.Generic.123"), "Trojan.Generic.123");
+        assert_eq!(names_of("[]"), "");
     }
 }
