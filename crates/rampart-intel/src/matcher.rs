@@ -40,6 +40,13 @@ const HASH_FIELDS: &[&str] = &[
     "process.hash.md5",
 ];
 
+/// Where the addresses of a line of no known format (`event.dataset: raw`)
+/// are looked for: its text.
+const TEXT_FIELD: &str = "message";
+
+/// The most addresses looked up in one raw line.
+const MAX_TEXT_ADDRESSES: usize = 64;
+
 /// How long repeats of one indicator fold into one `ioc-match` alert.
 pub const IOC_DEDUP: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -73,6 +80,17 @@ impl IntelTable {
                 })
             });
         }
+        if event.get_str("event.dataset") == Some("raw") {
+            for ip in addresses_in(event.get_str(TEXT_FIELD).unwrap_or_default()) {
+                self.each_ip(ip, |indicator| {
+                    hits.push(Hit {
+                        field: TEXT_FIELD,
+                        atomic: ip.to_string(),
+                        indicator,
+                    })
+                });
+            }
+        }
         if !self.has_names() {
             return hits;
         }
@@ -99,6 +117,34 @@ impl IntelTable {
         }
         hits
     }
+}
+
+/// The IP addresses written in `text` (`203.0.113.5`, `203.0.113.5:443`,
+/// `2001:db8::1`), each once, at most [`MAX_TEXT_ADDRESSES`].
+fn addresses_in(text: &str) -> Vec<std::net::IpAddr> {
+    let mut found: Vec<std::net::IpAddr> = Vec::new();
+    let tokens = text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'));
+    for token in tokens {
+        if found.len() == MAX_TEXT_ADDRESSES {
+            break;
+        }
+        let token = token.trim_matches(['.', ':']);
+        // An IPv4 address with its port: `203.0.113.5:443`.
+        let host = match token.split_once(':') {
+            Some((host, port)) if host.contains('.') && !port.contains(':') => host,
+            _ => token,
+        };
+        if host.len() < 7 || !host.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+            let ip = ip.to_canonical();
+            if !found.contains(&ip) {
+                found.push(ip);
+            }
+        }
+    }
+    found
 }
 
 /// `threat.enrichments` entries: for each match, the indicator, its feed
@@ -216,6 +262,32 @@ mod tests {
             t.add(i).unwrap();
         }
         t
+    }
+
+    #[test]
+    fn addresses_in_the_text_of_raw_lines_are_looked_up() {
+        let t = table(&["203.0.113.7", "2001:db8::/32"], false);
+        let mut e = Event::new(Origin::new("app.log", 1), "raw");
+        e.set("event.dataset", "raw");
+        e.set(
+            "message",
+            "INFO conn from 203.0.113.7:51514 to 10.0.0.5, then 2001:db8::1 and 203.0.113.7 again; v1.2.3",
+        );
+        let hits: Vec<(&str, String)> = t
+            .matches(&e)
+            .into_iter()
+            .map(|h| (h.field, h.atomic))
+            .collect();
+        assert_eq!(
+            hits,
+            [
+                ("message", "203.0.113.7".to_owned()),
+                ("message", "2001:db8::1".to_owned())
+            ]
+        );
+        // The same text in an event of a known format is not searched.
+        e.insert("event.dataset", "app.log");
+        assert!(t.matches(&e).is_empty());
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! The per-file driver: detects the format from the first lines, then feeds
 //! every line to it, retrying lines it cannot read against the other line
 //! formats, and counts what nothing could read.
+//!
+//! A file no format reads is read as `raw` text, every line an event. A
+//! line that neither its file's format nor any other reads is a parse
+//! error: counted, kept as a dead letter, and, when it is text, also kept
+//! as a raw event marked `unparsed` in `rampart.quality`, so that rules and
+//! search still see it without the failure being hidden.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::context::FileContext;
 use crate::detect::{detect, SAMPLE_BYTES, SAMPLE_LINES};
+use crate::formats::raw::RawParser;
 use crate::formats::{self, Format, Kind, LineParser, RecordDecoder};
 use crate::lines::Line;
-use crate::output::Output;
+use crate::output::{mark_quality, Output};
 
 enum State {
     Sampling {
@@ -20,6 +27,8 @@ enum State {
     Lines {
         primary: Option<LineParser>,
         fallbacks: Option<Vec<LineParser>>,
+        /// What keeps the text of lines nothing reads.
+        raw: Option<LineParser>,
     },
     Records(RecordDecoder),
 }
@@ -74,10 +83,12 @@ impl FileDecoder {
             Some(Kind::Line(make)) => State::Lines {
                 primary: Some(make(&self.ctx)),
                 fallbacks: None,
+                raw: None,
             },
             None => State::Lines {
                 primary: None,
                 fallbacks: None,
+                raw: None,
             },
         };
     }
@@ -132,7 +143,8 @@ impl FileDecoder {
         };
         let lines = std::mem::take(lines);
         let sample: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
-        let format = detect(&sample, &self.ctx);
+        let text = sample.iter().any(|l| !l.trim().is_empty());
+        let format = detect(&sample, &self.ctx).or(text.then_some(&formats::RAW));
         self.start(format);
         for (no, text) in &lines {
             self.process(*no, text);
@@ -143,7 +155,11 @@ impl FileDecoder {
         let ctx = &self.ctx;
         match &mut self.state {
             State::Records(decoder) => decoder.feed(ctx, no, text, &mut self.out),
-            State::Lines { primary, fallbacks } => {
+            State::Lines {
+                primary,
+                fallbacks,
+                raw,
+            } => {
                 if text.trim().is_empty() {
                     self.out.skipped();
                     return;
@@ -174,10 +190,18 @@ impl FileDecoder {
                     }
                 }
                 let reason = match self.format {
+                    Some(f) if f.name == formats::RAW.name => "not text".to_owned(),
                     Some(f) => format!("not {} or any other known line format", f.name),
                     None => "no known format".to_owned(),
                 };
                 self.out.unparsed(no, reason, text);
+                if self.format.is_some_and(|f| f.name != formats::RAW.name) {
+                    let raw = raw.get_or_insert_with(|| LineParser::Raw(RawParser::new(ctx)));
+                    if let Some((_, mut event)) = raw.parse(ctx, no, &line) {
+                        mark_quality(&mut event, "unparsed");
+                        self.out.kept_unparsed(event);
+                    }
+                }
             }
             State::Sampling { .. } => unreachable!("sampling ends before lines are processed"),
         }

@@ -115,6 +115,12 @@ impl Output {
         self.events.push(event);
     }
 
+    /// Keeps the event made of a line that parsed as nothing (already
+    /// counted by `unparsed`): it is not counted as an event of any format.
+    pub fn kept_unparsed(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
     /// Records a line that parsed as nothing.
     pub fn unparsed(&mut self, line: u64, reason: impl Into<String>, text: &str) {
         self.unparsed_part(line, reason, text, text.len());

@@ -31,7 +31,7 @@ pub fn month(abbr: &[u8]) -> Option<u8> {
     })
 }
 
-fn digits(s: &[u8]) -> Option<u32> {
+pub(crate) fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() {
         return None;
     }

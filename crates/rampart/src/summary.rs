@@ -18,6 +18,8 @@ pub struct Summary {
     examples: Vec<String>,
     errors: Vec<String>,
     unrecognised: Vec<String>,
+    /// Files no format reads, read as raw text.
+    raw: Vec<String>,
 }
 
 /// How many unparsed-line examples the summary shows.
@@ -34,6 +36,9 @@ impl Summary {
         }
         if report.format.is_none() && report.error.is_none() && report.lines > 0 {
             self.unrecognised.push(path.clone());
+        }
+        if report.format == Some("raw") {
+            self.raw.push(path.clone());
         }
         for (k, v) in &report.stats.events {
             *self.events.entry(k).or_default() += v;
@@ -80,7 +85,7 @@ impl Summary {
         if self.unparsed > 0 {
             writeln!(
                 out,
-                "lines not understood: {} (first ones below; --dead-letter FILE keeps them all)",
+                "lines not understood: {} (first ones below; --dead-letter FILE keeps them all; lines of text are also kept as raw events marked unparsed)",
                 self.unparsed
             )?;
             for example in &self.examples {
@@ -99,12 +104,16 @@ impl Summary {
                 parts.join(", ")
             )?;
         }
-        for path in &self.unrecognised {
-            writeln!(
-                out,
-                "format not recognised: {path} (try --input-format; `rampart formats` lists them)"
-            )?;
-        }
+        list_files(
+            out,
+            &self.raw,
+            "no known format, lines kept as raw events (--input-format names one; `rampart formats` lists them)",
+        )?;
+        list_files(
+            out,
+            &self.unrecognised,
+            "format not recognised (try --input-format; `rampart formats` lists them)",
+        )?;
         self.print_errors(out)
     }
 
@@ -115,4 +124,22 @@ impl Summary {
         }
         Ok(())
     }
+}
+
+/// How many files a summary line names before it counts the rest.
+const LISTED_FILES: usize = 10;
+
+/// Names the files that share a note, the first few of them.
+fn list_files(out: &mut impl Write, files: &[String], note: &str) -> io::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{note}:")?;
+    for path in files.iter().take(LISTED_FILES) {
+        writeln!(out, "  {path}")?;
+    }
+    if files.len() > LISTED_FILES {
+        writeln!(out, "  ... and {} more", files.len() - LISTED_FILES)?;
+    }
+    Ok(())
 }

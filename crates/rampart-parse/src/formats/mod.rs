@@ -13,6 +13,7 @@ pub mod generic;
 pub mod json;
 pub mod netdevice;
 pub mod netfilter;
+pub mod raw;
 pub mod suricata;
 pub mod syslog;
 pub mod web;
@@ -34,6 +35,8 @@ pub type Parsed = Option<(&'static str, Event)>;
 pub enum LineParser {
     /// RFC 3164 / 5424 syslog (keeps the year across lines).
     Syslog(syslog::SyslogParser),
+    /// Any line of text (keeps the year across lines).
+    Raw(raw::RawParser),
     /// A stateless line format.
     Plain(fn(&FileContext, u64, &Arc<str>) -> Parsed),
 }
@@ -49,6 +52,7 @@ impl LineParser {
     ) -> Option<(&'static str, Event)> {
         match self {
             LineParser::Syslog(p) => p.parse(ctx, no, line),
+            LineParser::Raw(p) => p.parse(ctx, no, line),
             LineParser::Plain(f) => f(ctx, no, line),
         }
     }
@@ -243,14 +247,26 @@ pub static FORMATS: &[Format] = &[
             RecordDecoder::Csv(csv::CsvDecoder::new(Some(csv::CsvShape::Generic)))
         }),
     },
+    RAW,
 ];
+
+/// Lines of no known format: what a file no format reads is read as, never
+/// chosen by detection nor tried as another format's fallback.
+pub const RAW: Format = Format {
+    name: "raw",
+    description: "lines of no known format, kept whole (message, and a time where a common layout starts the line)",
+    kind: Kind::Line(|ctx| LineParser::Raw(raw::RawParser::new(ctx))),
+};
 
 /// The format with this `--input-format` name.
 pub fn by_name(name: &str) -> Option<&'static Format> {
     FORMATS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
 }
 
-/// The line formats, for per-line fallback.
+/// The line formats that recognise their lines, for detection and
+/// per-line fallback (not `raw`, which takes any text).
 pub fn line_formats() -> impl Iterator<Item = &'static Format> {
-    FORMATS.iter().filter(|f| matches!(f.kind, Kind::Line(_)))
+    FORMATS
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Line(_)) && f.name != RAW.name)
 }
