@@ -1,11 +1,13 @@
 //! The per-batch work (enrichment, rules) of one file run on rayon's pool
-//! while the file's reading thread goes on parsing, the results handed to
+//! while the file's reading thread goes on reading, the results handed to
 //! the consumer in file order.
 //!
-//! Parsing a file stays on one thread, since a parser carries state from
-//! line to line (the detected format, a CSV header, the year of syslog
-//! lines, records that span lines), but the work on the batches it makes,
-//! often as costly as parsing, spreads over every core. At most
+//! A parser may carry state from line to line (the detected format, a CSV
+//! header, the year of syslog lines, records that span lines), so parsing
+//! stays on the reading thread, and only the work on the batches it makes
+//! spreads over the cores. Once a file's format is known to keep no such
+//! state, its lines go to the pool in blocks, each parsed by a decoder of
+//! its own, so that one large file keeps every core busy. At most
 //! `2 × threads` batches are in flight, so memory stays bounded.
 
 use std::collections::BTreeMap;
@@ -14,11 +16,46 @@ use std::sync::mpsc::{channel, Receiver, Sender, SyncSender};
 use std::thread;
 
 use rampart_event::Event;
-use rampart_parse::{DeadLetter, Output};
+use rampart_parse::{DeadLetter, FileContext, FileDecoder, FileStats, Format, Line, Output};
 
 use crate::parallel::{Message, Work};
 
-type Done<T> = (u64, thread::Result<Message<T>>);
+/// A batch handed on, and the counts of the block it was parsed from.
+type Done<T> = (u64, thread::Result<(Message<T>, FileStats)>);
+
+/// Lines of a file, copied out of the reader's buffer to be parsed apart.
+#[derive(Debug, Default)]
+pub(crate) struct LineBlock {
+    text: Vec<u8>,
+    /// Number, start and end in `text`, and full length of each line.
+    lines: Vec<(u64, usize, usize, usize)>,
+}
+
+impl LineBlock {
+    pub(crate) fn push(&mut self, line: Line<'_>) {
+        let start = self.text.len();
+        self.text.extend_from_slice(line.bytes);
+        self.lines.push((line.no, start, self.text.len(), line.len));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Parses the block as `format` with a decoder of its own.
+    fn decode(&self, ctx: FileContext, format: &'static Format) -> Output {
+        let mut decoder = FileDecoder::new(ctx, Some(format));
+        for &(no, start, end, len) in &self.lines {
+            decoder.feed(Line {
+                no,
+                bytes: &self.text[start..end],
+                len,
+            });
+        }
+        decoder.finish();
+        std::mem::take(decoder.output())
+    }
+}
 
 /// Where one file's batches go: to the pool and on to the consumer, in
 /// order; or, with one thread, worked on and sent at once.
@@ -30,7 +67,9 @@ pub(crate) struct Batches<'s, 'scope, 'w: 'scope, T: 'scope> {
     done_tx: Sender<Done<T>>,
     done_rx: Receiver<Done<T>>,
     /// Results that came back before their turn.
-    early: BTreeMap<u64, thread::Result<Message<T>>>,
+    early: BTreeMap<u64, thread::Result<(Message<T>, FileStats)>>,
+    /// The counts of the blocks parsed on the pool, as they were handed on.
+    block_stats: FileStats,
     started: u64,
     forwarded: u64,
     limit: u64,
@@ -55,6 +94,7 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
             done_tx,
             done_rx,
             early: BTreeMap::new(),
+            block_stats: FileStats::default(),
             started: 0,
             forwarded: 0,
             limit: 2 * threads.max(1) as u64,
@@ -71,14 +111,54 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
             let _ = self.out.send(batch(self.index, self.work, events, dead));
             return;
         };
+        let (index, work) = (self.index, self.work);
+        self.spawn(pool, move || {
+            (batch(index, work, events, dead), FileStats::default())
+        });
+    }
+
+    /// Whether blocks of lines can be parsed on the pool.
+    pub(crate) fn parallel(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// Parses `block` as `format` on the pool, works on its events and
+    /// hands them on in their turn.
+    pub(crate) fn send_block(
+        &mut self,
+        block: LineBlock,
+        ctx: &FileContext,
+        format: &'static Format,
+    ) {
+        let Some(pool) = self.pool else {
+            return;
+        };
+        let (index, work, ctx) = (self.index, self.work, ctx.clone());
+        self.spawn(pool, move || {
+            let mut out = block.decode(ctx, format);
+            let (events, dead) = out.take();
+            (batch(index, work, events, dead), out.stats)
+        });
+    }
+
+    /// The counts of the blocks handed on so far.
+    pub(crate) fn block_stats(&self) -> &FileStats {
+        &self.block_stats
+    }
+
+    fn spawn(
+        &mut self,
+        pool: &'s rayon::Scope<'scope>,
+        job: impl FnOnce() -> (Message<T>, FileStats) + Send + 'scope,
+    ) {
         while self.started - self.forwarded >= self.limit {
             self.forward_next();
         }
-        let (seq, index, work, tx) = (self.started, self.index, self.work, self.done_tx.clone());
+        let (seq, tx) = (self.started, self.done_tx.clone());
         self.started += 1;
         pool.spawn(move |_| {
             // A panic is carried to the reading thread, not lost in the pool.
-            let done = panic::catch_unwind(AssertUnwindSafe(|| batch(index, work, events, dead)));
+            let done = panic::catch_unwind(AssertUnwindSafe(job));
             let _ = tx.send((seq, done));
         });
     }
@@ -94,7 +174,8 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         loop {
             if let Some(done) = self.early.remove(&self.forwarded) {
                 self.forwarded += 1;
-                let message = done.unwrap_or_else(|e| panic::resume_unwind(e));
+                let (message, stats) = done.unwrap_or_else(|e| panic::resume_unwind(e));
+                self.block_stats.merge(&stats);
                 // The consumer is gone only if reading stopped early.
                 let _ = self.out.send(message);
                 return;

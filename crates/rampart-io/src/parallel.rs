@@ -17,12 +17,15 @@ use rampart_parse::{
     read_lines, DeadLetter, FileContext, FileDecoder, FileStats, Format, ParseOptions,
 };
 
-use crate::batches::Batches;
+use crate::batches::{Batches, LineBlock};
 use crate::discover::Input;
 use crate::open::open;
 
 /// How many batches of one file may wait for the consumer.
 const QUEUE_DEPTH: usize = 4;
+
+/// Lines in a block parsed on the pool, in batches' worth.
+const BLOCK_BATCHES: usize = 1;
 
 /// How files are read.
 #[derive(Debug, Clone)]
@@ -180,19 +183,43 @@ fn read_one<T: Send>(
             return;
         }
     };
-    let mut decoder = FileDecoder::new(ctx, options.forced);
+    let mut decoder = FileDecoder::new(ctx.clone(), options.forced);
     let (mut bytes, mut lines) = (0u64, 0u64);
+    let mut block_stats = FileStats::default();
     let result = with_batches(index, options, work, tx, |batches| {
+        // Once the format keeps no state from line to line, lines go to
+        // the pool in blocks, parsed apart.
+        let mut split: Option<&'static Format> = None;
+        let mut block = LineBlock::default();
+        let block_lines = options.batch.max(1) * BLOCK_BATCHES;
         let result = read_lines(reader, options.max_line, |line| {
             bytes += line.len as u64 + 1;
             lines = line.no;
+            if let Some(format) = split {
+                block.push(line);
+                if block.len() >= block_lines {
+                    batches.send_block(std::mem::take(&mut block), &ctx, format);
+                }
+                return;
+            }
             decoder.feed(line);
             if decoder.output().events.len() >= options.batch {
                 batches.send(decoder.output());
             }
+            if batches.parallel() {
+                split = decoder.splittable();
+                if split.is_some() {
+                    batches.send(decoder.output());
+                }
+            }
         });
+        if let Some(format) = split {
+            batches.send_block(block, &ctx, format);
+        }
         decoder.finish();
         batches.send(decoder.output());
+        batches.finish();
+        block_stats = batches.block_stats().clone();
         result
     });
     if let Err(e) = result {
@@ -200,6 +227,7 @@ fn read_one<T: Send>(
     }
     report.format = decoder.format().map(|f| f.name);
     report.stats = decoder.output().stats.clone();
+    report.stats.merge(&block_stats);
     report.bytes = bytes;
     report.lines = lines;
     let _ = tx.send(Message::Done(report));
@@ -339,6 +367,56 @@ mod tests {
                 (1..=20_000).collect::<Vec<u64>>(),
                 "{threads} threads"
             );
+        }
+    }
+
+    #[test]
+    fn a_large_file_parsed_in_blocks_on_the_pool_reads_as_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let text: String = (0..30_000)
+            .map(|i| match i % 997 {
+                // Junk among the lines: raw events and dead letters.
+                0 => "not an access line at all\n".to_owned(),
+                1 => "\u{1}\u{2} binary\n".to_owned(),
+                _ => format!("192.0.2.{} - - [14/Mar/2025:10:01:{:02} +0000] \"GET /p{i} HTTP/1.1\" 200 {i}\n", i % 250, i % 60),
+            })
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let inputs = [Input {
+            path,
+            rotated_set: None,
+        }];
+        let read = |threads: usize| {
+            let options = ReadOptions {
+                threads,
+                batch: 128,
+                ..Default::default()
+            };
+            let (mut events, mut dead, mut reports) = (Vec::new(), Vec::new(), Vec::new());
+            read_files(&inputs, &options, |m| match m {
+                Message::Batch {
+                    events: e, dead: d, ..
+                } => {
+                    events.extend(e.iter().map(|e| {
+                        (
+                            e.origin.line,
+                            e.get_str("event.dataset").map(str::to_owned),
+                            e.timestamp,
+                        )
+                    }));
+                    dead.extend(d.into_iter().map(|d| d.line));
+                }
+                Message::Done(r) => reports.push((r.format, r.stats, r.lines)),
+            });
+            (events, dead, reports)
+        };
+        let one = read(1);
+        assert_eq!(one.0.len(), 30_000 - 31, "every text line is an event");
+        assert_eq!(one.1.len(), 31 * 2, "junk lines are dead letters");
+        assert_eq!(one.2[0].0, Some("web-access"));
+        for threads in [2, 4] {
+            assert_eq!(read(threads), one, "{threads} threads");
         }
     }
 }

@@ -71,6 +71,20 @@ impl FileDecoder {
         self.format
     }
 
+    /// The format of a file whose remaining lines can be read apart, in
+    /// blocks by decoders of their own: one whose parser keeps no state
+    /// from line to line, once detected. `None` while sampling, for record
+    /// formats, and for syslog and raw (which carry the year across lines).
+    pub fn splittable(&self) -> Option<&'static Format> {
+        match &self.state {
+            State::Lines {
+                primary: Some(LineParser::Plain(_)),
+                ..
+            } => self.format,
+            _ => None,
+        }
+    }
+
     /// What has been produced so far; take events out as they come.
     pub fn output(&mut self) -> &mut Output {
         &mut self.out
