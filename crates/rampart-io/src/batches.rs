@@ -32,6 +32,14 @@ pub(crate) struct LineBlock {
 }
 
 impl LineBlock {
+    /// An empty block with room for as much as `like` holds.
+    pub(crate) fn like(like: &LineBlock) -> LineBlock {
+        LineBlock {
+            text: Vec::with_capacity(like.text.len()),
+            lines: Vec::with_capacity(like.lines.len()),
+        }
+    }
+
     pub(crate) fn push(&mut self, line: Line<'_>) {
         let start = self.text.len();
         self.text.extend_from_slice(line.bytes);
@@ -45,6 +53,7 @@ impl LineBlock {
     /// Parses the block as `format` with a decoder of its own.
     fn decode(&self, ctx: FileContext, format: &'static Format) -> Output {
         let mut decoder = FileDecoder::new(ctx, Some(format));
+        decoder.output().events.reserve(self.lines.len());
         for &(no, start, end, len) in &self.lines {
             decoder.feed(Line {
                 no,

@@ -198,7 +198,8 @@ fn read_one<T: Send>(
             if let Some(format) = split {
                 block.push(line);
                 if block.len() >= block_lines {
-                    batches.send_block(std::mem::take(&mut block), &ctx, format);
+                    let next = LineBlock::like(&block);
+                    batches.send_block(std::mem::replace(&mut block, next), &ctx, format);
                 }
                 return;
             }

@@ -326,7 +326,13 @@ pub fn text_of(value: ValueRef<'_>) -> Cow<'_, str> {
     match value {
         ValueRef::Str(s) => Cow::Borrowed(s),
         ValueRef::Null => Cow::Borrowed(""),
-        other => Cow::Owned(other.to_string()),
+        other => {
+            // Room for an IPv6 address or a time at once, instead of
+            // growing the text step by step as it is written.
+            let mut text = String::with_capacity(48);
+            let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{other}"));
+            Cow::Owned(text)
+        }
     }
 }
 

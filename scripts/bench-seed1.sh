@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Seed 001's own pipeline against rampart on the same input: its 200 IDS
+# lines repeated to 1,000,000, with its IPsum feed. The seed's pandas +
+# DuckDB load is reproduced in scripts/seed1/pipeline.py (pandas and duckdb
+# from PyPI). Times each side best of 3 and prints the ratio.
+# Usage: scripts/bench-seed1.sh [RAMPART_BINARY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/release/rampart}
+seed=${RAMPART_SHARED:-../shared}/seed-data/seed1
+[ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
+[ -x "$bin" ] || cargo build --release
+python3 -c "import pandas, duckdb" 2>/dev/null || pip install -q pandas duckdb
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+python3 - "$seed/ids.log" "$dir/ids.log" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+with open(sys.argv[2], "w") as out:
+    for i in range(1_000_000):
+        out.write(lines[i % len(lines)] + "\n")
+PY
+
+best() { # best wall seconds and CPU of three runs of "$@"
+    local best=
+    for _ in 1 2 3; do
+        /usr/bin/time -o "$dir/time" -f "%e %P" "$@" >/dev/null 2>&1
+        best=$(awk -v r="$(tail -1 "$dir/time")" -v b="$best" 'BEGIN { split(r, x, " "); split(b, y, " "); if (b == "" || x[1] + 0 < y[1] + 0) print r; else print b }')
+    done
+    echo "$best"
+}
+
+read -r seed_s seed_cpu <<<"$(best python3 scripts/seed1/pipeline.py "$dir/ids.log" "$seed/ipsum_head300.txt")"
+read -r wc_s _ <<<"$(best wc -l "$dir/ids.log")"
+read -r parse_s parse_cpu <<<"$(best "$bin" parse "$dir/ids.log")"
+read -r hunt_s hunt_cpu <<<"$(best "$bin" hunt "$dir/ids.log" --intel "$seed/ipsum_head300.txt" -q --format jsonl)"
+awk -v s="$seed_s" -v sc="$seed_cpu" -v w="$wc_s" -v p="$parse_s" -v pc="$parse_cpu" -v h="$hunt_s" -v hc="$hunt_cpu" 'BEGIN {
+    printf "1,000,000 IDS lines: seed 001 pipeline %.2f s (CPU %s); wc -l %.3f s; rampart parse %.2f s (CPU %s); rampart hunt %.2f s (CPU %s); hunt is %.1f× faster than the seed\n",
+        s, sc, w, p, pc, h, hc, s / h }'
