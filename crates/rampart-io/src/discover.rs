@@ -1,6 +1,7 @@
 //! Finding the files behind the paths a user names.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One input file.
@@ -82,20 +83,26 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, String)>) {
             rotated_set: None,
         })
         .collect();
-    for i in 0..inputs.len() {
-        let key = |p: &Path| {
+    // A file is one of a rotated set when another file of its folder has
+    // the same base name: counted once per (folder, base), not pairwise, so
+    // a folder of thousands of files costs no more than their sort.
+    let keys: Vec<(Option<PathBuf>, String)> = inputs
+        .iter()
+        .map(|input| {
+            let name = input.path.file_name().unwrap_or_default().to_string_lossy();
             (
-                p.parent().map(Path::to_path_buf),
-                rotation(&p.file_name().unwrap_or_default().to_string_lossy()).0,
+                input.path.parent().map(Path::to_path_buf),
+                rotation(&name).0,
             )
-        };
-        let (dir, base) = key(&inputs[i].path);
-        let in_set = inputs
-            .iter()
-            .enumerate()
-            .any(|(j, other)| j != i && key(&other.path) == (dir.clone(), base.clone()));
-        if in_set {
-            inputs[i].rotated_set = Some(base);
+        })
+        .collect();
+    let mut members: HashMap<&(Option<PathBuf>, String), usize> = HashMap::new();
+    for key in &keys {
+        *members.entry(key).or_default() += 1;
+    }
+    for (input, key) in inputs.iter_mut().zip(&keys) {
+        if members[key] > 1 {
+            input.rotated_set = Some(key.1.clone());
         }
     }
     (inputs, errors)
@@ -130,5 +137,22 @@ mod tests {
         assert_eq!(inputs[1].rotated_set.as_deref(), Some("auth.log"));
         assert_eq!(inputs[0].rotated_set, None);
         assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn a_folder_of_thousands_of_files_finds_its_one_rotated_set() {
+        // Thousands of files: pairwise set detection made this quadratic.
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..3000 {
+            std::fs::write(dir.path().join(format!("host{i}.log")), "x\n").unwrap();
+        }
+        std::fs::write(dir.path().join("host7.log.1"), "x\n").unwrap();
+        let (inputs, _) = discover(&[dir.path().to_path_buf()]);
+        assert_eq!(inputs.len(), 3001);
+        let in_sets: Vec<&str> = inputs
+            .iter()
+            .filter_map(|i| i.rotated_set.as_deref())
+            .collect();
+        assert_eq!(in_sets, ["host7.log", "host7.log"]);
     }
 }
