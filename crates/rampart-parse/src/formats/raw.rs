@@ -10,8 +10,9 @@
 //! Android's `03-17 16:13:38.811` and Proxifier's `[10.30 16:49:06]`. The
 //! layouts without a year take it as syslog lines do.
 //!
-//! Text that is not a line of text (control characters other than tabs:
-//! binary data, a corrupted file) is refused and stays a dead letter.
+//! What is not a line of text (control characters other than tabs, bytes
+//! that are not UTF-8: binary data, a corrupted file, another encoding) is
+//! refused and stays a dead letter.
 
 use std::sync::Arc;
 
@@ -80,12 +81,11 @@ impl RawParser {
     }
 }
 
-/// Whether `line` is text: no control characters but tabs (and a line end).
+/// Whether `line` is text: no control characters but tabs (and a line
+/// end), and no bytes that could not be decoded (read as U+FFFD).
 fn is_text(line: &str) -> bool {
-    !line
-        .trim_end_matches(['\r', '\n'])
-        .bytes()
-        .any(|b| b < 0x20 && b != b'\t' || b == 0x7f)
+    let body = line.trim_end_matches(['\r', '\n']);
+    !body.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) && !body.contains('\u{fffd}')
 }
 
 type Clock = (u8, u8, u8, u32);
@@ -230,6 +230,7 @@ mod tests {
     fn binary_is_not_text() {
         assert!(read("\u{1}\u{2}ELF\u{0}").is_none());
         assert!(read("a\u{7f}b").is_none());
+        assert!(read("caf\u{fffd} latin-1").is_none(), "undecodable bytes");
         assert!(read("tab\tseparated\tis text").is_some());
     }
 }
