@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rampart_event::{Event, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::attack::{Catalogue, TechniqueInfo};
 use crate::compile::Matched;
@@ -44,12 +44,55 @@ struct AlertJson<'a> {
     first_seen: Option<String>,
     last_seen: Option<String>,
     count: u64,
-    group: Map<String, Json>,
-    mitre: Vec<Json>,
+    group: GroupJson<'a>,
+    mitre: Vec<TechniqueJson<'a>>,
     tags: &'a [String],
-    matched: Vec<Json>,
+    matched: Vec<MatchedJson<'a>>,
     events: &'a [Box<RawValue>],
     origin: OriginJson<'a>,
+}
+
+/// One `matched` entry.
+#[derive(Serialize)]
+struct MatchedJson<'a> {
+    search: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+}
+
+/// One technique: its id, and its name, tactics and page when known.
+#[derive(Serialize)]
+struct TechniqueJson<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tactics: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+}
+
+/// The group as one object, its fields in order; a field named twice
+/// appears once, where it first came, with its last value.
+struct GroupJson<'a>(&'a [(String, String)]);
+
+impl Serialize for GroupJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (at, (field, _)) in self.0.iter().enumerate() {
+            if self.0[..at].iter().any(|(earlier, _)| earlier == field) {
+                continue;
+            }
+            let last = self.0.iter().rev().find(|(f, _)| f == field);
+            if let Some((_, value)) = last {
+                map.serialize_entry(field, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -117,7 +160,7 @@ pub fn techniques(tags: &[String]) -> Vec<Technique> {
 }
 
 /// A technique as alerts show it: id, and name, tactics and page when known.
-fn technique_json(t: &Technique) -> Json {
+fn technique_json(t: &Technique) -> TechniqueJson<'_> {
     match t.info {
         Some(info) => {
             let catalogue = Catalogue::embedded();
@@ -128,9 +171,19 @@ fn technique_json(t: &Technique) -> Json {
                 .filter(|t| info.tactics.contains(&t.short))
                 .map(|t| t.name.as_str())
                 .collect();
-            json!({"id": t.id, "name": info.name, "tactics": tactics, "url": info.url})
+            TechniqueJson {
+                id: &t.id,
+                name: Some(&info.name),
+                tactics: Some(tactics),
+                url: Some(&info.url),
+            }
         }
-        None => json!({"id": t.id}),
+        None => TechniqueJson {
+            id: &t.id,
+            name: None,
+            tactics: None,
+            url: None,
+        },
     }
 }
 
@@ -218,16 +271,10 @@ impl Alert {
         let matched = self
             .matched
             .iter()
-            .map(|m| {
-                let mut o = Map::new();
-                o.insert("search".into(), Json::String(m.search.clone()));
-                if let Some(f) = &m.field {
-                    o.insert("field".into(), Json::String(f.clone()));
-                }
-                if let Some(v) = &m.value {
-                    o.insert("value".into(), Json::String(v.clone()));
-                }
-                Json::Object(o)
+            .map(|m| MatchedJson {
+                search: &m.search,
+                field: m.field.as_deref(),
+                value: m.value.as_deref(),
             })
             .collect();
         AlertJson {
@@ -241,11 +288,7 @@ impl Alert {
             first_seen: time(self.first_seen),
             last_seen: time(self.last_seen),
             count: self.count,
-            group: self
-                .group
-                .iter()
-                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-                .collect(),
+            group: GroupJson(&self.group),
             mitre: self.mitre.iter().map(technique_json).collect(),
             tags: &self.tags,
             matched,
@@ -276,6 +319,13 @@ mod tests {
         .collect();
         let ids: Vec<_> = techniques(&tags).into_iter().map(|t| t.id).collect();
         assert_eq!(ids, ["T1059.001", "T1110"]);
+    }
+
+    #[test]
+    fn a_group_field_named_twice_is_written_once_with_its_last_value() {
+        let group = [("a", "1"), ("b", "2"), ("a", "3")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let text = serde_json::to_string(&GroupJson(&group)).unwrap();
+        assert_eq!(text, r#"{"a":"3","b":"2"}"#);
     }
 
     #[test]
