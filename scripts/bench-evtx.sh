@@ -8,6 +8,8 @@
 # Usage: scripts/bench-evtx.sh [RAMPART_BINARY]   (TARGET_MB=645)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 bin=${1:-target/release/rampart}
 corpora=${RAMPART_SHARED:-../shared}/corpora
 [ -d "$corpora/evtx-attack-samples" ] || { echo "skipped: ../shared/corpora absent"; exit 0; }
@@ -27,11 +29,7 @@ while [ $((bytes / 1000000)) -lt "$target_mb" ]; do
     copy=$((copy + 1))
 done
 files=$(find "$dir/set" -name '*.evtx' | wc -l)
-best=
-for _ in 1 2 3; do
-    /usr/bin/time -o "$dir/time" -f "%e %P %M" "$bin" hunt "$dir/set" --rules "$corpora/sigma/rules/windows" --no-builtin -q --format jsonl >"$dir/alerts.jsonl" 2>/dev/null
-    best=$(awk -v r="$(tail -1 "$dir/time")" -v b="$best" 'BEGIN { split(r, x, " "); split(b, y, " "); if (b == "" || x[1] + 0 < y[1] + 0) print r; else print b }')
-done
+best=$(ALERTS_OUT="$dir/alerts.jsonl" best "$bin" hunt "$dir/set" --rules "$corpora/sigma/rules/windows" --no-builtin -q --format jsonl)
 read -r secs cpu kb <<<"$best"
 awk -v b="$bytes" -v f="$files" -v s="$secs" -v c="$cpu" -v k="$kb" -v a="$(wc -l <"$dir/alerts.jsonl")" 'BEGIN {
     printf "%.0f MB of EVTX in %d files: hunt %.2f s (%.0f MB/s), CPU %s, peak memory %.0f MB, %d alerts\n", b / 1e6, f, s, b / 1e6 / s, c, k / 1024, a }'

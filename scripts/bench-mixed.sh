@@ -6,6 +6,8 @@
 # use of the best hunt. Usage: scripts/bench-mixed.sh [RAMPART_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 bin=${1:-target/release/rampart}
 seed=${RAMPART_SHARED:-../shared}/seed-data/seed2
 [ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
@@ -23,21 +25,10 @@ PY
 done
 files=("$dir"/*.log)
 
-best() { # best "wall-seconds cpu%" of three runs of "$@"
-    local best=
-    for _ in 1 2 3; do
-        local run
-        /usr/bin/time -o "$dir/time" -f "%e %P" "$@" >/dev/null 2>&1
-        run=$(tail -1 "$dir/time")
-        best=$(awk -v r="$run" -v b="$best" 'BEGIN { split(r, x, " "); split(b, y, " "); if (b == "" || x[1] + 0 < y[1] + 0) print r; else print b }')
-    done
-    echo "$best"
-}
-
 lines=$(cat "${files[@]}" | wc -l)
 read -r wc_s _ <<<"$(best wc -l "${files[@]}")"
-read -r parse_s parse_cpu <<<"$(best "$bin" parse "${files[@]}" --year 2025)"
-read -r hunt_s hunt_cpu <<<"$(best "$bin" hunt "${files[@]}" --year 2025 -q --format jsonl)"
+read -r parse_s parse_cpu _ <<<"$(best "$bin" parse "${files[@]}" --year 2025)"
+read -r hunt_s hunt_cpu _ <<<"$(best "$bin" hunt "${files[@]}" --year 2025 -q --format jsonl)"
 awk -v n="$lines" -v w="$wc_s" -v p="$parse_s" -v h="$hunt_s" -v pc="$parse_cpu" -v hc="$hunt_cpu" 'BEGIN {
     printf "%d lines: wc -l %.2f s; parse %.2f s (%.0f k lines/s, CPU %s); hunt %.2f s (%.0f k lines/s, CPU %s); hunt÷parse %.2f×\n",
         n, w, p, n/p/1e3, pc, h, n/h/1e3, hc, h/p }'

@@ -6,31 +6,21 @@
 # ratios. Usage: scripts/bench-portscan.sh [RAMPART_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 bin=${1:-target/release/rampart}
 [ -x "$bin" ] || cargo build --release
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-
-best() { # best wall seconds of three runs of "$@"
-    local best=
-    for _ in 1 2 3; do
-        local t0 t1
-        t0=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        t1=$(date +%s.%N)
-        best=$(awk -v a="$t0" -v z="$t1" -v b="$best" 'BEGIN { d = z - a; if (b == "" || d < b + 0) print d; else print b }')
-    done
-    echo "$best"
-}
 
 printf '%-9s %9s %14s %14s %14s %10s %10s\n' minutes lines "wc -l" parse hunt "hunt÷parse" "hunt÷wc"
 for minutes in 1 3; do
     log="$dir/scan$minutes.log"
     python3 scripts/gen-portscan.py "$log" --minutes "$minutes"
     lines=$(wc -l <"$log")
-    wc_s=$(best wc -l "$log")
-    parse_s=$(best "$bin" parse "$log" --year 2025)
-    hunt_s=$(best "$bin" hunt "$log" --year 2025 -q --format jsonl)
+    read -r wc_s _ <<<"$(best wc -l "$log")"
+    read -r parse_s _ <<<"$(best "$bin" parse "$log" --year 2025)"
+    read -r hunt_s _ <<<"$(best "$bin" hunt "$log" --year 2025 -q --format jsonl)"
     awk -v m="$minutes" -v n="$lines" -v w="$wc_s" -v p="$parse_s" -v h="$hunt_s" 'BEGIN {
         printf "%-9s %9d %9.0f k/s %9.0f k/s %9.0f k/s %9.2f× %9.1f×\n", m, n, n/w/1e3, n/p/1e3, n/h/1e3, h/p, h/w }'
 done

@@ -6,6 +6,8 @@
 # Usage: scripts/bench-seed1.sh [RAMPART_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 bin=${1:-target/release/rampart}
 seed=${RAMPART_SHARED:-../shared}/seed-data/seed1
 [ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
@@ -21,19 +23,10 @@ with open(sys.argv[2], "w") as out:
         out.write(lines[i % len(lines)] + "\n")
 PY
 
-best() { # best wall seconds and CPU of three runs of "$@"
-    local best=
-    for _ in 1 2 3; do
-        /usr/bin/time -o "$dir/time" -f "%e %P" "$@" >/dev/null 2>&1
-        best=$(awk -v r="$(tail -1 "$dir/time")" -v b="$best" 'BEGIN { split(r, x, " "); split(b, y, " "); if (b == "" || x[1] + 0 < y[1] + 0) print r; else print b }')
-    done
-    echo "$best"
-}
-
-read -r seed_s seed_cpu <<<"$(best python3 scripts/seed1/pipeline.py "$dir/ids.log" "$seed/ipsum_head300.txt")"
+read -r seed_s seed_cpu _ <<<"$(best python3 scripts/seed1/pipeline.py "$dir/ids.log" "$seed/ipsum_head300.txt")"
 read -r wc_s _ <<<"$(best wc -l "$dir/ids.log")"
-read -r parse_s parse_cpu <<<"$(best "$bin" parse "$dir/ids.log")"
-read -r hunt_s hunt_cpu <<<"$(best "$bin" hunt "$dir/ids.log" --intel "$seed/ipsum_head300.txt" -q --format jsonl)"
+read -r parse_s parse_cpu _ <<<"$(best "$bin" parse "$dir/ids.log")"
+read -r hunt_s hunt_cpu _ <<<"$(best "$bin" hunt "$dir/ids.log" --intel "$seed/ipsum_head300.txt" -q --format jsonl)"
 awk -v s="$seed_s" -v sc="$seed_cpu" -v w="$wc_s" -v p="$parse_s" -v pc="$parse_cpu" -v h="$hunt_s" -v hc="$hunt_cpu" 'BEGIN {
     printf "1,000,000 IDS lines: seed 001 pipeline %.2f s (CPU %s); wc -l %.3f s; rampart parse %.2f s (CPU %s); rampart hunt %.2f s (CPU %s); hunt is %.1f× faster than the seed\n",
         s, sc, w, p, pc, h, hc, s / h }'

@@ -6,24 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../rampart-detect/tests/common/mod.rs"]
+mod common;
+use common::corpora;
+
 use rampart_detect::{builtin, load_path, load_text, CompileOptions, Loaded, RuleSet, Tuning};
 use rampart_engine::{Engine, Scope, Watch};
 use rampart_intel::{read_file, Enrichers, FeedOptions, IntelTable};
 use rampart_io::{discover, FileReport, Input, ReadOptions};
 use rampart_parse::DeadLetter;
-
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let path = root.join("corpora").join(sub);
-    if path.exists() {
-        Some(path)
-    } else {
-        println!("skipped: ../shared/corpora absent");
-        None
-    }
-}
 
 struct Quiet;
 
@@ -65,7 +56,7 @@ fn alerts(threads: usize, inputs: &[Input], rules: Loaded, feed: &Path) -> Vec<S
 
 #[test]
 fn one_two_and_eight_threads_give_the_same_alerts() {
-    let (Some(sigma), Some(feed)) = (shared("sigma/rules"), shared("ipsum/ipsum.txt")) else {
+    let (Some(sigma), Some(feed)) = (corpora("sigma/rules"), corpora("ipsum/ipsum.txt")) else {
         return;
     };
     let dirs: Vec<PathBuf> = [
@@ -76,7 +67,7 @@ fn one_two_and_eight_threads_give_the_same_alerts() {
         "otrf-security-datasets",
     ]
     .iter()
-    .filter_map(|d| shared(d))
+    .filter_map(|d| corpora(d))
     .collect();
     let (inputs, _) = discover(&dirs);
     let rules = || {

@@ -37,7 +37,7 @@ impl RawParser {
     /// A parser for the file in `ctx`.
     pub fn new(ctx: &FileContext) -> Self {
         RawParser {
-            years: YearTracker::new(ctx.options.year, ctx.modified, &ctx.options.zone),
+            years: YearTracker::of_file(ctx),
         }
     }
 

@@ -72,9 +72,7 @@ fn device_time(clock: &str, ctx: &FileContext) -> Option<Timestamp> {
         Some("UTC" | "GMT" | "Z") => Zone::utc(),
         _ => ctx.options.zone.clone(),
     };
-    let year = year.unwrap_or_else(|| {
-        YearTracker::new(ctx.options.year, ctx.modified, &ctx.options.zone).year_for(month)
-    });
+    let year = year.unwrap_or_else(|| YearTracker::of_file(ctx).year_for(month));
     zone.instant(Civil::new(year, month, day, hms))
 }
 

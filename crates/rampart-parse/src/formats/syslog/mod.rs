@@ -45,6 +45,11 @@ impl YearTracker {
         }
     }
 
+    /// A tracker for the lines of the file in `ctx`.
+    pub fn of_file(ctx: &FileContext) -> Self {
+        YearTracker::new(ctx.options.year, ctx.modified, &ctx.options.zone)
+    }
+
     /// The year of a line dated in `month`.
     pub fn year_for(&mut self, month: u8) -> i16 {
         let year = match self.current {
@@ -82,7 +87,7 @@ impl SyslogParser {
     /// A parser for the file in `ctx`.
     pub fn new(ctx: &FileContext) -> Self {
         SyslogParser {
-            years: YearTracker::new(ctx.options.year, ctx.modified, &ctx.options.zone),
+            years: YearTracker::of_file(ctx),
         }
     }
 
