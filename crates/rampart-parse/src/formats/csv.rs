@@ -12,7 +12,7 @@ use super::endpoint::{EndpointRows, Table};
 use super::generic::{map_alias, time_rank, time_value};
 use super::windows::{self, Field, WinRecord};
 use crate::context::FileContext;
-use crate::output::Output;
+use crate::output::{mark_quality, Output};
 use crate::text::uint;
 
 /// The longest record accepted (quoted fields can run across lines).
@@ -205,12 +205,15 @@ impl CsvDecoder {
             out.skipped();
             return;
         }
-        let Some(values) = self.split(text) else {
+        let Some(mut values) = self.split(text) else {
             out.unparsed(no, "unreadable CSV record", text);
             return;
         };
         let header = self.header.as_ref().expect("header is set above");
         if values.len() != header.len() {
+            // A parse error, counted and kept as a dead letter; what the
+            // row holds is still kept, its columns read up to the header's
+            // width, as an event marked unparsed.
             out.unparsed(
                 no,
                 format!(
@@ -220,12 +223,25 @@ impl CsvDecoder {
                 ),
                 text,
             );
+            values.resize(header.len(), String::new());
+            let mut row = Output::default();
+            self.row(ctx, no, text, &values, &mut row);
+            for mut event in row.events {
+                mark_quality(&mut event, "unparsed");
+                out.kept_unparsed(event);
+            }
             return;
         }
+        self.row(ctx, no, text, &values, out);
+    }
+
+    /// Reads one record whose fields match the header.
+    fn row(&mut self, ctx: &FileContext, no: u64, text: &str, values: &[String], out: &mut Output) {
+        let header = self.header.as_ref().expect("header is set before rows");
         match self.rows.as_mut().expect("rows are set with the header") {
-            Rows::Endpoint(rows) => rows.row(ctx, no, text, &values, out),
+            Rows::Endpoint(rows) => rows.row(ctx, no, text, values, out),
             Rows::Windows(cols) => {
-                let rec = windows_record(cols, header, &values, ctx);
+                let rec = windows_record(cols, header, values, ctx);
                 out.event(
                     windows::FORMAT,
                     windows::build(ctx, no, &Arc::from(text), rec),
@@ -233,7 +249,7 @@ impl CsvDecoder {
             }
             Rows::Generic { time_column } => {
                 let mut e = ctx.event(no, text);
-                for (name, value) in header.iter().zip(&values) {
+                for (name, value) in header.iter().zip(values) {
                     if !value.is_empty() {
                         e.insert(name.clone(), value.as_str());
                     }
@@ -241,7 +257,7 @@ impl CsvDecoder {
                 if let Some(i) = *time_column {
                     e.timestamp = time_value(&Value::from(values[i].as_str()), &ctx.options.zone);
                 }
-                for (name, value) in header.iter().zip(&values) {
+                for (name, value) in header.iter().zip(values) {
                     map_alias(name, &Value::from(value.as_str()), &mut e);
                 }
                 e.set_static("event.dataset", "csv");
@@ -393,11 +409,29 @@ mod tests {
             "lines\"",
             "x;y",
         ]);
-        assert_eq!(out.events.len(), 1);
         assert_eq!(out.events[0].get_str("note"), Some("two\nlines"));
         assert_eq!(out.events[0].get_str("user.name"), Some("bob"));
+        // The short row is a parse error, and what it holds is kept.
         assert_eq!(out.stats.unparsed, 1);
         assert_eq!(out.dead[0].line, 4);
+        assert_eq!(
+            out.stats.total_events(),
+            1,
+            "only the whole row counts as an event"
+        );
+        assert_eq!(out.events.len(), 2);
+        let short = &out.events[1];
+        assert_eq!(short.get_str("time"), Some("x"));
+        assert_eq!(short.get_str("user.name"), Some("y"));
+        assert_eq!(
+            crate::output::quality_marks(short),
+            Vec::<&str>::new(),
+            "unparsed is no data-quality count"
+        );
+        assert_eq!(
+            short.get("rampart.quality").unwrap().to_string(),
+            "unparsed"
+        );
     }
 
     #[test]
