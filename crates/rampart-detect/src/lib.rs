@@ -15,6 +15,7 @@ pub mod correlate;
 pub mod correlation;
 pub mod dedup;
 pub mod engine;
+pub mod level;
 pub mod load;
 pub mod mapping;
 pub mod passthrough;

@@ -21,8 +21,8 @@ use std::borrow::Cow;
 use rampart_event::{severity, Event, ValueRef};
 use yaml_rust2::Yaml;
 
+use crate::level::Level;
 use crate::pattern::text_of;
-use crate::rule::Level;
 use crate::yaml::strings_at;
 
 /// Where a passed-through alert's title and level come from.

@@ -6,51 +6,7 @@ use std::sync::Arc;
 
 use crate::pattern::Scalar;
 
-/// A rule's severity, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// `informational`.
-    Informational,
-    /// `low`.
-    Low,
-    /// `medium` (also the default for a rule without a level).
-    Medium,
-    /// `high`.
-    High,
-    /// `critical`.
-    Critical,
-}
-
-impl Level {
-    /// Reads a Sigma level name.
-    pub fn parse(text: &str) -> Option<Level> {
-        Some(match text.trim().to_ascii_lowercase().as_str() {
-            "informational" | "info" => Level::Informational,
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            "critical" => Level::Critical,
-            _ => return None,
-        })
-    }
-
-    /// The Sigma name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::level::Level;
 
 /// What the rule says about where its events come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use std::thread;
 use rampart_event::Event;
 use rampart_parse::{DeadLetter, FileContext, FileDecoder, FileStats, Format, Line, Output};
 
-use crate::parallel::{Message, Work};
+use crate::message::{Message, Work};
 
 /// A batch handed on, and the counts of the block it was parsed from.
 type Done<T> = (u64, thread::Result<(Message<T>, FileStats)>);

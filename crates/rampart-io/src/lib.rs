@@ -12,6 +12,7 @@
 mod batches;
 mod discover;
 pub mod evtx;
+mod message;
 mod open;
 mod parallel;
 

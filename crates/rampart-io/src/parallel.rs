@@ -7,18 +7,16 @@
 //! ahead blocks once its queue is full: memory stays bounded by
 //! `threads × QUEUE_DEPTH × batch` events whatever the input size.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Mutex;
 
-use rampart_event::{Event, Timestamp};
-use rampart_parse::{
-    read_lines, DeadLetter, FileContext, FileDecoder, FileStats, Format, ParseOptions,
-};
+use rampart_event::Timestamp;
+use rampart_parse::{read_lines, FileContext, FileDecoder, FileStats, Format, ParseOptions};
 
 use crate::batches::{Batches, LineBlock};
 use crate::discover::Input;
+pub use crate::message::{FileReport, Message, Work};
 use crate::open::open;
 
 /// How many batches of one file may wait for the consumer.
@@ -58,51 +56,6 @@ impl Default for ReadOptions {
         }
     }
 }
-
-/// What happened to one file.
-#[derive(Debug, Clone)]
-pub struct FileReport {
-    /// The file's position among the inputs.
-    pub index: usize,
-    /// The file.
-    pub path: PathBuf,
-    /// The rotated set it belongs to, if any.
-    pub rotated_set: Option<String>,
-    /// The format used, when one was found.
-    pub format: Option<&'static str>,
-    /// Events, unparsed lines and quality counts.
-    pub stats: FileStats,
-    /// Bytes read (after decompression).
-    pub bytes: u64,
-    /// Lines read.
-    pub lines: u64,
-    /// Why the file could not be read, or stopped being read.
-    pub error: Option<String>,
-}
-
-/// What the consumer receives, in input order. `T` is what the per-batch
-/// work (run on the worker threads) made of the batch.
-#[derive(Debug)]
-pub enum Message<T = ()> {
-    /// Events and refused lines of the file at `index`, in file order.
-    Batch {
-        /// The file's position among the inputs.
-        index: usize,
-        /// Parsed events.
-        events: Vec<Event>,
-        /// Lines nothing could read.
-        dead: Vec<DeadLetter>,
-        /// The work's result for these events.
-        work: T,
-    },
-    /// The file is finished.
-    Done(FileReport),
-}
-
-/// Per-batch work done on the worker threads (enrichment and rule
-/// evaluation, say), so the consumer only collects results. The work may
-/// add fields to the events before they are handed on.
-pub type Work<'a, T> = &'a (dyn Fn(&mut [Event]) -> T + Sync);
 
 /// Reads `inputs` and calls `consume` with their messages in input order.
 pub fn read_files(inputs: &[Input], options: &ReadOptions, consume: impl FnMut(Message)) {
@@ -287,6 +240,7 @@ fn read_evtx_file<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rampart_event::Event;
 
     #[test]
     fn events_arrive_in_input_order_with_one_report_per_file() {

@@ -12,10 +12,12 @@ use std::sync::Arc;
 
 use rampart_event::ValueRef;
 
-use super::window::{Entry, Slot};
 use super::HashMap;
 use crate::correlation::Kind;
 use crate::pattern::numeric::number;
+
+/// Where a match sits in its window: its time, then its arrival.
+pub(super) type Slot = (rampart_event::Timestamp, u64);
 
 /// What a match carries into the measure.
 #[derive(Debug, Clone)]
@@ -84,44 +86,44 @@ impl Measure {
     }
 
     /// Takes a match entering the window.
-    pub(super) fn add(&mut self, slot: Slot, entry: &Entry) {
+    pub(super) fn add(&mut self, slot: Slot, member: u32, carried: &Carried) {
         match self {
             Measure::Count => {}
             Measure::Values(values) => {
-                if let Carried::Text(v) = &entry.carried {
+                if let Carried::Text(v) = carried {
                     *values.entry(Arc::clone(v)).or_default() += 1;
                 }
             }
             Measure::Members { counts, present } => {
-                if let Some(c) = counts.get_mut(entry.member as usize) {
+                if let Some(c) = counts.get_mut(member as usize) {
                     *present += usize::from(*c == 0);
                     *c += 1;
                 }
             }
             Measure::Ordered(sets) => {
-                if let Some(set) = sets.get_mut(entry.member as usize) {
+                if let Some(set) = sets.get_mut(member as usize) {
                     set.insert(slot);
                 }
             }
             Measure::Sum { sum, .. } => {
-                if let Carried::Number(n) = entry.carried {
-                    sum.add(n);
+                if let Carried::Number(n) = carried {
+                    sum.add(*n);
                 }
             }
             Measure::Rank(rank) => {
-                if let Carried::Number(n) = entry.carried {
-                    rank.insert(n);
+                if let Carried::Number(n) = carried {
+                    rank.insert(*n);
                 }
             }
         }
     }
 
     /// Takes a match leaving the window (one that `add` took).
-    pub(super) fn remove(&mut self, slot: Slot, entry: &Entry) {
+    pub(super) fn remove(&mut self, slot: Slot, member: u32, carried: &Carried) {
         match self {
             Measure::Count => {}
             Measure::Values(values) => {
-                if let Carried::Text(v) = &entry.carried {
+                if let Carried::Text(v) = carried {
                     if let Some(c) = values.get_mut(v) {
                         *c -= 1;
                         if *c == 0 {
@@ -131,24 +133,24 @@ impl Measure {
                 }
             }
             Measure::Members { counts, present } => {
-                if let Some(c) = counts.get_mut(entry.member as usize) {
+                if let Some(c) = counts.get_mut(member as usize) {
                     *c -= 1;
                     *present -= usize::from(*c == 0);
                 }
             }
             Measure::Ordered(sets) => {
-                if let Some(set) = sets.get_mut(entry.member as usize) {
+                if let Some(set) = sets.get_mut(member as usize) {
                     set.remove(&slot);
                 }
             }
             Measure::Sum { sum, .. } => {
-                if let Carried::Number(n) = entry.carried {
-                    sum.remove(n);
+                if let Carried::Number(n) = carried {
+                    sum.remove(*n);
                 }
             }
             Measure::Rank(rank) => {
-                if let Carried::Number(n) = entry.carried {
-                    rank.remove(n);
+                if let Carried::Number(n) = carried {
+                    rank.remove(*n);
                 }
             }
         }

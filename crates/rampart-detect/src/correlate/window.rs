@@ -13,12 +13,9 @@ use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
 
-use super::measure::{Carried, Measure};
+use super::measure::{Carried, Measure, Slot};
 use crate::alert::Origin;
 use crate::correlation::Kind;
-
-/// Where a match sits in its window: its time, then its arrival.
-pub(super) type Slot = (Timestamp, u64);
 
 /// One match in a window.
 #[derive(Debug)]
@@ -162,7 +159,7 @@ impl Window {
             carried: value.map_or(Carried::Nothing, |v| self.measure.carry(v)),
             origin,
         };
-        self.measure.add(slot, &entry);
+        self.measure.add(slot, entry.member, &entry.carried);
         self.matches.insert(slot, entry);
         if let Some(event) = event {
             self.kept.push((slot, event));
@@ -182,7 +179,7 @@ impl Window {
             let Some((slot, entry)) = self.matches.pop_first() else {
                 break;
             };
-            self.measure.remove(slot, &entry);
+            self.measure.remove(slot, entry.member, &entry.carried);
             if entry.kept {
                 self.kept.retain(|(s, _)| *s != slot);
             }

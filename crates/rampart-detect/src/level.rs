@@ -1,0 +1,50 @@
+//! A rule's severity: Sigma's five levels, shared by rules, alerts and the
+//! passthrough of other tools' severities.
+
+use std::fmt;
+
+/// A rule's severity, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// `informational`.
+    Informational,
+    /// `low`.
+    Low,
+    /// `medium` (also the default for a rule without a level).
+    Medium,
+    /// `high`.
+    High,
+    /// `critical`.
+    Critical,
+}
+
+impl Level {
+    /// Reads a Sigma level name.
+    pub fn parse(text: &str) -> Option<Level> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Level::Informational,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+
+    /// The Sigma name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
