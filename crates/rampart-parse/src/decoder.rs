@@ -181,7 +181,7 @@ impl FileDecoder {
                 let line: Arc<str> = Arc::from(text);
                 if let Some(parser) = primary {
                     if let Some((key, event)) = parser.parse(ctx, no, &line) {
-                        count_marks(&mut self.out, &event);
+                        count_marks(&mut self.out, &event, no, text);
                         self.out.event(key, event);
                         return;
                     }
@@ -198,7 +198,7 @@ impl FileDecoder {
                 });
                 for parser in fallbacks.iter_mut() {
                     if let Some((key, event)) = parser.parse(ctx, no, &line) {
-                        count_marks(&mut self.out, &event);
+                        count_marks(&mut self.out, &event, no, text);
                         self.out.event(key, event);
                         return;
                     }
@@ -230,9 +230,18 @@ impl FileDecoder {
     }
 }
 
-/// Counts the data-quality marks a line parser put on `event`.
-fn count_marks(out: &mut Output, event: &rampart_event::Event) {
+/// Counts the data-quality marks a line parser put on `event`; a line whose
+/// message was malformed is also a parse error, kept as a dead letter.
+fn count_marks(out: &mut Output, event: &rampart_event::Event, no: u64, text: &str) {
     for mark in crate::output::quality_marks(event) {
         out.quality(mark);
+        if mark == crate::output::MALFORMED {
+            let dataset = event.get_str("event.dataset").unwrap_or("its format");
+            out.unparsed(
+                no,
+                format!("a {dataset} line whose message is malformed"),
+                text,
+            );
+        }
     }
 }

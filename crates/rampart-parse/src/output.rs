@@ -67,7 +67,13 @@ pub const QUALITY_MARKS: &[&str] = &[
     "cut-event",
     "unreadable-time",
     "unreadable-address",
+    MALFORMED,
 ];
+
+/// The mark of a line of a known format whose message its parser could not
+/// read whole (an sshd login without its user or address): the event keeps
+/// what was read, and the line also counts as a parse error.
+pub const MALFORMED: &str = "malformed-message";
 
 /// Names a problem with the event's data in `rampart.quality` (the event is
 /// kept): one of [`QUALITY_MARKS`].

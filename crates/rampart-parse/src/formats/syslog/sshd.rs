@@ -8,6 +8,7 @@
 
 use rampart_event::Event;
 
+use crate::output::{mark_quality, MALFORMED};
 use crate::text::{first_ip, ip_token, port, position, rfind, split_once_str, uint, words};
 
 /// Fills `event` from an sshd message.
@@ -108,14 +109,21 @@ fn login(rest: &str, outcome_word: &'static str, event: &mut Event) {
         },
     );
     event.set("system.auth.ssh.event", outcome_word);
+    // A login names its method, user and client; one that does not is
+    // kept with what it says, marked malformed.
     let Some((method, after)) = split_once_str(rest, " for ") else {
+        mark_quality(event, MALFORMED);
         return;
     };
     event.set_str("system.auth.ssh.method", method);
     let Some(from_at) = rfind(after.as_bytes(), b" from ") else {
+        mark_quality(event, MALFORMED);
         return;
     };
     let who = &after[..from_at];
+    if who.trim().is_empty() || after[from_at + 6..].trim().is_empty() {
+        mark_quality(event, MALFORMED);
+    }
     let user = match who.strip_prefix("invalid user ") {
         Some(user) => {
             event.set("system.auth.ssh.invalid_user", true);
@@ -157,7 +165,7 @@ fn address_port(text: &str, event: &mut Event) {
             Some(ip) => event.set("source.ip", ip),
             // 999.1.2.3: meant as an address, and not one.
             None if word.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-                crate::output::mark_quality(event, "unreadable-address")
+                mark_quality(event, "unreadable-address")
             }
             None if word.contains('.') && !word.contains(['/', '=']) => {
                 event.set_str("source.domain", word)
@@ -166,8 +174,9 @@ fn address_port(text: &str, event: &mut Event) {
         }
     }
     if words.next() == Some("port") {
-        if let Some(p) = words.next().map(|w| w.trim_end_matches(':')).and_then(port) {
-            event.set("source.port", p);
+        match words.next().map(|w| w.trim_end_matches(':')).and_then(port) {
+            Some(p) => event.set("source.port", p),
+            None => mark_quality(event, MALFORMED),
         }
     }
 }
@@ -268,5 +277,35 @@ mod tests {
         assert_eq!(e.get_str("user.name"), Some("root"));
         assert_eq!(e.get("source.port").unwrap().as_i64(), Some(5022));
         assert_eq!(e.get_str("event.action"), Some("ssh-disconnect"));
+    }
+
+    #[test]
+    fn malformed_logins_keep_what_they_say_and_count_as_parse_errors() {
+        let text = [
+            "Mar 14 03:22:14 web01 sshd[1]: Failed password for root from 203.0.113.9 port xx ssh2",
+            "Mar 14 03:22:15 web01 sshd[1]: Accepted password for",
+            "Mar 14 03:22:16 web01 sshd[1]: Failed password for  from 203.0.113.9 port 22 ssh2",
+            "Mar 14 03:22:17 web01 sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2",
+        ]
+        .join("\n");
+        let ctx = crate::FileContext::new("auth.log", crate::ParseOptions::default());
+        let out = crate::parse_text(&text, ctx, None);
+        assert_eq!(out.events.len(), 4, "every line is kept");
+        assert_eq!(
+            out.stats.unparsed, 3,
+            "the malformed three are parse errors"
+        );
+        let dead: Vec<u64> = out.dead.iter().map(|d| d.line).collect();
+        assert_eq!(dead, [1, 2, 3]);
+        assert_eq!(
+            out.events[0].get_ip("source.ip"),
+            "203.0.113.9".parse().ok()
+        );
+        assert_eq!(out.events[0].get_str("user.name"), Some("root"));
+        assert_eq!(
+            out.events[0].get("rampart.quality").unwrap().to_string(),
+            "malformed-message"
+        );
+        assert!(out.events[3].get("rampart.quality").is_none());
     }
 }
