@@ -154,6 +154,18 @@ impl<'e> EventView<'e> {
 /// Where Windows records keep their `EventData` fields.
 const EVENT_DATA: &str = "winlog.event_data.";
 
+/// The `EventData` field of `event` that `name` (spelt without spaces)
+/// names with spaces: `winlog.event_data.ThreatName` finds `Threat Name`.
+/// For lookups outside a view; a view indexes these once.
+pub fn spaced_event_data<'e>(event: &'e Event, name: &str) -> Option<ValueRef<'e>> {
+    let wanted = name.strip_prefix(EVENT_DATA)?;
+    event.fields().find_map(|(field, value)| {
+        let own = field.strip_prefix(EVENT_DATA)?;
+        (own.contains(' ') && own.bytes().filter(|b| *b != b' ').eq(wanted.bytes()))
+            .then_some(value)
+    })
+}
+
 /// Names an event serves from its dedicated members, not its field list.
 fn is_member(name: &str) -> bool {
     matches!(
@@ -208,5 +220,10 @@ mod tests {
             Some("from the event's own")
         );
         assert_eq!(v.get("user.fullname"), None);
+        assert_eq!(
+            spaced_event_data(&e, "winlog.event_data.ProcessName").map(|v| v.to_string()),
+            Some("C:\\evil.exe".to_owned())
+        );
+        assert!(spaced_event_data(&e, "user.fullname").is_none());
     }
 }

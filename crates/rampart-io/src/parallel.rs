@@ -78,16 +78,39 @@ pub fn read_files_with<T: Send>(
         receivers.push(rx);
     }
     let next = AtomicUsize::new(0);
+    // The batch work and block parsing run on a pool of `options.threads`,
+    // so that `--threads` bounds the cores used.
+    let pool = (options.threads > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(options.threads)
+                .thread_name(|i| format!("rampart-work-{i}"))
+                .build()
+                .ok()
+        })
+        .flatten();
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= inputs.len() {
-                    break;
-                }
-                let tx = senders[index].lock().ok().and_then(|mut slot| slot.take());
-                if let Some(tx) = tx {
-                    read_one(index, &inputs[index], options, work, &tx);
+            scope.spawn(|| {
+                let read = || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= inputs.len() {
+                        break;
+                    }
+                    let tx = senders[index].lock().ok().and_then(|mut slot| slot.take());
+                    if let Some(tx) = tx {
+                        read_one(index, &inputs[index], options, (work, pool.as_ref()), &tx);
+                    }
+                };
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+                    // No file is left waiting for a reader that is gone: the
+                    // consumer sees every queue end, and the scope carries
+                    // the panic on.
+                    for slot in &senders {
+                        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        slot.take();
+                    }
+                    std::panic::resume_unwind(panic);
                 }
             });
         }
@@ -104,11 +127,14 @@ fn modified(path: &std::path::Path) -> Option<Timestamp> {
     Timestamp::try_from(time).ok()
 }
 
+/// The per-batch work and the pool it runs on (none: on the reading thread).
+type Workers<'w, 'p, T> = (Work<'w, T>, Option<&'p rayon::ThreadPool>);
+
 fn read_one<T: Send>(
     index: usize,
     input: &Input,
     options: &ReadOptions,
-    work: Work<'_, T>,
+    work: Workers<'_, '_, T>,
     tx: &SyncSender<Message<T>>,
 ) {
     let path_text = input.path.display().to_string();
@@ -167,7 +193,7 @@ fn read_one<T: Send>(
                 }
             }
         });
-        if let Some(format) = split {
+        if let Some(format) = split.filter(|_| block.len() > 0) {
             batches.send_block(block, &ctx, format);
         }
         decoder.finish();
@@ -192,15 +218,15 @@ fn read_one<T: Send>(
 fn with_batches<'w, T: Send, R>(
     index: usize,
     options: &ReadOptions,
-    work: Work<'w, T>,
+    (work, pool): Workers<'w, '_, T>,
     tx: &SyncSender<Message<T>>,
     read: impl FnOnce(&mut Batches<'_, '_, 'w, T>) -> R,
 ) -> R {
-    if options.threads <= 1 {
+    let Some(pool) = pool else {
         let mut batches = Batches::new(index, work, None, 1, tx);
         return read(&mut batches);
-    }
-    rayon::in_place_scope(|scope| {
+    };
+    pool.in_place_scope(|scope| {
         let mut batches = Batches::new(index, work, Some(scope), options.threads, tx);
         let result = read(&mut batches);
         batches.finish();
@@ -212,7 +238,7 @@ fn read_evtx_file<T: Send>(
     path: &std::path::Path,
     ctx: &FileContext,
     options: &ReadOptions,
-    work: Work<'_, T>,
+    work: Workers<'_, '_, T>,
     report: &mut FileReport,
     tx: &SyncSender<Message<T>>,
 ) {
@@ -372,6 +398,40 @@ mod tests {
         assert_eq!(one.2[0].0, Some("web-access"));
         for threads in [2, 4] {
             assert_eq!(read(threads), one, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_work_reaches_the_caller_instead_of_hanging_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for f in 0..4 {
+            let path = dir.path().join(format!("f{f}.log"));
+            let text: String = (0..2000)
+                .map(|i| format!("192.0.2.{f} - - [14/Mar/2025:10:01:{:02} +0000] \"GET /{i} HTTP/1.1\" 200 5\n", i % 60))
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            inputs.push(Input {
+                path,
+                rotated_set: None,
+            });
+        }
+        for threads in [1, 2] {
+            let options = ReadOptions {
+                threads,
+                batch: 64,
+                ..Default::default()
+            };
+            let work = |events: &mut [Event]| {
+                assert!(
+                    events.iter().all(|e| e.origin.line < 1500),
+                    "a rule fails on line 1500"
+                );
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_files_with(&inputs, &options, &work, |_| {});
+            }));
+            assert!(outcome.is_err(), "{threads} threads");
         }
     }
 }

@@ -179,12 +179,11 @@ impl FileDecoder {
                     return;
                 }
                 let line: Arc<str> = Arc::from(text);
-                if let Some(parser) = primary {
-                    if let Some((key, event)) = parser.parse(ctx, no, &line) {
-                        count_marks(&mut self.out, &event, no, text);
-                        self.out.event(key, event);
-                        return;
-                    }
+                // A raw file's lines meet the line formats first: a log whose
+                // first lines are of no known format may turn into one later.
+                let raw_file = self.format.is_some_and(|f| f.name == formats::RAW.name);
+                if !raw_file && read_with(primary.as_mut(), ctx, no, &line, &mut self.out) {
+                    return;
                 }
                 let own = self.format.map(|f| f.name);
                 let fallbacks = fallbacks.get_or_insert_with(|| {
@@ -197,11 +196,12 @@ impl FileDecoder {
                         .collect()
                 });
                 for parser in fallbacks.iter_mut() {
-                    if let Some((key, event)) = parser.parse(ctx, no, &line) {
-                        count_marks(&mut self.out, &event, no, text);
-                        self.out.event(key, event);
+                    if read_with(Some(parser), ctx, no, &line, &mut self.out) {
                         return;
                     }
+                }
+                if raw_file && read_with(primary.as_mut(), ctx, no, &line, &mut self.out) {
+                    return;
                 }
                 let reason = match self.format {
                     Some(f) if f.name == formats::RAW.name => "not text".to_owned(),
@@ -230,6 +230,22 @@ impl FileDecoder {
     }
 }
 
+/// Reads `line` with `parser` into `out`; false when it is not in its format.
+fn read_with(
+    parser: Option<&mut LineParser>,
+    ctx: &FileContext,
+    no: u64,
+    line: &Arc<str>,
+    out: &mut Output,
+) -> bool {
+    let Some((key, event)) = parser.and_then(|p| p.parse(ctx, no, line)) else {
+        return false;
+    };
+    count_marks(out, &event, no, line);
+    out.event(key, event);
+    true
+}
+
 /// Counts the data-quality marks a line parser put on `event`; a line whose
 /// message was malformed is also a parse error, kept as a dead letter.
 fn count_marks(out: &mut Output, event: &rampart_event::Event, no: u64, text: &str) {
@@ -243,5 +259,23 @@ fn count_marks(out: &mut Output, event: &rampart_event::Event, no: u64, text: &s
                 text,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_text, FileContext, ParseOptions};
+
+    #[test]
+    fn a_raw_file_still_reads_known_lines_that_come_later() {
+        let mut text: String = (0..80)
+            .map(|i| format!("worker {i} started its queue\n"))
+            .collect();
+        text.push_str("Mar 14 03:22:14 web01 sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n");
+        let ctx = FileContext::new("app.log", ParseOptions::default());
+        let out = parse_text(&text, ctx, None);
+        assert_eq!(out.stats.events.get("raw"), Some(&80));
+        assert_eq!(out.stats.events.get("linux.auth"), Some(&1));
+        assert_eq!(out.stats.unparsed, 0);
     }
 }

@@ -83,7 +83,9 @@ pub fn mark_quality(event: &mut Event, kind: &'static str) {
         Some(one) => vec![one],
         None => Vec::new(),
     };
-    marks.push(kind.into());
+    if !marks.iter().any(|m| m.as_ref().as_str() == Some(kind)) {
+        marks.push(kind.into());
+    }
     event.set("rampart.quality", marks);
 }
 

@@ -193,18 +193,48 @@ fn ordered_progress(sets: &[BTreeSet<Slot>]) -> usize {
     sets.len()
 }
 
-/// A sum that numbers can leave as well as enter: finite numbers in a
-/// compensated (Neumaier) sum, so that adding and taking away many values
+/// A sum that numbers can leave as well as enter: finite numbers in
+/// compensated (Neumaier) sums, so that adding and taking away many values
 /// does not drift, and infinities and NaNs counted apart, so that one that
-/// has left no longer poisons the total.
+/// has left no longer poisons the total. Numbers of 2^900 and more are
+/// summed apart, scaled down by 2^900 (exactly), so that no partial sum can
+/// overflow to infinity and leave a NaN behind when its parts leave.
 #[derive(Debug, Default)]
 pub(super) struct Sum {
-    finite: f64,
-    carry: f64,
+    small: Compensated,
+    large: Compensated,
     n: u64,
     plus_inf: u64,
     minus_inf: u64,
     nan: u64,
+}
+
+/// 2^900 (biased exponent 900 + 1023): where a number counts as large.
+const LARGE: f64 = f64::from_bits(1923 << 52);
+/// 2^-900 (biased exponent 1023 - 900), the scale of large numbers.
+const LARGE_SCALE: f64 = f64::from_bits(123 << 52);
+
+/// A Neumaier sum.
+#[derive(Debug, Default)]
+struct Compensated {
+    sum: f64,
+    carry: f64,
+}
+
+impl Compensated {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        self.carry += if self.sum.abs() >= x.abs() {
+            (self.sum - t) + x
+        } else {
+            (x - t) + self.sum
+        };
+        self.sum = t;
+    }
+
+    fn value(&self) -> f64 {
+        self.sum + self.carry
+    }
 }
 
 impl Sum {
@@ -241,18 +271,16 @@ impl Sum {
     }
 
     fn accumulate(&mut self, x: f64) {
-        let t = self.finite + x;
-        self.carry += if self.finite.abs() >= x.abs() {
-            (self.finite - t) + x
+        if x.abs() >= LARGE {
+            self.large.add(x * LARGE_SCALE);
         } else {
-            (x - t) + self.finite
-        };
-        self.finite = t;
+            self.small.add(x);
+        }
     }
 
     fn total(&self) -> f64 {
         match (self.nan, self.plus_inf, self.minus_inf) {
-            (0, 0, 0) => self.finite + self.carry,
+            (0, 0, 0) => self.large.value() * LARGE + self.small.value(),
             (0, _, 0) => f64::INFINITY,
             (0, 0, _) => f64::NEG_INFINITY,
             _ => f64::NAN,
@@ -373,5 +401,42 @@ impl Rank {
 
     fn value(&self) -> f64 {
         self.lower.max().map_or(f64::NAN, from_ordered_bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_of_large_numbers_is_exact() {
+        assert_eq!(LARGE, 2f64.powi(900));
+        assert_eq!(LARGE_SCALE, 2f64.powi(-900));
+    }
+
+    #[test]
+    fn sums_that_overflow_recover_when_their_parts_leave() {
+        let mut sum = Sum::default();
+        sum.add(1e308);
+        sum.add(1e308);
+        assert_eq!(
+            sum.total(),
+            f64::INFINITY,
+            "past f64::MAX, as a plain sum says"
+        );
+        sum.remove(1e308);
+        assert_eq!(sum.total(), 1e308);
+        sum.add(-1e308);
+        sum.add(5.0);
+        assert_eq!(sum.total(), 5.0);
+        // Decimals that a plain running sum would drift on.
+        let mut drift = Sum::default();
+        for _ in 0..1000 {
+            drift.add(0.1);
+        }
+        for _ in 0..999 {
+            drift.remove(0.1);
+        }
+        assert_eq!(drift.total(), 0.1);
     }
 }

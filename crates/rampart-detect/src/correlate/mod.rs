@@ -30,7 +30,7 @@ use serde_json::value::RawValue;
 
 use crate::alert::{stable_id, techniques, Alert, Origin};
 use crate::compile::{CompiledRule, Matched};
-use crate::correlation::CorrelationRule;
+use crate::correlation::{CorrelationRule, Kind};
 use crate::mapping::fields_of;
 use crate::pattern::text_of;
 use window::Window;
@@ -280,11 +280,13 @@ impl Correlator {
             }
             let span =
                 jiff::SignedDuration::try_from(corr.timespan).unwrap_or(jiff::SignedDuration::MAX);
-            // A window must be able to hold what the threshold asks for.
-            let needed = corr
-                .threshold
-                .minimum()
-                .map_or(0, |m| m.clamp(0.0, 1e9) as usize);
+            // A window must be able to hold the matches a count threshold
+            // asks for (a value threshold says nothing of how many).
+            let counts = matches!(corr.kind, Kind::EventCount | Kind::ValueCount);
+            let needed = match corr.threshold.minimum() {
+                Some(m) if counts => m.clamp(0.0, 1e9) as usize,
+                _ => 0,
+            };
             let cap = c.limits.max_window.max(needed);
             c.running.push(Running {
                 cap,
@@ -429,11 +431,16 @@ fn loops(resolved: &[Result<Vec<Resolved>, String>], from: usize, target: usize)
     false
 }
 
-/// The first non-empty text of the fields `names`.
+/// The first non-empty text of the fields `names` (a Windows EventData
+/// name also under its spelling with spaces, as the event view answers).
 fn text_field<'e>(event: &'e Event, names: &[String]) -> Option<std::borrow::Cow<'e, str>> {
     names
         .iter()
-        .find_map(|n| event.get(n))
+        .find_map(|n| {
+            event
+                .get(n)
+                .or_else(|| crate::view::spaced_event_data(event, n))
+        })
         .map(text_of)
         .filter(|s| !s.is_empty())
 }
@@ -1000,5 +1007,25 @@ level: critical
             assert_eq!(decode(&key), list, "{key}");
             assert!(seen.insert(key), "two lists encode alike");
         }
+    }
+
+    #[test]
+    fn only_count_thresholds_widen_a_window() {
+        let text = "title: f\nid: f\nlogsource: {product: linux, service: sshd}\ndetection: {s: {event.action: x}, condition: s}\n---\ntitle: many\nid: many\ncorrelation: {type: event_count, rules: [f], group-by: [source.ip], timespan: 1h, condition: {gte: 50000}}\n---\ntitle: bytes\nid: bytes\ncorrelation: {type: value_sum, rules: [f], group-by: [source.ip], timespan: 1h, condition: {field: source.bytes, gte: 1000000000}}\n";
+        let mut set = RuleSet::build(load_text(text, "c.yml".into()), &CompileOptions::default());
+        let c = set.correlator(Limits::default());
+        let caps: Vec<usize> = c.running.iter().map(|r| r.cap).collect();
+        assert_eq!(caps, [50_000, Limits::default().max_window]);
+    }
+
+    #[test]
+    fn a_windows_group_field_is_found_under_its_spelling_with_spaces() {
+        let mut e = Event::new(EventOrigin::new("d.evtx", 1), "x");
+        e.set("winlog.event_data.Threat Name", "HackTool:Win32/Mimikatz");
+        let names = ["winlog.event_data.ThreatName".to_owned()];
+        assert_eq!(
+            text_field(&e, &names).as_deref(),
+            Some("HackTool:Win32/Mimikatz")
+        );
     }
 }

@@ -75,6 +75,10 @@ impl RawParser {
             c
         } else {
             let (month, day, clock) = syslog(s).or_else(|| month_day(s))?;
+            // An impossible date must not move the year of later lines.
+            if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+                return None;
+            }
             Civil::new(self.years.year_for(month), month, day, clock)
         };
         zone.instant(civil)
@@ -222,8 +226,27 @@ mod tests {
             Some("- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 session closed")
         );
         assert_eq!(e.origin.line, 7);
-        // Impossible dates are no times.
+        // Impossible dates are no times, and leave the year alone.
         assert_eq!(time("13-45 10:00:00 not a date"), None);
+        let ctx = FileContext::new(
+            "app.log",
+            ParseOptions {
+                year: Some(2025),
+                ..ParseOptions::default()
+            },
+        );
+        let mut parser = RawParser::new(&ctx);
+        let mut at = |line: &str| {
+            parser
+                .parse(&ctx, 1, &Arc::from(line))
+                .and_then(|(_, e)| e.timestamp)
+                .map(|t| t.to_string())
+        };
+        assert_eq!(at("99-01 10:00:00 junk"), None);
+        assert_eq!(
+            at("03-17 10:00:00 fine").as_deref(),
+            Some("2025-03-17T10:00:00Z")
+        );
     }
 
     #[test]
