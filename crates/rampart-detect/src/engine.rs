@@ -173,18 +173,26 @@ impl RuleSet {
         });
         let mut index: HashMap<Key, Vec<usize>> = HashMap::new();
         let mut everywhere = Vec::new();
-        for rule in rules {
-            let filters: Vec<_> = loaded
-                .filters
-                .iter()
-                .filter(|f| {
-                    f.rules
-                        .iter()
-                        .any(|r| *r == rule.id || rule.name.as_deref() == Some(r.as_str()))
-                })
-                .collect();
-            let (path, id) = (rule.source.path.clone(), rule.id.clone());
-            match CompiledRule::new(rule, &filters, options) {
+        // Rules compile on every core, then are indexed in their order.
+        use rayon::prelude::*;
+        let compiled: Vec<_> = rules
+            .into_par_iter()
+            .map(|rule| {
+                let filters: Vec<_> = loaded
+                    .filters
+                    .iter()
+                    .filter(|f| {
+                        f.rules
+                            .iter()
+                            .any(|r| *r == rule.id || rule.name.as_deref() == Some(r.as_str()))
+                    })
+                    .collect();
+                let (path, id) = (rule.source.path.clone(), rule.id.clone());
+                (path, id, CompiledRule::new(rule, &filters, options))
+            })
+            .collect();
+        for (path, id, result) in compiled {
+            match result {
                 Ok(compiled) => {
                     let at = set.rules.len();
                     for key in keys_of(&compiled) {
