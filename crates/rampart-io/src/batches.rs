@@ -20,6 +20,10 @@ use rampart_parse::{DeadLetter, FileContext, FileDecoder, FileStats, Format, Lin
 
 use crate::message::{Message, Work};
 
+/// Batches smaller than this are worked on by the reading thread when no
+/// other batch of the file is in flight.
+const SMALL_BATCH: usize = 64;
+
 /// A batch handed on, and the counts of the block it was parsed from.
 type Done<T> = (u64, thread::Result<(Message<T>, FileStats)>);
 
@@ -116,7 +120,10 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         if events.is_empty() && dead.is_empty() {
             return;
         }
-        let Some(pool) = self.pool else {
+        // A small batch with nothing ahead of it (a small file, say) is
+        // worked on here: handing it to the pool costs more than the work.
+        let small = events.len() < SMALL_BATCH && self.started == self.forwarded;
+        let Some(pool) = self.pool.filter(|_| !small) else {
             let _ = self.out.send(batch(self.index, self.work, events, dead));
             return;
         };

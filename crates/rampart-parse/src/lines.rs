@@ -9,7 +9,11 @@ use std::io::{self, ErrorKind, Read};
 
 /// The default longest line kept whole.
 pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
+/// The read buffer's size once a file has shown it is large; it starts at
+/// `FIRST_READ_SIZE` and doubles while reads fill it, so that thousands of
+/// small files do not each zero a large buffer.
 const READ_SIZE: usize = 256 * 1024;
+const FIRST_READ_SIZE: usize = 8 * 1024;
 
 /// One line: its 1-based number, its bytes (without `\n` or `\r\n`), and its
 /// full length (larger than `bytes.len()` when the line was cut).
@@ -43,7 +47,7 @@ pub fn read_lines<R: Read>(
     mut f: impl FnMut(Line<'_>),
 ) -> io::Result<u64> {
     let max_line = max_line.max(1);
-    let mut buf = vec![0u8; READ_SIZE];
+    let mut buf = vec![0u8; FIRST_READ_SIZE];
     let (mut start, mut end) = (0usize, 0usize);
     let mut no = 0u64;
     let mut total = 0u64;
@@ -109,6 +113,9 @@ pub fn read_lines<R: Read>(
         }
         end += n;
         total += n as u64;
+        if end == buf.len() && buf.len() < READ_SIZE {
+            buf.resize((buf.len() * 2).min(READ_SIZE), 0);
+        }
     }
     flush_last(&mut no, &buf[..end], long.take(), max_line, &mut f);
     Ok(total)
