@@ -10,13 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-bin=${1:-target/release/rampart}
-corpora=${RAMPART_SHARED:-../shared}/corpora
-[ -d "$corpora/evtx-attack-samples" ] || { echo "skipped: ../shared/corpora absent"; exit 0; }
-[ -x "$bin" ] || cargo build --release
+bench_start "${1:-}" corpora/evtx-attack-samples
+corpora=$shared/corpora
 target_mb=${TARGET_MB:-645}
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
 mapfile -t samples < <(find "$corpora/evtx-attack-samples" -name '*.evtx' | sort)
 bytes=0 copy=0
 while [ $((bytes / 1000000)) -lt "$target_mb" ]; do

@@ -18,3 +18,30 @@ best() {
     rm -f "$timing"
     echo "$best"
 }
+
+# bench_start [BINARY] [NEEDS]: sets $bin (the binary timed, built when
+# missing), $shared (../shared, or RAMPART_SHARED) and $dir (a folder removed
+# on exit). When NEEDS, a path under $shared, is absent, says skipped and
+# ends the script.
+bench_start() {
+    bin=${1:-target/release/rampart}
+    shared=${RAMPART_SHARED:-../shared}
+    if [ -n "${2:-}" ] && [ ! -e "$shared/$2" ]; then
+        echo "skipped: ../shared/${2%%/*} absent"
+        exit 0
+    fi
+    [ -x "$bin" ] || cargo build --release
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+}
+
+# repeat_lines SRC DST N: the lines of SRC, repeated in turn up to N lines, in DST.
+repeat_lines() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+with open(sys.argv[2], "w") as out:
+    for i in range(int(sys.argv[3])):
+        out.write(lines[i % len(lines)] + "\n")
+PY
+}

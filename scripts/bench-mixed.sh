@@ -8,20 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-bin=${1:-target/release/rampart}
-seed=${RAMPART_SHARED:-../shared}/seed-data/seed2
-[ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
-[ -x "$bin" ] || cargo build --release
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_start "${1:-}" seed-data/seed2
+seed=$shared/seed-data/seed2
 for name in auth apache_access ufw_firewall; do
-    python3 - "$seed/inferred_$name.log" "$dir/$name.log" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-with open(sys.argv[2], "w") as out:
-    for i in range(300_000):
-        out.write(lines[i % len(lines)] + "\n")
-PY
+    repeat_lines "$seed/inferred_$name.log" "$dir/$name.log" 300000
 done
 files=("$dir"/*.log)
 

@@ -8,10 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-bin=${1:-target/release/rampart}
-[ -x "$bin" ] || cargo build --release
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_start "${1:-}"
 
 printf '%-9s %9s %14s %14s %14s %10s %10s\n' minutes lines "wc -l" parse hunt "hunt÷parse" "hunt÷wc"
 for minutes in 1 3; do

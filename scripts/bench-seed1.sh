@@ -8,20 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-bin=${1:-target/release/rampart}
-seed=${RAMPART_SHARED:-../shared}/seed-data/seed1
-[ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
-[ -x "$bin" ] || cargo build --release
+bench_start "${1:-}" seed-data/seed1
+seed=$shared/seed-data/seed1
 python3 -c "import pandas, duckdb" 2>/dev/null || pip install -q pandas duckdb
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-python3 - "$seed/ids.log" "$dir/ids.log" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-with open(sys.argv[2], "w") as out:
-    for i in range(1_000_000):
-        out.write(lines[i % len(lines)] + "\n")
-PY
+repeat_lines "$seed/ids.log" "$dir/ids.log" 1000000
 
 read -r seed_s seed_cpu _ <<<"$(best python3 scripts/seed1/pipeline.py "$dir/ids.log" "$seed/ipsum_head300.txt")"
 read -r wc_s _ <<<"$(best wc -l "$dir/ids.log")"

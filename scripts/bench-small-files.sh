@@ -8,12 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-bin=${1:-target/release/rampart}
-seed=${RAMPART_SHARED:-../shared}/seed-data/seed2
-[ -d "$seed" ] || { echo "skipped: ../shared/seed-data absent"; exit 0; }
-[ -x "$bin" ] || cargo build --release
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_start "${1:-}" seed-data/seed2
+seed=$shared/seed-data/seed2
 mkdir "$dir/small"
 python3 - "$seed/inferred_auth.log" "$dir" <<'PY'
 import sys
