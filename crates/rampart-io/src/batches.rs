@@ -157,11 +157,6 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         });
     }
 
-    /// The counts of the blocks handed on so far.
-    pub(crate) fn block_stats(&self) -> &FileStats {
-        &self.block_stats
-    }
-
     fn spawn(
         &mut self,
         pool: &'s rayon::Scope<'scope>,
@@ -179,11 +174,13 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         });
     }
 
-    /// Waits for every batch in flight and hands them on.
-    pub(crate) fn finish(&mut self) {
+    /// Waits for every batch in flight and hands them on; returns the
+    /// counts of the blocks parsed on the pool.
+    pub(crate) fn finish(mut self) -> FileStats {
         while self.forwarded < self.started {
             self.forward_next();
         }
+        self.block_stats
     }
 
     fn forward_next(&mut self) {

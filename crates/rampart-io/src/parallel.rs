@@ -164,8 +164,7 @@ fn read_one<T: Send>(
     };
     let mut decoder = FileDecoder::new(ctx.clone(), options.forced);
     let (mut bytes, mut lines) = (0u64, 0u64);
-    let mut block_stats = FileStats::default();
-    let result = with_batches(index, options, work, tx, |batches| {
+    let (result, block_stats) = with_batches(index, options, work, tx, |batches| {
         // Once the format keeps no state from line to line, lines go to
         // the pool in blocks, parsed apart.
         let mut split: Option<&'static Format> = None;
@@ -198,8 +197,6 @@ fn read_one<T: Send>(
         }
         decoder.finish();
         batches.send(decoder.output());
-        batches.finish();
-        block_stats = batches.block_stats().clone();
         result
     });
     if let Err(e) = result {
@@ -213,24 +210,25 @@ fn read_one<T: Send>(
     let _ = tx.send(Message::Done(report));
 }
 
-/// Runs `read` with the file's batches, worked on rayon's pool when more
-/// than one thread reads, and every batch handed on before returning.
+/// Runs `read` with the file's batches, worked on the pool when there is
+/// one, and every batch handed on before returning; returns what `read`
+/// returned and the counts of the blocks parsed on the pool.
 fn with_batches<'w, T: Send, R>(
     index: usize,
     options: &ReadOptions,
     (work, pool): Workers<'w, '_, T>,
     tx: &SyncSender<Message<T>>,
     read: impl FnOnce(&mut Batches<'_, '_, 'w, T>) -> R,
-) -> R {
+) -> (R, FileStats) {
     let Some(pool) = pool else {
         let mut batches = Batches::new(index, work, None, 1, tx);
-        return read(&mut batches);
+        let result = read(&mut batches);
+        return (result, batches.finish());
     };
     pool.in_place_scope(|scope| {
         let mut batches = Batches::new(index, work, Some(scope), options.threads, tx);
         let result = read(&mut batches);
-        batches.finish();
-        result
+        (result, batches.finish())
     })
 }
 
@@ -248,7 +246,7 @@ fn read_evtx_file<T: Send>(
         batch: options.batch,
         recover: options.recover_evtx,
     };
-    let result = with_batches(report.index, options, work, tx, |batches| {
+    let (result, _) = with_batches(report.index, options, work, tx, |batches| {
         let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, |o| batches.send(o));
         batches.send(&mut out);
         result

@@ -16,7 +16,7 @@ use crate::detect::{detect, SAMPLE_BYTES, SAMPLE_LINES};
 use crate::formats::raw::RawParser;
 use crate::formats::{self, Format, Kind, LineParser, RecordDecoder};
 use crate::lines::Line;
-use crate::output::{mark_quality, Output};
+use crate::output::Output;
 
 enum State {
     Sampling {
@@ -211,8 +211,7 @@ impl FileDecoder {
                 self.out.unparsed(no, reason, text);
                 if self.format.is_some_and(|f| f.name != formats::RAW.name) {
                     let raw = raw.get_or_insert_with(|| LineParser::Raw(RawParser::new(ctx)));
-                    if let Some((_, mut event)) = raw.parse(ctx, no, &line) {
-                        mark_quality(&mut event, "unparsed");
+                    if let Some((_, event)) = raw.parse(ctx, no, &line) {
                         self.out.kept_unparsed(event);
                     }
                 }

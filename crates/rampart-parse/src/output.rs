@@ -124,8 +124,10 @@ impl Output {
     }
 
     /// Keeps the event made of a line that parsed as nothing (already
-    /// counted by `unparsed`): it is not counted as an event of any format.
-    pub fn kept_unparsed(&mut self, event: Event) {
+    /// counted by `unparsed`), marked `unparsed` in `rampart.quality`: it is
+    /// not counted as an event of any format.
+    pub fn kept_unparsed(&mut self, mut event: Event) {
+        mark_quality(&mut event, "unparsed");
         self.events.push(event);
     }
 

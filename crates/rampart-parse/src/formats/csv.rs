@@ -12,7 +12,7 @@ use super::endpoint::{EndpointRows, Table};
 use super::generic::{map_alias, time_rank, time_value};
 use super::windows::{self, Field, WinRecord};
 use crate::context::FileContext;
-use crate::output::{mark_quality, Output};
+use crate::output::Output;
 use crate::text::uint;
 
 /// The longest record accepted (quoted fields can run across lines).
@@ -226,8 +226,7 @@ impl CsvDecoder {
             values.resize(header.len(), String::new());
             let mut row = Output::default();
             self.row(ctx, no, text, &values, &mut row);
-            for mut event in row.events {
-                mark_quality(&mut event, "unparsed");
+            for event in row.events {
                 out.kept_unparsed(event);
             }
             return;

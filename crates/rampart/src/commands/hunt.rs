@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_detect::{Alert, CompileOptions, Level, Loaded, RuleSet, Tuning};
-use rampart_engine::{AlertFormat, AlertWriter, Engine, Scope, Watch};
+use rampart_engine::{AlertFormat, AlertWriter, Engine, Scope, Tally, Watch};
 use rampart_event::time::Zone;
 use rampart_event::Timestamp;
 use rampart_intel::vt::{not_sent_reason, Report, VtKind};
@@ -288,7 +288,14 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         )?),
         None => None,
     };
-    if let Some(e) = tally.sink_error {
+    let Tally {
+        per_rule,
+        per_level,
+        suppressed,
+        talkers,
+        sink_error,
+    } = tally;
+    if let Some(e) = sink_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write alerts");
         }
@@ -300,10 +307,6 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let rules = engine.rules();
-    let per_level = &tally.per_level;
-    let talkers = &tally.talkers;
-    let suppressed = tally.suppressed;
-    let per_rule = tally.per_rule.clone();
 
     if args.quiet {
         // Quiet leaves out the summary, not the problems.
