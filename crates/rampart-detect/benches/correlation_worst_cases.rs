@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use rampart_detect::{load_text, CompileOptions, Limits, RuleSet};
+use rampart_detect::{load_text, CompileOptions, Limits, Placements, RuleSet};
 use rampart_parse::{parse_bytes, FileContext, ParseOptions};
 
 #[path = "../tests/worst/mod.rs"]
@@ -25,6 +25,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Text parsed at a time, cut at a line end.
 const CHUNK: usize = 4 << 20;
+
+/// Events per batch, as the engine hands them to the correlations.
+const BATCH: usize = 512;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -84,10 +87,17 @@ fn run(chunks: &[&[u8]], stage: Stage<'_>) -> (u64, usize) {
                 }
             }
             (Stage::Correlate(_), Some(rules), Some(c)) => {
-                for event in &out.events {
-                    for hit in rules.matches(event) {
-                        alerts += c.observe(hit.index, event).len();
+                // As the engine does: matches placed in batches, then taken
+                // by the correlations, here all on one thread.
+                let roles = c.roles();
+                for batch in out.events.chunks(BATCH) {
+                    let mut placed = Placements::default();
+                    for (at, event) in batch.iter().enumerate() {
+                        for hit in rules.matches(event) {
+                            roles.place(hit.index, at, event, &mut placed);
+                        }
                     }
+                    alerts += c.observe_batch(batch, &placed, None).len();
                 }
             }
             _ => {}

@@ -263,7 +263,8 @@ impl Alert {
     /// Writes the alert as one JSON object (no newline). The events are
     /// copied in as the JSON text they already are.
     pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer(out, &self.shape()).map_err(std::io::Error::other)
+        // An output error keeps its kind (a closed pipe stays a closed pipe).
+        serde_json::to_writer(out, &self.shape()).map_err(std::io::Error::from)
     }
 
     fn shape(&self) -> AlertJson<'_> {

@@ -28,7 +28,7 @@ mod yaml;
 
 pub use alert::Alert;
 pub use compile::{CompileOptions, CompiledRule, Matched};
-pub use correlate::{Correlator, Limits, RuleRoles};
+pub use correlate::{Correlator, Limits, Placements, RuleRoles, PARTITIONS};
 pub use dedup::Deduper;
 pub use engine::RuleSet;
 pub use load::{load_path, load_text, rule_tests, LoadError, Loaded, RuleTest};

@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use rampart_detect::{load_text, Alert, CompileOptions, Limits, RuleSet};
+use rampart_detect::{load_text, Alert, CompileOptions, Limits, Placements, RuleSet};
 use rampart_event::{Event, Origin, Timestamp};
 
 mod worst;
 use worst::{rules, Case, Hit, BURST_SOURCES, CORRELATIONS};
 
 const N: u64 = 1_000_000;
+const BATCH: usize = 512;
 const START: i64 = 1_700_000_000_000_000;
 
 fn run(case: Case) -> (Vec<Alert>, Vec<Hit>) {
@@ -27,18 +28,32 @@ fn run(case: Case) -> (Vec<Alert>, Vec<Hit>) {
     assert_eq!(correlator.len(), CORRELATIONS.len());
     let index = |id: &str| set.rules().iter().position(|r| r.rule.id == id).unwrap();
     let (probe, answer) = (index("probe"), index("answer"));
+    // As the engine runs them: batches of placed matches, the partitions
+    // worked on by a pool of two.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let roles = correlator.roles();
     let mut alerts = Vec::new();
     let mut hits = Vec::with_capacity(N as usize);
-    let mut event = Event::new(Origin::new("worst.log", 0), "");
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut placed = Placements::default();
     for i in 0..N {
         let hit = case.hit(i, N);
-        event.origin.line = i + 1;
+        let mut event = Event::new(Origin::new("worst.log", i + 1), "");
         event.timestamp = Some(Timestamp::from_microsecond(START + hit.micros).unwrap());
         event.insert("source.ip", Ipv4Addr::from(hit.source).to_string());
         event.insert("source.port", i64::from(hit.port));
         let rule = if hit.answer { answer } else { probe };
-        alerts.extend(correlator.observe(rule, &event));
+        roles.place(rule, batch.len(), &event, &mut placed);
+        batch.push(event);
         hits.push(hit);
+        if batch.len() == BATCH || i + 1 == N {
+            alerts.extend(correlator.observe_batch(&batch, &placed, Some(&pool)));
+            batch.clear();
+            placed = Placements::default();
+        }
     }
     alerts.extend(correlator.finish());
     (alerts, hits)

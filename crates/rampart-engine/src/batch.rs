@@ -1,11 +1,11 @@
 //! The work on one batch of events, done on the worker threads: enrichment
 //! (indicators, GeoIP, VirusTotal answers), the indicator-match rule, and
 //! every detection rule. Single-event alerts come out whole; matches that
-//! feed correlations come out as positions, for the consumer to replay in
-//! input order.
+//! feed correlations come out placed in their groups, for the correlations
+//! to take in input order.
 
 use rampart_detect::rule::Rule;
-use rampart_detect::{Alert, Level, RuleRoles, RuleSet};
+use rampart_detect::{Alert, Level, Placements, RuleRoles, RuleSet};
 use rampart_event::{Event, Timestamp};
 use rampart_intel::Enrichers;
 
@@ -46,8 +46,8 @@ impl Scope {
 pub struct BatchResult {
     /// Alerts of single-event rules.
     pub alerts: Vec<Alert>,
-    /// Matches that feed correlations: (event index, rule index).
-    pub feeding: Vec<(usize, usize)>,
+    /// Matches that feed correlations, placed in their groups.
+    pub placements: Placements,
 }
 
 /// What the work on a batch needs.
@@ -75,7 +75,7 @@ impl Detector<'_> {
             }
             for hit in self.rules.matches(event) {
                 if self.roles.feeds(hit.index) {
-                    out.feeding.push((at, hit.index));
+                    self.roles.place(hit.index, at, event, &mut out.placements);
                 }
                 let rule = &hit.rule.rule;
                 if rule.level_for(event) < self.scope.min || self.roles.is_quiet(hit.index) {

@@ -16,4 +16,4 @@ pub mod sink;
 pub use batch::Scope;
 pub use output::{AlertFormat, AlertWriter};
 pub use run::{Engine, Tally, Watch};
-pub use sink::AlertSink;
+pub use sink::{AlertSink, Background};

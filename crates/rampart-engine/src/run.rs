@@ -8,7 +8,7 @@ use std::io;
 use rampart_detect::rule::Rule;
 use rampart_detect::{Alert, Correlator, Deduper, Level, Limits, RuleRoles, RuleSet, Tuning};
 use rampart_intel::{Enrichers, IpCounts};
-use rampart_io::{read_files_with, FileReport, Input, Message, ReadOptions};
+use rampart_io::{read_files_on, worker_pool, FileReport, Input, Message, ReadOptions};
 use rampart_parse::DeadLetter;
 
 use crate::batch::{Detector, Scope};
@@ -135,34 +135,40 @@ impl Engine {
         let min = self.scope.min;
         let correlator = &mut self.correlator;
         let work = |events: &mut [rampart_event::Event]| detector.detect(events);
-        read_files_with(inputs, options, &work, |message| match message {
-            Message::Batch {
-                index,
-                events,
-                dead,
-                work: result,
-            } => {
-                if !dead.is_empty() {
-                    watch.dead(&inputs[index], &dead);
-                }
-                for e in &events {
-                    if let Some(ip) = rampart_intel::source_ip(e) {
-                        out.tally.talkers.observe(ip);
+        let pool = worker_pool(options.threads);
+        read_files_on(
+            pool.as_ref(),
+            inputs,
+            options,
+            &work,
+            |message| match message {
+                Message::Batch {
+                    index,
+                    events,
+                    dead,
+                    work: result,
+                } => {
+                    if !dead.is_empty() {
+                        watch.dead(&inputs[index], &dead);
                     }
-                }
-                for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
-                    out.take(alert);
-                }
-                for (at, rule) in result.feeding {
-                    for alert in correlator.observe(rule, &events[at]) {
+                    for e in &events {
+                        if let Some(ip) = rampart_intel::source_ip(e) {
+                            out.tally.talkers.observe(ip);
+                        }
+                    }
+                    for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
+                        out.take(alert);
+                    }
+                    let placed = &result.placements;
+                    for alert in correlator.observe_batch(&events, placed, pool.as_ref()) {
                         if alert.severity >= min {
                             out.take(alert);
                         }
                     }
                 }
-            }
-            Message::Done(report) => watch.file_done(report),
-        });
+                Message::Done(report) => watch.file_done(report),
+            },
+        );
         for alert in correlator.finish() {
             if alert.severity >= min {
                 out.take(alert);

@@ -18,4 +18,6 @@ mod parallel;
 
 pub use discover::{discover, Input};
 pub use open::{open, OpenError};
-pub use parallel::{read_files, read_files_with, FileReport, Message, ReadOptions, Work};
+pub use parallel::{
+    read_files, read_files_on, read_files_with, worker_pool, FileReport, Message, ReadOptions, Work,
+};

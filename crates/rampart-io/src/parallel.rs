@@ -67,6 +67,33 @@ pub fn read_files_with<T: Send>(
     inputs: &[Input],
     options: &ReadOptions,
     work: Work<'_, T>,
+    consume: impl FnMut(Message<T>),
+) {
+    let pool = worker_pool(options.threads);
+    read_files_on(pool.as_ref(), inputs, options, work, consume);
+}
+
+/// The pool of `threads` that batch work and block parsing run on (none
+/// for one thread, or when no thread can be started), so that `--threads`
+/// bounds the cores used. A caller may give it more work of its own.
+pub fn worker_pool(threads: usize) -> Option<rayon::ThreadPool> {
+    (threads > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("rampart-work-{i}"))
+                .build()
+                .ok()
+        })
+        .flatten()
+}
+
+/// Like [`read_files_with`], on a pool of the caller's (see [`worker_pool`]).
+pub fn read_files_on<T: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    inputs: &[Input],
+    options: &ReadOptions,
+    work: Work<'_, T>,
     mut consume: impl FnMut(Message<T>),
 ) {
     let threads = options.threads.clamp(1, inputs.len().max(1));
@@ -78,17 +105,6 @@ pub fn read_files_with<T: Send>(
         receivers.push(rx);
     }
     let next = AtomicUsize::new(0);
-    // The batch work and block parsing run on a pool of `options.threads`,
-    // so that `--threads` bounds the cores used.
-    let pool = (options.threads > 1)
-        .then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(options.threads)
-                .thread_name(|i| format!("rampart-work-{i}"))
-                .build()
-                .ok()
-        })
-        .flatten();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -99,7 +115,7 @@ pub fn read_files_with<T: Send>(
                     }
                     let tx = senders[index].lock().ok().and_then(|mut slot| slot.take());
                     if let Some(tx) = tx {
-                        read_one(index, &inputs[index], options, (work, pool.as_ref()), &tx);
+                        read_one(index, &inputs[index], options, (work, pool), &tx);
                     }
                 };
                 if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {

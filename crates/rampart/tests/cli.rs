@@ -481,3 +481,45 @@ fn bad_usage_exits_2_and_says_what_is_wrong() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_hunt_quietly() {
+    // `rampart hunt ... | head -1`: the pipe closes after the first alert.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ids.log");
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        text.push_str(&format!(
+            "2023-07-23 21:{:02}:{:02},227 - ids_logger_1 - high_severity - TCP - 203.0.{}.{}:57020 --> 10.1.2.24:443 - SYN - Port scanning\n",
+            i / 60 % 60, i % 60, i / 256 % 256, i % 256
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let mut child = rampart()
+        .args(["hunt", "-q", "--format", "jsonl"])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        first.starts_with(b"{\"id\":"),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

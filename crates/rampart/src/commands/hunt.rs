@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_detect::{Alert, CompileOptions, Level, Loaded, RuleSet, Tuning};
-use rampart_engine::{AlertFormat, AlertWriter, Engine, Scope, Tally, Watch};
+use rampart_engine::{AlertFormat, AlertWriter, Background, Engine, Scope, Tally, Watch};
 use rampart_event::time::Zone;
 use rampart_event::Timestamp;
 use rampart_intel::vt::{not_sent_reason, Report, VtKind};
@@ -231,7 +231,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         FormatArg::Csv => AlertFormat::Csv,
         FormatArg::Timeline => AlertFormat::Timeline,
     };
-    let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
+    let (out, terminal): (Box<dyn Write + Send>, bool) = match &args.output {
         Some(path) => (
             Box::new(
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -239,11 +239,11 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
             false,
         ),
         None => (
-            Box::new(std::io::stdout().lock()),
+            Box::new(std::io::stdout()),
             AlertWriter::<Vec<u8>>::stdout_is_terminal(),
         ),
     };
-    let mut writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, out), format, terminal);
+    let writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, out), format, terminal);
 
     let (inputs, missing) = discover(&args.paths);
     let mut watch = HuntWatch {
@@ -258,10 +258,15 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     // VirusTotal answers go into the alerts' events before they are written.
     let mut kept: Vec<Alert> = Vec::new();
-    let tally = if vt {
-        engine.run(&inputs, &options, &mut kept, &mut watch)
+    let (tally, mut writer, written) = if vt {
+        let tally = engine.run(&inputs, &options, &mut kept, &mut watch);
+        (tally, writer, Ok(()))
     } else {
-        engine.run(&inputs, &options, &mut writer, &mut watch)
+        // Alerts are turned into text and written on a thread of their own.
+        let mut background = Background::start(writer).context("cannot start the output thread")?;
+        let tally = engine.run(&inputs, &options, &mut background, &mut watch);
+        let (writer, written) = background.finish();
+        (tally, writer, written)
     };
     let HuntWatch {
         dead_out,
@@ -295,7 +300,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         talkers,
         sink_error,
     } = tally;
-    if let Some(e) = sink_error {
+    if let Some(e) = sink_error.or(written.err()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write alerts");
         }
