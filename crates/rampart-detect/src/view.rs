@@ -1,7 +1,14 @@
-//! An event prepared for evaluation against many rules: its fields in a
-//! hash map (FxHash: field names are short and not attacker-chosen keys of
-//! a long-lived table) (an event's own lookup scans its field list, fine for one
-//! lookup, too slow for hundreds), and the fields that route rules read once.
+//! An event prepared for evaluation against many rules: where each field
+//! is, the lower-case text of the fields that rules compare ignoring case
+//! (made once, shared by every rule), and the fields that route rules read
+//! once.
+//!
+//! An event's own lookup scans its field list: fine for the few lookups
+//! that the rules of a line log make, too slow for the hundreds that
+//! Windows rules make. So the first lookups scan, and once an event has
+//! been asked for more than a few fields, they are indexed in a hash map
+//! (FxHash: field names are short and not attacker-chosen keys of a
+//! long-lived table).
 //!
 //! Some Windows providers write `EventData` names with spaces (Defender's
 //! `Process Name`, `Threat Name`); Sigma rules name them without
@@ -13,18 +20,25 @@ use rampart_event::{Event, ValueRef};
 use rustc_hash::FxHashMap;
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use crate::atoms::{FieldScanner, Found};
 use crate::pattern::string::LowerCache;
+
+/// Lookups answered by scanning the field list before it is indexed.
+const SCANNED_LOOKUPS: u32 = 8;
 
 /// An event with indexed fields.
 #[derive(Debug)]
 pub struct EventView<'e> {
     event: &'e Event,
-    /// Each field's value and its lower-case text, made when a rule first
-    /// compares it ignoring case and then shared by every other rule.
-    fields: FxHashMap<Cow<'e, str>, (ValueRef<'e>, LowerCache)>,
+    /// Each field's position by name (and by its name without spaces),
+    /// made once lookups are many.
+    index: OnceCell<FxHashMap<Cow<'e, str>, usize>>,
+    lookups: Cell<u32>,
+    /// Each field's lower-case text, made when a rule first compares it
+    /// ignoring case and then shared by every other rule.
+    lower: OnceCell<Box<[LowerCache]>>,
     code: Option<i64>,
     /// The lower-case original, for keywords.
     original_lower: LowerCache,
@@ -47,40 +61,26 @@ impl std::fmt::Debug for Scans<'_> {
 }
 
 impl<'e> EventView<'e> {
-    /// Indexes `event`.
+    /// Prepares `event`.
     pub fn new(event: &'e Event) -> Self {
-        let mut fields = FxHashMap::with_capacity_and_hasher(event.len() * 2, Default::default());
-        let mut spaced = Vec::new();
-        for (name, value) in event.fields() {
-            // The first value of a name wins, as in `Event::get`.
-            fields
-                .entry(Cow::Borrowed(name))
-                .or_insert((value, LowerCache::new()));
-            if name.starts_with(EVENT_DATA) && name.contains(' ') {
-                spaced.push((name.replace(' ', ""), value));
-            }
-        }
-        // A name the event spells without spaces itself wins.
-        for (name, value) in spaced {
-            fields
-                .entry(Cow::Owned(name))
-                .or_insert((value, LowerCache::new()));
-        }
-        let code = match fields.get("event.code").map(|(v, _)| v) {
-            Some(ValueRef::Int(i)) => Some(*i),
+        let mut view = EventView {
+            event,
+            index: OnceCell::new(),
+            lookups: Cell::new(0),
+            lower: OnceCell::new(),
+            code: None,
+            original_lower: LowerCache::new(),
+            scans: None,
+        };
+        view.code = match view.get("event.code") {
+            Some(ValueRef::Int(i)) => Some(i),
             Some(ValueRef::Str(s)) => s.trim().parse().ok(),
             _ => None,
         };
-        EventView {
-            event,
-            fields,
-            code,
-            original_lower: LowerCache::new(),
-            scans: None,
-        }
+        view
     }
 
-    /// Indexes `event` for the rules `scanner` was built from: their
+    /// Prepares `event` for the rules `scanner` was built from: their
     /// literals are then found by one scan per field.
     pub fn scanned(event: &'e Event, scanner: &'e dyn FieldScanner) -> Self {
         EventView {
@@ -112,10 +112,27 @@ impl<'e> EventView<'e> {
         self.event
     }
 
+    /// Where the field `name` is among the event's fields: the first of
+    /// that name, or else the `EventData` field it names with spaces.
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.index.get().is_none() {
+            let asked = self.lookups.get();
+            if asked < SCANNED_LOOKUPS {
+                self.lookups.set(asked + 1);
+                return self
+                    .event
+                    .position(name)
+                    .or_else(|| spaced_position(self.event, name));
+            }
+        }
+        let index = self.index.get_or_init(|| index(self.event));
+        index.get(name).copied()
+    }
+
     /// A field by dotted name (the event's dedicated members included).
     pub fn get(&self, name: &str) -> Option<ValueRef<'e>> {
-        match self.fields.get(name) {
-            Some((v, _)) => Some(*v),
+        match self.position(name) {
+            Some(at) => self.event.field_at(at).map(|(_, v)| v),
             None if is_member(name) => self.event.get(name),
             None => None,
         }
@@ -124,8 +141,14 @@ impl<'e> EventView<'e> {
     /// A field with the cache of its lower-case text (none for the event's
     /// dedicated members).
     pub fn get_cached(&self, name: &str) -> Option<(ValueRef<'e>, Option<&LowerCache>)> {
-        match self.fields.get(name) {
-            Some((v, cache)) => Some((*v, Some(cache))),
+        match self.position(name) {
+            Some(at) => {
+                let (_, value) = self.event.field_at(at)?;
+                let lower = self
+                    .lower
+                    .get_or_init(|| (0..self.event.len()).map(|_| LowerCache::new()).collect());
+                Some((value, lower.get(at)))
+            }
             None if name == "event.original" => Some((
                 ValueRef::Str(self.event.original()),
                 Some(&self.original_lower),
@@ -156,14 +179,37 @@ const EVENT_DATA: &str = "winlog.event_data.";
 
 /// The `EventData` field of `event` that `name` (spelt without spaces)
 /// names with spaces: `winlog.event_data.ThreatName` finds `Threat Name`.
-/// For lookups outside a view; a view indexes these once.
 pub fn spaced_event_data<'e>(event: &'e Event, name: &str) -> Option<ValueRef<'e>> {
+    let at = spaced_position(event, name)?;
+    event.field_at(at).map(|(_, v)| v)
+}
+
+/// Where the field that [`spaced_event_data`] answers with is.
+fn spaced_position(event: &Event, name: &str) -> Option<usize> {
     let wanted = name.strip_prefix(EVENT_DATA)?;
-    event.fields().find_map(|(field, value)| {
-        let own = field.strip_prefix(EVENT_DATA)?;
-        (own.contains(' ') && own.bytes().filter(|b| *b != b' ').eq(wanted.bytes()))
-            .then_some(value)
+    event.fields().position(|(field, _)| {
+        field.strip_prefix(EVENT_DATA).is_some_and(|own| {
+            own.contains(' ') && own.bytes().filter(|b| *b != b' ').eq(wanted.bytes())
+        })
     })
+}
+
+/// Every field's position by name (the first of a name wins, as in
+/// `Event::get`), and `EventData` names with spaces also without them
+/// unless the event spells that name itself.
+fn index(event: &Event) -> FxHashMap<Cow<'_, str>, usize> {
+    let mut index = FxHashMap::with_capacity_and_hasher(event.len() * 2, Default::default());
+    let mut spaced = Vec::new();
+    for (at, (name, _)) in event.fields().enumerate() {
+        index.entry(Cow::Borrowed(name)).or_insert(at);
+        if name.starts_with(EVENT_DATA) && name.contains(' ') {
+            spaced.push((name.replace(' ', ""), at));
+        }
+    }
+    for (name, at) in spaced {
+        index.entry(Cow::Owned(name)).or_insert(at);
+    }
+    index
 }
 
 /// Names an event serves from its dedicated members, not its field list.
@@ -186,16 +232,20 @@ mod tests {
         e.set("user.name", "root");
         e.set("user.name", "second");
         let v = EventView::new(&e);
-        for name in [
-            "event.code",
-            "user.name",
-            "event.original",
-            "log.file.line",
-            "log.file.path",
-            "missing",
-        ] {
-            assert_eq!(v.get(name), e.get(name), "{name}");
+        // Enough rounds to be answered by scanning, then by the index.
+        for round in 0..3 {
+            for name in [
+                "event.code",
+                "user.name",
+                "event.original",
+                "log.file.line",
+                "log.file.path",
+                "missing",
+            ] {
+                assert_eq!(v.get(name), e.get(name), "{name} in round {round}");
+            }
         }
+        assert!(v.index.get().is_some(), "many lookups index the fields");
         assert_eq!(v.code(), Some(4688));
     }
 
@@ -207,6 +257,19 @@ mod tests {
         e.set("winlog.event_data.ThreatName", "from the event's own");
         e.set("user.full name", "not event data");
         let v = EventView::new(&e);
+        for _ in 0..3 {
+            spelt_without_spaces(&v);
+        }
+        assert!(v.index.get().is_some(), "many lookups index the fields");
+        assert_eq!(
+            spaced_event_data(&e, "winlog.event_data.ProcessName").map(|v| v.to_string()),
+            Some("C:\\evil.exe".to_owned())
+        );
+        assert!(spaced_event_data(&e, "user.fullname").is_none());
+    }
+
+    /// The spellings of `event_data_names_with_spaces_answer_without_them_too`.
+    fn spelt_without_spaces(v: &EventView<'_>) {
         assert_eq!(
             v.get_str("winlog.event_data.ProcessName"),
             Some("C:\\evil.exe")
@@ -220,10 +283,8 @@ mod tests {
             Some("from the event's own")
         );
         assert_eq!(v.get("user.fullname"), None);
-        assert_eq!(
-            spaced_event_data(&e, "winlog.event_data.ProcessName").map(|v| v.to_string()),
-            Some("C:\\evil.exe".to_owned())
-        );
-        assert!(spaced_event_data(&e, "user.fullname").is_none());
+        let (value, lower) = v.get_cached("winlog.event_data.ProcessName").unwrap();
+        assert_eq!(value.as_str(), Some("C:\\evil.exe"));
+        assert!(lower.is_some(), "a field's lower-case text is cached");
     }
 }

@@ -206,6 +206,17 @@ impl Event {
         self.get(name).and_then(|v| v.as_str())
     }
 
+    /// The position among the parser-set fields of the first named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|(n, _)| n == name)
+    }
+
+    /// The parser-set field at `position` (see [`Event::position`]).
+    pub fn field_at(&self, position: usize) -> Option<(&str, ValueRef<'_>)> {
+        let (n, v) = self.fields.get(position)?;
+        Some((n.as_ref(), self.view(v)))
+    }
+
     /// The parser-set fields in insertion order (without the dedicated members).
     pub fn fields(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> {
         self.fields.iter().map(|(n, v)| (n.as_ref(), self.view(v)))
