@@ -20,13 +20,13 @@ use rampart_event::{Event, ValueRef};
 use rustc_hash::FxHashMap;
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 
 use crate::atoms::{FieldScanner, Found};
 use crate::pattern::string::LowerCache;
 
-/// Lookups answered by scanning the field list before it is indexed.
-const SCANNED_LOOKUPS: u32 = 8;
+/// Events of up to this many fields are looked up by scanning their list.
+const SCANNED_FIELDS: usize = 32;
 
 /// An event with indexed fields.
 #[derive(Debug)]
@@ -35,7 +35,6 @@ pub struct EventView<'e> {
     /// Each field's position by name (and by its name without spaces),
     /// made once lookups are many.
     index: OnceCell<FxHashMap<Cow<'e, str>, usize>>,
-    lookups: Cell<u32>,
     /// Each field's lower-case text, made when a rule first compares it
     /// ignoring case and then shared by every other rule.
     lower: OnceCell<Box<[LowerCache]>>,
@@ -66,7 +65,6 @@ impl<'e> EventView<'e> {
         let mut view = EventView {
             event,
             index: OnceCell::new(),
-            lookups: Cell::new(0),
             lower: OnceCell::new(),
             code: None,
             original_lower: LowerCache::new(),
@@ -115,15 +113,11 @@ impl<'e> EventView<'e> {
     /// Where the field `name` is among the event's fields: the first of
     /// that name, or else the `EventData` field it names with spaces.
     fn position(&self, name: &str) -> Option<usize> {
-        if self.index.get().is_none() {
-            let asked = self.lookups.get();
-            if asked < SCANNED_LOOKUPS {
-                self.lookups.set(asked + 1);
-                return self
-                    .event
-                    .position(name)
-                    .or_else(|| spaced_position(self.event, name));
-            }
+        if self.event.len() <= SCANNED_FIELDS {
+            return self
+                .event
+                .position(name)
+                .or_else(|| spaced_position(self.event, name));
         }
         let index = self.index.get_or_init(|| index(self.event));
         index.get(name).copied()
