@@ -5,15 +5,18 @@
 //! the config's suppressions and counts what it hands to a sink ([`run`]).
 //!
 //! Commands keep argument parsing and presentation; where alerts go (a
-//! terminal table, JSON lines, CSV, later the store or a network peer) is a
-//! [`AlertSink`].
+//! terminal table, JSON lines, CSV, later a network peer) is an
+//! [`AlertSink`], and where everything goes when it is kept, the store, is
+//! a [`Sink`] ([`StoreSink`]).
 
 pub mod batch;
 pub mod output;
 pub mod run;
 pub mod sink;
+pub mod store_sink;
 
 pub use batch::Scope;
 pub use output::{AlertFormat, AlertWriter};
-pub use run::{Engine, Tally, Watch};
+pub use run::{Engine, Sink, Tally, Watch};
 pub use sink::{AlertSink, Background};
+pub use store_sink::StoreSink;

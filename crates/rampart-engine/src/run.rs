@@ -7,6 +7,7 @@ use std::io;
 
 use rampart_detect::rule::Rule;
 use rampart_detect::{Alert, Correlator, Deduper, Level, Limits, RuleRoles, RuleSet, Tuning};
+use rampart_event::Event;
 use rampart_intel::{Enrichers, IpCounts};
 use rampart_io::{read_files_on, worker_pool, FileReport, Input, Message, ReadOptions};
 use rampart_parse::DeadLetter;
@@ -23,6 +24,43 @@ pub trait Watch {
     fn dead(&mut self, input: &Input, dead: &[DeadLetter]);
     /// A file is finished.
     fn file_done(&mut self, report: FileReport);
+}
+
+/// Everything a run hands on, in input order: each batch's unreadable
+/// lines, then its alerts, then its events (enriched); and each file's
+/// report once it is finished.
+pub trait Sink {
+    /// Lines of `input` that nothing could read.
+    fn dead(&mut self, input: &Input, dead: &[DeadLetter]);
+    /// One alert; after an error the run goes on, counting alerts, but
+    /// hands no more on.
+    fn alert(&mut self, alert: Alert) -> io::Result<()>;
+    /// The events of one batch of `input`, after their alerts.
+    fn events(&mut self, input: &Input, events: Vec<Event>);
+    /// A file is finished.
+    fn file_done(&mut self, report: FileReport);
+}
+
+/// Alerts to one place, the rest to a watch.
+struct Split<'a> {
+    alerts: &'a mut dyn AlertSink,
+    watch: &'a mut dyn Watch,
+}
+
+impl Sink for Split<'_> {
+    fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
+        self.watch.dead(input, dead);
+    }
+
+    fn alert(&mut self, alert: Alert) -> io::Result<()> {
+        self.alerts.alert(alert)
+    }
+
+    fn events(&mut self, _: &Input, _: Vec<Event>) {}
+
+    fn file_done(&mut self, report: FileReport) {
+        self.watch.file_done(report);
+    }
 }
 
 /// What a run handed on, counted.
@@ -109,8 +147,20 @@ impl Engine {
         &mut self,
         inputs: &[Input],
         options: &ReadOptions,
-        sink: &mut dyn AlertSink,
+        alerts: &mut dyn AlertSink,
         watch: &mut dyn Watch,
+    ) -> Tally {
+        self.run_into(inputs, options, &mut Split { alerts, watch })
+    }
+
+    /// Reads `inputs` and hands everything to `sink` in input order (see
+    /// [`Sink`]). Correlations still open at the end are closed and handed
+    /// on.
+    pub fn run_into(
+        &mut self,
+        inputs: &[Input],
+        options: &ReadOptions,
+        sink: &mut dyn Sink,
     ) -> Tally {
         let detector = Detector {
             rules: &self.rules,
@@ -149,7 +199,7 @@ impl Engine {
                     work: result,
                 } => {
                     if !dead.is_empty() {
-                        watch.dead(&inputs[index], &dead);
+                        out.sink.dead(&inputs[index], &dead);
                     }
                     for e in &events {
                         if let Some(ip) = rampart_intel::source_ip(e) {
@@ -165,8 +215,9 @@ impl Engine {
                             out.take(alert);
                         }
                     }
+                    out.sink.events(&inputs[index], events);
                 }
-                Message::Done(report) => watch.file_done(report),
+                Message::Done(report) => out.sink.file_done(report),
             },
         );
         for alert in correlator.finish() {
@@ -185,7 +236,7 @@ impl Engine {
 struct Output<'r> {
     tally: Tally,
     tuning: &'r Tuning,
-    sink: &'r mut dyn AlertSink,
+    sink: &'r mut dyn Sink,
 }
 
 impl Output<'_> {

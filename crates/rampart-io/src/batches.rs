@@ -18,6 +18,7 @@ use std::thread;
 use rampart_event::Event;
 use rampart_parse::{DeadLetter, FileContext, FileDecoder, FileStats, Format, Line, Output};
 
+use crate::discover::Resume;
 use crate::message::{Message, Work};
 
 /// Batches smaller than this are worked on by the reading thread when no
@@ -86,6 +87,8 @@ pub(crate) struct Batches<'s, 'scope, 'w: 'scope, T: 'scope> {
     started: u64,
     forwarded: u64,
     limit: u64,
+    /// What is still to be passed over of what an earlier run read.
+    skip: Resume,
 }
 
 impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
@@ -97,6 +100,7 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         pool: Option<&'s rayon::Scope<'scope>>,
         threads: usize,
         out: &'s SyncSender<Message<T>>,
+        skip: Resume,
     ) -> Self {
         let (done_tx, done_rx) = channel();
         Batches {
@@ -111,12 +115,15 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
             started: 0,
             forwarded: 0,
             limit: 2 * threads.max(1) as u64,
+            skip,
         }
     }
 
     /// Hands on what `out` holds, once worked on.
     pub(crate) fn send(&mut self, out: &mut Output) {
-        let (events, dead) = out.take();
+        let (mut events, mut dead) = out.take();
+        pass_over(&mut events, &mut self.skip.events);
+        pass_over(&mut dead, &mut self.skip.dead);
         if events.is_empty() && dead.is_empty() {
             return;
         }
@@ -133,9 +140,11 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
         });
     }
 
-    /// Whether blocks of lines can be parsed on the pool.
+    /// Whether blocks of lines can be parsed on the pool: not while what
+    /// an earlier run read is being passed over, which needs the count of
+    /// what came before.
     pub(crate) fn parallel(&self) -> bool {
-        self.pool.is_some()
+        self.pool.is_some() && self.skip == Resume::default()
     }
 
     /// Parses `block` as `format` on the pool, works on its events and
@@ -198,6 +207,15 @@ impl<'s, 'scope, 'w: 'scope, T: Send + 'scope> Batches<'s, 'scope, 'w, T> {
             self.early.insert(seq, done);
         }
     }
+}
+
+/// Drops the first `*left` items of `items` (all if fewer) and counts them off.
+fn pass_over<I>(items: &mut Vec<I>, left: &mut u64) {
+    let n = items
+        .len()
+        .min(usize::try_from(*left).unwrap_or(usize::MAX));
+    items.drain(..n);
+    *left -= n as u64;
 }
 
 fn batch<T>(

@@ -12,6 +12,20 @@ pub struct Input {
     /// The log it belongs to when it is one of a rotated set (`auth.log` for
     /// `auth.log.2.gz`), else `None`.
     pub rotated_set: Option<String>,
+    /// How much of it was read before, to pass over.
+    pub resume: Resume,
+}
+
+/// How much of a file an earlier run read: its first `events` events and
+/// first `dead` unreadable lines are passed over (the file is read again
+/// from its start, so that what parsers learn on the way, a CSV header or
+/// the year of syslog lines, is learnt again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// Events passed over.
+    pub events: u64,
+    /// Unreadable lines passed over.
+    pub dead: u64,
 }
 
 /// Splits `auth.log.2.gz` into (`auth.log`, 2); `auth.log` is (`auth.log`, 0);
@@ -79,6 +93,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, String)>) {
     let mut inputs: Vec<Input> = files
         .into_iter()
         .map(|path| Input {
+            resume: Resume::default(),
             path,
             rotated_set: None,
         })

@@ -15,7 +15,7 @@ use rampart_event::Timestamp;
 use rampart_parse::{read_lines, FileContext, FileDecoder, FileStats, Format, ParseOptions};
 
 use crate::batches::{Batches, LineBlock};
-use crate::discover::Input;
+use crate::discover::{Input, Resume};
 pub use crate::message::{FileReport, Message, Work};
 use crate::open::open;
 
@@ -167,7 +167,7 @@ fn read_one<T: Send>(
         error: None,
     };
     if crate::evtx::is_evtx(&input.path) {
-        read_evtx_file(&input.path, &ctx, options, work, &mut report, tx);
+        read_evtx_file(input, &ctx, options, work, &mut report, tx);
         return;
     }
     let reader = match open(&input.path) {
@@ -180,7 +180,7 @@ fn read_one<T: Send>(
     };
     let mut decoder = FileDecoder::new(ctx.clone(), options.forced);
     let (mut bytes, mut lines) = (0u64, 0u64);
-    let (result, block_stats) = with_batches(index, options, work, tx, |batches| {
+    let (result, block_stats) = with_batches((index, input.resume), options, work, tx, |batches| {
         // Once the format keeps no state from line to line, lines go to
         // the pool in blocks, parsed apart.
         let mut split: Option<&'static Format> = None;
@@ -230,26 +230,26 @@ fn read_one<T: Send>(
 /// one, and every batch handed on before returning; returns what `read`
 /// returned and the counts of the blocks parsed on the pool.
 fn with_batches<'w, T: Send, R>(
-    index: usize,
+    (index, resume): (usize, Resume),
     options: &ReadOptions,
     (work, pool): Workers<'w, '_, T>,
     tx: &SyncSender<Message<T>>,
     read: impl FnOnce(&mut Batches<'_, '_, 'w, T>) -> R,
 ) -> (R, FileStats) {
     let Some(pool) = pool else {
-        let mut batches = Batches::new(index, work, None, 1, tx);
+        let mut batches = Batches::new(index, work, None, 1, tx, resume);
         let result = read(&mut batches);
         return (result, batches.finish());
     };
     pool.in_place_scope(|scope| {
-        let mut batches = Batches::new(index, work, Some(scope), options.threads, tx);
+        let mut batches = Batches::new(index, work, Some(scope), options.threads, tx, resume);
         let result = read(&mut batches);
         (result, batches.finish())
     })
 }
 
 fn read_evtx_file<T: Send>(
-    path: &std::path::Path,
+    input: &Input,
     ctx: &FileContext,
     options: &ReadOptions,
     work: Workers<'_, '_, T>,
@@ -262,7 +262,8 @@ fn read_evtx_file<T: Send>(
         batch: options.batch,
         recover: options.recover_evtx,
     };
-    let (result, _) = with_batches(report.index, options, work, tx, |batches| {
+    let path = &input.path;
+    let (result, _) = with_batches((report.index, input.resume), options, work, tx, |batches| {
         let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, |o| batches.send(o));
         batches.send(&mut out);
         result
@@ -293,11 +294,13 @@ mod tests {
                 .collect();
             std::fs::write(&path, text).unwrap();
             inputs.push(Input {
+                resume: Resume::default(),
                 path,
                 rotated_set: None,
             });
         }
         inputs.push(Input {
+            resume: Resume::default(),
             path: dir.path().join("missing"),
             rotated_set: None,
         });
@@ -332,6 +335,7 @@ mod tests {
             .collect();
         std::fs::write(&path, text).unwrap();
         let inputs = [Input {
+            resume: Resume::default(),
             path,
             rotated_set: None,
         }];
@@ -379,6 +383,7 @@ mod tests {
             .collect();
         std::fs::write(&path, text).unwrap();
         let inputs = [Input {
+            resume: Resume::default(),
             path,
             rotated_set: None,
         }];
@@ -426,6 +431,7 @@ mod tests {
                 .collect();
             std::fs::write(&path, text).unwrap();
             inputs.push(Input {
+                resume: Resume::default(),
                 path,
                 rotated_set: None,
             });

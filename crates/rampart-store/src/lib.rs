@@ -1,21 +1,36 @@
-//! rampart's embedded store: one SQLite file (WAL) that later issues extend
-//! with events, alerts and checkpoints. The schema is versioned: each
+//! rampart's embedded store: one SQLite file (WAL) holding events, alerts
+//! and their triage, the files they came from with how far each was read,
+//! indicators, feeds and VirusTotal answers. The schema is versioned: each
 //! migration runs once, in order, inside a transaction, and the file
 //! records how far it has come (`PRAGMA user_version`), so an old database
 //! opens with a new rampart and a new one is refused by an old rampart.
 
+mod alerts;
+mod commit;
+mod events;
 mod feeds;
 mod iocs;
 mod migrations;
+mod runs;
+mod sources;
 mod vt_cache;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
+pub use commit::{Commit, Committed};
+pub use events::{NewDead, NewEvent};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
+pub use sources::{Source, FINGERPRINT_BYTES};
 pub use vt_cache::CachedAnswer;
+
+/// Now, in microseconds since the epoch, as times are stored.
+pub(crate) fn now_micros() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
 
 /// An open store.
 #[derive(Debug)]
@@ -45,6 +60,10 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| StoreError(format!("cannot create {}: {e}", folder.display())))?;
+        }
         let conn = Connection::open(path)
             .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
         Store::setup(conn).map_err(|e| StoreError(format!("{}: {}", path.display(), e.0)))

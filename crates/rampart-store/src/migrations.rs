@@ -46,10 +46,112 @@ const MIGRATIONS: &[&str] = &[
         last_attempt TEXT,
         last_error TEXT
     );",
+    // 4: events and alerts, the files they came from with how far each has
+    // been read, the runs that stored them, and what analysts did.
+    "CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        fp_len INTEGER NOT NULL,
+        fp_hash INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        format TEXT,
+        events INTEGER NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0,
+        first_read INTEGER NOT NULL,
+        last_read INTEGER NOT NULL,
+        UNIQUE (fp_len, fp_hash)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        source INTEGER NOT NULL REFERENCES sources (id),
+        ordinal INTEGER NOT NULL,
+        time INTEGER,
+        stored INTEGER NOT NULL,
+        dataset TEXT,
+        host TEXT,
+        source_ip TEXT,
+        destination_ip TEXT,
+        user_name TEXT,
+        event_code TEXT,
+        severity INTEGER,
+        line INTEGER,
+        doc TEXT NOT NULL,
+        UNIQUE (source, ordinal)
+    );
+    CREATE INDEX events_time ON events (time);
+    CREATE INDEX events_stored ON events (stored);
+    CREATE INDEX events_dataset ON events (dataset, time);
+    CREATE INDEX events_host ON events (host, time);
+    CREATE INDEX events_source_ip ON events (source_ip, time);
+    CREATE INDEX events_destination_ip ON events (destination_ip, time);
+    CREATE INDEX events_user_name ON events (user_name, time);
+    CREATE INDEX events_event_code ON events (event_code, time);
+    CREATE VIRTUAL TABLE events_text USING fts5 (
+        text, content = '', contentless_delete = 1
+    );
+    CREATE TABLE dead_letters (
+        source INTEGER NOT NULL REFERENCES sources (id),
+        ordinal INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        text TEXT NOT NULL,
+        stored INTEGER NOT NULL,
+        PRIMARY KEY (source, ordinal)
+    ) WITHOUT ROWID;
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        severity INTEGER NOT NULL,
+        time INTEGER,
+        first_seen INTEGER,
+        last_seen INTEGER,
+        count INTEGER NOT NULL,
+        host TEXT,
+        source_ip TEXT,
+        grp TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        doc TEXT NOT NULL,
+        stored INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE INDEX alerts_time ON alerts (time);
+    CREATE INDEX alerts_severity ON alerts (severity, time);
+    CREATE INDEX alerts_status ON alerts (status, time);
+    CREATE INDEX alerts_rule ON alerts (rule_id, time);
+    CREATE INDEX alerts_source_ip ON alerts (source_ip, time);
+    CREATE INDEX alerts_host ON alerts (host, time);
+    CREATE TABLE alert_history (
+        id INTEGER PRIMARY KEY,
+        alert TEXT NOT NULL REFERENCES alerts (id),
+        time INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT,
+        assignee TEXT,
+        note TEXT
+    );
+    CREATE INDEX alert_history_alert ON alert_history (alert, time);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started INTEGER NOT NULL,
+        finished INTEGER,
+        command TEXT NOT NULL,
+        paths TEXT NOT NULL,
+        rules TEXT NOT NULL,
+        events INTEGER NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0,
+        alerts INTEGER NOT NULL DEFAULT 0
+    );",
 ];
 
 /// Brings the schema up to date.
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
+    run_to(conn, MIGRATIONS.len())
+}
+
+/// Brings the schema to version `last` (or leaves a newer one alone).
+fn run_to(conn: &mut Connection, last: usize) -> Result<(), StoreError> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(StoreError(format!(
@@ -57,7 +159,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(last).skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .map_err(|e| StoreError(format!("migration {}: {e}", i + 1)))?;
@@ -87,6 +189,32 @@ mod tests {
             store.schema_version().unwrap(),
             super::MIGRATIONS.len() as u32
         );
+    }
+
+    #[test]
+    fn a_database_of_the_release_before_the_event_store_opens_with_its_indicators() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        // As the release before this one left it: schema version 3, one
+        // indicator imported.
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::run_to(&mut conn, 3).unwrap();
+        conn.execute(
+            "INSERT INTO iocs (kind, value, source, added, updated)
+             VALUES ('ip', '203.0.113.7', 'feed.txt', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            super::MIGRATIONS.len() as u32
+        );
+        let listed = store.list(&crate::IocFilter::default()).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].indicator.value, "203.0.113.7");
+        assert_eq!(store.event_count().unwrap(), 0);
     }
 
     #[test]

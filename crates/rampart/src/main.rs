@@ -20,15 +20,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about, max_term_width = 100)]
 struct Cli {
-    /// The rampart database (IOCs, feeds, VirusTotal answers).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "RAMPART_DB",
-        default_value = "rampart.db",
-        global = true
-    )]
-    db: PathBuf,
+    /// The rampart database: events, alerts, IOCs, feeds, VirusTotal
+    /// answers [default: $XDG_DATA_HOME/rampart/rampart.db, that is
+    /// ~/.local/share/rampart/rampart.db]
+    #[arg(long, value_name = "PATH", env = "RAMPART_DB", global = true)]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +35,11 @@ enum Command {
     Parse(commands::parse::ParseArgs),
     /// Run Sigma rules over logs and print the alerts.
     Hunt(commands::hunt::HuntArgs),
+    /// Store events and alerts from logs in the database; a second run over
+    /// the same files adds only what is new.
+    Ingest(commands::ingest::IngestArgs),
+    /// List, show and triage the stored alerts.
+    Alerts(commands::alerts::AlertsArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -49,18 +50,47 @@ enum Command {
     Formats,
 }
 
+/// Where the database lives when neither `--db` nor `RAMPART_DB` says: the
+/// user's data folder, so that running from another folder finds the same
+/// one.
+fn default_db() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(data) => data.join("rampart").join("rampart.db"),
+        None => PathBuf::from("rampart.db"),
+    }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let db = cli.db.unwrap_or_else(default_db);
+    let db = db.as_path();
     let result = match cli.command {
-        Command::Parse(args) => commands::parse::run(&args, &cli.db),
-        Command::Hunt(args) => commands::hunt::run(&args, &cli.db),
+        Command::Parse(args) => commands::parse::run(&args, db),
+        Command::Hunt(args) => commands::hunt::run(&args, db),
+        Command::Ingest(args) => commands::ingest::run(&args, db),
+        Command::Alerts(args) => commands::alerts::run(&args, db),
         Command::Rules(args) => commands::rules::run(&args),
-        Command::Ioc(args) => commands::ioc::run(&args, &cli.db),
-        Command::Intel(args) => commands::intel::run(&args, &cli.db),
+        Command::Ioc(args) => commands::ioc::run(&args, db),
+        Command::Intel(args) => commands::intel::run(&args, db),
         Command::Formats => commands::formats::run(),
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped early (`| head`) has what it wanted.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -5,7 +5,14 @@ use std::io::Write;
 use std::process::Command;
 
 fn rampart() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
+    // No database unless a test makes one: the user's is not read.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join("rampart-cli-tests-no-data"),
+    )
+    .env_remove("RAMPART_DB");
+    cmd
 }
 
 const GOOD: &str =

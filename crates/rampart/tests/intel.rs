@@ -27,6 +27,8 @@ fn rampart(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(args)
         .current_dir(dir)
+        .env("XDG_DATA_HOME", dir)
+        .env_remove("RAMPART_DB")
         .output()
         .unwrap()
 }

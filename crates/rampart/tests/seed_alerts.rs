@@ -12,7 +12,7 @@ fn workspace() -> PathBuf {
 
 fn hunt(path: &Path) -> Vec<serde_json::Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["hunt", "--format", "jsonl", "-q"])
+        .args(["hunt", "--format", "jsonl", "-q", "--no-db"])
         .arg(path)
         .output()
         .unwrap();

@@ -90,6 +90,7 @@ fn vt(dir: &Path, url: &str, key: Option<&str>, extra: &[&str]) -> Output {
     ])
     .args(extra)
     .current_dir(dir)
+    .env("XDG_DATA_HOME", dir)
     .env_remove("VT_API_KEY")
     .env_remove("RAMPART_DB");
     if let Some(k) = key {
@@ -239,6 +240,7 @@ fn hunt_looks_up_alert_addresses_once_and_later_runs_use_the_answers() {
                 "jsonl",
             ])
             .current_dir(d)
+            .env("XDG_DATA_HOME", d)
             .env("VT_API_KEY", "testkey")
             .env_remove("RAMPART_DB")
             .output()
@@ -266,6 +268,8 @@ fn hunt_looks_up_alert_addresses_once_and_later_runs_use_the_answers() {
             "-q",
         ])
         .current_dir(d)
+        .env("XDG_DATA_HOME", d)
+        .env_remove("RAMPART_DB")
         .env_remove("VT_API_KEY")
         .output()
         .unwrap();

@@ -9,11 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use rampart_detect::{Alert, CompileOptions, Level, Loaded, RuleSet, Tuning};
-use rampart_engine::{AlertFormat, AlertWriter, Background, Engine, Scope, Tally, Watch};
-use rampart_event::time::Zone;
+use rampart_detect::{Alert, Level, RuleSet};
+use rampart_engine::{AlertFormat, AlertWriter, Background, Scope, Tally, Watch};
 use rampart_event::Timestamp;
 use rampart_intel::vt::{not_sent_reason, Report, VtKind};
 use rampart_intel::VT_FIELDS;
@@ -21,9 +20,9 @@ use rampart_io::{discover, FileReport, Input};
 use rampart_parse::DeadLetter;
 use rampart_store::Store;
 
+use super::detect_args::{build_engine, Built, DetectArgs};
 use super::intel_args::IntelArgs;
 use super::read_args::{DeadLetters, ReadArgs};
-use super::rule_sources::{builtin_rules, load_rules};
 use super::vt_args::{report_of, Sent, VtArgs};
 use crate::summary::Summary;
 
@@ -33,15 +32,8 @@ pub struct HuntArgs {
     /// Log files or folders (walked recursively), EVTX included.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// More Sigma rules: a file or a folder of .yml files (repeatable).
-    #[arg(long, short, value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Do not run the built-in rule pack.
-    #[arg(long)]
-    no_builtin: bool,
-    /// Tuning: rules switched off, thresholds, suppressions (YAML).
-    #[arg(long, value_name = "FILE", env = "RAMPART_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    detect: DetectArgs,
     /// Report only alerts of this level or above.
     #[arg(long, value_enum, default_value_t = LevelArg::Informational)]
     min_level: LevelArg,
@@ -142,74 +134,19 @@ impl Watch for HuntWatch {
 /// `--fail-on` is met (2 is bad usage).
 pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let mut loaded = if args.no_builtin {
-        Loaded::default()
-    } else {
-        builtin_rules()
-    };
-    loaded.extend(load_rules(&args.rules)?);
-    // A config that does not read or apply is bad usage (exit code 2).
-    let bad_config = |why: String| {
-        eprintln!("error: {why}");
-        Ok(ExitCode::from(2))
-    };
-    let tuning = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            match Tuning::from_yaml(&text) {
-                Ok(t) => t,
-                Err(e) => return bad_config(format!("{}: {e}", path.display())),
-            }
-        }
-        None => Tuning::default(),
-    };
-    if tuning.hours_unread(&loaded) {
-        eprintln!("warning: the config's business hours are read by no loaded rule");
-    }
-    let problems = tuning.apply(&mut loaded);
-    if !problems.is_empty() {
-        return bad_config(format!(
-            "the config cannot be applied: {}",
-            problems.join("; ")
-        ));
-    }
-    let hour_zone = match tuning.hour_zone.as_deref().map(Zone::named) {
-        Some(Ok(zone)) => zone,
-        Some(Err(e)) => return bad_config(format!("business_hours.timezone in the config: {e}")),
-        None => Zone::utc(),
-    };
-    let compile = CompileOptions {
-        hour_zone,
-        ..CompileOptions::default()
-    };
-    let rules = RuleSet::build(loaded, &compile);
-    let compiled_in = started.elapsed();
-    let enrichers = {
-        let mut log: Box<dyn Write> = if args.quiet {
-            Box::new(std::io::sink())
-        } else {
-            Box::new(std::io::stderr())
-        };
-        args.intel.enrichers(db, &mut log)?
-    };
     let scope = Scope {
         from: args.from,
         to: args.to,
         min: args.min_level.into(),
     };
-    let mut engine = Engine::new(rules, enrichers, tuning, scope);
+    let Built {
+        mut engine,
+        compiled_in,
+    } = match build_engine(&args.detect, &args.intel, scope, db, args.quiet)? {
+        Ok(built) => built,
+        Err(code) => return Ok(code),
+    };
     let correlations = engine.correlations();
-    // Indicators alone are something to hunt with: ioc-match runs on them.
-    if engine.rules().rules().is_empty()
-        && correlations == 0
-        && engine.enrichers_mut().intel.is_none()
-    {
-        for s in &engine.rules().skipped {
-            eprintln!("skipped: {s}");
-        }
-        bail!("no rule could be loaded from {:?}", args.rules);
-    }
     let mut vt_store = None;
     let vt = args.vt || args.vt_args.vt_dry_run;
     if vt {

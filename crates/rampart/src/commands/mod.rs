@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub mod alerts;
+pub mod detect_args;
 pub mod formats;
 pub mod hunt;
+pub mod ingest;
 pub mod intel;
 pub mod intel_args;
 pub mod ioc;

@@ -1,0 +1,73 @@
+//! One transaction of an ingest: events, unreadable lines and alerts, with
+//! how far each source has been read. They commit together, so a crash at
+//! any moment leaves the store as it was after the last commit, and the
+//! next run goes on from exactly there.
+
+use std::collections::BTreeMap;
+
+use rampart_detect::Alert;
+use rusqlite::params;
+
+use crate::events::{insert, insert_dead, NewDead, NewEvent};
+use crate::{alerts, now_micros, Store, StoreError};
+
+/// What one commit stores.
+#[derive(Debug, Default)]
+pub struct Commit {
+    /// Events to store.
+    pub events: Vec<NewEvent>,
+    /// Unreadable lines to keep.
+    pub dead: Vec<NewDead>,
+    /// Alerts to store or update.
+    pub alerts: Vec<Alert>,
+    /// For each source read: (events, unreadable lines) stored of it so far.
+    pub progress: BTreeMap<i64, (u64, u64)>,
+}
+
+/// What a commit added.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Events stored that were not before.
+    pub events: u64,
+    /// Unreadable lines kept that were not before.
+    pub dead: u64,
+    /// Alerts stored that were not before.
+    pub alerts: u64,
+}
+
+impl Commit {
+    /// Whether there is anything to store.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+            && self.dead.is_empty()
+            && self.alerts.is_empty()
+            && self.progress.is_empty()
+    }
+}
+
+impl Store {
+    /// Stores what `commit` holds in one transaction, and empties it.
+    pub fn commit(&mut self, commit: &mut Commit) -> Result<Committed, StoreError> {
+        let now = now_micros();
+        let tx = self.conn.transaction()?;
+        let done = Committed {
+            events: insert(&tx, &commit.events, now)?,
+            dead: insert_dead(&tx, &commit.dead, now)?,
+            alerts: alerts::upsert(&tx, &commit.alerts, now)?,
+        };
+        {
+            let mut progress = tx.prepare_cached(
+                "UPDATE sources SET events = ?2, dead = ?3, last_read = ?4 WHERE id = ?1",
+            )?;
+            for (source, (events, dead)) in &commit.progress {
+                progress.execute(params![source, *events as i64, *dead as i64, now])?;
+            }
+        }
+        tx.commit()?;
+        commit.events.clear();
+        commit.dead.clear();
+        commit.alerts.clear();
+        commit.progress.clear();
+        Ok(done)
+    }
+}

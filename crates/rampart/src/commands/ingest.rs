@@ -1,0 +1,161 @@
+//! `rampart ingest`: the engine with the store as its sink. Each file is
+//! known by its first bytes and read on from where the last run left it,
+//! so running twice over the same files stores nothing the second time,
+//! and lines appended since are picked up.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use rampart_engine::{Scope, StoreSink};
+use rampart_io::{discover, fingerprint, Resume};
+use rampart_store::{Store, FINGERPRINT_BYTES};
+
+use super::detect_args::{build_engine, Built, DetectArgs};
+use super::intel_args::IntelArgs;
+use super::read_args::ReadArgs;
+use crate::summary::Summary;
+
+/// Arguments of `rampart ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Log files or folders (walked recursively), EVTX included.
+    paths: Vec<PathBuf>,
+    /// A log file (as seed 002's `--log`; repeatable).
+    #[arg(long, value_name = "FILE")]
+    log: Vec<PathBuf>,
+    /// A folder of logs (as seed 002's `--dir`; repeatable).
+    #[arg(long, value_name = "DIR")]
+    dir: Vec<PathBuf>,
+    #[command(flatten)]
+    detect: DetectArgs,
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    intel: IntelArgs,
+    /// Print no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the command: exit code 1 when an input could not be read or the
+/// store refused what was read.
+pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .chain(&args.log)
+        .chain(&args.dir)
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        eprintln!("error: name the logs to ingest: files or folders, or --log FILE / --dir DIR");
+        return Ok(ExitCode::from(2));
+    }
+    let Built {
+        mut engine,
+        compiled_in: _,
+    } = match build_engine(&args.detect, &args.intel, Scope::default(), db, args.quiet)? {
+        Ok(built) => built,
+        Err(code) => return Ok(code),
+    };
+    let mut store = Store::open(db).with_context(|| "cannot open the database")?;
+    let (mut found, missing) = discover(&paths);
+    // The database (and its journal) may lie in a folder being ingested.
+    let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::canonicalize(name).ok()
+        })
+        .collect();
+    found.retain(|input| std::fs::canonicalize(&input.path).map_or(true, |p| !own.contains(&p)));
+    let mut summary = Summary::default();
+    for (path, why) in missing {
+        summary.error(format!("{}: {why}", path.display()));
+    }
+    // Each file is known by its first bytes; one already stored under
+    // another name (a rotated copy) is read on from where it was left.
+    let mut inputs = Vec::new();
+    let mut sources = Vec::new();
+    let mut seen = HashSet::new();
+    let mut duplicates = Vec::new();
+    for mut input in found {
+        let head = match fingerprint::head(&input.path, FINGERPRINT_BYTES) {
+            Ok(head) => head,
+            Err(e) => {
+                summary.error(format!("{}: {e}", input.path.display()));
+                continue;
+            }
+        };
+        let source = store.source(&head, &input.path.display().to_string())?;
+        if !seen.insert(source.id) {
+            duplicates.push(input.path);
+            continue;
+        }
+        input.resume = Resume {
+            events: source.events,
+            dead: source.dead,
+        };
+        inputs.push(input);
+        sources.push(source);
+    }
+    let rules: Vec<String> = engine
+        .rules()
+        .rules()
+        .iter()
+        .map(|r| r.rule.id.clone())
+        .collect();
+    let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let run_id = store.start_run("ingest", &listed, &rules)?;
+    let options = args.read.options()?;
+    let mut sink = StoreSink::new(&mut store, &inputs, &sources);
+    let tally = engine.run_into(&inputs, &options, &mut sink);
+    sink.flush();
+    let StoreSink {
+        committed,
+        reports,
+        error,
+        ..
+    } = sink;
+    for report in reports {
+        summary.add(report);
+    }
+    if let Some(e) = error {
+        return Err(e).context("cannot store what was read");
+    }
+    store.finish_run(run_id, &committed)?;
+    let mut err = std::io::stderr().lock();
+    if args.quiet {
+        summary.print_errors(&mut err)?;
+    } else {
+        summary.print(started.elapsed(), &mut err)?;
+        for path in &duplicates {
+            writeln!(
+                err,
+                "{}: the same file as another input (same first bytes), read once",
+                path.display()
+            )?;
+        }
+        writeln!(
+            err,
+            "stored in {}: {} new events, {} unreadable lines, {} new alerts ({} alerts handed on this run)",
+            db.display(),
+            committed.events,
+            committed.dead,
+            committed.alerts,
+            tally.alerts()
+        )?;
+    }
+    Ok(if summary.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

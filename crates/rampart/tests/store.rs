@@ -1,0 +1,233 @@
+//! The store end to end: `ingest` run again adds nothing, appended lines
+//! and rotated files are read once, and alerts are listed and triaged.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rampart(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `n` failed sshd logins from `ip`, a second apart from `start` seconds.
+fn failures(ip: &str, start: u32, n: u32) -> String {
+    (0..n)
+        .map(|i| {
+            let s = start + i;
+            format!(
+                "Mar 14 03:{:02}:{:02} web01 sshd[9841]: Failed password for root from {ip} port {} ssh2\n",
+                s / 60 % 60,
+                s % 60,
+                40000 + s
+            )
+        })
+        .collect()
+}
+
+fn ingest(db: &Path, path: &Path) -> String {
+    let out = rampart(
+        db,
+        &["ingest", "--year", "2025", "-q", path.to_str().unwrap()],
+    );
+    ok(out)
+}
+
+#[test]
+fn a_second_ingest_adds_nothing_and_appended_lines_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let auth = logs.join("auth.log");
+    // Two identical lines stay two events.
+    let mut text = failures("203.0.113.9", 0, 3);
+    text.push_str(&failures("203.0.113.9", 0, 1));
+    text.push_str("this line is in no known format\n");
+    std::fs::write(&auth, &text).unwrap();
+    std::fs::write(logs.join("bin.dat"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+    let db = dir.path().join("store/rampart.db");
+    ingest(&db, &logs);
+    let events = "SELECT count(*) FROM events";
+    assert_eq!(count(&db, events), 5, "4 logins and the unparsed line");
+    // The unparsed line is also a dead letter, as is the binary file.
+    let dead = "SELECT count(*) FROM dead_letters";
+    assert_eq!(count(&db, dead), 2);
+    ingest(&db, &logs);
+    assert_eq!(count(&db, events), 5, "the second run adds nothing");
+    assert_eq!(count(&db, dead), 2);
+
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    f.write_all(failures("198.51.100.4", 100, 2).as_bytes())
+        .unwrap();
+    drop(f);
+    ingest(&db, &logs);
+    assert_eq!(count(&db, events), 7, "the appended lines, once");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events WHERE source_ip = '198.51.100.4'"
+        ),
+        2
+    );
+    // Full-text search sees every event's text.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events_text WHERE events_text MATCH 'known'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE finished IS NOT NULL"),
+        3
+    );
+}
+
+#[test]
+fn a_rotated_log_is_neither_lost_nor_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = logs.join("auth.log");
+    std::fs::write(&auth, failures("192.0.2.1", 0, 50)).unwrap();
+    ingest(&db, &logs);
+    // More lines arrive, then the log is rotated and compressed, and a new
+    // one starts, before the next run.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    f.write_all(failures("192.0.2.2", 50, 10).as_bytes())
+        .unwrap();
+    drop(f);
+    let rotated = std::fs::read(&auth).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&rotated).unwrap();
+    std::fs::write(logs.join("auth.log.1.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(&auth, failures("192.0.2.3", 200, 5)).unwrap();
+    ingest(&db, &logs);
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 65);
+    for (ip, n) in [("192.0.2.1", 50), ("192.0.2.2", 10), ("192.0.2.3", 5)] {
+        let sql = format!("SELECT count(*) FROM events WHERE source_ip = '{ip}'");
+        assert_eq!(count(&db, &sql), n, "{ip}");
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM sources"), 2);
+}
+
+#[test]
+fn alerts_are_stored_listed_and_triaged_with_their_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, failures("203.0.113.77", 0, 12)).unwrap();
+    ingest(&db, &auth);
+    let list = ok(rampart(&db, &["alerts", "--format", "jsonl"]));
+    let alerts: Vec<serde_json::Value> = list
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let brute = alerts
+        .iter()
+        .find(|a| a["rule_id"] == "ssh-brute-force")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(brute["status"], "open");
+    assert_eq!(brute["count"], 12);
+    let id = brute["id"].as_str().unwrap();
+    ok(rampart(
+        &db,
+        &[
+            "alerts",
+            "ack",
+            &id[..10],
+            "--note",
+            "on it",
+            "--user",
+            "ana",
+        ],
+    ));
+    ok(rampart(
+        &db,
+        &["alerts", "assign", id, "--to", "bob", "--user", "ana"],
+    ));
+    ok(rampart(&db, &["alerts", "close", id, "--user", "bob"]));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(rampart(&db, &["alerts", "show", id]))).unwrap();
+    assert_eq!(shown["status"], "closed");
+    assert_eq!(shown["assignee"], "bob");
+    let steps: Vec<(&str, &str)> = shown["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["user"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("ana", "acknowledge"), ("ana", "assign"), ("bob", "close")]
+    );
+    assert_eq!(shown["history"][0]["note"], "on it");
+    // Filters: the closed alert is not open; the CSV is formula-safe.
+    let open = ok(rampart(
+        &db,
+        &["alerts", "--status", "open", "--format", "jsonl"],
+    ));
+    assert!(!open.contains(id));
+    let csv = ok(rampart(
+        &db,
+        &["alerts", "--status", "closed", "--format", "csv"],
+    ));
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    // Ingesting again keeps the triage.
+    ingest(&db, &auth);
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(rampart(&db, &["alerts", "show", id]))).unwrap();
+    assert_eq!(again["status"], "closed");
+    // An unknown id is an error that names it.
+    let missing = rampart(&db, &["alerts", "show", "ffffffffffff"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("ffffffffffff"));
+}
+
+#[test]
+fn the_default_database_lives_in_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, failures("203.0.113.5", 0, 2)).unwrap();
+    let elsewhere = dir.path().join("cwd");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["ingest", "-q", "--year", "2025"])
+        .arg(&auth)
+        .current_dir(&elsewhere)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env_remove("RAMPART_DB")
+        .output()
+        .unwrap();
+    ok(out);
+    let db: PathBuf = dir.path().join("data/rampart/rampart.db");
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 2);
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
+}
