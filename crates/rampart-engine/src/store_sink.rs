@@ -3,10 +3,14 @@
 //! far each file has been read once it holds enough or a second has
 //! passed, always at a batch's end, so the store never holds part of a
 //! batch and a run that stops at any moment goes on from its last commit.
+//! Commits are written by a thread of their own, while the engine reads on;
+//! at most two wait for it, so memory stays bounded when the disk is slow.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rampart_detect::Alert;
@@ -18,7 +22,9 @@ use rampart_store::{Commit, Committed, NewDead, NewEvent, Source, Store, StoreEr
 use crate::run::Sink;
 
 /// Events held before a commit, at most.
-const COMMIT_EVENTS: usize = 50_000;
+const COMMIT_EVENTS: usize = 20_000;
+/// Commits that may wait for the writing thread.
+const WAITING: usize = 2;
 /// Time between commits, at most (while batches arrive).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
@@ -30,24 +36,26 @@ struct Place {
     dead: u64,
 }
 
+/// What the writing thread gives back: the store, what was stored, and
+/// the first error (after which nothing more was stored).
+pub type Written = (Store, Committed, Option<StoreError>);
+
 /// Hands a run's results to a store.
-pub struct StoreSink<'s> {
-    store: &'s mut Store,
+pub struct StoreSink {
     places: HashMap<PathBuf, Place>,
     pending: Commit,
     since: Instant,
-    /// What was stored.
-    pub committed: Committed,
+    tx: SyncSender<Commit>,
+    writer: JoinHandle<Written>,
     /// The files finished.
     pub reports: Vec<FileReport>,
-    /// The first store error; nothing is stored after it.
-    pub error: Option<StoreError>,
 }
 
-impl<'s> StoreSink<'s> {
+impl StoreSink {
     /// A sink into `store` for `inputs`, each read from where `sources`
-    /// (one per input, as `Store::source` gave them) says it was left.
-    pub fn new(store: &'s mut Store, inputs: &[Input], sources: &[Source]) -> StoreSink<'s> {
+    /// (one per input, as `Store::source` gave them) says it was left;
+    /// starts the thread that writes.
+    pub fn start(mut store: Store, inputs: &[Input], sources: &[Source]) -> io::Result<StoreSink> {
         let places = inputs
             .iter()
             .zip(sources)
@@ -60,39 +68,77 @@ impl<'s> StoreSink<'s> {
                 (input.path.clone(), place)
             })
             .collect();
-        StoreSink {
-            store,
+        let (tx, rx) = sync_channel::<Commit>(WAITING);
+        let writer = std::thread::Builder::new()
+            .name("rampart-store".into())
+            .spawn(move || {
+                let mut stored = Committed::default();
+                let mut error = None;
+                // The log is copied back apart while commits are written, and
+                // whole at the end.
+                let apart = store.checkpoint_apart().ok();
+                for mut commit in rx {
+                    if error.is_some() {
+                        continue;
+                    }
+                    match store.commit(&mut commit) {
+                        Ok(done) => {
+                            stored.events += done.events;
+                            stored.dead += done.dead;
+                            stored.alerts += done.alerts;
+                        }
+                        Err(e) => error = Some(e),
+                    }
+                }
+                drop(apart);
+                if let Err(e) = store.checkpoint() {
+                    error.get_or_insert(e);
+                }
+                (store, stored, error)
+            })?;
+        Ok(StoreSink {
             places,
             pending: Commit::default(),
             since: Instant::now(),
-            committed: Committed::default(),
+            tx,
+            writer,
             reports: Vec::new(),
-            error: None,
-        }
+        })
     }
 
     fn place(&mut self, path: &Path) -> Option<&mut Place> {
         self.places.get_mut(path)
     }
 
-    /// Stores what is pending.
-    pub fn flush(&mut self) {
+    /// Hands what is pending to the writing thread.
+    fn hand_over(&mut self) {
         self.since = Instant::now();
-        if self.error.is_some() || self.pending.is_empty() {
-            return;
+        if !self.pending.is_empty() {
+            // The thread takes every commit until `finish`; should it have
+            // died, `finish` carries its panic.
+            let _ = self.tx.send(std::mem::take(&mut self.pending));
         }
-        match self.store.commit(&mut self.pending) {
-            Ok(done) => {
-                self.committed.events += done.events;
-                self.committed.dead += done.dead;
-                self.committed.alerts += done.alerts;
-            }
-            Err(e) => self.error = Some(e),
-        }
+    }
+
+    /// Stores what is pending, waits for the writing thread, and gives
+    /// back the store with what was stored, and the files' reports.
+    pub fn finish(mut self) -> (Written, Vec<FileReport>) {
+        self.hand_over();
+        let StoreSink {
+            tx,
+            writer,
+            reports,
+            ..
+        } = self;
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, reports)
     }
 }
 
-impl Sink for StoreSink<'_> {
+impl Sink for StoreSink {
     fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
         let Some(place) = self.place(&input.path) else {
             return;
@@ -124,16 +170,15 @@ impl Sink for StoreSink<'_> {
         let (source, first) = (place.source, place.events);
         place.events += events.len() as u64;
         let progress = (place.events, place.dead);
-        self.pending
-            .events
-            .extend(events.into_iter().enumerate().map(|(i, event)| NewEvent {
-                source,
-                ordinal: first + i as u64,
-                event,
-            }));
+        self.pending.events.extend(
+            events
+                .iter()
+                .enumerate()
+                .map(|(i, event)| NewEvent::new(source, first + i as u64, event)),
+        );
         self.pending.progress.insert(source, progress);
         if self.pending.events.len() >= COMMIT_EVENTS || self.since.elapsed() >= COMMIT_EVERY {
-            self.flush();
+            self.hand_over();
         }
     }
 

@@ -2,23 +2,59 @@
 //! indexed columns, the whole event as its JSON, and its text (its
 //! `message`, or the original line where it has none) in the full-text
 //! index. An event's id is where it came from, its source and its place
-//! among the source's events, so two identical lines stay two events and
-//! storing the same event twice stores it once.
+//! among the source's events (see [`PER_SOURCE`]), so two identical lines
+//! stay two events and storing the same event twice stores it once.
 
 use rampart_event::{Event, ValueRef};
 use rusqlite::{params, Transaction};
 
 use crate::StoreError;
 
-/// An event to store: its source, its place in it, and itself.
+/// Events a source may hold: an event's id is its source's id times this
+/// plus its place in the source.
+pub const PER_SOURCE: i64 = 1 << 40;
+
+/// An event ready to store: its id, the columns searches filter on, its
+/// JSON and its text for the full-text index. Made on the engine's side,
+/// so that the thread writing to the database only writes.
 #[derive(Debug)]
 pub struct NewEvent {
-    /// The source (see `Store::source`).
-    pub source: i64,
-    /// Its place among the source's events (or unreadable lines), from 0.
-    pub ordinal: u64,
-    /// The event.
-    pub event: Event,
+    id: i64,
+    time: Option<i64>,
+    dataset: Option<String>,
+    host: Option<String>,
+    source_ip: Option<String>,
+    destination_ip: Option<String>,
+    user_name: Option<String>,
+    event_code: Option<String>,
+    severity: Option<i64>,
+    line: Option<i64>,
+    doc: String,
+    text: String,
+}
+
+impl NewEvent {
+    /// `event`, the `ordinal`-th of `source` (from 0).
+    pub fn new(source: i64, ordinal: u64, event: &Event) -> NewEvent {
+        let mut doc = Vec::with_capacity(1024);
+        event.write_json(&mut doc);
+        let body = event.get_str("message").filter(|m| !m.is_empty());
+        NewEvent {
+            id: source * PER_SOURCE + ordinal as i64,
+            time: event.timestamp.map(|t| t.as_microsecond()),
+            dataset: text(event, "event.dataset"),
+            host: text(event, "host.name"),
+            source_ip: text(event, "source.ip"),
+            destination_ip: text(event, "destination.ip"),
+            user_name: text(event, "user.name"),
+            event_code: text(event, "event.code"),
+            severity: int(event, "event.severity"),
+            line: i64::try_from(event.origin.line).ok().filter(|l| *l > 0),
+            doc: String::from_utf8(doc)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            text: body.unwrap_or(event.original()).to_owned(),
+        }
+    }
 }
 
 /// A line nothing could read, kept with its source and place.
@@ -62,40 +98,30 @@ pub(crate) fn insert(
     stored: i64,
 ) -> Result<u64, StoreError> {
     let mut row = tx.prepare_cached(
-        "INSERT INTO events (source, ordinal, time, stored, dataset, host, source_ip,
-             destination_ip, user_name, event_code, severity, line, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT (source, ordinal) DO NOTHING",
+        "INSERT INTO events (id, time, stored, dataset, host, source_ip, destination_ip,
+             user_name, event_code, severity, line, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO NOTHING",
     )?;
     let mut search = tx.prepare_cached("INSERT INTO events_text (rowid, text) VALUES (?1, ?2)")?;
-    let mut doc = Vec::new();
     let mut added = 0;
-    for new in events {
-        let e = &new.event;
-        doc.clear();
-        e.write_json(&mut doc);
-        let doc = std::str::from_utf8(&doc).map_err(|e| StoreError(e.to_string()))?;
+    for e in events {
         let inserted = row.execute(params![
-            new.source,
-            new.ordinal as i64,
-            e.timestamp.map(|t| t.as_microsecond()),
+            e.id,
+            e.time,
             stored,
-            text(e, "event.dataset"),
-            text(e, "host.name"),
-            text(e, "source.ip"),
-            text(e, "destination.ip"),
-            text(e, "user.name"),
-            text(e, "event.code"),
-            int(e, "event.severity"),
-            i64::try_from(e.origin.line).ok().filter(|l| *l > 0),
-            doc,
+            e.dataset,
+            e.host,
+            e.source_ip,
+            e.destination_ip,
+            e.user_name,
+            e.event_code,
+            e.severity,
+            e.line,
+            e.doc,
         ])?;
         if inserted == 1 {
-            let body = e.get_str("message").filter(|m| !m.is_empty());
-            search.execute(params![
-                tx.last_insert_rowid(),
-                body.unwrap_or(e.original())
-            ])?;
+            search.execute(params![e.id, e.text])?;
             added += 1;
         }
     }

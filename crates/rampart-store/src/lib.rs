@@ -6,6 +6,7 @@
 //! opens with a new rampart and a new one is refused by an old rampart.
 
 mod alerts;
+mod checkpoint;
 mod commit;
 mod events;
 mod feeds;
@@ -20,8 +21,9 @@ use std::path::Path;
 use rusqlite::Connection;
 
 pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
+pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed};
-pub use events::{NewDead, NewEvent};
+pub use events::{NewDead, NewEvent, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use sources::{Source, FINGERPRINT_BYTES};
@@ -77,6 +79,12 @@ impl Store {
     fn setup(conn: Connection) -> Result<Store, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Indexes of a large store are written all over: 64 MiB of pages
+        // kept in memory, and the write-ahead log copied back into the
+        // database every 64 MiB rather than every 4, so that a page
+        // changed by many commits is copied back once.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store { conn };

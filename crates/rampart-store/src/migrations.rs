@@ -47,7 +47,10 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
     );",
     // 4: events and alerts, the files they came from with how far each has
-    // been read, the runs that stored them, and what analysts did.
+    // been read, the runs that stored them, and what analysts did. An
+    // event's id is its source's id times 2^40 plus its place in the source,
+    // so ids grow as a file is read and never depend on the run; rowids
+    // also grow with the time events were stored, which retention uses.
     "CREATE TABLE sources (
         id INTEGER PRIMARY KEY,
         fp_len INTEGER NOT NULL,
@@ -62,8 +65,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE events (
         id INTEGER PRIMARY KEY,
-        source INTEGER NOT NULL REFERENCES sources (id),
-        ordinal INTEGER NOT NULL,
         time INTEGER,
         stored INTEGER NOT NULL,
         dataset TEXT,
@@ -74,19 +75,18 @@ const MIGRATIONS: &[&str] = &[
         event_code TEXT,
         severity INTEGER,
         line INTEGER,
-        doc TEXT NOT NULL,
-        UNIQUE (source, ordinal)
+        doc TEXT NOT NULL
     );
     CREATE INDEX events_time ON events (time);
-    CREATE INDEX events_stored ON events (stored);
     CREATE INDEX events_dataset ON events (dataset, time);
-    CREATE INDEX events_host ON events (host, time);
-    CREATE INDEX events_source_ip ON events (source_ip, time);
-    CREATE INDEX events_destination_ip ON events (destination_ip, time);
-    CREATE INDEX events_user_name ON events (user_name, time);
-    CREATE INDEX events_event_code ON events (event_code, time);
+    CREATE INDEX events_host ON events (host, time) WHERE host IS NOT NULL;
+    CREATE INDEX events_source_ip ON events (source_ip, time) WHERE source_ip IS NOT NULL;
+    CREATE INDEX events_destination_ip ON events (destination_ip, time)
+        WHERE destination_ip IS NOT NULL;
+    CREATE INDEX events_user_name ON events (user_name, time) WHERE user_name IS NOT NULL;
+    CREATE INDEX events_event_code ON events (event_code, time) WHERE event_code IS NOT NULL;
     CREATE VIRTUAL TABLE events_text USING fts5 (
-        text, content = '', contentless_delete = 1
+        text, content = '', contentless_delete = 1, detail = none
     );
     CREATE TABLE dead_letters (
         source INTEGER NOT NULL REFERENCES sources (id),

@@ -36,16 +36,31 @@ pub struct Built {
     pub compiled_in: Duration,
 }
 
+/// What the engine is built for.
+pub struct Purpose {
+    /// Which alerts it keeps.
+    pub scope: Scope,
+    /// Whether it must have something to detect with (a hunt does; an
+    /// ingest also stores).
+    pub must_detect: bool,
+    /// Whether to say nothing of what was loaded.
+    pub quiet: bool,
+}
+
 /// Loads and tunes the rules, loads the intelligence, and builds the
 /// engine; a config that does not read or apply is bad usage: the reason
 /// is printed and exit code 2 returned.
 pub fn build_engine(
     args: &DetectArgs,
     intel: &IntelArgs,
-    scope: Scope,
+    purpose: Purpose,
     db: &Path,
-    quiet: bool,
 ) -> anyhow::Result<Result<Built, ExitCode>> {
+    let Purpose {
+        scope,
+        must_detect,
+        quiet,
+    } = purpose;
     let started = Instant::now();
     let mut loaded = if args.no_builtin {
         Loaded::default()
@@ -99,7 +114,8 @@ pub fn build_engine(
     };
     let mut engine = Engine::new(rules, enrichers, tuning, scope);
     // Indicators alone are something to hunt with: ioc-match runs on them.
-    if engine.rules().rules().is_empty()
+    if must_detect
+        && engine.rules().rules().is_empty()
         && engine.correlations() == 0
         && engine.enrichers_mut().intel.is_none()
     {

@@ -20,7 +20,7 @@ use rampart_io::{discover, FileReport, Input};
 use rampart_parse::DeadLetter;
 use rampart_store::Store;
 
-use super::detect_args::{build_engine, Built, DetectArgs};
+use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
 use super::read_args::{DeadLetters, ReadArgs};
 use super::vt_args::{report_of, Sent, VtArgs};
@@ -142,7 +142,16 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let Built {
         mut engine,
         compiled_in,
-    } = match build_engine(&args.detect, &args.intel, scope, db, args.quiet)? {
+    } = match build_engine(
+        &args.detect,
+        &args.intel,
+        Purpose {
+            scope,
+            must_detect: true,
+            quiet: args.quiet,
+        },
+        db,
+    )? {
         Ok(built) => built,
         Err(code) => return Ok(code),
     };

@@ -15,7 +15,7 @@ use rampart_engine::{Scope, StoreSink};
 use rampart_io::{discover, fingerprint, Resume};
 use rampart_store::{Store, FINGERPRINT_BYTES};
 
-use super::detect_args::{build_engine, Built, DetectArgs};
+use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
 use crate::summary::Summary;
@@ -60,11 +60,20 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let Built {
         mut engine,
         compiled_in: _,
-    } = match build_engine(&args.detect, &args.intel, Scope::default(), db, args.quiet)? {
+    } = match build_engine(
+        &args.detect,
+        &args.intel,
+        Purpose {
+            scope: Scope::default(),
+            must_detect: false,
+            quiet: args.quiet,
+        },
+        db,
+    )? {
         Ok(built) => built,
         Err(code) => return Ok(code),
     };
-    let mut store = Store::open(db).with_context(|| "cannot open the database")?;
+    let mut store = Store::open(db).context("cannot open the database")?;
     let (mut found, missing) = discover(&paths);
     // The database (and its journal) may lie in a folder being ingested.
     let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
@@ -115,15 +124,10 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let run_id = store.start_run("ingest", &listed, &rules)?;
     let options = args.read.options()?;
-    let mut sink = StoreSink::new(&mut store, &inputs, &sources);
+    let mut sink = StoreSink::start(store, &inputs, &sources)
+        .context("cannot start the thread that writes to the database")?;
     let tally = engine.run_into(&inputs, &options, &mut sink);
-    sink.flush();
-    let StoreSink {
-        committed,
-        reports,
-        error,
-        ..
-    } = sink;
+    let ((store, committed, error), reports) = sink.finish();
     for report in reports {
         summary.add(report);
     }
