@@ -12,12 +12,14 @@ mod events;
 mod feeds;
 mod iocs;
 mod migrations;
+mod query;
 mod runs;
 mod sources;
 mod vt_cache;
 
 use std::path::Path;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
 pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
@@ -26,6 +28,7 @@ pub use commit::{Commit, Committed};
 pub use events::{NewDead, NewEvent, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
+pub use query::{parse as parse_query, EventQuery, Expr, Op, QueryError, StoredEvent};
 pub use sources::{Source, FINGERPRINT_BYTES};
 pub use vt_cache::CachedAnswer;
 
@@ -87,6 +90,17 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // `ip_in(address, 'net/len')`, for queries on address ranges.
+        conn.create_scalar_function(
+            "ip_in",
+            2,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                let ip = ctx.get::<Option<String>>(0)?;
+                let net = ctx.get::<String>(1)?;
+                Ok(query::ip_in(ip.as_deref(), &net))
+            },
+        )?;
         let mut store = Store { conn };
         migrations::run(&mut store.conn)?;
         Ok(store)

@@ -40,6 +40,8 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// List, show and triage the stored alerts.
     Alerts(commands::alerts::AlertsArgs),
+    /// Search the stored events by field and text, or count them by field.
+    Events(commands::events::EventsArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(&args, db),
         Command::Ingest(args) => commands::ingest::run(&args, db),
         Command::Alerts(args) => commands::alerts::run(&args, db),
+        Command::Events(args) => commands::events::run(&args, db),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),
         Command::Intel(args) => commands::intel::run(&args, db),

@@ -231,3 +231,46 @@ fn the_default_database_lives_in_the_data_folder() {
     assert_eq!(count(&db, "SELECT count(*) FROM events"), 2);
     assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
 }
+
+#[test]
+fn stored_events_are_searched_by_field_and_text_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    let mut text = failures("203.0.113.7", 0, 3);
+    text.push_str(&failures("198.51.100.4", 10, 2));
+    text.push_str(
+        "Mar 14 03:01:00 web01 sshd[1]: Accepted password for alice from 10.1.2.3 port 5000 ssh2\n",
+    );
+    std::fs::write(&auth, text).unwrap();
+    ingest(&db, &auth);
+    let found = |query: &str| -> Vec<serde_json::Value> {
+        ok(rampart(&db, &["events", "-q", query, "--format", "jsonl"]))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(found("source.ip=203.0.113.7").len(), 3);
+    assert_eq!(found("source.ip=10.0.0.0/8").len(), 1);
+    assert_eq!(found("user.name=ali* and accepted").len(), 1);
+    assert_eq!(
+        found("not source.ip=203.0.113.0/24 and \"failed password\"").len(),
+        2
+    );
+    let newest = found("source.port>=40010");
+    assert_eq!(newest.len(), 2);
+    assert!(newest[0]["@timestamp"].as_str() > newest[1]["@timestamp"].as_str());
+    let counts = ok(rampart(&db, &["events", "--count-by", "source.ip"]));
+    assert_eq!(
+        counts
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["3", "203.0.113.7"]
+    );
+    let bad = rampart(&db, &["events", "-q", "source.ip=(1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("column 11"));
+}

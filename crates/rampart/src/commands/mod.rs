@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod detect_args;
+pub mod events;
 pub mod formats;
 pub mod hunt;
 pub mod ingest;

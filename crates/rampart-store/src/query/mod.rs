@@ -1,0 +1,252 @@
+//! Searching stored events: the query language (`parse`), its translation
+//! to SQLite (`sql`), and the searches the commands run.
+
+mod parse;
+mod sql;
+
+use jiff::Timestamp;
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+
+pub use parse::{parse, Expr, Op, QueryError};
+pub(crate) use sql::ip_in;
+
+use crate::{Store, StoreError};
+
+/// Which events to find.
+#[derive(Debug, Default, Clone)]
+pub struct EventQuery {
+    /// What they must match.
+    pub expr: Option<Expr>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// The most to return, newest first.
+    pub limit: Option<u64>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Its id (its source and place).
+    pub id: i64,
+    /// Its time.
+    pub time: Option<Timestamp>,
+    /// The event as JSON.
+    pub doc: String,
+}
+
+impl EventQuery {
+    /// The WHERE clause and its parameters.
+    fn condition(&self) -> Result<(String, Vec<Value>), StoreError> {
+        let mut clauses = Vec::new();
+        let mut params = Vec::new();
+        if let Some(expr) = &self.expr {
+            let sql = sql::condition(expr).map_err(|e| StoreError(e.to_string()))?;
+            clauses.push(sql.text);
+            params = sql.params;
+        }
+        if let Some(t) = self.since {
+            params.push(t.as_microsecond().into());
+            clauses.push(format!("time >= ?{}", params.len()));
+        }
+        if let Some(t) = self.until {
+            params.push(t.as_microsecond().into());
+            clauses.push(format!("time < ?{}", params.len()));
+        }
+        let text = if clauses.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            clauses.join(" AND ")
+        };
+        Ok((text, params))
+    }
+}
+
+impl Store {
+    /// The events `query` finds, newest first.
+    pub fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        let (condition, mut params) = query.condition()?;
+        params.push((query.limit.unwrap_or(100).min(i64::MAX as u64) as i64).into());
+        let sql = format!(
+            "SELECT id, time, doc FROM events WHERE {condition} ORDER BY time DESC, id DESC LIMIT ?{}",
+            params.len()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                time: r
+                    .get::<_, Option<i64>>(1)?
+                    .and_then(|t| Timestamp::from_microsecond(t).ok()),
+                doc: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many events `query` finds per value of `field`, most first
+    /// (at most `top` values; events without the field count under none).
+    pub fn count_by(
+        &self,
+        query: &EventQuery,
+        field: &str,
+        top: u64,
+    ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
+        let (condition, mut params) = query.condition()?;
+        params.push(sql::json_path_of(field).into());
+        let value = format!(
+            "coalesce({}, json_extract(doc, ?{}))",
+            sql::column_of(field),
+            params.len()
+        );
+        params.push((top.min(i64::MAX as u64) as i64).into());
+        let sql = format!(
+            "SELECT CAST({value} AS TEXT) AS v, count(*) AS n FROM events WHERE {condition}
+             GROUP BY v ORDER BY n DESC, v LIMIT ?{}",
+            params.len()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Commit, NewEvent};
+    use rampart_event::{Event, Origin};
+
+    fn store() -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let source = store.source(b"test", "t.log").unwrap().id;
+        let rows: [(&str, &str, &str, i64, &str); 5] = [
+            (
+                "203.0.113.7",
+                "root",
+                "4625",
+                200,
+                "Failed password for root",
+            ),
+            (
+                "203.0.113.9",
+                "admin",
+                "4624",
+                503,
+                "Accepted password for admin",
+            ),
+            (
+                "198.51.100.1",
+                "administrator",
+                "4688",
+                404,
+                "request timed out",
+            ),
+            ("2001:db8::5", "bob", "4625", 500, "Failed password for bob"),
+            ("10.0.0.1", "x' OR 1=1 --", "1", 200, "odd user"),
+        ];
+        let mut commit = Commit::default();
+        for (i, (ip, user, code, status, message)) in rows.iter().enumerate() {
+            let mut e = Event::new(Origin::new("t.log", i as u64 + 1), *message);
+            e.timestamp = Some(Timestamp::from_second(1_741_910_400 + i as i64).unwrap());
+            e.set("source.ip", *ip);
+            e.set("user.name", *user);
+            e.set("event.code", *code);
+            e.set("http.response.status_code", *status);
+            e.set("message", *message);
+            commit.events.push(NewEvent::new(source, i as u64, &e));
+        }
+        store.commit(&mut commit).unwrap();
+        store
+    }
+
+    fn users(store: &Store, query: &str) -> Vec<String> {
+        let q = EventQuery {
+            expr: Some(parse(query).unwrap()),
+            ..EventQuery::default()
+        };
+        let mut found: Vec<String> = store
+            .events(&q)
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .iter()
+            .map(|e| {
+                let doc: serde_json::Value = serde_json::from_str(&e.doc).unwrap();
+                doc["user"]["name"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn conditions_on_columns_json_fields_ranges_patterns_and_text() {
+        let s = store();
+        assert_eq!(users(&s, "source.ip=203.0.113.7"), ["root"]);
+        assert_eq!(users(&s, "source.ip=203.0.113.0/24"), ["admin", "root"]);
+        assert_eq!(users(&s, "source.ip=2001:db8::/32"), ["bob"]);
+        assert_eq!(users(&s, "user.name=adm*"), ["admin", "administrator"]);
+        assert_eq!(
+            users(&s, "user.name=ADM?N"),
+            ["admin"],
+            "patterns ignore case"
+        );
+        assert_eq!(
+            users(&s, "event.code in (4624, 4625)"),
+            ["admin", "bob", "root"]
+        );
+        assert_eq!(
+            users(&s, "http.response.status_code>=500"),
+            ["admin", "bob"]
+        );
+        assert_eq!(
+            users(&s, "http.response.status_code=404"),
+            ["administrator"]
+        );
+        assert_eq!(users(&s, "not user.name=root and event.code=4625"), ["bob"]);
+        assert_eq!(users(&s, "\"failed password\""), ["bob", "root"]);
+        assert_eq!(users(&s, "timed or odd"), ["administrator", "x' OR 1=1 --"]);
+        assert_eq!(
+            users(
+                &s,
+                "@timestamp>=2025-03-14T00:00:02Z and @timestamp<2025-03-14T00:00:04Z"
+            ),
+            ["administrator", "bob"]
+        );
+        // Values are bound, never pasted into the SQL.
+        assert_eq!(users(&s, "user.name=\"x' OR 1=1 --\""), ["x' OR 1=1 --"]);
+        assert!(users(&s, "user.name=\"' OR '1'='1\"").is_empty());
+    }
+
+    #[test]
+    fn counts_per_value_most_first() {
+        let s = store();
+        let q = EventQuery {
+            expr: Some(parse("event.code in (4624, 4625)").unwrap()),
+            ..EventQuery::default()
+        };
+        let counts = s.count_by(&q, "event.code", 10).unwrap();
+        assert_eq!(
+            counts,
+            [(Some("4625".to_owned()), 2), (Some("4624".to_owned()), 1)]
+        );
+        let by_json = s
+            .count_by(&EventQuery::default(), "http.response.status_code", 1)
+            .unwrap();
+        assert_eq!(by_json, [(Some("200".to_owned()), 2)]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_names_the_field_and_column() {
+        let s = store();
+        let q = EventQuery {
+            expr: Some(parse("user.name=a and @timestamp>yesterday").unwrap()),
+            ..EventQuery::default()
+        };
+        let err = s.events(&q).unwrap_err().to_string();
+        assert!(err.starts_with("column 17: @timestamp:"), "{err}");
+    }
+}

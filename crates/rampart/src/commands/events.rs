@@ -1,0 +1,183 @@
+//! `rampart events`: searching the stored events by field conditions and
+//! free text (see the query language in `rampart-store`), newest first,
+//! or counting them per value of a field.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use rampart_engine::output::{csv_line, neutralise};
+use rampart_event::Timestamp;
+use rampart_store::{parse_query, EventQuery, Store, StoredEvent};
+
+/// Arguments of `rampart events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// What to find: `field=value` (`*` and `?` as wildcards, `net/len` for
+    /// address ranges), `!=`, `<`, `<=`, `>`, `>=`, `field in (a, b)`, free
+    /// text (quoted for several words), combined with and, or, not and
+    /// parentheses. Everything when left out.
+    #[arg(long, short)]
+    query: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    since: Option<Timestamp>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    until: Option<Timestamp>,
+    /// The most to list, newest first (or the most values to count).
+    #[arg(long, default_value_t = 100)]
+    limit: u64,
+    /// Count the events found per value of this field instead, most first.
+    #[arg(long, value_name = "FIELD")]
+    count_by: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Jsonl,
+    Json,
+    Csv,
+}
+
+/// Runs the command: exit code 2 when the query does not read.
+pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let expr = match args.query.as_deref().map(parse_query) {
+        None => None,
+        Some(Ok(expr)) => Some(expr),
+        Some(Err(e)) => {
+            eprintln!("error: the query, {e}");
+            if let Some(q) = &args.query {
+                eprintln!("  {q}\n  {:>width$}", "^", width = e.column);
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !db.exists() {
+        bail!(
+            "no database at {} (run `rampart ingest` first)",
+            db.display()
+        );
+    }
+    let store = Store::open(db).context("cannot open the database")?;
+    let query = EventQuery {
+        expr,
+        since: args.since,
+        until: args.until,
+        limit: Some(args.limit),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Some(field) = &args.count_by {
+        let counts = match store.count_by(&query, field, args.limit) {
+            Ok(counts) => counts,
+            Err(e) => return bad_query(&e.to_string()),
+        };
+        for (value, n) in counts {
+            writeln!(out, "{n:>10}  {}", value.as_deref().unwrap_or("(none)"))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let events = match store.events(&query) {
+        Ok(events) => events,
+        Err(e) => return bad_query(&e.to_string()),
+    };
+    write(&events, args.format, &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A query the store refused (a value of the wrong kind) is bad usage.
+fn bad_query(why: &str) -> anyhow::Result<ExitCode> {
+    if why.starts_with("column ") {
+        eprintln!("error: the query, {why}");
+        return Ok(ExitCode::from(2));
+    }
+    bail!("{why}")
+}
+
+/// The fields a table shows, from an event's JSON.
+const COLUMNS: [&str; 5] = [
+    "event.dataset",
+    "host.name",
+    "source.ip",
+    "user.name",
+    "message",
+];
+
+fn field(doc: &serde_json::Value, name: &str) -> String {
+    let mut at = doc;
+    for part in name.split('.') {
+        match at.get(part) {
+            Some(next) => at = next,
+            None => return String::new(),
+        }
+    }
+    match at {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn write(events: &[StoredEvent], format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+    let docs = || {
+        events
+            .iter()
+            .map(|e| serde_json::from_str::<serde_json::Value>(&e.doc).unwrap_or_default())
+    };
+    match format {
+        Format::Jsonl => {
+            for e in events {
+                writeln!(out, "{}", e.doc)?;
+            }
+        }
+        Format::Json => {
+            let all: Vec<serde_json::Value> = docs().collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+        }
+        Format::Csv => {
+            out.write_all(&csv_line(["timestamp"].into_iter().chain(COLUMNS))?)?;
+            for (e, doc) in events.iter().zip(docs()) {
+                let time = e.time.map(|t| t.to_string()).unwrap_or_default();
+                let cells: Vec<String> = std::iter::once(time)
+                    .chain(COLUMNS.iter().map(|c| field(&doc, c)))
+                    .collect();
+                let safe: Vec<_> = cells.iter().map(|c| neutralise(c)).collect();
+                out.write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
+            }
+        }
+        Format::Table => {
+            if events.is_empty() {
+                writeln!(out, "no events match")?;
+                return Ok(());
+            }
+            for (e, doc) in events.iter().zip(docs()) {
+                let time = e
+                    .time
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                let cells: Vec<String> = COLUMNS
+                    .iter()
+                    .map(|c| {
+                        field(&doc, c)
+                            .chars()
+                            .filter(|ch| !ch.is_control())
+                            .take(if *c == "message" { 90 } else { 24 })
+                            .collect()
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{time:<19}  {:<14}  {:<12}  {:<15}  {:<12}  {}",
+                    cells[0], cells[1], cells[2], cells[3], cells[4]
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
