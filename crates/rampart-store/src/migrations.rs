@@ -142,7 +142,38 @@ const MIGRATIONS: &[&str] = &[
         events INTEGER NOT NULL DEFAULT 0,
         dead INTEGER NOT NULL DEFAULT 0,
         alerts INTEGER NOT NULL DEFAULT 0
-    );",
+    );
+    -- Seed 001's tables, for its users' queries and BI tools: its IDS lines
+    -- (raw_logs), the IP indicators (threat_ips) and the lines with what
+    -- matched them, at ingest or in the IOC database now (enriched_logs).
+    CREATE VIEW raw_logs AS
+    SELECT strftime('%Y-%m-%d %H:%M:%f', time / 1000000.0, 'unixepoch') AS timestamp,
+        json_extract(doc, '$.log.logger') AS logger,
+        json_extract(doc, '$.log.level') AS severity,
+        upper(coalesce(json_extract(doc, '$.network.protocol'),
+            json_extract(doc, '$.network.transport'))) AS protocol,
+        source_ip AS src_ip,
+        json_extract(doc, '$.source.port') AS src_port,
+        destination_ip AS dst_ip,
+        json_extract(doc, '$.destination.port') AS dst_port,
+        json_extract(doc, '$.tcp.flags') AS flag,
+        json_extract(doc, '$.message') AS description,
+        id AS event_id
+    FROM events WHERE dataset = 'ids.alert';
+    CREATE VIEW threat_ips AS
+    SELECT value AS ip, confidence FROM iocs WHERE kind = 'ip' AND active = 1;
+    CREATE VIEW enriched_logs AS
+    SELECT r.*,
+        (e.matched IS NOT NULL OR s.ip IS NOT NULL OR d.ip IS NOT NULL) AS is_malicious,
+        coalesce(e.confidence, s.confidence, d.confidence) AS threat_confidence
+    FROM raw_logs r
+    LEFT JOIN (
+        SELECT id, json_extract(doc, '$.threat.enrichments') AS matched,
+            json_extract(doc, '$.threat.enrichments[0].indicator.confidence') AS confidence
+        FROM events WHERE dataset = 'ids.alert'
+    ) e ON e.id = r.event_id
+    LEFT JOIN threat_ips s ON r.src_ip = s.ip
+    LEFT JOIN threat_ips d ON r.dst_ip = d.ip;",
 ];
 
 /// Brings the schema up to date.

@@ -42,6 +42,8 @@ enum Command {
     Alerts(commands::alerts::AlertsArgs),
     /// Search the stored events by field and text, or count them by field.
     Events(commands::events::EventsArgs),
+    /// Write stored alerts (or events) to a CSV, JSON or JSON-lines file.
+    Export(commands::export::ExportArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(&args, db),
         Command::Alerts(args) => commands::alerts::run(&args, db),
         Command::Events(args) => commands::events::run(&args, db),
+        Command::Export(args) => commands::export::run(&args, db),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),
         Command::Intel(args) => commands::intel::run(&args, db),

@@ -530,3 +530,29 @@ fn a_reader_that_stops_early_ends_the_hunt_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_pipe_is_read_from_its_first_byte() {
+    // `rampart parse <(zcat auth.log.gz)`: a FIFO, read once.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        println!("skipped: mkfifo is not available");
+        return;
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, GOOD).unwrap())
+    };
+    let output = rampart()
+        .args(["parse", "--year", "2025", "-q"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(event["event"]["original"], GOOD.trim_end());
+    assert_eq!(event["event"]["dataset"], "linux.auth");
+}

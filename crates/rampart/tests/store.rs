@@ -274,3 +274,142 @@ fn stored_events_are_searched_by_field_and_text_and_counted() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("column 11"));
 }
+
+#[test]
+fn seed_001s_tables_are_there_for_its_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let ids = dir.path().join("ids.log");
+    std::fs::write(
+        &ids,
+        "2023-07-23 21:36:36,227 - ids_logger_1 - high_severity - TCP - 213.209.159.158:57020 --> 10.0.0.10:443 - SYN - Port scanning\n\
+         2023-07-23 21:36:37,329 - ids_logger_1 - low_severity - HTTP - 183.39.66.113:53032 --> 35.37.169.200:80 - SYN - Port scanning\n\
+         2023-07-23 21:36:38,100 - ids_logger_2 - medium_severity - UDP - 198.51.100.23:5353 --> 10.0.0.11:53 - - - Malicious traffic\n",
+    )
+    .unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "# IPsum\n213.209.159.158\t11\n").unwrap();
+    ok(rampart(
+        &db,
+        &["ioc", "add", "198.51.100.23", "--source", "analyst"],
+    ));
+    let out = rampart(
+        &db,
+        &[
+            "ingest",
+            "-q",
+            "--intel",
+            feed.to_str().unwrap(),
+            ids.to_str().unwrap(),
+        ],
+    );
+    ok(out);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let row: (String, String, String, String, i64, i64) = conn
+        .query_row(
+            "SELECT timestamp, severity, protocol, src_ip, dst_port, is_malicious FROM enriched_logs
+             WHERE src_ip = '213.209.159.158'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "2023-07-23 21:36:36.227".into(),
+            "high_severity".into(),
+            "TCP".into(),
+            "213.209.159.158".into(),
+            443,
+            1
+        )
+    );
+    let malicious: Vec<(String, Option<i64>)> = conn
+        .prepare("SELECT src_ip, threat_confidence FROM enriched_logs WHERE is_malicious ORDER BY src_ip")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        malicious,
+        [
+            ("198.51.100.23".to_owned(), None),
+            ("213.209.159.158".to_owned(), Some(11))
+        ]
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_logs"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM threat_ips"), 1);
+}
+
+#[test]
+fn alerts_and_events_are_exported_by_the_files_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    // A user name that a spreadsheet would take for a formula.
+    let mut text = failures("203.0.113.77", 0, 12);
+    text.push_str("Mar 14 03:09:00 web01 sshd[1]: Invalid user =cmd|'/c calc'!A1 from 203.0.113.78 port 5000\n");
+    std::fs::write(&auth, text).unwrap();
+    ingest(&db, &auth);
+    let report = dir.path().join("report.csv");
+    ok(rampart(
+        &db,
+        &["export", "--output", report.to_str().unwrap()],
+    ));
+    let csv = std::fs::read_to_string(&report).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("id,time,severity,status,assignee,count,rule_id,title,group"),
+        "{header}"
+    );
+    assert!(csv.contains("ssh-brute-force"), "{csv}");
+    let events = dir.path().join("events.jsonl");
+    ok(rampart(
+        &db,
+        &[
+            "export",
+            "events",
+            "-q",
+            "source.ip=203.0.113.77",
+            "--output",
+            events.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&events).unwrap().lines().count(),
+        12
+    );
+    let all = dir.path().join("events.csv");
+    ok(rampart(
+        &db,
+        &["export", "events", "--output", all.to_str().unwrap()],
+    ));
+    let rows = std::fs::read_to_string(&all).unwrap();
+    assert_eq!(rows.lines().count(), 14, "a header and 13 events");
+    assert!(!rows.contains(",=cmd"), "formulas are neutralised: {rows}");
+    let json = dir.path().join("events.json");
+    ok(rampart(
+        &db,
+        &[
+            "export",
+            "events",
+            "--limit",
+            "2",
+            "--output",
+            json.to_str().unwrap(),
+        ],
+    ));
+    let parsed: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(parsed.len(), 2);
+    let unknown = rampart(
+        &db,
+        &[
+            "export",
+            "--output",
+            dir.path().join("x.xls").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+}

@@ -46,8 +46,13 @@ use walk::Walker;
 /// The first bytes of every EVTX file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
 
-/// Whether the file at `path` starts like an EVTX file.
+/// Whether the file at `path` starts like an EVTX file. Only a regular file
+/// is looked at: reading the start of a pipe (`<(...)`, a FIFO) would take
+/// those bytes from whoever reads it next.
 pub fn is_evtx(path: &Path) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 8];
     std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))

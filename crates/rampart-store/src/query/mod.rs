@@ -67,23 +67,43 @@ impl EventQuery {
 impl Store {
     /// The events `query` finds, newest first.
     pub fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut found = Vec::new();
+        self.each_event(query, |e| {
+            found.push(e);
+            true
+        })?;
+        Ok(found)
+    }
+
+    /// Hands each event `query` finds to `take`, newest first, one at a
+    /// time, until it returns false (all of them when the query sets no
+    /// limit).
+    pub fn each_event(
+        &self,
+        query: &EventQuery,
+        mut take: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
         let (condition, mut params) = query.condition()?;
-        params.push((query.limit.unwrap_or(100).min(i64::MAX as u64) as i64).into());
+        params.push((query.limit.unwrap_or(u64::MAX).min(i64::MAX as u64) as i64).into());
         let sql = format!(
             "SELECT id, time, doc FROM events WHERE {condition} ORDER BY time DESC, id DESC LIMIT ?{}",
             params.len()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(params), |r| {
-            Ok(StoredEvent {
+        let mut rows = stmt.query(params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            let event = StoredEvent {
                 id: r.get(0)?,
                 time: r
                     .get::<_, Option<i64>>(1)?
                     .and_then(|t| Timestamp::from_microsecond(t).ok()),
                 doc: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            };
+            if !take(event) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// How many events `query` finds per value of `field`, most first

@@ -27,7 +27,7 @@ pub struct AlertsArgs {
 }
 
 #[derive(Debug, Args)]
-struct FilterArgs {
+pub struct FilterArgs {
     /// Only alerts of this level or above.
     #[arg(long, value_name = "LEVEL")]
     severity: Option<String>,
@@ -38,12 +38,12 @@ struct FilterArgs {
     /// (repeatable).
     #[arg(long)]
     status: Vec<String>,
-    /// Only alerts that fired at or after this time (RFC 3339).
+    /// Only what happened at or after this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    since: Option<Timestamp>,
-    /// Only alerts that fired before this time (RFC 3339).
+    pub since: Option<Timestamp>,
+    /// Only what happened before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    until: Option<Timestamp>,
+    pub until: Option<Timestamp>,
     /// Only alerts about this host.
     #[arg(long)]
     host: Option<String>,
@@ -53,13 +53,13 @@ struct FilterArgs {
     /// Only alerts holding this text.
     #[arg(long, value_name = "TEXT")]
     search: Option<String>,
-    /// The most to list, newest first.
-    #[arg(long, default_value_t = 100)]
-    limit: u64,
+    /// The most to list, newest first [default: 100; `export`: all].
+    #[arg(long)]
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
+pub enum Format {
     Table,
     Jsonl,
     Json,
@@ -102,7 +102,8 @@ struct Step {
 }
 
 impl FilterArgs {
-    fn filter(&self) -> anyhow::Result<AlertFilter> {
+    /// The store's filter, listing at most `limit` when no `--limit` says.
+    pub fn filter(&self, limit: Option<u64>) -> anyhow::Result<AlertFilter> {
         let min_severity = match &self.severity {
             Some(s) => Some(Level::parse(s).with_context(|| {
                 format!("unknown level {s:?}: informational, low, medium, high or critical")
@@ -127,7 +128,7 @@ impl FilterArgs {
             host: self.host.clone(),
             source_ip: self.source_ip.clone(),
             search: self.search.clone(),
-            limit: Some(self.limit),
+            limit: self.limit.or(limit),
         })
     }
 }
@@ -150,7 +151,7 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let (step, triage) = match &args.action {
         None => {
-            let alerts = store.alerts(&args.filter.filter()?)?;
+            let alerts = store.alerts(&args.filter.filter(Some(100))?)?;
             write_list(&alerts, args.format, &mut out)?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -200,7 +201,12 @@ fn time(t: Option<Timestamp>) -> String {
         .unwrap_or_default()
 }
 
-fn write_list(alerts: &[StoredAlert], format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+/// Writes `alerts` as `format`.
+pub fn write_list(
+    alerts: &[StoredAlert],
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     match format {
         Format::Jsonl => {
             for a in alerts {
@@ -213,11 +219,23 @@ fn write_list(alerts: &[StoredAlert], format: Format, out: &mut impl Write) -> a
         }
         Format::Csv => {
             let header = [
-                "id", "time", "severity", "status", "assignee", "count", "rule_id", "title",
+                "id",
+                "time",
+                "severity",
+                "status",
+                "assignee",
+                "count",
+                "rule_id",
+                "title",
+                "group",
+                "first_seen",
+                "last_seen",
+                "mitre",
             ];
             out.write_all(&csv_line(header)?)?;
             for a in alerts {
                 let (when, count) = (time(a.time), a.count.to_string());
+                let (group, first, last, mitre) = details(a);
                 let cells = [
                     a.id.as_str(),
                     &when,
@@ -227,6 +245,10 @@ fn write_list(alerts: &[StoredAlert], format: Format, out: &mut impl Write) -> a
                     &count,
                     &a.rule_id,
                     &a.title,
+                    &group,
+                    &first,
+                    &last,
+                    &mitre,
                 ];
                 let safe: Vec<_> = cells.iter().map(|c| neutralise(c)).collect();
                 out.write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
@@ -262,6 +284,24 @@ fn write_list(alerts: &[StoredAlert], format: Format, out: &mut impl Write) -> a
         }
     }
     Ok(())
+}
+
+/// An alert's group (`field=value ...`), first and last seen, and ATT&CK
+/// technique ids, for a row.
+fn details(alert: &StoredAlert) -> (String, String, String, String) {
+    let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
+    let text = |key: &str| doc[key].as_str().unwrap_or_default().to_owned();
+    let group = doc["group"].as_object().map_or_else(String::new, |g| {
+        let pairs = g
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()));
+        pairs.collect::<Vec<_>>().join(" ")
+    });
+    let mitre = doc["mitre"].as_array().map_or_else(String::new, |m| {
+        let ids = m.iter().filter_map(|t| t["id"].as_str());
+        ids.collect::<Vec<_>>().join(" ")
+    });
+    (group, text("first_seen"), text("last_seen"), mitre)
 }
 
 fn show(store: &Store, alert: &StoredAlert, out: &mut impl Write) -> anyhow::Result<()> {

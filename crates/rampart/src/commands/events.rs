@@ -39,7 +39,7 @@ pub struct EventsArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
+pub enum Format {
     Table,
     Jsonl,
     Json,
@@ -83,11 +83,18 @@ pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let events = match store.events(&query) {
-        Ok(events) => events,
-        Err(e) => return bad_query(&e.to_string()),
-    };
-    write(&events, args.format, &mut out)?;
+    let mut output = EventOutput::new(out, args.format)?;
+    let mut failed = None;
+    let found = store.each_event(&query, |e| {
+        output.write(&e).map_err(|e| failed = Some(e)).is_ok()
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Err(e) = found {
+        return bad_query(&e.to_string());
+    }
+    output.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -124,39 +131,54 @@ fn field(doc: &serde_json::Value, name: &str) -> String {
     }
 }
 
-fn write(events: &[StoredEvent], format: Format, out: &mut impl Write) -> anyhow::Result<()> {
-    let docs = || {
-        events
-            .iter()
-            .map(|e| serde_json::from_str::<serde_json::Value>(&e.doc).unwrap_or_default())
-    };
-    match format {
-        Format::Jsonl => {
-            for e in events {
-                writeln!(out, "{}", e.doc)?;
+/// Events written one at a time as `format`, so an export of millions
+/// holds one in memory.
+pub struct EventOutput<W: Write> {
+    out: W,
+    format: Format,
+    written: u64,
+}
+
+impl<W: Write> EventOutput<W> {
+    /// Starts writing `format` to `out`.
+    pub fn new(out: W, format: Format) -> anyhow::Result<Self> {
+        let mut output = EventOutput {
+            out,
+            format,
+            written: 0,
+        };
+        match format {
+            Format::Csv => {
+                let header = csv_line(["timestamp"].into_iter().chain(COLUMNS))?;
+                output.out.write_all(&header)?;
             }
+            Format::Json => output.out.write_all(b"[")?,
+            Format::Jsonl | Format::Table => {}
         }
-        Format::Json => {
-            let all: Vec<serde_json::Value> = docs().collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
-        }
-        Format::Csv => {
-            out.write_all(&csv_line(["timestamp"].into_iter().chain(COLUMNS))?)?;
-            for (e, doc) in events.iter().zip(docs()) {
+        Ok(output)
+    }
+
+    /// Writes one event.
+    pub fn write(&mut self, e: &StoredEvent) -> anyhow::Result<()> {
+        let doc = || serde_json::from_str::<serde_json::Value>(&e.doc).unwrap_or_default();
+        match self.format {
+            Format::Jsonl => writeln!(self.out, "{}", e.doc)?,
+            Format::Json => {
+                let sep = if self.written == 0 { "\n" } else { ",\n" };
+                write!(self.out, "{sep}{}", e.doc)?;
+            }
+            Format::Csv => {
+                let doc = doc();
                 let time = e.time.map(|t| t.to_string()).unwrap_or_default();
                 let cells: Vec<String> = std::iter::once(time)
                     .chain(COLUMNS.iter().map(|c| field(&doc, c)))
                     .collect();
                 let safe: Vec<_> = cells.iter().map(|c| neutralise(c)).collect();
-                out.write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
+                self.out
+                    .write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
             }
-        }
-        Format::Table => {
-            if events.is_empty() {
-                writeln!(out, "no events match")?;
-                return Ok(());
-            }
-            for (e, doc) in events.iter().zip(docs()) {
+            Format::Table => {
+                let doc = doc();
                 let time = e
                     .time
                     .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
@@ -172,12 +194,25 @@ fn write(events: &[StoredEvent], format: Format, out: &mut impl Write) -> anyhow
                     })
                     .collect();
                 writeln!(
-                    out,
+                    self.out,
                     "{time:<19}  {:<14}  {:<12}  {:<15}  {:<12}  {}",
                     cells[0], cells[1], cells[2], cells[3], cells[4]
                 )?;
             }
         }
+        self.written += 1;
+        Ok(())
     }
-    Ok(())
+
+    /// Ends the output; returns how many events were written.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        match self.format {
+            Format::Json if self.written == 0 => self.out.write_all(b"]\n")?,
+            Format::Json => self.out.write_all(b"\n]\n")?,
+            Format::Table if self.written == 0 => writeln!(self.out, "no events match")?,
+            _ => {}
+        }
+        self.out.flush()?;
+        Ok(self.written)
+    }
 }

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod detect_args;
 pub mod events;
+pub mod export;
 pub mod formats;
 pub mod hunt;
 pub mod ingest;
