@@ -50,7 +50,7 @@ fn level_rank(level: Level) -> i64 {
     level as i64
 }
 
-fn level_of(rank: i64) -> Level {
+pub(crate) fn level_of(rank: i64) -> Level {
     match rank {
         0 => Level::Informational,
         1 => Level::Low,

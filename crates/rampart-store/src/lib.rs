@@ -13,6 +13,7 @@ mod feeds;
 mod iocs;
 mod migrations;
 mod query;
+mod retention;
 mod runs;
 mod sources;
 mod vt_cache;
@@ -29,6 +30,7 @@ pub use events::{NewDead, NewEvent, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use query::{parse as parse_query, EventQuery, Expr, Op, QueryError, StoredEvent};
+pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
 pub use vt_cache::CachedAnswer;
 
@@ -36,6 +38,10 @@ pub use vt_cache::CachedAnswer;
 pub(crate) fn now_micros() -> i64 {
     jiff::Timestamp::now().as_microsecond()
 }
+
+/// Pages (4 KiB) under which an old database is rewritten to give freed
+/// pages back.
+const SMALL_PAGES: i64 = 25_600;
 
 /// An open store.
 #[derive(Debug)]
@@ -80,6 +86,17 @@ impl Store {
     }
 
     fn setup(conn: Connection) -> Result<Store, StoreError> {
+        // Freed pages go back to the disk when asked (`prune`). The setting
+        // takes hold in a new file, or in a small one rewritten now (a
+        // database of the release before the event store).
+        let vacuum: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if vacuum != 2 {
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+            if pages > 0 && pages < SMALL_PAGES {
+                conn.execute_batch("VACUUM")?;
+            }
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Indexes of a large store are written all over: 64 MiB of pages

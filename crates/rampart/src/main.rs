@@ -44,6 +44,10 @@ enum Command {
     Events(commands::events::EventsArgs),
     /// Write stored alerts (or events) to a CSV, JSON or JSON-lines file.
     Export(commands::export::ExportArgs),
+    /// Remove what was stored long ago, and give the space back.
+    Prune(commands::prune::PruneArgs),
+    /// What the database holds: events per dataset and day, alerts, size.
+    Stats,
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -88,6 +92,8 @@ fn main() -> ExitCode {
         Command::Alerts(args) => commands::alerts::run(&args, db),
         Command::Events(args) => commands::events::run(&args, db),
         Command::Export(args) => commands::export::run(&args, db),
+        Command::Prune(args) => commands::prune::run(&args, db),
+        Command::Stats => commands::stats::run(db),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),
         Command::Intel(args) => commands::intel::run(&args, db),

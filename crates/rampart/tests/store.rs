@@ -413,3 +413,37 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
     );
     assert_eq!(unknown.status.code(), Some(1));
 }
+
+#[test]
+fn prune_removes_what_was_stored_before_the_age_and_gives_the_space_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    // Logs dated long ago are kept: retention counts from when they were stored.
+    std::fs::write(&auth, failures("203.0.113.7", 0, 3000)).unwrap();
+    ingest(&db, &auth);
+    let stats = ok(rampart(&db, &["stats"]));
+    assert!(stats.contains(": 3000 events"), "{stats}");
+    assert!(stats.contains("linux.auth"), "{stats}");
+    let kept = ok(rampart(&db, &["prune", "--older-than", "1d"]));
+    assert!(kept.starts_with("removed 0 events"), "{kept}");
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    let before = size(&db);
+    let gone = ok(rampart(
+        &db,
+        &["prune", "--older-than", "0s", "--events-only"],
+    ));
+    assert!(gone.starts_with("removed 3000 events"), "{gone}");
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM events_text"), 0);
+    assert!(
+        count(&db, "SELECT count(*) FROM alerts") > 0,
+        "--events-only keeps alerts"
+    );
+    assert!(size(&db) < before / 2, "{} then {}", before, size(&db));
+    // What was read stays read: pruned events do not come back.
+    ingest(&db, &auth);
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 0);
+    let bad = rampart(&db, &["prune", "--older-than", "3y"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -37,6 +37,10 @@ pub struct IngestArgs {
     read: ReadArgs,
     #[command(flatten)]
     intel: IntelArgs,
+    /// After storing, remove what was stored longer ago than this (`30d`;
+    /// see `rampart prune`).
+    #[arg(long, value_name = "AGE", value_parser = super::prune::parse_age)]
+    retention: Option<std::time::Duration>,
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -127,7 +131,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let mut sink = StoreSink::start(store, &inputs, &sources)
         .context("cannot start the thread that writes to the database")?;
     let tally = engine.run_into(&inputs, &options, &mut sink);
-    let ((store, committed, error), reports) = sink.finish();
+    let ((mut store, committed, error), reports) = sink.finish();
     for report in reports {
         summary.add(report);
     }
@@ -135,6 +139,10 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         return Err(e).context("cannot store what was read");
     }
     store.finish_run(run_id, &committed)?;
+    let pruned = match args.retention {
+        Some(age) => Some(store.prune(super::prune::before_now(age)?, false)?),
+        None => None,
+    };
     let mut err = std::io::stderr().lock();
     if args.quiet {
         summary.print_errors(&mut err)?;
@@ -156,6 +164,13 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
             committed.alerts,
             tally.alerts()
         )?;
+        if let Some(p) = pruned {
+            writeln!(
+                err,
+                "retention: removed {} events, {} unreadable lines and {} alerts stored before it",
+                p.events, p.dead, p.alerts
+            )?;
+        }
     }
     Ok(if summary.has_errors() {
         ExitCode::from(1)
