@@ -447,3 +447,34 @@ fn prune_removes_what_was_stored_before_the_age_and_gives_the_space_back() {
     let bad = rampart(&db, &["prune", "--older-than", "3y"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_second_writer_waits_for_the_first_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, failures("203.0.113.7", 0, 5)).unwrap();
+    // Another writer holds the database.
+    let lock = std::fs::File::create(dir.path().join("rampart.db.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--db")
+        .arg(&db)
+        .args(["ingest", "--year", "2025"])
+        .arg(&auth)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert!(first.contains("waiting"), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it waits while the lock is held"
+    );
+    drop(lock);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 5);
+}

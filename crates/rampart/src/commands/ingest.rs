@@ -77,10 +77,11 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         Ok(built) => built,
         Err(code) => return Ok(code),
     };
+    let _writing = writer_lock(db, args.quiet)?;
     let mut store = Store::open(db).context("cannot open the database")?;
     let (mut found, missing) = discover(&paths);
     // The database (and its journal) may lie in a folder being ingested.
-    let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
+    let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal", ".lock"]
         .iter()
         .filter_map(|suffix| {
             let mut name = db.as_os_str().to_owned();
@@ -177,4 +178,40 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Holds the database's writer lock (a lock on `<db>.lock` beside it) for
+/// as long as the returned file is open: a second ingest into the same
+/// database waits for the first, and says so, rather than interleave.
+fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
+    if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            if !quiet {
+                eprintln!(
+                    "another ingest is writing to {}; waiting for it to finish",
+                    db.display()
+                );
+            }
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+    Ok(file)
 }
