@@ -33,7 +33,7 @@ impl Trimmed {
         file.seek(SeekFrom::Start(BLOCK_SIZE_AT))?;
         let usual =
             file.read_exact(&mut block).is_ok() && u64::from(u16::from_le_bytes(block)) == HEADER;
-        if usual && size >= HEADER && (size - HEADER) % CHUNK == 0 {
+        if usual && size >= HEADER && (size - HEADER).is_multiple_of(CHUNK) {
             // A chunk in use starts with its magic: most files stop there.
             let (mut head, mut rest) = ([0; 8], Vec::new());
             while len >= HEADER + CHUNK {

@@ -92,11 +92,11 @@ fn fits(kind: u8, len: usize) -> bool {
     };
     match kind {
         kind::NULL => true,
-        kind::STRING | kind::STRING_ARRAY => len % 2 == 0,
+        kind::STRING | kind::STRING_ARRAY => len.is_multiple_of(2),
         // ANSI text, size_t, binary, SIDs, handles, BinXML, and their arrays.
         0x02 | 0x10 | 0x0e | 0x13 | 0x20 | 0x21 | 0x23 | 0x82 | 0x8e | 0x90 | 0x93 => true,
         0x03..=0x15 => item(kind) == Some(len),
-        0x83..=0x95 => item(kind & 0x7f).is_some_and(|n| len % n == 0),
+        0x83..=0x95 => item(kind & 0x7f).is_some_and(|n| len.is_multiple_of(n)),
         _ => false,
     }
 }
@@ -201,7 +201,7 @@ fn units_as_is(units: &[u8], table: &[bool; 128], out: &mut Vec<u8>) -> Option<b
 /// size.
 pub fn string_items(chunk: &[u8], v: &Value) -> Option<Vec<Value>> {
     let b = v.bytes(chunk);
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let mut items = Vec::new();
@@ -252,7 +252,7 @@ pub fn write(
     let written = match v.kind {
         kind::NULL => Written::Text,
         kind::STRING => {
-            if b.len() % 2 != 0 {
+            if !b.len().is_multiple_of(2) {
                 return None;
             }
             if ascii_as_is(b, attribute, out) {

@@ -155,7 +155,8 @@ fn encoded(key: &str, execve: bool) -> bool {
 /// spaces. `None` when `hex` is not an even run of hex digits.
 fn decode_hex(hex: &str) -> Option<String> {
     let bytes = hex.as_bytes();
-    if bytes.len() < 2 || bytes.len() % 2 != 0 || !bytes.iter().all(u8::is_ascii_hexdigit) {
+    if bytes.len() < 2 || !bytes.len().is_multiple_of(2) || !bytes.iter().all(u8::is_ascii_hexdigit)
+    {
         return None;
     }
     let nibble = |b: u8| match b {
