@@ -45,3 +45,13 @@ with open(sys.argv[2], "w") as out:
         out.write(lines[i % len(lines)] + "\n")
 PY
 }
+
+# mixed_logs N: seed 002's sshd, Apache and UFW samples each repeated to N
+# lines, as three files in $dir; sets $files to them.
+mixed_logs() {
+    local name
+    for name in auth apache_access ufw_firewall; do
+        repeat_lines "$shared/seed-data/seed2/inferred_$name.log" "$dir/$name.log" "$1"
+    done
+    files=("$dir"/*.log)
+}

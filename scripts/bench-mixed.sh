@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 bench_start "${1:-}" seed-data/seed2
-seed=$shared/seed-data/seed2
-for name in auth apache_access ufw_firewall; do
-    repeat_lines "$seed/inferred_$name.log" "$dir/$name.log" 300000
-done
-files=("$dir"/*.log)
+mixed_logs 300000
 
 lines=$(cat "${files[@]}" | wc -l)
 read -r wc_s _ <<<"$(best wc -l "${files[@]}")"

@@ -5,9 +5,11 @@
 //! after another, or all at once, gives the same alerts in the same order,
 //! since no two share a group.
 
+use std::sync::Arc;
+
 use rampart_event::Event;
 
-use super::place::{Placement, Placements, PARTITIONS, SERIAL};
+use super::place::{Placements, PARTITIONS, SERIAL};
 use super::plan::{encode_part, Member, Plan};
 use super::state::{self, Placed, Shared, State};
 use super::Correlator;
@@ -58,25 +60,21 @@ impl Correlator {
     fn in_order(&mut self, events: &[Event], placed: &Placements) -> Vec<Alert> {
         let mut alerts = Vec::new();
         let mut fired = Vec::new();
-        let plan = &*self.plan;
+        let plan = Arc::clone(&self.plan);
         for (n, p) in placed.items.iter().enumerate() {
             let (state, limits) = match p.part {
                 SERIAL => (&mut self.serial, &self.serial_limits),
                 part => (&mut self.parts[part as usize], &self.part_limits),
             };
-            let opened = observe(plan, limits, state, placed, p, events, &mut alerts);
-            fired.extend(opened.filter(|_| plan.chain_feeds.contains_key(&(p.running as usize))));
-            if placed.ends_match(n) && !fired.is_empty() {
-                let event = &events[p.event as usize];
-                chain(
-                    plan,
-                    &self.serial_limits,
-                    &mut self.serial,
-                    &mut fired,
-                    event,
-                    &mut alerts,
-                );
-            }
+            fired.extend(observe(
+                &plan,
+                limits,
+                state,
+                (placed, n),
+                events,
+                &mut alerts,
+            ));
+            self.chain_after(n, placed, events, &mut fired, &mut alerts);
         }
         alerts.into_iter().map(|(_, _, a)| a).collect()
     }
@@ -100,15 +98,10 @@ impl Correlator {
         let work = |states: &mut [Vec<State>], buckets: &[Vec<usize>], outs: &mut [PartOut]| {
             for ((state, bucket), out) in states.iter_mut().zip(buckets).zip(outs) {
                 for &n in bucket {
-                    let p = &placed.items[n];
-                    let mut alerts = Vec::new();
-                    let opened = observe(plan, limits, state, placed, p, events, &mut alerts);
-                    out.alerts
-                        .extend(alerts.into_iter().map(|(_, phase, a)| (n, phase, a)));
+                    let at = (placed, n);
+                    let opened = observe(plan, limits, state, at, events, &mut out.alerts);
                     if let Some((running, group)) = opened {
-                        if plan.chain_feeds.contains_key(&running) {
-                            out.fired.push((n, running, group));
-                        }
+                        out.fired.push((n, running, group));
                     }
                 }
             }
@@ -152,51 +145,52 @@ impl Correlator {
         from_parts: Vec<(usize, usize, Group)>,
         alerts: &mut Vec<Tagged>,
     ) {
-        let plan = &*self.plan;
+        let plan = Arc::clone(&self.plan);
         let mut from_parts = from_parts.into_iter().peekable();
         let mut fired = Vec::new();
         for (n, p) in placed.items.iter().enumerate() {
             if p.part == SERIAL {
                 let (state, limits) = (&mut self.serial, &self.serial_limits);
-                let mut own = Vec::new();
-                let opened = observe(plan, limits, state, placed, p, events, &mut own);
-                alerts.extend(own.into_iter().map(|(_, phase, a)| (n, phase, a)));
-                fired.extend(
-                    opened.filter(|_| plan.chain_feeds.contains_key(&(p.running as usize))),
-                );
+                fired.extend(observe(&plan, limits, state, (placed, n), events, alerts));
             }
             while let Some((_, running, group)) = from_parts.next_if(|f| f.0 == n) {
                 fired.push((running, group));
             }
-            if placed.ends_match(n) && !fired.is_empty() {
-                let event = &events[p.event as usize];
-                let mut chained = Vec::new();
-                chain(
-                    plan,
-                    &self.serial_limits,
-                    &mut self.serial,
-                    &mut fired,
-                    event,
-                    &mut chained,
-                );
-                alerts.extend(chained.into_iter().map(|(_, phase, a)| (n, phase, a)));
-            }
+            self.chain_after(n, placed, events, &mut fired, alerts);
+        }
+    }
+
+    /// After the last placement of a match, feeds what it opened to the
+    /// correlations chained on them.
+    fn chain_after(
+        &mut self,
+        n: usize,
+        placed: &Placements,
+        events: &[Event],
+        fired: &mut Vec<(usize, Group)>,
+        alerts: &mut Vec<Tagged>,
+    ) {
+        if placed.ends_match(n) && !fired.is_empty() {
+            let event = &events[placed.items[n].event as usize];
+            let plan = Arc::clone(&self.plan);
+            let (limits, serial) = (&self.serial_limits, &mut self.serial);
+            chain(&plan, limits, serial, fired, (event, n), alerts);
         }
     }
 }
 
-/// One placement into its correlation's state; its alerts are appended to
-/// `alerts` (tagged with nothing but the phase), and the group returned
-/// when an alert opened.
+/// The `n`-th placement into its correlation's state; its alerts are
+/// appended to `alerts`, and the group returned when an alert opened in a
+/// correlation that feeds chains.
 fn observe(
     plan: &Plan,
     limits: &state::Limits,
     states: &mut [State],
-    placed: &Placements,
-    p: &Placement,
+    (placed, n): (&Placements, usize),
     events: &[Event],
     alerts: &mut Vec<Tagged>,
 ) -> Option<(usize, Group)> {
+    let p = &placed.items[n];
     let event = &events[p.event as usize];
     let time = event.timestamp?;
     let running = p.running as usize;
@@ -214,18 +208,20 @@ fn observe(
         limits,
         &mut closed,
     );
-    alerts.extend(closed.into_iter().map(|a| (0, 0, a)));
-    opened.map(|group| (running, group))
+    alerts.extend(closed.into_iter().map(|a| (n, 0, a)));
+    opened
+        .filter(|_| plan.chain_feeds.contains_key(&running))
+        .map(|group| (running, group))
 }
 
-/// Feeds the alerts that opened for one match to the correlations chained
+/// Feeds the alerts that opened for one match (the `n`-th placement's) to the correlations chained
 /// on them, level by level (the last opened first).
 fn chain(
     plan: &Plan,
     limits: &state::Limits,
     serial: &mut [State],
     fired: &mut Vec<(usize, Group)>,
-    event: &Event,
+    (event, n): (&Event, usize),
     alerts: &mut Vec<Tagged>,
 ) {
     let Some(time) = event.timestamp else {
@@ -263,5 +259,5 @@ fn chain(
             }
         }
     }
-    alerts.extend(closed.into_iter().map(|a| (0, 1, a)));
+    alerts.extend(closed.into_iter().map(|a| (n, 1, a)));
 }

@@ -8,9 +8,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use rampart_detect::Level;
 use rampart_engine::output::{csv_line, neutralise};
+
+use super::list_format::ListFormat;
 use rampart_event::Timestamp;
 use rampart_store::{AlertFilter, Status, Store, StoredAlert, Triage};
 
@@ -22,8 +24,8 @@ pub struct AlertsArgs {
     #[command(flatten)]
     filter: FilterArgs,
     /// Output format of the list.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 #[derive(Debug, Args)]
@@ -56,14 +58,6 @@ pub struct FilterArgs {
     /// The most to list, newest first [default: 100; `export`: all].
     #[arg(long)]
     pub limit: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Format {
-    Table,
-    Jsonl,
-    Json,
-    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,20 +198,20 @@ fn time(t: Option<Timestamp>) -> String {
 /// Writes `alerts` as `format`.
 pub fn write_list(
     alerts: &[StoredAlert],
-    format: Format,
+    format: ListFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match format {
-        Format::Jsonl => {
+        ListFormat::Jsonl => {
             for a in alerts {
                 writeln!(out, "{}", with_state(a))?;
             }
         }
-        Format::Json => {
+        ListFormat::Json => {
             let all: Vec<serde_json::Value> = alerts.iter().map(with_state).collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
         }
-        Format::Csv => {
+        ListFormat::Csv => {
             let header = [
                 "id",
                 "time",
@@ -254,7 +248,7 @@ pub fn write_list(
                 out.write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
             }
         }
-        Format::Table => {
+        ListFormat::Table => {
             if alerts.is_empty() {
                 writeln!(out, "no alerts match")?;
                 return Ok(());

@@ -7,8 +7,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rampart_engine::output::{csv_line, neutralise};
+
+use super::list_format::ListFormat;
 use rampart_event::Timestamp;
 use rampart_store::{parse_query, EventQuery, Store, StoredEvent};
 
@@ -34,16 +36,8 @@ pub struct EventsArgs {
     #[arg(long, value_name = "FIELD")]
     count_by: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Format {
-    Table,
-    Jsonl,
-    Json,
-    Csv,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 /// Runs the command: exit code 2 when the query does not read.
@@ -135,25 +129,25 @@ fn field(doc: &serde_json::Value, name: &str) -> String {
 /// holds one in memory.
 pub struct EventOutput<W: Write> {
     out: W,
-    format: Format,
+    format: ListFormat,
     written: u64,
 }
 
 impl<W: Write> EventOutput<W> {
     /// Starts writing `format` to `out`.
-    pub fn new(out: W, format: Format) -> anyhow::Result<Self> {
+    pub fn new(out: W, format: ListFormat) -> anyhow::Result<Self> {
         let mut output = EventOutput {
             out,
             format,
             written: 0,
         };
         match format {
-            Format::Csv => {
+            ListFormat::Csv => {
                 let header = csv_line(["timestamp"].into_iter().chain(COLUMNS))?;
                 output.out.write_all(&header)?;
             }
-            Format::Json => output.out.write_all(b"[")?,
-            Format::Jsonl | Format::Table => {}
+            ListFormat::Json => output.out.write_all(b"[")?,
+            ListFormat::Jsonl | ListFormat::Table => {}
         }
         Ok(output)
     }
@@ -162,12 +156,12 @@ impl<W: Write> EventOutput<W> {
     pub fn write(&mut self, e: &StoredEvent) -> anyhow::Result<()> {
         let doc = || serde_json::from_str::<serde_json::Value>(&e.doc).unwrap_or_default();
         match self.format {
-            Format::Jsonl => writeln!(self.out, "{}", e.doc)?,
-            Format::Json => {
+            ListFormat::Jsonl => writeln!(self.out, "{}", e.doc)?,
+            ListFormat::Json => {
                 let sep = if self.written == 0 { "\n" } else { ",\n" };
                 write!(self.out, "{sep}{}", e.doc)?;
             }
-            Format::Csv => {
+            ListFormat::Csv => {
                 let doc = doc();
                 let time = e.time.map(|t| t.to_string()).unwrap_or_default();
                 let cells: Vec<String> = std::iter::once(time)
@@ -177,7 +171,7 @@ impl<W: Write> EventOutput<W> {
                 self.out
                     .write_all(&csv_line(safe.iter().map(|c| c.as_ref()))?)?;
             }
-            Format::Table => {
+            ListFormat::Table => {
                 let doc = doc();
                 let time = e
                     .time
@@ -207,9 +201,9 @@ impl<W: Write> EventOutput<W> {
     /// Ends the output; returns how many events were written.
     pub fn finish(mut self) -> anyhow::Result<u64> {
         match self.format {
-            Format::Json if self.written == 0 => self.out.write_all(b"]\n")?,
-            Format::Json => self.out.write_all(b"\n]\n")?,
-            Format::Table if self.written == 0 => writeln!(self.out, "no events match")?,
+            ListFormat::Json if self.written == 0 => self.out.write_all(b"]\n")?,
+            ListFormat::Json => self.out.write_all(b"\n]\n")?,
+            ListFormat::Table if self.written == 0 => writeln!(self.out, "no events match")?,
             _ => {}
         }
         self.out.flush()?;

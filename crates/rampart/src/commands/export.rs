@@ -12,7 +12,8 @@ use clap::{Args, ValueEnum};
 use rampart_store::{parse_query, EventQuery, Store};
 
 use super::alerts::{self, FilterArgs};
-use super::events::{self, EventOutput};
+use super::events::EventOutput;
+use super::list_format::ListFormat;
 
 /// Arguments of `rampart export`.
 #[derive(Debug, Args)]
@@ -87,14 +88,14 @@ pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let file = File::create(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let out = BufWriter::new(file);
+    let format = match format {
+        FileFormat::Csv => ListFormat::Csv,
+        FileFormat::Json => ListFormat::Json,
+        FileFormat::Jsonl => ListFormat::Jsonl,
+    };
     let written = match args.what {
         What::Alerts => {
             let found = store.alerts(&args.filter.filter(None)?)?;
-            let format = match format {
-                FileFormat::Csv => alerts::Format::Csv,
-                FileFormat::Json => alerts::Format::Json,
-                FileFormat::Jsonl => alerts::Format::Jsonl,
-            };
             let mut out = out;
             alerts::write_list(&found, format, &mut out)?;
             std::io::Write::flush(&mut out)?;
@@ -106,11 +107,6 @@ pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
                 since: args.filter.since,
                 until: args.filter.until,
                 limit: args.filter.limit,
-            };
-            let format = match format {
-                FileFormat::Csv => events::Format::Csv,
-                FileFormat::Json => events::Format::Json,
-                FileFormat::Jsonl => events::Format::Jsonl,
             };
             let mut output = EventOutput::new(out, format)?;
             let mut failed = None;

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod intel;
 pub mod intel_args;
 pub mod ioc;
+pub mod list_format;
 pub mod parse;
 pub mod prune;
 pub mod read_args;
