@@ -79,6 +79,9 @@ pub struct Tuning {
     pub rules: HashMap<String, RuleTuning>,
     /// Suppressions, in file order.
     pub suppress: Vec<Suppression>,
+    /// Alert groups suppressed: a rule id and the group's values, all of
+    /// which an alert must have (made from alerts marked false positives).
+    pub suppressed_groups: Vec<(String, Vec<(String, String)>)>,
     /// The zone of business hours (`business_hours.timezone`), for rules
     /// that use the `hour` modifier.
     pub hour_zone: Option<String>,
@@ -372,6 +375,9 @@ impl Tuning {
     /// Whether a suppression drops `alert`.
     pub fn suppresses(&self, alert: &Alert) -> bool {
         self.suppress.iter().any(|s| s.matches(alert))
+            || self.suppressed_groups.iter().any(|(rule, group)| {
+                *rule == alert.rule_id && group.iter().all(|pair| alert.group.contains(pair))
+            })
     }
 }
 

@@ -16,6 +16,7 @@ mod query;
 mod retention;
 mod runs;
 mod sources;
+mod suppressions;
 mod vt_cache;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use query::{parse as parse_query, EventQuery, Expr, Op, QueryError, StoredEvent};
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
+pub use suppressions::StoredSuppression;
 pub use vt_cache::CachedAnswer;
 
 /// Now, in microseconds since the epoch, as times are stored.

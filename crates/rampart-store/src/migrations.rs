@@ -132,6 +132,16 @@ const MIGRATIONS: &[&str] = &[
         note TEXT
     );
     CREATE INDEX alert_history_alert ON alert_history (alert, time);
+    CREATE TABLE suppressions (
+        id INTEGER PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        alert TEXT,
+        user TEXT NOT NULL,
+        note TEXT,
+        created INTEGER NOT NULL,
+        UNIQUE (rule_id, grp)
+    );
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         started INTEGER NOT NULL,

@@ -48,6 +48,8 @@ enum Command {
     Prune(commands::prune::PruneArgs),
     /// What the database holds: events per dataset and day, alerts, size.
     Stats,
+    /// List and remove the suppressions made from triage.
+    Suppress(commands::suppress::SuppressArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(&args, db),
         Command::Prune(args) => commands::prune::run(&args, db),
         Command::Stats => commands::stats::run(db),
+        Command::Suppress(args) => commands::suppress::run(&args, db),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),
         Command::Intel(args) => commands::intel::run(&args, db),

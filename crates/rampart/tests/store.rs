@@ -478,3 +478,104 @@ fn a_second_writer_waits_for_the_first_and_says_so() {
     assert!(child.wait().unwrap().success());
     assert_eq!(count(&db, "SELECT count(*) FROM events"), 5);
 }
+
+#[test]
+fn a_false_positive_can_silence_its_group_and_switch_its_indicator_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, failures("203.0.113.77", 0, 12)).unwrap();
+    ok(rampart(
+        &db,
+        &["ioc", "add", "203.0.113.77", "--source", "analyst"],
+    ));
+    ingest(&db, &auth);
+    let rules_of = |hunt: &str| -> Vec<String> {
+        hunt.lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let hunt = || {
+        ok(rampart(
+            &db,
+            &[
+                "hunt",
+                "-q",
+                "--year",
+                "2025",
+                "--format",
+                "jsonl",
+                auth.to_str().unwrap(),
+            ],
+        ))
+    };
+    let before = rules_of(&hunt());
+    assert!(before.contains(&"ssh-brute-force".to_owned()), "{before:?}");
+    assert!(before.contains(&"ioc-match".to_owned()), "{before:?}");
+    let id_of = |rule: &str| -> String {
+        let list = ok(rampart(
+            &db,
+            &["alerts", "--rule", rule, "--format", "jsonl"],
+        ));
+        let first: serde_json::Value = serde_json::from_str(list.lines().next().unwrap()).unwrap();
+        first["id"].as_str().unwrap().to_owned()
+    };
+    let brute = id_of("ssh-brute-force");
+    let said = ok(rampart(
+        &db,
+        &[
+            "alerts",
+            "false-positive",
+            &brute,
+            "--suppress",
+            "--note",
+            "pen test",
+            "--user",
+            "ana",
+        ],
+    ));
+    assert!(said.contains("source.ip=203.0.113.77"), "{said}");
+    let ioc = id_of("ioc-match");
+    ok(rampart(
+        &db,
+        &["alerts", "false-positive", &ioc, "--deactivate-ioc"],
+    ));
+    let after = rules_of(&hunt());
+    assert!(!after.contains(&"ssh-brute-force".to_owned()), "{after:?}");
+    assert!(!after.contains(&"ioc-match".to_owned()), "{after:?}");
+    // Another address still raises it: only the group is silenced.
+    let other = dir.path().join("other.log");
+    std::fs::write(&other, failures("198.51.100.9", 0, 12)).unwrap();
+    let hunt_other = ok(rampart(
+        &db,
+        &[
+            "hunt",
+            "-q",
+            "--year",
+            "2025",
+            "--format",
+            "jsonl",
+            other.to_str().unwrap(),
+        ],
+    ));
+    assert!(rules_of(&hunt_other).contains(&"ssh-brute-force".to_owned()));
+    let listed = ok(rampart(&db, &["suppress", "list"]));
+    assert!(
+        listed.contains("ssh-brute-force") && listed.contains("by ana: pen test"),
+        "{listed}"
+    );
+    let n = listed.split_whitespace().next().unwrap();
+    ok(rampart(&db, &["suppress", "remove", n]));
+    assert!(rules_of(&hunt()).contains(&"ssh-brute-force".to_owned()));
+    // Not an ioc-match alert: nothing to switch off, and it says so.
+    let wrong = rampart(
+        &db,
+        &["alerts", "false-positive", &brute, "--deactivate-ioc"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+}

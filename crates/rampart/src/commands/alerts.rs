@@ -71,7 +71,18 @@ enum Action {
     /// Reopen alerts.
     Reopen(Step),
     /// Mark alerts false positives.
-    FalsePositive(Step),
+    FalsePositive {
+        #[command(flatten)]
+        step: Step,
+        /// Also silence each alert's rule for its group (the same address,
+        /// user ...) in later hunts and ingests (`rampart suppress` lists).
+        #[arg(long)]
+        suppress: bool,
+        /// For `ioc-match` alerts: also switch the indicator off in the IOC
+        /// database.
+        #[arg(long)]
+        deactivate_ioc: bool,
+    },
     /// Assign alerts to someone (`--to ''` to nobody).
     Assign {
         #[command(flatten)]
@@ -159,13 +170,21 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
         Some(Action::Ack(step)) => (step, Triage::Set(Status::Acknowledged)),
         Some(Action::Close(step)) => (step, Triage::Set(Status::Closed)),
         Some(Action::Reopen(step)) => (step, Triage::Set(Status::Open)),
-        Some(Action::FalsePositive(step)) => (step, Triage::Set(Status::FalsePositive)),
+        Some(Action::FalsePositive { step, .. }) => (step, Triage::Set(Status::FalsePositive)),
         Some(Action::Assign { step, to }) => {
             let who = Some(to.clone()).filter(|t| !t.is_empty());
             (step, Triage::Assign(who))
         }
     };
     let user = step.user.clone().unwrap_or_else(login);
+    let (suppress, deactivate) = match &args.action {
+        Some(Action::FalsePositive {
+            suppress,
+            deactivate_ioc,
+            ..
+        }) => (*suppress, *deactivate_ioc),
+        _ => (false, false),
+    };
     for id in &step.ids {
         let alert = store.triage(id, &triage, &user, step.note.as_deref())?;
         writeln!(
@@ -175,6 +194,30 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
             alert.status,
             alert.assignee.as_deref().unwrap_or("-")
         )?;
+        let group = group_of(&alert);
+        if suppress {
+            let made = (Some(alert.id.as_str()), user.as_str(), step.note.as_deref());
+            let n = store.add_suppression(&alert.rule_id, &group, made)?;
+            writeln!(
+                out,
+                "  suppression {n}: {} for {}",
+                alert.rule_id,
+                describe(&group)
+            )?;
+        }
+        if deactivate {
+            let Some((_, value)) = group.iter().find(|(k, _)| k == "indicator") else {
+                bail!(
+                    "{} is not an ioc-match alert: it names no indicator",
+                    alert.id
+                );
+            };
+            let n = store.deactivate_ioc(value)?;
+            writeln!(
+                out,
+                "  indicator {value}: {n} switched off in the IOC database"
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -280,17 +323,28 @@ pub fn write_list(
     Ok(())
 }
 
+/// The group values of a stored alert.
+fn group_of(alert: &StoredAlert) -> Vec<(String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
+    doc["group"].as_object().map_or_else(Vec::new, |g| {
+        g.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect()
+    })
+}
+
+/// Group values as `field=value ...`.
+pub fn describe(group: &[(String, String)]) -> String {
+    let pairs: Vec<String> = group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(" ")
+}
+
 /// An alert's group (`field=value ...`), first and last seen, and ATT&CK
 /// technique ids, for a row.
 fn details(alert: &StoredAlert) -> (String, String, String, String) {
     let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
     let text = |key: &str| doc[key].as_str().unwrap_or_default().to_owned();
-    let group = doc["group"].as_object().map_or_else(String::new, |g| {
-        let pairs = g
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()));
-        pairs.collect::<Vec<_>>().join(" ")
-    });
+    let group = describe(&group_of(alert));
     let mitre = doc["mitre"].as_array().map_or_else(String::new, |m| {
         let ids = m.iter().filter_map(|t| t["id"].as_str());
         ids.collect::<Vec<_>>().join(" ")

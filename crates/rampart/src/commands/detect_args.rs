@@ -12,6 +12,7 @@ use clap::Args;
 use rampart_detect::{CompileOptions, Loaded, RuleSet, Tuning};
 use rampart_engine::{Engine, Scope};
 use rampart_event::time::Zone;
+use rampart_store::Store;
 
 use super::intel_args::IntelArgs;
 use super::rule_sources::{builtin_rules, load_rules};
@@ -72,7 +73,7 @@ pub fn build_engine(
         eprintln!("error: {why}");
         Ok(Err(ExitCode::from(2)))
     };
-    let tuning = match &args.config {
+    let mut tuning = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -83,6 +84,13 @@ pub fn build_engine(
         }
         None => Tuning::default(),
     };
+    // Groups silenced from triage (`alerts false-positive --suppress`).
+    if intel.reads_db(db) {
+        let store = Store::open(db).context("cannot open the database")?;
+        for s in store.suppressions()? {
+            tuning.suppressed_groups.push((s.rule_id, s.group));
+        }
+    }
     if tuning.hours_unread(&loaded) {
         eprintln!("warning: the config's business hours are read by no loaded rule");
     }

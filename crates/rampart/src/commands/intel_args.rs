@@ -24,7 +24,8 @@ pub struct IntelArgs {
     /// Let a domain indicator match its subdomains too.
     #[arg(long)]
     intel_subdomains: bool,
-    /// Do not check the IOC database (`--db`), which is read whenever it exists.
+    /// Do not read the database (`--db`: its indicators and suppressions),
+    /// which is read whenever it exists.
     #[arg(long)]
     no_db: bool,
     /// A MaxMind City or Country database (`.mmdb`): adds `source.geo.*`
@@ -37,6 +38,11 @@ pub struct IntelArgs {
 }
 
 impl IntelArgs {
+    /// Whether the database is read (it exists and `--no-db` is not given).
+    pub fn reads_db(&self, db: &std::path::Path) -> bool {
+        !self.no_db && db.exists()
+    }
+
     /// The indicators and databases to enrich events with; what was loaded
     /// (and what was not, and why) is reported on `log`.
     pub fn enrichers(
@@ -93,7 +99,7 @@ impl IntelArgs {
                 table.add(i).map_err(anyhow::Error::msg)?;
             }
         }
-        if !self.no_db && db.exists() {
+        if self.reads_db(db) {
             let store = Store::open(db)?;
             let active = store
                 .active(jiff::Timestamp::now())

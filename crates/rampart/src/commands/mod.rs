@@ -17,4 +17,5 @@ pub mod read_args;
 pub mod rule_sources;
 pub mod rules;
 pub mod stats;
+pub mod suppress;
 pub mod vt_args;
