@@ -579,3 +579,32 @@ fn a_false_positive_can_silence_its_group_and_switch_its_indicator_off() {
     );
     assert_eq!(wrong.status.code(), Some(1));
 }
+
+#[test]
+fn a_file_that_is_not_a_database_is_named_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, failures("203.0.113.7", 0, 2)).unwrap();
+    let foreign = dir.path().join("notes.db");
+    std::fs::write(&foreign, "my notes, not a database\n".repeat(200)).unwrap();
+    let before = std::fs::read(&foreign).unwrap();
+    for args in [
+        vec!["ingest", "-q", auth.to_str().unwrap()],
+        vec!["alerts"],
+        vec!["events", "-q", "x"],
+        vec!["stats"],
+    ] {
+        let out = rampart(&foreign, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("notes.db") && said.contains("not a database"),
+            "{args:?}: {said}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&foreign).unwrap(),
+        before,
+        "the file is not touched"
+    );
+}
