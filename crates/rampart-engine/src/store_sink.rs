@@ -17,7 +17,9 @@ use rampart_detect::Alert;
 use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
-use rampart_store::{Commit, Committed, NewDead, NewEvent, Source, Store, StoreError};
+use rampart_store::{
+    Commit, Committed, NewAlert, NewDead, NewEvent, Source, Store, StoreError, PER_SOURCE,
+};
 
 use crate::run::Sink;
 
@@ -44,6 +46,8 @@ pub type Written = (Store, Committed, Option<StoreError>);
 pub struct StoreSink {
     places: HashMap<PathBuf, Place>,
     pending: Commit,
+    /// Alerts of the batch whose events come next.
+    batch_alerts: Vec<Alert>,
     since: Instant,
     tx: SyncSender<Commit>,
     writer: JoinHandle<Written>,
@@ -99,6 +103,7 @@ impl StoreSink {
         Ok(StoreSink {
             places,
             pending: Commit::default(),
+            batch_alerts: Vec::new(),
             since: Instant::now(),
             tx,
             writer,
@@ -110,8 +115,50 @@ impl StoreSink {
         self.places.get_mut(path)
     }
 
+    /// Moves the batch's alerts to the pending commit. A single-event
+    /// alert whose event is one of `events` (the batch's, the first of them
+    /// the `first`-th of `source`) is stored without it, linked to the
+    /// stored event instead: an alert for every line of a flood then costs
+    /// its own fields, not a second copy of the line.
+    fn take_alerts(&mut self, events: &[Event], source: i64, first: u64) {
+        if self.batch_alerts.is_empty() {
+            return;
+        }
+        // Lines holding exactly one of the batch's events.
+        let mut lines: HashMap<u64, Option<u64>> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            lines
+                .entry(e.origin.line)
+                .and_modify(|one| *one = None)
+                .or_insert(Some(first + i as u64));
+        }
+        let path = events.first().map(|e| &e.origin.path);
+        for mut alert in self.batch_alerts.drain(..) {
+            let own = alert.events.len() == 1
+                && alert.origin.line > 0
+                && path.is_some_and(|p| *p == alert.origin.path);
+            let ordinal = own
+                .then(|| lines.get(&alert.origin.line).copied().flatten())
+                .flatten();
+            let linked = match ordinal {
+                Some(ordinal) => {
+                    alert.events.clear();
+                    vec![source * PER_SOURCE + ordinal as i64]
+                }
+                None => Vec::new(),
+            };
+            self.pending.alerts.push(NewAlert {
+                alert,
+                events: linked,
+            });
+        }
+    }
+
     /// Hands what is pending to the writing thread.
     fn hand_over(&mut self) {
+        // Alerts raised after the last batch (correlations closed at the
+        // end) carry their events.
+        self.take_alerts(&[], 0, 0);
         self.since = Instant::now();
         if !self.pending.is_empty() {
             // The thread takes every commit until `finish`; should it have
@@ -159,17 +206,19 @@ impl Sink for StoreSink {
     }
 
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
-        self.pending.alerts.push(alert);
+        self.batch_alerts.push(alert);
         Ok(())
     }
 
     fn events(&mut self, input: &Input, events: Vec<Event>) {
         let Some(place) = self.place(&input.path) else {
+            self.take_alerts(&[], 0, 0);
             return;
         };
         let (source, first) = (place.source, place.events);
         place.events += events.len() as u64;
         let progress = (place.events, place.dead);
+        self.take_alerts(&events, source, first);
         self.pending.events.extend(
             events
                 .iter()

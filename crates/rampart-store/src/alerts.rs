@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use rampart_detect::{Alert, Level};
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 
-use crate::{now_micros, Store, StoreError};
+use crate::{now_micros, NewAlert, Store, StoreError};
 
 /// Where an alert stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,13 @@ fn group_value<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
 }
 
 /// Stores `alerts`, updating those already stored; returns how many were new.
-pub(crate) fn upsert(tx: &Transaction<'_>, alerts: &[Alert], now: i64) -> Result<u64, StoreError> {
+pub(crate) fn upsert(
+    tx: &Transaction<'_>,
+    alerts: &[NewAlert],
+    now: i64,
+) -> Result<u64, StoreError> {
+    let mut link =
+        tx.prepare_cached("INSERT OR IGNORE INTO alert_events (alert, event) VALUES (?1, ?2)")?;
     let mut known = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
     let mut row = tx.prepare_cached(
         "INSERT INTO alerts (id, rule_id, title, severity, time, first_seen, last_seen, count,
@@ -84,7 +90,7 @@ pub(crate) fn upsert(tx: &Transaction<'_>, alerts: &[Alert], now: i64) -> Result
     )?;
     let mut doc = Vec::new();
     let mut added = 0;
-    for a in alerts {
+    for NewAlert { alert: a, events } in alerts {
         doc.clear();
         a.write_json(&mut doc)
             .map_err(|e| StoreError(e.to_string()))?;
@@ -111,8 +117,36 @@ pub(crate) fn upsert(tx: &Transaction<'_>, alerts: &[Alert], now: i64) -> Result
             now,
         ])?;
         added += u64::from(new);
+        for event in events {
+            link.execute(params![a.id, event])?;
+        }
     }
     Ok(added)
+}
+
+/// Puts back into an alert's JSON the stored events it was kept without.
+fn with_events(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.doc FROM alert_events l JOIN events e ON e.id = l.event
+         WHERE l.alert = ?1 ORDER BY l.event",
+    )?;
+    let docs: Vec<String> = stmt
+        .query_map([&alert.id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&alert.doc).map_err(|e| StoreError(e.to_string()))?;
+    let events: Vec<serde_json::Value> = docs
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("events".into(), events.into());
+    }
+    alert.doc = doc.to_string();
+    Ok(())
 }
 
 /// Which alerts to list.
@@ -269,7 +303,11 @@ impl Store {
         }
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(values), stored)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found: Vec<StoredAlert> = rows.collect::<Result<_, _>>()?;
+        for alert in &mut found {
+            with_events(&self.conn, alert)?;
+        }
+        Ok(found)
     }
 
     /// One alert, by its id or the start of it (when only one matches).
@@ -278,16 +316,20 @@ impl Store {
             "SELECT {COLUMNS} FROM alerts WHERE id >= ?1 AND id < ?1 || x'ff' ORDER BY id LIMIT 2"
         ))?;
         let found: Vec<StoredAlert> = stmt.query_map([id], stored)?.collect::<Result<_, _>>()?;
-        match found.as_slice() {
-            [one] => Ok(Some(one.clone())),
-            [] => Ok(None),
+        let mut one = match found.as_slice() {
+            [one] => one.clone(),
+            [] => return Ok(None),
             _ => match found.iter().find(|a| a.id == id) {
-                Some(exact) => Ok(Some(exact.clone())),
-                None => Err(StoreError(format!(
-                    "{id} is the start of more than one alert id"
-                ))),
+                Some(exact) => exact.clone(),
+                None => {
+                    return Err(StoreError(format!(
+                        "{id} is the start of more than one alert id"
+                    )))
+                }
             },
-        }
+        };
+        with_events(&self.conn, &mut one)?;
+        Ok(Some(one))
     }
 
     /// An alert's triage steps, oldest first.

@@ -19,9 +19,20 @@ pub struct Commit {
     /// Unreadable lines to keep.
     pub dead: Vec<NewDead>,
     /// Alerts to store or update.
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<NewAlert>,
     /// For each source read: (events, unreadable lines) stored of it so far.
     pub progress: BTreeMap<i64, (u64, u64)>,
+}
+
+/// An alert to store, and the stored events behind it that it no longer
+/// carries (their ids; see `PER_SOURCE`): read back, the alert has them
+/// again.
+#[derive(Debug)]
+pub struct NewAlert {
+    /// The alert.
+    pub alert: Alert,
+    /// Its events, stored apart.
+    pub events: Vec<i64>,
 }
 
 /// What a commit added.

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 
 pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
 pub use checkpoint::Checkpointer;
-pub use commit::{Commit, Committed};
+pub use commit::{Commit, Committed, NewAlert};
 pub use events::{NewDead, NewEvent, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};

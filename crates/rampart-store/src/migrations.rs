@@ -121,6 +121,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_rule ON alerts (rule_id, time);
     CREATE INDEX alerts_source_ip ON alerts (source_ip, time);
     CREATE INDEX alerts_host ON alerts (host, time);
+    CREATE TABLE alert_events (
+        alert TEXT NOT NULL REFERENCES alerts (id),
+        event INTEGER NOT NULL,
+        PRIMARY KEY (alert, event)
+    ) WITHOUT ROWID;
     CREATE TABLE alert_history (
         id INTEGER PRIMARY KEY,
         alert TEXT NOT NULL REFERENCES alerts (id),

@@ -340,6 +340,27 @@ fn seed_001s_tables_are_there_for_its_users() {
     );
     assert_eq!(count(&db, "SELECT count(*) FROM raw_logs"), 3);
     assert_eq!(count(&db, "SELECT count(*) FROM threat_ips"), 1);
+    // The high-severity line's passthrough alert is stored linked to its
+    // event, not with a copy of it, and reads back whole.
+    // (ioc-match alerts fold repeats over a window, so they leave later
+    // than their batch and carry their events.)
+    assert_eq!(count(&db, "SELECT count(*) FROM alert_events"), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM alerts WHERE rule_id = 'ids-alert' AND doc LIKE '%original%'"
+        ),
+        0
+    );
+    let listed = ok(rampart(
+        &db,
+        &["alerts", "--rule", "ids-alert", "--format", "jsonl"],
+    ));
+    let alert: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        alert["events"][0]["event"]["original"].as_str().unwrap(),
+        "2023-07-23 21:36:36,227 - ids_logger_1 - high_severity - TCP - 213.209.159.158:57020 --> 10.0.0.10:443 - SYN - Port scanning"
+    );
 }
 
 #[test]
