@@ -85,7 +85,18 @@ fn is_closed_pipe(e: &anyhow::Error) -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let db = cli.db.unwrap_or_else(default_db);
+    let db = cli.db.unwrap_or_else(|| {
+        let db = default_db();
+        // Earlier releases kept the database in the current folder.
+        let old = std::path::Path::new("rampart.db");
+        if old.is_file() && !db.exists() {
+            eprintln!(
+                "note: ./rampart.db is no longer read by default; move it to {} or pass --db rampart.db",
+                db.display()
+            );
+        }
+        db
+    });
     let db = db.as_path();
     let result = match cli.command {
         Command::Parse(args) => commands::parse::run(&args, db),

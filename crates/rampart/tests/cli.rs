@@ -556,3 +556,21 @@ fn a_pipe_is_read_from_its_first_byte() {
     assert_eq!(event["event"]["original"], GOOD.trim_end());
     assert_eq!(event["event"]["dataset"], "linux.auth");
 }
+
+#[test]
+fn a_database_left_in_the_current_folder_by_an_earlier_release_is_pointed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rampart.db"), "").unwrap();
+    let output = rampart()
+        .args(["ioc", "list"])
+        .current_dir(dir.path())
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("./rampart.db is no longer read by default"),
+        "{said}"
+    );
+    assert!(said.contains("data/rampart/rampart.db"), "{said}");
+}
