@@ -5,6 +5,8 @@
 //! among the source's events (see [`PER_SOURCE`]), so two identical lines
 //! stay two events and storing the same event twice stores it once.
 
+use std::collections::HashMap;
+
 use rampart_event::{Event, ValueRef};
 use rusqlite::{params, Transaction};
 
@@ -91,12 +93,38 @@ fn int(event: &Event, name: &str) -> Option<i64> {
     }
 }
 
+/// Microseconds in a day.
+const DAY: i64 = 86_400_000_000;
+
+/// The day (since the epoch) of a time in microseconds; -1 for none.
+pub(crate) fn day_of(time: Option<i64>) -> i64 {
+    time.map_or(-1, |t| t.div_euclid(DAY))
+}
+
+/// Adds `delta` events per (dataset, day) to the counts `stats` reads, so
+/// that it need not count millions of rows.
+pub(crate) fn count(
+    tx: &Transaction<'_>,
+    delta: &HashMap<(String, i64), i64>,
+) -> Result<(), StoreError> {
+    let mut add = tx.prepare_cached(
+        "INSERT INTO event_counts (dataset, day, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (dataset, day) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((dataset, day), n) in delta {
+        add.execute(params![dataset, day, n])?;
+    }
+    tx.execute("DELETE FROM event_counts WHERE n <= 0", [])?;
+    Ok(())
+}
+
 /// Stores `events`; returns how many were new.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
     events: &[NewEvent],
     stored: i64,
 ) -> Result<u64, StoreError> {
+    let mut counts: HashMap<(String, i64), i64> = HashMap::new();
     let mut row = tx.prepare_cached(
         "INSERT INTO events (id, time, stored, dataset, host, source_ip, destination_ip,
              user_name, event_code, severity, line, doc)
@@ -123,8 +151,11 @@ pub(crate) fn insert(
         if inserted == 1 {
             search.execute(params![e.id, e.text])?;
             added += 1;
+            let key = (e.dataset.clone().unwrap_or_default(), day_of(e.time));
+            *counts.entry(key).or_default() += 1;
         }
     }
+    count(tx, &counts)?;
     Ok(added)
 }
 

@@ -88,6 +88,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE VIRTUAL TABLE events_text USING fts5 (
         text, content = '', contentless_delete = 1, detail = none
     );
+    CREATE TABLE event_counts (
+        dataset TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (dataset, day)
+    ) WITHOUT ROWID;
     CREATE TABLE dead_letters (
         source INTEGER NOT NULL REFERENCES sources (id),
         ordinal INTEGER NOT NULL,

@@ -2,10 +2,16 @@
 //! were stored, not by their own time (seed 001's logs are dated 2023 and
 //! would go at once), a bounded number per transaction so that readers
 //! and a running ingest are never held up long; the file then gives the
-//! freed pages back to the disk.
+//! freed pages back to the disk. The store's figures come from counts kept
+//! per dataset and day as events are stored and pruned, not from counting
+//! millions of rows.
+
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 use rusqlite::params;
+
+use crate::events::{count, day_of};
 
 use crate::{Store, StoreError};
 
@@ -49,10 +55,20 @@ impl Store {
         let mut pruned = Pruned::default();
         loop {
             let tx = self.conn.transaction()?;
-            let ids: Vec<i64> = tx
-                .prepare_cached("SELECT id FROM events WHERE stored < ?1 LIMIT ?2")?
-                .query_map(params![cut, CHUNK], |r| r.get(0))?
+            let rows: Vec<(i64, Option<String>, Option<i64>)> = tx
+                .prepare_cached("SELECT id, dataset, time FROM events WHERE stored < ?1 LIMIT ?2")?
+                .query_map(params![cut, CHUNK], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<Result<_, _>>()?;
+            let mut gone: HashMap<(String, i64), i64> = HashMap::new();
+            for (_, dataset, time) in &rows {
+                *gone
+                    .entry((dataset.clone().unwrap_or_default(), day_of(*time)))
+                    .or_default() -= 1;
+            }
+            count(&tx, &gone)?;
+            let ids: Vec<i64> = rows.into_iter().map(|(id, _, _)| id).collect();
             {
                 let mut text = tx.prepare_cached("DELETE FROM events_text WHERE rowid = ?1")?;
                 let mut row = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
@@ -116,11 +132,12 @@ impl Store {
             Ok(rows.collect::<Result<_, _>>()?)
         };
         let datasets = pairs(
-            "SELECT dataset, count(*) AS n FROM events GROUP BY dataset ORDER BY n DESC, dataset",
+            "SELECT nullif(dataset, ''), sum(n) AS total FROM event_counts
+             GROUP BY dataset ORDER BY total DESC, dataset",
         )?;
         let days = pairs(
-            "SELECT date(time / 1000000, 'unixepoch') AS day, count(*) FROM events
-             WHERE time IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT 14",
+            "SELECT date(day * 86400, 'unixepoch'), sum(n) FROM event_counts
+             WHERE day >= 0 GROUP BY day ORDER BY day DESC LIMIT 14",
         )?;
         let mut stmt = self.conn.prepare(
             "SELECT severity, status, count(*) FROM alerts GROUP BY severity, status
@@ -143,5 +160,80 @@ impl Store {
             alerts,
             bytes: self.file_bytes(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Commit, NewEvent};
+    use rampart_event::{Event, Origin};
+
+    /// Events per dataset and day, counted from the rows themselves.
+    fn counted(store: &Store) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+        let pairs = |sql: &str| -> Vec<(String, u64)> {
+            let mut stmt = store.conn.prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        (
+            pairs("SELECT coalesce(dataset, '(none)'), count(*) AS n FROM events GROUP BY dataset ORDER BY n DESC, dataset"),
+            pairs("SELECT date(time / 1000000, 'unixepoch') AS d, count(*) FROM events WHERE time IS NOT NULL GROUP BY d ORDER BY d DESC LIMIT 14"),
+        )
+    }
+
+    #[test]
+    fn the_kept_counts_agree_with_the_rows_through_stores_repeats_and_prunes() {
+        let mut store = Store::in_memory().unwrap();
+        let source = store.source(b"counts", "c.log").unwrap().id;
+        let make = |i: u64| {
+            let mut e = Event::new(Origin::new("c.log", i + 1), "x");
+            // Three datasets (one missing), days spread backwards and one
+            // event without a time.
+            if i % 3 != 2 {
+                e.set(
+                    "event.dataset",
+                    if i % 3 == 0 {
+                        "linux.auth"
+                    } else {
+                        "web.access"
+                    },
+                );
+            }
+            if i != 7 {
+                e.timestamp =
+                    Some(Timestamp::from_second(1_741_910_400 - (i as i64 % 20) * 86_400).unwrap());
+            }
+            NewEvent::new(source, i, &e)
+        };
+        for round in 0..2 {
+            let mut commit = Commit::default();
+            commit.events.extend((0..300).map(make));
+            store.commit(&mut commit).unwrap();
+            let stats = store.stats().unwrap();
+            assert_eq!(
+                (stats.datasets, stats.days),
+                counted(&store),
+                "round {round}"
+            );
+            assert_eq!(stats.events, 300, "a repeat counts nothing");
+        }
+        // Prune what was stored, then store part of it again.
+        let later = Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(1))
+            .unwrap();
+        store.prune(later, true).unwrap();
+        assert_eq!(store.stats().unwrap().events, 0);
+        assert!(store.stats().unwrap().datasets.is_empty());
+        let mut commit = Commit::default();
+        commit.events.extend((300..400).map(make));
+        store.commit(&mut commit).unwrap();
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.datasets, stats.days), counted(&store));
+        assert_eq!(stats.events, 100);
     }
 }
