@@ -169,9 +169,12 @@ mod tests {
     use crate::{Commit, NewEvent};
     use rampart_event::{Event, Origin};
 
+    /// Counts by name.
+    type Counts = Vec<(String, u64)>;
+
     /// Events per dataset and day, counted from the rows themselves.
-    fn counted(store: &Store) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
-        let pairs = |sql: &str| -> Vec<(String, u64)> {
+    fn counted(store: &Store) -> (Counts, Counts) {
+        let pairs = |sql: &str| -> Counts {
             let mut stmt = store.conn.prepare(sql).unwrap();
             let rows = stmt
                 .query_map([], |r| {
@@ -197,7 +200,7 @@ mod tests {
             if i % 3 != 2 {
                 e.set(
                     "event.dataset",
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         "linux.auth"
                     } else {
                         "web.access"
