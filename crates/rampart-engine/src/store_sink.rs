@@ -52,7 +52,7 @@ pub struct StoreSink {
     tx: SyncSender<Commit>,
     writer: JoinHandle<Written>,
     /// The files finished.
-    pub reports: Vec<FileReport>,
+    reports: Vec<FileReport>,
 }
 
 impl StoreSink {
