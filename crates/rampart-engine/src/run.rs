@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use rampart_detect::rule::Rule;
-use rampart_detect::{Alert, Correlator, Deduper, Level, Limits, RuleRoles, RuleSet, Tuning};
+use rampart_detect::{Alert, Correlator, Deduper, Level, RuleRoles, RuleSet, Tuning};
 use rampart_event::Event;
 use rampart_intel::{Enrichers, IpCounts};
 use rampart_io::{read_files_on, worker_pool, FileReport, Input, Message, ReadOptions};
@@ -103,8 +103,9 @@ pub struct Engine {
     enrichers: Enrichers,
     ioc_rule: Rule,
     tuning: Tuning,
-    limits: Limits,
     scope: Scope,
+    /// Repeats of single-event rules folded over their dedup windows.
+    dedup: Deduper,
 }
 
 impl Engine {
@@ -113,14 +114,25 @@ impl Engine {
     pub fn new(mut rules: RuleSet, enrichers: Enrichers, tuning: Tuning, scope: Scope) -> Engine {
         let limits = tuning.limits();
         let correlator = rules.correlator(limits.clone());
+        let ioc_rule = rampart_intel::ioc_rule();
+        let dedup = Deduper::new(
+            rules
+                .rules()
+                .iter()
+                .map(|r| r.rule.as_ref())
+                .chain([&ioc_rule])
+                .filter_map(|r| Some((r.id.clone(), r.dedup?))),
+            limits.max_alert_events,
+            limits.max_groups,
+        );
         Engine {
+            dedup,
             roles: correlator.roles(),
             rules,
             correlator,
             enrichers,
-            ioc_rule: rampart_intel::ioc_rule(),
+            ioc_rule,
             tuning,
-            limits,
             scope,
         }
     }
@@ -162,6 +174,14 @@ impl Engine {
         options: &ReadOptions,
         sink: &mut dyn Sink,
     ) -> Tally {
+        let tally = self.pass(inputs, options, sink);
+        self.close(sink, tally)
+    }
+
+    /// Reads `inputs` as [`Engine::run_into`] does, but leaves correlations
+    /// and deduplication windows open for the inputs of a later pass (a
+    /// followed log's new lines); [`Engine::close`] ends them.
+    pub fn pass(&mut self, inputs: &[Input], options: &ReadOptions, sink: &mut dyn Sink) -> Tally {
         let detector = Detector {
             rules: &self.rules,
             roles: &self.roles,
@@ -169,14 +189,7 @@ impl Engine {
             ioc_rule: &self.ioc_rule,
             scope: self.scope,
         };
-        let rules = self.rules.rules().iter().map(|r| r.rule.as_ref());
-        let mut dedup = Deduper::new(
-            rules
-                .chain([&self.ioc_rule])
-                .filter_map(|r| Some((r.id.clone(), r.dedup?))),
-            self.limits.max_alert_events,
-            self.limits.max_groups,
-        );
+        let dedup = &mut self.dedup;
         let mut out = Output {
             tally: Tally::new(),
             tuning: &self.tuning,
@@ -220,12 +233,23 @@ impl Engine {
                 Message::Done(report) => out.sink.file_done(report),
             },
         );
-        for alert in correlator.finish() {
-            if alert.severity >= min {
+        out.tally
+    }
+
+    /// Ends the input: hands on the alerts that open correlations and
+    /// deduplication windows still hold, counted in `tally`.
+    pub fn close(&mut self, sink: &mut dyn Sink, tally: Tally) -> Tally {
+        let mut out = Output {
+            tally,
+            tuning: &self.tuning,
+            sink,
+        };
+        for alert in self.correlator.finish() {
+            if alert.severity >= self.scope.min {
                 out.take(alert);
             }
         }
-        for alert in dedup.finish() {
+        for alert in self.dedup.finish() {
             out.take(alert);
         }
         out.tally

@@ -155,3 +155,71 @@ fn detections_of_other_tools_pass_through_with_their_signature_and_severity() {
     let titles: Vec<&str> = alerts.iter().map(|a| a.title.as_str()).collect();
     assert_eq!(titles, ["ET EXPLOIT Apache Struts RCE attempt"]);
 }
+
+/// Everything a run hands on, kept.
+#[derive(Default)]
+struct Collect {
+    alerts: Vec<Alert>,
+    events: usize,
+}
+
+impl rampart_engine::Sink for Collect {
+    fn dead(&mut self, _: &Input, _: &[DeadLetter]) {}
+
+    fn alert(&mut self, alert: Alert) -> std::io::Result<()> {
+        self.alerts.push(alert);
+        Ok(())
+    }
+
+    fn events(&mut self, _: &Input, events: Vec<rampart_event::Event>) {
+        self.events += events.len();
+    }
+
+    fn file_done(&mut self, _: FileReport) {}
+}
+
+#[test]
+fn passes_keep_correlations_open_until_closed() {
+    // The twelve failures arrive in two halves, read by two passes (what
+    // `ingest --follow` does as a log grows): one burst, as in one run.
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read_to_string(write_auth_log(dir.path())).unwrap();
+    let lines: Vec<&str> = whole.lines().take(12).collect();
+    let halves = [dir.path().join("a.log"), dir.path().join("b.log")];
+    std::fs::write(&halves[0], lines[..6].join("\n") + "\n").unwrap();
+    std::fs::write(&halves[1], lines[6..].join("\n") + "\n").unwrap();
+    let rules = RuleSet::build(builtin_pack(), &CompileOptions::default());
+    let mut engine = Engine::new(
+        rules,
+        Enrichers::default(),
+        Tuning::default(),
+        Scope::default(),
+    );
+    let options = ReadOptions {
+        parse: rampart_parse::ParseOptions {
+            year: Some(2025),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut out = Collect::default();
+    let mut tally = None;
+    for half in &halves {
+        let (inputs, _) = discover(std::slice::from_ref(half));
+        tally = Some(engine.pass(&inputs, &options, &mut out));
+        assert!(
+            out.alerts.iter().all(|a| a.rule_id != "ssh-brute-force"),
+            "the burst is still open"
+        );
+    }
+    let tally = engine.close(&mut out, tally.unwrap());
+    let brute: Vec<&Alert> = out
+        .alerts
+        .iter()
+        .filter(|a| a.rule_id == "ssh-brute-force")
+        .collect();
+    assert_eq!(brute.len(), 1);
+    assert_eq!(brute[0].count, 12);
+    assert_eq!(out.events, 12);
+    assert!(tally.alerts() >= 1);
+}

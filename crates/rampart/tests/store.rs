@@ -629,3 +629,63 @@ fn a_file_that_is_not_a_database_is_named_and_left_alone() {
         "the file is not touched"
     );
 }
+
+/// Waits up to 10 s for `sql` to count `n`.
+fn eventually(db: &Path, sql: &str, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = rusqlite::Connection::open(db)
+            .ok()
+            .and_then(|c| c.query_row(sql, [], |r| r.get::<_, i64>(0)).ok());
+        if now == Some(n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{sql}: {now:?}, not {n}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn follow_stores_appended_lines_and_new_files_as_they_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = logs.join("auth.log");
+    std::fs::write(&auth, failures("192.0.2.1", 0, 3)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--db")
+        .arg(&db)
+        .args(["ingest", "--follow", "-q", "--year", "2025"])
+        .arg(&logs)
+        .spawn()
+        .unwrap();
+    let events = "SELECT count(*) FROM events";
+    eventually(&db, events, 3);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    f.write_all(failures("192.0.2.2", 10, 4).as_bytes())
+        .unwrap();
+    drop(f);
+    eventually(&db, events, 7);
+    std::fs::write(logs.join("new.log"), failures("192.0.2.3", 20, 2)).unwrap();
+    eventually(&db, events, 9);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    f.write_all(failures("192.0.2.2", 14, 4).as_bytes())
+        .unwrap();
+    drop(f);
+    eventually(&db, events, 13);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Stopped at any moment, a run reads on from the last commit.
+    ingest(&db, &logs);
+    assert_eq!(count(&db, events), 13);
+}

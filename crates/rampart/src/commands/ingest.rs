@@ -3,17 +3,17 @@
 //! so running twice over the same files stores nothing the second time,
 //! and lines appended since are picked up.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use rampart_engine::{Scope, StoreSink};
-use rampart_io::{discover, fingerprint, Resume};
-use rampart_store::{Store, FINGERPRINT_BYTES};
+use rampart_engine::{Engine, Scope, StoreSink};
+use rampart_io::{discover, fingerprint, Input, ReadOptions, Resume};
+use rampart_store::{Source, Store, FINGERPRINT_BYTES};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -37,6 +37,10 @@ pub struct IngestArgs {
     read: ReadArgs,
     #[command(flatten)]
     intel: IntelArgs,
+    /// Keep reading: new lines of the files and new files in the folders
+    /// are stored as they come (checked every second), until stopped.
+    #[arg(long, short)]
+    follow: bool,
     /// After storing, remove what was stored longer ago than this (`30d`;
     /// see `rampart prune`).
     #[arg(long, value_name = "AGE", value_parser = super::prune::parse_age)]
@@ -79,47 +83,22 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     };
     let _writing = writer_lock(db, args.quiet)?;
     let mut store = Store::open(db).context("cannot open the database")?;
+    let own = own_files(db);
     let (mut found, missing) = discover(&paths);
-    // The database (and its journal) may lie in a folder being ingested.
-    let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal", ".lock"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut name = db.as_os_str().to_owned();
-            name.push(suffix);
-            std::fs::canonicalize(name).ok()
-        })
-        .collect();
-    found.retain(|input| std::fs::canonicalize(&input.path).map_or(true, |p| !own.contains(&p)));
+    found.retain(|input| !is_own(&own, &input.path));
     let mut summary = Summary::default();
     for (path, why) in missing {
         summary.error(format!("{}: {why}", path.display()));
     }
-    // Each file is known by its first bytes; one already stored under
-    // another name (a rotated copy) is read on from where it was left.
-    let mut inputs = Vec::new();
-    let mut sources = Vec::new();
-    let mut seen = HashSet::new();
-    let mut duplicates = Vec::new();
-    for mut input in found {
-        let head = match fingerprint::head(&input.path, FINGERPRINT_BYTES) {
-            Ok(head) => head,
-            Err(e) => {
-                summary.error(format!("{}: {e}", input.path.display()));
-                continue;
-            }
-        };
-        let source = store.source(&head, &input.path.display().to_string())?;
-        if !seen.insert(source.id) {
-            duplicates.push(input.path);
-            continue;
-        }
-        input.resume = Resume {
-            events: source.events,
-            dead: source.dead,
-        };
-        inputs.push(input);
-        sources.push(source);
+    let options = args.read.options()?;
+    if args.follow {
+        return follow(&mut engine, store, (&paths, &own), &options, args.quiet);
     }
+    let Placed {
+        inputs,
+        sources,
+        duplicates,
+    } = place(&mut store, found, &mut summary)?;
     let rules: Vec<String> = engine
         .rules()
         .rules()
@@ -128,7 +107,6 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         .collect();
     let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let run_id = store.start_run("ingest", &listed, &rules)?;
-    let options = args.read.options()?;
     let mut sink = StoreSink::start(store, &inputs, &sources)
         .context("cannot start the thread that writes to the database")?;
     let tally = engine.run_into(&inputs, &options, &mut sink);
@@ -214,4 +192,125 @@ fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
         }
     }
     Ok(file)
+}
+
+/// The database's own files (a database in a folder being ingested).
+fn own_files(db: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal", ".lock"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::canonicalize(name).ok()
+        })
+        .collect()
+}
+
+fn is_own(own: &[PathBuf], path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|p| own.contains(&p))
+}
+
+/// Inputs ready to read on from where the store left them.
+struct Placed {
+    inputs: Vec<Input>,
+    sources: Vec<Source>,
+    /// Inputs that are another input again (same first bytes).
+    duplicates: Vec<PathBuf>,
+}
+
+/// Knows each file by its first bytes: one already stored, under this name
+/// or another (a rotated copy), is read on from where it was left.
+fn place(store: &mut Store, found: Vec<Input>, summary: &mut Summary) -> anyhow::Result<Placed> {
+    let mut placed = Placed {
+        inputs: Vec::new(),
+        sources: Vec::new(),
+        duplicates: Vec::new(),
+    };
+    let mut seen = HashSet::new();
+    for mut input in found {
+        let head = match fingerprint::head(&input.path, FINGERPRINT_BYTES) {
+            Ok(head) => head,
+            Err(e) => {
+                summary.error(format!("{}: {e}", input.path.display()));
+                continue;
+            }
+        };
+        let source = store.source(&head, &input.path.display().to_string())?;
+        if !seen.insert(source.id) {
+            placed.duplicates.push(input.path);
+            continue;
+        }
+        input.resume = Resume {
+            events: source.events,
+            dead: source.dead,
+        };
+        placed.inputs.push(input);
+        placed.sources.push(source);
+    }
+    Ok(placed)
+}
+
+/// A file's size and modification time: what tells that it changed.
+type Seen = (u64, Option<std::time::SystemTime>);
+
+fn seen_now(path: &Path) -> Option<Seen> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()))
+}
+
+/// `ingest --follow`: a pass over the files that changed, every second,
+/// with the same engine, so correlations and deduplication run on across
+/// passes. Each pass commits what it read; a stop at any moment (the
+/// process killed) leaves the store as of the last commit, and the next
+/// run reads on from there.
+fn follow(
+    engine: &mut Engine,
+    mut store: Store,
+    (paths, own): (&[PathBuf], &[PathBuf]),
+    options: &ReadOptions,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut known: HashMap<PathBuf, Seen> = HashMap::new();
+    loop {
+        let started = Instant::now();
+        let (mut found, _) = discover(paths);
+        found.retain(|input| !is_own(own, &input.path));
+        // What each file is now, taken before it is read: lines appended
+        // while it is read are read by the next pass.
+        let now: Vec<Option<Seen>> = found.iter().map(|i| seen_now(&i.path)).collect();
+        let (changed, now): (Vec<Input>, Vec<Option<Seen>>) = found
+            .into_iter()
+            .zip(now)
+            .filter(|(input, seen)| seen.is_some() && known.get(&input.path) != seen.as_ref())
+            .unzip();
+        if !changed.is_empty() {
+            let mut summary = Summary::default();
+            for (input, seen) in changed.iter().zip(&now) {
+                if let Some(seen) = seen {
+                    known.insert(input.path.clone(), *seen);
+                }
+            }
+            let placed = place(&mut store, changed, &mut summary)?;
+            let mut sink = StoreSink::start(store, &placed.inputs, &placed.sources)
+                .context("cannot start the thread that writes to the database")?;
+            engine.pass(&placed.inputs, options, &mut sink);
+            let ((back, stored, error), _) = sink.finish();
+            store = back;
+            if let Some(e) = error {
+                return Err(e).context("cannot store what was read");
+            }
+            if !quiet && stored.events + stored.dead + stored.alerts > 0 {
+                eprintln!(
+                    "{}  {} new events, {} unreadable lines, {} new alerts",
+                    jiff::Timestamp::now().strftime("%H:%M:%S"),
+                    stored.events,
+                    stored.dead,
+                    stored.alerts
+                );
+            }
+            let mut err = std::io::stderr().lock();
+            summary.print_errors(&mut err)?;
+        }
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(started.elapsed()));
+    }
 }
