@@ -37,6 +37,14 @@ pub trait Sink {
     fn alert(&mut self, alert: Alert) -> io::Result<()>;
     /// The events of one batch of `input`, after their alerts.
     fn events(&mut self, input: &Input, events: Vec<Event>);
+    /// Whether it wants correlation alerts while their burst goes on
+    /// ([`Sink::open_alert`]), besides each one when it closes.
+    fn wants_open_alerts(&self) -> bool {
+        false
+    }
+    /// A correlation alert whose burst goes on, as it stands after a batch
+    /// (it comes again as it grows, and whole when it closes).
+    fn open_alert(&mut self, _alert: Alert) {}
     /// A file is finished.
     fn file_done(&mut self, report: FileReport);
 }
@@ -182,6 +190,10 @@ impl Engine {
     /// and deduplication windows open for the inputs of a later pass (a
     /// followed log's new lines); [`Engine::close`] ends them.
     pub fn pass(&mut self, inputs: &[Input], options: &ReadOptions, sink: &mut dyn Sink) -> Tally {
+        let open_too = sink.wants_open_alerts();
+        if open_too {
+            self.correlator.note_open_changes();
+        }
         let detector = Detector {
             rules: &self.rules,
             roles: &self.roles,
@@ -226,6 +238,13 @@ impl Engine {
                     for alert in correlator.observe_batch(&events, placed, pool.as_ref()) {
                         if alert.severity >= min {
                             out.take(alert);
+                        }
+                    }
+                    if open_too {
+                        for alert in correlator.open_changed() {
+                            if alert.severity >= min && !out.tuning.suppresses(&alert) {
+                                out.sink.open_alert(alert);
+                            }
                         }
                     }
                     out.sink.events(&inputs[index], events);

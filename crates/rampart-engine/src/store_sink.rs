@@ -231,6 +231,19 @@ impl Sink for StoreSink {
         }
     }
 
+    fn wants_open_alerts(&self) -> bool {
+        true
+    }
+
+    /// Stored as it stands, so that a burst going on (a brute force under
+    /// way) shows before it ends; it is updated as it grows.
+    fn open_alert(&mut self, alert: Alert) {
+        self.pending.alerts.push(NewAlert {
+            alert,
+            events: Vec::new(),
+        });
+    }
+
     fn file_done(&mut self, report: FileReport) {
         self.reports.push(report);
     }

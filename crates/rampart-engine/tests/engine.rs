@@ -156,10 +156,11 @@ fn detections_of_other_tools_pass_through_with_their_signature_and_severity() {
     assert_eq!(titles, ["ET EXPLOIT Apache Struts RCE attempt"]);
 }
 
-/// Everything a run hands on, kept.
+/// Everything a run hands on, kept (open alerts too).
 #[derive(Default)]
 struct Collect {
     alerts: Vec<Alert>,
+    open: Vec<Alert>,
     events: usize,
 }
 
@@ -173,6 +174,14 @@ impl rampart_engine::Sink for Collect {
 
     fn events(&mut self, _: &Input, events: Vec<rampart_event::Event>) {
         self.events += events.len();
+    }
+
+    fn wants_open_alerts(&self) -> bool {
+        true
+    }
+
+    fn open_alert(&mut self, alert: Alert) {
+        self.open.push(alert);
     }
 
     fn file_done(&mut self, _: FileReport) {}
@@ -212,6 +221,18 @@ fn passes_keep_correlations_open_until_closed() {
             "the burst is still open"
         );
     }
+    // Meanwhile the open burst was handed on as it grew: first at the
+    // threshold's crossing, then at each batch it grew in, the same alert.
+    let open: Vec<(String, u64)> = out
+        .open
+        .iter()
+        .filter(|a| a.rule_id == "ssh-brute-force")
+        .map(|a| (a.id.clone(), a.count))
+        .collect();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert_eq!(open[0].1, 6);
+    assert_eq!(open[1].1, 12);
+    assert_eq!(open[0].0, open[1].0);
     let tally = engine.close(&mut out, tally.unwrap());
     let brute: Vec<&Alert> = out
         .alerts
@@ -220,6 +241,10 @@ fn passes_keep_correlations_open_until_closed() {
         .collect();
     assert_eq!(brute.len(), 1);
     assert_eq!(brute[0].count, 12);
+    assert_eq!(
+        brute[0].id, open[0].0,
+        "closed as the alert it was while open"
+    );
     assert_eq!(out.events, 12);
     assert!(tally.alerts() >= 1);
 }

@@ -683,6 +683,11 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
         .unwrap();
     drop(f);
     eventually(&db, events, 13);
+    // The second address's failures, four then four more a pass later,
+    // make one brute force, stored while it goes on and updated as it grows.
+    let brute =
+        "SELECT count FROM alerts WHERE rule_id = 'ssh-brute-force' AND source_ip = '192.0.2.2'";
+    eventually(&db, brute, 8);
     child.kill().unwrap();
     child.wait().unwrap();
     // Stopped at any moment, a run reads on from the last commit.

@@ -125,6 +125,7 @@ impl Correlator {
             max_groups: limits.max_groups.max(1),
             max_alert_events: limits.max_alert_events,
             sweep_every: SWEEP_EVERY,
+            note_changes: false,
         };
         let part_limits = state::Limits {
             max_groups: limits.max_groups.div_ceil(PARTITIONS).max(1),
@@ -173,6 +174,28 @@ impl Correlator {
         let mut placed = Placements::default();
         placed.place(&self.plan, rule, 0, event);
         self.observe_batch(std::slice::from_ref(event), &placed, None)
+    }
+
+    /// From now on, notes the open alerts that open or grow, for
+    /// [`Correlator::open_changed`].
+    pub fn note_open_changes(&mut self) {
+        self.part_limits.note_changes = true;
+        self.serial_limits.note_changes = true;
+    }
+
+    /// The open alerts (bursts still going on) that opened or grew since
+    /// the last call, as they stand now, for a store to show before they
+    /// close; in order of first seen, then id. Only noted after
+    /// [`Correlator::note_open_changes`].
+    pub fn open_changed(&mut self) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for states in self.parts.iter_mut().chain([&mut self.serial]) {
+            for state in states {
+                out.extend(state.take_changed());
+            }
+        }
+        out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.id.cmp(&b.id)));
+        self.drop_quiet(out)
     }
 
     /// Ends the input: every open alert is emitted.

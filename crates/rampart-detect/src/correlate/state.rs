@@ -22,6 +22,9 @@ pub(super) struct Limits {
     /// Matches between sweeps of quiet groups, at least (and at least as
     /// many as there are groups, so a sweep costs O(1) per match).
     pub sweep_every: usize,
+    /// Whether open alerts that change are noted for `take_changed` (only
+    /// when someone takes them, so that the list stays bounded).
+    pub note_changes: bool,
 }
 
 #[derive(Debug)]
@@ -29,6 +32,8 @@ struct Group {
     window: Window,
     open: Option<Box<Alert>>,
     last_activity: Timestamp,
+    /// Whether its open alert changed since it was last handed on open.
+    changed: bool,
 }
 
 /// One correlation's groups in one partition.
@@ -43,6 +48,8 @@ pub(super) struct State {
     /// Matches until the next sweep: as many as the groups the last sweep
     /// kept, so that memory stays within twice the live groups.
     sweep_after: usize,
+    /// Groups whose open alert opened or grew since `take_changed`.
+    changed: Vec<Box<str>>,
 }
 
 impl State {
@@ -52,6 +59,7 @@ impl State {
             newest: None,
             since_sweep: 0,
             sweep_after: limits.sweep_every,
+            changed: Vec::new(),
         }
     }
 
@@ -59,6 +67,19 @@ impl State {
     #[cfg(test)]
     pub fn groups(&self) -> usize {
         self.groups.len()
+    }
+
+    /// The open alerts that opened or grew since the last call, as they
+    /// stand (a group gone since is left out: its alert was handed on).
+    pub fn take_changed(&mut self) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for key in self.changed.drain(..) {
+            if let Some(group) = self.groups.get_mut(&key) {
+                group.changed = false;
+                out.extend(group.open.as_deref().cloned());
+            }
+        }
+        out
     }
 
     /// Ends the input: every open alert.
@@ -130,6 +151,7 @@ impl State {
                     window,
                     open: None,
                     last_activity: time,
+                    changed: false,
                 },
             );
         }
@@ -157,6 +179,10 @@ impl State {
         let holds = running.rule.threshold.holds(measured);
         match (&mut group.open, holds) {
             (Some(open), _) => {
+                if limits.note_changes && !group.changed {
+                    group.changed = true;
+                    self.changed.push(key.into());
+                }
                 open.count += 1;
                 open.last_seen = open.last_seen.max(Some(time));
                 if open.events.len() < limits.max_alert_events {
@@ -181,6 +207,10 @@ impl State {
                     .iter()
                     .map(|e| e.to_json_raw())
                     .collect();
+                if !group.changed {
+                    group.changed = true;
+                    self.changed.push(key.into());
+                }
                 let key = decode(key);
                 let matched = why(&running.rule, &key, measured, &group.window);
                 group.open = Some(Box::new(open_alert(
