@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 use rampart_detect::{Alert, Level};
-use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Transaction};
 
 use crate::{now_micros, NewAlert, Store, StoreError};
 
@@ -395,14 +395,5 @@ impl Store {
         tx.commit()?;
         self.alert(&alert.id)?
             .ok_or_else(|| StoreError(format!("alert {} vanished", alert.id)))
-    }
-
-    /// How many alerts are stored.
-    pub fn alert_count(&self) -> Result<u64, StoreError> {
-        let n: Option<i64> = self
-            .conn
-            .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))
-            .optional()?;
-        Ok(n.unwrap_or(0) as u64)
     }
 }
