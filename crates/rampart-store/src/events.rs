@@ -76,13 +76,7 @@ pub struct NewDead {
 
 /// The text of a field as a column holds it.
 fn text(event: &Event, name: &str) -> Option<String> {
-    match event.get(name)? {
-        ValueRef::Str("") => None,
-        ValueRef::Str(s) => Some(s.to_owned()),
-        ValueRef::Int(i) => Some(i.to_string()),
-        ValueRef::Ip(ip) => Some(ip.to_string()),
-        other => Some(other.to_string()),
-    }
+    Some(event.get(name)?.to_string()).filter(|t| !t.is_empty())
 }
 
 fn int(event: &Event, name: &str) -> Option<i64> {

@@ -45,6 +45,15 @@ fn failures(ip: &str, start: u32, n: u32) -> String {
         .collect()
 }
 
+/// A folder holding `auth.log` with `text`, and where its database goes.
+fn scene(text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rampart.db");
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, text).unwrap();
+    (dir, db, auth)
+}
+
 fn ingest(db: &Path, path: &Path) -> String {
     let out = rampart(
         db,
@@ -140,10 +149,7 @@ fn a_rotated_log_is_neither_lost_nor_read_twice() {
 
 #[test]
 fn alerts_are_stored_listed_and_triaged_with_their_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
-    std::fs::write(&auth, failures("203.0.113.77", 0, 12)).unwrap();
+    let (_dir, db, auth) = scene(&failures("203.0.113.77", 0, 12));
     ingest(&db, &auth);
     let list = ok(rampart(&db, &["alerts", "--format", "jsonl"]));
     let alerts: Vec<serde_json::Value> = list
@@ -234,15 +240,12 @@ fn the_default_database_lives_in_the_data_folder() {
 
 #[test]
 fn stored_events_are_searched_by_field_and_text_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
     let mut text = failures("203.0.113.7", 0, 3);
     text.push_str(&failures("198.51.100.4", 10, 2));
     text.push_str(
         "Mar 14 03:01:00 web01 sshd[1]: Accepted password for alice from 10.1.2.3 port 5000 ssh2\n",
     );
-    std::fs::write(&auth, text).unwrap();
+    let (_dir, db, auth) = scene(&text);
     ingest(&db, &auth);
     let found = |query: &str| -> Vec<serde_json::Value> {
         ok(rampart(&db, &["events", "-q", query, "--format", "jsonl"]))
@@ -365,13 +368,10 @@ fn seed_001s_tables_are_there_for_its_users() {
 
 #[test]
 fn alerts_and_events_are_exported_by_the_files_extension() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
     // A user name that a spreadsheet would take for a formula.
     let mut text = failures("203.0.113.77", 0, 12);
     text.push_str("Mar 14 03:09:00 web01 sshd[1]: Invalid user =cmd|'/c calc'!A1 from 203.0.113.78 port 5000\n");
-    std::fs::write(&auth, text).unwrap();
+    let (dir, db, auth) = scene(&text);
     ingest(&db, &auth);
     let report = dir.path().join("report.csv");
     ok(rampart(
@@ -437,11 +437,8 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
 
 #[test]
 fn prune_removes_what_was_stored_before_the_age_and_gives_the_space_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
     // Logs dated long ago are kept: retention counts from when they were stored.
-    std::fs::write(&auth, failures("203.0.113.7", 0, 3000)).unwrap();
+    let (_dir, db, auth) = scene(&failures("203.0.113.7", 0, 3000));
     ingest(&db, &auth);
     let stats = ok(rampart(&db, &["stats"]));
     assert!(stats.contains(": 3000 events"), "{stats}");
@@ -471,10 +468,7 @@ fn prune_removes_what_was_stored_before_the_age_and_gives_the_space_back() {
 
 #[test]
 fn a_second_writer_waits_for_the_first_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
-    std::fs::write(&auth, failures("203.0.113.7", 0, 5)).unwrap();
+    let (dir, db, auth) = scene(&failures("203.0.113.7", 0, 5));
     // Another writer holds the database.
     let lock = std::fs::File::create(dir.path().join("rampart.db.lock")).unwrap();
     lock.lock().unwrap();
@@ -502,10 +496,7 @@ fn a_second_writer_waits_for_the_first_and_says_so() {
 
 #[test]
 fn a_false_positive_can_silence_its_group_and_switch_its_indicator_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = dir.path().join("auth.log");
-    std::fs::write(&auth, failures("203.0.113.77", 0, 12)).unwrap();
+    let (dir, db, auth) = scene(&failures("203.0.113.77", 0, 12));
     ok(rampart(
         &db,
         &["ioc", "add", "203.0.113.77", "--source", "analyst"],

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use rampart_detect::Level;
 use rampart_engine::output::{csv_line, neutralise};
 
-use super::list_format::ListFormat;
+use super::list_format::{cell_time, ListFormat};
 use rampart_event::Timestamp;
 use rampart_store::{AlertFilter, Status, Store, StoredAlert, Triage};
 
@@ -233,11 +233,6 @@ fn with_state(alert: &StoredAlert) -> serde_json::Value {
     doc
 }
 
-fn time(t: Option<Timestamp>) -> String {
-    t.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
 /// Writes `alerts` as `format`.
 pub fn write_list(
     alerts: &[StoredAlert],
@@ -271,7 +266,7 @@ pub fn write_list(
             ];
             out.write_all(&csv_line(header)?)?;
             for a in alerts {
-                let (when, count) = (time(a.time), a.count.to_string());
+                let (when, count) = (cell_time(a.time), a.count.to_string());
                 let (group, first, last, mitre) = details(a);
                 let cells = [
                     a.id.as_str(),
@@ -312,7 +307,7 @@ pub fn write_list(
                     out,
                     "{:<16}  {:<19}  {:<13}  {:<14}  {:>7}  {title}",
                     a.id.chars().take(16).collect::<String>(),
-                    time(a.time),
+                    cell_time(a.time),
                     a.severity.as_str(),
                     a.status,
                     a.count

@@ -10,9 +10,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use rampart_engine::output::{csv_line, neutralise};
 
-use super::list_format::ListFormat;
+use super::list_format::{cell_time, ListFormat};
 use rampart_event::Timestamp;
-use rampart_store::{parse_query, EventQuery, Store, StoredEvent};
+use rampart_store::{parse_query, EventQuery, Expr, Store, StoredEvent};
 
 /// Arguments of `rampart events`.
 #[derive(Debug, Args)]
@@ -42,16 +42,9 @@ pub struct EventsArgs {
 
 /// Runs the command: exit code 2 when the query does not read.
 pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
-    let expr = match args.query.as_deref().map(parse_query) {
-        None => None,
-        Some(Ok(expr)) => Some(expr),
-        Some(Err(e)) => {
-            eprintln!("error: the query, {e}");
-            if let Some(q) = &args.query {
-                eprintln!("  {q}\n  {:>width$}", "^", width = e.column);
-            }
-            return Ok(ExitCode::from(2));
-        }
+    let expr = match read_query(args.query.as_deref()) {
+        Ok(expr) => expr,
+        Err(code) => return Ok(code),
     };
     if !db.exists() {
         bail!(
@@ -90,6 +83,19 @@ pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
     }
     output.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `--query`; one that does not read is bad usage: the reason and
+/// where it went wrong are printed and exit code 2 returned.
+pub fn read_query(query: Option<&str>) -> Result<Option<Expr>, ExitCode> {
+    let Some(text) = query else {
+        return Ok(None);
+    };
+    parse_query(text).map(Some).map_err(|e| {
+        eprintln!("error: the query, {e}");
+        eprintln!("  {text}\n  {:>width$}", "^", width = e.column);
+        ExitCode::from(2)
+    })
 }
 
 /// A query the store refused (a value of the wrong kind) is bad usage.
@@ -173,10 +179,7 @@ impl<W: Write> EventOutput<W> {
             }
             ListFormat::Table => {
                 let doc = doc();
-                let time = e
-                    .time
-                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default();
+                let time = cell_time(e.time);
                 let cells: Vec<String> = COLUMNS
                     .iter()
                     .map(|c| {

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_store::{parse_query, EventQuery, Store};
+use rampart_store::{EventQuery, Store};
 
 use super::alerts::{self, FilterArgs};
-use super::events::EventOutput;
+use super::events::{read_query, EventOutput};
 use super::list_format::ListFormat;
 
 /// Arguments of `rampart export`.
@@ -69,14 +69,12 @@ fn format_of(path: &Path, said: Option<FileFormat>) -> anyhow::Result<FileFormat
 /// Runs the command.
 pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let format = format_of(&args.output, args.format)?;
-    let expr = match args.query.as_deref().map(parse_query) {
-        Some(Err(e)) => {
-            eprintln!("error: the query, {e}");
-            return Ok(ExitCode::from(2));
+    let expr = match read_query(args.query.as_deref()) {
+        Err(code) => return Ok(code),
+        Ok(Some(_)) if args.what == What::Alerts => {
+            bail!("--query selects events; alerts are chosen with the alert filters")
         }
-        Some(Ok(expr)) if args.what == What::Events => Some(expr),
-        Some(Ok(_)) => bail!("--query selects events; alerts are chosen with the alert filters"),
-        None => None,
+        Ok(expr) => expr,
     };
     if !db.exists() {
         bail!(

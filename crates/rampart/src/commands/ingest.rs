@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use rampart_engine::{Engine, Scope, StoreSink};
+use rampart_engine::{Engine, Scope, StoreSink, Tally};
 use rampart_io::{discover, fingerprint, Input, ReadOptions, Resume};
-use rampart_store::{Source, Store, FINGERPRINT_BYTES};
+use rampart_store::{Committed, Source, Store, FINGERPRINT_BYTES};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -94,11 +94,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     if args.follow {
         return follow(&mut engine, store, (&paths, &own), &options, args.quiet);
     }
-    let Placed {
-        inputs,
-        sources,
-        duplicates,
-    } = place(&mut store, found, &mut summary)?;
+    let placed = place(&mut store, found, &mut summary)?;
     let rules: Vec<String> = engine
         .rules()
         .rules()
@@ -107,16 +103,8 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         .collect();
     let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let run_id = store.start_run("ingest", &listed, &rules)?;
-    let mut sink = StoreSink::start(store, &inputs, &sources)
-        .context("cannot start the thread that writes to the database")?;
-    let tally = engine.run_into(&inputs, &options, &mut sink);
-    let ((mut store, committed, error), reports) = sink.finish();
-    for report in reports {
-        summary.add(report);
-    }
-    if let Some(e) = error {
-        return Err(e).context("cannot store what was read");
-    }
+    let (mut store, committed, tally) =
+        store_pass(&mut engine, store, &placed, (&options, false), &mut summary)?;
     store.finish_run(run_id, &committed)?;
     let pruned = match args.retention {
         Some(age) => Some(store.prune(super::prune::before_now(age)?, false)?),
@@ -127,7 +115,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         summary.print_errors(&mut err)?;
     } else {
         summary.print(started.elapsed(), &mut err)?;
-        for path in &duplicates {
+        for path in &placed.duplicates {
             writeln!(
                 err,
                 "{}: the same file as another input (same first bytes), read once",
@@ -250,6 +238,34 @@ fn place(store: &mut Store, found: Vec<Input>, summary: &mut Summary) -> anyhow:
     Ok(placed)
 }
 
+/// Reads `placed` into `store` through `engine`, the files' reports into
+/// `summary`: a whole run, or (`keep_open`) a pass that leaves
+/// correlations and dedup windows open for the next. Gives the store back
+/// with what was stored.
+fn store_pass(
+    engine: &mut Engine,
+    store: Store,
+    placed: &Placed,
+    (options, keep_open): (&ReadOptions, bool),
+    summary: &mut Summary,
+) -> anyhow::Result<(Store, Committed, Tally)> {
+    let mut sink = StoreSink::start(store, &placed.inputs, &placed.sources)
+        .context("cannot start the thread that writes to the database")?;
+    let tally = if keep_open {
+        engine.pass(&placed.inputs, options, &mut sink)
+    } else {
+        engine.run_into(&placed.inputs, options, &mut sink)
+    };
+    let ((store, committed, error), reports) = sink.finish();
+    for report in reports {
+        summary.add(report);
+    }
+    match error {
+        Some(e) => Err(e).context("cannot store what was read"),
+        None => Ok((store, committed, tally)),
+    }
+}
+
 /// A file's size and modification time: what tells that it changed.
 type Seen = (u64, Option<std::time::SystemTime>);
 
@@ -291,14 +307,9 @@ fn follow(
                 }
             }
             let placed = place(&mut store, changed, &mut summary)?;
-            let mut sink = StoreSink::start(store, &placed.inputs, &placed.sources)
-                .context("cannot start the thread that writes to the database")?;
-            engine.pass(&placed.inputs, options, &mut sink);
-            let ((back, stored, error), _) = sink.finish();
+            let (back, stored, _) =
+                store_pass(engine, store, &placed, (options, true), &mut summary)?;
             store = back;
-            if let Some(e) = error {
-                return Err(e).context("cannot store what was read");
-            }
             if !quiet && stored.events + stored.dead + stored.alerts > 0 {
                 eprintln!(
                     "{}  {} new events, {} unreadable lines, {} new alerts",

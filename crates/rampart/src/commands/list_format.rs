@@ -2,6 +2,7 @@
 //! events): a table for people, JSON lines, one JSON array, or CSV.
 
 use clap::ValueEnum;
+use rampart_event::Timestamp;
 
 /// How a list is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -14,4 +15,10 @@ pub enum ListFormat {
     Json,
     /// Comma-separated values, formulas neutralised.
     Csv,
+}
+
+/// A time as a table cell shows it (UTC, to the second; empty for none).
+pub fn cell_time(t: Option<Timestamp>) -> String {
+    t.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
 }
