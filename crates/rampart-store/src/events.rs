@@ -87,28 +87,28 @@ fn int(event: &Event, name: &str) -> Option<i64> {
     }
 }
 
-/// Microseconds in a day.
-const DAY: i64 = 86_400_000_000;
+/// Microseconds in an hour.
+const HOUR: i64 = 3_600_000_000;
 
-/// The day (since the epoch) of a time in microseconds; -1 for none.
-pub(crate) fn day_of(time: Option<i64>) -> i64 {
-    time.map_or(-1, |t| t.div_euclid(DAY))
+/// The hour (since the epoch) of a time in microseconds; -1 for none.
+pub(crate) fn hour_of(time: Option<i64>) -> i64 {
+    time.map_or(-1, |t| t.div_euclid(HOUR))
 }
 
-/// Adds `delta` events per (dataset, day) to the counts `stats` reads, so
-/// that it need not count millions of rows.
+/// Adds `delta` events per (dataset, hour) to the counts `stats` and
+/// timelines read, so that they need not count millions of rows.
 pub(crate) fn count(
     tx: &Transaction<'_>,
     delta: &HashMap<(String, i64), i64>,
 ) -> Result<(), StoreError> {
     let mut add = tx.prepare_cached(
-        "INSERT INTO event_counts (dataset, day, n) VALUES (?1, ?2, ?3)
-         ON CONFLICT (dataset, day) DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO event_hours (dataset, hour, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (dataset, hour) DO UPDATE SET n = n + excluded.n",
     )?;
-    for ((dataset, day), n) in delta {
-        add.execute(params![dataset, day, n])?;
+    for ((dataset, hour), n) in delta {
+        add.execute(params![dataset, hour, n])?;
     }
-    tx.execute("DELETE FROM event_counts WHERE n <= 0", [])?;
+    tx.execute("DELETE FROM event_hours WHERE n <= 0", [])?;
     Ok(())
 }
 
@@ -145,7 +145,7 @@ pub(crate) fn insert(
         if inserted == 1 {
             search.execute(params![e.id, e.text])?;
             added += 1;
-            let key = (e.dataset.clone().unwrap_or_default(), day_of(e.time));
+            let key = (e.dataset.clone().unwrap_or_default(), hour_of(e.time));
             *counts.entry(key).or_default() += 1;
         }
     }

@@ -195,6 +195,41 @@ const MIGRATIONS: &[&str] = &[
     ) e ON e.id = r.event_id
     LEFT JOIN threat_ips s ON r.src_ip = s.ip
     LEFT JOIN threat_ips d ON r.dst_ip = d.ip;",
+    // 5: events counted per hour of their time (timelines over a day need
+    // hours; a day is the sum of its hours), and what correlations and
+    // dedup windows hold between runs, so that a burst read by two ingests
+    // is one burst. A correlation's state is kept with the shape of the
+    // rule it was built by; another shape starts afresh.
+    "CREATE TABLE event_hours (
+        dataset TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (dataset, hour)
+    ) WITHOUT ROWID;
+    INSERT INTO event_hours (dataset, hour, n)
+    SELECT coalesce(dataset, ''),
+        CASE WHEN time IS NULL THEN -1
+             ELSE (time - (time % 3600000000 + 3600000000) % 3600000000) / 3600000000 END AS h,
+        count(*)
+    FROM events GROUP BY 1, 2;
+    DROP TABLE event_counts;
+    CREATE TABLE correlation_state (
+        rule TEXT PRIMARY KEY,
+        shape INTEGER NOT NULL,
+        parts BLOB NOT NULL
+    );
+    CREATE TABLE correlation_groups (
+        rule TEXT NOT NULL,
+        grp BLOB NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (rule, grp)
+    );
+    CREATE TABLE dedup_open (
+        rule TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        alert BLOB NOT NULL,
+        PRIMARY KEY (rule, grp)
+    );",
 ];
 
 /// Brings the schema up to date.
@@ -267,6 +302,48 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].indicator.value, "203.0.113.7");
         assert_eq!(store.event_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn events_stored_before_the_hourly_counts_are_counted_by_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::run_to(&mut conn, 4).unwrap();
+        // Two events in one hour, one in the hour before the epoch (whose
+        // hour must round down), one without a time or a dataset.
+        for (id, time, dataset) in [
+            (1, Some(7_200_000_001i64), Some("sshd")),
+            (2, Some(10_799_999_999), Some("sshd")),
+            (3, Some(-1), Some("ufw")),
+            (4, None, None),
+        ] {
+            conn.execute(
+                "INSERT INTO events (id, time, stored, dataset, doc) VALUES (?1, ?2, 0, ?3, '{}')",
+                rusqlite::params![id, time, dataset],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let mut stmt = store
+            .conn
+            .prepare("SELECT dataset, hour, n FROM event_hours ORDER BY dataset, hour")
+            .unwrap();
+        let rows: Vec<(String, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (String::new(), -1, 1),
+                ("sshd".into(), 2, 2),
+                ("ufw".into(), -1, 1)
+            ]
+        );
+        assert_eq!(store.stats().unwrap().events, 4);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! would go at once), a bounded number per transaction so that readers
 //! and a running ingest are never held up long; the file then gives the
 //! freed pages back to the disk. The store's figures come from counts kept
-//! per dataset and day as events are stored and pruned, not from counting
+//! per dataset and hour as events are stored and pruned, not from counting
 //! millions of rows.
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rusqlite::params;
 
-use crate::events::{count, day_of};
+use crate::events::{count, hour_of};
 
 use crate::{Store, StoreError};
 
@@ -64,7 +64,7 @@ impl Store {
             let mut gone: HashMap<(String, i64), i64> = HashMap::new();
             for (_, dataset, time) in &rows {
                 *gone
-                    .entry((dataset.clone().unwrap_or_default(), day_of(*time)))
+                    .entry((dataset.clone().unwrap_or_default(), hour_of(*time)))
                     .or_default() -= 1;
             }
             count(&tx, &gone)?;
@@ -132,12 +132,12 @@ impl Store {
             Ok(rows.collect::<Result<_, _>>()?)
         };
         let datasets = pairs(
-            "SELECT nullif(dataset, ''), sum(n) AS total FROM event_counts
+            "SELECT nullif(dataset, ''), sum(n) AS total FROM event_hours
              GROUP BY dataset ORDER BY total DESC, dataset",
         )?;
         let days = pairs(
-            "SELECT date(day * 86400, 'unixepoch'), sum(n) FROM event_counts
-             WHERE day >= 0 GROUP BY day ORDER BY day DESC LIMIT 14",
+            "SELECT date(hour / 24 * 86400, 'unixepoch') AS day, sum(n) FROM event_hours
+             WHERE hour >= 0 GROUP BY day ORDER BY day DESC LIMIT 14",
         )?;
         let mut stmt = self.conn.prepare(
             "SELECT severity, status, count(*) FROM alerts GROUP BY severity, status
