@@ -2,6 +2,8 @@
 //! where those events came from. An alert reads on its own: it carries the
 //! triggering events (up to a cap) as normalised JSON.
 
+mod saved;
+
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
@@ -12,6 +14,7 @@ use serde_json::Value as Json;
 use crate::attack::{Catalogue, TechniqueInfo};
 use crate::compile::Matched;
 use crate::rule::{Level, Rule};
+pub use saved::{from_nanos, nanos};
 
 /// A MITRE ATT&CK technique named by a rule's tags.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,4 +19,4 @@ pub use batch::Scope;
 pub use output::{AlertFormat, AlertWriter};
 pub use run::{Engine, Sink, Tally, Watch};
 pub use sink::{AlertSink, Background};
-pub use store_sink::StoreSink;
+pub use store_sink::{StoreSink, COMMIT_EVENTS};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use rampart_detect::rule::Rule;
-use rampart_detect::{Alert, Correlator, Deduper, Level, RuleRoles, RuleSet, Tuning};
+use rampart_detect::{Alert, Correlator, Deduper, Level, RuleRoles, RuleSet, SavedState, Tuning};
 use rampart_event::Event;
 use rampart_intel::{Enrichers, IpCounts};
 use rampart_io::{read_files_on, worker_pool, FileReport, Input, Message, ReadOptions};
@@ -47,6 +47,21 @@ pub trait Sink {
     fn open_alert(&mut self, _alert: Alert) {}
     /// A file is finished.
     fn file_done(&mut self, report: FileReport);
+    /// Whether it keeps the engine's state (correlation windows, dedup
+    /// windows) with what it stores, so that a later run goes on with it
+    /// ([`Engine::restore`]).
+    fn keeps_state(&self) -> bool {
+        false
+    }
+    /// Asked after each batch when it keeps state: whether it wants the
+    /// state now, to store with everything handed on so far.
+    fn state_due(&self) -> bool {
+        false
+    }
+    /// What changed in the engine's state since it was last handed on, as
+    /// it stands after everything handed on so far; also at the end of
+    /// each pass.
+    fn state(&mut self, _changes: SavedState) {}
 }
 
 /// Alerts to one place, the rest to a watch.
@@ -155,6 +170,15 @@ impl Engine {
         self.correlator.len()
     }
 
+    /// Goes on from the state a sink kept ([`Sink::keeps_state`]): open
+    /// correlation windows and dedup windows, as they stood after the
+    /// input the sink stored. Call before the first pass; an error says
+    /// what of the saved state could not be read.
+    pub fn restore(&mut self, saved: &SavedState) -> Result<(), String> {
+        self.correlator.restore(saved)?;
+        self.dedup.restore(saved)
+    }
+
     /// What events are enriched with.
     pub fn enrichers_mut(&mut self) -> &mut Enrichers {
         &mut self.enrichers
@@ -193,6 +217,12 @@ impl Engine {
         let open_too = sink.wants_open_alerts();
         if open_too {
             self.correlator.note_open_changes();
+            self.dedup.note_open_changes();
+        }
+        let keeps_state = sink.keeps_state();
+        if keeps_state {
+            self.correlator.track_changes();
+            self.dedup.track_changes();
         }
         let detector = Detector {
             rules: &self.rules,
@@ -241,17 +271,27 @@ impl Engine {
                         }
                     }
                     if open_too {
-                        for alert in correlator.open_changed() {
-                            if alert.severity >= min && !out.tuning.suppresses(&alert) {
+                        let open = correlator.open_changed().into_iter();
+                        for alert in open
+                            .filter(|a| a.severity >= min)
+                            .chain(dedup.open_changed())
+                        {
+                            if !out.tuning.suppresses(&alert) {
                                 out.sink.open_alert(alert);
                             }
                         }
                     }
                     out.sink.events(&inputs[index], events);
+                    if keeps_state && out.sink.state_due() {
+                        out.sink.state(saved(correlator, dedup));
+                    }
                 }
                 Message::Done(report) => out.sink.file_done(report),
             },
         );
+        if keeps_state {
+            out.sink.state(saved(correlator, dedup));
+        }
         out.tally
     }
 
@@ -273,6 +313,15 @@ impl Engine {
         }
         out.tally
     }
+}
+
+/// What changed in the state of `correlator` and `dedup` since it was last
+/// saved.
+fn saved(correlator: &mut Correlator, dedup: &mut Deduper) -> SavedState {
+    let mut out = SavedState::default();
+    correlator.save(&mut out);
+    dedup.save(&mut out);
+    out
 }
 
 /// The last step of every alert: suppression, counting, the sink.

@@ -1,8 +1,10 @@
 //! The store as the engine's sink: what `ingest` is. Events, unreadable
 //! lines and alerts gather in a pending commit, which is stored with how
-//! far each file has been read once it holds enough or a second has
-//! passed, always at a batch's end, so the store never holds part of a
-//! batch and a run that stops at any moment goes on from its last commit.
+//! far each file has been read and the engine's state (open correlation
+//! and dedup windows) once it holds enough or a second has passed, always
+//! at a batch's end, so the store never holds part of a batch and a run
+//! that stops at any moment goes on from its last commit as if it had not
+//! stopped.
 //! Commits are written by a thread of their own, while the engine reads on;
 //! at most two wait for it, so memory stays bounded when the disk is slow.
 
@@ -13,7 +15,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rampart_detect::Alert;
+use rampart_detect::{Alert, SavedState};
 use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
@@ -23,8 +25,8 @@ use rampart_store::{
 
 use crate::run::Sink;
 
-/// Events held before a commit, at most.
-const COMMIT_EVENTS: usize = 20_000;
+/// Events held before a commit, at most, unless told otherwise.
+pub const COMMIT_EVENTS: usize = 20_000;
 /// Commits that may wait for the writing thread.
 const WAITING: usize = 2;
 /// Time between commits, at most (while batches arrive).
@@ -49,6 +51,8 @@ pub struct StoreSink {
     /// Alerts of the batch whose events come next.
     batch_alerts: Vec<Alert>,
     since: Instant,
+    /// Events held before a commit, at most.
+    commit_events: usize,
     tx: SyncSender<Commit>,
     writer: JoinHandle<Written>,
     /// The files finished.
@@ -105,10 +109,17 @@ impl StoreSink {
             pending: Commit::default(),
             batch_alerts: Vec::new(),
             since: Instant::now(),
+            commit_events: COMMIT_EVENTS,
             tx,
             writer,
             reports: Vec::new(),
         })
+    }
+
+    /// Commits once `events` events are held (or a second has passed).
+    pub fn commit_every(mut self, events: usize) -> StoreSink {
+        self.commit_events = events.max(1);
+        self
     }
 
     fn place(&mut self, path: &Path) -> Option<&mut Place> {
@@ -226,9 +237,20 @@ impl Sink for StoreSink {
                 .map(|(i, event)| NewEvent::new(source, first + i as u64, event)),
         );
         self.pending.progress.insert(source, progress);
-        if self.pending.events.len() >= COMMIT_EVENTS || self.since.elapsed() >= COMMIT_EVERY {
-            self.hand_over();
-        }
+    }
+
+    fn keeps_state(&self) -> bool {
+        true
+    }
+
+    fn state_due(&self) -> bool {
+        self.pending.events.len() >= self.commit_events || self.since.elapsed() >= COMMIT_EVERY
+    }
+
+    /// Commits everything handed on so far with the state it left.
+    fn state(&mut self, changes: SavedState) {
+        self.pending.state = changes;
+        self.hand_over();
     }
 
     fn wants_open_alerts(&self) -> bool {

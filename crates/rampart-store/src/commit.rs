@@ -1,11 +1,12 @@
 //! One transaction of an ingest: events, unreadable lines and alerts, with
-//! how far each source has been read. They commit together, so a crash at
-//! any moment leaves the store as it was after the last commit, and the
-//! next run goes on from exactly there.
+//! how far each source has been read and the engine's state as they left
+//! it. They commit together, so a crash at any moment leaves the store as
+//! it was after the last commit, and the next run goes on from exactly
+//! there.
 
 use std::collections::BTreeMap;
 
-use rampart_detect::Alert;
+use rampart_detect::{Alert, SavedState};
 use rusqlite::params;
 
 use crate::events::{insert, insert_dead, NewDead, NewEvent};
@@ -22,6 +23,9 @@ pub struct Commit {
     pub alerts: Vec<NewAlert>,
     /// For each source read: (events, unreadable lines) stored of it so far.
     pub progress: BTreeMap<i64, (u64, u64)>,
+    /// What changed in the engine's state, as the events up to `progress`
+    /// left it.
+    pub state: SavedState,
 }
 
 /// An alert to store, and the stored events behind it that it no longer
@@ -53,6 +57,7 @@ impl Commit {
             && self.dead.is_empty()
             && self.alerts.is_empty()
             && self.progress.is_empty()
+            && self.state.is_empty()
     }
 }
 
@@ -74,7 +79,9 @@ impl Store {
                 progress.execute(params![source, *events as i64, *dead as i64, now])?;
             }
         }
+        crate::state::write(&tx, &commit.state)?;
         tx.commit()?;
+        commit.state = SavedState::default();
         commit.events.clear();
         commit.dead.clear();
         commit.alerts.clear();

@@ -16,6 +16,7 @@ mod query;
 mod retention;
 mod runs;
 mod sources;
+mod state;
 mod suppressions;
 mod vt_cache;
 

@@ -685,3 +685,58 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
     ingest(&db, &logs);
     assert_eq!(count(&db, events), 13);
 }
+
+#[test]
+fn a_brute_force_split_between_two_ingests_is_one_alert() {
+    // Three failures, then two more appended: five within five minutes.
+    let (_dir, db, auth) = scene(&failures("198.51.100.4", 0, 3));
+    ingest(&db, &auth);
+    let brute = "SELECT count(*) FROM alerts WHERE rule_id = 'ssh-brute-force'";
+    assert_eq!(count(&db, brute), 0, "three failures are not a brute force");
+    assert!(
+        count(&db, "SELECT count(*) FROM correlation_groups") >= 1,
+        "the open window is stored"
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    file.write_all(failures("198.51.100.4", 3, 2).as_bytes())
+        .unwrap();
+    drop(file);
+    ingest(&db, &auth);
+    assert_eq!(
+        count(&db, brute),
+        1,
+        "the five failures are one brute force"
+    );
+    let alert: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT doc FROM alerts WHERE rule_id = 'ssh-brute-force'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["count"], 5, "{alert}");
+    let events = alert["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5, "the first run's events come with it");
+    // More of the same burst grows the same alert.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    file.write_all(failures("198.51.100.4", 5, 4).as_bytes())
+        .unwrap();
+    drop(file);
+    ingest(&db, &auth);
+    assert_eq!(count(&db, brute), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT json_extract(doc, '$.count') FROM alerts WHERE rule_id = 'ssh-brute-force'"
+        ),
+        9
+    );
+}

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rampart_event::ValueRef;
+use serde::{Deserialize, Serialize};
 
 use super::HashMap;
 use crate::correlation::Kind;
@@ -168,6 +169,56 @@ impl Measure {
             Measure::Sum { sum, avg: true } if sum.n == 0 => f64::NAN,
             Measure::Sum { sum, avg: true } => sum.total() / sum.n as f64,
             Measure::Rank(rank) => rank.value(),
+        }
+    }
+}
+
+/// A running sum as saved between runs: exactly its parts, since a sum
+/// rebuilt by adding its numbers again in another order could differ in
+/// its last bits from the one kept.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct SavedSum {
+    parts: [f64; 4],
+    counts: [u64; 4],
+}
+
+impl Measure {
+    /// The running sum's parts, for a sum.
+    pub(super) fn saved_sum(&self) -> Option<SavedSum> {
+        let Measure::Sum { sum, .. } = self else {
+            return None;
+        };
+        Some(SavedSum {
+            parts: [
+                sum.small.sum,
+                sum.small.carry,
+                sum.large.sum,
+                sum.large.carry,
+            ],
+            counts: [sum.n, sum.plus_inf, sum.minus_inf, sum.nan],
+        })
+    }
+
+    /// Puts back the parts `saved_sum` gave (after the window's numbers were
+    /// added again, which leaves the sum in another order).
+    pub(super) fn restore_sum(&mut self, saved: &SavedSum) {
+        if let Measure::Sum { sum, .. } = self {
+            let [small, small_carry, large, large_carry] = saved.parts;
+            let [n, plus_inf, minus_inf, nan] = saved.counts;
+            *sum = Sum {
+                small: Compensated {
+                    sum: small,
+                    carry: small_carry,
+                },
+                large: Compensated {
+                    sum: large,
+                    carry: large_carry,
+                },
+                n,
+                plus_inf,
+                minus_inf,
+                nan,
+            };
         }
     }
 }

@@ -31,6 +31,7 @@ mod measure;
 mod parts;
 mod place;
 mod plan;
+mod resume;
 mod state;
 mod window;
 
@@ -49,6 +50,7 @@ use state::State;
 /// hash with a seed of its own per map, so colliding keys cannot be chosen
 /// ahead.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Limits that keep correlation state bounded.
 #[derive(Debug, Clone)]
@@ -110,6 +112,8 @@ pub struct Correlator {
     serial: Vec<State>,
     part_limits: state::Limits,
     serial_limits: state::Limits,
+    /// Correlations whose saved groups the next save drops (see `resume`).
+    reset: Vec<String>,
 }
 
 impl Correlator {
@@ -141,6 +145,7 @@ impl Correlator {
             plan: Arc::new(plan),
             part_limits,
             serial_limits,
+            reset: Vec::new(),
         };
         (c, failed)
     }
@@ -510,6 +515,206 @@ level: critical
         assert!(alone.iter().any(|a| a.1 == "brute-then-login"), "{alone:?}");
         assert!(closed_early > 800, "{closed_early} alerts closed mid-run");
         assert_eq!(alone, together);
+    }
+
+    /// CHAIN, with a spray (distinct users) and a sum of bytes beside it.
+    fn resumable_rules() -> String {
+        format!(
+            "{CHAIN}---
+title: Spray
+id: spray
+correlation:
+  type: value_count
+  rules: [failed]
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {{field: user.name, gte: 3}}
+level: high
+---
+title: Bytes
+id: bytes
+correlation:
+  type: value_sum
+  rules: [failed]
+  group-by: [user.name]
+  timespan: 2m
+  condition: {{field: source.bytes, gte: 1000}}
+level: low
+"
+        )
+    }
+
+    #[test]
+    fn a_correlator_restored_from_its_saved_state_goes_on_as_if_never_stopped() {
+        let rules = resumable_rules();
+        let build = || {
+            let mut set = RuleSet::build(
+                load_text(&rules, "c.yml".into()),
+                &CompileOptions::default(),
+            );
+            assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+            let c = set.correlator(Limits {
+                max_groups: 300,
+                ..Limits::default()
+            });
+            (set, c)
+        };
+        let (set, _) = build();
+        let mut events = Vec::new();
+        // Each burst from its own addresses: the last burst's groups end
+        // only when swept, so the sweeps must fall where they would have.
+        for i in 0..6_000u32 {
+            let ip = format!("10.0.{}.{}", i / 2000, i % 97);
+            let secs = i64::from(i / 2000 * 3600 + i % 2000 / 8) - i64::from(i % 5);
+            let mut e = failed(&ip, &format!("u{}", i % 7), secs, u64::from(i));
+            e.set("source.bytes", format!("{}.{}", i % 300, i % 10));
+            if i % 13 == 0 {
+                e.insert("event.outcome", "success");
+            }
+            events.push(e);
+        }
+        let hits: Vec<Vec<usize>> = events
+            .iter()
+            .map(|e| set.matches(e).iter().map(|h| h.index).collect())
+            .collect();
+        let batches: Vec<(&[Event], &[Vec<usize>])> =
+            events.chunks(150).zip(hits.chunks(150)).collect();
+        let feed = |c: &mut Correlator, (batch, hits): (&[Event], &[Vec<usize>])| {
+            let roles = c.roles();
+            let mut placed = Placements::default();
+            for (at, (e, hits)) in batch.iter().zip(hits).enumerate() {
+                for &rule in hits {
+                    roles.place(rule, at, e, &mut placed);
+                }
+            }
+            c.observe_batch(batch, &placed, None)
+        };
+        let key = |a: &Alert| {
+            let events: Vec<String> = a.events.iter().map(|e| e.get().to_owned()).collect();
+            (
+                a.rule_id.clone(),
+                a.id.clone(),
+                a.count,
+                a.last_seen,
+                events,
+            )
+        };
+        let (_, mut whole) = build();
+        let mut expected: Vec<_> = Vec::new();
+        for &b in &batches {
+            expected.extend(feed(&mut whole, b).iter().map(key));
+        }
+        expected.extend(whole.finish().iter().map(key));
+        // Saved after every third batch, as a store would keep it; killed
+        // two batches after some saves, the unsaved batches read again.
+        let mut store: std::collections::BTreeMap<(String, Vec<u8>), Vec<u8>> = Default::default();
+        let mut headers = Vec::new();
+        let mut save = |c: &mut Correlator| {
+            let mut changes = crate::SavedState::default();
+            c.save(&mut changes);
+            assert!(changes.reset.is_empty());
+            headers = changes.rules;
+            for g in changes.groups {
+                match g.state {
+                    Some(state) => store.insert((g.rule, g.key), state),
+                    None => store.remove(&(g.rule, g.key)),
+                };
+            }
+            crate::SavedState {
+                rules: headers.clone(),
+                groups: store
+                    .iter()
+                    .map(|((rule, key), state)| crate::saved::SavedGroup {
+                        rule: rule.clone(),
+                        key: key.clone(),
+                        state: Some(state.clone()),
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        };
+        let (_, mut c) = build();
+        c.track_changes();
+        let mut got = Vec::new();
+        let mut uncommitted = Vec::new();
+        let mut saved = save(&mut c);
+        let mut at = 0;
+        let mut restarts = 0;
+        while at < batches.len() {
+            uncommitted.extend(feed(&mut c, batches[at]).iter().map(key));
+            at += 1;
+            if at % 3 == 0 {
+                got.append(&mut uncommitted);
+                saved = save(&mut c);
+                if at % 2 == 0 && at + 2 < batches.len() {
+                    // Two more batches, lost with the process.
+                    feed(&mut c, batches[at]);
+                    feed(&mut c, batches[at + 1]);
+                    let (_, mut fresh) = build();
+                    fresh.restore(&saved).unwrap();
+                    fresh.track_changes();
+                    c = fresh;
+                    restarts += 1;
+                }
+            }
+        }
+        got.append(&mut uncommitted);
+        got.extend(c.finish().iter().map(key));
+        assert!(restarts >= 3, "{restarts} restarts");
+        assert!(
+            saved.groups.len() > 50,
+            "{} groups saved",
+            saved.groups.len()
+        );
+        for rule in ["brute", "brute-then-login", "spray", "bytes"] {
+            assert!(expected.iter().any(|a| a.0 == rule), "{rule} fires");
+        }
+        assert!(expected.len() > 100, "{} alerts", expected.len());
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn state_saved_under_another_shape_of_its_rule_is_dropped() {
+        let (mut set, mut c) = (
+            RuleSet::build(load_text(RULES, "r.yml".into()), &CompileOptions::default()),
+            None,
+        );
+        let mut first = set.correlator(Limits::default());
+        first.track_changes();
+        for i in 0..3 {
+            let e = failed("203.0.113.9", "root", i, i as u64);
+            for hit in set.matches(&e) {
+                first.observe(hit.index, &e);
+            }
+        }
+        let mut saved = crate::SavedState::default();
+        first.save(&mut saved);
+        assert_eq!(saved.groups.len(), 2, "one group in each correlation");
+        // The brute force now needs 10 in 5 minutes: its state is dropped;
+        // the spray's is carried on.
+        let changed = RULES.replace("condition: {gte: 5}", "condition: {gte: 10}");
+        let mut set2 = RuleSet::build(
+            load_text(&changed, "r.yml".into()),
+            &CompileOptions::default(),
+        );
+        let mut second = set2.correlator(Limits::default());
+        second.restore(&saved).unwrap();
+        second.track_changes();
+        let mut again = crate::SavedState::default();
+        second.save(&mut again);
+        assert_eq!(again.reset, ["brute"]);
+        c.get_or_insert(second);
+        let e = failed("203.0.113.9", "admin", 4, 9);
+        let e2 = failed("203.0.113.9", "guest", 5, 10);
+        let mut alerts = Vec::new();
+        for e in [&e, &e2] {
+            for hit in set2.matches(e) {
+                alerts.extend(c.as_mut().unwrap().observe(hit.index, e));
+            }
+        }
+        alerts.extend(c.as_mut().unwrap().finish());
+        let rules: Vec<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
+        assert_eq!(rules, ["spray"], "three users in all, five failures in all");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use rampart_event::Event;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::plan::{encode_part, text_field, Member, Plan};
+use super::plan::{encode_part, text_field, Member, Plan, Running};
 
 /// Partitions each correlation's groups are spread over: fixed, whatever
 /// the number of threads, so that every run keeps the same groups together
@@ -16,6 +16,17 @@ pub const PARTITIONS: usize = 16;
 
 /// The partition of the correlations that keep their groups in one place.
 pub(super) const SERIAL: u32 = u32::MAX;
+
+/// The partition that owns the group of `correlation` whose encoded key
+/// is `key`.
+pub(super) fn part_of(correlation: &Running, key: &str) -> u32 {
+    if correlation.serial {
+        SERIAL
+    } else {
+        let hash = xxh3_64_with_seed(key.as_bytes(), correlation.seed);
+        (hash % PARTITIONS as u64) as u32
+    }
+}
 
 /// One match placed in one correlation.
 #[derive(Debug, Clone, Copy)]
@@ -96,13 +107,7 @@ impl Placements {
                 continue;
             };
             let key_end = value.map_or(self.text.len(), |(s, _)| s);
-            let part = if correlation.serial {
-                SERIAL
-            } else {
-                let hash =
-                    xxh3_64_with_seed(&self.text.as_bytes()[start..key_end], correlation.seed);
-                (hash % PARTITIONS as u64) as u32
-            };
+            let part = part_of(correlation, &self.text[start..key_end]);
             self.items.push(Placement {
                 event: at as u32,
                 rule: rule as u32,

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::plan::{decode, Running};
-use super::window::Window;
-use super::HashMap;
-use crate::alert::{stable_id, techniques, Alert, Origin};
+use super::window::{SavedWindow, Window};
+use super::{HashMap, HashSet};
+use crate::alert::{from_nanos, nanos, stable_id, techniques, Alert, Origin};
 use crate::compile::Matched;
 use crate::correlation::CorrelationRule;
 
@@ -50,6 +51,26 @@ pub(super) struct State {
     sweep_after: usize,
     /// Groups whose open alert opened or grew since `take_changed`.
     changed: Vec<Box<str>>,
+    /// Groups that changed or ended since `take_dirty`, when the state is
+    /// saved between runs.
+    dirty: Option<HashSet<Box<str>>>,
+}
+
+/// A state's counters as saved between runs: with its groups, they make
+/// the next run sweep and evict as one uninterrupted run would.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct Counters {
+    newest: Option<i128>,
+    since_sweep: u64,
+    sweep_after: u64,
+}
+
+/// A group as saved between runs.
+#[derive(Serialize, Deserialize)]
+struct SavedGroup {
+    last_activity: i128,
+    open: Option<Vec<u8>>,
+    window: SavedWindow,
 }
 
 impl State {
@@ -60,7 +81,89 @@ impl State {
             since_sweep: 0,
             sweep_after: limits.sweep_every,
             changed: Vec::new(),
+            dirty: None,
         }
+    }
+
+    /// From now on, notes the groups that change or end, for `take_dirty`.
+    pub fn track(&mut self) {
+        self.dirty.get_or_insert_with(HashSet::default);
+    }
+
+    fn touch(&mut self, key: &str) {
+        if let Some(dirty) = &mut self.dirty {
+            if !dirty.contains(key) {
+                dirty.insert(key.into());
+            }
+        }
+    }
+
+    /// The counters, to save.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            newest: self.newest.map(nanos),
+            since_sweep: self.since_sweep as u64,
+            sweep_after: self.sweep_after as u64,
+        }
+    }
+
+    /// Puts back saved counters.
+    pub fn set_counters(&mut self, c: &Counters) -> Result<(), String> {
+        self.newest = c.newest.map(from_nanos).transpose()?;
+        self.since_sweep = c.since_sweep as usize;
+        self.sweep_after = c.sweep_after as usize;
+        Ok(())
+    }
+
+    /// The groups that changed since the last call, each with its state as
+    /// bytes, or none when it ended; in key order.
+    pub fn take_dirty(&mut self) -> Vec<(Box<str>, Option<Vec<u8>>)> {
+        let Some(dirty) = &mut self.dirty else {
+            return Vec::new();
+        };
+        let mut keys: Vec<Box<str>> = dirty.drain().collect();
+        keys.sort();
+        keys.into_iter()
+            .map(|key| {
+                let saved = self.groups.get(&key).map(|g| {
+                    let group = SavedGroup {
+                        last_activity: nanos(g.last_activity),
+                        open: g.open.as_ref().map(|a| a.to_bytes()),
+                        window: g.window.save(),
+                    };
+                    // Plain data into a vector: cannot fail.
+                    postcard::to_stdvec(&group).unwrap_or_default()
+                });
+                (key, saved)
+            })
+            .collect()
+    }
+
+    /// Puts back a group that `take_dirty` saved.
+    pub fn restore(&mut self, running: &Running, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let saved: SavedGroup =
+            postcard::from_bytes(bytes).map_err(|e| format!("saved group: {e}"))?;
+        let rule = &running.rule;
+        let window = Window::restore(
+            rule.kind,
+            running.members.len(),
+            rule.percentile,
+            saved.window,
+        )?;
+        let open = saved
+            .open
+            .map(|a| Alert::from_bytes(&a).map(Box::new))
+            .transpose()?;
+        self.groups.insert(
+            key.into(),
+            Group {
+                window,
+                open,
+                last_activity: from_nanos(saved.last_activity)?,
+                changed: false,
+            },
+        );
+        Ok(())
     }
 
     /// How many groups it keeps.
@@ -84,6 +187,9 @@ impl State {
 
     /// Ends the input: every open alert.
     pub fn drain(&mut self) -> impl Iterator<Item = Alert> + '_ {
+        if let Some(dirty) = &mut self.dirty {
+            dirty.extend(self.groups.keys().cloned());
+        }
         self.groups.drain().filter_map(|(_, g)| g.open.map(|a| *a))
     }
 }
@@ -155,6 +261,7 @@ impl State {
                 },
             );
         }
+        self.touch(key);
         let group = self.groups.get_mut(key)?;
         let span = running.span;
         // A burst whose last match is a whole span old is over.
@@ -205,7 +312,7 @@ impl State {
                     .window
                     .take_kept()
                     .iter()
-                    .map(|e| e.to_json_raw())
+                    .map(|k| k.to_json_raw())
                     .collect();
                 if !group.changed {
                     group.changed = true;
@@ -319,10 +426,14 @@ impl State {
             return;
         };
         let mut ended = Vec::new();
-        self.groups.retain(|_, g| {
+        let dirty = &mut self.dirty;
+        self.groups.retain(|key, g| {
             let quiet = newest.duration_since(g.last_activity) > span;
             if quiet {
                 ended.extend(g.open.take().map(|a| *a));
+                if let Some(dirty) = dirty {
+                    dirty.insert(key.clone());
+                }
             }
             !quiet
         });
@@ -346,6 +457,7 @@ impl State {
         by_age.sort();
         let oldest: Vec<Box<str>> = by_age.into_iter().map(|(_, k)| k.clone()).collect();
         for key in oldest {
+            self.touch(&key);
             if let Some(group) = self.groups.remove(&key) {
                 closed.extend(group.open.map(|a| *a));
             }

@@ -12,9 +12,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-use super::measure::{Carried, Measure, Slot};
-use crate::alert::Origin;
+use super::measure::{Carried, Measure, SavedSum, Slot};
+use crate::alert::{from_nanos, nanos, Origin};
 use crate::correlation::Kind;
 
 /// One match in a window.
@@ -112,6 +114,24 @@ impl Matches {
     }
 }
 
+/// An event kept for an alert: as read, or as the JSON it was saved as
+/// when the window was saved between runs.
+#[derive(Debug)]
+pub(super) enum Kept {
+    Event(Arc<Event>),
+    Json(Box<RawValue>),
+}
+
+impl Kept {
+    /// The event as an alert carries it.
+    pub(super) fn to_json_raw(&self) -> Box<RawValue> {
+        match self {
+            Kept::Event(e) => e.to_json_raw(),
+            Kept::Json(j) => j.clone(),
+        }
+    }
+}
+
 /// The matches of one group inside the span.
 #[derive(Debug)]
 pub(super) struct Window {
@@ -120,7 +140,7 @@ pub(super) struct Window {
     measure: Measure,
     /// The events of the first few matches since the last alert opened,
     /// while they are in the window: an alert's events if one opens.
-    kept: Vec<(Slot, Arc<Event>)>,
+    kept: Vec<(Slot, Kept)>,
 }
 
 impl Window {
@@ -162,7 +182,7 @@ impl Window {
         self.measure.add(slot, entry.member, &entry.carried);
         self.matches.insert(slot, entry);
         if let Some(event) = event {
-            self.kept.push((slot, event));
+            self.kept.push((slot, Kept::Event(event)));
         }
     }
 
@@ -197,7 +217,7 @@ impl Window {
     }
 
     /// The kept events, in window order; none are kept afterwards.
-    pub(super) fn take_kept(&mut self) -> Vec<Arc<Event>> {
+    pub(super) fn take_kept(&mut self) -> Vec<Kept> {
         let mut kept = std::mem::take(&mut self.kept);
         kept.sort_by_key(|(slot, _)| *slot);
         kept.into_iter()
@@ -225,6 +245,137 @@ impl Window {
             }
         }
         seen
+    }
+}
+
+/// One match as saved: its slot, member, what it carries, and its origin
+/// (the file by its place in the window's list of files).
+#[derive(Serialize, Deserialize)]
+struct SavedEntry {
+    time: i128,
+    arrival: u64,
+    member: u32,
+    kept: bool,
+    carried: SavedCarried,
+    path: u32,
+    line: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+enum SavedCarried {
+    Nothing,
+    Text(String),
+    Number(f64),
+}
+
+/// A window as saved between runs: its matches in window order, from
+/// which the measure is rebuilt (a sum is put back exactly), and the kept
+/// events as JSON.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SavedWindow {
+    arrivals: u64,
+    paths: Vec<String>,
+    entries: Vec<SavedEntry>,
+    kept: Vec<(i128, u64, String)>,
+    sum: Option<SavedSum>,
+}
+
+impl Window {
+    /// The window as it can be saved.
+    pub(super) fn save(&self) -> SavedWindow {
+        let mut paths: Vec<String> = Vec::new();
+        let mut last: Option<(&Arc<str>, u32)> = None;
+        let mut entries = Vec::with_capacity(self.matches.len());
+        let slots = self.slots();
+        for (slot, entry) in slots.iter().zip(self.matches.entries()) {
+            let path = match last {
+                Some((p, at)) if Arc::ptr_eq(p, &entry.origin.path) => at,
+                _ => {
+                    let text = entry.origin.path.to_string();
+                    let at = paths.iter().position(|p| *p == text).unwrap_or_else(|| {
+                        paths.push(text);
+                        paths.len() - 1
+                    }) as u32;
+                    last = Some((&entry.origin.path, at));
+                    at
+                }
+            };
+            entries.push(SavedEntry {
+                time: nanos(slot.0),
+                arrival: slot.1,
+                member: entry.member,
+                kept: entry.kept,
+                carried: match &entry.carried {
+                    Carried::Nothing => SavedCarried::Nothing,
+                    Carried::Text(t) => SavedCarried::Text(t.to_string()),
+                    Carried::Number(n) => SavedCarried::Number(*n),
+                },
+                path,
+                line: entry.origin.line,
+            });
+        }
+        SavedWindow {
+            arrivals: self.arrivals,
+            paths,
+            entries,
+            kept: self
+                .kept
+                .iter()
+                .map(|((t, a), k)| (nanos(*t), *a, k.to_json_raw().get().to_owned()))
+                .collect(),
+            sum: self.measure.saved_sum(),
+        }
+    }
+
+    /// The slots of the matches, in window order.
+    fn slots(&self) -> Vec<Slot> {
+        match &self.matches {
+            Matches::Deque(d) => d.iter().map(|(s, _)| *s).collect(),
+            Matches::Tree(t) => t.keys().copied().collect(),
+        }
+    }
+
+    /// The window `save` gave, for a correlation of `kind`.
+    pub(super) fn restore(
+        kind: Kind,
+        members: usize,
+        percentile: Option<f64>,
+        saved: SavedWindow,
+    ) -> Result<Window, String> {
+        let mut window = Window::new(kind, members, percentile);
+        let paths: Vec<Arc<str>> = saved.paths.into_iter().map(Arc::from).collect();
+        for e in saved.entries {
+            let slot = (from_nanos(e.time)?, e.arrival);
+            let path = paths
+                .get(e.path as usize)
+                .ok_or("saved window: a match names no file")?;
+            let entry = Entry {
+                member: e.member,
+                kept: e.kept,
+                carried: match e.carried {
+                    SavedCarried::Nothing => Carried::Nothing,
+                    SavedCarried::Text(t) => window.measure.carry(&t),
+                    SavedCarried::Number(n) => Carried::Number(n),
+                },
+                origin: Origin {
+                    path: Arc::clone(path),
+                    line: e.line,
+                },
+            };
+            window.measure.add(slot, entry.member, &entry.carried);
+            window.matches.insert(slot, entry);
+        }
+        if let Some(sum) = &saved.sum {
+            window.measure.restore_sum(sum);
+        }
+        window.arrivals = saved.arrivals;
+        for (time, arrival, json) in saved.kept {
+            let json = RawValue::from_string(json).map_err(|e| format!("saved event: {e}"))?;
+            window
+                .kept
+                .push(((from_nanos(time)?, arrival), Kept::Json(json)));
+        }
+        Ok(window)
     }
 }
 
@@ -373,7 +524,14 @@ mod tests {
         }
         // The matches at 3 s and 5 s are more than 10 s older than 20 s.
         assert_eq!(window.kept_len(), 2);
-        let lines: Vec<u64> = window.take_kept().iter().map(|e| e.origin.line).collect();
+        let lines: Vec<u64> = window
+            .take_kept()
+            .iter()
+            .map(|k| match k {
+                Kept::Event(e) => e.origin.line,
+                Kept::Json(_) => 0,
+            })
+            .collect();
         assert_eq!(lines, [4, 3]);
         assert_eq!(window.kept_len(), 0);
         assert_eq!(window.first().map(|(t, _)| t.as_second()), Some(18));

@@ -1,7 +1,9 @@
 //! `rampart ingest`: the engine with the store as its sink. Each file is
 //! known by its first bytes and read on from where the last run left it,
 //! so running twice over the same files stores nothing the second time,
-//! and lines appended since are picked up.
+//! and lines appended since are picked up. Open correlation and dedup
+//! windows are stored with each commit and taken up by the next run: a
+//! brute force read half by one run and half by the next is one alert.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -45,6 +47,10 @@ pub struct IngestArgs {
     /// see `rampart prune`).
     #[arg(long, value_name = "AGE", value_parser = super::prune::parse_age)]
     retention: Option<std::time::Duration>,
+    /// Events stored per commit, at most (a commit also comes every
+    /// second): smaller commits show sooner, larger ones store faster.
+    #[arg(long, value_name = "N", default_value_t = rampart_engine::COMMIT_EVENTS)]
+    commit_events: usize,
     /// Print no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -83,6 +89,15 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     };
     let _writing = writer_lock(db, args.quiet)?;
     let mut store = Store::open(db).context("cannot open the database")?;
+    let saved = store
+        .saved_state()
+        .context("cannot read the correlation state stored in the database")?;
+    engine.restore(&saved).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot go on from the correlation state stored in {}: {e}",
+            db.display()
+        )
+    })?;
     let own = own_files(db);
     let (mut found, missing) = discover(&paths);
     found.retain(|input| !is_own(&own, &input.path));
@@ -91,8 +106,12 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         summary.error(format!("{}: {why}", path.display()));
     }
     let options = args.read.options()?;
+    let writing = Writing {
+        options: &options,
+        commit_events: args.commit_events,
+    };
     if args.follow {
-        return follow(&mut engine, store, (&paths, &own), &options, args.quiet);
+        return follow(&mut engine, store, (&paths, &own), &writing, args.quiet);
     }
     let placed = place(&mut store, found, &mut summary)?;
     let rules: Vec<String> = engine
@@ -104,7 +123,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let run_id = store.start_run("ingest", &listed, &rules)?;
     let (mut store, committed, tally) =
-        store_pass(&mut engine, store, &placed, (&options, false), &mut summary)?;
+        store_pass(&mut engine, store, &placed, &writing, &mut summary)?;
     store.finish_run(run_id, &committed)?;
     let pruned = match args.retention {
         Some(age) => Some(store.prune(super::prune::before_now(age)?, false)?),
@@ -238,24 +257,26 @@ fn place(store: &mut Store, found: Vec<Input>, summary: &mut Summary) -> anyhow:
     Ok(placed)
 }
 
+/// How a pass reads and commits.
+struct Writing<'a> {
+    options: &'a ReadOptions,
+    commit_events: usize,
+}
+
 /// Reads `placed` into `store` through `engine`, the files' reports into
-/// `summary`: a whole run, or (`keep_open`) a pass that leaves
-/// correlations and dedup windows open for the next. Gives the store back
-/// with what was stored.
+/// `summary`, leaving correlations and dedup windows open (and stored) for
+/// the next pass or run. Gives the store back with what was stored.
 fn store_pass(
     engine: &mut Engine,
     store: Store,
     placed: &Placed,
-    (options, keep_open): (&ReadOptions, bool),
+    writing: &Writing<'_>,
     summary: &mut Summary,
 ) -> anyhow::Result<(Store, Committed, Tally)> {
     let mut sink = StoreSink::start(store, &placed.inputs, &placed.sources)
-        .context("cannot start the thread that writes to the database")?;
-    let tally = if keep_open {
-        engine.pass(&placed.inputs, options, &mut sink)
-    } else {
-        engine.run_into(&placed.inputs, options, &mut sink)
-    };
+        .context("cannot start the thread that writes to the database")?
+        .commit_every(writing.commit_events);
+    let tally = engine.pass(&placed.inputs, writing.options, &mut sink);
     let ((store, committed, error), reports) = sink.finish();
     for report in reports {
         summary.add(report);
@@ -283,7 +304,7 @@ fn follow(
     engine: &mut Engine,
     mut store: Store,
     (paths, own): (&[PathBuf], &[PathBuf]),
-    options: &ReadOptions,
+    writing: &Writing<'_>,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut known: HashMap<PathBuf, Seen> = HashMap::new();
@@ -307,8 +328,7 @@ fn follow(
                 }
             }
             let placed = place(&mut store, changed, &mut summary)?;
-            let (back, stored, _) =
-                store_pass(engine, store, &placed, (options, true), &mut summary)?;
+            let (back, stored, _) = store_pass(engine, store, &placed, writing, &mut summary)?;
             store = back;
             if !quiet && stored.events + stored.dead + stored.alerts > 0 {
                 eprintln!(
