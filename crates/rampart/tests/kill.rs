@@ -1,0 +1,393 @@
+//! `ingest` killed at any moment (SIGKILL, some kills inside a commit)
+//! and run again gives exactly the database one uninterrupted run gives:
+//! the same events, unreadable lines, alerts with their counts and events,
+//! file checkpoints and open correlation and dedup windows. Only the
+//! record of runs and the times things were stored differ.
+//!
+//! Over a mix of formats (sshd, Apache, UFW, a Windows CSV, a line of no
+//! format), with brute forces, port scans and 404 floods whose windows are
+//! open across commits and across kills, and a rotation between the two
+//! halves. The kill times are random; the seed is printed (set
+//! `RAMPART_KILL_SEED` to replay one).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills in each half.
+const KILLS: usize = 28;
+
+/// Events per commit: many commits per run, so that kills land in them.
+const COMMIT_EVENTS: &str = "150";
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// sshd failures and logins: bursts from a few addresses, slow guessers,
+/// logins that repeat (the dedup rule folds them).
+fn auth(rng: &mut Rng, from: u32, lines: u32) -> String {
+    let mut out = String::new();
+    for i in from..from + lines {
+        let s = i * 2;
+        let (h, m, sec) = (s / 3600 % 24, s / 60 % 60, s % 60);
+        let ip = format!("203.0.113.{}", rng.below(12));
+        if rng.below(9) == 0 {
+            let user = ["alice", "bob"][rng.below(2) as usize];
+            let _ = writeln!(
+                out,
+                "Mar 14 {h:02}:{m:02}:{sec:02} web01 sshd[{}]: Accepted password for {user} from {ip} port {} ssh2",
+                100 + i % 900,
+                40000 + i % 20000
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Mar 14 {h:02}:{m:02}:{sec:02} web01 sshd[{}]: Failed password for root from {ip} port {} ssh2",
+                100 + i % 900,
+                40000 + i % 20000
+            );
+        }
+    }
+    out
+}
+
+/// Apache lines: scanners asking for pages that are not there.
+fn access(rng: &mut Rng, from: u32, lines: u32) -> String {
+    let mut out = String::new();
+    for i in from..from + lines {
+        let s = i * 3;
+        let ip = format!("198.51.100.{}", rng.below(6));
+        let status = if rng.below(4) == 0 { 200 } else { 404 };
+        let _ = writeln!(
+            out,
+            "{ip} - - [14/Mar/2025:{:02}:{:02}:{:02} +0000] \"GET /p{} HTTP/1.1\" {status} 209 \"-\" \"gobuster/3.6\"",
+            s / 3600 % 24,
+            s / 60 % 60,
+            s % 60,
+            rng.below(5000)
+        );
+    }
+    out
+}
+
+/// UFW blocks: sources probing many ports.
+fn ufw(rng: &mut Rng, from: u32, lines: u32) -> String {
+    let mut out = String::new();
+    for i in from..from + lines {
+        let s = i;
+        let ip = format!("192.0.2.{}", rng.below(4));
+        let _ = writeln!(
+            out,
+            "Mar 14 {:02}:{:02}:{:02} fw01 kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00 SRC={ip} DST=10.0.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=52 ID=54321 PROTO=TCP SPT=40000 DPT={} WINDOW=1024 RES=0x00 SYN URGP=0",
+            s / 3600 % 24,
+            s / 60 % 60,
+            s % 60,
+            1 + rng.below(65535)
+        );
+        if i % 997 == 0 {
+            out.push_str("a line in no format at all\n");
+        }
+    }
+    out
+}
+
+/// A Windows CSV export, each Event ID repeated (the watch list folds
+/// them per host and Event ID).
+fn windows(rng: &mut Rng, rows: u32) -> String {
+    let mut out = String::from("EventID,UtcTime,Image,ProcessName,CommandLine\n");
+    for i in 0..rows {
+        let id = [1, 3, 11, 4624, 4688][rng.below(5) as usize];
+        let _ = writeln!(
+            out,
+            "{id},2025-01-15 {:02}:{:02}:{:02}.123,C:\\Windows\\System32\\cmd.exe,cmd.exe,cmd.exe /c dir {i}",
+            9 + i / 3600,
+            i / 60 % 60,
+            i % 60
+        );
+    }
+    out
+}
+
+/// A rule of the test's own: logins folded per user over ten minutes.
+const DEDUP_RULE: &str = "title: SSH login
+id: test-ssh-login
+logsource: {product: linux, service: sshd}
+detection:
+  selection: {event.action: ssh-login, event.outcome: success}
+  condition: selection
+level: low
+rampart:
+  group: [user.name]
+  dedup: 10m
+";
+
+/// The logs of the first half, written afresh.
+fn first_half(logs: &Path, seed: u64) {
+    let _ = std::fs::remove_dir_all(logs);
+    std::fs::create_dir_all(logs).unwrap();
+    let mut rng = Rng(seed);
+    std::fs::write(logs.join("auth.log"), auth(&mut rng, 0, 8000)).unwrap();
+    std::fs::write(logs.join("access.log"), access(&mut rng, 0, 4000)).unwrap();
+    std::fs::write(logs.join("ufw.log"), ufw(&mut rng, 0, 8000)).unwrap();
+    std::fs::write(logs.join("security.csv"), windows(&mut rng, 600)).unwrap();
+}
+
+/// The second half: auth.log rotated (renamed, a new one started),
+/// access.log grown.
+fn second_half(logs: &Path, seed: u64) {
+    let mut rng = Rng(seed ^ 0x5555);
+    std::fs::rename(logs.join("auth.log"), logs.join("auth.log.1")).unwrap();
+    std::fs::write(logs.join("auth.log"), auth(&mut rng, 8000, 10000)).unwrap();
+    let mut access_log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("access.log"))
+        .unwrap();
+    std::io::Write::write_all(&mut access_log, access(&mut rng, 4000, 10000).as_bytes()).unwrap();
+}
+
+fn ingest(db: &Path, logs: &Path, rules: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.arg("--db")
+        .arg(db)
+        .args(["ingest", "--year", "2025", "-q", "--commit-events"])
+        .arg(COMMIT_EVENTS)
+        .arg("--rules")
+        .arg(rules)
+        .arg(logs)
+        .env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs ingest to its end; gives how long it took.
+fn complete(db: &Path, logs: &Path, rules: &Path) -> Duration {
+    let started = Instant::now();
+    let out = ingest(db, logs, rules).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+/// Events stored in `db` (none while it is not there yet).
+fn stored(db: &Path) -> i64 {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+/// Starts ingest and kills it `KILLS` times before its end, then runs it
+/// to its end. Most kills come once the store has grown by a random few
+/// hundred events, after up to 20 ms more, so that they fall
+/// all along the input and often inside a commit; one in five comes while
+/// the run starts. Gives the number of kills, and adds to `progress` the
+/// events stored after each.
+fn with_kills(
+    db: &Path,
+    logs: &Path,
+    rules: &Path,
+    (start, total): (Duration, i64),
+    rng: &mut Rng,
+    progress: &mut std::collections::BTreeSet<i64>,
+) -> usize {
+    let mut killed = 0;
+    while killed < KILLS {
+        let before = stored(db);
+        if before >= total {
+            break;
+        }
+        let mut child = ingest(db, logs, rules).spawn().unwrap();
+        if rng.below(5) == 0 {
+            std::thread::sleep(start.mul_f64(rng.below(1000) as f64 / 1000.0));
+        } else {
+            let target = before + 1 + rng.below(300) as i64;
+            while stored(db) < target && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(20)));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        progress.insert(stored(db));
+    }
+    complete(db, logs, rules);
+    killed
+}
+
+/// Every table a run writes, as sorted text rows, without the columns
+/// that hold when things were stored.
+fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let tables = [
+        (
+            "events",
+            "SELECT id, time, dataset, host, source_ip, destination_ip, user_name, event_code, severity, line, doc FROM events ORDER BY id",
+        ),
+        (
+            "dead_letters",
+            "SELECT source, ordinal, line, reason, text FROM dead_letters ORDER BY source, ordinal",
+        ),
+        (
+            "sources",
+            "SELECT id, fp_len, fp_hash, path, format, events, dead FROM sources ORDER BY id",
+        ),
+        (
+            "alerts",
+            "SELECT id, rule_id, title, severity, time, first_seen, last_seen, count, host, source_ip, grp, status, doc FROM alerts ORDER BY id",
+        ),
+        ("alert_events", "SELECT alert, event FROM alert_events ORDER BY alert, event"),
+        ("event_hours", "SELECT dataset, hour, n FROM event_hours ORDER BY dataset, hour"),
+        (
+            "correlation_state",
+            "SELECT rule, shape, hex(parts) FROM correlation_state ORDER BY rule",
+        ),
+        (
+            "correlation_groups",
+            "SELECT rule, hex(grp), hex(state) FROM correlation_groups ORDER BY rule, grp",
+        ),
+        ("dedup_open", "SELECT rule, grp, hex(alert) FROM dedup_open ORDER BY rule, grp"),
+        (
+            "search",
+            "SELECT rowid FROM events_text WHERE events_text MATCH 'password OR gobuster OR ufw' ORDER BY rowid",
+        ),
+    ];
+    tables
+        .iter()
+        .map(|(name, sql)| {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut row = String::new();
+                    for c in 0..columns {
+                        let v: rusqlite::types::Value = r.get(c)?;
+                        let _ = write!(row, "{v:?}|");
+                    }
+                    Ok(row)
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            ((*name).to_owned(), rows)
+        })
+        .collect()
+}
+
+#[test]
+fn ingest_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() {
+    let seed = std::env::var("RAMPART_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!("RAMPART_KILL_SEED={seed}");
+    let dir = tempfile::tempdir().unwrap();
+    let logs: PathBuf = dir.path().join("logs");
+    let rules = dir.path().join("login.yml");
+    std::fs::write(&rules, DEDUP_RULE).unwrap();
+
+    let whole = dir.path().join("whole.db");
+    first_half(&logs, seed);
+    complete(&whole, &logs, &rules);
+    let first_total = stored(&whole);
+    second_half(&logs, seed);
+    complete(&whole, &logs, &rules);
+    let second_total = stored(&whole);
+    // A run with nothing new to read: how long starting takes.
+    let start = complete(&whole, &logs, &rules);
+
+    let killed_db = dir.path().join("killed.db");
+    let mut rng = Rng(seed);
+    let mut progress = std::collections::BTreeSet::new();
+    first_half(&logs, seed);
+    let mut killed = with_kills(
+        &killed_db,
+        &logs,
+        &rules,
+        (start, first_total),
+        &mut rng,
+        &mut progress,
+    );
+    second_half(&logs, seed);
+    killed += with_kills(
+        &killed_db,
+        &logs,
+        &rules,
+        (start, second_total),
+        &mut rng,
+        &mut progress,
+    );
+
+    let (want, got) = (dump(&whole), dump(&killed_db));
+    let sizes: Vec<(String, usize)> = want.iter().map(|(n, r)| (n.clone(), r.len())).collect();
+    println!("{killed} runs killed; tables: {sizes:?}");
+    assert!(
+        killed >= 50,
+        "only {killed} runs were killed before their end"
+    );
+    // The kills fell all along the runs, not only before the first commit.
+    println!("events stored when killed: {progress:?}");
+    assert!(
+        progress.len() >= 20,
+        "kills left the store at only {} points: {progress:?}",
+        progress.len()
+    );
+    for (name, least) in [
+        ("events", 10_000),
+        ("dead_letters", 2),
+        ("alerts", 10),
+        ("correlation_groups", 1),
+        ("dedup_open", 1),
+    ] {
+        let n = want.iter().find(|(t, _)| t == name).unwrap().1.len();
+        assert!(
+            n >= least,
+            "{name}: {n} rows, the test means at least {least}"
+        );
+    }
+    for ((name, want), (_, got)) in want.iter().zip(&got) {
+        if want != got {
+            let first = want
+                .iter()
+                .zip(got)
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.len().min(got.len()));
+            panic!(
+                "{name} differs (seed {seed}): {} rows against {}; first difference at row {first}:\n  whole:  {}\n  killed: {}",
+                want.len(),
+                got.len(),
+                want.get(first).map_or("(none)", |s| &s[..s.len().min(600)]),
+                got.get(first).map_or("(none)", |s| &s[..s.len().min(600)]),
+            );
+        }
+    }
+}
