@@ -52,10 +52,10 @@ enum Stored {
 }
 
 /// Names served from the dedicated members rather than the field list.
-const TIMESTAMP: &str = "@timestamp";
-const ORIGINAL: &str = "event.original";
-const FILE_PATH: &str = "log.file.path";
-const FILE_LINE: &str = "log.file.line";
+pub(crate) const TIMESTAMP: &str = "@timestamp";
+pub(crate) const ORIGINAL: &str = "event.original";
+pub(crate) const FILE_PATH: &str = "log.file.path";
+pub(crate) const FILE_LINE: &str = "log.file.line";
 
 impl Event {
     /// An empty event read from `origin`, keeping `original` as the raw text.
