@@ -12,7 +12,9 @@ use rampart_intel::{Enrichers, IpCounts};
 use rampart_io::{read_files_on, worker_pool, FileReport, Input, Message, ReadOptions};
 use rampart_parse::DeadLetter;
 
-use crate::batch::{Detector, Scope};
+use rayon::prelude::*;
+
+use crate::batch::{BatchResult, Detector, Scope};
 use crate::sink::AlertSink;
 
 /// The most distinct source addresses counted for the top talkers.
@@ -214,6 +216,70 @@ impl Engine {
     /// and deduplication windows open for the inputs of a later pass (a
     /// followed log's new lines); [`Engine::close`] ends them.
     pub fn pass(&mut self, inputs: &[Input], options: &ReadOptions, sink: &mut dyn Sink) -> Tally {
+        let pool = worker_pool(options.threads);
+        let (detector, mut consumer) = self.parts(sink, pool.as_ref());
+        let work = |events: &mut [Event]| detector.detect(events);
+        read_files_on(
+            pool.as_ref(),
+            inputs,
+            options,
+            &work,
+            |message| match message {
+                Message::Batch {
+                    index,
+                    events,
+                    dead,
+                    work,
+                } => consumer.batch(Some(&inputs[index]), events, &dead, work),
+                Message::Done(report) => consumer.out.sink.file_done(report),
+            },
+        );
+        consumer.end_pass()
+    }
+
+    /// Runs the rules over events read elsewhere (a store's), batch by
+    /// batch in the order given, on `threads` threads, and hands the
+    /// alerts to `alerts`; correlations and dedup windows close at the end.
+    pub fn run_events(
+        &mut self,
+        batches: impl Iterator<Item = Vec<Event>>,
+        threads: usize,
+        alerts: &mut dyn AlertSink,
+    ) -> Tally {
+        let pool = worker_pool(threads);
+        let mut sink = AlertsOnly(alerts);
+        let (detector, mut consumer) = self.parts(&mut sink, pool.as_ref());
+        let mut batches = batches.peekable();
+        // A few batches per thread at a time: every thread busy, memory bounded.
+        let ahead = threads.max(1) * 2;
+        while batches.peek().is_some() {
+            let mut group: Vec<Vec<Event>> = batches.by_ref().take(ahead).collect();
+            let results: Vec<BatchResult> = match pool.as_ref() {
+                Some(pool) => pool.install(|| {
+                    group
+                        .par_iter_mut()
+                        .map(|events| detector.detect(events))
+                        .collect()
+                }),
+                None => group
+                    .iter_mut()
+                    .map(|events| detector.detect(events))
+                    .collect(),
+            };
+            for (events, result) in group.into_iter().zip(results) {
+                consumer.batch(None, events, &[], result);
+            }
+        }
+        let tally = consumer.end_pass();
+        self.close(&mut sink, tally)
+    }
+
+    /// The work on batches, and the consumer of its results feeding `sink`.
+    fn parts<'s>(
+        &'s mut self,
+        sink: &'s mut dyn Sink,
+        pool: Option<&'s rayon::ThreadPool>,
+    ) -> (Detector<'s>, Consumer<'s>) {
         let open_too = sink.wants_open_alerts();
         if open_too {
             self.correlator.note_open_changes();
@@ -231,68 +297,20 @@ impl Engine {
             ioc_rule: &self.ioc_rule,
             scope: self.scope,
         };
-        let dedup = &mut self.dedup;
-        let mut out = Output {
-            tally: Tally::new(),
-            tuning: &self.tuning,
-            sink,
-        };
-        let min = self.scope.min;
-        let correlator = &mut self.correlator;
-        let work = |events: &mut [rampart_event::Event]| detector.detect(events);
-        let pool = worker_pool(options.threads);
-        read_files_on(
-            pool.as_ref(),
-            inputs,
-            options,
-            &work,
-            |message| match message {
-                Message::Batch {
-                    index,
-                    events,
-                    dead,
-                    work: result,
-                } => {
-                    if !dead.is_empty() {
-                        out.sink.dead(&inputs[index], &dead);
-                    }
-                    for e in &events {
-                        if let Some(ip) = rampart_intel::source_ip(e) {
-                            out.tally.talkers.observe(ip);
-                        }
-                    }
-                    for alert in result.alerts.into_iter().flat_map(|a| dedup.offer(a)) {
-                        out.take(alert);
-                    }
-                    let placed = &result.placements;
-                    for alert in correlator.observe_batch(&events, placed, pool.as_ref()) {
-                        if alert.severity >= min {
-                            out.take(alert);
-                        }
-                    }
-                    if open_too {
-                        let open = correlator.open_changed().into_iter();
-                        for alert in open
-                            .filter(|a| a.severity >= min)
-                            .chain(dedup.open_changed())
-                        {
-                            if !out.tuning.suppresses(&alert) {
-                                out.sink.open_alert(alert);
-                            }
-                        }
-                    }
-                    out.sink.events(&inputs[index], events);
-                    if keeps_state && out.sink.state_due() {
-                        out.sink.state(saved(correlator, dedup));
-                    }
-                }
-                Message::Done(report) => out.sink.file_done(report),
+        let consumer = Consumer {
+            out: Output {
+                tally: Tally::new(),
+                tuning: &self.tuning,
+                sink,
             },
-        );
-        if keeps_state {
-            out.sink.state(saved(correlator, dedup));
-        }
-        out.tally
+            dedup: &mut self.dedup,
+            correlator: &mut self.correlator,
+            min: self.scope.min,
+            open_too,
+            keeps_state,
+            pool,
+        };
+        (detector, consumer)
     }
 
     /// Ends the input: hands on the alerts that open correlations and
@@ -313,6 +331,99 @@ impl Engine {
         }
         out.tally
     }
+}
+
+/// The consumer's side of a pass: each batch, in input order, through
+/// dedup and the correlations to the sink.
+struct Consumer<'r> {
+    out: Output<'r>,
+    dedup: &'r mut Deduper,
+    correlator: &'r mut Correlator,
+    min: Level,
+    /// Whether the sink wants open alerts as they grow.
+    open_too: bool,
+    /// Whether the sink keeps the engine's state.
+    keeps_state: bool,
+    pool: Option<&'r rayon::ThreadPool>,
+}
+
+impl Consumer<'_> {
+    /// One batch of `input` (none for events not read from a file), with
+    /// its unreadable lines and what the workers found.
+    fn batch(
+        &mut self,
+        input: Option<&Input>,
+        events: Vec<Event>,
+        dead: &[DeadLetter],
+        result: BatchResult,
+    ) {
+        let out = &mut self.out;
+        if let (Some(input), false) = (input, dead.is_empty()) {
+            out.sink.dead(input, dead);
+        }
+        for e in &events {
+            if let Some(ip) = rampart_intel::source_ip(e) {
+                out.tally.talkers.observe(ip);
+            }
+        }
+        for alert in result.alerts.into_iter().flat_map(|a| self.dedup.offer(a)) {
+            out.take(alert);
+        }
+        let correlator = &mut *self.correlator;
+        for alert in correlator.observe_batch(&events, &result.placements, self.pool) {
+            if alert.severity >= self.min {
+                out.take(alert);
+            }
+        }
+        if self.open_too {
+            let open = correlator.open_changed().into_iter();
+            let min = self.min;
+            for alert in open
+                .filter(|a| a.severity >= min)
+                .chain(self.dedup.open_changed())
+            {
+                if !out.tuning.suppresses(&alert) {
+                    out.sink.open_alert(alert);
+                }
+            }
+        }
+        if let Some(input) = input {
+            out.sink.events(input, events);
+        }
+        if self.keeps_state && out.sink.state_due() {
+            out.sink.state(saved(correlator, self.dedup));
+        }
+    }
+
+    /// The end of a pass: the state as it stands, for a sink that keeps it.
+    fn end_pass(self) -> Tally {
+        let Consumer {
+            out,
+            dedup,
+            correlator,
+            keeps_state,
+            ..
+        } = self;
+        if keeps_state {
+            out.sink.state(saved(correlator, dedup));
+        }
+        out.tally
+    }
+}
+
+/// Alerts to an alert sink; nothing else is wanted.
+struct AlertsOnly<'a>(&'a mut dyn AlertSink);
+
+impl Sink for AlertsOnly<'_> {
+    fn dead(&mut self, _: &Input, _: &[DeadLetter]) {}
+
+    fn alert(&mut self, alert: Alert) -> io::Result<()> {
+        self.0.alert(alert)
+    }
+
+    fn events(&mut self, _: &Input, _: Vec<Event>) {}
+
+    fn file_done(&mut self, _: FileReport) {}
 }
 
 /// What changed in the state of `correlator` and `dedup` since it was last

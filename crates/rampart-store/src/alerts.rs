@@ -310,6 +310,14 @@ impl Store {
         Ok(found)
     }
 
+    /// Whether an alert of exactly this id is stored.
+    pub fn has_alert(&self, id: &str) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
+        Ok(stmt.exists([id])?)
+    }
+
     /// One alert, by its id or the start of it (when only one matches).
     pub fn alert(&self, id: &str) -> Result<Option<StoredAlert>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(

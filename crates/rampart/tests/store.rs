@@ -740,3 +740,63 @@ fn a_brute_force_split_between_two_ingests_is_one_alert() {
         9
     );
 }
+
+#[test]
+fn a_retro_hunt_finds_yesterdays_activity_with_todays_indicator_once() {
+    let mut text = failures("203.0.113.9", 0, 6);
+    text.push_str(&failures("198.51.100.7", 100, 2));
+    let (dir, db, auth) = scene(&text);
+    ingest(&db, &auth);
+    let alerts = "SELECT count(*) FROM alerts";
+    assert_eq!(count(&db, alerts), 1, "the brute force, when ingested");
+    // Today's feed lists an address that was only failing quietly.
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "198.51.100.7\n").unwrap();
+    // The built-in pack runs too: its brute force is found again, and is
+    // already stored.
+    let out = rampart(
+        &db,
+        &[
+            "hunt",
+            "--stored",
+            "--intel",
+            feed.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = ok(out);
+    let printed: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rules: Vec<&str> = printed
+        .iter()
+        .map(|a| a["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["ioc-match"], "{stderr}");
+    assert_eq!(printed[0]["count"], 2, "both failures, folded");
+    assert_eq!(printed[0]["events"][0]["source"]["ip"], "198.51.100.7");
+    assert!(
+        stderr.contains("retro-hunt over 8 stored events") && stderr.contains("1 already stored"),
+        "{stderr}"
+    );
+    assert_eq!(count(&db, alerts), 2, "the new alert is stored");
+    // Again: nothing new.
+    let out = rampart(
+        &db,
+        &[
+            "hunt",
+            "--stored",
+            "--intel",
+            feed.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(ok(out), "", "{stderr}");
+    assert!(stderr.contains("0 new"), "{stderr}");
+    assert_eq!(count(&db, alerts), 2);
+}

@@ -22,8 +22,11 @@ pub struct EventQuery {
     pub since: Option<Timestamp>,
     /// Before this time.
     pub until: Option<Timestamp>,
-    /// The most to return, newest first.
+    /// The most to return.
     pub limit: Option<u64>,
+    /// In the order they were read (a retro-hunt's), rather than newest
+    /// first.
+    pub as_read: bool,
 }
 
 /// A stored event.
@@ -75,9 +78,9 @@ impl Store {
         Ok(found)
     }
 
-    /// Hands each event `query` finds to `take`, newest first, one at a
-    /// time, until it returns false (all of them when the query sets no
-    /// limit).
+    /// Hands each event `query` finds to `take`, newest first (or as
+    /// read), one at a time, until it returns false (all of them when the
+    /// query sets no limit).
     pub fn each_event(
         &self,
         query: &EventQuery,
@@ -85,8 +88,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (condition, mut params) = query.condition()?;
         params.push((query.limit.unwrap_or(u64::MAX).min(i64::MAX as u64) as i64).into());
+        let order = if query.as_read {
+            "id"
+        } else {
+            "time DESC, id DESC"
+        };
         let sql = format!(
-            "SELECT id, time, doc FROM events WHERE {condition} ORDER BY time DESC, id DESC LIMIT ?{}",
+            "SELECT id, time, doc FROM events WHERE {condition} ORDER BY {order} LIMIT ?{}",
             params.len()
         );
         let mut stmt = self.conn.prepare(&sql)?;

@@ -58,6 +58,7 @@ pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
         since: args.since,
         until: args.until,
         limit: Some(args.limit),
+        ..EventQuery::default()
     };
     let mut out = std::io::stdout().lock();
     if let Some(field) = &args.count_by {

@@ -105,6 +105,7 @@ pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
                 since: args.filter.since,
                 until: args.filter.until,
                 limit: args.filter.limit,
+                ..EventQuery::default()
             };
             let mut output = EventOutput::new(out, format)?;
             let mut failed = None;

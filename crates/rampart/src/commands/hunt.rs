@@ -18,7 +18,7 @@ use rampart_intel::vt::{not_sent_reason, Report, VtKind};
 use rampart_intel::VT_FIELDS;
 use rampart_io::{discover, FileReport, Input};
 use rampart_parse::DeadLetter;
-use rampart_store::Store;
+use rampart_store::{EventQuery, Store};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -30,8 +30,15 @@ use crate::summary::Summary;
 #[derive(Debug, Args)]
 pub struct HuntArgs {
     /// Log files or folders (walked recursively), EVTX included.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "stored")]
     paths: Vec<PathBuf>,
+    /// Hunt through the events stored in the database (see `ingest`)
+    /// instead of files: today's rules and intelligence over what was
+    /// stored, in the order it was read; alerts not stored yet are printed
+    /// and stored, those already stored are counted. `--from`/`--to` pick
+    /// events by their time.
+    #[arg(long, conflicts_with_all = ["paths", "vt", "vt_dry_run"])]
+    stored: bool,
     #[command(flatten)]
     detect: DetectArgs,
     /// Report only alerts of this level or above.
@@ -191,6 +198,15 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     };
     let writer = AlertWriter::new(BufWriter::with_capacity(1 << 16, out), format, terminal);
 
+    if args.stored {
+        let query = EventQuery {
+            since: args.from,
+            until: args.to,
+            ..EventQuery::default()
+        };
+        let retro = super::retro::run(&mut engine, db, query, options.threads, writer)?;
+        return retro_summary(args, &engine, (correlations, compiled_in), retro, started);
+    }
     let (inputs, missing) = discover(&args.paths);
     let mut watch = HuntWatch {
         dead_out: args.read.dead_letters()?,
@@ -455,6 +471,59 @@ fn progress_bar(inputs: &[rampart_io::Input], quiet: bool) -> Option<indicatif::
         total,
         "{elapsed_precise} [{bar:30}] {bytes}/{total_bytes} ({eta} left) {msg}",
     )
+}
+
+/// The end of a retro-hunt: what it read and found on stderr; exit code 1
+/// when stored events could not be read back, 3 when `--fail-on` is met
+/// by a new alert.
+fn retro_summary(
+    args: &HuntArgs,
+    engine: &rampart_engine::Engine,
+    (correlations, compiled_in): (usize, std::time::Duration),
+    retro: super::retro::Retro,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let mut err = std::io::stderr().lock();
+    let (unreadable, first_error) = &retro.unreadable;
+    if let Some(e) = first_error {
+        writeln!(
+            err,
+            "error: {unreadable} stored events could not be read back; {e}"
+        )?;
+    }
+    if !args.quiet {
+        print_rules(
+            engine.rules(),
+            correlations,
+            compiled_in,
+            args.verbose,
+            &mut err,
+        )?;
+        writeln!(
+            err,
+            "retro-hunt over {} stored events in {:.2} s: {} alerts, {} new (printed and stored), {} already stored ({} suppressed by the config)",
+            retro.events,
+            started.elapsed().as_secs_f64(),
+            retro.new + retro.known,
+            retro.new,
+            retro.known,
+            retro.tally.suppressed
+        )?;
+    }
+    let failed = args.fail_on.map(Level::from).is_some_and(|bar| {
+        retro
+            .tally
+            .per_level
+            .iter()
+            .any(|(l, n)| *l >= bar && *n > 0)
+    });
+    Ok(if *unreadable > 0 {
+        ExitCode::from(1)
+    } else if failed && retro.new > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Prints rule loading: loaded, skipped (with reasons), and rules waiting for
