@@ -48,7 +48,8 @@ struct AlertJson<'a> {
     last_seen: Option<String>,
     count: u64,
     group: GroupJson<'a>,
-    mitre: Vec<TechniqueJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mitre: Option<Vec<TechniqueJson<'a>>>,
     tags: &'a [String],
     matched: Vec<MatchedJson<'a>>,
     events: &'a [Box<RawValue>],
@@ -162,6 +163,13 @@ pub fn techniques(tags: &[String]) -> Vec<Technique> {
         .collect()
 }
 
+/// The `mitre` list of an alert with `tags`, as its JSON has it.
+pub fn techniques_json(tags: &[String]) -> Json {
+    let techniques = techniques(tags);
+    let list: Vec<TechniqueJson<'_>> = techniques.iter().map(technique_json).collect();
+    serde_json::to_value(list).unwrap_or_default()
+}
+
 /// A technique as alerts show it: id, and name, tactics and page when known.
 fn technique_json(t: &Technique) -> TechniqueJson<'_> {
     match t.info {
@@ -270,6 +278,15 @@ impl Alert {
         serde_json::to_writer(out, &self.shape()).map_err(std::io::Error::from)
     }
 
+    /// Writes the alert as [`Alert::write_json`] does, less its `mitre`
+    /// list: what a store keeps, since the list (names, tactics, pages) is
+    /// made from the tags again when read ([`techniques_json`]).
+    pub fn write_stored_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        let mut shape = self.shape();
+        shape.mitre = None;
+        serde_json::to_writer(out, &shape).map_err(std::io::Error::from)
+    }
+
     fn shape(&self) -> AlertJson<'_> {
         let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
         let matched = self
@@ -293,7 +310,7 @@ impl Alert {
             last_seen: time(self.last_seen),
             count: self.count,
             group: GroupJson(&self.group),
-            mitre: self.mitre.iter().map(technique_json).collect(),
+            mitre: Some(self.mitre.iter().map(technique_json).collect()),
             tags: &self.tags,
             matched,
             events: &self.events,

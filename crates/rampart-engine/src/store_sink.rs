@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
 use rampart_store::{
-    Commit, Committed, NewAlert, NewDead, NewEvent, Source, Store, StoreError, PER_SOURCE,
+    Commit, Committed, NewAlert, NewDead, Source, Store, StoreError, PER_SOURCE,
 };
 
 use crate::run::Sink;
@@ -54,6 +54,9 @@ pub struct StoreSink {
     /// Events held before a commit, at most.
     commit_events: usize,
     tx: SyncSender<Commit>,
+    /// Commits written, emptied, to be filled again: their buffers go back
+    /// and forth instead of being freed by the writing thread.
+    spare: Receiver<Commit>,
     writer: JoinHandle<Written>,
     /// The files finished.
     reports: Vec<FileReport>,
@@ -77,6 +80,7 @@ impl StoreSink {
             })
             .collect();
         let (tx, rx) = sync_channel::<Commit>(WAITING);
+        let (give_back, spare) = sync_channel::<Commit>(WAITING + 1);
         let writer = std::thread::Builder::new()
             .name("rampart-store".into())
             .spawn(move || {
@@ -94,6 +98,7 @@ impl StoreSink {
                             stored.events += done.events;
                             stored.dead += done.dead;
                             stored.alerts += done.alerts;
+                            let _ = give_back.try_send(commit);
                         }
                         Err(e) => error = Some(e),
                     }
@@ -111,6 +116,7 @@ impl StoreSink {
             since: Instant::now(),
             commit_events: COMMIT_EVENTS,
             tx,
+            spare,
             writer,
             reports: Vec::new(),
         })
@@ -174,7 +180,8 @@ impl StoreSink {
         if !self.pending.is_empty() {
             // The thread takes every commit until `finish`; should it have
             // died, `finish` carries its panic.
-            let _ = self.tx.send(std::mem::take(&mut self.pending));
+            let next = self.spare.try_recv().unwrap_or_default();
+            let _ = self.tx.send(std::mem::replace(&mut self.pending, next));
         }
     }
 
@@ -230,12 +237,9 @@ impl Sink for StoreSink {
         place.events += events.len() as u64;
         let progress = (place.events, place.dead);
         self.take_alerts(&events, source, first);
-        self.pending.events.extend(
-            events
-                .iter()
-                .enumerate()
-                .map(|(i, event)| NewEvent::new(source, first + i as u64, event)),
-        );
+        for (i, event) in events.iter().enumerate() {
+            self.pending.events.push(source, first + i as u64, event);
+        }
         self.pending.progress.insert(source, progress);
     }
 

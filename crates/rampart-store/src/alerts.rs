@@ -92,7 +92,7 @@ pub(crate) fn upsert(
     let mut added = 0;
     for NewAlert { alert: a, events } in alerts {
         doc.clear();
-        a.write_json(&mut doc)
+        a.write_stored_json(&mut doc)
             .map_err(|e| StoreError(e.to_string()))?;
         let doc = std::str::from_utf8(&doc).map_err(|e| StoreError(e.to_string()))?;
         let group: serde_json::Map<String, serde_json::Value> = a
@@ -125,7 +125,9 @@ pub(crate) fn upsert(
 }
 
 /// Puts back into an alert's JSON the stored events it was kept without.
-fn with_events(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(), StoreError> {
+/// The alert's JSON made whole: its ATT&CK techniques from its tags (a
+/// stored alert keeps the tags only), and the stored events it links to.
+fn completed(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.doc FROM alert_events l JOIN events e ON e.id = l.event
          WHERE l.alert = ?1 ORDER BY l.event",
@@ -133,16 +135,23 @@ fn with_events(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(
     let docs: Vec<String> = stmt
         .query_map([&alert.id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    if docs.is_empty() {
-        return Ok(());
-    }
     let mut doc: serde_json::Value =
         serde_json::from_str(&alert.doc).map_err(|e| StoreError(e.to_string()))?;
-    let events: Vec<serde_json::Value> = docs
-        .iter()
-        .filter_map(|d| serde_json::from_str(d).ok())
-        .collect();
-    if let Some(map) = doc.as_object_mut() {
+    let Some(map) = doc.as_object_mut() else {
+        return Ok(());
+    };
+    if !map.contains_key("mitre") {
+        let tags: Vec<String> = map
+            .get("tags")
+            .and_then(|t| serde_json::from_value(t.clone()).ok())
+            .unwrap_or_default();
+        map.insert("mitre".into(), rampart_detect::alert::techniques_json(&tags));
+    }
+    if !docs.is_empty() {
+        let events: Vec<serde_json::Value> = docs
+            .iter()
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect();
         map.insert("events".into(), events.into());
     }
     alert.doc = doc.to_string();
@@ -305,7 +314,7 @@ impl Store {
         let rows = stmt.query_map(params_from_iter(values), stored)?;
         let mut found: Vec<StoredAlert> = rows.collect::<Result<_, _>>()?;
         for alert in &mut found {
-            with_events(&self.conn, alert)?;
+            completed(&self.conn, alert)?;
         }
         Ok(found)
     }
@@ -336,7 +345,7 @@ impl Store {
                 }
             },
         };
-        with_events(&self.conn, &mut one)?;
+        completed(&self.conn, &mut one)?;
         Ok(Some(one))
     }
 

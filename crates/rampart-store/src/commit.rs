@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use rampart_detect::{Alert, SavedState};
 use rusqlite::params;
 
-use crate::events::{insert, insert_dead, NewDead, NewEvent};
+use crate::events::{insert, insert_dead, NewDead, NewEvents};
 use crate::{alerts, now_micros, Store, StoreError};
 
 /// What one commit stores.
 #[derive(Debug, Default)]
 pub struct Commit {
     /// Events to store.
-    pub events: Vec<NewEvent>,
+    pub events: NewEvents,
     /// Unreadable lines to keep.
     pub dead: Vec<NewDead>,
     /// Alerts to store or update.

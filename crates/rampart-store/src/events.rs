@@ -6,8 +6,10 @@
 //! stay two events and storing the same event twice stores it once.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 
 use rampart_event::{Event, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef as SqlValue};
 use rusqlite::{params, Transaction};
 
 use crate::StoreError;
@@ -16,46 +18,105 @@ use crate::StoreError;
 /// plus its place in the source.
 pub const PER_SOURCE: i64 = 1 << 40;
 
-/// An event ready to store: its id, the columns searches filter on, its
-/// JSON and its text for the full-text index. Made on the engine's side,
-/// so that the thread writing to the database only writes.
+/// A piece of [`NewEvents`]'s text: start and end; none when `NONE`.
+type Span = (u32, u32);
+
+const NONE: Span = (u32::MAX, u32::MAX);
+
+/// The columns of one event that hold text, in the order of the table.
+const TEXT_COLUMNS: [&str; 6] = [
+    "event.dataset",
+    "host.name",
+    "source.ip",
+    "destination.ip",
+    "user.name",
+    "event.code",
+];
+
+/// One event ready to store.
 #[derive(Debug)]
-pub struct NewEvent {
+struct Row {
     id: i64,
     time: Option<i64>,
-    dataset: Option<String>,
-    host: Option<String>,
-    source_ip: Option<String>,
-    destination_ip: Option<String>,
-    user_name: Option<String>,
-    event_code: Option<String>,
     severity: Option<i64>,
     line: Option<i64>,
-    doc: String,
-    text: String,
+    columns: [Span; 6],
+    doc: Span,
+    text: Span,
 }
 
-impl NewEvent {
-    /// `event`, the `ordinal`-th of `source` (from 0).
-    pub fn new(source: i64, ordinal: u64, event: &Event) -> NewEvent {
-        let mut doc = Vec::with_capacity(1024);
-        event.write_json(&mut doc);
+/// Events ready to store: their ids, the columns searches filter on, their
+/// JSON and their text for the full-text index, all of it written into
+/// one buffer. Made on the engine's side, so that the thread writing to
+/// the database only writes; cleared and filled again commit after commit,
+/// so that storing events allocates nothing per event, and nothing is
+/// freed by a thread other than the one that made it.
+#[derive(Debug, Default)]
+pub struct NewEvents {
+    rows: Vec<Row>,
+    bytes: Vec<u8>,
+}
+
+impl NewEvents {
+    /// Adds `event`, the `ordinal`-th of `source` (from 0).
+    pub fn push(&mut self, source: i64, ordinal: u64, event: &Event) {
+        let mut columns = [NONE; 6];
+        for (span, name) in columns.iter_mut().zip(TEXT_COLUMNS) {
+            if let Some(value) = event.get(name) {
+                *span = self.write(|out| {
+                    let _ = write!(out, "{value}");
+                });
+            }
+        }
+        let doc = self.write(|out| event.write_json(out));
         let body = event.get_str("message").filter(|m| !m.is_empty());
-        NewEvent {
+        let text = self.write(|out| out.extend_from_slice(body.unwrap_or(event.original()).as_bytes()));
+        self.rows.push(Row {
             id: source * PER_SOURCE + ordinal as i64,
             time: event.timestamp.map(|t| t.as_microsecond()),
-            dataset: text(event, "event.dataset"),
-            host: text(event, "host.name"),
-            source_ip: text(event, "source.ip"),
-            destination_ip: text(event, "destination.ip"),
-            user_name: text(event, "user.name"),
-            event_code: text(event, "event.code"),
             severity: int(event, "event.severity"),
             line: i64::try_from(event.origin.line).ok().filter(|l| *l > 0),
-            doc: String::from_utf8(doc)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            text: body.unwrap_or(event.original()).to_owned(),
+            columns,
+            doc,
+            text,
+        });
+    }
+
+    /// Writes with `put` at the end of the buffer; the span written, none
+    /// when empty.
+    fn write(&mut self, put: impl FnOnce(&mut Vec<u8>)) -> Span {
+        let start = self.bytes.len();
+        put(&mut self.bytes);
+        let end = self.bytes.len();
+        if end == start {
+            NONE
+        } else {
+            (start as u32, end as u32)
         }
+    }
+
+    /// A written piece as the text SQLite binds (none for `NONE`): what the
+    /// writers put there is UTF-8 already, and is bound as it is.
+    fn text(&self, (start, end): Span) -> Option<ToSqlOutput<'_>> {
+        (start != u32::MAX).then(|| {
+            ToSqlOutput::Borrowed(SqlValue::Text(&self.bytes[start as usize..end as usize]))
+        })
+    }
+
+    /// How many events it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Empties it, keeping its room.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.bytes.clear();
     }
 }
 
@@ -72,11 +133,6 @@ pub struct NewDead {
     pub reason: String,
     /// Its text.
     pub text: String,
-}
-
-/// The text of a field as a column holds it.
-fn text(event: &Event, name: &str) -> Option<String> {
-    Some(event.get(name)?.to_string()).filter(|t| !t.is_empty())
 }
 
 fn int(event: &Event, name: &str) -> Option<i64> {
@@ -115,7 +171,7 @@ pub(crate) fn count(
 /// Stores `events`; returns how many were new.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
-    events: &[NewEvent],
+    events: &NewEvents,
     stored: i64,
 ) -> Result<u64, StoreError> {
     let mut counts: HashMap<(String, i64), i64> = HashMap::new();
@@ -127,26 +183,33 @@ pub(crate) fn insert(
     )?;
     let mut search = tx.prepare_cached("INSERT INTO events_text (rowid, text) VALUES (?1, ?2)")?;
     let mut added = 0;
-    for e in events {
+    for e in &events.rows {
+        let [dataset, host, source_ip, destination_ip, user_name, event_code] =
+            e.columns.map(|c| events.text(c));
         let inserted = row.execute(params![
             e.id,
             e.time,
             stored,
-            e.dataset,
-            e.host,
-            e.source_ip,
-            e.destination_ip,
-            e.user_name,
-            e.event_code,
+            dataset,
+            host,
+            source_ip,
+            destination_ip,
+            user_name,
+            event_code,
             e.severity,
             e.line,
-            e.doc,
+            events.text(e.doc),
         ])?;
         if inserted == 1 {
-            search.execute(params![e.id, e.text])?;
+            search.execute(params![e.id, events.text(e.text)])?;
             added += 1;
-            let key = (e.dataset.clone().unwrap_or_default(), hour_of(e.time));
-            *counts.entry(key).or_default() += 1;
+            let dataset = match dataset {
+                Some(ToSqlOutput::Borrowed(SqlValue::Text(d))) => String::from_utf8_lossy(d),
+                _ => "".into(),
+            };
+            *counts
+                .entry((dataset.into_owned(), hour_of(e.time)))
+                .or_default() += 1;
         }
     }
     count(tx, &counts)?;

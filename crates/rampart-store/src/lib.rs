@@ -28,7 +28,7 @@ use rusqlite::Connection;
 pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
-pub use events::{NewDead, NewEvent, PER_SOURCE};
+pub use events::{NewDead, NewEvents, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use query::{parse as parse_query, EventQuery, Expr, Op, QueryError, StoredEvent};

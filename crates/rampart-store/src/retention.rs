@@ -166,7 +166,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Commit, NewEvent};
+    use crate::Commit;
     use rampart_event::{Event, Origin};
 
     /// Counts by name.
@@ -211,11 +211,13 @@ mod tests {
                 e.timestamp =
                     Some(Timestamp::from_second(1_741_910_400 - (i as i64 % 20) * 86_400).unwrap());
             }
-            NewEvent::new(source, i, &e)
+            e
         };
         for round in 0..2 {
             let mut commit = Commit::default();
-            commit.events.extend((0..300).map(make));
+            for i in 0..300 {
+                commit.events.push(source, i, &make(i));
+            }
             store.commit(&mut commit).unwrap();
             let stats = store.stats().unwrap();
             assert_eq!(
@@ -233,7 +235,9 @@ mod tests {
         assert_eq!(store.stats().unwrap().events, 0);
         assert!(store.stats().unwrap().datasets.is_empty());
         let mut commit = Commit::default();
-        commit.events.extend((300..400).map(make));
+        for i in 300..400 {
+            commit.events.push(source, i, &make(i));
+        }
         store.commit(&mut commit).unwrap();
         let stats = store.stats().unwrap();
         assert_eq!((stats.datasets, stats.days), counted(&store));

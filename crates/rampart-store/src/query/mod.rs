@@ -146,7 +146,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Commit, NewEvent};
+    use crate::Commit;
     use rampart_event::{Event, Origin};
 
     fn store() -> Store {
@@ -186,7 +186,7 @@ mod tests {
             e.set("event.code", *code);
             e.set("http.response.status_code", *status);
             e.set("message", *message);
-            commit.events.push(NewEvent::new(source, i as u64, &e));
+            commit.events.push(source, i as u64, &e);
         }
         store.commit(&mut commit).unwrap();
         store
