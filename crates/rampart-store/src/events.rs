@@ -88,7 +88,7 @@ fn int(event: &Event, name: &str) -> Option<i64> {
 }
 
 /// Microseconds in an hour.
-const HOUR: i64 = 3_600_000_000;
+pub(crate) const HOUR: i64 = 3_600_000_000;
 
 /// The hour (since the epoch) of a time in microseconds; -1 for none.
 pub(crate) fn hour_of(time: Option<i64>) -> i64 {
