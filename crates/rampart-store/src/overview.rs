@@ -215,6 +215,14 @@ impl Store {
         Ok(found)
     }
 
+    /// A number that changes whenever another connection commits to the
+    /// database: a reader that finds it as it was need not read again.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+
     /// How far the stored data reaches in time.
     pub fn extent(&self) -> Result<Extent, StoreError> {
         let (first_hour, last_hour): (Option<i64>, Option<i64>) = self
@@ -632,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_does_not_see_what_another_connection_commits_meanwhile() {
+    fn a_snapshot_does_not_see_what_another_connection_commits_meanwhile_and_a_commit_is_noticed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
         let reader = Store::open(&path).unwrap();
@@ -659,9 +667,15 @@ mod tests {
             .unwrap();
         assert_eq!(before, during);
         assert_eq!(during[1], (Level::High, 1));
+        // What another connection committed changes the data version;
+        // reading does not.
+        let version = reader.data_version().unwrap();
+        assert_eq!(reader.data_version().unwrap(), version);
+        store(3, &mut writer);
+        assert_ne!(reader.data_version().unwrap(), version);
         assert_eq!(
             reader.alerts_by_severity(&filter).unwrap()[1],
-            (Level::High, 2)
+            (Level::High, 3)
         );
     }
 

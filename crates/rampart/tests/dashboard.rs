@@ -2,7 +2,8 @@
 //! pseudo-terminal, its output read by a terminal emulator, keys typed.
 //! An alert is opened with its events, acknowledged and the dashboard
 //! quit, leaving the store changed and the terminal as it was; what an
-//! ingest stores while the dashboard runs shows within seconds.
+//! ingest stores while the dashboard runs shows within seconds, and a
+//! resized terminal is drawn again to fit.
 
 mod common;
 
@@ -25,18 +26,22 @@ struct Dashboard {
     keys: Box<dyn Write + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
     // The terminal's master side; dropping it hangs the dashboard's up.
-    _pty: Box<dyn MasterPty + Send>,
+    pty: Box<dyn MasterPty + Send>,
+}
+
+/// A terminal of `rows` and `cols`.
+fn size(rows: u16, cols: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
 }
 
 impl Dashboard {
     fn start(db: &Path, args: &[&str]) -> Dashboard {
-        let size = PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        };
-        let pty = native_pty_system().openpty(size).unwrap();
+        let pty = native_pty_system().openpty(size(ROWS, COLS)).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_rampart"));
         cmd.arg("--db");
         cmd.arg(db);
@@ -63,7 +68,7 @@ impl Dashboard {
             child,
             keys: pty.master.take_writer().unwrap(),
             screen,
-            _pty: pty.master,
+            pty: pty.master,
         }
     }
 
@@ -100,6 +105,14 @@ impl Dashboard {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Makes the terminal `rows` by `cols`, as a window resized.
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let nonzero = |n| NonZeroU16::new(n).unwrap();
+        let mut screen = self.screen.lock().unwrap();
+        screen.set_size(nonzero(rows), nonzero(cols));
+        self.pty.resize(size(rows, cols)).unwrap();
     }
 
     fn press(&mut self, keys: &str) {
@@ -194,6 +207,11 @@ fn what_an_ingest_stores_meanwhile_shows_within_seconds() {
         &["newest alerts (2)", "14 events  2 alerts", "198.51.100.77"],
         3,
     );
+    // Made 80×24, it draws again to fit, every panel still there.
+    dash.resize(24, 80);
+    let screen = dash.wait_for(&["top sources", "newest alerts (2)", "? help  q quit"], 5);
+    assert_eq!(screen.lines().count(), 24, "{screen}");
+    assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
     dash.press("\x03");
     assert_eq!(dash.exit_code(), 0);
 }

@@ -5,8 +5,11 @@
 //!
 //! The figures are read again every `--refresh` seconds, so what an
 //! `ingest --follow` stores in another process shows within that time; the
-//! store's WAL lets these reads run beside its writes. The loop draws,
-//! then waits for a key until the next load is due. The terminal is put
+//! store's WAL lets these reads run beside its writes. A range that does
+//! not move with the clock is read again only when another process has
+//! committed since (the store's data version says), so a dashboard left
+//! open on a large, idle store costs nothing. The loop draws, then waits
+//! for a key until the next load is due. The terminal is put
 //! back as it was however the dashboard ends: on return, on error (a
 //! guard) and on panic (ratatui's hook).
 //!
@@ -120,9 +123,18 @@ fn run_loop(
 ) -> anyhow::Result<()> {
     let user = crate::commands::alerts::login();
     let mut due = Instant::now();
+    // Whether something here asks for a load (the store's own version does
+    // not change with this connection's writes), and the version last read.
+    let (mut asked, mut seen) = (true, None);
     loop {
         if Instant::now() >= due {
-            reload(store, app);
+            // Read before loading: a commit during the load is seen next time.
+            let version = store.data_version().ok();
+            let slides = app.period.is_none_or(|p| p.slides());
+            if asked || slides || version.is_none() || version != seen {
+                reload(store, app);
+                (asked, seen) = (false, version);
+            }
             due = Instant::now() + refresh;
         }
         screen.0.draw(|frame| render::draw(frame, app, theme))?;
@@ -142,13 +154,13 @@ fn run_loop(
         match app.apply(action) {
             Effect::Quit => return Ok(()),
             Effect::Redraw => {}
-            Effect::Reload => due = Instant::now(),
+            Effect::Reload => (asked, due) = (true, Instant::now()),
             Effect::Triage { id, status } => {
                 match store.triage(&id, &Triage::Set(status), &user, None) {
                     Ok(alert) => app.say(format!("{} {}", short(&alert.id), alert.status), false),
                     Err(e) => app.say(format!("cannot triage {}: {e}", short(&id)), true),
                 }
-                due = Instant::now();
+                (asked, due) = (true, Instant::now());
             }
         }
     }

@@ -55,6 +55,16 @@ impl Period {
         }
     }
 
+    /// Whether the range moves with the clock (and so must be read again
+    /// even when nothing new was stored).
+    pub fn slides(&self) -> bool {
+        match self {
+            Period::Last(_) => true,
+            Period::Everything => false,
+            Period::Given { until, .. } => until.is_none(),
+        }
+    }
+
     /// The range in a few words.
     pub fn label(&self) -> String {
         match *self {
@@ -351,6 +361,8 @@ mod tests {
             until: Some(at(1_500)),
         };
         assert_eq!(until.bounds(&old, now), (at(1_000), at(1_500)));
+        assert!(Period::Last(DAY).slides() && given.slides());
+        assert!(!Period::Everything.slides() && !until.slides());
         let labels: Vec<String> = [1, 24, 7 * 24, 30 * 24, 5]
             .map(|h| Period::Last(SignedDuration::from_hours(h)).label())
             .into();
