@@ -98,15 +98,16 @@ fn draw_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(keys_line(pairs, theme)), area);
 }
 
-/// A range as the header gives it, its end's date left out when it is
-/// the start's.
+/// A range as the header gives it: what the end shares with the start
+/// (its year, its date) left out.
 fn range_text((since, until): (Timestamp, Timestamp)) -> String {
     let from = since.strftime("%Y-%m-%d %H:%M").to_string();
     let to = until.strftime("%Y-%m-%d %H:%M").to_string();
-    match to.strip_prefix(&from[..11]) {
-        Some(time) => format!("{from} → {time} UTC"),
-        None => format!("{from} → {to} UTC"),
-    }
+    let to = [&from[..11], &from[..5]]
+        .into_iter()
+        .find_map(|same| to.strip_prefix(same))
+        .unwrap_or(&to);
+    format!("{from} → {to} UTC")
 }
 
 /// A level's name in a narrow column.
@@ -118,7 +119,7 @@ fn level_name(level: Level) -> &'static str {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = vec![Span::styled("rampart", theme.heading())];
+    let mut spans = Vec::new();
     let fresh = app
         .note
         .as_ref()
@@ -129,12 +130,12 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             theme.note()
         };
-        spans.push(Span::raw("  "));
         spans.push(Span::styled(clean(&note.text), style));
+        spans.push(Span::raw("  "));
     }
     if let (Some(period), Some(data)) = (app.period, &app.data) {
         let mut figures = format!(
-            "  {}  {}",
+            "{}  {}",
             counted(data.event_total(), "event"),
             counted(data.alert_total(), "alert")
         );
@@ -145,7 +146,13 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!("  {}: ", period.label()), theme.dim()));
         spans.push(Span::raw(range_text(data.range)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    // The name first when the rest leaves room for it.
+    let mut line = Line::from(spans);
+    if line.width() + 9 <= usize::from(area.width) {
+        line.spans
+            .insert(0, Span::styled("rampart  ", theme.heading()));
+    }
+    frame.render_widget(Paragraph::new(line), area);
 }
 
 fn draw_empty(frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -475,7 +482,7 @@ fn labelled<'a>(pairs: &[(&'a str, String)], theme: &Theme) -> Line<'a> {
 /// events.
 fn alert_lines<'a>(detail: &Detail, theme: &Theme) -> Vec<Line<'a>> {
     let (a, doc) = (&detail.alert, &detail.doc);
-    let text = |key: &str| doc[key].as_str().unwrap_or_default().to_owned();
+    let time = |key: &str| cell_time(doc[key].as_str().and_then(|t| t.parse().ok()));
     let mut lines = vec![
         Line::styled(
             clean(&a.title),
@@ -494,8 +501,8 @@ fn alert_lines<'a>(detail: &Detail, theme: &Theme) -> Vec<Line<'a>> {
         labelled(
             &[
                 ("fired", cell_time(a.time)),
-                ("first", text("first_seen")),
-                ("last", text("last_seen")),
+                ("first", time("first_seen")),
+                ("last", time("last_seen")),
             ],
             theme,
         ),
@@ -664,6 +671,24 @@ mod tests {
         // Nothing to draw on, or nothing to draw.
         assert_eq!(columns(&hours, range(617, 677), 0).0, Vec::<u64>::new());
         assert_eq!(columns(&timeline(0, 1, &[]), range(0, 10), 3).0, vec![0; 3]);
+    }
+
+    #[test]
+    fn a_range_leaves_out_what_its_end_shares_with_its_start() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let said = |a, b| range_text((at(a), at(b)));
+        assert_eq!(
+            said("2025-03-14T02:00:00Z", "2025-03-14T04:00:00Z"),
+            "2025-03-14 02:00 → 04:00 UTC"
+        );
+        assert_eq!(
+            said("2025-03-01T00:00:00Z", "2025-03-31T00:00:00Z"),
+            "2025-03-01 00:00 → 03-31 00:00 UTC"
+        );
+        assert_eq!(
+            said("2024-12-31T23:00:00Z", "2025-01-01T01:00:00Z"),
+            "2024-12-31 23:00 → 2025-01-01 01:00 UTC"
+        );
     }
 
     #[test]
