@@ -389,7 +389,7 @@ fn draw_top(
     let lines: Vec<Line> = rows
         .into_iter()
         .map(|(n, name)| {
-            let mut spans = vec![Span::raw(format!("{:>6} ", count(n)))];
+            let mut spans = vec![Span::raw(format!("{:>7} ", count(n)))];
             spans.extend(name);
             Line::from(spans)
         })
@@ -416,7 +416,7 @@ fn draw_newest(frame: &mut Frame, area: Rect, rows: &[Row], selected: usize, the
         return;
     }
     let header =
-        TableRow::new(["time", "level", "status", " count", "alert"]).style(theme.heading());
+        TableRow::new(["time", "level", "status", "   count", "alert"]).style(theme.heading());
     let table_rows = rows.iter().map(|row| {
         let a = &row.alert;
         let done = matches!(
@@ -438,7 +438,7 @@ fn draw_newest(frame: &mut Frame, area: Rect, rows: &[Row], selected: usize, the
                 theme.level(a.severity),
             )),
             Cell::from(status_name(&a.status).to_owned()),
-            Cell::from(format!("{:>6}", count(a.count))),
+            Cell::from(format!("{:>8}", count(a.count))),
             Cell::from(alert),
         ];
         let row = TableRow::new(cells);
@@ -454,7 +454,7 @@ fn draw_newest(frame: &mut Frame, area: Rect, rows: &[Row], selected: usize, the
             Constraint::Length(14),
             Constraint::Length(8),
             Constraint::Length(6),
-            Constraint::Length(6),
+            Constraint::Length(8),
             Constraint::Fill(1),
         ],
     )

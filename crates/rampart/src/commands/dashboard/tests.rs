@@ -147,11 +147,11 @@ fn at_80_by_24_every_panel_shows_what_the_store_holds() {
             // 60 bars of 2 minutes, two to a column in 54 columns.
             "alerts per 4 min, at most 3",
             "top rules",
-            "3 SSH brute force ssh-brute-",
+            "3 SSH brute force ssh-brute",
             "2 203.0.113.50",
             "1 dc01",
             "newest alerts (8)",
-            "03-14 03:20:00 high",
+            "03-14 03:20:00 high     open          1 Windows",
             "Windows user account created",
             "? help  q quit  ⏎ open",
         ],
