@@ -132,8 +132,8 @@ fn run_loop(
             let version = store.data_version().ok();
             let slides = app.period.is_none_or(|p| p.slides());
             if asked || slides || version.is_none() || version != seen {
-                reload(store, app);
-                (asked, seen) = (false, version);
+                // A load that failed is tried again at the next tick.
+                (asked, seen) = (!reload(store, app), version);
             }
             due = Instant::now() + refresh;
         }
@@ -173,8 +173,8 @@ fn short(id: &str) -> &str {
 
 /// Loads the figures again; a failure (a database being replaced, a disk
 /// gone) is said and the last figures kept, so a passing fault does not
-/// end the session.
-fn reload(store: &Store, app: &mut App) {
+/// end the session. Returns whether it loaded.
+fn reload(store: &Store, app: &mut App) -> bool {
     let open = match &app.view {
         model::View::Alert { id, .. } => Some(id.as_str()),
         model::View::Overview => None,
@@ -183,7 +183,11 @@ fn reload(store: &Store, app: &mut App) {
         Ok((period, data)) => {
             app.period = Some(period);
             app.loaded(data);
+            true
         }
-        Err(e) => app.say(format!("cannot read the database: {e}"), true),
+        Err(e) => {
+            app.say(format!("cannot read the database: {e}"), true);
+            false
+        }
     }
 }

@@ -88,7 +88,7 @@ fn filled() -> (tempfile::TempDir, Store, App) {
     ingest(&db, &logs(dir.path()));
     let store = Store::open(&db).unwrap();
     let mut app = App::new(None, None);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     (dir, store, app)
 }
 
@@ -192,7 +192,7 @@ fn an_opened_alert_shows_its_events_and_esc_goes_back() {
     let (_dir, store, mut app) = filled();
     select(&mut app, "source.ip=203.0.113.9");
     assert_eq!(app.apply(Action::Open), Effect::Reload);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     let screen = text(&render(&mut app, Theme::new(true), (100, 30)));
     shows(
         &screen,
@@ -222,7 +222,7 @@ fn an_opened_alert_shows_its_events_and_esc_goes_back() {
     assert!(scroll > 0 && scroll < 100, "{scroll}");
 
     assert_eq!(app.apply(Action::Back), Effect::Reload);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     let screen = text(&render(&mut app, Theme::new(true), (100, 30)));
     shows(&screen, &["newest alerts (8)"]);
 }
@@ -234,7 +234,7 @@ fn escape_sequences_from_logs_are_shown_not_obeyed() {
     shows(&list, &["user.name=al␛]0;owned␇ice"]);
     select(&mut app, "source.ip=192.0.2.66");
     app.apply(Action::Open);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     let opened = render(&mut app, Theme::new(true), (120, 40));
     shows(&text(&opened), &["invalid user ␛[2Jevil from 192.0.2.66"]);
     for screen in [&list, &text(&opened)] {
@@ -250,7 +250,7 @@ fn an_empty_store_says_how_to_fill_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("empty.db")).unwrap();
     let mut app = App::new(None, None);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     let screen = text(&render(&mut app, Theme::new(true), (80, 24)));
     shows(&screen, &[EMPTY, "? help"]);
     assert!(!screen.contains("newest alerts"));
@@ -287,7 +287,7 @@ fn no_color_leaves_every_cell_uncoloured_and_still_marks_what_matters() {
     assert_eq!(coloured(&render(&mut app, Theme::new(false), (80, 24))), 0);
     app.help = false;
     app.apply(Action::Open);
-    reload(&store, &mut app);
+    assert!(reload(&store, &mut app));
     assert_eq!(coloured(&render(&mut app, Theme::new(false), (80, 24))), 0);
 }
 
@@ -311,13 +311,13 @@ fn no_size_panics_and_the_key_line_stays() {
     let empty_dir = tempfile::tempdir().unwrap();
     let empty_store = Store::open(&empty_dir.path().join("e.db")).unwrap();
     let mut empty = App::new(None, None);
-    reload(&empty_store, &mut empty);
+    assert!(reload(&empty_store, &mut empty));
     let mut opened = App::new(None, None);
-    reload(&store, &mut opened);
+    assert!(reload(&store, &mut opened));
     opened.apply(Action::Open);
-    reload(&store, &mut opened);
+    assert!(reload(&store, &mut opened));
     let mut help = App::new(None, None);
-    reload(&store, &mut help);
+    assert!(reload(&store, &mut help));
     help.help = true;
     let widths = (0..=24).chain([30, 40, 49, 50, 60, 80, 81]);
     for width in widths {
