@@ -19,9 +19,7 @@ use rampart_detect::{Alert, SavedState};
 use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
-use rampart_store::{
-    Commit, Committed, NewAlert, NewDead, Source, Store, StoreError, PER_SOURCE,
-};
+use rampart_store::{Commit, Committed, NewAlert, NewDead, Source, Store, StoreError, PER_SOURCE};
 
 use crate::run::Sink;
 

@@ -145,7 +145,10 @@ fn completed(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(),
             .get("tags")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
             .unwrap_or_default();
-        map.insert("mitre".into(), rampart_detect::alert::techniques_json(&tags));
+        map.insert(
+            "mitre".into(),
+            rampart_detect::alert::techniques_json(&tags),
+        );
     }
     if !docs.is_empty() {
         let events: Vec<serde_json::Value> = docs

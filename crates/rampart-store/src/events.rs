@@ -70,7 +70,8 @@ impl NewEvents {
         }
         let doc = self.write(|out| event.write_json(out));
         let body = event.get_str("message").filter(|m| !m.is_empty());
-        let text = self.write(|out| out.extend_from_slice(body.unwrap_or(event.original()).as_bytes()));
+        let text =
+            self.write(|out| out.extend_from_slice(body.unwrap_or(event.original()).as_bytes()));
         self.rows.push(Row {
             id: source * PER_SOURCE + ordinal as i64,
             time: event.timestamp.map(|t| t.as_microsecond()),
@@ -144,7 +145,7 @@ fn int(event: &Event, name: &str) -> Option<i64> {
 }
 
 /// Microseconds in an hour.
-const HOUR: i64 = 3_600_000_000;
+pub(crate) const HOUR: i64 = 3_600_000_000;
 
 /// The hour (since the epoch) of a time in microseconds; -1 for none.
 pub(crate) fn hour_of(time: Option<i64>) -> i64 {

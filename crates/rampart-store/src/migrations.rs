@@ -196,8 +196,9 @@ const MIGRATIONS: &[&str] = &[
     LEFT JOIN threat_ips s ON r.src_ip = s.ip
     LEFT JOIN threat_ips d ON r.dst_ip = d.ip;",
     // 5: events counted per hour of their time (timelines over a day need
-    // hours; a day is the sum of its hours), and what correlations and
-    // dedup windows hold between runs, so that a burst read by two ingests
+    // hours; a day is the sum of its hours), an index for the dashboard's
+    // top-N panels, and what correlations and dedup windows hold between
+    // runs, so that a burst read by two ingests
     // is one burst. A correlation's state is kept with the shape of the
     // rule it was built by; another shape starts afresh.
     "CREATE TABLE event_hours (
@@ -229,7 +230,10 @@ const MIGRATIONS: &[&str] = &[
         grp TEXT NOT NULL,
         alert BLOB NOT NULL,
         PRIMARY KEY (rule, grp)
-    );",
+    );
+    -- The dashboard's top rules, sources and hosts of a severity and time
+    -- range, read from the index alone (an alert row carries its JSON).
+    CREATE INDEX alerts_overview ON alerts (severity, time, rule_id, host, source_ip);",
 ];
 
 /// Brings the schema up to date.

@@ -40,6 +40,9 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// List, show and triage the stored alerts.
     Alerts(commands::alerts::AlertsArgs),
+    /// A terminal dashboard over the stored alerts and events, refreshed as
+    /// they are stored; alerts open with their events and are triaged there.
+    Dashboard(commands::dashboard::DashboardArgs),
     /// Search the stored events by field and text, or count them by field.
     Events(commands::events::EventsArgs),
     /// Write stored alerts (or events) to a CSV, JSON or JSON-lines file.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(&args, db),
         Command::Ingest(args) => commands::ingest::run(&args, db),
         Command::Alerts(args) => commands::alerts::run(&args, db),
+        Command::Dashboard(args) => commands::dashboard::run(&args, db),
         Command::Events(args) => commands::events::run(&args, db),
         Command::Export(args) => commands::export::run(&args, db),
         Command::Prune(args) => commands::prune::run(&args, db),

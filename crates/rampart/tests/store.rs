@@ -1,48 +1,17 @@
 //! The store end to end: `ingest` run again adds nothing, appended lines
 //! and rotated files are read once, and alerts are listed and triaged.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn rampart(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("RAMPART_DB")
-        .env_remove("RAMPART_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{failures, ingest, ok, rampart};
 
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-/// `n` failed sshd logins from `ip`, a second apart from `start` seconds.
-fn failures(ip: &str, start: u32, n: u32) -> String {
-    (0..n)
-        .map(|i| {
-            let s = start + i;
-            format!(
-                "Mar 14 03:{:02}:{:02} web01 sshd[9841]: Failed password for root from {ip} port {} ssh2\n",
-                s / 60 % 60,
-                s % 60,
-                40000 + s
-            )
-        })
-        .collect()
 }
 
 /// A folder holding `auth.log` with `text`, and where its database goes.
@@ -52,14 +21,6 @@ fn scene(text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let auth = dir.path().join("auth.log");
     std::fs::write(&auth, text).unwrap();
     (dir, db, auth)
-}
-
-fn ingest(db: &Path, path: &Path) -> String {
-    let out = rampart(
-        db,
-        &["ingest", "--year", "2025", "-q", path.to_str().unwrap()],
-    );
-    ok(out)
 }
 
 #[test]

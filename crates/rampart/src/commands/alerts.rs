@@ -138,7 +138,8 @@ impl FilterArgs {
     }
 }
 
-fn login() -> String {
+/// The login name: who a triage step is by when no one else is named.
+pub fn login() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into())
@@ -319,7 +320,7 @@ pub fn write_list(
 }
 
 /// The group values of a stored alert.
-fn group_of(alert: &StoredAlert) -> Vec<(String, String)> {
+pub fn group_of(alert: &StoredAlert) -> Vec<(String, String)> {
     let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
     doc["group"].as_object().map_or_else(Vec::new, |g| {
         g.iter()

@@ -117,7 +117,8 @@ const COLUMNS: [&str; 5] = [
     "message",
 ];
 
-fn field(doc: &serde_json::Value, name: &str) -> String {
+/// The text of a field of an event's JSON by dotted name (empty when absent).
+pub fn field(doc: &serde_json::Value, name: &str) -> String {
     let mut at = doc;
     for part in name.split('.') {
         match at.get(part) {

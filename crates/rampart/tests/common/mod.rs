@@ -1,0 +1,51 @@
+//! What the tests that run the binary over a database share: running it,
+//! sshd logs to feed it, and storing them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the binary over the database `db`, whatever the environment says.
+pub fn rampart(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a run that must succeed.
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `n` failed sshd logins from `ip`, a second apart from `start` seconds.
+pub fn failures(ip: &str, start: u32, n: u32) -> String {
+    (0..n)
+        .map(|i| {
+            let s = start + i;
+            format!(
+                "Mar 14 03:{:02}:{:02} web01 sshd[9841]: Failed password for root from {ip} port {} ssh2\n",
+                s / 60 % 60,
+                s % 60,
+                40000 + s
+            )
+        })
+        .collect()
+}
+
+/// Stores the logs at `path` in `db` (their lines of 2025).
+pub fn ingest(db: &Path, path: &Path) -> String {
+    let out = rampart(
+        db,
+        &["ingest", "--year", "2025", "-q", path.to_str().unwrap()],
+    );
+    ok(out)
+}
