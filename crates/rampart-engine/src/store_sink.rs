@@ -6,7 +6,8 @@
 //! that stops at any moment goes on from its last commit as if it had not
 //! stopped.
 //! Commits are written by a thread of their own, while the engine reads on;
-//! at most two wait for it, so memory stays bounded when the disk is slow.
+//! at most four wait for it, so memory stays bounded when the disk is slow,
+//! and those that waited are written in one transaction.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,7 +27,9 @@ use crate::run::Sink;
 /// Events held before a commit, at most, unless told otherwise.
 pub const COMMIT_EVENTS: usize = 20_000;
 /// Commits that may wait for the writing thread.
-const WAITING: usize = 2;
+const WAITING: usize = 4;
+/// Events a transaction takes from the commits that waited, at most.
+const TRANSACTION_EVENTS: usize = 100_000;
 /// Time between commits, at most (while batches arrive).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
@@ -87,16 +90,27 @@ impl StoreSink {
                 // The log is copied back apart while commits are written, and
                 // whole at the end.
                 let apart = store.checkpoint_apart().ok();
-                for mut commit in rx {
+                while let Ok(first) = rx.recv() {
+                    // Commits that waited go in one transaction with it.
+                    let mut commits = vec![first];
+                    while commits.iter().map(|c| c.events.len()).sum::<usize>() < TRANSACTION_EVENTS
+                    {
+                        match rx.try_recv() {
+                            Ok(next) => commits.push(next),
+                            Err(_) => break,
+                        }
+                    }
                     if error.is_some() {
                         continue;
                     }
-                    match store.commit(&mut commit) {
+                    match store.commit_all(&mut commits) {
                         Ok(done) => {
                             stored.events += done.events;
                             stored.dead += done.dead;
                             stored.alerts += done.alerts;
-                            let _ = give_back.try_send(commit);
+                            for commit in commits {
+                                let _ = give_back.try_send(commit);
+                            }
                         }
                         Err(e) => error = Some(e),
                     }

@@ -64,28 +64,38 @@ impl Commit {
 impl Store {
     /// Stores what `commit` holds in one transaction, and empties it.
     pub fn commit(&mut self, commit: &mut Commit) -> Result<Committed, StoreError> {
+        self.commit_all(std::slice::from_mut(commit))
+    }
+
+    /// Stores `commits`, in order, in one transaction, and empties them: a
+    /// writer that fell behind catches up with fewer, larger transactions,
+    /// each of which rewrites the index pages it touches once. The store
+    /// is left as after the last of them, or (on an error or a crash) as
+    /// before the first.
+    pub fn commit_all(&mut self, commits: &mut [Commit]) -> Result<Committed, StoreError> {
         let now = now_micros();
         let tx = self.conn.transaction()?;
-        let done = Committed {
-            events: insert(&tx, &commit.events, now)?,
-            dead: insert_dead(&tx, &commit.dead, now)?,
-            alerts: alerts::upsert(&tx, &commit.alerts, now)?,
-        };
-        {
+        let mut done = Committed::default();
+        for commit in commits.iter() {
+            done.events += insert(&tx, &commit.events, now)?;
+            done.dead += insert_dead(&tx, &commit.dead, now)?;
+            done.alerts += alerts::upsert(&tx, &commit.alerts, now)?;
             let mut progress = tx.prepare_cached(
                 "UPDATE sources SET events = ?2, dead = ?3, last_read = ?4 WHERE id = ?1",
             )?;
             for (source, (events, dead)) in &commit.progress {
                 progress.execute(params![source, *events as i64, *dead as i64, now])?;
             }
+            crate::state::write(&tx, &commit.state)?;
         }
-        crate::state::write(&tx, &commit.state)?;
         tx.commit()?;
-        commit.state = SavedState::default();
-        commit.events.clear();
-        commit.dead.clear();
-        commit.alerts.clear();
-        commit.progress.clear();
+        for commit in commits {
+            commit.state = SavedState::default();
+            commit.events.clear();
+            commit.dead.clear();
+            commit.alerts.clear();
+            commit.progress.clear();
+        }
         Ok(done)
     }
 }

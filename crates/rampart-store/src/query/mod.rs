@@ -211,6 +211,65 @@ mod tests {
     }
 
     #[test]
+    fn an_address_is_found_on_every_day_it_was_seen_through_its_day_index() {
+        let mut store = Store::in_memory().unwrap();
+        let source = store.source(b"days", "d.log").unwrap().id;
+        let mut commit = Commit::default();
+        // The same address with no time, before 1970 (a day SQL divides
+        // toward zero), at the epoch, on two days a year apart, and
+        // another address beside each.
+        let times = [
+            None,
+            Some(-5_400),
+            Some(-1),
+            Some(0),
+            Some(1_741_910_400),
+            Some(1_773_446_400),
+        ];
+        for (i, t) in times.iter().enumerate() {
+            for (j, ip) in ["203.0.113.7", "203.0.113.8"].iter().enumerate() {
+                let n = (i * 2 + j) as u64;
+                let mut e = Event::new(Origin::new("d.log", n + 1), "x");
+                e.timestamp = t.map(|t| Timestamp::from_second(t).unwrap());
+                e.set("source.ip", *ip);
+                e.set("user.name", format!("u{i}"));
+                commit.events.push(source, n, &e);
+            }
+        }
+        store.commit(&mut commit).unwrap();
+        let q = EventQuery {
+            expr: Some(parse("source.ip=203.0.113.7").unwrap()),
+            ..EventQuery::default()
+        };
+        let found = store.events(&q).unwrap();
+        assert_eq!(found.len(), times.len(), "{found:?}");
+        assert_eq!(
+            users(&store, "user.name=u1 and source.ip=203.0.113.7"),
+            ["u1"]
+        );
+        // The plan seeks the day index, it does not scan the events.
+        let (condition, params) = q.condition().unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM events WHERE {condition}"
+            ))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(
+            plan.contains("INDEX events_source_ip (<expr>=? AND source_ip=?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN events"), "{plan}");
+    }
+
+    #[test]
     fn conditions_on_columns_json_fields_ranges_patterns_and_text() {
         let s = store();
         assert_eq!(users(&s, "source.ip=203.0.113.7"), ["root"]);

@@ -215,10 +215,28 @@ fn compare(
                 }
             }
             let p = sql.bind(value.to_owned());
+            if op == Op::Eq && BY_DAY.contains(&target) {
+                return Ok(format!("({DAY} IN {DAYS} AND {target} = {p})"));
+            }
             Ok(format!("{target} {} {p}", sql_op(op)))
         }
     }
 }
+
+/// The columns indexed within the day of the event (see migration 5).
+const BY_DAY: [&str; 3] = ["source_ip", "destination_ip", "user_name"];
+
+/// The day of an event as those indexes have it.
+const DAY: &str = "coalesce(time / 86400000000, -1)";
+
+/// Every day that may hold events, from the hourly counts (a few thousand
+/// rows, not the events): an equality on a column indexed by day is one
+/// index seek per day. Before 1970 a day is not its hours' floor (SQL
+/// divides toward zero), so the days around them are taken too.
+const DAYS: &str = "(SELECT hour / 24 FROM event_hours WHERE hour >= 0
+    UNION SELECT hour / 24 + k FROM event_hours, (SELECT -1 AS k UNION ALL SELECT 0 UNION ALL SELECT 1)
+        WHERE hour < 0
+    UNION SELECT -1)";
 
 /// Free text: the events whose text (message, or the original line) holds
 /// it, found through the full-text index by its words, then checked whole.
