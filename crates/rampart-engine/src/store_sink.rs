@@ -30,6 +30,9 @@ pub const COMMIT_EVENTS: usize = 20_000;
 const WAITING: usize = 4;
 /// Events a transaction takes from the commits that waited, at most.
 const TRANSACTION_EVENTS: usize = 100_000;
+/// The write-ahead log's size past which the writer has it copied back
+/// whole and started again.
+const LOG_BYTES: u64 = 256 << 20;
 /// Time between commits, at most (while batches arrive).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
@@ -103,7 +106,10 @@ impl StoreSink {
                     if error.is_some() {
                         continue;
                     }
-                    match store.commit_all(&mut commits) {
+                    let written = store
+                        .commit_all(&mut commits)
+                        .and_then(|done| store.bound_log(LOG_BYTES).map(|()| done));
+                    match written {
                         Ok(done) => {
                             stored.events += done.events;
                             stored.dead += done.dead;
