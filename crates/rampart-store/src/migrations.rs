@@ -197,8 +197,9 @@ const MIGRATIONS: &[&str] = &[
     LEFT JOIN threat_ips d ON r.dst_ip = d.ip;",
     // 5: events counted per hour of their time (timelines over a day need
     // hours; a day is the sum of its hours), an index for the dashboard's
-    // top-N panels, addresses and users indexed within their day, and what
-    // correlations and dedup windows hold between runs, so that a burst read by two ingests
+    // top-N panels, addresses and users indexed within their day, the
+    // count of events per word, and what correlations and dedup windows
+    // hold between runs, so that a burst read by two ingests
     // is one burst. A correlation's state is kept with the shape of the
     // rule it was built by; another shape starts afresh.
     "CREATE TABLE event_hours (
@@ -247,7 +248,9 @@ const MIGRATIONS: &[&str] = &[
         ON events (coalesce(time / 86400000000, -1), destination_ip, time)
         WHERE destination_ip IS NOT NULL;
     CREATE INDEX events_user_name ON events (coalesce(time / 86400000000, -1), user_name, time)
-        WHERE user_name IS NOT NULL;",
+        WHERE user_name IS NOT NULL;
+    -- How many events hold each word: a search picks its plan by it.
+    CREATE VIRTUAL TABLE events_vocab USING fts5vocab (events_text, 'row');",
 ];
 
 /// Brings the schema up to date.

@@ -41,12 +41,13 @@ pub struct StoredEvent {
 }
 
 impl EventQuery {
-    /// The WHERE clause and its parameters.
-    fn condition(&self) -> Result<(String, Vec<Value>), StoreError> {
+    /// The WHERE clause and its parameters; `docs` says how many events
+    /// hold a word.
+    fn condition(&self, docs: sql::WordCount<'_>) -> Result<(String, Vec<Value>), StoreError> {
         let mut clauses = Vec::new();
         let mut params = Vec::new();
         if let Some(expr) = &self.expr {
-            let sql = sql::condition(expr).map_err(|e| StoreError(e.to_string()))?;
+            let sql = sql::condition(expr, docs).map_err(|e| StoreError(e.to_string()))?;
             clauses.push(sql.text);
             params = sql.params;
         }
@@ -68,6 +69,15 @@ impl EventQuery {
 }
 
 impl Store {
+    /// How many stored events hold `word` (lowercase) in their text; none
+    /// when it cannot be told.
+    fn word_docs(&self, word: &str) -> u64 {
+        self.conn
+            .prepare_cached("SELECT doc FROM events_vocab WHERE term = ?1")
+            .and_then(|mut stmt| stmt.query_row([word], |r| r.get::<_, i64>(0)))
+            .map_or(0, |n| n.max(0) as u64)
+    }
+
     /// The events `query` finds, newest first.
     pub fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
         let mut found = Vec::new();
@@ -86,7 +96,7 @@ impl Store {
         query: &EventQuery,
         mut take: impl FnMut(StoredEvent) -> bool,
     ) -> Result<(), StoreError> {
-        let (condition, mut params) = query.condition()?;
+        let (condition, mut params) = query.condition(&|w| self.word_docs(w))?;
         params.push((query.limit.unwrap_or(u64::MAX).min(i64::MAX as u64) as i64).into());
         let order = if query.as_read {
             "id"
@@ -122,7 +132,7 @@ impl Store {
         field: &str,
         top: u64,
     ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
-        let (condition, mut params) = query.condition()?;
+        let (condition, mut params) = query.condition(&|w| self.word_docs(w))?;
         params.push(sql::json_path_of(field).into());
         let value = format!(
             "coalesce({}, json_extract(doc, ?{}))",
@@ -248,7 +258,7 @@ mod tests {
             ["u1"]
         );
         // The plan seeks the day index, it does not scan the events.
-        let (condition, params) = q.condition().unwrap();
+        let (condition, params) = q.condition(&|_| 0).unwrap();
         let plan: Vec<String> = store
             .conn
             .prepare(&format!(
@@ -268,6 +278,58 @@ mod tests {
         );
         assert!(!plan.contains("SCAN events"), "{plan}");
     }
+
+    #[test]
+    fn a_common_word_is_asked_event_by_event_and_finds_the_same_events() {
+        let s = store();
+        let q = |text: &str| EventQuery {
+            expr: Some(parse(text).unwrap()),
+            ..EventQuery::default()
+        };
+        for text in [
+            "password",
+            "\"failed password\"",
+            "password and user.name=bob",
+            "timed",
+        ] {
+            let (listed, _) = q(text).condition(&|_| 0).unwrap();
+            let (walked, _) = q(text).condition(&|_| COMMON).unwrap();
+            assert!(listed.contains("id IN (SELECT rowid"), "{listed}");
+            assert!(
+                walked.contains("EXISTS (SELECT 1 FROM events_text"),
+                "{walked}"
+            );
+        }
+        // Both plans find the same events.
+        for text in [
+            "password",
+            "\"failed password\"",
+            "password and user.name=bob",
+            "timed",
+        ] {
+            let found = |docs: u64| {
+                let (condition, params) = q(text).condition(&|_| docs).unwrap();
+                let mut stmt = s
+                    .conn
+                    .prepare(&format!(
+                        "SELECT id FROM events WHERE {condition} ORDER BY id"
+                    ))
+                    .unwrap();
+                stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, i64>(0))
+                    .unwrap()
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap()
+            };
+            assert_eq!(found(0), found(COMMON), "{text}");
+            assert!(!found(0).is_empty(), "{text}");
+        }
+        // The store counts the events holding each word.
+        assert_eq!(s.word_docs("password"), 3);
+        assert_eq!(s.word_docs("nowhere"), 0);
+    }
+
+    /// As many events as make a word common.
+    const COMMON: u64 = 1 << 40;
 
     #[test]
     fn conditions_on_columns_json_fields_ranges_patterns_and_text() {
