@@ -196,12 +196,13 @@ const MIGRATIONS: &[&str] = &[
     LEFT JOIN threat_ips s ON r.src_ip = s.ip
     LEFT JOIN threat_ips d ON r.dst_ip = d.ip;",
     // 5: events counted per hour of their time (timelines over a day need
-    // hours; a day is the sum of its hours), an index for the dashboard's
-    // top-N panels, addresses and users indexed within their day, the
-    // count of events per word, and what correlations and dedup windows
-    // hold between runs, so that a burst read by two ingests
-    // is one burst. A correlation's state is kept with the shape of the
-    // rule it was built by; another shape starts afresh.
+    // hours; a day is the sum of its hours); indexes for the dashboard's
+    // top-N panels and for pages of alerts by status and severity;
+    // addresses and users indexed within their day; the count of events
+    // per word; and what correlations and dedup windows hold between runs,
+    // so that a burst read by two ingests is one burst. A correlation's
+    // state is kept with the shape of the rule it was built by; another
+    // shape starts afresh.
     "CREATE TABLE event_hours (
         dataset TEXT NOT NULL,
         hour INTEGER NOT NULL,
@@ -235,6 +236,10 @@ const MIGRATIONS: &[&str] = &[
     -- The dashboard's top rules, sources and hosts of a severity and time
     -- range, read from the index alone (an alert row carries its JSON).
     CREATE INDEX alerts_overview ON alerts (severity, time, rule_id, host, source_ip);
+    -- A page of open (or closed, ...) alerts of some severity is read from
+    -- this index newest first, the severity checked in it.
+    DROP INDEX alerts_status;
+    CREATE INDEX alerts_status ON alerts (status, time, severity);
     -- Addresses and users take many values: indexed by value alone, every
     -- commit rewrote index pages all over a large store. Indexed within
     -- the day of the event (events arrive near their time), a commit
