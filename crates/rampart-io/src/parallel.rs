@@ -12,7 +12,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Mutex;
 
 use rampart_event::Timestamp;
-use rampart_parse::{read_lines, FileContext, FileDecoder, FileStats, Format, ParseOptions};
+use rampart_parse::{read_lines_held, FileContext, FileDecoder, FileStats, Format, ParseOptions};
 
 use crate::batches::{Batches, LineBlock};
 use crate::discover::{Input, Resume};
@@ -42,6 +42,9 @@ pub struct ReadOptions {
     pub max_line: usize,
     /// Whether EVTX records carved from unallocated space are read too.
     pub recover_evtx: bool,
+    /// Whether a text file's last line is left unread when it has no
+    /// newline yet (files that are followed as they are written).
+    pub hold_partial_line: bool,
 }
 
 impl Default for ReadOptions {
@@ -53,6 +56,7 @@ impl Default for ReadOptions {
             batch: 512,
             max_line: rampart_parse::DEFAULT_MAX_LINE,
             recover_evtx: false,
+            hold_partial_line: false,
         }
     }
 }
@@ -186,28 +190,33 @@ fn read_one<T: Send>(
         let mut split: Option<&'static Format> = None;
         let mut block = LineBlock::default();
         let block_lines = options.batch.max(1) * BLOCK_BATCHES;
-        let result = read_lines(reader, options.max_line, |line| {
-            bytes += line.len as u64 + 1;
-            lines = line.no;
-            if let Some(format) = split {
-                block.push(line);
-                if block.len() >= block_lines {
-                    let next = LineBlock::like(&block);
-                    batches.send_block(std::mem::replace(&mut block, next), &ctx, format);
+        let result = read_lines_held(
+            reader,
+            options.max_line,
+            options.hold_partial_line,
+            |line| {
+                bytes += line.len as u64 + 1;
+                lines = line.no;
+                if let Some(format) = split {
+                    block.push(line);
+                    if block.len() >= block_lines {
+                        let next = LineBlock::like(&block);
+                        batches.send_block(std::mem::replace(&mut block, next), &ctx, format);
+                    }
+                    return;
                 }
-                return;
-            }
-            decoder.feed(line);
-            if decoder.output().events.len() >= options.batch {
-                batches.send(decoder.output());
-            }
-            if batches.parallel() {
-                split = decoder.splittable();
-                if split.is_some() {
+                decoder.feed(line);
+                if decoder.output().events.len() >= options.batch {
                     batches.send(decoder.output());
                 }
-            }
-        });
+                if batches.parallel() {
+                    split = decoder.splittable();
+                    if split.is_some() {
+                        batches.send(decoder.output());
+                    }
+                }
+            },
+        );
         if let Some(format) = split.filter(|_| block.len() > 0) {
             batches.send_block(block, &ctx, format);
         }

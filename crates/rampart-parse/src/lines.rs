@@ -41,9 +41,17 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 /// Calls `f` for every line of `reader`. On a read error (a truncated gzip,
 /// say) the lines before it have been delivered and the error is returned.
 /// Returns the number of bytes read.
-pub fn read_lines<R: Read>(
+pub fn read_lines<R: Read>(reader: R, max_line: usize, f: impl FnMut(Line<'_>)) -> io::Result<u64> {
+    read_lines_held(reader, max_line, false, f)
+}
+
+/// [`read_lines`], except that with `hold_last` a last line without its
+/// newline is not delivered: a file still being written (one that is
+/// followed) may end in half a line, which is read once it is whole.
+pub fn read_lines_held<R: Read>(
     mut reader: R,
     max_line: usize,
+    hold_last: bool,
     mut f: impl FnMut(Line<'_>),
 ) -> io::Result<u64> {
     let max_line = max_line.max(1);
@@ -109,6 +117,9 @@ pub fn read_lines<R: Read>(
             }
         };
         if n == 0 {
+            if hold_last {
+                return Ok(total);
+            }
             break;
         }
         end += n;
@@ -192,6 +203,20 @@ mod tests {
                 (4, "ccc".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_last_line_without_its_newline_can_be_held_back() {
+        let mut lines = Vec::new();
+        read_lines_held(&b"a\nbb\nccc"[..], 100, true, |l| {
+            lines.push(l.bytes.to_vec())
+        })
+        .unwrap();
+        assert_eq!(lines, [b"a".to_vec(), b"bb".to_vec()]);
+        let mut long = Vec::new();
+        let text = [b"a\n".as_slice(), &[b'x'; 5000]].concat();
+        read_lines_held(&text[..], 100, true, |l| long.push(l.len)).unwrap();
+        assert_eq!(long, [1], "a cut line without its newline is held too");
     }
 
     #[test]

@@ -635,6 +635,25 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
         .unwrap();
     drop(f);
     eventually(&db, events, 13);
+    // Half a line, as a writer may leave it between two writes: read once
+    // it is whole, as one event.
+    let line = failures("192.0.2.4", 30, 1);
+    let (first, rest) = line.split_at(30);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .unwrap();
+    f.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(count(&db, events), 13, "half a line is not an event yet");
+    f.write_all(rest.as_bytes()).unwrap();
+    drop(f);
+    eventually(&db, events, 14);
+    eventually(
+        &db,
+        "SELECT count(*) FROM events WHERE source_ip = '192.0.2.4'",
+        1,
+    );
     // The second address's failures, four then four more a pass later,
     // make one brute force, stored while it goes on and updated as it grows.
     let brute =
@@ -644,7 +663,7 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
     child.wait().unwrap();
     // Stopped at any moment, a run reads on from the last commit.
     ingest(&db, &logs);
-    assert_eq!(count(&db, events), 13);
+    assert_eq!(count(&db, events), 14);
 }
 
 #[test]

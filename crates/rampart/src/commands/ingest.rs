@@ -105,7 +105,9 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     for (path, why) in missing {
         summary.error(format!("{}: {why}", path.display()));
     }
-    let options = args.read.options()?;
+    let mut options = args.read.options()?;
+    // A followed file may end in half a line: it is read once whole.
+    options.hold_partial_line = args.follow;
     let writing = Writing {
         options: &options,
         commit_events: args.commit_events,
