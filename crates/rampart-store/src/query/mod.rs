@@ -133,12 +133,15 @@ impl Store {
         top: u64,
     ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
         let (condition, mut params) = query.condition(&|w| self.word_docs(w))?;
-        params.push(sql::json_path_of(field).into());
-        let value = format!(
-            "coalesce({}, json_extract(doc, ?{}))",
-            sql::column_of(field),
-            params.len()
-        );
+        // A field kept as a column is counted from it (and its index) alone:
+        // the column holds every value the event has.
+        let value = match sql::column_of(field) {
+            Some(column) => column.to_owned(),
+            None => {
+                params.push(sql::json_path_of(field).into());
+                format!("json_extract(doc, ?{})", params.len())
+            }
+        };
         params.push((top.min(i64::MAX as u64) as i64).into());
         let sql = format!(
             "SELECT CAST({value} AS TEXT) AS v, count(*) AS n FROM events WHERE {condition}

@@ -291,9 +291,9 @@ pub fn ip_in(ip: Option<&str>, net: &str) -> bool {
     net.contains(&ip)
 }
 
-/// The column keeping `field` for a grouping (`NULL` when none does).
-pub fn column_of(field: &str) -> &'static str {
-    column(field).map_or("NULL", |(name, _)| name)
+/// The column keeping `field`, if one does.
+pub fn column_of(field: &str) -> Option<&'static str> {
+    column(field).map(|(name, _)| name)
 }
 
 /// The JSON path of `field`, for a grouping.
