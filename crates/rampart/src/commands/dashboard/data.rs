@@ -9,7 +9,7 @@ use rampart_store::{
     AlertFilter, Extent, OverviewFilter, Step, Store, StoreError, StoredAlert, Timeline, TopRule,
 };
 
-use super::model::Period;
+use super::period::Period;
 use crate::commands::alerts::{describe, group_of};
 
 /// Entries of each top list.

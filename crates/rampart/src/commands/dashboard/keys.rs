@@ -5,7 +5,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use jiff::SignedDuration;
 use rampart_store::Status;
 
-use super::model::{Action, Period, DAY};
+use super::model::Action;
+use super::period::{Period, DAY};
 
 /// Rows a page moves.
 const PAGE: i32 = 10;

@@ -20,6 +20,7 @@
 mod data;
 mod keys;
 mod model;
+mod period;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -38,7 +39,8 @@ use rampart_detect::Level;
 use rampart_event::Timestamp;
 use rampart_store::{Store, Triage};
 
-use model::{App, Effect, Period};
+use model::{App, Effect};
+use period::Period;
 use theme::Theme;
 
 /// Arguments of `rampart dashboard`.

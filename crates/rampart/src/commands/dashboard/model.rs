@@ -7,78 +7,11 @@
 
 use std::time::Instant;
 
-use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
-use rampart_store::{Extent, Status};
+use rampart_store::Status;
 
 use super::data::Data;
-
-/// The time range asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    /// Up to now, this far back.
-    Last(SignedDuration),
-    /// Everything stored.
-    Everything,
-    /// What `--since` and `--until` said (the data's extent, or now, for
-    /// the side left out).
-    Given {
-        since: Option<Timestamp>,
-        until: Option<Timestamp>,
-    },
-}
-
-/// A day.
-pub const DAY: SignedDuration = SignedDuration::from_hours(24);
-
-impl Period {
-    /// The range to open on: the last day, or everything when the newest
-    /// data is older than a day (logs read after the fact).
-    pub fn default_for(extent: &Extent, now: Timestamp) -> Period {
-        match extent.range {
-            Some((_, end)) if end < now - DAY => Period::Everything,
-            _ => Period::Last(DAY),
-        }
-    }
-
-    /// The range's start and end (not in it) at `now`.
-    pub fn bounds(&self, extent: &Extent, now: Timestamp) -> (Timestamp, Timestamp) {
-        let last_day = (now - DAY, now);
-        match *self {
-            Period::Last(back) => (now - back, now),
-            Period::Everything => extent.range.unwrap_or(last_day),
-            Period::Given { since, until } => {
-                let (first, end) = extent.range.unwrap_or(last_day);
-                let until = until.unwrap_or(end.max(now));
-                (since.unwrap_or(first.min(until)), until)
-            }
-        }
-    }
-
-    /// Whether the range moves with the clock (and so must be read again
-    /// even when nothing new was stored).
-    pub fn slides(&self) -> bool {
-        match self {
-            Period::Last(_) => true,
-            Period::Everything => false,
-            Period::Given { until, .. } => until.is_none(),
-        }
-    }
-
-    /// The range in a few words.
-    pub fn label(&self) -> String {
-        match *self {
-            Period::Last(back) => match back.as_hours() {
-                1 => "last hour".into(),
-                24 => "last day".into(),
-                h if h % 24 == 0 => format!("last {} days", h / 24),
-                h => format!("last {h} hours"),
-            },
-            Period::Everything => "all data".into(),
-            Period::Given { .. } => "given range".into(),
-        }
-    }
-}
+use super::period::Period;
 
 /// The next minimum severity: none, then each level up to critical, then
 /// none again.
@@ -286,7 +219,9 @@ impl App {
 mod tests {
     use super::*;
     use crate::commands::dashboard::data::Row;
-    use rampart_store::{StoredAlert, Timeline};
+    use crate::commands::dashboard::period::DAY;
+    use jiff::{SignedDuration, Timestamp};
+    use rampart_store::{Extent, StoredAlert, Timeline};
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(secs).unwrap()

@@ -13,7 +13,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 
-use super::model::{Action, App, Effect, Period, View};
+use super::model::{Action, App, Effect, View};
+use super::period::Period;
 use super::render::{draw, EMPTY};
 use super::theme::Theme;
 use super::{keys, reload};
