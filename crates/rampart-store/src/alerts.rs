@@ -143,7 +143,11 @@ fn completed(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(),
     if !map.contains_key("mitre") {
         let tags: Vec<String> = map
             .get("tags")
-            .and_then(|t| serde_json::from_value(t.clone()).ok())
+            .and_then(|t| t.as_array())
+            .map(|tags| {
+                let text = tags.iter().filter_map(|t| t.as_str());
+                text.map(str::to_owned).collect()
+            })
             .unwrap_or_default();
         map.insert(
             "mitre".into(),

@@ -132,6 +132,17 @@ impl Store {
         Ok(store)
     }
 
+    /// Every row `sql` selects, made into `T` by `row`.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         Ok(self

@@ -51,44 +51,39 @@ pub(crate) fn write(tx: &Transaction<'_>, changes: &SavedState) -> Result<(), St
 impl Store {
     /// The whole saved state, for the engine to go on from.
     pub fn saved_state(&self) -> Result<SavedState, StoreError> {
-        let mut state = SavedState::default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rule, shape, parts FROM correlation_state ORDER BY rule")?;
-        state.rules = stmt
-            .query_map([], |r| {
-                Ok(SavedRule {
-                    rule: r.get(0)?,
-                    shape: r.get(1)?,
-                    parts: r.get(2)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rule, grp, state FROM correlation_groups ORDER BY rule, grp")?;
-        state.groups = stmt
-            .query_map([], |r| {
-                Ok(SavedGroup {
-                    rule: r.get(0)?,
-                    key: r.get(1)?,
-                    state: Some(r.get(2)?),
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rule, grp, alert FROM dedup_open ORDER BY rule, grp")?;
-        state.dedup = stmt
-            .query_map([], |r| {
-                Ok(SavedOpen {
-                    rule: r.get(0)?,
-                    group: r.get(1)?,
-                    alert: Some(r.get(2)?),
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(state)
+        Ok(SavedState {
+            rules: self.rows(
+                "SELECT rule, shape, parts FROM correlation_state ORDER BY rule",
+                |r| {
+                    Ok(SavedRule {
+                        rule: r.get(0)?,
+                        shape: r.get(1)?,
+                        parts: r.get(2)?,
+                    })
+                },
+            )?,
+            groups: self.rows(
+                "SELECT rule, grp, state FROM correlation_groups ORDER BY rule, grp",
+                |r| {
+                    Ok(SavedGroup {
+                        rule: r.get(0)?,
+                        key: r.get(1)?,
+                        state: Some(r.get(2)?),
+                    })
+                },
+            )?,
+            dedup: self.rows(
+                "SELECT rule, grp, alert FROM dedup_open ORDER BY rule, grp",
+                |r| {
+                    Ok(SavedOpen {
+                        rule: r.get(0)?,
+                        group: r.get(1)?,
+                        alert: Some(r.get(2)?),
+                    })
+                },
+            )?,
+            reset: Vec::new(),
+        })
     }
 }
 

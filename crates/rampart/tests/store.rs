@@ -732,19 +732,22 @@ fn a_retro_hunt_finds_yesterdays_activity_with_todays_indicator_once() {
     // Today's feed lists an address that was only failing quietly.
     let feed = dir.path().join("feed.txt");
     std::fs::write(&feed, "198.51.100.7\n").unwrap();
+    let retro_hunt = || {
+        rampart(
+            &db,
+            &[
+                "hunt",
+                "--stored",
+                "--intel",
+                feed.to_str().unwrap(),
+                "--format",
+                "jsonl",
+            ],
+        )
+    };
     // The built-in pack runs too: its brute force is found again, and is
     // already stored.
-    let out = rampart(
-        &db,
-        &[
-            "hunt",
-            "--stored",
-            "--intel",
-            feed.to_str().unwrap(),
-            "--format",
-            "jsonl",
-        ],
-    );
+    let out = retro_hunt();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let stdout = ok(out);
     let printed: Vec<serde_json::Value> = stdout
@@ -764,17 +767,7 @@ fn a_retro_hunt_finds_yesterdays_activity_with_todays_indicator_once() {
     );
     assert_eq!(count(&db, alerts), 2, "the new alert is stored");
     // Again: nothing new.
-    let out = rampart(
-        &db,
-        &[
-            "hunt",
-            "--stored",
-            "--intel",
-            feed.to_str().unwrap(),
-            "--format",
-            "jsonl",
-        ],
-    );
+    let out = retro_hunt();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(ok(out), "", "{stderr}");
     assert!(stderr.contains("0 new"), "{stderr}");
