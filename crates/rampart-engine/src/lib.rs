@@ -17,6 +17,6 @@ pub mod store_sink;
 
 pub use batch::Scope;
 pub use output::{AlertFormat, AlertWriter};
-pub use run::{Engine, Sink, Tally, Watch};
+pub use run::{Batch, Engine, Sink, Tally, Watch};
 pub use sink::{AlertSink, Background};
 pub use store_sink::{StoreSink, COMMIT_EVENTS};

@@ -20,6 +20,18 @@ use crate::sink::AlertSink;
 /// The most distinct source addresses counted for the top talkers.
 pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
 
+/// Events read elsewhere, for [`Engine::pass_batches`]: the input they
+/// are named with (none for a store's), and the lines of it nothing could
+/// read.
+pub struct Batch<'i> {
+    /// What the events are named with, for the sink.
+    pub input: Option<&'i Input>,
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// Lines of the input that nothing could read.
+    pub dead: Vec<DeadLetter>,
+}
+
 /// What a caller watches of the reading, besides the alerts.
 pub trait Watch {
     /// Lines of `input` that nothing could read.
@@ -246,32 +258,62 @@ impl Engine {
         threads: usize,
         alerts: &mut dyn AlertSink,
     ) -> Tally {
-        let pool = worker_pool(threads);
         let mut sink = AlertsOnly(alerts);
-        let (detector, mut consumer) = self.parts(&mut sink, pool.as_ref());
-        let mut batches = batches.peekable();
         // A few batches per thread at a time: every thread busy, memory bounded.
         let ahead = threads.max(1) * 2;
-        while batches.peek().is_some() {
-            let mut group: Vec<Vec<Event>> = batches.by_ref().take(ahead).collect();
+        let mut batches = batches.peekable();
+        let groups = std::iter::from_fn(|| {
+            batches.peek()?;
+            Some(
+                batches
+                    .by_ref()
+                    .take(ahead)
+                    .map(|events| Batch {
+                        input: None,
+                        events,
+                        dead: Vec::new(),
+                    })
+                    .collect(),
+            )
+        });
+        let tally = self.pass_batches(groups, threads, &mut sink);
+        self.close(&mut sink, tally)
+    }
+
+    /// Runs the rules over events read elsewhere (a store's, a network
+    /// listener's), group by group in the order given, each group's
+    /// batches on `threads` threads at once, and hands everything to
+    /// `sink` as [`Engine::pass`] does (the events and unreadable lines of
+    /// a batch named with an input go to the sink too). A group is worked
+    /// on as soon as it comes, so a live source gives what it holds
+    /// without waiting for more. Correlations and dedup windows stay open
+    /// for a later pass; [`Engine::close`] ends them.
+    pub fn pass_batches<'i>(
+        &mut self,
+        groups: impl Iterator<Item = Vec<Batch<'i>>>,
+        threads: usize,
+        sink: &mut dyn Sink,
+    ) -> Tally {
+        let pool = worker_pool(threads);
+        let (detector, mut consumer) = self.parts(sink, pool.as_ref());
+        for mut group in groups {
             let results: Vec<BatchResult> = match pool.as_ref() {
                 Some(pool) => pool.install(|| {
                     group
                         .par_iter_mut()
-                        .map(|events| detector.detect(events))
+                        .map(|b| detector.detect(&mut b.events))
                         .collect()
                 }),
                 None => group
                     .iter_mut()
-                    .map(|events| detector.detect(events))
+                    .map(|b| detector.detect(&mut b.events))
                     .collect(),
             };
-            for (events, result) in group.into_iter().zip(results) {
-                consumer.batch(None, events, &[], result);
+            for (b, result) in group.into_iter().zip(results) {
+                consumer.batch(b.input, b.events, &b.dead, result);
             }
         }
-        let tally = consumer.end_pass();
-        self.close(&mut sink, tally)
+        consumer.end_pass()
     }
 
     /// The work on batches, and the consumer of its results feeding `sink`.

@@ -220,6 +220,13 @@ impl FileDecoder {
         }
     }
 
+    /// A stream gone quiet (a listener between messages): the format is
+    /// found from the lines sampled so far, which are read now rather
+    /// than wait for more.
+    pub fn settle(&mut self) {
+        self.finish_sampling();
+    }
+
     /// Ends the input: detects if still sampling and flushes open records.
     pub fn finish(&mut self) {
         self.finish_sampling();

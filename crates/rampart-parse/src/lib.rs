@@ -36,7 +36,7 @@ pub use context::{name_hint, FileContext, ParseOptions};
 pub use decoder::FileDecoder;
 pub use formats::{by_name, Format, FORMATS};
 pub use lines::{read_lines, read_lines_held, Line, DEFAULT_MAX_LINE};
-pub use output::{DeadLetter, FileStats, Output};
+pub use output::{mark_quality, DeadLetter, FileStats, Output};
 
 /// Parses a whole text (tests, fuzzing, small inputs) and returns everything
 /// it produced.

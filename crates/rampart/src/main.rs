@@ -53,6 +53,9 @@ enum Command {
     Stats,
     /// List and remove the suppressions made from triage.
     Suppress(commands::suppress::SuppressArgs),
+    /// Run a pipeline: listen, parse, enrich, detect and forward, until
+    /// stopped.
+    Run(commands::run::RunArgs),
     /// List, show, validate and test detection rules.
     Rules(commands::rules::RulesArgs),
     /// The IOC database: add, remove, list, import, export, expire.
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Command::Prune(args) => commands::prune::run(&args, db),
         Command::Stats => commands::stats::run(db),
         Command::Suppress(args) => commands::suppress::run(&args, db),
+        Command::Run(args) => commands::run::run(&args, db),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),
         Command::Intel(args) => commands::intel::run(&args, db),

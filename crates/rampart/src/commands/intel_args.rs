@@ -12,7 +12,7 @@ use rampart_intel::{detect, parse, read_file, Enrichers, FeedOptions, GeoIp, Int
 use rampart_store::Store;
 
 /// Where indicators come from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct IntelArgs {
     /// An indicator feed for this run (plain list, IPsum, CSV, MISP, STIX;
     /// recognised by content). Repeatable.
@@ -38,6 +38,12 @@ pub struct IntelArgs {
 }
 
 impl IntelArgs {
+    /// These options with more feeds (a pipeline file's).
+    pub fn with_feeds(mut self, feeds: &[std::path::PathBuf]) -> IntelArgs {
+        self.intel.extend_from_slice(feeds);
+        self
+    }
+
     /// Whether the database is read (it exists and `--no-db` is not given).
     pub fn reads_db(&self, db: &std::path::Path) -> bool {
         !self.no_db && db.exists()

@@ -18,6 +18,7 @@ pub mod read_args;
 pub mod retro;
 pub mod rule_sources;
 pub mod rules;
+pub mod run;
 pub mod stats;
 pub mod suppress;
 pub mod vt_args;

@@ -1,0 +1,577 @@
+//! A pipeline file: named sources, named sinks, what each sink takes, and
+//! the rules and intelligence the engine runs. Every mistake is reported
+//! with its line and column, all of them at once, before anything starts.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use rampart_detect::Level;
+use rampart_parse::Format;
+
+use crate::yaml::{parse, Located, Mark, Node};
+
+/// Frames longer than this are cut (and the event flagged) unless a
+/// source says otherwise.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
+
+/// A whole pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// Sigma rule files or folders run beside the built-in pack.
+    pub rules: Vec<PathBuf>,
+    /// Whether the built-in pack runs (default yes).
+    pub builtin: bool,
+    /// Indicator feeds.
+    pub intel: Vec<PathBuf>,
+    /// A tuning file (suppressions, thresholds), as `hunt --config` reads.
+    pub tuning: Option<PathBuf>,
+    /// The named sources, in the order written.
+    pub sources: Vec<SourceSpec>,
+    /// The named sinks, in the order written.
+    pub sinks: Vec<SinkSpec>,
+}
+
+/// A named source.
+#[derive(Debug)]
+pub struct SourceSpec {
+    /// Its name in the file.
+    pub name: String,
+    /// What it is.
+    pub kind: SourceKind,
+}
+
+/// Where a source's lines come from.
+#[derive(Debug)]
+pub enum SourceKind {
+    /// A syslog listener: RFC 3164 and 5424 lines; over TCP, newline or
+    /// octet-counted framing (RFC 6587), told apart frame by frame.
+    Syslog {
+        /// The transport and address listened on.
+        listen: Listen,
+        /// Messages longer than this are cut and flagged.
+        max_frame: usize,
+    },
+    /// The process's standard input, read to its end; the format found by
+    /// itself unless named.
+    Stdin {
+        /// The format, when named; else found from the first lines.
+        format: Option<&'static Format>,
+    },
+}
+
+impl SourceKind {
+    /// Whether the source ends by itself (what `--once` waits for).
+    pub fn ends(&self) -> bool {
+        matches!(self, SourceKind::Stdin { .. })
+    }
+}
+
+/// A transport and an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// UDP, one message per datagram.
+    Udp(SocketAddr),
+    /// TCP, a stream of frames.
+    Tcp(SocketAddr),
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Udp(a) => write!(f, "udp://{a}"),
+            Listen::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
+}
+
+/// What a sink is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Alerts only.
+    Alerts,
+    /// Events only.
+    Events,
+    /// Alerts and events.
+    All,
+}
+
+impl Take {
+    /// Whether alerts go to it.
+    pub fn alerts(self) -> bool {
+        matches!(self, Take::Alerts | Take::All)
+    }
+
+    /// Whether events go to it.
+    pub fn events(self) -> bool {
+        matches!(self, Take::Events | Take::All)
+    }
+}
+
+/// A named sink.
+#[derive(Debug)]
+pub struct SinkSpec {
+    /// Its name in the file.
+    pub name: String,
+    /// What it is handed.
+    pub take: Take,
+    /// Alerts below this level are not handed to it.
+    pub min_severity: Level,
+    /// What it is.
+    pub kind: SinkKind,
+}
+
+/// Where a sink writes.
+#[derive(Debug)]
+pub enum SinkKind {
+    /// JSON lines on standard output.
+    Stdout,
+    /// JSON lines appended to a file.
+    File {
+        /// The file, appended to.
+        path: PathBuf,
+    },
+    /// Syslog to a receiving SIEM.
+    Syslog {
+        /// The receiver.
+        to: Listen,
+        /// How each record is framed.
+        framing: Framing,
+    },
+}
+
+/// How a record is framed for syslog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// RFC 5424, the record's JSON as the message.
+    Rfc5424,
+    /// `<PRI>` then the JSON and nothing else, as seed 000 sent it.
+    Json,
+}
+
+/// Reads a pipeline file's text; relative paths are taken from `base`
+/// (the file's folder). Gives every mistake found.
+pub fn read(text: &str, base: &Path) -> Result<Pipeline, Vec<Located>> {
+    let root = parse(text).map_err(|e| vec![e])?;
+    let mut r = Reader {
+        base,
+        errors: Vec::new(),
+    };
+    let pipeline = r.pipeline(&root);
+    if r.errors.is_empty() {
+        Ok(pipeline)
+    } else {
+        r.errors.sort_by_key(|e| (e.at.line, e.at.col));
+        Err(r.errors)
+    }
+}
+
+struct Reader<'a> {
+    base: &'a Path,
+    errors: Vec<Located>,
+}
+
+/// The entries of a map, with the keys a reader may use.
+struct Entries<'n> {
+    entries: &'n [(String, Mark, Node)],
+}
+
+impl<'n> Entries<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, ..)| k == key)
+            .map(|(.., v)| v)
+    }
+}
+
+impl Reader<'_> {
+    fn fail(&mut self, at: Mark, what: impl Into<String>) {
+        self.errors.push(Located {
+            at,
+            what: what.into(),
+        });
+    }
+
+    /// The entries of `node` as a map whose keys are among `known`.
+    fn map<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Entries<'n> {
+        match node {
+            Node::Map(entries, _) => {
+                for (key, at, _) in entries {
+                    if !known.contains(&key.as_str()) {
+                        self.fail(
+                            *at,
+                            format!("{what}: unknown key `{key}` (known: {})", known.join(", ")),
+                        );
+                    }
+                }
+                Entries { entries }
+            }
+            other => {
+                self.fail(
+                    other.mark(),
+                    format!("{what} must be a map of keys and values"),
+                );
+                Entries { entries: &[] }
+            }
+        }
+    }
+
+    fn text<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        match node {
+            Node::Scalar(s, _) => Some(s),
+            other => {
+                self.fail(other.mark(), format!("{what} must be a single value"));
+                None
+            }
+        }
+    }
+
+    /// One path or a list of them.
+    fn paths(&mut self, node: Option<&Node>, what: &str) -> Vec<PathBuf> {
+        let items: Vec<&Node> = match node {
+            None => return Vec::new(),
+            Some(Node::Seq(items, _)) => items.iter().collect(),
+            Some(one) => vec![one],
+        };
+        items
+            .into_iter()
+            .filter_map(|n| self.text(n, what).map(|t| self.base.join(t)))
+            .collect()
+    }
+
+    fn pipeline(&mut self, root: &Node) -> Pipeline {
+        let top = self.map(
+            root,
+            "the pipeline",
+            &["rules", "builtin", "intel", "tuning", "sources", "sinks"],
+        );
+        let builtin = match top.get("builtin") {
+            None => true,
+            Some(n) => match self.text(n, "builtin") {
+                Some("true" | "yes") => true,
+                Some("false" | "no") => false,
+                Some(other) => {
+                    self.fail(n.mark(), format!("builtin: `{other}` is not true or false"));
+                    true
+                }
+                None => true,
+            },
+        };
+        let tuning = self.paths(top.get("tuning"), "tuning").into_iter().next();
+        let mut pipeline = Pipeline {
+            rules: self.paths(top.get("rules"), "rules"),
+            builtin,
+            intel: self.paths(top.get("intel"), "intel"),
+            tuning,
+            sources: Vec::new(),
+            sinks: Vec::new(),
+        };
+        match top.get("sources") {
+            Some(Node::Map(entries, _)) => {
+                for (name, _, node) in entries {
+                    if let Some(kind) = self.source(name, node) {
+                        pipeline.sources.push(SourceSpec {
+                            name: name.clone(),
+                            kind,
+                        });
+                    }
+                }
+            }
+            Some(other) => self.fail(other.mark(), "sources must be a map of named sources"),
+            None => self.fail(root.mark(), "the pipeline has no `sources`"),
+        }
+        match top.get("sinks") {
+            Some(Node::Map(entries, _)) => {
+                for (name, _, node) in entries {
+                    if let Some(sink) = self.sink(name, node) {
+                        pipeline.sinks.push(sink);
+                    }
+                }
+            }
+            Some(other) => self.fail(other.mark(), "sinks must be a map of named sinks"),
+            None => self.fail(root.mark(), "the pipeline has no `sinks`"),
+        }
+        pipeline
+    }
+
+    fn kind<'n>(&mut self, node: &'n Node, what: &str, kinds: &[&str]) -> Option<&'n str> {
+        let Node::Map(entries, at) = node else {
+            self.fail(node.mark(), format!("{what} must be a map with a `type`"));
+            return None;
+        };
+        let Some((_, _, kind)) = entries.iter().find(|(k, ..)| k == "type") else {
+            self.fail(
+                *at,
+                format!("{what} has no `type` (one of: {})", kinds.join(", ")),
+            );
+            return None;
+        };
+        let text = self.text(kind, "type")?;
+        if kinds.contains(&text) {
+            Some(text)
+        } else {
+            self.fail(
+                kind.mark(),
+                format!(
+                    "{what}: unknown type `{text}` (one of: {})",
+                    kinds.join(", ")
+                ),
+            );
+            None
+        }
+    }
+
+    fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
+        let what = format!("source `{name}`");
+        match self.kind(node, &what, &["syslog", "stdin"])? {
+            "syslog" => {
+                let e = self.map(node, &what, &["type", "listen", "max_frame"]);
+                let listen = match e.get("listen") {
+                    Some(n) => self.address(n, &format!("{what}: listen"))?,
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `listen` address"));
+                        return None;
+                    }
+                };
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                Some(SourceKind::Syslog { listen, max_frame })
+            }
+            _ => {
+                let e = self.map(node, &what, &["type", "format"]);
+                let format = match e.get("format") {
+                    None => None,
+                    Some(n) => {
+                        let name = self.text(n, "format")?;
+                        match rampart_parse::by_name(name) {
+                            Some(f) => Some(f),
+                            None => {
+                                self.fail(n.mark(), format!("{what}: no format is named `{name}`"));
+                                return None;
+                            }
+                        }
+                    }
+                };
+                Some(SourceKind::Stdin { format })
+            }
+        }
+    }
+
+    fn sink(&mut self, name: &str, node: &Node) -> Option<SinkSpec> {
+        let what = format!("sink `{name}`");
+        let kind = self.kind(node, &what, &["stdout", "file", "syslog"])?;
+        let e = self.map(
+            node,
+            &what,
+            match kind {
+                "stdout" => &["type", "take", "min_severity"],
+                "file" => &["type", "take", "min_severity", "path"],
+                _ => &["type", "take", "min_severity", "to", "framing"],
+            },
+        );
+        let take = match e.get("take") {
+            None => Take::Alerts,
+            Some(n) => match self.text(n, "take")? {
+                "alerts" => Take::Alerts,
+                "events" => Take::Events,
+                "all" => Take::All,
+                other => {
+                    self.fail(
+                        n.mark(),
+                        format!("{what}: take `{other}`? (alerts, events or all)"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let min_severity = match e.get("min_severity") {
+            None => Level::Informational,
+            Some(n) => {
+                let text = self.text(n, "min_severity")?;
+                match Level::parse(text) {
+                    Some(level) => level,
+                    None => {
+                        self.fail(n.mark(), format!("{what}: `{text}` is not a severity"));
+                        return None;
+                    }
+                }
+            }
+        };
+        let kind = match kind {
+            "stdout" => SinkKind::Stdout,
+            "file" => match e.get("path") {
+                Some(n) => SinkKind::File {
+                    path: self.base.join(self.text(n, "path")?),
+                },
+                None => {
+                    self.fail(node.mark(), format!("{what} has no `path`"));
+                    return None;
+                }
+            },
+            _ => {
+                let to = match e.get("to") {
+                    Some(n) => self.address(n, &format!("{what}: to"))?,
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `to` address"));
+                        return None;
+                    }
+                };
+                let framing = match e.get("framing") {
+                    None => Framing::Rfc5424,
+                    Some(n) => match self.text(n, "framing")? {
+                        "rfc5424" => Framing::Rfc5424,
+                        "json" => Framing::Json,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: framing `{other}`? (rfc5424 or json)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                SinkKind::Syslog { to, framing }
+            }
+        };
+        Some(SinkSpec {
+            name: name.to_string(),
+            take,
+            min_severity,
+            kind,
+        })
+    }
+
+    fn number(&mut self, node: &Node, what: &str) -> Option<usize> {
+        let text = self.text(node, what)?;
+        match text.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.fail(
+                    node.mark(),
+                    format!("{what}: `{text}` is not a positive number"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `udp://host:port` or `tcp://host:port`.
+    fn address(&mut self, node: &Node, what: &str) -> Option<Listen> {
+        let text = self.text(node, what)?;
+        let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+        let resolved = rest.to_socket_addrs().ok().and_then(|mut a| a.next());
+        match (scheme, resolved) {
+            ("udp", Some(a)) => Some(Listen::Udp(a)),
+            ("tcp", Some(a)) => Some(Listen::Tcp(a)),
+            ("udp" | "tcp", None) => {
+                self.fail(node.mark(), format!("{what}: `{rest}` is not host:port"));
+                None
+            }
+            _ => {
+                self.fail(
+                    node.mark(),
+                    format!("{what}: `{text}` must start with udp:// or tcp://"),
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "
+rules: [more-rules]
+intel: feeds/ipsum.txt
+sources:
+  net:
+    type: syslog
+    listen: tcp://127.0.0.1:5514
+  piped:
+    type: stdin
+    format: syslog
+sinks:
+  alerts:
+    type: file
+    path: out/alerts.jsonl
+  siem:
+    type: syslog
+    to: udp://127.0.0.1:514
+    framing: json
+    take: all
+    min_severity: high
+";
+
+    #[test]
+    fn a_pipeline_reads_with_paths_from_its_folder() {
+        let p = read(GOOD, Path::new("/etc/rampart")).unwrap();
+        assert_eq!(p.rules, [PathBuf::from("/etc/rampart/more-rules")]);
+        assert_eq!(p.intel, [PathBuf::from("/etc/rampart/feeds/ipsum.txt")]);
+        assert!(p.builtin);
+        assert_eq!(p.sources.len(), 2);
+        assert!(matches!(
+            p.sources[0].kind,
+            SourceKind::Syslog {
+                listen: Listen::Tcp(_),
+                max_frame: DEFAULT_MAX_FRAME
+            }
+        ));
+        assert!(p.sources[1].kind.ends());
+        assert_eq!(p.sinks[0].take, Take::Alerts);
+        assert!(
+            matches!(&p.sinks[0].kind, SinkKind::File { path } if path.ends_with("out/alerts.jsonl"))
+        );
+        assert_eq!(p.sinks[1].take, Take::All);
+        assert_eq!(p.sinks[1].min_severity, Level::High);
+        assert!(matches!(
+            p.sinks[1].kind,
+            SinkKind::Syslog {
+                to: Listen::Udp(_),
+                framing: Framing::Json
+            }
+        ));
+    }
+
+    #[test]
+    fn every_mistake_is_given_with_its_line_and_column() {
+        let text = "sources:\n  net:\n    type: syslog\n    listen: 127.0.0.1:5514\n    colour: red\nsinks:\n  out:\n    type: kafka\n";
+        let errors = read(text, Path::new(".")).unwrap_err();
+        let found: Vec<(usize, usize, &str)> = errors
+            .iter()
+            .map(|e| (e.at.line, e.at.col, e.what.as_str()))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (4, 13));
+        assert!(found[0].2.contains("must start with udp:// or tcp://"));
+        assert_eq!((found[1].0, found[1].1), (5, 5));
+        assert!(found[1].2.contains("unknown key `colour`"));
+        assert_eq!((found[2].0, found[2].1), (8, 11));
+        assert!(found[2].2.contains("unknown type `kafka`"));
+    }
+
+    #[test]
+    fn a_pipeline_needs_sources_and_sinks() {
+        let errors = read("rules: x\n", Path::new(".")).unwrap_err();
+        let text: Vec<&str> = errors.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            text,
+            [
+                "the pipeline has no `sources`",
+                "the pipeline has no `sinks`"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let text = "sources:\n  s: {type: stdin, format: nope}\nsinks:\n  o: {type: stdout, take: some, min_severity: loud}\n";
+        let errors = read(text, Path::new(".")).unwrap_err();
+        let text: Vec<&str> = errors.iter().map(|e| e.what.as_str()).collect();
+        assert!(text[0].contains("no format is named `nope`"), "{text:?}");
+        assert!(text[1].contains("take `some`"), "{text:?}");
+    }
+}

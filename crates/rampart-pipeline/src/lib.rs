@@ -1,0 +1,22 @@
+//! Long-running pipelines (`rampart run`): named sources (syslog over UDP
+//! and TCP, standard input) read on threads of their own, parsed per
+//! source as messages come, run through the same engine as `hunt` and
+//! `ingest`, and routed to named sinks (JSON lines to standard output or
+//! a file, syslog to another SIEM) by what each takes: alerts, events or
+//! both, from a severity up.
+//!
+//! The pipeline file is read whole and checked before anything starts
+//! ([`config`]), its mistakes given with line and column.
+
+pub mod config;
+pub mod framing;
+pub mod outputs;
+pub mod route;
+pub mod run;
+pub mod sources;
+mod yaml;
+
+pub use config::{read, Pipeline};
+pub use route::{Route, Router};
+pub use run::{bind, run, Report};
+pub use yaml::{Located, Mark};

@@ -1,0 +1,155 @@
+//! The engine's sink in a pipeline: each alert and event goes to the
+//! sinks that take it. A correlation alert goes out when it opens and
+//! again, final, when its window closes; a sink that fails is counted and
+//! said once, and the others go on.
+
+use std::collections::HashSet;
+use std::io;
+
+use rampart_detect::{Alert, Level};
+use rampart_engine::Sink;
+use rampart_event::Event;
+use rampart_io::{FileReport, Input};
+use rampart_parse::DeadLetter;
+
+use crate::config::Take;
+use crate::outputs::Output;
+
+/// One sink as the router sees it.
+pub struct Route {
+    /// Its name in the file.
+    pub name: String,
+    /// What it is handed.
+    pub take: Take,
+    /// Alerts below this level are not handed to it.
+    pub min: Level,
+    /// Its writer.
+    pub out: Box<dyn Output>,
+    /// Records written.
+    pub written: u64,
+    /// Records it failed to write.
+    pub failed: u64,
+    /// The last failure, said once until it writes again.
+    said: bool,
+}
+
+impl Route {
+    /// A route to a sink, nothing written yet.
+    pub fn new(name: String, take: Take, min: Level, out: Box<dyn Output>) -> Route {
+        Route {
+            name,
+            take,
+            min,
+            out,
+            written: 0,
+            failed: 0,
+            said: false,
+        }
+    }
+
+    fn result(&mut self, r: io::Result<()>, log: &mut dyn FnMut(String)) {
+        match r {
+            Ok(()) => {
+                self.written += 1;
+                self.said = false;
+            }
+            Err(e) => {
+                self.failed += 1;
+                if !self.said {
+                    self.said = true;
+                    log(format!("sink `{}`: {e}", self.name));
+                }
+            }
+        }
+    }
+}
+
+/// Open correlation alerts already sent, by id: bounded by the
+/// correlations' own bound on open groups.
+type Opened = HashSet<String>;
+
+/// The sinks, and what went by.
+pub struct Router<'l> {
+    /// Every sink, in the order written.
+    pub routes: Vec<Route>,
+    opened: Opened,
+    /// Lines nothing could read.
+    pub dead: u64,
+    /// Events that went by.
+    pub events: u64,
+    /// Alerts that went by (final states).
+    pub alerts: u64,
+    log: &'l mut dyn FnMut(String),
+}
+
+impl<'l> Router<'l> {
+    /// A route to a sink, nothing written yet.
+    pub fn new(routes: Vec<Route>, log: &'l mut dyn FnMut(String)) -> Router<'l> {
+        Router {
+            routes,
+            opened: Opened::new(),
+            dead: 0,
+            events: 0,
+            alerts: 0,
+            log,
+        }
+    }
+
+    fn send(&mut self, alert: &Alert) {
+        for route in &mut self.routes {
+            if route.take.alerts() && alert.severity >= route.min {
+                let r = route.out.alert(alert);
+                route.result(r, self.log);
+            }
+        }
+    }
+
+    /// Hands on what every sink buffered.
+    pub fn flush(&mut self) {
+        for route in &mut self.routes {
+            let r = route.out.flush();
+            if let Err(e) = r {
+                (self.log)(format!("sink `{}`: {e}", route.name));
+            }
+        }
+    }
+}
+
+impl Sink for Router<'_> {
+    fn dead(&mut self, _: &Input, dead: &[DeadLetter]) {
+        self.dead += dead.len() as u64;
+    }
+
+    fn alert(&mut self, alert: Alert) -> io::Result<()> {
+        self.alerts += 1;
+        // Its final state, if it went out open.
+        self.opened.remove(&alert.id);
+        self.send(&alert);
+        Ok(())
+    }
+
+    fn events(&mut self, _: &Input, events: Vec<Event>) {
+        self.events += events.len() as u64;
+        for route in &mut self.routes {
+            if route.take.events() {
+                for event in &events {
+                    let r = route.out.event(event);
+                    route.result(r, self.log);
+                }
+            }
+        }
+        self.flush();
+    }
+
+    fn wants_open_alerts(&self) -> bool {
+        true
+    }
+
+    fn open_alert(&mut self, alert: Alert) {
+        if self.opened.insert(alert.id.clone()) {
+            self.send(&alert);
+        }
+    }
+
+    fn file_done(&mut self, _: FileReport) {}
+}

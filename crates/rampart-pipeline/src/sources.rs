@@ -1,0 +1,315 @@
+//! Source threads: each reads its messages and hands them on in bundles
+//! over one bounded channel, so a pipeline slower than its senders makes
+//! the TCP readers wait (and their senders with them) instead of holding
+//! more in memory. Every thread stops when asked and says that it ended.
+
+use std::io::{BufRead, Read as _};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::config::{Listen, SourceKind};
+use crate::framing::{Deframer, Frame};
+
+/// One message as received.
+#[derive(Debug)]
+pub struct Message {
+    /// The message.
+    pub frame: Frame,
+    /// The sender, for network sources.
+    pub peer: Option<SocketAddr>,
+}
+
+/// What a source thread hands on.
+#[derive(Debug)]
+pub enum Arrival {
+    /// Messages of the source at this index.
+    Messages(usize, Vec<Message>),
+    /// The source `usize` ended (its input ran out, or it was stopped).
+    Ended(usize),
+    /// Something went wrong that the source lives with (a connection
+    /// refused, a read that failed), said once, with its reason.
+    Trouble(usize, String),
+}
+
+/// Messages handed on at a time.
+const BUNDLE: usize = 256;
+/// How often a waiting thread looks whether it should stop.
+const TICK: Duration = Duration::from_millis(100);
+/// Connections a TCP listener serves at once; more wait in the backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// The sockets a pipeline listens on, bound before anything runs, so that
+/// an address in use is an error at start.
+pub enum Bound {
+    /// UDP, one message per datagram.
+    Udp(UdpSocket),
+    /// TCP, a stream of frames.
+    Tcp(TcpListener),
+    /// Standard input.
+    Stdin,
+}
+
+impl Bound {
+    /// The address it listens on (the port the system chose for port 0).
+    pub fn local(&self) -> Option<String> {
+        match self {
+            Bound::Udp(s) => s.local_addr().ok().map(|a| format!("udp://{a}")),
+            Bound::Tcp(l) => l.local_addr().ok().map(|a| format!("tcp://{a}")),
+            Bound::Stdin => None,
+        }
+    }
+}
+
+/// Binds what `kind` listens on.
+pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
+    Ok(match kind {
+        SourceKind::Syslog {
+            listen: Listen::Udp(a),
+            ..
+        } => Bound::Udp(UdpSocket::bind(a)?),
+        SourceKind::Syslog {
+            listen: Listen::Tcp(a),
+            ..
+        } => Bound::Tcp(TcpListener::bind(a)?),
+        SourceKind::Stdin { .. } => Bound::Stdin,
+    })
+}
+
+/// Starts source `index` on its own thread.
+pub fn start(
+    index: usize,
+    bound: Bound,
+    max_frame: usize,
+    tx: SyncSender<Arrival>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("rampart-source-{index}"))
+        .spawn(move || {
+            match bound {
+                Bound::Udp(socket) => udp(index, &socket, max_frame, &tx, &stop),
+                Bound::Tcp(listener) => tcp(index, &listener, max_frame, &tx, &stop),
+                Bound::Stdin => stdin(index, max_frame, &tx, &stop),
+            }
+            let _ = tx.send(Arrival::Ended(index));
+        })
+}
+
+fn udp(index: usize, socket: &UdpSocket, max: usize, tx: &SyncSender<Arrival>, stop: &AtomicBool) {
+    if let Err(e) = socket.set_read_timeout(Some(TICK)) {
+        let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+        return;
+    }
+    let mut buf = vec![0u8; 65_536];
+    let mut bundle = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((n, peer)) => {
+                let end = trim_end(&buf[..n]);
+                if end > 0 {
+                    bundle.push(Message {
+                        frame: Frame {
+                            bytes: buf[..end.min(max)].to_vec(),
+                            cut: end > max,
+                        },
+                        peer: Some(peer),
+                    });
+                }
+                if bundle.len() < BUNDLE {
+                    // More may be waiting: take them before handing on.
+                    let _ = socket.set_nonblocking(true);
+                    continue;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => {
+                let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+            }
+        }
+        let _ = socket.set_nonblocking(false);
+        if !bundle.is_empty()
+            && tx
+                .send(Arrival::Messages(index, std::mem::take(&mut bundle)))
+                .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn trim_end(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n' | 0))
+        .map_or(0, |at| at + 1)
+}
+
+fn tcp(
+    index: usize,
+    listener: &TcpListener,
+    max: usize,
+    tx: &SyncSender<Arrival>,
+    stop: &Arc<AtomicBool>,
+) {
+    if let Err(e) = listener.set_nonblocking(true) {
+        let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+        return;
+    }
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        readers.retain(|r| !r.is_finished());
+        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+            std::thread::sleep(TICK);
+            continue;
+        }
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                open.fetch_add(1, Ordering::Relaxed);
+                let (to, halt, count) = (tx.clone(), Arc::clone(stop), Arc::clone(&open));
+                let spawned = std::thread::Builder::new()
+                    .name(format!("rampart-source-{index}-conn"))
+                    .spawn(move || {
+                        connection(index, stream, peer, max, &to, &halt);
+                        count.fetch_sub(1, Ordering::Relaxed);
+                    });
+                match spawned {
+                    Ok(reader) => readers.push(reader),
+                    Err(e) => {
+                        let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK / 4),
+            Err(e) => {
+                let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+                std::thread::sleep(TICK);
+            }
+        }
+    }
+    // What the connections have read is handed on before the source ends.
+    for reader in readers {
+        let _ = reader.join();
+    }
+}
+
+/// One TCP sender, read until it closes or the pipeline stops.
+fn connection(
+    index: usize,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    max: usize,
+    tx: &SyncSender<Arrival>,
+    stop: &AtomicBool,
+) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(TICK));
+    let mut deframer = Deframer::new(max);
+    let mut frames = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    let hand_on = |frames: &mut Vec<Frame>| {
+        if frames.is_empty() {
+            return true;
+        }
+        let messages = frames
+            .drain(..)
+            .map(|frame| Message {
+                frame,
+                peer: Some(peer),
+            })
+            .collect();
+        tx.send(Arrival::Messages(index, messages)).is_ok()
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                deframer.push(&buf[..n], &mut frames);
+                if frames.len() >= BUNDLE && !hand_on(&mut frames) {
+                    return;
+                }
+                continue;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+        // Quiet for a moment: what is whole is handed on now.
+        if !hand_on(&mut frames) {
+            return;
+        }
+    }
+    deframer.finish(&mut frames);
+    hand_on(&mut frames);
+}
+
+fn stdin(index: usize, max: usize, tx: &SyncSender<Arrival>, stop: &AtomicBool) {
+    let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+    let mut bundle = Vec::new();
+    let mut line = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        line.clear();
+        // A line is read whole up to the bound, the rest passed over.
+        let read = (&mut input)
+            .take(max as u64 + 1)
+            .read_until(b'\n', &mut line);
+        match read {
+            Ok(0) => break,
+            Ok(_) => {
+                let cut = line.len() > max && line.last() != Some(&b'\n');
+                if cut {
+                    let mut rest = Vec::new();
+                    let _ = input.read_until(b'\n', &mut rest);
+                }
+                let end = trim_end(&line).min(max);
+                if end > 0 {
+                    bundle.push(Message {
+                        frame: Frame {
+                            bytes: line[..end].to_vec(),
+                            cut,
+                        },
+                        peer: None,
+                    });
+                }
+                if bundle.len() >= BUNDLE
+                    && tx
+                        .send(Arrival::Messages(index, std::mem::take(&mut bundle)))
+                        .is_err()
+                {
+                    return;
+                }
+                if input.buffer().is_empty() && !bundle.is_empty() {
+                    // Nothing more waiting: hand on what was read.
+                    if tx
+                        .send(Arrival::Messages(index, std::mem::take(&mut bundle)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Arrival::Trouble(index, format!("stdin: {e}")));
+                break;
+            }
+        }
+    }
+    if !bundle.is_empty() {
+        let _ = tx.send(Arrival::Messages(index, bundle));
+    }
+}

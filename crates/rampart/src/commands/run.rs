@@ -1,0 +1,187 @@
+//! `rampart run --config pipeline.yml`: a long-running pipeline. The file
+//! is read and checked whole first (`--check` stops there and prints the
+//! topology); then the sources are bound, the engine built with the
+//! file's rules, intelligence and tuning, and the pipeline runs until
+//! SIGTERM or SIGINT (or until every source has ended), when it drains
+//! what was read, closes open correlation windows and flushes the sinks.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use rampart_engine::Scope;
+use rampart_pipeline::config::{SinkKind, SourceKind};
+use rampart_pipeline::{outputs, Pipeline, Route, Router};
+
+use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
+use super::intel_args::IntelArgs;
+
+/// Arguments of `rampart run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file (YAML): sources, sinks, rules, intelligence.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Check the file and print the pipeline it describes, then stop.
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    intel: IntelArgs,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Say nothing but problems.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the command: 2 for a pipeline file that does not read, 1 when it
+/// cannot start.
+pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read {}", args.config.display()))?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let pipeline = match rampart_pipeline::read(&text, base) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!(
+                    "error: {}:{}:{}: {}",
+                    args.config.display(),
+                    e.at.line,
+                    e.at.col,
+                    e.what
+                );
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let detect = DetectArgs {
+        rules: pipeline.rules.clone(),
+        no_builtin: !pipeline.builtin,
+        config: pipeline.tuning.clone(),
+    };
+    let intel = IntelArgs::with_feeds(args.intel.clone(), &pipeline.intel);
+    let purpose = Purpose {
+        scope: Scope::default(),
+        must_detect: false,
+        quiet: args.quiet,
+    };
+    let Built { mut engine, .. } = match build_engine(&detect, &intel, purpose, db)? {
+        Ok(built) => built,
+        Err(code) => return Ok(code),
+    };
+    if args.check {
+        print_topology(
+            &pipeline,
+            engine.rules().rules().len(),
+            engine.correlations(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bound = rampart_pipeline::bind(&pipeline).map_err(anyhow::Error::msg)?;
+    for (spec, b) in pipeline.sources.iter().zip(&bound) {
+        if let Some(address) = b.local() {
+            let line =
+                serde_json::json!({"rampart": "run", "source": spec.name, "listening": address});
+            eprintln!("{line}");
+        }
+    }
+    let mut routes = Vec::new();
+    for sink in &pipeline.sinks {
+        let out = outputs::open(&sink.kind)
+            .with_context(|| format!("sink `{}` cannot open", sink.name))?;
+        routes.push(Route::new(
+            sink.name.clone(),
+            sink.take,
+            sink.min_severity,
+            out,
+        ));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot watch for SIGTERM and SIGINT")?;
+    }
+    let mut log = |line: String| eprintln!("{line}");
+    let mut router = Router::new(routes, &mut log);
+    if !args.quiet {
+        eprintln!(
+            "running {} source(s) into {} sink(s); SIGTERM or Ctrl-C stops",
+            pipeline.sources.len(),
+            pipeline.sinks.len()
+        );
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let report = rampart_pipeline::run(&pipeline, bound, &mut engine, &mut router, stop, threads)
+        .map_err(anyhow::Error::msg)?;
+    // Its health as one structured line.
+    let sinks: Vec<serde_json::Value> = report
+        .sinks
+        .iter()
+        .map(|(name, written, failed)| {
+            serde_json::json!({"sink": name, "written": written, "failed": failed})
+        })
+        .collect();
+    let line = serde_json::json!({
+        "rampart": "run",
+        "state": "stopped",
+        "events": report.events,
+        "unreadable": report.dead,
+        "alerts": report.alerts,
+        "sinks": sinks,
+    });
+    eprintln!("{line}");
+    let failed = report.sinks.iter().any(|(_, _, failed)| *failed > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "sources:")?;
+    for s in &p.sources {
+        let what = match &s.kind {
+            SourceKind::Syslog { listen, max_frame } => {
+                format!("syslog on {listen} (frames up to {max_frame} bytes)")
+            }
+            SourceKind::Stdin { format } => format!(
+                "stdin ({})",
+                format.map_or("format found from the first lines", |f| f.name)
+            ),
+        };
+        writeln!(out, "  {}: {what}", s.name)?;
+    }
+    writeln!(
+        out,
+        "engine: {rules} detection rules, {correlations} correlations"
+    )?;
+    writeln!(out, "sinks:")?;
+    for s in &p.sinks {
+        let what = match &s.kind {
+            SinkKind::Stdout => "JSON lines to stdout".to_string(),
+            SinkKind::File { path } => format!("JSON lines to {}", path.display()),
+            SinkKind::Syslog { to, framing } => format!("syslog to {to} ({framing:?})"),
+        };
+        let take = match (s.take.alerts(), s.take.events()) {
+            (true, true) => "alerts and events",
+            (true, false) => "alerts",
+            _ => "events",
+        };
+        writeln!(
+            out,
+            "  {}: {what}; takes {take}, alerts from {}",
+            s.name, s.min_severity
+        )?;
+    }
+    Ok(())
+}

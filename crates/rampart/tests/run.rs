@@ -1,0 +1,360 @@
+//! `rampart run` as a user runs it: a pipeline file, the real binary, real
+//! sockets on 127.0.0.1. Syslog arrives over TCP (both framings) and UDP,
+//! alerts and events land in the sinks while it runs, a stop drains and
+//! flushes, stdin pipelines end with their input, a receiving SIEM gets
+//! seed 000's `<14>{json}` records, and misbehaving senders (silent,
+//! oversized) neither stall it nor grow it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rampart() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .arg("--db")
+        .arg("unused.db");
+    c
+}
+
+/// A running pipeline and the addresses its sources listen on.
+struct Running {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+    listening: Vec<(String, String)>,
+}
+
+impl Running {
+    fn start(folder: &Path, pipeline: &str, listeners: usize) -> Running {
+        let config = folder.join("pipeline.yml");
+        std::fs::write(&config, pipeline).unwrap();
+        let mut child = rampart()
+            .current_dir(folder)
+            .args(["run", "--no-db", "--threads", "2", "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut listening = Vec::new();
+        let mut line = String::new();
+        while listening.len() < listeners {
+            line.clear();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "rampart run ended before listening"
+            );
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if let (Some(s), Some(a)) = (v["source"].as_str(), v["listening"].as_str()) {
+                    listening.push((s.to_string(), a.to_string()));
+                }
+            }
+        }
+        Running {
+            child,
+            stderr,
+            listening,
+        }
+    }
+
+    fn address(&self, source: &str) -> String {
+        let (_, a) = self
+            .listening
+            .iter()
+            .find(|(s, _)| s == source)
+            .expect("the source listens");
+        a.split_once("://").unwrap().1.to_string()
+    }
+
+    /// SIGTERM, then its exit status and the rest of what it said.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = self.child.wait().unwrap();
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).unwrap();
+        (status, rest)
+    }
+}
+
+fn failures(ip: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!("<38>Dec  6 12:00:{:02} web01 sshd[123]: Failed password for root from {ip} port {} ssh2", 10 + i, 4000 + i)
+        })
+        .collect()
+}
+
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Waits up to ten seconds for `ready` to hold of the lines in `path`.
+fn wait_for(path: &Path, ready: impl Fn(&[serde_json::Value]) -> bool) -> Vec<serde_json::Value> {
+    let started = Instant::now();
+    loop {
+        let lines = json_lines(path);
+        if ready(&lines) || started.elapsed() > Duration::from_secs(10) {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn syslog_over_tcp_and_udp_becomes_alerts_and_events_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(
+        dir.path(),
+        "sources:
+  tcp:
+    type: syslog
+    listen: tcp://127.0.0.1:0
+  udp:
+    type: syslog
+    listen: udp://127.0.0.1:0
+sinks:
+  alerts:
+    type: file
+    path: out/alerts.jsonl
+  events:
+    type: file
+    path: out/events.jsonl
+    take: events
+",
+        2,
+    );
+    let lines = failures("203.0.113.9", 8);
+    let mut tcp = TcpStream::connect(running.address("tcp")).unwrap();
+    // Half newline-framed, half octet-counted (RFC 6587), one connection.
+    for line in &lines[..4] {
+        tcp.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    for line in &lines[4..] {
+        tcp.write_all(format!("{} {line}", line.len()).as_bytes())
+            .unwrap();
+    }
+    tcp.flush().unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.send_to(
+        b"<13>1 2026-12-06T12:00:30Z fw01 kernel - - - [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.4 DST=10.0.0.1 PROTO=TCP SPT=5555 DPT=22",
+        running.address("udp"),
+    )
+    .unwrap();
+    // The brute force goes out when it opens, before any stop.
+    let alerts = wait_for(&dir.path().join("out/alerts.jsonl"), |a| !a.is_empty());
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule_id"], "ssh-brute-force");
+    assert_eq!(alerts[0]["group"]["source.ip"], "203.0.113.9");
+    let events = wait_for(&dir.path().join("out/events.jsonl"), |e| e.len() == 9);
+    assert_eq!(events.len(), 9);
+    let sender = tcp.local_addr().unwrap().to_string();
+    let from_tcp = events
+        .iter()
+        .filter(|e| e["log"]["source"]["address"] == sender.as_str())
+        .count();
+    assert_eq!(from_tcp, 8, "each TCP event names its sender {sender}");
+    let ufw = events
+        .iter()
+        .find(|e| e["event"]["dataset"] == "firewall.ufw")
+        .expect("the UDP datagram is a UFW event");
+    assert_eq!(ufw["source"]["ip"], "198.51.100.4");
+    drop(tcp);
+
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    // The final state of the open alert is written at the stop.
+    let alerts = json_lines(&dir.path().join("out/alerts.jsonl"));
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[1]["id"], alerts[0]["id"]);
+    assert_eq!(alerts[1]["count"], 8);
+    let health: serde_json::Value = serde_json::from_str(said.lines().last().unwrap()).unwrap();
+    assert_eq!(health["state"], "stopped");
+    assert_eq!(health["events"], 9);
+}
+
+#[test]
+fn silent_and_oversized_senders_neither_stall_nor_grow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(
+        dir.path(),
+        "sources:
+  tcp:
+    type: syslog
+    listen: tcp://127.0.0.1:0
+    max_frame: 1024
+sinks:
+  events:
+    type: file
+    path: events.jsonl
+    take: events
+",
+        1,
+    );
+    let address = running.address("tcp");
+    // Connections that send nothing, held open through the stop.
+    let silent: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    // One line of 5 MB with no newline until its end, then a good line.
+    let mut big = TcpStream::connect(&address).unwrap();
+    let mut line =
+        b"<38>Dec  6 12:00:00 web01 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2 "
+            .to_vec();
+    line.extend(std::iter::repeat_n(b'A', 5_000_000));
+    line.push(b'\n');
+    big.write_all(&line).unwrap();
+    big.write_all(format!("{}\n", failures("192.0.2.2", 1)[0]).as_bytes())
+        .unwrap();
+    big.flush().unwrap();
+    let events = wait_for(&dir.path().join("events.jsonl"), |e| e.len() == 2);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0]["event"]["original"].as_str().unwrap().len() <= 1024);
+    let marks = events[0]["rampart"]["quality"].to_string();
+    assert!(marks.contains("cut-event"), "{marks}");
+    assert_eq!(events[1]["source"]["ip"], "192.0.2.2");
+    let started = Instant::now();
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "silent connections held the stop for {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
+
+#[test]
+fn a_stdin_pipeline_ends_with_its_input_and_forwards_seed_zero_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:
+  piped:
+    type: stdin
+sinks:
+  siem:
+    type: syslog
+    to: udp://{}
+    framing: json
+    take: alerts
+  screen:
+    type: stdout
+    take: events
+",
+            receiver.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut child = rampart()
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text: String = failures("198.51.100.7", 6)
+        .iter()
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 6);
+    assert_eq!(events[5]["source"]["ip"], "198.51.100.7");
+    // The alert as it opened, then its final state.
+    let mut buf = [0u8; 65_536];
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        let n = receiver.recv(&mut buf).unwrap();
+        records.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+    }
+    for record in &records {
+        // user.err: a high alert.
+        assert!(record.starts_with("<11>{"), "{record}");
+        let alert: serde_json::Value = serde_json::from_str(&record[4..]).unwrap();
+        assert_eq!(alert["rule_id"], "ssh-brute-force");
+    }
+}
+
+#[test]
+fn check_prints_the_pipeline_and_a_bad_file_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:\n  net: {type: syslog, listen: udp://127.0.0.1:5514}\nsinks:\n  out: {type: stdout, take: all, min_severity: high}\n",
+    )
+    .unwrap();
+    let out = rampart()
+        .args(["run", "--no-db", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("net: syslog on udp://127.0.0.1:5514"),
+        "{text}"
+    );
+    assert!(
+        text.contains("out: JSON lines to stdout; takes alerts and events, alerts from high"),
+        "{text}"
+    );
+
+    std::fs::write(
+        &config,
+        "sources:\n  net:\n    type: syslog\n    listen: 127.0.0.1:5514\nsinks:\n  out: {type: stdout, take: everything}\n",
+    )
+    .unwrap();
+    let out = rampart()
+        .args(["run", "--no-db", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8(out.stderr).unwrap();
+    let name = config.display().to_string();
+    assert!(
+        said.contains(&format!("{name}:4:13: source `net`: listen")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{name}:6:29: sink `out`: take `everything`")),
+        "{said}"
+    );
+}
