@@ -295,9 +295,21 @@ impl Engine {
         sink: &mut dyn Sink,
     ) -> Tally {
         let pool = worker_pool(threads);
-        let (detector, mut consumer) = self.parts(sink, pool.as_ref());
+        self.pass_batches_on(pool.as_ref(), groups, sink)
+    }
+
+    /// [`Engine::pass_batches`] on a pool of the caller's (see
+    /// [`rampart_io::worker_pool`]; none works on this thread), which the
+    /// caller may use between groups too (to parse the next one).
+    pub fn pass_batches_on<'i>(
+        &mut self,
+        pool: Option<&rayon::ThreadPool>,
+        groups: impl Iterator<Item = Vec<Batch<'i>>>,
+        sink: &mut dyn Sink,
+    ) -> Tally {
+        let (detector, mut consumer) = self.parts(sink, pool);
         for mut group in groups {
-            let results: Vec<BatchResult> = match pool.as_ref() {
+            let results: Vec<BatchResult> = match pool {
                 Some(pool) => pool.install(|| {
                     group
                         .par_iter_mut()

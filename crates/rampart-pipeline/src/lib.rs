@@ -11,6 +11,7 @@
 pub mod config;
 pub mod framing;
 pub mod outputs;
+pub mod replay;
 pub mod route;
 pub mod run;
 pub mod sources;

@@ -5,7 +5,7 @@
 //! the sources, drains what they read, closes the open windows and
 //! flushes every sink.
 
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use rampart_engine::{Batch, Engine};
 use rampart_event::Event;
 use rampart_io::Input;
-use rampart_parse::{mark_quality, FileContext, FileDecoder, Line, ParseOptions};
+use rampart_parse::{mark_quality, FileContext, FileDecoder, Format, Line, ParseOptions};
+use rayon::prelude::*;
 
 use crate::config::{Pipeline, SourceKind};
 use crate::route::Router;
@@ -23,50 +24,94 @@ use crate::sources::{self, Arrival, Bound, Message};
 
 /// Bundles that may wait between the sources and the engine.
 const WAITING: usize = 64;
-/// Messages parsed into one batch, at most.
-const BATCH: usize = 4096;
+/// Messages taken before they are parsed, at most.
+const BATCH: usize = 16_384;
+/// Messages parsed, and events run through the rules, as one batch.
+const CHUNK: usize = 1024;
 /// How long a batch may wait for more messages.
 const LINGER: Duration = Duration::from_millis(50);
-/// After a stop, how long sources that cannot be interrupted (stdin
-/// blocked in a read) are waited for.
+/// After a stop, how long a source that cannot be interrupted (stdin
+/// blocked in a read) is waited for; the others end by themselves once
+/// they have handed on what their senders had sent.
 const GRACE: Duration = Duration::from_secs(2);
+
+/// How a source's messages become events.
+enum Parsing {
+    /// Read apart, in chunks on the pool, each by a decoder of its own: a
+    /// syslog listener's lines share no state (a line without a year is of
+    /// the year it arrived in).
+    Apart {
+        ctx: FileContext,
+        format: &'static Format,
+        /// Messages waiting, with their places.
+        pending: Vec<(u64, Message)>,
+    },
+    /// Read in turn by one decoder, which finds the format from the first
+    /// lines and may carry state from line to line (stdin).
+    InTurn {
+        decoder: Box<FileDecoder>,
+        /// Senders and cut frames of the messages in the decoder.
+        marks: Vec<(u64, Option<SocketAddr>, bool)>,
+    },
+}
 
 /// One source as the loop keeps it.
 struct Source {
     input: Input,
-    decoder: FileDecoder,
+    parsing: Parsing,
     /// Messages received so far: a message's place, which is its line.
     received: u64,
-    /// Senders and cut frames of the messages waiting in the decoder.
-    peers: HashMap<u64, std::net::SocketAddr>,
-    cut: Vec<u64>,
     ended: bool,
     finished: bool,
+    /// Whether a stop may leave it blocked in a read (stdin): it is waited
+    /// for only so long.
+    may_block: bool,
 }
 
 impl Source {
     fn new(kind: &SourceKind, options: ParseOptions) -> Source {
-        let (label, forced) = match kind {
+        let (label, parsing) = match kind {
             SourceKind::Syslog { listen, .. } => {
-                (listen.to_string(), rampart_parse::by_name("syslog"))
+                let label = listen.to_string();
+                let ctx = FileContext::new(&label, options);
+                let parsing = match rampart_parse::by_name("syslog") {
+                    Some(format) => Parsing::Apart {
+                        ctx,
+                        format,
+                        pending: Vec::new(),
+                    },
+                    None => Parsing::InTurn {
+                        decoder: Box::new(FileDecoder::new(ctx, None)),
+                        marks: Vec::new(),
+                    },
+                };
+                (label, parsing)
             }
-            SourceKind::Stdin { format } => ("stdin".to_string(), *format),
+            SourceKind::Stdin { format } => {
+                let mut ctx = FileContext::new("stdin", options);
+                // Lines without a year are of this year, as a live log's are.
+                ctx.modified = Some(jiff::Timestamp::now());
+                let decoder = Box::new(FileDecoder::new(ctx, *format));
+                (
+                    "stdin".to_string(),
+                    Parsing::InTurn {
+                        decoder,
+                        marks: Vec::new(),
+                    },
+                )
+            }
         };
-        let mut ctx = FileContext::new(&label, options);
-        // Lines without a year are of this year, as a live log's are.
-        ctx.modified = Some(jiff::Timestamp::now());
         Source {
             input: Input {
                 path: PathBuf::from(label),
                 rotated_set: None,
                 resume: Default::default(),
             },
-            decoder: FileDecoder::new(ctx, forced),
+            parsing,
             received: 0,
-            peers: HashMap::new(),
-            cut: Vec::new(),
             ended: false,
             finished: false,
+            may_block: matches!(kind, SourceKind::Stdin { .. }),
         }
     }
 
@@ -74,39 +119,131 @@ impl Source {
         for m in messages {
             self.received += 1;
             let no = self.received;
-            if let Some(peer) = m.peer {
-                self.peers.insert(no, peer);
+            match &mut self.parsing {
+                Parsing::Apart { pending, .. } => pending.push((no, m)),
+                Parsing::InTurn { decoder, marks } => {
+                    if m.peer.is_some() || m.frame.cut {
+                        marks.push((no, m.peer, m.frame.cut));
+                    }
+                    decoder.feed(Line {
+                        no,
+                        bytes: &m.frame.bytes,
+                        len: m.frame.bytes.len(),
+                    });
+                }
             }
-            if m.frame.cut {
-                self.cut.push(no);
-            }
-            self.decoder.feed(Line {
-                no,
-                bytes: &m.frame.bytes,
-                len: m.frame.bytes.len(),
-            });
         }
     }
 
-    /// The events read so far, with their senders, and unreadable lines.
-    fn drain(&mut self) -> (Vec<Event>, Vec<rampart_parse::DeadLetter>) {
-        self.decoder.settle();
-        let out = self.decoder.output();
-        let mut events = std::mem::take(&mut out.events);
-        let dead = std::mem::take(&mut out.dead);
-        for e in &mut events {
-            let no = e.origin.line;
-            if let Some(peer) = self.peers.get(&no) {
-                e.set_str("log.source.address", &peer.to_string());
+    /// The events read so far, in batches of at most `CHUNK` (parsed on
+    /// `pool` when they can be), and the unreadable lines.
+    fn drain(&mut self, pool: Option<&rayon::ThreadPool>) -> Vec<Read> {
+        let ended = self.ended && !self.finished;
+        self.finished |= ended;
+        match &mut self.parsing {
+            Parsing::Apart {
+                ctx,
+                format,
+                pending,
+            } => {
+                if pending.is_empty() {
+                    return Vec::new();
+                }
+                ctx.modified = Some(jiff::Timestamp::now());
+                let (ctx, format) = (&*ctx, *format);
+                let chunks: Vec<&[(u64, Message)]> = pending.chunks(CHUNK).collect();
+                let parse = |chunk: &&[(u64, Message)]| parse_apart(ctx, format, chunk);
+                let read = match pool {
+                    Some(pool) => pool.install(|| chunks.par_iter().map(parse).collect()),
+                    None => chunks.iter().map(parse).collect(),
+                };
+                pending.clear();
+                read
             }
-            if self.cut.contains(&no) {
-                mark_quality(e, "cut-event");
+            Parsing::InTurn { decoder, marks } => {
+                if ended {
+                    decoder.finish();
+                } else {
+                    decoder.settle();
+                }
+                let out = decoder.output();
+                let mut events = std::mem::take(&mut out.events);
+                let dead = std::mem::take(&mut out.dead);
+                let mut at = 0;
+                for e in &mut events {
+                    let no = e.origin.line;
+                    while marks.get(at).is_some_and(|(n, ..)| *n < no) {
+                        at += 1;
+                    }
+                    if let Some((_, peer, cut)) = marks.get(at).filter(|(n, ..)| *n == no) {
+                        mark(e, peer.map(|p| p.to_string()).as_deref(), *cut);
+                    }
+                }
+                marks.clear();
+                let mut read: Vec<Read> = Vec::new();
+                while events.len() > CHUNK {
+                    let rest = events.split_off(CHUNK);
+                    read.push((std::mem::replace(&mut events, rest), Vec::new()));
+                }
+                if !events.is_empty() || !dead.is_empty() {
+                    read.push((events, dead));
+                }
+                read
             }
         }
-        self.peers.clear();
-        self.cut.clear();
-        (events, dead)
     }
+}
+
+/// A batch of events read and the lines nothing could read.
+type Read = (Vec<Event>, Vec<rampart_parse::DeadLetter>);
+
+/// Notes an event's sender and that its message was cut.
+fn mark(event: &mut Event, peer: Option<&str>, cut: bool) {
+    if let Some(peer) = peer {
+        event.set_str("log.source.address", peer);
+    }
+    if cut {
+        mark_quality(event, "cut-event");
+    }
+}
+
+/// Reads `chunk` as `format` with a decoder of its own.
+fn parse_apart(ctx: &FileContext, format: &'static Format, chunk: &[(u64, Message)]) -> Read {
+    let mut decoder = FileDecoder::new(ctx.clone(), Some(format));
+    decoder.output().events.reserve(chunk.len());
+    for (no, m) in chunk {
+        decoder.feed(Line {
+            no: *no,
+            bytes: &m.frame.bytes,
+            len: m.frame.bytes.len(),
+        });
+    }
+    decoder.finish();
+    let out = decoder.output();
+    let mut events = std::mem::take(&mut out.events);
+    let dead = std::mem::take(&mut out.dead);
+    let first = chunk.first().map_or(0, |(no, _)| *no);
+    // Senders repeat (one connection sends many lines): each is written
+    // out once.
+    let mut last: Option<(SocketAddr, String)> = None;
+    for e in &mut events {
+        let Some((_, m)) = usize::try_from(e.origin.line - first)
+            .ok()
+            .and_then(|at| chunk.get(at))
+        else {
+            continue;
+        };
+        let peer = m.peer.map(|p| match &last {
+            Some((a, text)) if *a == p => text.clone(),
+            _ => {
+                let text = p.to_string();
+                last = Some((p, text.clone()));
+                text
+            }
+        });
+        mark(e, peer.as_deref(), m.frame.cut);
+    }
+    (events, dead)
 }
 
 /// What a run did.
@@ -148,21 +285,23 @@ pub fn run(
         .iter()
         .map(|s| Source::new(&s.kind, ParseOptions::default()))
         .collect();
-    let mut threads_started = Vec::new();
     for (index, (bound, spec)) in bound.into_iter().zip(&pipeline.sources).enumerate() {
         let max = match spec.kind {
             SourceKind::Syslog { max_frame, .. } => max_frame,
             SourceKind::Stdin { .. } => crate::config::DEFAULT_MAX_FRAME,
         };
-        let handle = sources::start(index, bound, max, tx.clone(), Arc::clone(&stop))
+        // The threads end by themselves once stopped (stdin's, blocked in
+        // a read, with the process).
+        sources::start(index, bound, max, tx.clone(), Arc::clone(&stop))
             .map_err(|e| format!("source `{}`: {e}", spec.name))?;
-        threads_started.push(handle);
     }
     drop(tx);
     let inputs: Vec<Input> = sources.iter().map(|s| s.input.clone()).collect();
     let names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let mut troubles: Vec<String> = Vec::new();
+    let pool = rampart_io::worker_pool(threads);
     let batches = Batches {
+        pool: pool.as_ref(),
         rx: &rx,
         sources: &mut sources,
         stop: &stop,
@@ -180,7 +319,7 @@ pub fn run(
             })
             .collect()
     });
-    let tally = engine.pass_batches(groups, threads, router);
+    let tally = engine.pass_batches_on(pool.as_ref(), groups, router);
     engine.close(router, tally);
     router.flush();
     // Sources that could be stopped have ended; one blocked in a read of
@@ -201,6 +340,7 @@ pub fn run(
 /// The batches the sources make, group by group, as they come; ends when
 /// the sources have (or after a stop).
 struct Batches<'a> {
+    pool: Option<&'a rayon::ThreadPool>,
     rx: &'a Receiver<Arrival>,
     sources: &'a mut [Source],
     stop: &'a AtomicBool,
@@ -214,7 +354,10 @@ type Parsed = (usize, Vec<Event>, Vec<rampart_parse::DeadLetter>);
 
 impl Batches<'_> {
     fn all_ended(&self) -> bool {
-        self.sources.iter().all(|s| s.ended)
+        let waited = self.stopped_at.is_some_and(|t| t.elapsed() > GRACE);
+        self.sources
+            .iter()
+            .all(|s| s.ended || (waited && s.may_block))
     }
 
     fn take(&mut self, arrival: Arrival) -> usize {
@@ -248,8 +391,7 @@ impl Iterator for Batches<'_> {
             if self.stop.load(Ordering::Relaxed) && self.stopped_at.is_none() {
                 self.stopped_at = Some(Instant::now());
             }
-            let done = self.all_ended() || self.stopped_at.is_some_and(|t| t.elapsed() > GRACE);
-            if done {
+            if self.all_ended() {
                 // What is left in the decoders, then the end.
                 let rest = self.collect();
                 return (!rest.is_empty()).then_some(rest);
@@ -287,12 +429,7 @@ impl Batches<'_> {
     fn collect(&mut self) -> Vec<Parsed> {
         let mut group = Vec::new();
         for (index, source) in self.sources.iter_mut().enumerate() {
-            if source.ended && !source.finished {
-                source.finished = true;
-                source.decoder.finish();
-            }
-            let (events, dead) = source.drain();
-            if !events.is_empty() || !dead.is_empty() {
+            for (events, dead) in source.drain(self.pool) {
                 group.push((index, events, dead));
             }
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{Listen, SourceKind};
 use crate::framing::{Deframer, Frame};
@@ -39,6 +39,8 @@ pub enum Arrival {
 const BUNDLE: usize = 256;
 /// How often a waiting thread looks whether it should stop.
 const TICK: Duration = Duration::from_millis(100);
+/// After a stop, how long a sender that keeps sending is still read.
+const DRAIN: Duration = Duration::from_secs(5);
 /// Connections a TCP listener serves at once; more wait in the backlog.
 pub const MAX_CONNECTIONS: usize = 256;
 
@@ -109,16 +111,7 @@ fn udp(index: usize, socket: &UdpSocket, max: usize, tx: &SyncSender<Arrival>, s
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                let end = trim_end(&buf[..n]);
-                if end > 0 {
-                    bundle.push(Message {
-                        frame: Frame {
-                            bytes: buf[..end.min(max)].to_vec(),
-                            cut: end > max,
-                        },
-                        peer: Some(peer),
-                    });
-                }
+                bundle.extend(datagram(&buf[..n], peer, max));
                 if bundle.len() < BUNDLE {
                     // More may be waiting: take them before handing on.
                     let _ = socket.set_nonblocking(true);
@@ -143,6 +136,33 @@ fn udp(index: usize, socket: &UdpSocket, max: usize, tx: &SyncSender<Arrival>, s
             return;
         }
     }
+    // Stopped: what the system already holds for the socket is read too.
+    let _ = socket.set_nonblocking(true);
+    while let Ok((n, peer)) = socket.recv_from(&mut buf) {
+        bundle.extend(datagram(&buf[..n], peer, max));
+        if bundle.len() >= BUNDLE
+            && tx
+                .send(Arrival::Messages(index, std::mem::take(&mut bundle)))
+                .is_err()
+        {
+            return;
+        }
+    }
+    if !bundle.is_empty() {
+        let _ = tx.send(Arrival::Messages(index, bundle));
+    }
+}
+
+/// A datagram as a message, cut to `max`; none when it is empty.
+fn datagram(bytes: &[u8], peer: SocketAddr, max: usize) -> Option<Message> {
+    let end = trim_end(bytes);
+    (end > 0).then(|| Message {
+        frame: Frame {
+            bytes: bytes[..end.min(max)].to_vec(),
+            cut: end > max,
+        },
+        peer: Some(peer),
+    })
 }
 
 fn trim_end(bytes: &[u8]) -> usize {
@@ -228,8 +248,14 @@ fn connection(
             .collect();
         tx.send(Arrival::Messages(index, messages)).is_ok()
     };
+    // Once stopped, what the sender already sent is still read, until it
+    // goes quiet for a moment (or for `DRAIN` at most, if it never does).
+    let mut stopping: Option<Instant> = None;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stopping.is_none() && stop.load(Ordering::Relaxed) {
+            stopping = Some(Instant::now());
+        }
+        if stopping.is_some_and(|t| t.elapsed() > DRAIN) {
             break;
         }
         match stream.read(&mut buf) {
@@ -245,7 +271,12 @@ fn connection(
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
+                ) =>
+            {
+                if stopping.is_some() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }

@@ -15,6 +15,7 @@ pub mod list_format;
 pub mod parse;
 pub mod prune;
 pub mod read_args;
+pub mod replay;
 pub mod retro;
 pub mod rule_sources;
 pub mod rules;
