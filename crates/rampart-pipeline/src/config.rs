@@ -130,6 +130,13 @@ pub enum SinkKind {
         /// The file, appended to.
         path: PathBuf,
     },
+    /// The database (`rampart alerts`, `events`, the dashboards read it):
+    /// events, unreadable lines and alerts, with the open correlation
+    /// windows, committed at least once a second.
+    Store {
+        /// The database file; the one `--db` names when not given.
+        path: Option<PathBuf>,
+    },
     /// Syslog to a receiving SIEM.
     Syslog {
         /// The receiver.
@@ -282,8 +289,18 @@ impl Reader<'_> {
         }
         match top.get("sinks") {
             Some(Node::Map(entries, _)) => {
+                let mut stores = 0;
                 for (name, _, node) in entries {
                     if let Some(sink) = self.sink(name, node) {
+                        if matches!(sink.kind, SinkKind::Store { .. }) {
+                            stores += 1;
+                            if stores > 1 {
+                                self.fail(
+                                    node.mark(),
+                                    format!("sink `{name}`: one store sink at most"),
+                                );
+                            }
+                        }
                         pipeline.sinks.push(sink);
                     }
                 }
@@ -361,17 +378,18 @@ impl Reader<'_> {
 
     fn sink(&mut self, name: &str, node: &Node) -> Option<SinkSpec> {
         let what = format!("sink `{name}`");
-        let kind = self.kind(node, &what, &["stdout", "file", "syslog"])?;
+        let kind = self.kind(node, &what, &["stdout", "file", "store", "syslog"])?;
         let e = self.map(
             node,
             &what,
             match kind {
                 "stdout" => &["type", "take", "min_severity"],
-                "file" => &["type", "take", "min_severity", "path"],
+                "file" | "store" => &["type", "take", "min_severity", "path"],
                 _ => &["type", "take", "min_severity", "to", "framing"],
             },
         );
         let take = match e.get("take") {
+            None if kind == "store" => Take::All,
             None => Take::Alerts,
             Some(n) => match self.text(n, "take")? {
                 "alerts" => Take::Alerts,
@@ -401,6 +419,20 @@ impl Reader<'_> {
         };
         let kind = match kind {
             "stdout" => SinkKind::Stdout,
+            "store" => {
+                if take != Take::All || e.get("min_severity").is_some() {
+                    self.fail(
+                        node.mark(),
+                        format!("{what}: the store keeps everything (no `take` but all, no `min_severity`)"),
+                    );
+                    return None;
+                }
+                let path = match e.get("path") {
+                    Some(n) => Some(self.base.join(self.text(n, "path")?)),
+                    None => None,
+                };
+                SinkKind::Store { path }
+            }
             "file" => match e.get("path") {
                 Some(n) => SinkKind::File {
                     path: self.base.join(self.text(n, "path")?),

@@ -19,5 +19,5 @@ mod yaml;
 
 pub use config::{read, Pipeline};
 pub use route::{Route, Router};
-pub use run::{bind, run, Report};
+pub use run::{bind, inputs, run, Report};
 pub use yaml::{Located, Mark};

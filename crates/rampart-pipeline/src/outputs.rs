@@ -21,9 +21,11 @@ pub trait Output: Send {
     fn flush(&mut self) -> io::Result<()>;
 }
 
-/// Opens the writer of a sink.
-pub fn open(kind: &SinkKind) -> io::Result<Box<dyn Output>> {
-    Ok(match kind {
+/// Opens the writer of a sink; none for the store, which is the engine's
+/// own sink (see `Router::with_store`).
+pub fn open(kind: &SinkKind) -> io::Result<Option<Box<dyn Output>>> {
+    Ok(Some(match kind {
+        SinkKind::Store { .. } => return Ok(None),
         SinkKind::Stdout => Box::new(JsonLines(BufWriter::new(io::stdout()))),
         SinkKind::File { path } => {
             if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -33,7 +35,7 @@ pub fn open(kind: &SinkKind) -> io::Result<Box<dyn Output>> {
             Box::new(JsonLines(BufWriter::new(file)))
         }
         SinkKind::Syslog { to, framing } => Box::new(Syslog::new(*to, *framing)?),
-    })
+    }))
 }
 
 /// One JSON object per line.

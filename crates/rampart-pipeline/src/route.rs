@@ -1,13 +1,15 @@
 //! The engine's sink in a pipeline: each alert and event goes to the
 //! sinks that take it. A correlation alert goes out when it opens and
 //! again, final, when its window closes; a sink that fails is counted and
-//! said once, and the others go on.
+//! said once, and the others go on. The store, when there is one, takes
+//! everything, with the engine's state, as `ingest` stores it.
 
 use std::collections::HashSet;
 use std::io;
 
+use rampart_detect::SavedState;
 use rampart_detect::{Alert, Level};
-use rampart_engine::Sink;
+use rampart_engine::{Sink, StoreSink};
 use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
@@ -72,6 +74,7 @@ type Opened = HashSet<String>;
 pub struct Router<'l> {
     /// Every sink, in the order written.
     pub routes: Vec<Route>,
+    store: Option<StoreSink>,
     opened: Opened,
     /// Lines nothing could read.
     pub dead: u64,
@@ -87,12 +90,24 @@ impl<'l> Router<'l> {
     pub fn new(routes: Vec<Route>, log: &'l mut dyn FnMut(String)) -> Router<'l> {
         Router {
             routes,
+            store: None,
             opened: Opened::new(),
             dead: 0,
             events: 0,
             alerts: 0,
             log,
         }
+    }
+
+    /// Everything goes to `store` too.
+    pub fn with_store(mut self, store: StoreSink) -> Router<'l> {
+        self.store = Some(store);
+        self
+    }
+
+    /// The store's sink, to be finished, when there is one.
+    pub fn take_store(&mut self) -> Option<StoreSink> {
+        self.store.take()
     }
 
     fn send(&mut self, alert: &Alert) {
@@ -116,8 +131,11 @@ impl<'l> Router<'l> {
 }
 
 impl Sink for Router<'_> {
-    fn dead(&mut self, _: &Input, dead: &[DeadLetter]) {
+    fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
         self.dead += dead.len() as u64;
+        if let Some(store) = &mut self.store {
+            store.dead(input, dead);
+        }
     }
 
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
@@ -125,10 +143,13 @@ impl Sink for Router<'_> {
         // Its final state, if it went out open.
         self.opened.remove(&alert.id);
         self.send(&alert);
+        if let Some(store) = &mut self.store {
+            store.alert(alert)?;
+        }
         Ok(())
     }
 
-    fn events(&mut self, _: &Input, events: Vec<Event>) {
+    fn events(&mut self, input: &Input, events: Vec<Event>) {
         self.events += events.len() as u64;
         for route in &mut self.routes {
             if route.take.events() {
@@ -139,6 +160,9 @@ impl Sink for Router<'_> {
             }
         }
         self.flush();
+        if let Some(store) = &mut self.store {
+            store.events(input, events);
+        }
     }
 
     fn wants_open_alerts(&self) -> bool {
@@ -148,6 +172,23 @@ impl Sink for Router<'_> {
     fn open_alert(&mut self, alert: Alert) {
         if self.opened.insert(alert.id.clone()) {
             self.send(&alert);
+        }
+        if let Some(store) = &mut self.store {
+            store.open_alert(alert);
+        }
+    }
+
+    fn keeps_state(&self) -> bool {
+        self.store.as_ref().is_some_and(Sink::keeps_state)
+    }
+
+    fn state_due(&self) -> bool {
+        self.store.as_ref().is_some_and(Sink::state_due)
+    }
+
+    fn state(&mut self, changes: SavedState) {
+        if let Some(store) = &mut self.store {
+            store.state(changes);
         }
     }
 

@@ -30,6 +30,9 @@ const BATCH: usize = 16_384;
 const CHUNK: usize = 1024;
 /// How long a batch may wait for more messages.
 const LINGER: Duration = Duration::from_millis(50);
+/// With nothing arriving, an empty batch goes through this often, so that
+/// a sink that commits by time (the store) commits what it holds.
+const TICK: Duration = Duration::from_secs(1);
 /// After a stop, how long a source that cannot be interrupted (stdin
 /// blocked in a read) is waited for; the others end by themselves once
 /// they have handed on what their senders had sent.
@@ -57,7 +60,6 @@ enum Parsing {
 
 /// One source as the loop keeps it.
 struct Source {
-    input: Input,
     parsing: Parsing,
     /// Messages received so far: a message's place, which is its line.
     received: u64,
@@ -70,11 +72,11 @@ struct Source {
 
 impl Source {
     fn new(kind: &SourceKind, options: ParseOptions) -> Source {
-        let (label, parsing) = match kind {
-            SourceKind::Syslog { listen, .. } => {
-                let label = listen.to_string();
+        let label = label(kind);
+        let parsing = match kind {
+            SourceKind::Syslog { .. } => {
                 let ctx = FileContext::new(&label, options);
-                let parsing = match rampart_parse::by_name("syslog") {
+                match rampart_parse::by_name("syslog") {
                     Some(format) => Parsing::Apart {
                         ctx,
                         format,
@@ -84,29 +86,19 @@ impl Source {
                         decoder: Box::new(FileDecoder::new(ctx, None)),
                         marks: Vec::new(),
                     },
-                };
-                (label, parsing)
+                }
             }
             SourceKind::Stdin { format } => {
-                let mut ctx = FileContext::new("stdin", options);
+                let mut ctx = FileContext::new(&label, options);
                 // Lines without a year are of this year, as a live log's are.
                 ctx.modified = Some(jiff::Timestamp::now());
-                let decoder = Box::new(FileDecoder::new(ctx, *format));
-                (
-                    "stdin".to_string(),
-                    Parsing::InTurn {
-                        decoder,
-                        marks: Vec::new(),
-                    },
-                )
+                Parsing::InTurn {
+                    decoder: Box::new(FileDecoder::new(ctx, *format)),
+                    marks: Vec::new(),
+                }
             }
         };
         Source {
-            input: Input {
-                path: PathBuf::from(label),
-                rotated_set: None,
-                resume: Default::default(),
-            },
             parsing,
             received: 0,
             ended: false,
@@ -192,6 +184,29 @@ impl Source {
             }
         }
     }
+}
+
+/// What a source's events are named with (`log.file.path`): its address,
+/// or `stdin`.
+fn label(kind: &SourceKind) -> String {
+    match kind {
+        SourceKind::Syslog { listen, .. } => listen.to_string(),
+        SourceKind::Stdin { .. } => "stdin".to_string(),
+    }
+}
+
+/// The input each source's events are named with, in the order of the
+/// sources (what a store sink places them by).
+pub fn inputs(pipeline: &Pipeline) -> Vec<Input> {
+    pipeline
+        .sources
+        .iter()
+        .map(|s| Input {
+            path: PathBuf::from(label(&s.kind)),
+            rotated_set: None,
+            resume: Default::default(),
+        })
+        .collect()
 }
 
 /// A batch of events read and the lines nothing could read.
@@ -296,7 +311,7 @@ pub fn run(
             .map_err(|e| format!("source `{}`: {e}", spec.name))?;
     }
     drop(tx);
-    let inputs: Vec<Input> = sources.iter().map(|s| s.input.clone()).collect();
+    let inputs = inputs(pipeline);
     let names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let mut troubles: Vec<String> = Vec::new();
     let pool = rampart_io::worker_pool(threads);
@@ -306,6 +321,7 @@ pub fn run(
         sources: &mut sources,
         stop: &stop,
         stopped_at: None,
+        last: Instant::now(),
         troubles: &mut troubles,
         names: &names,
     };
@@ -345,6 +361,7 @@ struct Batches<'a> {
     sources: &'a mut [Source],
     stop: &'a AtomicBool,
     stopped_at: Option<Instant>,
+    last: Instant,
     troubles: &'a mut Vec<String>,
     names: &'a [String],
 }
@@ -398,7 +415,13 @@ impl Iterator for Batches<'_> {
             }
             let first = match self.rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(a) => a,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.last.elapsed() >= TICK && !self.sources.is_empty() {
+                        self.last = Instant::now();
+                        return Some(vec![(0, Vec::new(), Vec::new())]);
+                    }
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     for s in self.sources.iter_mut() {
                         s.ended = true;
@@ -419,6 +442,7 @@ impl Iterator for Batches<'_> {
             }
             let group = self.collect();
             if !group.is_empty() {
+                self.last = Instant::now();
                 return Some(group);
             }
         }

@@ -185,6 +185,23 @@ fn tcp(
     }
     let open = Arc::new(AtomicUsize::new(0));
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
+    let serve = |stream: TcpStream, peer: SocketAddr, readers: &mut Vec<JoinHandle<()>>| {
+        open.fetch_add(1, Ordering::Relaxed);
+        let (to, halt, count) = (tx.clone(), Arc::clone(stop), Arc::clone(&open));
+        let spawned = std::thread::Builder::new()
+            .name(format!("rampart-source-{index}-conn"))
+            .spawn(move || {
+                connection(index, stream, peer, max, &to, &halt);
+                count.fetch_sub(1, Ordering::Relaxed);
+            });
+        match spawned {
+            Ok(reader) => readers.push(reader),
+            Err(e) => {
+                open.fetch_sub(1, Ordering::Relaxed);
+                let _ = tx.send(Arrival::Trouble(index, e.to_string()));
+            }
+        }
+    };
     while !stop.load(Ordering::Relaxed) {
         readers.retain(|r| !r.is_finished());
         if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
@@ -192,28 +209,18 @@ fn tcp(
             continue;
         }
         match listener.accept() {
-            Ok((stream, peer)) => {
-                open.fetch_add(1, Ordering::Relaxed);
-                let (to, halt, count) = (tx.clone(), Arc::clone(stop), Arc::clone(&open));
-                let spawned = std::thread::Builder::new()
-                    .name(format!("rampart-source-{index}-conn"))
-                    .spawn(move || {
-                        connection(index, stream, peer, max, &to, &halt);
-                        count.fetch_sub(1, Ordering::Relaxed);
-                    });
-                match spawned {
-                    Ok(reader) => readers.push(reader),
-                    Err(e) => {
-                        let _ = tx.send(Arrival::Trouble(index, e.to_string()));
-                    }
-                }
-            }
+            Ok((stream, peer)) => serve(stream, peer, &mut readers),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK / 4),
             Err(e) => {
                 let _ = tx.send(Arrival::Trouble(index, e.to_string()));
                 std::thread::sleep(TICK);
             }
         }
+    }
+    // Stopped: senders that connected before the stop, still waiting to
+    // be taken, are read too.
+    while let Ok((stream, peer)) = listener.accept() {
+        serve(stream, peer, &mut readers);
     }
     // What the connections have read is handed on before the source ends.
     for reader in readers {

@@ -358,3 +358,76 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
         "{said}"
     );
 }
+
+/// Runs `rampart --db DB ARGS` and gives its standard output.
+fn query(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .env_remove("RAMPART_DB")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_listener_feeds_the_store_and_a_brute_force_split_between_two_runs_is_one_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("siem.db");
+    let pipeline = format!(
+        "sources:
+  net:
+    type: syslog
+    listen: tcp://127.0.0.1:0
+sinks:
+  db:
+    type: store
+    path: {}
+",
+        db.display()
+    );
+    let lines = failures("203.0.113.50", 5);
+    for part in [&lines[..3], &lines[3..]] {
+        let running = Running::start(dir.path(), &pipeline, 1);
+        let mut tcp = TcpStream::connect(running.address("net")).unwrap();
+        for line in part {
+            tcp.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
+        drop(tcp);
+        let (status, said) = running.stop();
+        assert!(status.success(), "{said}");
+        let health: serde_json::Value = serde_json::from_str(said.lines().last().unwrap()).unwrap();
+        let store = &health["sinks"][0];
+        assert_eq!(store["sink"], "store");
+        assert_eq!(store["events"], part.len(), "{said}");
+    }
+    let alerts: Vec<serde_json::Value> = query(&db, &["alerts", "--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule_id"], "ssh-brute-force");
+    assert_eq!(alerts[0]["count"], 5);
+    // The second run's events are numbered on from the first's: all five
+    // are stored, none in place of another.
+    let events: Vec<serde_json::Value> = query(
+        &db,
+        &[
+            "events",
+            "--query",
+            "source.ip=203.0.113.50",
+            "--format",
+            "jsonl",
+        ],
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert_eq!(events.len(), 5);
+}

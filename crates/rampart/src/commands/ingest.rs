@@ -170,7 +170,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
 /// Holds the database's writer lock (a lock on `<db>.lock` beside it) for
 /// as long as the returned file is open: a second ingest into the same
 /// database waits for the first, and says so, rather than interleave.
-fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
+pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
     if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;

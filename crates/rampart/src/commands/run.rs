@@ -16,6 +16,7 @@ use clap::Args;
 use rampart_engine::Scope;
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::{outputs, Pipeline, Route, Router};
+use rampart_store::Store;
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -83,6 +84,23 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Watched before anything is bound: a stop that comes as soon as the
+    // sources listen is a stop, not a kill.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot watch for SIGTERM and SIGINT")?;
+    }
+    // The store, when a sink is one: locked for writing as `ingest` locks
+    // it, each source known by its name and address, the engine going on
+    // from the windows it left open.
+    let store_sink = match pipeline.sinks.iter().find_map(|s| match &s.kind {
+        SinkKind::Store { path } => Some(path.clone().unwrap_or_else(|| db.to_path_buf())),
+        _ => None,
+    }) {
+        Some(path) => Some(open_store(&pipeline, &path, &mut engine, args.quiet)?),
+        None => None,
+    };
     let bound = rampart_pipeline::bind(&pipeline).map_err(anyhow::Error::msg)?;
     for (spec, b) in pipeline.sources.iter().zip(&bound) {
         if let Some(address) = b.local() {
@@ -95,20 +113,20 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     for sink in &pipeline.sinks {
         let out = outputs::open(&sink.kind)
             .with_context(|| format!("sink `{}` cannot open", sink.name))?;
-        routes.push(Route::new(
-            sink.name.clone(),
-            sink.take,
-            sink.min_severity,
-            out,
-        ));
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot watch for SIGTERM and SIGINT")?;
+        if let Some(out) = out {
+            let name = sink.name.clone();
+            routes.push(Route::new(name, sink.take, sink.min_severity, out));
+        }
     }
     let mut log = |line: String| eprintln!("{line}");
     let mut router = Router::new(routes, &mut log);
+    let _lock = match store_sink {
+        Some((sink, lock)) => {
+            router = router.with_store(sink);
+            Some(lock)
+        }
+        None => None,
+    };
     if !args.quiet {
         eprintln!(
             "running {} source(s) into {} sink(s); SIGTERM or Ctrl-C stops",
@@ -121,14 +139,29 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let report = rampart_pipeline::run(&pipeline, bound, &mut engine, &mut router, stop, threads)
         .map_err(anyhow::Error::msg)?;
+    let stored = match router.take_store() {
+        Some(sink) => {
+            let ((_, committed, error), _) = sink.finish();
+            if let Some(e) = error {
+                eprintln!("error: the store refused what was read: {e}");
+            }
+            Some(committed)
+        }
+        None => None,
+    };
     // Its health as one structured line.
-    let sinks: Vec<serde_json::Value> = report
+    let mut sinks: Vec<serde_json::Value> = report
         .sinks
         .iter()
         .map(|(name, written, failed)| {
             serde_json::json!({"sink": name, "written": written, "failed": failed})
         })
         .collect();
+    if let Some(c) = &stored {
+        sinks.push(serde_json::json!({
+            "sink": "store", "events": c.events, "unreadable": c.dead, "alerts": c.alerts
+        }));
+    }
     let line = serde_json::json!({
         "rampart": "run",
         "state": "stopped",
@@ -144,6 +177,38 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store sink: the database opened and locked for writing, each
+/// source known by its name and address (its events numbered on from
+/// those stored before), and the engine given the windows left open.
+fn open_store(
+    pipeline: &Pipeline,
+    path: &Path,
+    engine: &mut rampart_engine::Engine,
+    quiet: bool,
+) -> anyhow::Result<(rampart_engine::StoreSink, std::fs::File)> {
+    let lock = super::ingest::writer_lock(path, quiet)?;
+    let mut store = Store::open(path).context("cannot open the database")?;
+    let saved = store
+        .saved_state()
+        .context("cannot read the correlation state stored in the database")?;
+    engine.restore(&saved).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot go on from the correlation state stored in {}: {e}",
+            path.display()
+        )
+    })?;
+    let inputs = rampart_pipeline::inputs(pipeline);
+    let mut sources = Vec::new();
+    for (spec, input) in pipeline.sources.iter().zip(&inputs) {
+        let label = input.path.display().to_string();
+        let key = format!("rampart run source {} {label}", spec.name);
+        sources.push(store.source(key.as_bytes(), &label)?);
+    }
+    let sink = rampart_engine::StoreSink::start(store, &inputs, &sources)
+        .context("cannot start the thread that writes to the database")?;
+    Ok((sink, lock))
 }
 
 fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::Result<()> {
@@ -170,6 +235,10 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         let what = match &s.kind {
             SinkKind::Stdout => "JSON lines to stdout".to_string(),
             SinkKind::File { path } => format!("JSON lines to {}", path.display()),
+            SinkKind::Store { path } => match path {
+                Some(p) => format!("the database {}", p.display()),
+                None => "the database (--db)".to_string(),
+            },
             SinkKind::Syslog { to, framing } => format!("syslog to {to} ({framing:?})"),
         };
         let take = match (s.take.alerts(), s.take.events()) {
