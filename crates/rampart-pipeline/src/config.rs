@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rampart_detect::Level;
 use rampart_parse::Format;
 
+use crate::delivery::Buffer;
 use crate::yaml::{parse, Located, Mark, Node};
 
 /// Frames longer than this are cut (and the event flagged) unless a
@@ -143,6 +144,8 @@ pub enum SinkKind {
         to: Listen,
         /// How each record is framed.
         framing: Framing,
+        /// Where records wait for the receiver.
+        buffer: Buffer,
     },
 }
 
@@ -385,7 +388,7 @@ impl Reader<'_> {
             match kind {
                 "stdout" => &["type", "take", "min_severity"],
                 "file" | "store" => &["type", "take", "min_severity", "path"],
-                _ => &["type", "take", "min_severity", "to", "framing"],
+                _ => &["type", "take", "min_severity", "to", "framing", "buffer"],
             },
         );
         let take = match e.get("take") {
@@ -464,7 +467,15 @@ impl Reader<'_> {
                         }
                     },
                 };
-                SinkKind::Syslog { to, framing }
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Syslog {
+                    to,
+                    framing,
+                    buffer,
+                }
             }
         };
         Some(SinkSpec {
@@ -473,6 +484,35 @@ impl Reader<'_> {
             min_severity,
             kind,
         })
+    }
+
+    /// `{type: memory, max_records: N}` or `{type: disk, path: DIR,
+    /// max_bytes: N}`.
+    fn buffer(&mut self, node: &Node, sink: &str) -> Option<Buffer> {
+        let what = format!("{sink}: buffer");
+        let kind = self.kind(node, &what, &["memory", "disk"])?;
+        if kind == "memory" {
+            let e = self.map(node, &what, &["type", "max_records"]);
+            let max_records = match e.get("max_records") {
+                Some(n) => self.number(n, &format!("{what}: max_records"))?,
+                None => 10_000,
+            };
+            return Some(Buffer::Memory { max_records });
+        }
+        let e = self.map(node, &what, &["type", "path", "max_bytes"]);
+        let Some(path) = e.get("path") else {
+            self.fail(
+                node.mark(),
+                format!("{what} on disk needs a `path` (a folder)"),
+            );
+            return None;
+        };
+        let dir = self.base.join(self.text(path, "path")?);
+        let max_bytes = match e.get("max_bytes") {
+            Some(n) => self.number(n, &format!("{what}: max_bytes"))? as u64,
+            None => 1 << 30,
+        };
+        Some(Buffer::Disk { dir, max_bytes })
     }
 
     fn number(&mut self, node: &Node, what: &str) -> Option<usize> {
@@ -563,7 +603,8 @@ sinks:
             p.sinks[1].kind,
             SinkKind::Syslog {
                 to: Listen::Udp(_),
-                framing: Framing::Json
+                framing: Framing::Json,
+                ..
             }
         ));
     }

@@ -9,15 +9,18 @@
 //! ([`config`]), its mistakes given with line and column.
 
 pub mod config;
+pub mod delivery;
 pub mod framing;
 pub mod outputs;
+pub mod queue;
 pub mod replay;
 pub mod route;
 pub mod run;
 pub mod sources;
+pub mod transport;
 mod yaml;
 
 pub use config::{read, Pipeline};
 pub use route::{Route, Router};
-pub use run::{bind, inputs, run, Report};
+pub use run::{bind, inputs, run, Report, SinkReport};
 pub use yaml::{Located, Mark};

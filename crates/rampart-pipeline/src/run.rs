@@ -19,6 +19,7 @@ use rampart_parse::{mark_quality, FileContext, FileDecoder, Format, Line, ParseO
 use rayon::prelude::*;
 
 use crate::config::{Pipeline, SourceKind};
+use crate::delivery::Delivered;
 use crate::route::Router;
 use crate::sources::{self, Arrival, Bound, Message};
 
@@ -270,8 +271,21 @@ pub struct Report {
     pub dead: u64,
     /// Alerts handed on.
     pub alerts: u64,
-    /// Per sink: name, records written, records that failed.
-    pub sinks: Vec<(String, u64, u64)>,
+    /// Per sink.
+    pub sinks: Vec<SinkReport>,
+}
+
+/// What one sink did.
+#[derive(Debug)]
+pub struct SinkReport {
+    /// Its name.
+    pub name: String,
+    /// Records handed to it.
+    pub written: u64,
+    /// Records it refused.
+    pub failed: u64,
+    /// For a destination over the network: what its delivery did.
+    pub delivered: Option<Delivered>,
 }
 
 /// Binds every source (so that an address in use is an error before
@@ -338,6 +352,8 @@ pub fn run(
     let tally = engine.pass_batches_on(pool.as_ref(), groups, router);
     engine.close(router, tally);
     router.flush();
+    let delivered: Vec<Option<Delivered>> =
+        router.routes.iter_mut().map(|r| r.out.close()).collect();
     // Sources that could be stopped have ended; one blocked in a read of
     // stdin is left to the process's exit.
     drop(rx);
@@ -348,7 +364,13 @@ pub fn run(
         sinks: router
             .routes
             .iter()
-            .map(|r| (r.name.clone(), r.written, r.failed))
+            .zip(delivered)
+            .map(|(r, delivered)| SinkReport {
+                name: r.name.clone(),
+                written: r.written,
+                failed: r.failed,
+                delivered,
+            })
             .collect(),
     })
 }

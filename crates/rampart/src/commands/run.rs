@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use rampart_engine::Scope;
 use rampart_pipeline::config::{SinkKind, SourceKind};
+use rampart_pipeline::delivery::Buffer;
 use rampart_pipeline::{outputs, Pipeline, Route, Router};
 use rampart_store::Store;
 
@@ -111,7 +112,7 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     }
     let mut routes = Vec::new();
     for sink in &pipeline.sinks {
-        let out = outputs::open(&sink.kind)
+        let out = outputs::open(&sink.name, &sink.kind)
             .with_context(|| format!("sink `{}` cannot open", sink.name))?;
         if let Some(out) = out {
             let name = sink.name.clone();
@@ -153,8 +154,15 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let mut sinks: Vec<serde_json::Value> = report
         .sinks
         .iter()
-        .map(|(name, written, failed)| {
-            serde_json::json!({"sink": name, "written": written, "failed": failed})
+        .map(|r| {
+            let mut line =
+                serde_json::json!({"sink": r.name, "written": r.written, "failed": r.failed});
+            if let Some(d) = &r.delivered {
+                line["delivered"] = d.sent.into();
+                line["attempts_failed"] = d.failures.into();
+                line[if d.kept { "waiting_on_disk" } else { "lost" }] = d.left.into();
+            }
+            line
         })
         .collect();
     if let Some(c) = &stored {
@@ -171,7 +179,11 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         "sinks": sinks,
     });
     eprintln!("{line}");
-    let failed = report.sinks.iter().any(|(_, _, failed)| *failed > 0);
+    // Records refused, or lost from memory at the end, fail the run.
+    let failed = report
+        .sinks
+        .iter()
+        .any(|r| r.failed > 0 || r.delivered.as_ref().is_some_and(|d| !d.kept && d.left > 0));
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -239,7 +251,21 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 Some(p) => format!("the database {}", p.display()),
                 None => "the database (--db)".to_string(),
             },
-            SinkKind::Syslog { to, framing } => format!("syslog to {to} ({framing:?})"),
+            SinkKind::Syslog {
+                to,
+                framing,
+                buffer,
+            } => {
+                let waits = match buffer {
+                    Buffer::Memory { max_records } => {
+                        format!("up to {max_records} records wait in memory")
+                    }
+                    Buffer::Disk { dir, max_bytes } => {
+                        format!("up to {max_bytes} bytes wait on disk in {}", dir.display())
+                    }
+                };
+                format!("syslog to {to} ({framing:?}; {waits})")
+            }
         };
         let take = match (s.take.alerts(), s.take.events()) {
             (true, true) => "alerts and events",

@@ -1,0 +1,404 @@
+//! Delivery to a network destination, on a thread of its own: records
+//! wait in the sink's buffer (in memory, or on disk where they survive a
+//! restart) until the destination takes them; a failure is retried with
+//! a growing pause, and said once per outage. When the buffer is full,
+//! handing on a record waits: the pressure reaches the engine and the
+//! sources instead of memory growing.
+//!
+//! Records are sent at least once: a batch that failed part way is sent
+//! again whole, and records on disk that were sent but not yet marked
+//! taken when the process died are sent again by the next run.
+
+use std::collections::VecDeque;
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::queue::DiskQueue;
+
+/// Records handed to the thread at a time.
+const BUNDLE: usize = 256;
+/// Records sent to the destination at a time, at most.
+const SEND: usize = 512;
+/// The longest pause between attempts.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// Where a destination's records wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buffer {
+    /// In memory; lost if the process dies.
+    Memory {
+        /// Records held, at most.
+        max_records: usize,
+    },
+    /// On disk; kept across runs.
+    Disk {
+        /// The folder of the queue's files.
+        dir: PathBuf,
+        /// Bytes held, at most.
+        max_bytes: u64,
+    },
+}
+
+impl Default for Buffer {
+    fn default() -> Buffer {
+        Buffer::Memory {
+            max_records: 10_000,
+        }
+    }
+}
+
+/// Sends records to a destination.
+pub trait Transport: Send {
+    /// Sends every record of `records`, in order; an error means some may
+    /// not have arrived.
+    fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()>;
+}
+
+/// What a delivery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Records the destination took.
+    pub sent: u64,
+    /// Attempts that failed (each retried).
+    pub failures: u64,
+    /// Records still waiting at the end: on disk, for the next run; in
+    /// memory, lost.
+    pub left: u64,
+    /// Whether the records left wait on disk.
+    pub kept: bool,
+}
+
+/// The records waiting, in memory or on disk.
+enum Waiting {
+    Memory(VecDeque<Vec<u8>>, usize),
+    Disk(Box<DiskQueue>),
+}
+
+impl Waiting {
+    fn has_room(&self, more: &[Vec<u8>]) -> bool {
+        match self {
+            Waiting::Memory(q, max) => q.len() + more.len() <= *max || q.is_empty(),
+            Waiting::Disk(q) => q.has_room(more.iter().map(|r| r.len() as u64 + 8).sum()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Waiting::Memory(q, _) => q.is_empty(),
+            Waiting::Disk(q) => q.is_empty(),
+        }
+    }
+
+    fn push(&mut self, records: Vec<Vec<u8>>) -> io::Result<()> {
+        match self {
+            Waiting::Memory(q, _) => {
+                q.extend(records);
+                Ok(())
+            }
+            Waiting::Disk(q) => q.push(&records),
+        }
+    }
+
+    /// Sends the oldest records; how many went.
+    fn send_some(&mut self, transport: &mut dyn Transport) -> io::Result<usize> {
+        match self {
+            Waiting::Memory(q, _) => {
+                let n = q.len().min(SEND);
+                let (front, _) = q.as_slices();
+                let batch: Vec<Vec<u8>> = if front.len() >= n {
+                    front[..n].to_vec()
+                } else {
+                    q.iter().take(n).cloned().collect()
+                };
+                transport.send(&batch)?;
+                q.drain(..n);
+                Ok(n)
+            }
+            Waiting::Disk(q) => {
+                let (batch, to) = q.peek(SEND)?;
+                if batch.is_empty() {
+                    return Ok(0);
+                }
+                transport.send(&batch)?;
+                q.ack(to)?;
+                Ok(batch.len())
+            }
+        }
+    }
+
+    fn left(&mut self) -> u64 {
+        match self {
+            Waiting::Memory(q, _) => q.len() as u64,
+            Waiting::Disk(q) => {
+                let mut n = 0;
+                // Counted without being taken: they stay for the next run.
+                if let Ok((records, _)) = q.peek(usize::MAX) {
+                    n = records.len() as u64;
+                }
+                n
+            }
+        }
+    }
+}
+
+/// A destination's delivery thread, and the records not yet handed to it.
+pub struct Delivery {
+    bundle: Vec<Vec<u8>>,
+    tx: SyncSender<Vec<Vec<u8>>>,
+    thread: JoinHandle<Delivered>,
+}
+
+impl Delivery {
+    /// Starts delivering to `transport` through `buffer`; `name` names the
+    /// sink in what is said of outages; `drain` is how long the end of the
+    /// run waits for a destination that is down.
+    pub fn start(
+        name: &str,
+        mut transport: Box<dyn Transport>,
+        buffer: &Buffer,
+        drain: Duration,
+    ) -> io::Result<Delivery> {
+        let mut waiting = match buffer {
+            Buffer::Memory { max_records } => {
+                Waiting::Memory(VecDeque::new(), (*max_records).max(1))
+            }
+            Buffer::Disk { dir, max_bytes } => {
+                Waiting::Disk(Box::new(DiskQueue::open(dir, *max_bytes)?))
+            }
+        };
+        let kept = matches!(buffer, Buffer::Disk { .. });
+        let (tx, rx) = sync_channel::<Vec<Vec<u8>>>(4);
+        let name = name.to_string();
+        let thread = std::thread::Builder::new()
+            .name(format!("rampart-deliver-{name}"))
+            .spawn(move || {
+                let mut done = Delivered {
+                    kept,
+                    ..Delivered::default()
+                };
+                let mut pause = FIRST_PAUSE;
+                let mut next_try = Instant::now();
+                let mut down = false;
+                let mut closing: Option<Instant> = None;
+                let mut held: Option<Vec<Vec<u8>>> = None;
+                loop {
+                    // Take what comes while there is room; a bundle that
+                    // does not fit waits, and so does the sender.
+                    if let Some(bundle) = held.take() {
+                        if waiting.has_room(&bundle) {
+                            if let Err(e) = waiting.push(bundle) {
+                                eprintln!("sink `{name}`: cannot keep records on disk: {e}");
+                            }
+                        } else {
+                            held = Some(bundle);
+                        }
+                    }
+                    if held.is_none() && closing.is_none() {
+                        let wait = if waiting.is_empty() {
+                            Duration::from_millis(200)
+                        } else {
+                            next_try.saturating_duration_since(Instant::now())
+                        };
+                        match rx.recv_timeout(wait) {
+                            Ok(bundle) => held = Some(bundle),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => closing = Some(Instant::now()),
+                        }
+                        if held.is_some() {
+                            continue;
+                        }
+                    }
+                    if !waiting.is_empty() && Instant::now() >= next_try {
+                        match waiting.send_some(transport.as_mut()) {
+                            Ok(n) => {
+                                done.sent += n as u64;
+                                if down {
+                                    eprintln!("sink `{name}`: delivering again");
+                                    down = false;
+                                }
+                                pause = FIRST_PAUSE;
+                            }
+                            Err(e) => {
+                                done.failures += 1;
+                                if !down {
+                                    eprintln!("sink `{name}`: cannot deliver ({e}); retrying");
+                                    down = true;
+                                }
+                                next_try = Instant::now() + pause;
+                                pause = (pause * 2).min(MAX_PAUSE);
+                            }
+                        }
+                    } else if held.is_some() {
+                        std::thread::sleep(next_try.saturating_duration_since(Instant::now()));
+                    }
+                    if let Some(since) = closing {
+                        if held.is_none() && (waiting.is_empty() || since.elapsed() > drain) {
+                            break;
+                        }
+                        if waiting.is_empty() {
+                            continue;
+                        }
+                        std::thread::sleep(
+                            next_try
+                                .saturating_duration_since(Instant::now())
+                                .min(Duration::from_millis(50)),
+                        );
+                    }
+                }
+                done.left = waiting.left();
+                done
+            })?;
+        Ok(Delivery {
+            bundle: Vec::with_capacity(BUNDLE),
+            tx,
+            thread,
+        })
+    }
+
+    /// Hands on one record (waits while the buffer is full).
+    pub fn push(&mut self, record: Vec<u8>) {
+        self.bundle.push(record);
+        if self.bundle.len() >= BUNDLE {
+            self.flush();
+        }
+    }
+
+    /// Hands on the records gathered so far.
+    pub fn flush(&mut self) {
+        if !self.bundle.is_empty() {
+            let bundle = std::mem::replace(&mut self.bundle, Vec::with_capacity(BUNDLE));
+            // The thread takes every bundle until `finish`; should it have
+            // died, `finish` carries its panic.
+            let _ = self.tx.send(bundle);
+        }
+    }
+
+    /// Hands on the rest, waits for the thread (which tries for its
+    /// `drain` time more if the destination is down) and says what it did.
+    pub fn finish(mut self) -> Delivered {
+        self.flush();
+        let Delivery { tx, thread, .. } = self;
+        drop(tx);
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Takes records into a shared list; fails while `down` says so.
+    struct Flaky {
+        got: Got,
+        down: Arc<Mutex<bool>>,
+    }
+
+    impl Transport for Flaky {
+        fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()> {
+            if *self.down.lock().unwrap() {
+                return Err(io::Error::other("refused"));
+            }
+            self.got.lock().unwrap().extend_from_slice(records);
+            Ok(())
+        }
+    }
+
+    type Got = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    fn flaky(down: bool) -> (Flaky, Got, Arc<Mutex<bool>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let flag = Arc::new(Mutex::new(down));
+        (
+            Flaky {
+                got: Arc::clone(&got),
+                down: Arc::clone(&flag),
+            },
+            got,
+            flag,
+        )
+    }
+
+    fn record(i: usize) -> Vec<u8> {
+        format!("r{i}").into_bytes()
+    }
+
+    #[test]
+    fn an_outage_is_waited_out_and_every_record_arrives_in_order() {
+        let (t, got, down) = flaky(true);
+        let mut d = Delivery::start(
+            "t",
+            Box::new(t),
+            &Buffer::default(),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        for i in 0..2000 {
+            d.push(record(i));
+        }
+        d.flush();
+        std::thread::sleep(Duration::from_millis(300));
+        *down.lock().unwrap() = false;
+        let done = d.finish();
+        assert_eq!(done.sent, 2000);
+        assert!(done.failures >= 1);
+        assert_eq!(done.left, 0);
+        let got = got.lock().unwrap();
+        assert_eq!(*got, (0..2000).map(record).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_full_memory_buffer_holds_the_sender_back() {
+        let (t, _, _) = flaky(true);
+        let buffer = Buffer::Memory { max_records: 300 };
+        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::ZERO).unwrap();
+        let started = Instant::now();
+        let pushing = std::thread::spawn(move || {
+            for i in 0..(BUNDLE * 20) {
+                d.push(record(i));
+            }
+            d
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        // The pusher is stuck: the buffer holds 300 and the channel 4
+        // bundles; 20 bundles cannot all have gone in.
+        assert!(!pushing.is_finished(), "{:?}", started.elapsed());
+        drop(pushing);
+    }
+
+    #[test]
+    fn records_on_disk_wait_for_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = Buffer::Disk {
+            dir: dir.path().to_path_buf(),
+            max_bytes: 1 << 30,
+        };
+        let (t, _, _) = flaky(true);
+        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::ZERO).unwrap();
+        for i in 0..1000 {
+            d.push(record(i));
+        }
+        let first = d.finish();
+        assert_eq!(first.sent, 0);
+        assert_eq!(first.left, 1000);
+        assert!(first.kept);
+        // The next run, the destination up: the records kept go first.
+        let (t, got, _) = flaky(false);
+        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::from_secs(10)).unwrap();
+        for i in 1000..1100 {
+            d.push(record(i));
+        }
+        let second = d.finish();
+        assert_eq!(second.sent, 1100);
+        assert_eq!(
+            *got.lock().unwrap(),
+            (0..1100).map(record).collect::<Vec<_>>()
+        );
+    }
+}
