@@ -74,6 +74,8 @@ pub enum Listen {
     Udp(SocketAddr),
     /// TCP, a stream of frames.
     Tcp(SocketAddr),
+    /// RELP: TCP with each record acknowledged (sinks only).
+    Relp(SocketAddr),
 }
 
 impl std::fmt::Display for Listen {
@@ -81,6 +83,7 @@ impl std::fmt::Display for Listen {
         match self {
             Listen::Udp(a) => write!(f, "udp://{a}"),
             Listen::Tcp(a) => write!(f, "tcp://{a}"),
+            Listen::Relp(a) => write!(f, "relp://{a}"),
         }
     }
 }
@@ -347,7 +350,7 @@ impl Reader<'_> {
             "syslog" => {
                 let e = self.map(node, &what, &["type", "listen", "max_frame"]);
                 let listen = match e.get("listen") {
-                    Some(n) => self.address(n, &format!("{what}: listen"))?,
+                    Some(n) => self.address(n, &format!("{what}: listen"), false)?,
                     None => {
                         self.fail(node.mark(), format!("{what} has no `listen` address"));
                         return None;
@@ -447,7 +450,7 @@ impl Reader<'_> {
             },
             _ => {
                 let to = match e.get("to") {
-                    Some(n) => self.address(n, &format!("{what}: to"))?,
+                    Some(n) => self.address(n, &format!("{what}: to"), true)?,
                     None => {
                         self.fail(node.mark(), format!("{what} has no `to` address"));
                         return None;
@@ -529,22 +532,29 @@ impl Reader<'_> {
         }
     }
 
-    /// `udp://host:port` or `tcp://host:port`.
-    fn address(&mut self, node: &Node, what: &str) -> Option<Listen> {
+    /// `udp://host:port` or `tcp://host:port`, or also `relp://host:port`
+    /// where `relp` is allowed (a sink's receiver).
+    fn address(&mut self, node: &Node, what: &str, relp: bool) -> Option<Listen> {
         let text = self.text(node, what)?;
         let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
         let resolved = rest.to_socket_addrs().ok().and_then(|mut a| a.next());
+        let schemes = if relp {
+            "udp://, tcp:// or relp://"
+        } else {
+            "udp:// or tcp://"
+        };
         match (scheme, resolved) {
             ("udp", Some(a)) => Some(Listen::Udp(a)),
             ("tcp", Some(a)) => Some(Listen::Tcp(a)),
-            ("udp" | "tcp", None) => {
+            ("relp", Some(a)) if relp => Some(Listen::Relp(a)),
+            ("udp" | "tcp", None) | ("relp", None) if scheme != "relp" || relp => {
                 self.fail(node.mark(), format!("{what}: `{rest}` is not host:port"));
                 None
             }
             _ => {
                 self.fail(
                     node.mark(),
-                    format!("{what}: `{text}` must start with udp:// or tcp://"),
+                    format!("{what}: `{text}` must start with {schemes}"),
                 );
                 None
             }

@@ -51,11 +51,28 @@ impl Default for Buffer {
     }
 }
 
+/// A failed send: how many of the first records the destination is known
+/// to have taken (they are not sent again), and why the rest failed.
+#[derive(Debug)]
+pub struct Failed {
+    /// Records taken, from the first.
+    pub taken: usize,
+    /// What went wrong.
+    pub why: io::Error,
+}
+
+impl From<io::Error> for Failed {
+    /// A failure that tells nothing of what was taken.
+    fn from(why: io::Error) -> Failed {
+        Failed { taken: 0, why }
+    }
+}
+
 /// Sends records to a destination.
 pub trait Transport: Send {
-    /// Sends every record of `records`, in order; an error means some may
-    /// not have arrived.
-    fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()>;
+    /// Sends every record of `records`, in order; on failure, says how
+    /// many of the first were taken for sure.
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed>;
 }
 
 /// What a delivery did.
@@ -103,29 +120,36 @@ impl Waiting {
         }
     }
 
-    /// Sends the oldest records; how many went.
-    fn send_some(&mut self, transport: &mut dyn Transport) -> io::Result<usize> {
+    /// Sends the oldest records: how many went, or, when sending failed,
+    /// how many went before it and why.
+    fn send_some(&mut self, transport: &mut dyn Transport) -> Result<usize, Failed> {
         match self {
             Waiting::Memory(q, _) => {
                 let n = q.len().min(SEND);
-                let (front, _) = q.as_slices();
-                let batch: Vec<Vec<u8>> = if front.len() >= n {
-                    front[..n].to_vec()
-                } else {
-                    q.iter().take(n).cloned().collect()
+                let batch: Vec<Vec<u8>> = q.iter().take(n).cloned().collect();
+                let sent = transport.send(&batch);
+                let taken = match &sent {
+                    Ok(()) => n,
+                    Err(f) => f.taken.min(n),
                 };
-                transport.send(&batch)?;
-                q.drain(..n);
-                Ok(n)
+                q.drain(..taken);
+                sent.map(|()| n)
             }
             Waiting::Disk(q) => {
-                let (batch, to) = q.peek(SEND)?;
+                let batch = q.peek(SEND)?;
                 if batch.is_empty() {
                     return Ok(0);
                 }
-                transport.send(&batch)?;
-                q.ack(to)?;
-                Ok(batch.len())
+                let (records, ends): (Vec<Vec<u8>>, Vec<_>) = batch.into_iter().unzip();
+                let sent = transport.send(&records);
+                let taken = match &sent {
+                    Ok(()) => records.len(),
+                    Err(f) => f.taken.min(records.len()),
+                };
+                if taken > 0 {
+                    q.ack(ends[taken - 1])?;
+                }
+                sent.map(|()| records.len())
             }
         }
     }
@@ -133,14 +157,8 @@ impl Waiting {
     fn left(&mut self) -> u64 {
         match self {
             Waiting::Memory(q, _) => q.len() as u64,
-            Waiting::Disk(q) => {
-                let mut n = 0;
-                // Counted without being taken: they stay for the next run.
-                if let Ok((records, _)) = q.peek(usize::MAX) {
-                    n = records.len() as u64;
-                }
-                n
-            }
+            // Counted without being taken: they stay for the next run.
+            Waiting::Disk(q) => q.peek(usize::MAX).map_or(0, |r| r.len() as u64),
         }
     }
 }
@@ -222,10 +240,11 @@ impl Delivery {
                                 }
                                 pause = FIRST_PAUSE;
                             }
-                            Err(e) => {
+                            Err(Failed { taken, why }) => {
+                                done.sent += taken as u64;
                                 done.failures += 1;
                                 if !down {
-                                    eprintln!("sink `{name}`: cannot deliver ({e}); retrying");
+                                    eprintln!("sink `{name}`: cannot deliver ({why}); retrying");
                                     down = true;
                                 }
                                 next_try = Instant::now() + pause;
@@ -301,9 +320,9 @@ mod tests {
     }
 
     impl Transport for Flaky {
-        fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()> {
+        fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
             if *self.down.lock().unwrap() {
-                return Err(io::Error::other("refused"));
+                return Err(io::Error::other("refused").into());
             }
             self.got.lock().unwrap().extend_from_slice(records);
             Ok(())

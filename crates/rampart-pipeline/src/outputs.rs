@@ -105,6 +105,7 @@ impl Syslog {
         let transport: Box<dyn Transport> = match to {
             Listen::Udp(addr) => Box::new(transport::Udp::new(addr)?),
             Listen::Tcp(addr) => Box::new(transport::Tcp::new(addr)),
+            Listen::Relp(addr) => Box::new(transport::Relp::new(addr)),
         };
         let drain = match buffer {
             Buffer::Memory { .. } => DRAIN_MEMORY,

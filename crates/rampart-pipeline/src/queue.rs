@@ -147,8 +147,8 @@ impl DiskQueue {
     }
 
     /// Up to `max` records from the read position, without moving it,
-    /// with where the position would move to once they are taken.
-    pub fn peek(&mut self, max: usize) -> io::Result<(Vec<Vec<u8>>, Position)> {
+    /// each with where the position moves to once it is taken.
+    pub fn peek(&mut self, max: usize) -> io::Result<Vec<(Vec<u8>, Position)>> {
         let mut out = Vec::new();
         let mut at = self.read;
         let last = *self.segments.last().unwrap_or(&0);
@@ -167,7 +167,7 @@ impl DiskQueue {
             match read_record(reader)? {
                 Some(record) => {
                     at.1 += HEADER + record.len() as u64;
-                    out.push(record);
+                    out.push((record, at));
                     if let Some((_, _, pos)) = &mut self.reader {
                         *pos = at.1;
                     }
@@ -185,12 +185,19 @@ impl DiskQueue {
                 None => break,
             }
         }
-        Ok((out, at))
+        Ok(out)
     }
 
-    /// Marks everything before `to` (as `peek` gave it) taken: the read
+    /// Marks everything up to `to` (as `peek` gave it) taken: the read
     /// position moves there, durably, and segments wholly taken go.
-    pub fn ack(&mut self, to: Position) -> io::Result<()> {
+    pub fn ack(&mut self, mut to: Position) -> io::Result<()> {
+        // The end of a closed segment is the start of the next one.
+        while let Some(next) = self.segments.iter().find(|n| **n > to.0).copied() {
+            if to.1 < fs::metadata(segment_path(&self.dir, to.0))?.len() {
+                break;
+            }
+            to = (next, 0);
+        }
         self.read = to;
         let tmp = self.dir.join("position.tmp");
         {
@@ -260,13 +267,17 @@ mod tests {
     fn drain(q: &mut DiskQueue) -> Vec<Vec<u8>> {
         let mut all = Vec::new();
         loop {
-            let (got, to) = q.peek(100).unwrap();
-            if got.is_empty() {
+            let got = q.peek(100).unwrap();
+            let Some((_, to)) = got.last() else {
                 return all;
-            }
-            all.extend(got);
-            q.ack(to).unwrap();
+            };
+            q.ack(*to).unwrap();
+            all.extend(got.into_iter().map(|(r, _)| r));
         }
+    }
+
+    fn records_of(got: Vec<(Vec<u8>, Position)>) -> Vec<Vec<u8>> {
+        got.into_iter().map(|(r, _)| r).collect()
     }
 
     #[test]
@@ -276,9 +287,9 @@ mod tests {
         // Large records: several segments.
         let big: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 << 20]).collect();
         q.push(&big[..20]).unwrap();
-        let (first, to) = q.peek(5).unwrap();
-        assert_eq!(first, big[..5]);
-        q.ack(to).unwrap();
+        let first = q.peek(5).unwrap();
+        q.ack(first[4].1).unwrap();
+        assert_eq!(records_of(first), big[..5]);
         drop(q);
         let mut q = DiskQueue::open(dir.path(), u64::MAX).unwrap();
         q.push(&big[20..]).unwrap();
@@ -297,11 +308,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut q = DiskQueue::open(dir.path(), u64::MAX).unwrap();
         q.push(&records(0, 10)).unwrap();
-        let (got, _) = q.peek(4).unwrap();
+        let got = q.peek(4).unwrap();
         assert_eq!(got.len(), 4);
+        // Only the first two are marked taken.
+        q.ack(got[1].1).unwrap();
         drop(q);
         let mut q = DiskQueue::open(dir.path(), u64::MAX).unwrap();
-        assert_eq!(drain(&mut q), records(0, 10));
+        assert_eq!(drain(&mut q), records(2, 8));
     }
 
     #[test]
@@ -328,8 +341,8 @@ mod tests {
         assert!(q.has_room(900));
         q.push(&[vec![7u8; 900]]).unwrap();
         assert!(!q.has_room(200));
-        let (_, to) = q.peek(1).unwrap();
-        q.ack(to).unwrap();
+        let got = q.peek(1).unwrap();
+        q.ack(got[0].1).unwrap();
         assert!(q.has_room(200));
     }
 

@@ -77,6 +77,14 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
             listen: Listen::Tcp(a),
             ..
         } => Bound::Tcp(TcpListener::bind(a)?),
+        SourceKind::Syslog {
+            listen: Listen::Relp(a),
+            ..
+        } => {
+            return Err(std::io::Error::other(format!(
+                "relp://{a}: RELP is sent to, not listened on"
+            )))
+        }
         SourceKind::Stdin { .. } => Bound::Stdin,
     })
 }

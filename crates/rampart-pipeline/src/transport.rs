@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use crate::delivery::Transport;
+use crate::delivery::{Failed, Transport};
 
 /// How long connecting or writing may take before it counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,9 +28,9 @@ impl Udp {
 }
 
 impl Transport for Udp {
-    fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()> {
-        for r in records {
-            self.0.send(r)?;
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
+        for (taken, r) in records.iter().enumerate() {
+            self.0.send(r).map_err(|why| Failed { taken, why })?;
         }
         Ok(())
     }
@@ -55,7 +55,7 @@ impl Tcp {
 }
 
 impl Transport for Tcp {
-    fn send(&mut self, records: &[Vec<u8>]) -> io::Result<()> {
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
         self.out.clear();
         for r in records {
             self.out.extend_from_slice(r);
@@ -74,6 +74,173 @@ impl Transport for Tcp {
         if written.is_err() {
             self.stream = None;
         }
-        written
+        Ok(written?)
+    }
+}
+
+/// RELP (rsyslog's reliable event logging protocol): each record is a
+/// `syslog` command the receiver answers once it has taken it, so that
+/// a batch counts as sent only when every record of it was acknowledged.
+/// Up to `WINDOW` commands wait for their answers at once.
+pub struct Relp {
+    to: SocketAddr,
+    session: Option<RelpSession>,
+}
+
+/// Commands sent before their answers are waited for.
+const WINDOW: usize = 128;
+/// The largest answer read.
+const MAX_ANSWER: usize = 64 * 1024;
+
+struct RelpSession {
+    stream: TcpStream,
+    reader: io::BufReader<TcpStream>,
+    txnr: u64,
+}
+
+impl Relp {
+    /// Connects (and opens the session) when first used.
+    pub fn new(to: SocketAddr) -> Relp {
+        Relp { to, session: None }
+    }
+}
+
+impl RelpSession {
+    fn open(to: SocketAddr) -> io::Result<RelpSession> {
+        let stream = TcpStream::connect_timeout(&to, TIMEOUT)?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        let reader = io::BufReader::new(stream.try_clone()?);
+        let mut session = RelpSession {
+            stream,
+            reader,
+            txnr: 0,
+        };
+        let offer = b"relp_version=0\nrelp_software=rampart\ncommands=syslog";
+        let nr = session.command("open", offer)?;
+        session.stream.flush()?;
+        session.answer(nr)?;
+        Ok(session)
+    }
+
+    /// Writes one command; its transaction number.
+    fn command(&mut self, name: &str, data: &[u8]) -> io::Result<u64> {
+        self.txnr = if self.txnr >= 999_999_999 {
+            1
+        } else {
+            self.txnr + 1
+        };
+        let mut frame = Vec::with_capacity(data.len() + 32);
+        write!(frame, "{} {name} {}", self.txnr, data.len())?;
+        if !data.is_empty() {
+            frame.push(b' ');
+            frame.extend_from_slice(data);
+        }
+        frame.push(b'\n');
+        self.stream.write_all(&frame)?;
+        Ok(self.txnr)
+    }
+
+    /// Reads the answer to command `nr`: it must be `rsp` with `200`.
+    fn answer(&mut self, nr: u64) -> io::Result<()> {
+        use io::BufRead;
+        let mut head = Vec::new();
+        // `TXNR rsp LEN`, then ` DATA` when LEN > 0, then a newline.
+        for _ in 0..3 {
+            let mut word = Vec::new();
+            loop {
+                let mut byte = [0u8; 1];
+                io::Read::read_exact(&mut self.reader, &mut byte)?;
+                if byte[0] == b' ' || byte[0] == b'\n' {
+                    head.push((word, byte[0]));
+                    break;
+                }
+                if word.len() > 16 {
+                    return Err(io::Error::other("RELP: an answer's header is too long"));
+                }
+                word.push(byte[0]);
+            }
+            if head.last().is_some_and(|(_, end)| *end == b'\n') {
+                break;
+            }
+        }
+        let text = |w: &[u8]| String::from_utf8_lossy(w).into_owned();
+        let (Some((txnr, _)), Some((command, _)), Some((len, end))) =
+            (head.first(), head.get(1), head.get(2))
+        else {
+            return Err(io::Error::other("RELP: a short answer"));
+        };
+        let len: usize = text(len)
+            .parse()
+            .map_err(|_| io::Error::other("RELP: an answer's length is not a number"))?;
+        if len > MAX_ANSWER {
+            return Err(io::Error::other("RELP: an answer too long"));
+        }
+        let mut data = vec![0u8; len];
+        io::Read::read_exact(&mut self.reader, &mut data)?;
+        if *end == b' ' {
+            let mut trailer = Vec::new();
+            self.reader.read_until(b'\n', &mut trailer)?;
+        }
+        if text(command) == "serverclose" {
+            return Err(io::Error::other("RELP: the receiver closed the session"));
+        }
+        if text(txnr) != nr.to_string() || text(command) != "rsp" {
+            return Err(io::Error::other(format!(
+                "RELP: answer {} {} to command {nr}",
+                text(txnr),
+                text(command)
+            )));
+        }
+        if !data.starts_with(b"200") {
+            return Err(io::Error::other(format!(
+                "RELP: the receiver refused: {}",
+                text(&data)
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Transport for Relp {
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
+        let session = match &mut self.session {
+            Some(s) => s,
+            None => self.session.insert(RelpSession::open(self.to)?),
+        };
+        // Records answered so far: taken, whatever happens after.
+        let mut taken = 0;
+        let sent = (|| {
+            for window in records.chunks(WINDOW) {
+                let mut waiting = Vec::with_capacity(window.len());
+                for r in window {
+                    waiting.push(session.command("syslog", r)?);
+                }
+                session.stream.flush()?;
+                for nr in waiting {
+                    session.answer(nr)?;
+                    taken += 1;
+                }
+            }
+            Ok(())
+        })();
+        if sent.is_err() {
+            self.session = None;
+        }
+        sent.map_err(|why| Failed { taken, why })
+    }
+}
+
+impl Drop for Relp {
+    /// Closes the session politely; the answer is not waited for long.
+    fn drop(&mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = s.stream.set_read_timeout(Some(Duration::from_millis(500)));
+            if let Ok(nr) = s.command("close", b"") {
+                let _ = s.stream.flush();
+                let _ = s.answer(nr);
+            }
+        }
     }
 }

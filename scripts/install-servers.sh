@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs, from the system's packages, the servers rampart's tests talk
+# to when they are missing: rsyslog with RELP (the receiving SIEM of the
+# syslog sinks). Nothing is started here: each test starts its own server
+# with a folder, port and configuration of its own, and stops it by PID.
+set -euo pipefail
+need=()
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+[ -n "$(find /usr/lib -name imrelp.so 2>/dev/null | head -1)" ] || need+=(rsyslog-relp)
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >/dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
