@@ -16,11 +16,12 @@ pub mod queue;
 pub mod replay;
 pub mod route;
 pub mod run;
+pub mod snapshot;
 pub mod sources;
 pub mod transport;
 mod yaml;
 
 pub use config::{read, Pipeline};
 pub use route::{Route, Router};
-pub use run::{bind, inputs, run, Report, SinkReport};
+pub use run::{bind, inputs, run, Rebuild, Report, Signals, SinkReport};
 pub use yaml::{Located, Mark};

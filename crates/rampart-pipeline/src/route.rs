@@ -16,6 +16,7 @@ use rampart_parse::DeadLetter;
 
 use crate::config::Take;
 use crate::outputs::Output;
+use crate::snapshot::Snapshot;
 
 /// One sink as the router sees it.
 pub struct Route {
@@ -75,6 +76,10 @@ pub struct Router<'l> {
     /// Every sink, in the order written.
     pub routes: Vec<Route>,
     store: Option<StoreSink>,
+    /// The engine's whole state, for rules reloaded while it runs.
+    pub snapshot: Snapshot,
+    /// When the state was last taken (without a store, once a second).
+    since: std::time::Instant,
     opened: Opened,
     /// Lines nothing could read.
     pub dead: u64,
@@ -91,6 +96,8 @@ impl<'l> Router<'l> {
         Router {
             routes,
             store: None,
+            snapshot: Snapshot::default(),
+            since: std::time::Instant::now(),
             opened: Opened::new(),
             dead: 0,
             events: 0,
@@ -179,14 +186,19 @@ impl Sink for Router<'_> {
     }
 
     fn keeps_state(&self) -> bool {
-        self.store.as_ref().is_some_and(Sink::keeps_state)
+        true
     }
 
     fn state_due(&self) -> bool {
-        self.store.as_ref().is_some_and(Sink::state_due)
+        match &self.store {
+            Some(store) => store.state_due(),
+            None => self.since.elapsed() >= std::time::Duration::from_secs(1),
+        }
     }
 
     fn state(&mut self, changes: SavedState) {
+        self.since = std::time::Instant::now();
+        self.snapshot.apply(&changes);
         if let Some(store) = &mut self.store {
             store.state(changes);
         }

@@ -298,16 +298,30 @@ pub fn bind(pipeline: &Pipeline) -> Result<Vec<Bound>, String> {
         .collect()
 }
 
-/// Runs `pipeline` until `stop` is set or every source ended (stdin
-/// does), through `engine` into `router`.
+/// What a run is told while it runs: to stop, or to reload its rules.
+pub struct Signals {
+    /// Set by SIGTERM or SIGINT.
+    pub stop: Arc<AtomicBool>,
+    /// Set by SIGHUP; cleared when taken.
+    pub reload: Arc<AtomicBool>,
+}
+
+/// A new engine for reloaded rules and intelligence, or why there is none.
+pub type Rebuild<'r> = &'r mut dyn FnMut() -> Result<Engine, String>;
+
+/// Runs `pipeline` until stopped or every source ended (stdin does),
+/// through `engine` into `router`. On SIGHUP, the engine `rebuild` gives
+/// takes over with the state of the open windows; one that cannot be
+/// built leaves the running one in place, said on stderr.
 pub fn run(
     pipeline: &Pipeline,
     bound: Vec<Bound>,
     engine: &mut Engine,
     router: &mut Router<'_>,
-    stop: Arc<AtomicBool>,
-    threads: usize,
+    signals: &Signals,
+    (threads, rebuild): (usize, Rebuild<'_>),
 ) -> Result<Report, String> {
+    let stop = &signals.stop;
     let (tx, rx) = sync_channel::<Arrival>(WAITING);
     let mut sources: Vec<Source> = pipeline
         .sources
@@ -321,7 +335,7 @@ pub fn run(
         };
         // The threads end by themselves once stopped (stdin's, blocked in
         // a read, with the process).
-        sources::start(index, bound, max, tx.clone(), Arc::clone(&stop))
+        sources::start(index, bound, max, tx.clone(), Arc::clone(stop))
             .map_err(|e| format!("source `{}`: {e}", spec.name))?;
     }
     drop(tx);
@@ -329,28 +343,49 @@ pub fn run(
     let names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let mut troubles: Vec<String> = Vec::new();
     let pool = rampart_io::worker_pool(threads);
-    let batches = Batches {
+    let mut batches = Batches {
         pool: pool.as_ref(),
         rx: &rx,
         sources: &mut sources,
-        stop: &stop,
+        stop,
+        reload: &signals.reload,
         stopped_at: None,
         last: Instant::now(),
         troubles: &mut troubles,
         names: &names,
     };
-    let groups = batches.map(|group| {
-        group
-            .into_iter()
-            .map(|(index, events, dead)| Batch {
-                input: Some(&inputs[index]),
-                events,
-                dead,
-            })
-            .collect()
-    });
-    let tally = engine.pass_batches_on(pool.as_ref(), groups, router);
-    engine.close(router, tally);
+    loop {
+        let groups = batches.by_ref().map(|group| {
+            group
+                .into_iter()
+                .map(|(index, events, dead)| Batch {
+                    input: Some(&inputs[index]),
+                    events,
+                    dead,
+                })
+                .collect()
+        });
+        let tally = engine.pass_batches_on(pool.as_ref(), groups, router);
+        if batches.all_ended() {
+            engine.close(router, tally);
+            break;
+        }
+        // SIGHUP: the pass ended with the state handed on whole.
+        match rebuild() {
+            Ok(mut next) => match next.restore(&router.snapshot.whole()) {
+                Ok(()) => {
+                    eprintln!(
+                        "reloaded: {} detection rules, {} correlations; open windows carried on",
+                        next.rules().rules().len(),
+                        next.correlations()
+                    );
+                    *engine = next;
+                }
+                Err(e) => eprintln!("reload: the open windows do not fit the new rules ({e}); the running rules stay"),
+            },
+            Err(e) => eprintln!("reload: {e}; the running rules stay"),
+        }
+    }
     router.flush();
     let delivered: Vec<Option<Delivered>> =
         router.routes.iter_mut().map(|r| r.out.close()).collect();
@@ -382,6 +417,7 @@ struct Batches<'a> {
     rx: &'a Receiver<Arrival>,
     sources: &'a mut [Source],
     stop: &'a AtomicBool,
+    reload: &'a AtomicBool,
     stopped_at: Option<Instant>,
     last: Instant,
     troubles: &'a mut Vec<String>,
@@ -434,6 +470,10 @@ impl Iterator for Batches<'_> {
                 // What is left in the decoders, then the end.
                 let rest = self.collect();
                 return (!rest.is_empty()).then_some(rest);
+            }
+            if self.reload.swap(false, Ordering::Relaxed) {
+                // The pass ends here; the next goes on with new rules.
+                return None;
             }
             let first = match self.rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(a) => a,

@@ -431,3 +431,74 @@ sinks:
     .collect();
     assert_eq!(events.len(), 5);
 }
+
+#[test]
+fn sighup_reloads_the_rules_and_open_windows_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    let running = Running::start(
+        dir.path(),
+        "rules: [rules]
+sources:
+  tcp:
+    type: syslog
+    listen: tcp://127.0.0.1:0
+sinks:
+  alerts:
+    type: file
+    path: alerts.jsonl
+",
+        1,
+    );
+    let lines = failures("198.51.100.20", 5);
+    let send = |lines: &[String]| {
+        let mut tcp = TcpStream::connect(running.address("tcp")).unwrap();
+        for line in lines {
+            tcp.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
+    };
+    send(&lines[..3]);
+    std::thread::sleep(Duration::from_millis(300));
+    // A rule added while it runs, read on SIGHUP.
+    std::fs::write(
+        dir.path().join("rules/canary.yml"),
+        "title: Canary token seen
+id: 5b0d7d7e-8a4e-4d55-9d47-3c1f3f2f7a11
+logsource:
+  definition: any event
+detection:
+  keywords:
+    - canary-token-42
+  condition: keywords
+level: high
+",
+    )
+    .unwrap();
+    let pid = running.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(500));
+    let mut rest: Vec<String> = lines[3..].to_vec();
+    rest.push("<38>Dec  6 12:01:00 web01 app[1]: found canary-token-42 in a request".into());
+    send(&rest);
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    assert!(said.contains("reloaded: "), "{said}");
+    let alerts = json_lines(&dir.path().join("alerts.jsonl"));
+    let finals: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| a["rule_id"] == "ssh-brute-force")
+        .collect();
+    // Three failures before the reload and two after: one brute force.
+    assert!(!finals.is_empty(), "{alerts:?}");
+    assert_eq!(finals.last().unwrap()["count"], 5, "{alerts:?}");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["rule_id"] == "5b0d7d7e-8a4e-4d55-9d47-3c1f3f2f7a11"),
+        "{alerts:?}"
+    );
+}

@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use rampart_engine::Scope;
+use rampart_engine::{Engine, Scope};
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::delivery::Buffer;
-use rampart_pipeline::{outputs, Pipeline, Route, Router};
+use rampart_pipeline::{outputs, Pipeline, Route, Router, Signals};
 use rampart_store::Store;
 
-use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
+use super::detect_args::{build_engine, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
 
 /// Arguments of `rampart run`.
@@ -62,19 +62,8 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let detect = DetectArgs {
-        rules: pipeline.rules.clone(),
-        no_builtin: !pipeline.builtin,
-        config: pipeline.tuning.clone(),
-    };
-    let intel = IntelArgs::with_feeds(args.intel.clone(), &pipeline.intel);
-    let purpose = Purpose {
-        scope: Scope::default(),
-        must_detect: false,
-        quiet: args.quiet,
-    };
-    let Built { mut engine, .. } = match build_engine(&detect, &intel, purpose, db)? {
-        Ok(built) => built,
+    let mut engine = match engine_for(&pipeline, args, db)? {
+        Ok(engine) => engine,
         Err(code) => return Ok(code),
     };
     if args.check {
@@ -87,11 +76,16 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     }
     // Watched before anything is bound: a stop that comes as soon as the
     // sources listen is a stop, not a kill.
-    let stop = Arc::new(AtomicBool::new(false));
+    let signals = Signals {
+        stop: Arc::new(AtomicBool::new(false)),
+        reload: Arc::new(AtomicBool::new(false)),
+    };
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
+        signal_hook::flag::register(signal, Arc::clone(&signals.stop))
             .context("cannot watch for SIGTERM and SIGINT")?;
     }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&signals.reload))
+        .context("cannot watch for SIGHUP")?;
     // The store, when a sink is one: locked for writing as `ingest` locks
     // it, each source known by its name and address, the engine going on
     // from the windows it left open.
@@ -138,8 +132,35 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let report = rampart_pipeline::run(&pipeline, bound, &mut engine, &mut router, stop, threads)
-        .map_err(anyhow::Error::msg)?;
+    // SIGHUP: the file's rules, intelligence and tuning read again.
+    let mut rebuild = || {
+        let text = std::fs::read_to_string(&args.config)
+            .map_err(|e| format!("cannot read {}: {e}", args.config.display()))?;
+        let again = rampart_pipeline::read(&text, base).map_err(|errors| {
+            let first = &errors[0];
+            format!(
+                "{}:{}:{}: {}",
+                args.config.display(),
+                first.at.line,
+                first.at.col,
+                first.what
+            )
+        })?;
+        match engine_for(&again, args, db) {
+            Ok(Ok(engine)) => Ok(engine),
+            Ok(Err(_)) => Err("the rules or the tuning do not load (said above)".to_string()),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    };
+    let report = rampart_pipeline::run(
+        &pipeline,
+        bound,
+        &mut engine,
+        &mut router,
+        &signals,
+        (threads, &mut rebuild),
+    )
+    .map_err(anyhow::Error::msg)?;
     let stored = match router.take_store() {
         Some(sink) => {
             let ((_, committed, error), _) = sink.finish();
@@ -191,13 +212,35 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The engine of `pipeline`: its rules (beside the built-in pack unless
+/// it says not), intelligence and tuning; a rule set or tuning that does
+/// not load is bad usage (said, and its exit code given).
+fn engine_for(
+    pipeline: &Pipeline,
+    args: &RunArgs,
+    db: &Path,
+) -> anyhow::Result<Result<Engine, ExitCode>> {
+    let detect = DetectArgs {
+        rules: pipeline.rules.clone(),
+        no_builtin: !pipeline.builtin,
+        config: pipeline.tuning.clone(),
+    };
+    let intel = IntelArgs::with_feeds(args.intel.clone(), &pipeline.intel);
+    let purpose = Purpose {
+        scope: Scope::default(),
+        must_detect: false,
+        quiet: args.quiet,
+    };
+    Ok(build_engine(&detect, &intel, purpose, db)?.map(|built| built.engine))
+}
+
 /// The store sink: the database opened and locked for writing, each
 /// source known by its name and address (its events numbered on from
 /// those stored before), and the engine given the windows left open.
 fn open_store(
     pipeline: &Pipeline,
     path: &Path,
-    engine: &mut rampart_engine::Engine,
+    engine: &mut Engine,
     quiet: bool,
 ) -> anyhow::Result<(rampart_engine::StoreSink, std::fs::File)> {
     let lock = super::ingest::writer_lock(path, quiet)?;
