@@ -30,6 +30,11 @@ pub struct Pipeline {
     pub sources: Vec<SourceSpec>,
     /// The named sinks, in the order written.
     pub sinks: Vec<SinkSpec>,
+    /// Where its counts are served (Prometheus), if anywhere.
+    pub metrics: Option<SocketAddr>,
+    /// How often its counts are written on stderr as a line of JSON
+    /// (none: never).
+    pub health_every: Option<std::time::Duration>,
 }
 
 /// A named source.
@@ -256,7 +261,16 @@ impl Reader<'_> {
         let top = self.map(
             root,
             "the pipeline",
-            &["rules", "builtin", "intel", "tuning", "sources", "sinks"],
+            &[
+                "rules",
+                "builtin",
+                "intel",
+                "tuning",
+                "sources",
+                "sinks",
+                "metrics",
+                "health_seconds",
+            ],
         );
         let builtin = match top.get("builtin") {
             None => true,
@@ -278,7 +292,27 @@ impl Reader<'_> {
             tuning,
             sources: Vec::new(),
             sinks: Vec::new(),
+            metrics: None,
+            health_every: Some(std::time::Duration::from_secs(60)),
         };
+        if let Some(n) = top.get("metrics") {
+            let text = self.text(n, "metrics").unwrap_or_default();
+            match text.to_socket_addrs().ok().and_then(|mut a| a.next()) {
+                Some(a) => pipeline.metrics = Some(a),
+                None => self.fail(n.mark(), format!("metrics: `{text}` is not host:port")),
+            }
+        }
+        if let Some(n) = top.get("health_seconds") {
+            let text = self.text(n, "health_seconds").unwrap_or_default();
+            match text.parse::<u64>() {
+                Ok(0) => pipeline.health_every = None,
+                Ok(secs) => pipeline.health_every = Some(std::time::Duration::from_secs(secs)),
+                Err(_) => self.fail(
+                    n.mark(),
+                    format!("health_seconds: `{text}` is not a number of seconds (0: never)"),
+                ),
+            }
+        }
         match top.get("sources") {
             Some(Node::Map(entries, _)) => {
                 for (name, _, node) in entries {

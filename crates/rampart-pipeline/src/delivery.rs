@@ -16,7 +16,10 @@ use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::metrics::{add, SinkCounts};
 use crate::queue::DiskQueue;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Records handed to the thread at a time.
 const BUNDLE: usize = 256;
@@ -178,7 +181,7 @@ impl Delivery {
         name: &str,
         mut transport: Box<dyn Transport>,
         buffer: &Buffer,
-        drain: Duration,
+        (drain, counts): (Duration, Arc<SinkCounts>),
     ) -> io::Result<Delivery> {
         let mut waiting = match buffer {
             Buffer::Memory { max_records } => {
@@ -208,6 +211,7 @@ impl Delivery {
                     // does not fit waits, and so does the sender.
                     if let Some(bundle) = held.take() {
                         if waiting.has_room(&bundle) {
+                            add(&counts.waiting, bundle.len() as u64);
                             if let Err(e) = waiting.push(bundle) {
                                 eprintln!("sink `{name}`: cannot keep records on disk: {e}");
                             }
@@ -234,6 +238,8 @@ impl Delivery {
                         match waiting.send_some(transport.as_mut()) {
                             Ok(n) => {
                                 done.sent += n as u64;
+                                add(&counts.delivered, n as u64);
+                                counts.waiting.fetch_sub(n as u64, Ordering::Relaxed);
                                 if down {
                                     eprintln!("sink `{name}`: delivering again");
                                     down = false;
@@ -243,6 +249,9 @@ impl Delivery {
                             Err(Failed { taken, why }) => {
                                 done.sent += taken as u64;
                                 done.failures += 1;
+                                add(&counts.delivered, taken as u64);
+                                add(&counts.retries, 1);
+                                counts.waiting.fetch_sub(taken as u64, Ordering::Relaxed);
                                 if !down {
                                     eprintln!("sink `{name}`: cannot deliver ({why}); retrying");
                                     down = true;
@@ -355,7 +364,7 @@ mod tests {
             "t",
             Box::new(t),
             &Buffer::default(),
-            Duration::from_secs(10),
+            (Duration::from_secs(10), Arc::default()),
         )
         .unwrap();
         for i in 0..2000 {
@@ -376,7 +385,8 @@ mod tests {
     fn a_full_memory_buffer_holds_the_sender_back() {
         let (t, _, _) = flaky(true);
         let buffer = Buffer::Memory { max_records: 300 };
-        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::ZERO).unwrap();
+        let mut d =
+            Delivery::start("t", Box::new(t), &buffer, (Duration::ZERO, Arc::default())).unwrap();
         let started = Instant::now();
         let pushing = std::thread::spawn(move || {
             for i in 0..(BUNDLE * 20) {
@@ -399,7 +409,8 @@ mod tests {
             max_bytes: 1 << 30,
         };
         let (t, _, _) = flaky(true);
-        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::ZERO).unwrap();
+        let mut d =
+            Delivery::start("t", Box::new(t), &buffer, (Duration::ZERO, Arc::default())).unwrap();
         for i in 0..1000 {
             d.push(record(i));
         }
@@ -409,7 +420,13 @@ mod tests {
         assert!(first.kept);
         // The next run, the destination up: the records kept go first.
         let (t, got, _) = flaky(false);
-        let mut d = Delivery::start("t", Box::new(t), &buffer, Duration::from_secs(10)).unwrap();
+        let mut d = Delivery::start(
+            "t",
+            Box::new(t),
+            &buffer,
+            (Duration::from_secs(10), Arc::default()),
+        )
+        .unwrap();
         for i in 1000..1100 {
             d.push(record(i));
         }

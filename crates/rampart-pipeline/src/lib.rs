@@ -11,6 +11,7 @@
 pub mod config;
 pub mod delivery;
 pub mod framing;
+pub mod metrics;
 pub mod outputs;
 pub mod queue;
 pub mod replay;
@@ -23,5 +24,5 @@ mod yaml;
 
 pub use config::{read, Pipeline};
 pub use route::{Route, Router};
-pub use run::{bind, inputs, run, Rebuild, Report, Signals, SinkReport};
+pub use run::{bind, inputs, run, Rebuild, Report, RunOptions, Signals, SinkReport};
 pub use yaml::{Located, Mark};

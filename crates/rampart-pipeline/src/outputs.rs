@@ -10,7 +10,9 @@ use rampart_event::Event;
 
 use crate::config::{Framing, Listen, SinkKind};
 use crate::delivery::{Buffer, Delivered, Delivery, Transport};
+use crate::metrics::SinkCounts;
 use crate::transport;
+use std::sync::Arc;
 
 /// One sink's writer.
 pub trait Output: Send {
@@ -28,7 +30,11 @@ pub trait Output: Send {
 
 /// Opens the writer of a sink; none for the store, which is the engine's
 /// own sink (see `Router::with_store`).
-pub fn open(name: &str, kind: &SinkKind) -> io::Result<Option<Box<dyn Output>>> {
+pub fn open(
+    name: &str,
+    kind: &SinkKind,
+    counts: Arc<SinkCounts>,
+) -> io::Result<Option<Box<dyn Output>>> {
     Ok(Some(match kind {
         SinkKind::Store { .. } => return Ok(None),
         SinkKind::Stdout => Box::new(JsonLines(BufWriter::new(io::stdout()))),
@@ -43,7 +49,7 @@ pub fn open(name: &str, kind: &SinkKind) -> io::Result<Option<Box<dyn Output>>> 
             to,
             framing,
             buffer,
-        } => Box::new(Syslog::new(name, *to, *framing, buffer)?),
+        } => Box::new(Syslog::new(name, *to, (*framing, buffer), counts)?),
     }))
 }
 
@@ -96,7 +102,12 @@ const DRAIN_MEMORY: Duration = Duration::from_secs(5);
 const DRAIN_DISK: Duration = Duration::from_secs(1);
 
 impl Syslog {
-    fn new(name: &str, to: Listen, framing: Framing, buffer: &Buffer) -> io::Result<Syslog> {
+    fn new(
+        name: &str,
+        to: Listen,
+        (framing, buffer): (Framing, &Buffer),
+        counts: Arc<SinkCounts>,
+    ) -> io::Result<Syslog> {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .ok()
@@ -114,7 +125,7 @@ impl Syslog {
         Ok(Syslog {
             framing,
             host,
-            delivery: Some(Delivery::start(name, transport, buffer, drain)?),
+            delivery: Some(Delivery::start(name, transport, buffer, (drain, counts))?),
         })
     }
 
@@ -190,7 +201,8 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         let to = Listen::Udp(receiver.local_addr().unwrap());
-        let mut out = Syslog::new("t", to, Framing::Json, &Buffer::default()).unwrap();
+        let mut out =
+            Syslog::new("t", to, (Framing::Json, &Buffer::default()), Arc::default()).unwrap();
         let event = Event::new(rampart_event::Origin::new("t.log", 1), "a line");
         out.event(&event).unwrap();
         let done = out.close().unwrap();
@@ -207,8 +219,14 @@ mod tests {
     fn rfc5424_over_tcp_carries_the_alerts_severity_and_comes_back_after_an_outage() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut out =
-            Syslog::new("t", Listen::Tcp(addr), Framing::Rfc5424, &Buffer::default()).unwrap();
+        let to = Listen::Tcp(addr);
+        let mut out = Syslog::new(
+            "t",
+            to,
+            (Framing::Rfc5424, &Buffer::default()),
+            Arc::default(),
+        )
+        .unwrap();
         out.alert(&alert()).unwrap();
         out.flush().unwrap();
         let (first, _) = listener.accept().unwrap();

@@ -14,7 +14,10 @@ use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
 
+use std::sync::Arc;
+
 use crate::config::Take;
+use crate::metrics::{add, Metrics, SinkCounts};
 use crate::outputs::Output;
 use crate::snapshot::Snapshot;
 
@@ -28,6 +31,7 @@ pub struct Route {
     pub min: Level,
     /// Its writer.
     pub out: Box<dyn Output>,
+    counts: Arc<SinkCounts>,
     /// Records written.
     pub written: u64,
     /// Records it failed to write.
@@ -38,12 +42,18 @@ pub struct Route {
 
 impl Route {
     /// A route to a sink, nothing written yet.
-    pub fn new(name: String, take: Take, min: Level, out: Box<dyn Output>) -> Route {
+    pub fn new(
+        name: String,
+        (take, min): (Take, Level),
+        out: Box<dyn Output>,
+        counts: Arc<SinkCounts>,
+    ) -> Route {
         Route {
             name,
             take,
             min,
             out,
+            counts,
             written: 0,
             failed: 0,
             said: false,
@@ -54,10 +64,12 @@ impl Route {
         match r {
             Ok(()) => {
                 self.written += 1;
+                add(&self.counts.records, 1);
                 self.said = false;
             }
             Err(e) => {
                 self.failed += 1;
+                add(&self.counts.refused, 1);
                 if !self.said {
                     self.said = true;
                     log(format!("sink `{}`: {e}", self.name));
@@ -78,6 +90,7 @@ pub struct Router<'l> {
     store: Option<StoreSink>,
     /// The engine's whole state, for rules reloaded while it runs.
     pub snapshot: Snapshot,
+    metrics: Arc<Metrics>,
     /// When the state was last taken (without a store, once a second).
     since: std::time::Instant,
     opened: Opened,
@@ -92,8 +105,13 @@ pub struct Router<'l> {
 
 impl<'l> Router<'l> {
     /// A route to a sink, nothing written yet.
-    pub fn new(routes: Vec<Route>, log: &'l mut dyn FnMut(String)) -> Router<'l> {
+    pub fn new(
+        routes: Vec<Route>,
+        metrics: Arc<Metrics>,
+        log: &'l mut dyn FnMut(String),
+    ) -> Router<'l> {
         Router {
+            metrics,
             routes,
             store: None,
             snapshot: Snapshot::default(),
@@ -140,6 +158,7 @@ impl<'l> Router<'l> {
 impl Sink for Router<'_> {
     fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
         self.dead += dead.len() as u64;
+        add(&self.metrics.unreadable, dead.len() as u64);
         if let Some(store) = &mut self.store {
             store.dead(input, dead);
         }
@@ -147,6 +166,7 @@ impl Sink for Router<'_> {
 
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
         self.alerts += 1;
+        add(&self.metrics.alerts, 1);
         // Its final state, if it went out open.
         self.opened.remove(&alert.id);
         self.send(&alert);
@@ -158,6 +178,7 @@ impl Sink for Router<'_> {
 
     fn events(&mut self, input: &Input, events: Vec<Event>) {
         self.events += events.len() as u64;
+        add(&self.metrics.events, events.len() as u64);
         for route in &mut self.routes {
             if route.take.events() {
                 for event in &events {

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::config::{Pipeline, SourceKind};
 use crate::delivery::Delivered;
+use crate::metrics::{add, Metrics};
 use crate::route::Router;
 use crate::sources::{self, Arrival, Bound, Message};
 
@@ -309,6 +310,17 @@ pub struct Signals {
 /// A new engine for reloaded rules and intelligence, or why there is none.
 pub type Rebuild<'r> = &'r mut dyn FnMut() -> Result<Engine, String>;
 
+/// How a run works: its threads, how it rebuilds its engine on SIGHUP,
+/// and what it counts.
+pub struct RunOptions<'r> {
+    /// Worker threads.
+    pub threads: usize,
+    /// The engine for reloaded rules.
+    pub rebuild: Rebuild<'r>,
+    /// The counts, shared with the router and the deliveries.
+    pub metrics: Arc<Metrics>,
+}
+
 /// Runs `pipeline` until stopped or every source ended (stdin does),
 /// through `engine` into `router`. On SIGHUP, the engine `rebuild` gives
 /// takes over with the state of the open windows; one that cannot be
@@ -319,8 +331,13 @@ pub fn run(
     engine: &mut Engine,
     router: &mut Router<'_>,
     signals: &Signals,
-    (threads, rebuild): (usize, Rebuild<'_>),
+    options: RunOptions<'_>,
 ) -> Result<Report, String> {
+    let RunOptions {
+        threads,
+        rebuild,
+        metrics,
+    } = options;
     let stop = &signals.stop;
     let (tx, rx) = sync_channel::<Arrival>(WAITING);
     let mut sources: Vec<Source> = pipeline
@@ -353,6 +370,8 @@ pub fn run(
         last: Instant::now(),
         troubles: &mut troubles,
         names: &names,
+        metrics: &metrics,
+        health: (pipeline.health_every, Instant::now()),
     };
     loop {
         let groups = batches.by_ref().map(|group| {
@@ -422,6 +441,9 @@ struct Batches<'a> {
     last: Instant,
     troubles: &'a mut Vec<String>,
     names: &'a [String],
+    metrics: &'a Metrics,
+    /// How often the counts are written, and when they last were.
+    health: (Option<Duration>, Instant),
 }
 
 /// A source's parsed events and unreadable lines.
@@ -439,6 +461,14 @@ impl Batches<'_> {
         match arrival {
             Arrival::Messages(index, messages) => {
                 let n = messages.len();
+                let counts = self.metrics.source(index);
+                add(&counts.messages, n as u64);
+                add(
+                    &counts.cut,
+                    messages.iter().filter(|m| m.frame.cut).count() as u64,
+                );
+                let now = jiff::Timestamp::now().as_second().max(0) as u64;
+                counts.last_seen.store(now, Ordering::Relaxed);
                 self.sources[index].take(messages);
                 n
             }
@@ -470,6 +500,12 @@ impl Iterator for Batches<'_> {
                 // What is left in the decoders, then the end.
                 let rest = self.collect();
                 return (!rest.is_empty()).then_some(rest);
+            }
+            if let (Some(every), last) = self.health {
+                if last.elapsed() >= every {
+                    self.health.1 = Instant::now();
+                    eprintln!("{}", self.metrics.health());
+                }
             }
             if self.reload.swap(false, Ordering::Relaxed) {
                 // The pass ends here; the next goes on with new rules.

@@ -25,6 +25,8 @@ struct Running {
     child: Child,
     stderr: BufReader<ChildStderr>,
     listening: Vec<(String, String)>,
+    /// Where its counts are served, when the pipeline says.
+    metrics: Option<String>,
 }
 
 impl Running {
@@ -42,8 +44,10 @@ impl Running {
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut listening = Vec::new();
+        let mut metrics = None;
         let mut line = String::new();
-        while listening.len() < listeners {
+        let wants_metrics = pipeline.contains("\nmetrics:");
+        while listening.len() < listeners || (wants_metrics && metrics.is_none()) {
             line.clear();
             assert!(
                 stderr.read_line(&mut line).unwrap() > 0,
@@ -53,12 +57,16 @@ impl Running {
                 if let (Some(s), Some(a)) = (v["source"].as_str(), v["listening"].as_str()) {
                     listening.push((s.to_string(), a.to_string()));
                 }
+                if let Some(url) = v["metrics"].as_str() {
+                    metrics = Some(url.to_string());
+                }
             }
         }
         Running {
             child,
             stderr,
             listening,
+            metrics,
         }
     }
 
@@ -501,4 +509,79 @@ level: high
             .any(|a| a["rule_id"] == "5b0d7d7e-8a4e-4d55-9d47-3c1f3f2f7a11"),
         "{alerts:?}"
     );
+}
+
+/// The text served at `url` (`http://host:port/path`).
+fn http_get(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn its_counts_are_served_for_prometheus_and_written_as_health_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(
+        dir.path(),
+        "sources:
+  net:
+    type: syslog
+    listen: tcp://127.0.0.1:0
+    max_frame: 100
+sinks:
+  alerts:
+    type: file
+    path: alerts.jsonl
+metrics: 127.0.0.1:0
+health_seconds: 1
+",
+        1,
+    );
+    let mut tcp = TcpStream::connect(running.address("net")).unwrap();
+    for line in failures("192.0.2.77", 6) {
+        tcp.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    tcp.write_all(format!("<13>Dec  6 12:00:00 h app: {}\n", "z".repeat(300)).as_bytes())
+        .unwrap();
+    drop(tcp);
+    let url = running
+        .metrics
+        .clone()
+        .expect("the metrics address is said");
+    let started = Instant::now();
+    let text = loop {
+        let text = http_get(&url);
+        if text.contains("rampart_events_total 7\n") || started.elapsed() > Duration::from_secs(10)
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        text.contains("rampart_source_messages_total{source=\"net\"} 7\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rampart_source_dropped_total{source=\"net\",reason=\"cut\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("rampart_events_total 7\n"), "{text}");
+    // The brute force, as it opened.
+    assert!(
+        text.contains("rampart_sink_records_total{sink=\"alerts\"} 1\n"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    let health = said
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["state"] == "running")
+        .unwrap_or_else(|| panic!("no health line in {said}"));
+    assert_eq!(health["sources"]["net"]["messages"], 7);
 }

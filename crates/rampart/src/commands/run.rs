@@ -16,7 +16,8 @@ use clap::Args;
 use rampart_engine::{Engine, Scope};
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::delivery::Buffer;
-use rampart_pipeline::{outputs, Pipeline, Route, Router, Signals};
+use rampart_pipeline::metrics::{self, Metrics};
+use rampart_pipeline::{outputs, Pipeline, Route, Router, RunOptions, Signals};
 use rampart_store::Store;
 
 use super::detect_args::{build_engine, DetectArgs, Purpose};
@@ -104,17 +105,33 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             eprintln!("{line}");
         }
     }
+    let source_names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
+    let sink_names: Vec<String> = pipeline.sinks.iter().map(|s| s.name.clone()).collect();
+    let metrics = Arc::new(Metrics::new(&source_names, &sink_names));
+    if let Some(at) = pipeline.metrics {
+        let local = metrics::serve(Arc::clone(&metrics), at)
+            .with_context(|| format!("cannot serve the metrics on {at}"))?;
+        let line =
+            serde_json::json!({"rampart": "run", "metrics": format!("http://{local}/metrics")});
+        eprintln!("{line}");
+    }
     let mut routes = Vec::new();
     for sink in &pipeline.sinks {
-        let out = outputs::open(&sink.name, &sink.kind)
+        let counts = metrics.sink(&sink.name);
+        let out = outputs::open(&sink.name, &sink.kind, Arc::clone(&counts))
             .with_context(|| format!("sink `{}` cannot open", sink.name))?;
         if let Some(out) = out {
             let name = sink.name.clone();
-            routes.push(Route::new(name, sink.take, sink.min_severity, out));
+            routes.push(Route::new(
+                name,
+                (sink.take, sink.min_severity),
+                out,
+                counts,
+            ));
         }
     }
     let mut log = |line: String| eprintln!("{line}");
-    let mut router = Router::new(routes, &mut log);
+    let mut router = Router::new(routes, Arc::clone(&metrics), &mut log);
     let _lock = match store_sink {
         Some((sink, lock)) => {
             router = router.with_store(sink);
@@ -158,7 +175,11 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         &mut engine,
         &mut router,
         &signals,
-        (threads, &mut rebuild),
+        RunOptions {
+            threads,
+            rebuild: &mut rebuild,
+            metrics,
+        },
     )
     .map_err(anyhow::Error::msg)?;
     let stored = match router.take_store() {
