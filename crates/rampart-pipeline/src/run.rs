@@ -30,8 +30,9 @@ const WAITING: usize = 64;
 const BATCH: usize = 16_384;
 /// Messages parsed, and events run through the rules, as one batch.
 const CHUNK: usize = 1024;
-/// How long a batch may wait for more messages.
-const LINGER: Duration = Duration::from_millis(50);
+/// How long a batch may wait for more messages (the latency it adds to
+/// the first of them).
+const LINGER: Duration = Duration::from_millis(5);
 /// With nothing arriving, an empty batch goes through this often, so that
 /// a sink that commits by time (the store) commits what it holds.
 const TICK: Duration = Duration::from_secs(1);

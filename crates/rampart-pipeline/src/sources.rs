@@ -39,6 +39,8 @@ pub enum Arrival {
 const BUNDLE: usize = 256;
 /// How often a waiting thread looks whether it should stop.
 const TICK: Duration = Duration::from_millis(100);
+/// How long read frames may wait for more before they are handed on.
+const HOLD: Duration = Duration::from_millis(5);
 /// After a stop, how long a sender that keeps sending is still read.
 const DRAIN: Duration = Duration::from_secs(5);
 /// Connections a TCP listener serves at once; more wait in the backlog.
@@ -266,6 +268,7 @@ fn connection(
     // Once stopped, what the sender already sent is still read, until it
     // goes quiet for a moment (or for `DRAIN` at most, if it never does).
     let mut stopping: Option<Instant> = None;
+    let mut held = Instant::now();
     loop {
         if stopping.is_none() && stop.load(Ordering::Relaxed) {
             stopping = Some(Instant::now());
@@ -277,8 +280,17 @@ fn connection(
             Ok(0) => break,
             Ok(n) => {
                 deframer.push(&buf[..n], &mut frames);
-                if frames.len() >= BUNDLE && !hand_on(&mut frames) {
-                    return;
+                // A bundle goes on when full, or when its first frame has
+                // waited `HOLD`: a sender of one line now and then is not
+                // held back until it has sent a bundle's worth.
+                if frames.len() >= BUNDLE || (!frames.is_empty() && held.elapsed() >= HOLD) {
+                    if !hand_on(&mut frames) {
+                        return;
+                    }
+                    held = Instant::now();
+                }
+                if frames.is_empty() {
+                    held = Instant::now();
                 }
                 continue;
             }
