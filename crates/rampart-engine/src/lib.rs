@@ -10,6 +10,7 @@
 //! a [`Sink`] ([`StoreSink`]).
 
 pub mod batch;
+pub mod files;
 pub mod output;
 pub mod run;
 pub mod sink;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::Arc;
 
 use rampart_detect::rule::Rule;
 use rampart_detect::{Alert, Correlator, Deduper, Level, RuleRoles, RuleSet, SavedState, Tuning};
@@ -23,9 +24,9 @@ pub const MAX_COUNTED_ADDRESSES: usize = 1_000_000;
 /// Events read elsewhere, for [`Engine::pass_batches`]: the input they
 /// are named with (none for a store's), and the lines of it nothing could
 /// read.
-pub struct Batch<'i> {
+pub struct Batch {
     /// What the events are named with, for the sink.
-    pub input: Option<&'i Input>,
+    pub input: Option<Arc<Input>>,
     /// The events, in order.
     pub events: Vec<Event>,
     /// Lines of the input that nothing could read.
@@ -288,9 +289,9 @@ impl Engine {
     /// on as soon as it comes, so a live source gives what it holds
     /// without waiting for more. Correlations and dedup windows stay open
     /// for a later pass; [`Engine::close`] ends them.
-    pub fn pass_batches<'i>(
+    pub fn pass_batches(
         &mut self,
-        groups: impl Iterator<Item = Vec<Batch<'i>>>,
+        groups: impl Iterator<Item = Vec<Batch>>,
         threads: usize,
         sink: &mut dyn Sink,
     ) -> Tally {
@@ -301,10 +302,10 @@ impl Engine {
     /// [`Engine::pass_batches`] on a pool of the caller's (see
     /// [`rampart_io::worker_pool`]; none works on this thread), which the
     /// caller may use between groups too (to parse the next one).
-    pub fn pass_batches_on<'i>(
+    pub fn pass_batches_on(
         &mut self,
         pool: Option<&rayon::ThreadPool>,
-        groups: impl Iterator<Item = Vec<Batch<'i>>>,
+        groups: impl Iterator<Item = Vec<Batch>>,
         sink: &mut dyn Sink,
     ) -> Tally {
         let (detector, mut consumer) = self.parts(sink, pool);
@@ -322,7 +323,7 @@ impl Engine {
                     .collect(),
             };
             for (b, result) in group.into_iter().zip(results) {
-                consumer.batch(b.input, b.events, &b.dead, result);
+                consumer.batch(b.input.as_deref(), b.events, &b.dead, result);
             }
         }
         consumer.end_pass()

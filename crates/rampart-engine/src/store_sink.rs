@@ -150,6 +150,24 @@ impl StoreSink {
         self.places.get_mut(path)
     }
 
+    /// Stores the events of `path` (found after the sink started: a file
+    /// a followed folder gained, or a new file under a rotated one's name)
+    /// as `source`'s, numbered on from those `source` says are stored. A
+    /// path already placed as the same source keeps the count it has.
+    pub fn add_place(&mut self, path: &Path, source: &Source) {
+        let known = self.places.get(path).is_some_and(|p| p.source == source.id);
+        if !known {
+            self.places.insert(
+                path.to_path_buf(),
+                Place {
+                    source: source.id,
+                    events: source.events,
+                    dead: source.dead,
+                },
+            );
+        }
+    }
+
     /// Moves the batch's alerts to the pending commit. A single-event
     /// alert whose event is one of `events` (the batch's, the first of them
     /// the `first`-th of `source`) is stored without it, linked to the

@@ -57,6 +57,14 @@ pub enum SourceKind {
         /// Messages longer than this are cut and flagged.
         max_frame: usize,
     },
+    /// Files and folders, read as `ingest` reads them (and followed), how
+    /// far each was read kept in the store.
+    File {
+        /// The files and folders.
+        paths: Vec<PathBuf>,
+        /// Whether to keep reading as they grow (default yes).
+        follow: bool,
+    },
     /// The process's standard input, read to its end; the format found by
     /// itself unless named.
     Stdin {
@@ -68,7 +76,10 @@ pub enum SourceKind {
 impl SourceKind {
     /// Whether the source ends by itself (what `--once` waits for).
     pub fn ends(&self) -> bool {
-        matches!(self, SourceKind::Stdin { .. })
+        matches!(
+            self,
+            SourceKind::Stdin { .. } | SourceKind::File { follow: false, .. }
+        )
     }
 }
 
@@ -145,6 +156,9 @@ pub enum SinkKind {
     Store {
         /// The database file; the one `--db` names when not given.
         path: Option<PathBuf>,
+        /// Events held before a commit, at most (a commit also comes
+        /// every second).
+        commit_events: Option<usize>,
     },
     /// Syslog to a receiving SIEM.
     Syslog {
@@ -348,6 +362,26 @@ impl Reader<'_> {
             Some(other) => self.fail(other.mark(), "sinks must be a map of named sinks"),
             None => self.fail(root.mark(), "the pipeline has no `sinks`"),
         }
+        let has_store = pipeline
+            .sinks
+            .iter()
+            .any(|s| matches!(s.kind, SinkKind::Store { .. }));
+        if !has_store {
+            if let Some(Node::Map(entries, _)) = top.get("sources") {
+                for (name, at, _) in entries {
+                    let file = pipeline
+                        .sources
+                        .iter()
+                        .any(|s| &s.name == name && matches!(s.kind, SourceKind::File { .. }));
+                    if file {
+                        self.fail(
+                            *at,
+                            format!("source `{name}`: a file source keeps how far it read in the store: add a sink of type store"),
+                        );
+                    }
+                }
+            }
+        }
         pipeline
     }
 
@@ -380,7 +414,30 @@ impl Reader<'_> {
 
     fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
         let what = format!("source `{name}`");
-        match self.kind(node, &what, &["syslog", "stdin"])? {
+        match self.kind(node, &what, &["syslog", "stdin", "file"])? {
+            "file" => {
+                let e = self.map(node, &what, &["type", "paths", "follow"]);
+                let paths = self.paths(e.get("paths"), &format!("{what}: paths"));
+                if paths.is_empty() {
+                    self.fail(node.mark(), format!("{what} has no `paths`"));
+                    return None;
+                }
+                let follow = match e.get("follow") {
+                    None => true,
+                    Some(n) => match self.text(n, "follow")? {
+                        "true" | "yes" => true,
+                        "false" | "no" => false,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: follow `{other}`? (true or false)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                Some(SourceKind::File { paths, follow })
+            }
             "syslog" => {
                 let e = self.map(node, &what, &["type", "listen", "max_frame"]);
                 let listen = match e.get("listen") {
@@ -424,7 +481,8 @@ impl Reader<'_> {
             &what,
             match kind {
                 "stdout" => &["type", "take", "min_severity"],
-                "file" | "store" => &["type", "take", "min_severity", "path"],
+                "file" => &["type", "take", "min_severity", "path"],
+                "store" => &["type", "take", "min_severity", "path", "commit_events"],
                 _ => &["type", "take", "min_severity", "to", "framing", "buffer"],
             },
         );
@@ -471,7 +529,14 @@ impl Reader<'_> {
                     Some(n) => Some(self.base.join(self.text(n, "path")?)),
                     None => None,
                 };
-                SinkKind::Store { path }
+                let commit_events = match e.get("commit_events") {
+                    Some(n) => Some(self.number(n, &format!("{what}: commit_events"))?),
+                    None => None,
+                };
+                SinkKind::Store {
+                    path,
+                    commit_events,
+                }
             }
             "file" => match e.get("path") {
                 Some(n) => SinkKind::File {

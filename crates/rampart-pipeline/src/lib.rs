@@ -19,6 +19,7 @@ pub mod route;
 pub mod run;
 pub mod snapshot;
 pub mod sources;
+pub mod tail;
 pub mod transport;
 mod yaml;
 

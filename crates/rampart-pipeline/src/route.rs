@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 use std::io;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use rampart_detect::SavedState;
 use rampart_detect::{Alert, Level};
@@ -79,6 +81,10 @@ impl Route {
     }
 }
 
+/// Files a file source found that the store sink has to place (see
+/// `StoreSink::add_place`) before their events reach it.
+pub type PlaceBook = Arc<Mutex<Vec<(PathBuf, rampart_store::Source)>>>;
+
 /// Open correlation alerts already sent, by id: bounded by the
 /// correlations' own bound on open groups.
 type Opened = HashSet<String>;
@@ -88,6 +94,7 @@ pub struct Router<'l> {
     /// Every sink, in the order written.
     pub routes: Vec<Route>,
     store: Option<StoreSink>,
+    book: PlaceBook,
     /// The engine's whole state, for rules reloaded while it runs.
     pub snapshot: Snapshot,
     metrics: Arc<Metrics>,
@@ -114,6 +121,7 @@ impl<'l> Router<'l> {
             metrics,
             routes,
             store: None,
+            book: PlaceBook::default(),
             snapshot: Snapshot::default(),
             since: std::time::Instant::now(),
             opened: Opened::new(),
@@ -128,6 +136,23 @@ impl<'l> Router<'l> {
     pub fn with_store(mut self, store: StoreSink) -> Router<'l> {
         self.store = Some(store);
         self
+    }
+
+    /// Where file sources note the files the store is to place.
+    pub fn place_book(&self) -> PlaceBook {
+        Arc::clone(&self.book)
+    }
+
+    /// Places the files noted in the book with the store.
+    fn place_noted(&mut self) {
+        let Some(store) = &mut self.store else {
+            return;
+        };
+        if let Ok(mut book) = self.book.lock() {
+            for (path, source) in book.drain(..) {
+                store.add_place(&path, &source);
+            }
+        }
     }
 
     /// The store's sink, to be finished, when there is one.
@@ -157,6 +182,7 @@ impl<'l> Router<'l> {
 
 impl Sink for Router<'_> {
     fn dead(&mut self, input: &Input, dead: &[DeadLetter]) {
+        self.place_noted();
         self.dead += dead.len() as u64;
         add(&self.metrics.unreadable, dead.len() as u64);
         if let Some(store) = &mut self.store {
@@ -177,6 +203,7 @@ impl Sink for Router<'_> {
     }
 
     fn events(&mut self, input: &Input, events: Vec<Event>) {
+        self.place_noted();
         self.events += events.len() as u64;
         add(&self.metrics.events, events.len() as u64);
         for route in &mut self.routes {

@@ -21,8 +21,9 @@ use rayon::prelude::*;
 use crate::config::{Pipeline, SourceKind};
 use crate::delivery::Delivered;
 use crate::metrics::{add, Metrics};
-use crate::route::Router;
+use crate::route::{PlaceBook, Router};
 use crate::sources::{self, Arrival, Bound, Message};
+use crate::tail::{self, Tail};
 
 /// Bundles that may wait between the sources and the engine.
 const WAITING: usize = 64;
@@ -52,6 +53,9 @@ enum Parsing {
         /// Messages waiting, with their places.
         pending: Vec<(u64, Message)>,
     },
+    /// Read already (files, read by their source's thread), waiting to be
+    /// run through the rules.
+    Ready(Vec<Parsed>),
     /// Read in turn by one decoder, which finds the format from the first
     /// lines and may carry state from line to line (stdin).
     InTurn {
@@ -63,6 +67,9 @@ enum Parsing {
 
 /// One source as the loop keeps it.
 struct Source {
+    /// What its events are named with (a file source's are named with
+    /// their files).
+    input: Arc<Input>,
     parsing: Parsing,
     /// Messages received so far: a message's place, which is its line.
     received: u64,
@@ -91,6 +98,7 @@ impl Source {
                     },
                 }
             }
+            SourceKind::File { .. } => Parsing::Ready(Vec::new()),
             SourceKind::Stdin { format } => {
                 let mut ctx = FileContext::new(&label, options);
                 // Lines without a year are of this year, as a live log's are.
@@ -102,6 +110,11 @@ impl Source {
             }
         };
         Source {
+            input: Arc::new(Input {
+                path: PathBuf::from(label),
+                rotated_set: None,
+                resume: Default::default(),
+            }),
             parsing,
             received: 0,
             ended: false,
@@ -116,6 +129,7 @@ impl Source {
             let no = self.received;
             match &mut self.parsing {
                 Parsing::Apart { pending, .. } => pending.push((no, m)),
+                Parsing::Ready(_) => {}
                 Parsing::InTurn { decoder, marks } => {
                     if m.peer.is_some() || m.frame.cut {
                         marks.push((no, m.peer, m.frame.cut));
@@ -132,10 +146,11 @@ impl Source {
 
     /// The events read so far, in batches of at most `CHUNK` (parsed on
     /// `pool` when they can be), and the unreadable lines.
-    fn drain(&mut self, pool: Option<&rayon::ThreadPool>) -> Vec<Read> {
+    fn drain(&mut self, pool: Option<&rayon::ThreadPool>) -> Vec<Parsed> {
         let ended = self.ended && !self.finished;
         self.finished |= ended;
-        match &mut self.parsing {
+        let read: Vec<Read> = match &mut self.parsing {
+            Parsing::Ready(ready) => return std::mem::take(ready),
             Parsing::Apart {
                 ctx,
                 format,
@@ -185,7 +200,10 @@ impl Source {
                 }
                 read
             }
-        }
+        };
+        read.into_iter()
+            .map(|(events, dead)| (Arc::clone(&self.input), events, dead))
+            .collect()
     }
 }
 
@@ -195,11 +213,13 @@ fn label(kind: &SourceKind) -> String {
     match kind {
         SourceKind::Syslog { listen, .. } => listen.to_string(),
         SourceKind::Stdin { .. } => "stdin".to_string(),
+        SourceKind::File { .. } => "files".to_string(),
     }
 }
 
 /// The input each source's events are named with, in the order of the
-/// sources (what a store sink places them by).
+/// sources (what a store sink places them by; a file source's events are
+/// named with their files instead).
 pub fn inputs(pipeline: &Pipeline) -> Vec<Input> {
     pipeline
         .sources
@@ -320,6 +340,9 @@ pub struct RunOptions<'r> {
     pub rebuild: Rebuild<'r>,
     /// The counts, shared with the router and the deliveries.
     pub metrics: Arc<Metrics>,
+    /// The database of the store sink, which file sources keep their
+    /// place in.
+    pub store: Option<PathBuf>,
 }
 
 /// Runs `pipeline` until stopped or every source ended (stdin does),
@@ -338,6 +361,7 @@ pub fn run(
         threads,
         rebuild,
         metrics,
+        store,
     } = options;
     let stop = &signals.stop;
     let (tx, rx) = sync_channel::<Arrival>(WAITING);
@@ -347,9 +371,22 @@ pub fn run(
         .map(|s| Source::new(&s.kind, ParseOptions::default()))
         .collect();
     for (index, (bound, spec)) in bound.into_iter().zip(&pipeline.sources).enumerate() {
-        let max = match spec.kind {
-            SourceKind::Syslog { max_frame, .. } => max_frame,
+        let max = match &spec.kind {
+            SourceKind::Syslog { max_frame, .. } => *max_frame,
             SourceKind::Stdin { .. } => crate::config::DEFAULT_MAX_FRAME,
+            SourceKind::File { paths, follow } => {
+                let db = store.clone().ok_or_else(|| {
+                    format!("source `{}`: a file source needs a store", spec.name)
+                })?;
+                let tail = Tail {
+                    paths: paths.clone(),
+                    follow: *follow,
+                    db,
+                };
+                tail::start(index, tail, tx.clone(), Arc::clone(stop))
+                    .map_err(|e| format!("source `{}`: {e}", spec.name))?;
+                continue;
+            }
         };
         // The threads end by themselves once stopped (stdin's, blocked in
         // a read, with the process).
@@ -357,7 +394,7 @@ pub fn run(
             .map_err(|e| format!("source `{}`: {e}", spec.name))?;
     }
     drop(tx);
-    let inputs = inputs(pipeline);
+    let book = router.place_book();
     let names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let mut troubles: Vec<String> = Vec::new();
     let pool = rampart_io::worker_pool(threads);
@@ -373,13 +410,14 @@ pub fn run(
         names: &names,
         metrics: &metrics,
         health: (pipeline.health_every, Instant::now()),
+        book: &book,
     };
     loop {
         let groups = batches.by_ref().map(|group| {
             group
                 .into_iter()
-                .map(|(index, events, dead)| Batch {
-                    input: Some(&inputs[index]),
+                .map(|(input, events, dead)| Batch {
+                    input: Some(input),
                     events,
                     dead,
                 })
@@ -445,10 +483,12 @@ struct Batches<'a> {
     metrics: &'a Metrics,
     /// How often the counts are written, and when they last were.
     health: (Option<Duration>, Instant),
+    /// Files the store has not seen in this run, for it to place.
+    book: &'a PlaceBook,
 }
 
 /// A source's parsed events and unreadable lines.
-type Parsed = (usize, Vec<Event>, Vec<rampart_parse::DeadLetter>);
+type Parsed = (Arc<Input>, Vec<Event>, Vec<rampart_parse::DeadLetter>);
 
 impl Batches<'_> {
     fn all_ended(&self) -> bool {
@@ -471,6 +511,23 @@ impl Batches<'_> {
                 let now = jiff::Timestamp::now().as_second().max(0) as u64;
                 counts.last_seen.store(now, Ordering::Relaxed);
                 self.sources[index].take(messages);
+                n
+            }
+            Arrival::Read {
+                source,
+                input,
+                place,
+                events,
+                dead,
+            } => {
+                let n = events.len() + dead.len();
+                add(&self.metrics.source(source).messages, n as u64);
+                if let Ok(mut book) = self.book.lock() {
+                    book.push((input.path.clone(), place));
+                }
+                if let Parsing::Ready(ready) = &mut self.sources[source].parsing {
+                    ready.push((input, events, dead));
+                }
                 n
             }
             Arrival::Ended(index) => {
@@ -517,7 +574,8 @@ impl Iterator for Batches<'_> {
                 Err(RecvTimeoutError::Timeout) => {
                     if self.last.elapsed() >= TICK && !self.sources.is_empty() {
                         self.last = Instant::now();
-                        return Some(vec![(0, Vec::new(), Vec::new())]);
+                        let input = Arc::clone(&self.sources[0].input);
+                        return Some(vec![(input, Vec::new(), Vec::new())]);
                     }
                     continue;
                 }
@@ -551,10 +609,8 @@ impl Iterator for Batches<'_> {
 impl Batches<'_> {
     fn collect(&mut self) -> Vec<Parsed> {
         let mut group = Vec::new();
-        for (index, source) in self.sources.iter_mut().enumerate() {
-            for (events, dead) in source.drain(self.pool) {
-                group.push((index, events, dead));
-            }
+        for source in self.sources.iter_mut() {
+            group.extend(source.drain(self.pool));
         }
         group
     }

@@ -28,6 +28,19 @@ pub struct Message {
 pub enum Arrival {
     /// Messages of the source at this index.
     Messages(usize, Vec<Message>),
+    /// Events a file source read, with the store's source of their file.
+    Read {
+        /// The file source's index.
+        source: usize,
+        /// The file.
+        input: Arc<rampart_io::Input>,
+        /// The store's source of the file.
+        place: rampart_store::Source,
+        /// Its events, in order.
+        events: Vec<rampart_event::Event>,
+        /// Its lines nothing could read.
+        dead: Vec<rampart_parse::DeadLetter>,
+    },
     /// The source `usize` ended (its input ran out, or it was stopped).
     Ended(usize),
     /// Something went wrong that the source lives with (a connection
@@ -55,6 +68,8 @@ pub enum Bound {
     Tcp(TcpListener),
     /// Standard input.
     Stdin,
+    /// Files: nothing to bind.
+    Files,
 }
 
 impl Bound {
@@ -63,7 +78,7 @@ impl Bound {
         match self {
             Bound::Udp(s) => s.local_addr().ok().map(|a| format!("udp://{a}")),
             Bound::Tcp(l) => l.local_addr().ok().map(|a| format!("tcp://{a}")),
-            Bound::Stdin => None,
+            Bound::Stdin | Bound::Files => None,
         }
     }
 }
@@ -88,6 +103,7 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
             )))
         }
         SourceKind::Stdin { .. } => Bound::Stdin,
+        SourceKind::File { .. } => Bound::Files,
     })
 }
 
@@ -106,6 +122,8 @@ pub fn start(
                 Bound::Udp(socket) => udp(index, &socket, max_frame, &tx, &stop),
                 Bound::Tcp(listener) => tcp(index, &listener, max_frame, &tx, &stop),
                 Bound::Stdin => stdin(index, max_frame, &tx, &stop),
+                // File sources are started by `tail::start`.
+                Bound::Files => {}
             }
             let _ = tx.send(Arrival::Ended(index));
         })

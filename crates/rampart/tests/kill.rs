@@ -1,5 +1,6 @@
-//! `ingest` killed at any moment (SIGKILL, some kills inside a commit)
-//! and run again gives exactly the database one uninterrupted run gives:
+//! `ingest`, and `rampart run` reading files into the store, killed at any
+//! moment (SIGKILL, some kills inside a commit) and run again give exactly
+//! the database one uninterrupted run gives:
 //! the same events, unreadable lines, alerts with their counts and events,
 //! file checkpoints and open correlation and dedup windows. Only the
 //! record of runs and the times things were stored differ.
@@ -158,26 +159,51 @@ fn second_half(logs: &Path, seed: u64) {
     std::io::Write::write_all(&mut access_log, access(&mut rng, 4000, 10000).as_bytes()).unwrap();
 }
 
-fn ingest(db: &Path, logs: &Path, rules: &Path) -> Command {
+/// The command killed: `ingest`, or `run` with a file source (read once)
+/// and a store sink.
+#[derive(Clone, Copy)]
+enum Writer {
+    Ingest,
+    Run,
+}
+
+fn command(writer: Writer, db: &Path, logs: &Path, rules: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    cmd.arg("--db")
-        .arg(db)
-        .args(["ingest", "--year", "2025", "-q", "--commit-events"])
-        .arg(COMMIT_EVENTS)
-        .arg("--rules")
-        .arg(rules)
-        .arg(logs)
-        .env_remove("RAMPART_DB")
+    cmd.arg("--db").arg(db);
+    match writer {
+        Writer::Ingest => {
+            cmd.args(["ingest", "--year", "2025", "-q", "--commit-events"])
+                .arg(COMMIT_EVENTS)
+                .arg("--rules")
+                .arg(rules)
+                .arg(logs);
+        }
+        Writer::Run => {
+            let config = db.with_extension("yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "rules: [{}]\nsources:\n  logs:\n    type: file\n    paths: [{}]\n    follow: false\nsinks:\n  db:\n    type: store\n    path: {}\n    commit_events: {COMMIT_EVENTS}\nhealth_seconds: 0\n",
+                    rules.display(),
+                    logs.display(),
+                    db.display()
+                ),
+            )
+            .unwrap();
+            cmd.args(["run", "-q", "--no-db", "--config"]).arg(config);
+        }
+    }
+    cmd.env_remove("RAMPART_DB")
         .env_remove("RAMPART_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
 }
 
-/// Runs ingest to its end; gives how long it took.
-fn complete(db: &Path, logs: &Path, rules: &Path) -> Duration {
+/// Runs the writer to its end; gives how long it took.
+fn complete(writer: Writer, db: &Path, logs: &Path, rules: &Path) -> Duration {
     let started = Instant::now();
-    let out = ingest(db, logs, rules).output().unwrap();
+    let out = command(writer, db, logs, rules).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -204,6 +230,7 @@ fn stored(db: &Path) -> i64 {
 /// the run starts. Gives the number of kills, and adds to `progress` the
 /// events stored after each.
 fn with_kills(
+    writer: Writer,
     db: &Path,
     logs: &Path,
     rules: &Path,
@@ -217,7 +244,7 @@ fn with_kills(
         if before >= total {
             break;
         }
-        let mut child = ingest(db, logs, rules).spawn().unwrap();
+        let mut child = command(writer, db, logs, rules).spawn().unwrap();
         if rng.below(5) == 0 {
             std::thread::sleep(start.mul_f64(rng.below(1000) as f64 / 1000.0));
         } else {
@@ -234,7 +261,7 @@ fn with_kills(
         child.wait().unwrap();
         progress.insert(stored(db));
     }
-    complete(db, logs, rules);
+    complete(writer, db, logs, rules);
     killed
 }
 
@@ -299,6 +326,15 @@ fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn ingest_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() {
+    killed_at_random_moments(Writer::Ingest);
+}
+
+#[test]
+fn run_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() {
+    killed_at_random_moments(Writer::Run);
+}
+
+fn killed_at_random_moments(writer: Writer) {
     let seed = std::env::var("RAMPART_KILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -317,19 +353,20 @@ fn ingest_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() 
 
     let whole = dir.path().join("whole.db");
     first_half(&logs, seed);
-    complete(&whole, &logs, &rules);
+    complete(writer, &whole, &logs, &rules);
     let first_total = stored(&whole);
     second_half(&logs, seed);
-    complete(&whole, &logs, &rules);
+    complete(writer, &whole, &logs, &rules);
     let second_total = stored(&whole);
     // A run with nothing new to read: how long starting takes.
-    let start = complete(&whole, &logs, &rules);
+    let start = complete(writer, &whole, &logs, &rules);
 
     let killed_db = dir.path().join("killed.db");
     let mut rng = Rng(seed);
     let mut progress = std::collections::BTreeSet::new();
     first_half(&logs, seed);
     let mut killed = with_kills(
+        writer,
         &killed_db,
         &logs,
         &rules,
@@ -339,6 +376,7 @@ fn ingest_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() 
     );
     second_half(&logs, seed);
     killed += with_kills(
+        writer,
         &killed_db,
         &logs,
         &rules,

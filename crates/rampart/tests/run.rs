@@ -585,3 +585,68 @@ health_seconds: 1
         .unwrap_or_else(|| panic!("no health line in {said}"));
     assert_eq!(health["sources"]["net"]["messages"], 7);
 }
+
+#[test]
+fn a_followed_folder_feeds_the_store_as_it_grows_and_a_restart_reads_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let db = dir.path().join("siem.db");
+    let auth = |from: usize, n: usize| -> String {
+        failures("203.0.113.66", from + n)[from..]
+            .iter()
+            .map(|l| format!("{}\n", &l[4..]))
+            .collect()
+    };
+    std::fs::write(logs.join("auth.log"), auth(0, 3)).unwrap();
+    let pipeline = format!(
+        "sources:
+  logs:
+    type: file
+    paths: [logs]
+sinks:
+  db:
+    type: store
+    path: {}
+  alerts:
+    type: file
+    path: alerts.jsonl
+",
+        db.display()
+    );
+    let count = || -> usize {
+        query(
+            &db,
+            &[
+                "events",
+                "--query",
+                "source.ip=203.0.113.66",
+                "--format",
+                "jsonl",
+            ],
+        )
+        .lines()
+        .count()
+    };
+    let running = Running::start(dir.path(), &pipeline, 0);
+    // Lines appended, and a new file in the folder, while it runs.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("auth.log"))
+        .unwrap();
+    f.write_all(auth(3, 2).as_bytes()).unwrap();
+    drop(f);
+    std::fs::write(logs.join("more.log"), auth(5, 1)).unwrap();
+    let alerts = wait_for(&dir.path().join("alerts.jsonl"), |a| !a.is_empty());
+    assert_eq!(alerts[0]["rule_id"], "ssh-brute-force", "{alerts:?}");
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    assert_eq!(count(), 6);
+    // Again: nothing new to read, nothing stored twice.
+    let running = Running::start(dir.path(), &pipeline, 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, said) = running.stop();
+    assert!(status.success(), "{said}");
+    assert_eq!(count(), 6);
+}

@@ -5,7 +5,7 @@
 //! windows are stored with each commit and taken up by the next run: a
 //! brute force read half by one run and half by the next is one alert.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use rampart_engine::files::{is_own, own_files, place, seen_now, Placed, Seen};
 use rampart_engine::{Engine, Scope, StoreSink, Tally};
-use rampart_io::{discover, fingerprint, Input, ReadOptions, Resume};
-use rampart_store::{Committed, Source, Store, FINGERPRINT_BYTES};
+use rampart_io::{discover, Input, ReadOptions};
+use rampart_store::{Committed, Store};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -115,7 +116,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     if args.follow {
         return follow(&mut engine, store, (&paths, &own), &writing, args.quiet);
     }
-    let placed = place(&mut store, found, &mut summary)?;
+    let placed = place_files(&mut store, found, &mut summary)?;
     let rules: Vec<String> = engine
         .rules()
         .rules()
@@ -203,58 +204,16 @@ pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::Fil
     Ok(file)
 }
 
-/// The database's own files (a database in a folder being ingested).
-fn own_files(db: &Path) -> Vec<PathBuf> {
-    ["", "-wal", "-shm", "-journal", ".lock"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut name = db.as_os_str().to_owned();
-            name.push(suffix);
-            std::fs::canonicalize(name).ok()
-        })
-        .collect()
-}
-
-fn is_own(own: &[PathBuf], path: &Path) -> bool {
-    std::fs::canonicalize(path).is_ok_and(|p| own.contains(&p))
-}
-
-/// Inputs ready to read on from where the store left them.
-struct Placed {
-    inputs: Vec<Input>,
-    sources: Vec<Source>,
-    /// Inputs that are another input again (same first bytes).
-    duplicates: Vec<PathBuf>,
-}
-
-/// Knows each file by its first bytes: one already stored, under this name
-/// or another (a rotated copy), is read on from where it was left.
-fn place(store: &mut Store, found: Vec<Input>, summary: &mut Summary) -> anyhow::Result<Placed> {
-    let mut placed = Placed {
-        inputs: Vec::new(),
-        sources: Vec::new(),
-        duplicates: Vec::new(),
-    };
-    let mut seen = HashSet::new();
-    for mut input in found {
-        let head = match fingerprint::head(&input.path, FINGERPRINT_BYTES) {
-            Ok(head) => head,
-            Err(e) => {
-                summary.error(format!("{}: {e}", input.path.display()));
-                continue;
-            }
-        };
-        let source = store.source(&head, &input.path.display().to_string())?;
-        if !seen.insert(source.id) {
-            placed.duplicates.push(input.path);
-            continue;
-        }
-        input.resume = Resume {
-            events: source.events,
-            dead: source.dead,
-        };
-        placed.inputs.push(input);
-        placed.sources.push(source);
+/// Places `found` (see [`place`]), the files that could not be read
+/// going to `summary`.
+fn place_files(
+    store: &mut Store,
+    found: Vec<Input>,
+    summary: &mut Summary,
+) -> anyhow::Result<Placed> {
+    let mut placed = place(store, found)?;
+    for why in placed.unreadable.drain(..) {
+        summary.error(why);
     }
     Ok(placed)
 }
@@ -289,14 +248,6 @@ fn store_pass(
     }
 }
 
-/// A file's size and modification time: what tells that it changed.
-type Seen = (u64, Option<std::time::SystemTime>);
-
-fn seen_now(path: &Path) -> Option<Seen> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()))
-}
-
 /// `ingest --follow`: a pass over the files that changed, every second,
 /// with the same engine, so correlations and deduplication run on across
 /// passes. Each pass commits what it read; a stop at any moment (the
@@ -329,7 +280,7 @@ fn follow(
                     known.insert(input.path.clone(), *seen);
                 }
             }
-            let placed = place(&mut store, changed, &mut summary)?;
+            let placed = place_files(&mut store, changed, &mut summary)?;
             let (back, stored, _) = store_pass(engine, store, &placed, writing, &mut summary)?;
             store = back;
             if !quiet && stored.events + stored.dead + stored.alerts > 0 {

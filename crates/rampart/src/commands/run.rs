@@ -90,11 +90,24 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     // The store, when a sink is one: locked for writing as `ingest` locks
     // it, each source known by its name and address, the engine going on
     // from the windows it left open.
-    let store_sink = match pipeline.sinks.iter().find_map(|s| match &s.kind {
-        SinkKind::Store { path } => Some(path.clone().unwrap_or_else(|| db.to_path_buf())),
+    let store = pipeline.sinks.iter().find_map(|s| match &s.kind {
+        SinkKind::Store {
+            path,
+            commit_events,
+        } => Some((
+            path.clone().unwrap_or_else(|| db.to_path_buf()),
+            commit_events.unwrap_or(rampart_engine::COMMIT_EVENTS),
+        )),
         _ => None,
-    }) {
-        Some(path) => Some(open_store(&pipeline, &path, &mut engine, args.quiet)?),
+    });
+    let store_db = store.as_ref().map(|(path, _)| path.clone());
+    let store_sink = match &store {
+        Some((path, every)) => Some(open_store(
+            &pipeline,
+            path,
+            &mut engine,
+            (*every, args.quiet),
+        )?),
         None => None,
     };
     let bound = rampart_pipeline::bind(&pipeline).map_err(anyhow::Error::msg)?;
@@ -179,6 +192,7 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             threads,
             rebuild: &mut rebuild,
             metrics,
+            store: store_db,
         },
     )
     .map_err(anyhow::Error::msg)?;
@@ -262,7 +276,7 @@ fn open_store(
     pipeline: &Pipeline,
     path: &Path,
     engine: &mut Engine,
-    quiet: bool,
+    (commit_events, quiet): (usize, bool),
 ) -> anyhow::Result<(rampart_engine::StoreSink, std::fs::File)> {
     let lock = super::ingest::writer_lock(path, quiet)?;
     let mut store = Store::open(path).context("cannot open the database")?;
@@ -275,15 +289,25 @@ fn open_store(
             path.display()
         )
     })?;
-    let inputs = rampart_pipeline::inputs(pipeline);
+    let mut inputs = Vec::new();
     let mut sources = Vec::new();
-    for (spec, input) in pipeline.sources.iter().zip(&inputs) {
+    for (spec, input) in pipeline
+        .sources
+        .iter()
+        .zip(rampart_pipeline::inputs(pipeline))
+    {
+        // A file source's files are placed as they are found.
+        if matches!(spec.kind, SourceKind::File { .. }) {
+            continue;
+        }
         let label = input.path.display().to_string();
         let key = format!("rampart run source {} {label}", spec.name);
         sources.push(store.source(key.as_bytes(), &label)?);
+        inputs.push(input);
     }
     let sink = rampart_engine::StoreSink::start(store, &inputs, &sources)
-        .context("cannot start the thread that writes to the database")?;
+        .context("cannot start the thread that writes to the database")?
+        .commit_every(commit_events);
     Ok((sink, lock))
 }
 
@@ -299,6 +323,11 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 "stdin ({})",
                 format.map_or("format found from the first lines", |f| f.name)
             ),
+            SourceKind::File { paths, follow } => {
+                let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                let how = if *follow { "followed" } else { "read once" };
+                format!("files {} ({how})", paths.join(", "))
+            }
         };
         writeln!(out, "  {}: {what}", s.name)?;
     }
@@ -311,7 +340,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         let what = match &s.kind {
             SinkKind::Stdout => "JSON lines to stdout".to_string(),
             SinkKind::File { path } => format!("JSON lines to {}", path.display()),
-            SinkKind::Store { path } => match path {
+            SinkKind::Store { path, .. } => match path {
                 Some(p) => format!("the database {}", p.display()),
                 None => "the database (--db)".to_string(),
             },
