@@ -160,6 +160,30 @@ pub enum SinkKind {
         /// every second).
         commit_events: Option<usize>,
     },
+    /// Splunk's HTTP Event Collector.
+    Hec {
+        /// The collector's base URL (`https://splunk:8088`).
+        url: String,
+        /// The environment variable holding the token (never the file).
+        token_env: String,
+        /// The index, when not the token's default.
+        index: Option<String>,
+        /// The sourcetype (default `rampart:alert` or `rampart:event`).
+        sourcetype: Option<String>,
+        /// Whether request bodies are gzipped.
+        gzip: bool,
+        /// Where records wait for the collector.
+        buffer: Buffer,
+    },
+    /// A webhook: each alert POSTed.
+    Webhook {
+        /// The URL, or the environment variable holding it (`url_env`).
+        url: Secret,
+        /// What is sent.
+        format: WebhookFormat,
+        /// Where records wait for the receiver.
+        buffer: Buffer,
+    },
     /// Syslog to a receiving SIEM.
     Syslog {
         /// The receiver.
@@ -169,6 +193,27 @@ pub enum SinkKind {
         /// Where records wait for the receiver.
         buffer: Buffer,
     },
+}
+
+/// A value written in the file, or the environment variable that holds
+/// it (for what must not be written down: a webhook's URL carries its
+/// secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// Written in the file.
+    Plain(String),
+    /// In this environment variable.
+    Env(String),
+}
+
+/// What a webhook is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// `{"text": "..."}`: one line per alert, as Slack (and most chat
+    /// tools) take it.
+    Slack,
+    /// The alert's JSON.
+    Json,
 }
 
 /// How a record is framed for syslog.
@@ -475,7 +520,11 @@ impl Reader<'_> {
 
     fn sink(&mut self, name: &str, node: &Node) -> Option<SinkSpec> {
         let what = format!("sink `{name}`");
-        let kind = self.kind(node, &what, &["stdout", "file", "store", "syslog"])?;
+        let kind = self.kind(
+            node,
+            &what,
+            &["stdout", "file", "store", "syslog", "hec", "webhook"],
+        )?;
         let e = self.map(
             node,
             &what,
@@ -483,6 +532,26 @@ impl Reader<'_> {
                 "stdout" => &["type", "take", "min_severity"],
                 "file" => &["type", "take", "min_severity", "path"],
                 "store" => &["type", "take", "min_severity", "path", "commit_events"],
+                "hec" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "to",
+                    "token_env",
+                    "index",
+                    "sourcetype",
+                    "gzip",
+                    "buffer",
+                ],
+                "webhook" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "to",
+                    "url_env",
+                    "format",
+                    "buffer",
+                ],
                 _ => &["type", "take", "min_severity", "to", "framing", "buffer"],
             },
         );
@@ -517,6 +586,90 @@ impl Reader<'_> {
         };
         let kind = match kind {
             "stdout" => SinkKind::Stdout,
+            "hec" => {
+                let url = match e.get("to") {
+                    Some(n) => self.url(n, &what)?,
+                    None => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what} has no `to` (the collector's URL)"),
+                        );
+                        return None;
+                    }
+                };
+                let Some(token) = e.get("token_env") else {
+                    self.fail(
+                        node.mark(),
+                        format!("{what} has no `token_env` (the variable holding the HEC token)"),
+                    );
+                    return None;
+                };
+                let token_env = self.text(token, "token_env")?.to_string();
+                let optional = |r: &mut Self, key: &str| -> Option<Option<String>> {
+                    match e.get(key) {
+                        Some(n) => Some(Some(r.text(n, key)?.to_string())),
+                        None => Some(None),
+                    }
+                };
+                let index = optional(self, "index")?;
+                let sourcetype = optional(self, "sourcetype")?;
+                let gzip = match e.get("gzip") {
+                    None => true,
+                    Some(n) => self.flag(n, &format!("{what}: gzip"))?,
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Hec {
+                    url,
+                    token_env,
+                    index,
+                    sourcetype,
+                    gzip,
+                    buffer,
+                }
+            }
+            "webhook" => {
+                if take != Take::Alerts {
+                    self.fail(node.mark(), format!("{what}: a webhook takes alerts only"));
+                    return None;
+                }
+                let url = match (e.get("to"), e.get("url_env")) {
+                    (Some(n), None) => Secret::Plain(self.url(n, &what)?),
+                    (None, Some(n)) => Secret::Env(self.text(n, "url_env")?.to_string()),
+                    _ => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what} needs `to` (its URL) or `url_env` (the variable holding it), one of them"),
+                        );
+                        return None;
+                    }
+                };
+                let format = match e.get("format") {
+                    None => WebhookFormat::Slack,
+                    Some(n) => match self.text(n, "format")? {
+                        "slack" => WebhookFormat::Slack,
+                        "json" => WebhookFormat::Json,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: format `{other}`? (slack or json)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Webhook {
+                    url,
+                    format,
+                    buffer,
+                }
+            }
             "store" => {
                 if take != Take::All || e.get("min_severity").is_some() {
                     self.fail(
@@ -615,6 +768,31 @@ impl Reader<'_> {
             None => 1 << 30,
         };
         Some(Buffer::Disk { dir, max_bytes })
+    }
+
+    /// An `http://` or `https://` URL.
+    fn url(&mut self, node: &Node, what: &str) -> Option<String> {
+        let text = self.text(node, what)?;
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Some(text.trim_end_matches('/').to_string())
+        } else {
+            self.fail(
+                node.mark(),
+                format!("{what}: `{text}` must start with http:// or https://"),
+            );
+            None
+        }
+    }
+
+    fn flag(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match self.text(node, what)? {
+            "true" | "yes" => Some(true),
+            "false" | "no" => Some(false),
+            other => {
+                self.fail(node.mark(), format!("{what}: `{other}`? (true or false)"));
+                None
+            }
+        }
     }
 
     fn number(&mut self, node: &Node, what: &str) -> Option<usize> {

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod delivery;
+pub mod forward;
 pub mod framing;
 pub mod metrics;
 pub mod outputs;

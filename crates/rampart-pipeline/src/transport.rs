@@ -244,3 +244,84 @@ impl Drop for Relp {
         }
     }
 }
+
+/// How long an HTTP request may take before it counts as failed.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HTTP POSTs to one URL: a batch as one request (records one after
+/// another, as Splunk's HTTP Event Collector takes them, gzipped when
+/// asked), or one request per record (a webhook).
+pub struct Http {
+    agent: ureq::Agent,
+    url: String,
+    headers: Vec<(String, String)>,
+    gzip: bool,
+    one_each: bool,
+}
+
+impl Http {
+    /// A batch per request to `url`, with `headers` (an authorization, say).
+    pub fn batches(url: String, headers: Vec<(String, String)>, gzip: bool) -> Http {
+        Http::new(url, headers, gzip, false)
+    }
+
+    /// A request per record to `url`.
+    pub fn each(url: String, headers: Vec<(String, String)>) -> Http {
+        Http::new(url, headers, false, true)
+    }
+
+    fn new(url: String, headers: Vec<(String, String)>, gzip: bool, one_each: bool) -> Http {
+        Http {
+            agent: ureq::AgentBuilder::new().timeout(HTTP_TIMEOUT).build(),
+            url,
+            headers,
+            gzip,
+            one_each,
+        }
+    }
+
+    fn post(&self, body: &[u8]) -> io::Result<()> {
+        let mut request = self
+            .agent
+            .post(&self.url)
+            .set("Content-Type", "application/json");
+        for (name, value) in &self.headers {
+            request = request.set(name, value);
+        }
+        let sent = if self.gzip {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(body)?;
+            request
+                .set("Content-Encoding", "gzip")
+                .send_bytes(&gz.finish()?)
+        } else {
+            request.send_bytes(body)
+        };
+        match sent {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, response)) => {
+                let text = response.into_string().unwrap_or_default();
+                let text: String = text.chars().take(200).collect();
+                Err(io::Error::other(format!("HTTP {code}: {text}")))
+            }
+            Err(e) => Err(io::Error::other(e.to_string())),
+        }
+    }
+}
+
+impl Transport for Http {
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
+        if self.one_each {
+            for (taken, r) in records.iter().enumerate() {
+                self.post(r).map_err(|why| Failed { taken, why })?;
+            }
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum());
+        for r in records {
+            body.extend_from_slice(r);
+            body.push(b'\n');
+        }
+        Ok(self.post(&body)?)
+    }
+}

@@ -92,6 +92,9 @@ fn is_closed_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn main() -> ExitCode {
+    // Secrets (VT_API_KEY, a HEC token) from a `.env` file in the current
+    // folder, when there is one; the environment's own values win.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let db = cli.db.unwrap_or_else(|| {
         let db = default_db();

@@ -48,6 +48,8 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("cannot read {}", args.config.display()))?;
     let base = args.config.parent().unwrap_or(Path::new("."));
+    // Secrets may sit in a `.env` beside the pipeline file too.
+    let _ = dotenvy::from_path(base.join(".env"));
     let pipeline = match rampart_pipeline::read(&text, base) {
         Ok(p) => p,
         Err(errors) => {
@@ -340,6 +342,18 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         let what = match &s.kind {
             SinkKind::Stdout => "JSON lines to stdout".to_string(),
             SinkKind::File { path } => format!("JSON lines to {}", path.display()),
+            SinkKind::Hec { url, index, .. } => format!(
+                "Splunk HEC at {url}{}",
+                index
+                    .as_ref()
+                    .map_or(String::new(), |i| format!(" (index {i})"))
+            ),
+            SinkKind::Webhook { url, format, .. } => match url {
+                rampart_pipeline::config::Secret::Plain(u) => format!("webhook {u} ({format:?})"),
+                rampart_pipeline::config::Secret::Env(v) => {
+                    format!("webhook at the URL in {v} ({format:?})")
+                }
+            },
             SinkKind::Store { path, .. } => match path {
                 Some(p) => format!("the database {}", p.display()),
                 None => "the database (--db)".to_string(),
