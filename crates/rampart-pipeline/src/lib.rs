@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod forward;
 pub mod framing;
+pub mod generate;
 pub mod metrics;
 pub mod outputs;
 pub mod queue;

@@ -54,13 +54,13 @@ pub struct Sent {
 }
 
 /// Writes lines to a target.
-enum Writer {
+pub(crate) enum Writer {
     Udp(UdpSocket),
     Stream(BufWriter<Box<dyn Write>>, StreamFraming),
 }
 
 impl Writer {
-    fn open(to: &Target, framing: StreamFraming) -> io::Result<Writer> {
+    pub(crate) fn open(to: &Target, framing: StreamFraming) -> io::Result<Writer> {
         Ok(match to {
             Target::Udp(a) => {
                 let socket = UdpSocket::bind("0.0.0.0:0")?;
@@ -82,7 +82,7 @@ impl Writer {
         })
     }
 
-    fn line(&mut self, line: &[u8]) -> io::Result<()> {
+    pub(crate) fn line(&mut self, line: &[u8]) -> io::Result<()> {
         match self {
             Writer::Udp(socket) => socket.send(line).map(|_| ()),
             Writer::Stream(out, StreamFraming::Newline) => {
@@ -96,7 +96,7 @@ impl Writer {
         }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         match self {
             Writer::Udp(_) => Ok(()),
             Writer::Stream(out, _) => out.flush(),

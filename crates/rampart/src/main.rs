@@ -56,6 +56,8 @@ enum Command {
     /// Run a pipeline: listen, parse, enrich, detect and forward, until
     /// stopped.
     Run(commands::run::RunArgs),
+    /// Write realistic logs with planted attacks (and a manifest of them).
+    Generate(commands::generate::GenerateArgs),
     /// Stream logs to a listener or a file in their order, at a rate.
     Replay(commands::replay::ReplayArgs),
     /// List, show, validate and test detection rules.
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::Stats => commands::stats::run(db),
         Command::Suppress(args) => commands::suppress::run(&args, db),
         Command::Run(args) => commands::run::run(&args, db),
+        Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Rules(args) => commands::rules::run(&args),
         Command::Ioc(args) => commands::ioc::run(&args, db),

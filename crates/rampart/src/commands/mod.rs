@@ -6,6 +6,7 @@ pub mod detect_args;
 pub mod events;
 pub mod export;
 pub mod formats;
+pub mod generate;
 pub mod hunt;
 pub mod ingest;
 pub mod intel;
