@@ -155,11 +155,11 @@ pub fn generate(
     while n < plan.events {
         let offset = plan.pace.at(n);
         let time = at(plan.start, offset);
-        if plan.attack_every > 0 && n > 0 && n % plan.attack_every == 0 {
+        if plan.attack_every > 0 && n > 0 && n.is_multiple_of(plan.attack_every) {
             attacks += 1;
             let attacker = format!("198.18.{}.{}", attacks / 250 % 250, 1 + attacks % 250);
             let kind = match plan.kind {
-                Kind::Syslog if attacks % 2 == 0 => Kind::Ufw,
+                Kind::Syslog if attacks.is_multiple_of(2) => Kind::Ufw,
                 Kind::Syslog => Kind::Auth,
                 other => other,
             };
