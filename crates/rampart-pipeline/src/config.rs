@@ -57,6 +57,15 @@ pub enum SourceKind {
         /// Messages longer than this are cut and flagged.
         max_frame: usize,
     },
+    /// Splunk's HTTP Event Collector protocol, served over HTTP.
+    Hec {
+        /// Where it listens (`host:port`).
+        listen: SocketAddr,
+        /// The environment variable holding the token senders must give.
+        token_env: String,
+        /// Events longer than this are cut and flagged.
+        max_frame: usize,
+    },
     /// Files and folders, read as `ingest` reads them (and followed), how
     /// far each was read kept in the store.
     File {
@@ -459,7 +468,46 @@ impl Reader<'_> {
 
     fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
         let what = format!("source `{name}`");
-        match self.kind(node, &what, &["syslog", "stdin", "file"])? {
+        match self.kind(node, &what, &["syslog", "stdin", "file", "hec"])? {
+            "hec" => {
+                let e = self.map(node, &what, &["type", "listen", "token_env", "max_frame"]);
+                let listen = match e.get("listen") {
+                    Some(n) => {
+                        let text = self.text(n, "listen")?;
+                        match text.to_socket_addrs().ok().and_then(|mut a| a.next()) {
+                            Some(a) => a,
+                            None => {
+                                self.fail(
+                                    n.mark(),
+                                    format!("{what}: listen `{text}` is not host:port"),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `listen` address"));
+                        return None;
+                    }
+                };
+                let Some(token) = e.get("token_env") else {
+                    self.fail(
+                        node.mark(),
+                        format!("{what} has no `token_env` (the variable holding the token senders give)"),
+                    );
+                    return None;
+                };
+                let token_env = self.text(token, "token_env")?.to_string();
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                Some(SourceKind::Hec {
+                    listen,
+                    token_env,
+                    max_frame,
+                })
+            }
             "file" => {
                 let e = self.map(node, &what, &["type", "paths", "follow"]);
                 let paths = self.paths(e.get("paths"), &format!("{what}: paths"));

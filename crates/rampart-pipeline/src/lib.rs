@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod forward;
 pub mod framing;
 pub mod generate;
+pub mod hec;
 pub mod metrics;
 pub mod outputs;
 pub mod queue;

@@ -60,7 +60,10 @@ enum Parsing {
     /// lines and may carry state from line to line (stdin).
     InTurn {
         decoder: Box<FileDecoder>,
-        /// Senders and cut frames of the messages in the decoder.
+        /// The decoder of the messages sent as JSON objects (HEC), when
+        /// the source takes them.
+        json: Option<Box<FileDecoder>>,
+        /// Senders and cut frames of the messages in the decoders.
         marks: Vec<(u64, Option<SocketAddr>, bool)>,
     },
 }
@@ -94,17 +97,30 @@ impl Source {
                     },
                     None => Parsing::InTurn {
                         decoder: Box::new(FileDecoder::new(ctx, None)),
+                        json: None,
                         marks: Vec::new(),
                     },
                 }
             }
             SourceKind::File { .. } => Parsing::Ready(Vec::new()),
+            SourceKind::Hec { .. } => {
+                let mut ctx = FileContext::new(&label, options);
+                ctx.modified = Some(jiff::Timestamp::now());
+                let json = rampart_parse::by_name("json")
+                    .map(|f| Box::new(FileDecoder::new(ctx.clone(), Some(f))));
+                Parsing::InTurn {
+                    decoder: Box::new(FileDecoder::new(ctx, None)),
+                    json,
+                    marks: Vec::new(),
+                }
+            }
             SourceKind::Stdin { format } => {
                 let mut ctx = FileContext::new(&label, options);
                 // Lines without a year are of this year, as a live log's are.
                 ctx.modified = Some(jiff::Timestamp::now());
                 Parsing::InTurn {
                     decoder: Box::new(FileDecoder::new(ctx, *format)),
+                    json: None,
                     marks: Vec::new(),
                 }
             }
@@ -130,10 +146,18 @@ impl Source {
             match &mut self.parsing {
                 Parsing::Apart { pending, .. } => pending.push((no, m)),
                 Parsing::Ready(_) => {}
-                Parsing::InTurn { decoder, marks } => {
+                Parsing::InTurn {
+                    decoder,
+                    json,
+                    marks,
+                } => {
                     if m.peer.is_some() || m.frame.cut {
                         marks.push((no, m.peer, m.frame.cut));
                     }
+                    let decoder = match json {
+                        Some(json) if m.json => json,
+                        _ => decoder,
+                    };
                     decoder.feed(Line {
                         no,
                         bytes: &m.frame.bytes,
@@ -170,15 +194,28 @@ impl Source {
                 pending.clear();
                 read
             }
-            Parsing::InTurn { decoder, marks } => {
-                if ended {
-                    decoder.finish();
-                } else {
-                    decoder.settle();
+            Parsing::InTurn {
+                decoder,
+                json,
+                marks,
+            } => {
+                let mut events = Vec::new();
+                let mut dead = Vec::new();
+                for d in std::iter::once(decoder).chain(json.as_mut()) {
+                    if ended {
+                        d.finish();
+                    } else {
+                        d.settle();
+                    }
+                    let out = d.output();
+                    events.append(&mut out.events);
+                    dead.append(&mut out.dead);
                 }
-                let out = decoder.output();
-                let mut events = std::mem::take(&mut out.events);
-                let dead = std::mem::take(&mut out.dead);
+                // The two decoders' events in the order they came.
+                if json.is_some() {
+                    events.sort_by_key(|e| e.origin.line);
+                    dead.sort_by_key(|d| d.line);
+                }
                 let mut at = 0;
                 for e in &mut events {
                     let no = e.origin.line;
@@ -214,6 +251,7 @@ fn label(kind: &SourceKind) -> String {
         SourceKind::Syslog { listen, .. } => listen.to_string(),
         SourceKind::Stdin { .. } => "stdin".to_string(),
         SourceKind::File { .. } => "files".to_string(),
+        SourceKind::Hec { listen, .. } => format!("http://{listen}"),
     }
 }
 
@@ -372,7 +410,7 @@ pub fn run(
         .collect();
     for (index, (bound, spec)) in bound.into_iter().zip(&pipeline.sources).enumerate() {
         let max = match &spec.kind {
-            SourceKind::Syslog { max_frame, .. } => *max_frame,
+            SourceKind::Syslog { max_frame, .. } | SourceKind::Hec { max_frame, .. } => *max_frame,
             SourceKind::Stdin { .. } => crate::config::DEFAULT_MAX_FRAME,
             SourceKind::File { paths, follow } => {
                 let db = store.clone().ok_or_else(|| {

@@ -21,6 +21,9 @@ pub struct Message {
     pub frame: Frame,
     /// The sender, for network sources.
     pub peer: Option<SocketAddr>,
+    /// Whether it is a JSON object sent as one (a HEC event that is not
+    /// text), to be read as JSON whatever the source's other lines are.
+    pub json: bool,
 }
 
 /// What a source thread hands on.
@@ -70,6 +73,8 @@ pub enum Bound {
     Stdin,
     /// Files: nothing to bind.
     Files,
+    /// An HTTP server for HEC, with the token it asks for.
+    Http(Box<tiny_http::Server>, String),
 }
 
 impl Bound {
@@ -78,6 +83,7 @@ impl Bound {
         match self {
             Bound::Udp(s) => s.local_addr().ok().map(|a| format!("udp://{a}")),
             Bound::Tcp(l) => l.local_addr().ok().map(|a| format!("tcp://{a}")),
+            Bound::Http(server, _) => server.server_addr().to_ip().map(|a| format!("http://{a}")),
             Bound::Stdin | Bound::Files => None,
         }
     }
@@ -104,6 +110,17 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
         }
         SourceKind::Stdin { .. } => Bound::Stdin,
         SourceKind::File { .. } => Bound::Files,
+        SourceKind::Hec {
+            listen, token_env, ..
+        } => {
+            let token = std::env::var(token_env).map_err(|_| {
+                std::io::Error::other(format!(
+                    "{token_env} is not set (the HEC token comes from the environment or a .env file)"
+                ))
+            })?;
+            let server = tiny_http::Server::http(listen).map_err(std::io::Error::other)?;
+            Bound::Http(Box::new(server), token)
+        }
     })
 }
 
@@ -124,6 +141,15 @@ pub fn start(
                 Bound::Stdin => stdin(index, max_frame, &tx, &stop),
                 // File sources are started by `tail::start`.
                 Bound::Files => {}
+                Bound::Http(server, token) => {
+                    crate::hec::serve(
+                        index,
+                        *server,
+                        token,
+                        (max_frame, tx.clone()),
+                        Arc::clone(&stop),
+                    );
+                }
             }
             let _ = tx.send(Arrival::Ended(index));
         })
@@ -190,6 +216,7 @@ fn datagram(bytes: &[u8], peer: SocketAddr, max: usize) -> Option<Message> {
             cut: end > max,
         },
         peer: Some(peer),
+        json: false,
     })
 }
 
@@ -279,6 +306,7 @@ fn connection(
             .map(|frame| Message {
                 frame,
                 peer: Some(peer),
+                json: false,
             })
             .collect();
         tx.send(Arrival::Messages(index, messages)).is_ok()
@@ -360,6 +388,7 @@ fn stdin(index: usize, max: usize, tx: &SyncSender<Arrival>, stop: &AtomicBool) 
                             cut,
                         },
                         peer: None,
+                        json: false,
                     });
                 }
                 if bundle.len() >= BUNDLE

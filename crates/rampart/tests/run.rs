@@ -650,3 +650,122 @@ sinks:
     assert!(status.success(), "{said}");
     assert_eq!(count(), 6);
 }
+
+/// POSTs `body` to `url` with `headers`; the status and the answer.
+fn http_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    let mut request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    s.write_all(request.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let answer = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, answer)
+}
+
+#[test]
+fn splunk_hec_senders_feed_it_and_wrong_tokens_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:
+  hec:
+    type: hec
+    listen: 127.0.0.1:0
+    token_env: TEST_HEC_TOKEN
+sinks:
+  events:
+    type: file
+    path: events.jsonl
+    take: events
+",
+    )
+    .unwrap();
+    let mut child = rampart()
+        .current_dir(dir.path())
+        .env("TEST_HEC_TOKEN", "f00d-cafe")
+        .args(["run", "--no-db", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0);
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(a) = v["listening"].as_str() {
+                break a.to_string();
+            }
+        }
+    };
+    let auth = [("Authorization", "Splunk f00d-cafe")];
+    // Two events, one a line of text and one an object, gzipped.
+    let body = format!(
+        "{{\"event\": \"{}\", \"sourcetype\": \"linux_secure\"}}{{\"event\": {{\"action\": \"login\", \"source\": {{\"ip\": \"192.0.2.40\"}}}}}}",
+        &failures("192.0.2.30", 1)[0][4..]
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body.as_bytes()).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let (status, answer) = http_post(
+        &format!("{url}/services/collector/event"),
+        &[auth[0], ("Content-Encoding", "gzip")],
+        &gzipped,
+    );
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, "{\"text\":\"Success\",\"code\":0}")
+    );
+    let raw: String = failures("192.0.2.31", 2)
+        .iter()
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    let (status, _) = http_post(
+        &format!("{url}/services/collector/raw"),
+        &auth,
+        raw.as_bytes(),
+    );
+    assert_eq!(status, 200);
+    let refused = [
+        (vec![], 401),
+        (vec![("Authorization", "Splunk wrong")], 403),
+    ];
+    for (headers, want) in refused {
+        let (status, _) = http_post(
+            &format!("{url}/services/collector/event"),
+            &headers,
+            b"{\"event\":\"x\"}",
+        );
+        assert_eq!(status, want);
+    }
+    let (status, answer) = http_post(
+        &format!("{url}/services/collector/event"),
+        &auth,
+        b"{\"event\": \"x\"} not json",
+    );
+    assert_eq!(status, 400, "{answer}");
+    let events = wait_for(&dir.path().join("events.jsonl"), |e| e.len() == 4);
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(events[0]["source"]["ip"], "192.0.2.30");
+    assert_eq!(events[2]["source"]["ip"], "192.0.2.31");
+    assert!(
+        events.iter().any(|e| e["source"]["ip"] == "192.0.2.40"),
+        "{events:?}"
+    );
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -325,6 +325,9 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 "stdin ({})",
                 format.map_or("format found from the first lines", |f| f.name)
             ),
+            SourceKind::Hec {
+                listen, token_env, ..
+            } => format!("Splunk HEC on http://{listen} (token in {token_env})"),
             SourceKind::File { paths, follow } => {
                 let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 let how = if *follow { "followed" } else { "read once" };
