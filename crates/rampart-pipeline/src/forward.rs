@@ -13,7 +13,7 @@ use rampart_event::Event;
 use crate::config::{Framing, Listen, WebhookFormat};
 use crate::delivery::{Buffer, Delivered, Delivery, Transport};
 use crate::metrics::SinkCounts;
-use crate::outputs::Output;
+use crate::output::Output;
 use crate::transport;
 
 /// How long the end of a run waits for a destination that is down, with

@@ -15,8 +15,8 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::arrival::{Arrival, Message};
 use crate::framing::Frame;
-use crate::sources::{Arrival, Message};
 
 /// The largest request body taken (after gunzipping).
 pub const MAX_BODY: u64 = 16 << 20;

@@ -8,6 +8,7 @@
 //! The pipeline file is read whole and checked before anything starts
 //! ([`config`]), its mistakes given with line and column.
 
+pub mod arrival;
 pub mod config;
 pub mod delivery;
 pub mod forward;
@@ -15,6 +16,7 @@ pub mod framing;
 pub mod generate;
 pub mod hec;
 pub mod metrics;
+pub mod output;
 pub mod outputs;
 pub mod queue;
 pub mod replay;

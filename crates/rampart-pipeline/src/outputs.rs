@@ -10,24 +10,10 @@ use rampart_detect::Alert;
 use rampart_event::Event;
 
 use crate::config::{Secret, SinkKind};
-use crate::delivery::Delivered;
 use crate::forward::{host_name, syslog_transport, Encoding, Forward};
 use crate::metrics::SinkCounts;
+use crate::output::Output;
 use crate::transport;
-
-/// One sink's writer.
-pub trait Output: Send {
-    /// Writes one alert.
-    fn alert(&mut self, alert: &Alert) -> io::Result<()>;
-    /// Writes one event.
-    fn event(&mut self, event: &Event) -> io::Result<()>;
-    /// Hands on what is buffered.
-    fn flush(&mut self) -> io::Result<()>;
-    /// Ends: what a delivery to a destination did, for those that have one.
-    fn close(&mut self) -> Option<Delivered> {
-        None
-    }
-}
 
 /// Opens the writer of a sink; none for the store, which is the engine's
 /// own sink (see `Router::with_store`).

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::config::Take;
 use crate::metrics::{add, Metrics, SinkCounts};
-use crate::outputs::Output;
+use crate::output::Output;
 use crate::snapshot::Snapshot;
 
 /// One sink as the router sees it.

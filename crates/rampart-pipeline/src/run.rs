@@ -18,11 +18,12 @@ use rampart_io::Input;
 use rampart_parse::{mark_quality, FileContext, FileDecoder, Format, Line, ParseOptions};
 use rayon::prelude::*;
 
+use crate::arrival::{Arrival, Message};
 use crate::config::{Pipeline, SourceKind};
 use crate::delivery::Delivered;
 use crate::metrics::{add, Metrics};
 use crate::route::{PlaceBook, Router};
-use crate::sources::{self, Arrival, Bound, Message};
+use crate::sources::{self, Bound};
 use crate::tail::{self, Tail};
 
 /// Bundles that may wait between the sources and the engine.

@@ -20,7 +20,7 @@ use rampart_engine::files::{is_own, own_files, place, seen_now, Seen};
 use rampart_io::{discover, read_files_on, Input, Message, ReadOptions, Resume};
 use rampart_store::Store;
 
-use crate::sources::Arrival;
+use crate::arrival::Arrival;
 
 /// How often followed files are looked at.
 const EVERY: Duration = Duration::from_secs(1);

@@ -1,0 +1,233 @@
+//! Reading a pipeline file's sinks: where each writes, what it takes,
+//! how its records wait.
+
+use rampart_detect::Level;
+
+use super::{Framing, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
+use crate::delivery::Buffer;
+use crate::yaml::Node;
+
+impl Reader<'_> {
+    pub(super) fn sink(&mut self, name: &str, node: &Node) -> Option<SinkSpec> {
+        let what = format!("sink `{name}`");
+        let kind = self.kind(
+            node,
+            &what,
+            &["stdout", "file", "store", "syslog", "hec", "webhook"],
+        )?;
+        let e = self.map(
+            node,
+            &what,
+            match kind {
+                "stdout" => &["type", "take", "min_severity"],
+                "file" => &["type", "take", "min_severity", "path"],
+                "store" => &["type", "take", "min_severity", "path", "commit_events"],
+                "hec" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "to",
+                    "token_env",
+                    "index",
+                    "sourcetype",
+                    "gzip",
+                    "buffer",
+                ],
+                "webhook" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "to",
+                    "url_env",
+                    "format",
+                    "buffer",
+                ],
+                _ => &["type", "take", "min_severity", "to", "framing", "buffer"],
+            },
+        );
+        let take = match e.get("take") {
+            None if kind == "store" => Take::All,
+            None => Take::Alerts,
+            Some(n) => match self.text(n, "take")? {
+                "alerts" => Take::Alerts,
+                "events" => Take::Events,
+                "all" => Take::All,
+                other => {
+                    self.fail(
+                        n.mark(),
+                        format!("{what}: take `{other}`? (alerts, events or all)"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let min_severity = match e.get("min_severity") {
+            None => Level::Informational,
+            Some(n) => {
+                let text = self.text(n, "min_severity")?;
+                match Level::parse(text) {
+                    Some(level) => level,
+                    None => {
+                        self.fail(n.mark(), format!("{what}: `{text}` is not a severity"));
+                        return None;
+                    }
+                }
+            }
+        };
+        let kind = match kind {
+            "stdout" => SinkKind::Stdout,
+            "hec" => {
+                let url = match e.get("to") {
+                    Some(n) => self.url(n, &what)?,
+                    None => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what} has no `to` (the collector's URL)"),
+                        );
+                        return None;
+                    }
+                };
+                let Some(token) = e.get("token_env") else {
+                    self.fail(
+                        node.mark(),
+                        format!("{what} has no `token_env` (the variable holding the HEC token)"),
+                    );
+                    return None;
+                };
+                let token_env = self.text(token, "token_env")?.to_string();
+                let optional = |r: &mut Self, key: &str| -> Option<Option<String>> {
+                    match e.get(key) {
+                        Some(n) => Some(Some(r.text(n, key)?.to_string())),
+                        None => Some(None),
+                    }
+                };
+                let index = optional(self, "index")?;
+                let sourcetype = optional(self, "sourcetype")?;
+                let gzip = match e.get("gzip") {
+                    None => true,
+                    Some(n) => self.flag(n, &format!("{what}: gzip"))?,
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Hec {
+                    url,
+                    token_env,
+                    index,
+                    sourcetype,
+                    gzip,
+                    buffer,
+                }
+            }
+            "webhook" => {
+                if take != Take::Alerts {
+                    self.fail(node.mark(), format!("{what}: a webhook takes alerts only"));
+                    return None;
+                }
+                let url = match (e.get("to"), e.get("url_env")) {
+                    (Some(n), None) => Secret::Plain(self.url(n, &what)?),
+                    (None, Some(n)) => Secret::Env(self.text(n, "url_env")?.to_string()),
+                    _ => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what} needs `to` (its URL) or `url_env` (the variable holding it), one of them"),
+                        );
+                        return None;
+                    }
+                };
+                let format = match e.get("format") {
+                    None => WebhookFormat::Slack,
+                    Some(n) => match self.text(n, "format")? {
+                        "slack" => WebhookFormat::Slack,
+                        "json" => WebhookFormat::Json,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: format `{other}`? (slack or json)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Webhook {
+                    url,
+                    format,
+                    buffer,
+                }
+            }
+            "store" => {
+                if take != Take::All || e.get("min_severity").is_some() {
+                    self.fail(
+                        node.mark(),
+                        format!("{what}: the store keeps everything (no `take` but all, no `min_severity`)"),
+                    );
+                    return None;
+                }
+                let path = match e.get("path") {
+                    Some(n) => Some(self.base.join(self.text(n, "path")?)),
+                    None => None,
+                };
+                let commit_events = match e.get("commit_events") {
+                    Some(n) => Some(self.number(n, &format!("{what}: commit_events"))?),
+                    None => None,
+                };
+                SinkKind::Store {
+                    path,
+                    commit_events,
+                }
+            }
+            "file" => match e.get("path") {
+                Some(n) => SinkKind::File {
+                    path: self.base.join(self.text(n, "path")?),
+                },
+                None => {
+                    self.fail(node.mark(), format!("{what} has no `path`"));
+                    return None;
+                }
+            },
+            _ => {
+                let to = match e.get("to") {
+                    Some(n) => self.address(n, &format!("{what}: to"), true)?,
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `to` address"));
+                        return None;
+                    }
+                };
+                let framing = match e.get("framing") {
+                    None => Framing::Rfc5424,
+                    Some(n) => match self.text(n, "framing")? {
+                        "rfc5424" => Framing::Rfc5424,
+                        "json" => Framing::Json,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: framing `{other}`? (rfc5424 or json)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Syslog {
+                    to,
+                    framing,
+                    buffer,
+                }
+            }
+        };
+        Some(SinkSpec {
+            name: name.to_string(),
+            take,
+            min_severity,
+            kind,
+        })
+    }
+}

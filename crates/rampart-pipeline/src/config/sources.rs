@@ -1,0 +1,109 @@
+//! Reading a pipeline file's sources: syslog listeners, Splunk HEC,
+//! files, stdin.
+
+use std::net::ToSocketAddrs;
+
+use super::{Reader, SourceKind, DEFAULT_MAX_FRAME};
+use crate::yaml::Node;
+
+impl Reader<'_> {
+    pub(super) fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
+        let what = format!("source `{name}`");
+        match self.kind(node, &what, &["syslog", "stdin", "file", "hec"])? {
+            "hec" => {
+                let e = self.map(node, &what, &["type", "listen", "token_env", "max_frame"]);
+                let listen = match e.get("listen") {
+                    Some(n) => {
+                        let text = self.text(n, "listen")?;
+                        match text.to_socket_addrs().ok().and_then(|mut a| a.next()) {
+                            Some(a) => a,
+                            None => {
+                                self.fail(
+                                    n.mark(),
+                                    format!("{what}: listen `{text}` is not host:port"),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `listen` address"));
+                        return None;
+                    }
+                };
+                let Some(token) = e.get("token_env") else {
+                    self.fail(
+                        node.mark(),
+                        format!("{what} has no `token_env` (the variable holding the token senders give)"),
+                    );
+                    return None;
+                };
+                let token_env = self.text(token, "token_env")?.to_string();
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                Some(SourceKind::Hec {
+                    listen,
+                    token_env,
+                    max_frame,
+                })
+            }
+            "file" => {
+                let e = self.map(node, &what, &["type", "paths", "follow"]);
+                let paths = self.paths(e.get("paths"), &format!("{what}: paths"));
+                if paths.is_empty() {
+                    self.fail(node.mark(), format!("{what} has no `paths`"));
+                    return None;
+                }
+                let follow = match e.get("follow") {
+                    None => true,
+                    Some(n) => match self.text(n, "follow")? {
+                        "true" | "yes" => true,
+                        "false" | "no" => false,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: follow `{other}`? (true or false)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                Some(SourceKind::File { paths, follow })
+            }
+            "syslog" => {
+                let e = self.map(node, &what, &["type", "listen", "max_frame"]);
+                let listen = match e.get("listen") {
+                    Some(n) => self.address(n, &format!("{what}: listen"), false)?,
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `listen` address"));
+                        return None;
+                    }
+                };
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                Some(SourceKind::Syslog { listen, max_frame })
+            }
+            _ => {
+                let e = self.map(node, &what, &["type", "format"]);
+                let format = match e.get("format") {
+                    None => None,
+                    Some(n) => {
+                        let name = self.text(n, "format")?;
+                        match rampart_parse::by_name(name) {
+                            Some(f) => Some(f),
+                            None => {
+                                self.fail(n.mark(), format!("{what}: no format is named `{name}`"));
+                                return None;
+                            }
+                        }
+                    }
+                };
+                Some(SourceKind::Stdin { format })
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! What every sink's writer does, whatever it writes to: take alerts and
+//! events, hand on what it holds, and say at the end what its delivery
+//! did (for sinks that deliver over the network).
+
+use std::io;
+
+use rampart_detect::Alert;
+use rampart_event::Event;
+
+use crate::delivery::Delivered;
+
+/// One sink's writer.
+pub trait Output: Send {
+    /// Writes one alert.
+    fn alert(&mut self, alert: &Alert) -> io::Result<()>;
+    /// Writes one event.
+    fn event(&mut self, event: &Event) -> io::Result<()>;
+    /// Hands on what is buffered.
+    fn flush(&mut self) -> io::Result<()>;
+    /// Ends: what a delivery to a destination did, for those that have one.
+    fn close(&mut self) -> Option<Delivered> {
+        None
+    }
+}
