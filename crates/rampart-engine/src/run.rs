@@ -31,6 +31,10 @@ pub struct Batch {
     pub events: Vec<Event>,
     /// Lines of the input that nothing could read.
     pub dead: Vec<DeadLetter>,
+    /// What the input keeps to read on from where it stands after these
+    /// events (a SQL table's rows taken), for a sink that stores it with
+    /// them.
+    pub state: Option<Vec<u8>>,
 }
 
 /// What a caller watches of the reading, besides the alerts.
@@ -52,6 +56,9 @@ pub trait Sink {
     fn alert(&mut self, alert: Alert) -> io::Result<()>;
     /// The events of one batch of `input`, after their alerts.
     fn events(&mut self, input: &Input, events: Vec<Event>);
+    /// What `input` keeps to read on from where it stands after the
+    /// events just handed on (see [`Batch::state`]).
+    fn source_state(&mut self, _input: &Input, _state: Vec<u8>) {}
     /// Whether it wants correlation alerts while their burst goes on
     /// ([`Sink::open_alert`]), besides each one when it closes.
     fn wants_open_alerts(&self) -> bool {
@@ -243,7 +250,7 @@ impl Engine {
                     events,
                     dead,
                     work,
-                } => consumer.batch(Some(&inputs[index]), events, &dead, work),
+                } => consumer.batch(Some(&inputs[index]), (events, None), &dead, work),
                 Message::Done(report) => consumer.out.sink.file_done(report),
             },
         );
@@ -273,6 +280,7 @@ impl Engine {
                         input: None,
                         events,
                         dead: Vec::new(),
+                        state: None,
                     })
                     .collect(),
             )
@@ -323,7 +331,7 @@ impl Engine {
                     .collect(),
             };
             for (b, result) in group.into_iter().zip(results) {
-                consumer.batch(b.input.as_deref(), b.events, &b.dead, result);
+                consumer.batch(b.input.as_deref(), (b.events, b.state), &b.dead, result);
             }
         }
         consumer.end_pass()
@@ -408,7 +416,7 @@ impl Consumer<'_> {
     fn batch(
         &mut self,
         input: Option<&Input>,
-        events: Vec<Event>,
+        (events, source_state): (Vec<Event>, Option<Vec<u8>>),
         dead: &[DeadLetter],
         result: BatchResult,
     ) {
@@ -444,6 +452,10 @@ impl Consumer<'_> {
         }
         if let Some(input) = input {
             out.sink.events(input, events);
+            // Stored with the events, before any commit can come between.
+            if let Some(state) = source_state {
+                out.sink.source_state(input, state);
+            }
         }
         if self.keeps_state && out.sink.state_due() {
             out.sink.state(saved(correlator, self.dedup));

@@ -279,6 +279,13 @@ impl Sink for StoreSink {
         self.pending.progress.insert(source, progress);
     }
 
+    fn source_state(&mut self, input: &Input, state: Vec<u8>) {
+        if let Some(place) = self.place(&input.path) {
+            let source = place.source;
+            self.pending.states.insert(source, state);
+        }
+    }
+
     fn keeps_state(&self) -> bool {
         true
     }

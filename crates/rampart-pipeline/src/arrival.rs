@@ -36,6 +36,8 @@ pub enum Arrival {
         events: Vec<rampart_event::Event>,
         /// Its lines nothing could read.
         dead: Vec<rampart_parse::DeadLetter>,
+        /// What the source keeps to read on from after these events.
+        state: Option<Vec<u8>>,
     },
     /// The source `usize` ended (its input ran out, or it was stopped).
     Ended(usize),

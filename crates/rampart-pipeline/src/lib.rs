@@ -24,6 +24,7 @@ pub mod route;
 pub mod run;
 pub mod snapshot;
 pub mod sources;
+pub mod sql;
 pub mod tail;
 pub mod transport;
 mod yaml;

@@ -155,6 +155,11 @@ impl<'l> Router<'l> {
         }
     }
 
+    /// Whether everything goes to a store too.
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
     /// The store's sink, to be finished, when there is one.
     pub fn take_store(&mut self) -> Option<StoreSink> {
         self.store.take()
@@ -217,6 +222,12 @@ impl Sink for Router<'_> {
         self.flush();
         if let Some(store) = &mut self.store {
             store.events(input, events);
+        }
+    }
+
+    fn source_state(&mut self, input: &Input, state: Vec<u8>) {
+        if let Some(store) = &mut self.store {
+            store.source_state(input, state);
         }
     }
 

@@ -103,7 +103,7 @@ impl Source {
                     },
                 }
             }
-            SourceKind::File { .. } => Parsing::Ready(Vec::new()),
+            SourceKind::File { .. } | SourceKind::Sql { .. } => Parsing::Ready(Vec::new()),
             SourceKind::Hec { .. } => {
                 let mut ctx = FileContext::new(&label, options);
                 ctx.modified = Some(jiff::Timestamp::now());
@@ -240,7 +240,7 @@ impl Source {
             }
         };
         read.into_iter()
-            .map(|(events, dead)| (Arc::clone(&self.input), events, dead))
+            .map(|(events, dead)| (Arc::clone(&self.input), events, dead, None))
             .collect()
     }
 }
@@ -253,6 +253,9 @@ fn label(kind: &SourceKind) -> String {
         SourceKind::Stdin { .. } => "stdin".to_string(),
         SourceKind::File { .. } => "files".to_string(),
         SourceKind::Hec { listen, .. } => format!("http://{listen}"),
+        SourceKind::Sql {
+            database, table, ..
+        } => format!("{database}/{table}"),
     }
 }
 
@@ -426,6 +429,31 @@ pub fn run(
                     .map_err(|e| format!("source `{}`: {e}", spec.name))?;
                 continue;
             }
+            SourceKind::Sql {
+                database,
+                table,
+                order_by,
+                look_back,
+                every,
+                follow,
+            } => {
+                let db = store
+                    .clone()
+                    .ok_or_else(|| format!("source `{}`: a SQL source needs a store", spec.name))?;
+                let table = crate::sql::Table {
+                    name: spec.name.clone(),
+                    database: database.clone(),
+                    table: table.clone(),
+                    order_by: order_by.clone(),
+                    look_back: *look_back,
+                    every: *every,
+                    follow: *follow,
+                    db,
+                };
+                crate::sql::start(index, table, tx.clone(), Arc::clone(stop))
+                    .map_err(|e| format!("source `{}`: {e}", spec.name))?;
+                continue;
+            }
         };
         // The threads end by themselves once stopped (stdin's, blocked in
         // a read, with the process).
@@ -455,16 +483,22 @@ pub fn run(
         let groups = batches.by_ref().map(|group| {
             group
                 .into_iter()
-                .map(|(input, events, dead)| Batch {
+                .map(|(input, events, dead, state)| Batch {
                     input: Some(input),
                     events,
                     dead,
+                    state,
                 })
                 .collect()
         });
         let tally = engine.pass_batches_on(pool.as_ref(), groups, router);
         if batches.all_ended() {
-            engine.close(router, tally);
+            // With a store, open windows stay open, stored with their state,
+            // for the next run to go on with (as `ingest` leaves them);
+            // without one, they close and their alerts go out whole.
+            if !router.has_store() {
+                engine.close(router, tally);
+            }
             break;
         }
         // SIGHUP: the pass ended with the state handed on whole.
@@ -527,7 +561,12 @@ struct Batches<'a> {
 }
 
 /// A source's parsed events and unreadable lines.
-type Parsed = (Arc<Input>, Vec<Event>, Vec<rampart_parse::DeadLetter>);
+type Parsed = (
+    Arc<Input>,
+    Vec<Event>,
+    Vec<rampart_parse::DeadLetter>,
+    Option<Vec<u8>>,
+);
 
 impl Batches<'_> {
     fn all_ended(&self) -> bool {
@@ -558,6 +597,7 @@ impl Batches<'_> {
                 place,
                 events,
                 dead,
+                state,
             } => {
                 let n = events.len() + dead.len();
                 add(&self.metrics.source(source).messages, n as u64);
@@ -565,7 +605,7 @@ impl Batches<'_> {
                     book.push((input.path.clone(), place));
                 }
                 if let Parsing::Ready(ready) = &mut self.sources[source].parsing {
-                    ready.push((input, events, dead));
+                    ready.push((input, events, dead, state));
                 }
                 n
             }
@@ -614,7 +654,7 @@ impl Iterator for Batches<'_> {
                     if self.last.elapsed() >= TICK && !self.sources.is_empty() {
                         self.last = Instant::now();
                         let input = Arc::clone(&self.sources[0].input);
-                        return Some(vec![(input, Vec::new(), Vec::new())]);
+                        return Some(vec![(input, Vec::new(), Vec::new(), None)]);
                     }
                     continue;
                 }

@@ -136,6 +136,7 @@ fn read(index: usize, tail: &Tail, tx: &SyncSender<Arrival>, stop: &AtomicBool) 
                         place: source.clone(),
                         events,
                         dead,
+                        state: None,
                     });
                 }
             });

@@ -26,6 +26,10 @@ pub struct Commit {
     /// What changed in the engine's state, as the events up to `progress`
     /// left it.
     pub state: SavedState,
+    /// For sources that are not files (a SQL table): what each keeps to
+    /// read on from where it stood, as its events up to `progress` left
+    /// it.
+    pub states: BTreeMap<i64, Vec<u8>>,
 }
 
 /// An alert to store, and the stored events behind it that it no longer
@@ -58,6 +62,7 @@ impl Commit {
             && self.alerts.is_empty()
             && self.progress.is_empty()
             && self.state.is_empty()
+            && self.states.is_empty()
     }
 }
 
@@ -86,6 +91,10 @@ impl Store {
             for (source, (events, dead)) in &commit.progress {
                 progress.execute(params![source, *events as i64, *dead as i64, now])?;
             }
+            let mut states = tx.prepare_cached("UPDATE sources SET state = ?2 WHERE id = ?1")?;
+            for (source, state) in &commit.states {
+                states.execute(params![source, state])?;
+            }
             crate::state::write(&tx, &commit.state)?;
         }
         tx.commit()?;
@@ -95,6 +104,7 @@ impl Store {
             commit.dead.clear();
             commit.alerts.clear();
             commit.progress.clear();
+            commit.states.clear();
         }
         Ok(done)
     }

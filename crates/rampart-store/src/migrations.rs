@@ -256,6 +256,10 @@ const MIGRATIONS: &[&str] = &[
         WHERE user_name IS NOT NULL;
     -- How many events hold each word: a search picks its plan by it.
     CREATE VIRTUAL TABLE events_vocab USING fts5vocab (events_text, 'row');",
+    // 6: what a source that is not a file keeps to read on exactly from
+    // where it stood (a SQL table's rows already taken), committed with
+    // its events.
+    "ALTER TABLE sources ADD COLUMN state BLOB;",
 ];
 
 /// Brings the schema up to date.

@@ -27,6 +27,9 @@ pub struct Source {
     pub events: u64,
     /// Unreadable lines of it kept: its first `dead`.
     pub dead: u64,
+    /// What it keeps to read on from where it stood, when it is not a
+    /// file (see `Commit::states`).
+    pub state: Option<Vec<u8>>,
 }
 
 fn hash(bytes: &[u8]) -> i64 {
@@ -56,7 +59,7 @@ impl Store {
             };
             let row = tx
                 .prepare_cached(
-                    "SELECT id, path, events, dead FROM sources WHERE fp_len = ?1 AND fp_hash = ?2",
+                    "SELECT id, path, events, dead, state FROM sources WHERE fp_len = ?1 AND fp_hash = ?2",
                 )?
                 .query_row(params![len, hash(start)], |r| {
                     Ok(Source {
@@ -64,6 +67,7 @@ impl Store {
                         path: r.get(1)?,
                         events: r.get::<_, i64>(2)? as u64,
                         dead: r.get::<_, i64>(3)? as u64,
+                        state: r.get(4)?,
                     })
                 })
                 .optional()?;
@@ -93,6 +97,7 @@ impl Store {
                     path: path.to_owned(),
                     events: 0,
                     dead: 0,
+                    state: None,
                 }
             }
         };

@@ -769,3 +769,131 @@ sinks:
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// Seed 000's web application log rows (the project's fixture) in an
+/// SQLite table `web_application`, as seed 000 kept them in SQL Server:
+/// ids repeat and rows are out of order.
+fn seed0_table(path: &Path) -> usize {
+    let rows = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/seed0/web_application_logs.jsonl"),
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE web_application (log_id INTEGER, timestamp TEXT, user_id TEXT, ip_address TEXT,
+             resource TEXT, http_method TEXT, response_code INTEGER, user_agent TEXT, query TEXT)",
+    )
+    .unwrap();
+    let mut n = 0;
+    for line in rows.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        conn.execute(
+            "INSERT INTO web_application VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![
+                r["log_id"].as_i64(),
+                r["timestamp"].as_str(),
+                r["user_id"].as_str(),
+                r["ip_address"].as_str(),
+                r["resource"].as_str(),
+                r["http_method"].as_str(),
+                r["response_code"].as_i64(),
+                r["user_agent"].as_str(),
+                r["query"].as_str(),
+            ],
+        )
+        .unwrap();
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn a_sql_table_is_read_exactly_once_late_rows_and_identical_rows_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("webapp.db");
+    let rows = seed0_table(&table);
+    let db = dir.path().join("siem.db");
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:
+  webapp:
+    type: sql
+    database: sqlite:webapp.db
+    table: web_application
+    order_by: log_id
+    look_back: 20
+    follow: false
+sinks:
+  db:
+    type: store
+    path: {}
+",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let out = rampart()
+            .args(["run", "--no-db", "-q", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let stored = || -> usize {
+        query(
+            &db,
+            &[
+                "events",
+                "--query",
+                "event.dataset=json",
+                "--limit",
+                "1000",
+                "--format",
+                "jsonl",
+            ],
+        )
+        .lines()
+        .count()
+    };
+    run();
+    assert_eq!(stored(), rows);
+    run();
+    assert_eq!(stored(), rows, "a second run takes nothing again");
+    // Rows added late: one with an id below the highest (within the
+    // look-back), one equal to the highest, and an exact copy of a row.
+    let conn = rusqlite::Connection::open(&table).unwrap();
+    let top: i64 = conn
+        .query_row("SELECT max(log_id) FROM web_application", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO web_application VALUES ({}, '2025-06-22 10:00:00', NULL, '203.0.113.99', '/login', 'POST', 401, 'curl/8', 'late');
+         INSERT INTO web_application VALUES ({top}, '2025-06-22 10:00:01', NULL, '203.0.113.98', '/', 'GET', 200, 'curl/8', 'equal');
+         INSERT INTO web_application SELECT * FROM web_application WHERE log_id = {top} AND query = 'equal';",
+        top - 3
+    ))
+    .unwrap();
+    drop(conn);
+    run();
+    assert_eq!(stored(), rows + 3);
+    let late = query(
+        &db,
+        &[
+            "events",
+            "--query",
+            "source.ip=203.0.113.98",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(late.lines().count(), 2, "two identical rows are two events");
+    run();
+    assert_eq!(stored(), rows + 3);
+}

@@ -69,6 +69,22 @@ pub enum SourceKind {
         /// Events longer than this are cut and flagged.
         max_frame: usize,
     },
+    /// A SQL table polled by a column that grows, what was taken kept in
+    /// the store.
+    Sql {
+        /// The database.
+        database: crate::sql::Database,
+        /// The table.
+        table: String,
+        /// The column that grows as rows are added.
+        order_by: String,
+        /// Rows remembered above the floor (the look-back).
+        look_back: usize,
+        /// Time between polls.
+        every: std::time::Duration,
+        /// Whether to keep polling (else read once and end).
+        follow: bool,
+    },
     /// Files and folders, read as `ingest` reads them (and followed), how
     /// far each was read kept in the store.
     File {
@@ -90,7 +106,9 @@ impl SourceKind {
     pub fn ends(&self) -> bool {
         matches!(
             self,
-            SourceKind::Stdin { .. } | SourceKind::File { follow: false, .. }
+            SourceKind::Stdin { .. }
+                | SourceKind::File { follow: false, .. }
+                | SourceKind::Sql { follow: false, .. }
         )
     }
 }
@@ -426,14 +444,14 @@ impl Reader<'_> {
         if !has_store {
             if let Some(Node::Map(entries, _)) = top.get("sources") {
                 for (name, at, _) in entries {
-                    let file = pipeline
-                        .sources
-                        .iter()
-                        .any(|s| &s.name == name && matches!(s.kind, SourceKind::File { .. }));
-                    if file {
+                    let kept = pipeline.sources.iter().any(|s| {
+                        &s.name == name
+                            && matches!(s.kind, SourceKind::File { .. } | SourceKind::Sql { .. })
+                    });
+                    if kept {
                         self.fail(
                             *at,
-                            format!("source `{name}`: a file source keeps how far it read in the store: add a sink of type store"),
+                            format!("source `{name}`: it keeps how far it read in the store: add a sink of type store"),
                         );
                     }
                 }

@@ -9,7 +9,62 @@ use crate::yaml::Node;
 impl Reader<'_> {
     pub(super) fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
         let what = format!("source `{name}`");
-        match self.kind(node, &what, &["syslog", "stdin", "file", "hec"])? {
+        match self.kind(node, &what, &["syslog", "stdin", "file", "hec", "sql"])? {
+            "sql" => {
+                let e = self.map(
+                    node,
+                    &what,
+                    &[
+                        "type",
+                        "database",
+                        "table",
+                        "order_by",
+                        "look_back",
+                        "poll_seconds",
+                        "follow",
+                    ],
+                );
+                let need = |r: &mut Self, key: &str| -> Option<String> {
+                    match e.get(key) {
+                        Some(n) => Some(r.text(n, key)?.to_string()),
+                        None => {
+                            r.fail(node.mark(), format!("{what} has no `{key}`"));
+                            None
+                        }
+                    }
+                };
+                let database = need(self, "database")?;
+                let table = need(self, "table")?;
+                let order_by = need(self, "order_by")?;
+                let database = match database.strip_prefix("sqlite:") {
+                    Some(path) => crate::sql::Database::Sqlite(self.base.join(path)),
+                    None => {
+                        let at = e.get("database").map_or(node.mark(), Node::mark);
+                        self.fail(at, format!("{what}: database `{database}`? (sqlite:PATH)"));
+                        return None;
+                    }
+                };
+                let look_back = match e.get("look_back") {
+                    Some(n) => self.number(n, &format!("{what}: look_back"))?,
+                    None => 10_000,
+                };
+                let every = match e.get("poll_seconds") {
+                    Some(n) => self.number(n, &format!("{what}: poll_seconds"))? as u64,
+                    None => 5,
+                };
+                let follow = match e.get("follow") {
+                    None => true,
+                    Some(n) => self.flag(n, &format!("{what}: follow"))?,
+                };
+                Some(SourceKind::Sql {
+                    database,
+                    table,
+                    order_by,
+                    look_back,
+                    every: std::time::Duration::from_secs(every),
+                    follow,
+                })
+            }
             "hec" => {
                 let e = self.map(node, &what, &["type", "listen", "token_env", "max_frame"]);
                 let listen = match e.get("listen") {

@@ -298,8 +298,8 @@ fn open_store(
         .iter()
         .zip(rampart_pipeline::inputs(pipeline))
     {
-        // A file source's files are placed as they are found.
-        if matches!(spec.kind, SourceKind::File { .. }) {
+        // File and SQL sources place themselves with the store.
+        if matches!(spec.kind, SourceKind::File { .. } | SourceKind::Sql { .. }) {
             continue;
         }
         let label = input.path.display().to_string();
@@ -328,6 +328,21 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
             SourceKind::Hec {
                 listen, token_env, ..
             } => format!("Splunk HEC on http://{listen} (token in {token_env})"),
+            SourceKind::Sql {
+                database,
+                table,
+                order_by,
+                look_back,
+                every,
+                follow,
+            } => format!(
+                "table {table} of {database} by {order_by} (looking back {look_back} rows; {})",
+                if *follow {
+                    format!("polled every {} s", every.as_secs())
+                } else {
+                    "read once".to_string()
+                }
+            ),
             SourceKind::File { paths, follow } => {
                 let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 let how = if *follow { "followed" } else { "read once" };

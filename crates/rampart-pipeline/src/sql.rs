@@ -1,0 +1,346 @@
+//! SQL table sources: a table polled by a column that grows (an id, a
+//! time), as seed 000 read its web application logs, but exactly: rows
+//! inserted late with a lower value or an equal one are not missed, and
+//! none is taken twice. Each poll reads again the rows from a look-back
+//! floor up, and takes only those not taken before, told apart by their
+//! whole content (two identical rows are two rows: counted, not merged).
+//! What was taken above the floor is kept with the source in the store,
+//! committed with the rows' events, so a pipeline killed at any moment
+//! goes on exactly from its last commit.
+//!
+//! Each row becomes a JSON object of its columns, read as JSON: common
+//! names (`ip_address`, `http_method`, `timestamp`, ...) land on their ECS
+//! fields, and every column stays under its own name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rampart_io::Input;
+use rampart_parse::{FileContext, FileDecoder, Line, ParseOptions};
+use rampart_store::Store;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::arrival::Arrival;
+
+/// Rows handed on at a time (each batch with the state it leaves).
+const CHUNK: usize = 1024;
+
+/// Where the table is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+        }
+    }
+}
+
+/// A SQL source's settings.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The source's name in the pipeline file.
+    pub name: String,
+    /// The database.
+    pub database: Database,
+    /// The table.
+    pub table: String,
+    /// The column that grows as rows are added.
+    pub order_by: String,
+    /// Rows remembered above the floor (the look-back).
+    pub look_back: usize,
+    /// Time between polls.
+    pub every: Duration,
+    /// Whether to keep polling (else read once and end).
+    pub follow: bool,
+    /// The store that keeps what was taken.
+    pub db: PathBuf,
+}
+
+/// A value of the growing column, ordered as SQL orders it (nulls, then
+/// numbers, then text).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Key {
+    Null,
+    Number(f64),
+    Text(String),
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match (self, other) {
+            (Key::Null, Key::Null) => Equal,
+            (Key::Null, _) => Less,
+            (_, Key::Null) => Greater,
+            (Key::Number(a), Key::Number(b)) => a.total_cmp(b),
+            (Key::Number(_), Key::Text(_)) => Less,
+            (Key::Text(_), Key::Number(_)) => Greater,
+            (Key::Text(a), Key::Text(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Key {}
+
+/// The rows taken at or above the floor: by value of the growing column,
+/// each row's content hash and how many such rows were taken.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Taken {
+    rows: BTreeMap<Key, BTreeMap<u64, u32>>,
+}
+
+impl Taken {
+    /// The lowest value kept: polls read from it up.
+    fn floor(&self) -> Option<&Key> {
+        self.rows.keys().next()
+    }
+
+    fn len(&self) -> usize {
+        self.rows.values().map(BTreeMap::len).sum()
+    }
+
+    /// Forgets the lowest values, a whole value at a time, while more
+    /// than `keep` rows are remembered (one value's rows are never split:
+    /// the floor must be above everything forgotten).
+    fn trim(&mut self, keep: usize) {
+        while self.len() > keep && self.rows.len() > 1 {
+            self.rows.pop_first();
+        }
+    }
+}
+
+/// A row as read: its growing value and its JSON.
+struct Row {
+    key: Key,
+    json: String,
+}
+
+/// Starts SQL source `index` on its own thread.
+pub fn start(
+    index: usize,
+    table: Table,
+    tx: SyncSender<Arrival>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("rampart-source-{index}"))
+        .spawn(move || {
+            if let Err(why) = poll(index, &table, &tx, &stop) {
+                let _ = tx.send(Arrival::Trouble(index, why));
+            }
+            let _ = tx.send(Arrival::Ended(index));
+        })
+}
+
+fn poll(
+    index: usize,
+    t: &Table,
+    tx: &SyncSender<Arrival>,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let mut store = Store::open(&t.db).map_err(|e| format!("cannot open the database: {e}"))?;
+    let label = format!("{}/{}", t.database, t.table);
+    let key = format!("rampart run sql {} {label}", t.name);
+    let place = store
+        .source(key.as_bytes(), &label)
+        .map_err(|e| e.to_string())?;
+    let mut taken: Taken = match &place.state {
+        Some(bytes) => postcard::from_bytes(bytes)
+            .map_err(|e| format!("the state kept for {label} does not read: {e}"))?,
+        None => Taken::default(),
+    };
+    drop(store);
+    // Events are named with the source too, as file sources' are.
+    let input = Arc::new(Input {
+        path: PathBuf::from(format!("{label}#{}", place.id)),
+        rotated_set: None,
+        resume: Default::default(),
+    });
+    let mut ordinal = place.events;
+    let ctx = FileContext::new(&label, ParseOptions::default());
+    let json = rampart_parse::by_name("json").ok_or("no JSON reader")?;
+    loop {
+        let started = Instant::now();
+        let rows = match &t.database {
+            Database::Sqlite(path) => read_sqlite(path, t, taken.floor())?,
+        };
+        // What is new: for each row content at each value, what the table
+        // holds beyond what was taken.
+        let mut seen: BTreeMap<(Key, u64), u32> = BTreeMap::new();
+        let mut new = Vec::new();
+        for row in rows {
+            let hash = xxh3_64(row.json.as_bytes());
+            let n = seen.entry((row.key.clone(), hash)).or_default();
+            *n += 1;
+            let before = taken
+                .rows
+                .get(&row.key)
+                .and_then(|m| m.get(&hash))
+                .copied()
+                .unwrap_or(0);
+            if *n > before {
+                new.push((row, hash));
+            }
+        }
+        let chunks = new.len().div_ceil(CHUNK);
+        for (i, chunk) in new.chunks(CHUNK).enumerate() {
+            let mut decoder = FileDecoder::new(ctx.clone(), Some(json));
+            for (row, hash) in chunk {
+                ordinal += 1;
+                decoder.feed(Line {
+                    no: ordinal,
+                    bytes: row.json.as_bytes(),
+                    len: row.json.len(),
+                });
+                *taken
+                    .rows
+                    .entry(row.key.clone())
+                    .or_default()
+                    .entry(*hash)
+                    .or_default() += 1;
+            }
+            decoder.finish();
+            // Trimmed once the poll's rows are all taken: a value whose
+            // rows span two chunks is never half forgotten.
+            if i + 1 == chunks {
+                taken.trim(t.look_back);
+            }
+            let out = decoder.output();
+            let state = postcard::to_stdvec(&taken).map_err(|e| e.to_string())?;
+            let sent = tx.send(Arrival::Read {
+                source: index,
+                input: Arc::clone(&input),
+                place: place.clone(),
+                events: std::mem::take(&mut out.events),
+                dead: std::mem::take(&mut out.dead),
+                state: Some(state),
+            });
+            if sent.is_err() {
+                return Ok(());
+            }
+        }
+        if !t.follow {
+            return Ok(());
+        }
+        while started.elapsed() < t.every {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `"name"`, quoted for SQL.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The rows at or above `floor`, in order of the growing column (then of
+/// their content, so that every poll reads them in the same order).
+fn read_sqlite(path: &std::path::Path, t: &Table, floor: Option<&Key>) -> Result<Vec<Row>, String> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let order = quoted(&t.order_by);
+    let sql = format!(
+        "SELECT * FROM {} WHERE ?1 IS NULL OR {order} >= ?1 ORDER BY {order}",
+        quoted(&t.table)
+    );
+    let floor = match floor {
+        None | Some(Key::Null) => rusqlite::types::Value::Null,
+        Some(Key::Number(n)) => rusqlite::types::Value::Real(*n),
+        Some(Key::Text(s)) => rusqlite::types::Value::Text(s.clone()),
+    };
+    let mut stmt = conn
+        .prepare(&sql)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let at = names
+        .iter()
+        .position(|n| *n == t.order_by)
+        .ok_or_else(|| format!("{}: no column {}", t.table, t.order_by))?;
+    let mut rows = stmt
+        .query_map([floor], |r| {
+            let mut object = serde_json::Map::new();
+            let mut key = Key::Null;
+            for (i, name) in names.iter().enumerate() {
+                let value = match r.get_ref(i)? {
+                    ValueRef::Null => serde_json::Value::Null,
+                    ValueRef::Integer(n) => n.into(),
+                    ValueRef::Real(x) => x.into(),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                    ValueRef::Blob(b) => b
+                        .iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<String>()
+                        .into(),
+                };
+                if i == at {
+                    key = match &value {
+                        serde_json::Value::Number(n) => Key::Number(n.as_f64().unwrap_or(0.0)),
+                        serde_json::Value::String(s) => Key::Text(s.clone()),
+                        _ => Key::Null,
+                    };
+                }
+                object.insert(name.clone(), value);
+            }
+            Ok(Row {
+                key,
+                json: serde_json::Value::Object(object).to_string(),
+            })
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_forgets_whole_values_from_the_lowest() {
+        let mut t = Taken::default();
+        for (k, h) in [(1.0, 1), (1.0, 2), (2.0, 3), (3.0, 4), (3.0, 5)] {
+            *t.rows
+                .entry(Key::Number(k))
+                .or_default()
+                .entry(h)
+                .or_default() += 1;
+        }
+        t.trim(3);
+        assert_eq!(t.floor(), Some(&Key::Number(2.0)));
+        t.trim(1);
+        // One value's rows are never split, even above the bound.
+        assert_eq!(t.floor(), Some(&Key::Number(3.0)));
+        assert_eq!(t.len(), 2);
+    }
+}
