@@ -35,12 +35,22 @@ const CHUNK: usize = 1024;
 pub enum Database {
     /// An SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL server: its URL (`postgres://user@host:port/db`),
+    /// and the environment variable holding the password, if one is
+    /// needed (never in the pipeline file).
+    Postgres {
+        /// The connection URL, without a password.
+        url: String,
+        /// The variable holding the password.
+        password_env: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            Database::Postgres { url, .. } => f.write_str(url),
         }
     }
 }
@@ -185,6 +195,9 @@ fn poll(
         let started = Instant::now();
         let rows = match &t.database {
             Database::Sqlite(path) => read_sqlite(path, t, taken.floor())?,
+            Database::Postgres { url, password_env } => {
+                read_postgres((url, password_env.as_deref()), t, taken.floor())?
+            }
         };
         // What is new: for each row content at each value, what the table
         // holds beyond what was taken.
@@ -320,6 +333,59 @@ fn read_sqlite(path: &std::path::Path, t: &Table, floor: Option<&Key>) -> Result
         .map_err(|e| format!("{}: {e}", path.display()))?;
     rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
     Ok(rows)
+}
+
+/// The rows at or above `floor` of a PostgreSQL table, as `read_sqlite`
+/// gives them; each row as the server writes it in JSON (`row_to_json`).
+fn read_postgres(
+    (url, password_env): (&str, Option<&str>),
+    t: &Table,
+    floor: Option<&Key>,
+) -> Result<Vec<Row>, String> {
+    let mut config: postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    if let Some(var) = password_env {
+        let password = std::env::var(var).map_err(|_| {
+            format!("{var} is not set (the database password comes from the environment or a .env file)")
+        })?;
+        config.password(password);
+    }
+    config.connect_timeout(Duration::from_secs(10));
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let order = quoted(&t.order_by);
+    let from = format!("SELECT row_to_json(t)::text FROM {} t", quoted(&t.table));
+    let rows = match floor {
+        None | Some(Key::Null) => client.query(&format!("{from} ORDER BY t.{order}"), &[]),
+        Some(Key::Number(n)) => client.query(
+            &format!("{from} WHERE t.{order} >= $1::float8 ORDER BY t.{order}"),
+            &[n],
+        ),
+        // Times compare as their text (ISO order is time order).
+        Some(Key::Text(s)) => client.query(
+            &format!("{from} WHERE t.{order}::text >= $1 ORDER BY t.{order}"),
+            &[s],
+        ),
+    }
+    .map_err(|e| format!("{url}: {}: {e}", t.table))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text: String = row.get(0);
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| format!("{}: a row: {e}", t.table))?;
+        let key = match object.get(&t.order_by) {
+            Some(serde_json::Value::Number(n)) => Key::Number(n.as_f64().unwrap_or(0.0)),
+            Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
+            Some(_) => Key::Null,
+            None => return Err(format!("{}: no column {}", t.table, t.order_by)),
+        };
+        out.push(Row {
+            key,
+            json: serde_json::Value::Object(object).to_string(),
+        });
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
+    Ok(out)
 }
 
 #[cfg(test)]

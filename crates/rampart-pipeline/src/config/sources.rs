@@ -17,6 +17,7 @@ impl Reader<'_> {
                     &[
                         "type",
                         "database",
+                        "password_env",
                         "table",
                         "order_by",
                         "look_back",
@@ -36,13 +37,35 @@ impl Reader<'_> {
                 let database = need(self, "database")?;
                 let table = need(self, "table")?;
                 let order_by = need(self, "order_by")?;
-                let database = match database.strip_prefix("sqlite:") {
-                    Some(path) => crate::sql::Database::Sqlite(self.base.join(path)),
-                    None => {
-                        let at = e.get("database").map_or(node.mark(), Node::mark);
-                        self.fail(at, format!("{what}: database `{database}`? (sqlite:PATH)"));
+                let password_env = match e.get("password_env") {
+                    Some(n) => Some(self.text(n, "password_env")?.to_string()),
+                    None => None,
+                };
+                let at = e.get("database").map_or(node.mark(), Node::mark);
+                let database = if let Some(path) = database.strip_prefix("sqlite:") {
+                    crate::sql::Database::Sqlite(self.base.join(path))
+                } else if database.starts_with("postgres://")
+                    || database.starts_with("postgresql://")
+                {
+                    // `scheme://user:password@...`: a password in the file.
+                    let user = database.split('@').next().unwrap_or("");
+                    if database.contains('@') && user.matches(':').count() > 1 {
+                        self.fail(
+                            at,
+                            format!("{what}: the password goes in `password_env`, not in the file"),
+                        );
                         return None;
                     }
+                    crate::sql::Database::Postgres {
+                        url: database,
+                        password_env,
+                    }
+                } else {
+                    self.fail(
+                        at,
+                        format!("{what}: database `{database}`? (sqlite:PATH or postgres://USER@HOST:PORT/DB)"),
+                    );
+                    return None;
                 };
                 let look_back = match e.get("look_back") {
                     Some(n) => self.number(n, &format!("{what}: look_back"))?,

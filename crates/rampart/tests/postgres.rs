@@ -1,0 +1,195 @@
+//! A SQL table source over a real PostgreSQL server, started by the
+//! project's script with a folder and port of its own: seed 000's web
+//! application rows (ids repeating, rows out of order) each arrive once,
+//! a row added late with a lower id is taken, and nothing is taken twice.
+//!
+//! PostgreSQL comes from the system's packages (`scripts/install-servers.sh`);
+//! without it the test says it was skipped, unless
+//! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres.sh")
+}
+
+fn installed() -> bool {
+    let found = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
+    if !found {
+        assert!(
+            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
+            "PostgreSQL is not installed (scripts/install-servers.sh)"
+        );
+        eprintln!("skipped: PostgreSQL not installed (scripts/install-servers.sh)");
+    }
+    found
+}
+
+/// A server running for as long as it lives.
+struct Server {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = dir.join("pg");
+        let ok = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "PostgreSQL did not start");
+        Server { dir, port }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=rampart dbname=postgres",
+                self.port
+            ),
+            postgres::NoTls,
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+fn rampart(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn seed_zero_rows_in_postgres_each_arrive_once() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut client = server.client();
+    client
+        .batch_execute(
+            "CREATE TABLE web_application (log_id INTEGER, timestamp TIMESTAMP, user_id TEXT,
+                 ip_address TEXT, resource TEXT, http_method TEXT, response_code INTEGER,
+                 user_agent TEXT, query TEXT)",
+        )
+        .unwrap();
+    let rows = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/seed0/web_application_logs.jsonl"),
+    )
+    .unwrap();
+    let mut n = 0;
+    for line in rows.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        client
+            .execute(
+                "INSERT INTO web_application VALUES ($1, $2::text::timestamp, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &r["log_id"].as_i64().map(|v| v as i32),
+                    &r["timestamp"].as_str(),
+                    &r["user_id"].as_str(),
+                    &r["ip_address"].as_str(),
+                    &r["resource"].as_str(),
+                    &r["http_method"].as_str(),
+                    &r["response_code"].as_i64().map(|v| v as i32),
+                    &r["user_agent"].as_str(),
+                    &r["query"].as_str(),
+                ],
+            )
+            .unwrap();
+        n += 1;
+    }
+    let db = dir.path().join("siem.db");
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:
+  webapp:
+    type: sql
+    database: postgres://rampart@127.0.0.1:{}/postgres
+    table: web_application
+    order_by: log_id
+    look_back: 30
+    follow: false
+sinks:
+  db:
+    type: store
+    path: {}
+",
+            server.port,
+            db.display()
+        ),
+    )
+    .unwrap();
+    let run = || rampart(&["run", "--no-db", "-q", "--config", config.to_str().unwrap()]);
+    let stored = || {
+        rampart(&[
+            "--db",
+            db.to_str().unwrap(),
+            "events",
+            "--query",
+            "event.dataset=json",
+            "--limit",
+            "1000",
+            "--format",
+            "jsonl",
+        ])
+        .lines()
+        .count()
+    };
+    run();
+    assert_eq!(stored(), n);
+    run();
+    assert_eq!(stored(), n);
+    client
+        .batch_execute(
+            "INSERT INTO web_application VALUES (40, '2025-06-22 10:00:00', NULL, '203.0.113.99', '/login', 'POST', 401, 'curl/8', 'late')",
+        )
+        .unwrap();
+    run();
+    assert_eq!(stored(), n + 1);
+    let late = rampart(&[
+        "--db",
+        db.to_str().unwrap(),
+        "events",
+        "--query",
+        "source.ip=203.0.113.99",
+        "--format",
+        "jsonl",
+    ]);
+    let event: serde_json::Value = serde_json::from_str(late.lines().next().unwrap()).unwrap();
+    assert_eq!(event["url"]["original"], "/login");
+    assert_eq!(event["http"]["response"]["status_code"], 401);
+}
