@@ -25,12 +25,20 @@ pub fn open(
     Ok(Some(match kind {
         SinkKind::Store { .. } => return Ok(None),
         SinkKind::Stdout => Box::new(JsonLines(BufWriter::new(io::stdout()))),
-        SinkKind::File { path } => {
+        SinkKind::File { path, array } => {
             if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(folder)?;
             }
-            let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-            Box::new(JsonLines(BufWriter::new(file)))
+            if *array {
+                let file = File::create(path)?;
+                Box::new(JsonArray {
+                    out: BufWriter::new(file),
+                    written: 0,
+                })
+            } else {
+                let file: File = OpenOptions::new().create(true).append(true).open(path)?;
+                Box::new(JsonLines(BufWriter::new(file)))
+            }
         }
         SinkKind::Syslog {
             to,
@@ -105,5 +113,44 @@ impl<W: Write + Send> Output for JsonLines<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()
+    }
+}
+
+/// One JSON array, its `]` written when the run ends.
+struct JsonArray<W: Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: Write> JsonArray<W> {
+    fn next(&mut self) -> io::Result<()> {
+        self.out
+            .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> Output for JsonArray<W> {
+    fn alert(&mut self, alert: &Alert) -> io::Result<()> {
+        self.next()?;
+        alert.write_json(&mut self.out)
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.next()?;
+        let mut json = Vec::with_capacity(512);
+        event.write_json(&mut json);
+        self.out.write_all(&json)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn close(&mut self) -> Option<crate::delivery::Delivered> {
+        let end: &[u8] = if self.written == 0 { b"[]\n" } else { b"\n]\n" };
+        let _ = self.out.write_all(end).and_then(|()| self.out.flush());
+        None
     }
 }

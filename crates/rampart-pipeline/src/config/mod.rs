@@ -2,6 +2,7 @@
 //! the rules and intelligence the engine runs. Every mistake is reported
 //! with its line and column, all of them at once, before anything starts.
 
+mod env;
 mod sinks;
 mod sources;
 
@@ -175,10 +176,13 @@ pub struct SinkSpec {
 pub enum SinkKind {
     /// JSON lines on standard output.
     Stdout,
-    /// JSON lines appended to a file.
+    /// A file: JSON lines appended, or one JSON array written whole by
+    /// the end of the run (seed 004's `alerts.json`).
     File {
-        /// The file, appended to.
+        /// The file.
         path: PathBuf,
+        /// Whether it is one JSON array (else JSON lines).
+        array: bool,
     },
     /// The database (`rampart alerts`, `events`, the dashboards read it):
     /// events, unreadable lines and alerts, with the open correlation
@@ -258,7 +262,8 @@ pub enum Framing {
 /// Reads a pipeline file's text; relative paths are taken from `base`
 /// (the file's folder). Gives every mistake found.
 pub fn read(text: &str, base: &Path) -> Result<Pipeline, Vec<Located>> {
-    let root = parse(text).map_err(|e| vec![e])?;
+    let text = env::expand(text, |name| std::env::var(name).ok())?;
+    let root = parse(&text).map_err(|e| vec![e])?;
     let mut r = Reader {
         base,
         errors: Vec::new(),
@@ -628,7 +633,7 @@ sinks:
         assert!(p.sources[1].kind.ends());
         assert_eq!(p.sinks[0].take, Take::Alerts);
         assert!(
-            matches!(&p.sinks[0].kind, SinkKind::File { path } if path.ends_with("out/alerts.jsonl"))
+            matches!(&p.sinks[0].kind, SinkKind::File { path, array: false } if path.ends_with("out/alerts.jsonl"))
         );
         assert_eq!(p.sinks[1].take, Take::All);
         assert_eq!(p.sinks[1].min_severity, Level::High);

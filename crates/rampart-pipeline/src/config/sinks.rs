@@ -20,7 +20,7 @@ impl Reader<'_> {
             &what,
             match kind {
                 "stdout" => &["type", "take", "min_severity"],
-                "file" => &["type", "take", "min_severity", "path"],
+                "file" => &["type", "take", "min_severity", "path", "format"],
                 "store" => &["type", "take", "min_severity", "path", "commit_events"],
                 "hec" => &[
                     "type",
@@ -181,15 +181,32 @@ impl Reader<'_> {
                     commit_events,
                 }
             }
-            "file" => match e.get("path") {
-                Some(n) => SinkKind::File {
-                    path: self.base.join(self.text(n, "path")?),
-                },
-                None => {
-                    self.fail(node.mark(), format!("{what} has no `path`"));
-                    return None;
+            "file" => {
+                let array = match e.get("format") {
+                    None => false,
+                    Some(n) => match self.text(n, "format")? {
+                        "jsonl" => false,
+                        "json" => true,
+                        other => {
+                            self.fail(
+                                n.mark(),
+                                format!("{what}: format `{other}`? (jsonl or json)"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                match e.get("path") {
+                    Some(n) => SinkKind::File {
+                        path: self.base.join(self.text(n, "path")?),
+                        array,
+                    },
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `path`"));
+                        return None;
+                    }
                 }
-            },
+            }
             _ => {
                 let to = match e.get("to") {
                     Some(n) => self.address(n, &format!("{what}: to"), true)?,

@@ -359,7 +359,11 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
     for s in &p.sinks {
         let what = match &s.kind {
             SinkKind::Stdout => "JSON lines to stdout".to_string(),
-            SinkKind::File { path } => format!("JSON lines to {}", path.display()),
+            SinkKind::File { path, array } => format!(
+                "{} to {}",
+                if *array { "a JSON array" } else { "JSON lines" },
+                path.display()
+            ),
             SinkKind::Hec { url, index, .. } => format!(
                 "Splunk HEC at {url}{}",
                 index
