@@ -5,6 +5,8 @@
 //! seed 000's `<14>{json}` records, and misbehaving senders (silent,
 //! oversized) neither stall it nor grow it.
 
+mod seed0;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
@@ -770,49 +772,11 @@ sinks:
     assert!(child.wait().unwrap().success());
 }
 
-/// Seed 000's web application log rows (the project's fixture) in an
-/// SQLite table `web_application`, as seed 000 kept them in SQL Server:
-/// ids repeat and rows are out of order.
-fn seed0_table(path: &Path) -> usize {
-    let rows = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/seed0/web_application_logs.jsonl"),
-    )
-    .unwrap();
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE web_application (log_id INTEGER, timestamp TEXT, user_id TEXT, ip_address TEXT,
-             resource TEXT, http_method TEXT, response_code INTEGER, user_agent TEXT, query TEXT)",
-    )
-    .unwrap();
-    let mut n = 0;
-    for line in rows.lines() {
-        let r: serde_json::Value = serde_json::from_str(line).unwrap();
-        conn.execute(
-            "INSERT INTO web_application VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![
-                r["log_id"].as_i64(),
-                r["timestamp"].as_str(),
-                r["user_id"].as_str(),
-                r["ip_address"].as_str(),
-                r["resource"].as_str(),
-                r["http_method"].as_str(),
-                r["response_code"].as_i64(),
-                r["user_agent"].as_str(),
-                r["query"].as_str(),
-            ],
-        )
-        .unwrap();
-        n += 1;
-    }
-    n
-}
-
 #[test]
 fn a_sql_table_is_read_exactly_once_late_rows_and_identical_rows_included() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("webapp.db");
-    let rows = seed0_table(&table);
+    let rows = seed0::table(&table);
     let db = dir.path().join("siem.db");
     let config = dir.path().join("pipeline.yml");
     std::fs::write(
