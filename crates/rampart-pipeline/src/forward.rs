@@ -41,6 +41,9 @@ pub enum Encoding {
     },
     /// A webhook's body: a chat message, or the alert's JSON.
     Webhook(WebhookFormat),
+    /// A row of a SQL table of alerts: the alert's JSON, which the
+    /// transport writes as the row.
+    Row,
 }
 
 /// A forwarding sink.
@@ -128,7 +131,9 @@ impl Forward {
                 record.extend_from_slice(json);
                 record.push(b'}');
             }
-            Encoding::Webhook(WebhookFormat::Json) => record.extend_from_slice(json),
+            Encoding::Webhook(WebhookFormat::Json) | Encoding::Row => {
+                record.extend_from_slice(json)
+            }
             Encoding::Webhook(WebhookFormat::Slack) => {
                 let text = alert.map_or_else(String::new, chat_line);
                 serde_json::to_writer(&mut record, &serde_json::json!({ "text": text }))?;
@@ -183,8 +188,8 @@ impl Output for Forward {
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        if matches!(self.encoding, Encoding::Webhook(_)) {
-            return Err(io::Error::other("a webhook takes alerts only"));
+        if matches!(self.encoding, Encoding::Webhook(_) | Encoding::Row) {
+            return Err(io::Error::other("this sink takes alerts only"));
         }
         let mut json = Vec::with_capacity(512);
         event.write_json(&mut json);

@@ -25,6 +25,7 @@ pub mod run;
 pub mod snapshot;
 pub mod sources;
 pub mod sql;
+pub mod sql_sink;
 pub mod tail;
 pub mod transport;
 mod yaml;

@@ -75,6 +75,31 @@ pub fn open(
             let transport = Box::new(transport::Http::batches(endpoint, auth, *gzip));
             Box::new(Forward::start(name, (encoding, transport), buffer, counts)?)
         }
+        SinkKind::SqlAlerts {
+            url,
+            password_env,
+            table,
+            buffer,
+        } => {
+            let password = match password_env {
+                Some(var) => Some(std::env::var(var).map_err(|_| {
+                    io::Error::other(format!(
+                        "{var} is not set (the database password comes from the environment or a .env file)"
+                    ))
+                })?),
+                None => None,
+            };
+            let transport = Box::new(
+                crate::sql_sink::PostgresAlerts::new(url, password, table)
+                    .map_err(io::Error::other)?,
+            );
+            Box::new(Forward::start(
+                name,
+                (Encoding::Row, transport),
+                buffer,
+                counts,
+            )?)
+        }
         SinkKind::Webhook {
             url,
             format,

@@ -193,3 +193,72 @@ sinks:
     assert_eq!(event["url"]["original"], "/login");
     assert_eq!(event["http"]["response"]["status_code"], 401);
 }
+
+#[test]
+fn alerts_are_upserted_into_a_postgres_table_one_row_each() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:
+  piped:
+    type: stdin
+sinks:
+  warehouse:
+    type: sql
+    database: postgres://rampart@127.0.0.1:{}/postgres
+    table: siem_alerts
+",
+            server.port
+        ),
+    )
+    .unwrap();
+    // Eight failed logins from one address: a brute force that opens at
+    // the fifth and closes at the end with its count.
+    let lines: String = (0..8)
+        .map(|i| {
+            format!(
+                "Mar 14 03:00:{:02} web01 sshd[9]: Failed password for root from 198.51.100.23 port {} ssh2\n",
+                10 + i,
+                40000 + i
+            )
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .env_remove("RAMPART_DB")
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut client = server.client();
+    let rows = client
+        .query(
+            "SELECT rule_id, severity, count, source_ip, doc->>'title' FROM siem_alerts",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row, updated when the burst closed");
+    let row = &rows[0];
+    assert_eq!(row.get::<_, String>(0), "ssh-brute-force");
+    assert_eq!(row.get::<_, String>(1), "high");
+    assert_eq!(row.get::<_, i64>(2), 8);
+    assert_eq!(
+        row.get::<_, Option<String>>(3).as_deref(),
+        Some("198.51.100.23")
+    );
+    assert_eq!(row.get::<_, String>(4), "SSH brute force");
+}

@@ -209,6 +209,17 @@ pub enum SinkKind {
         /// Where records wait for the collector.
         buffer: Buffer,
     },
+    /// Alerts upserted into a SQL table of another database.
+    SqlAlerts {
+        /// The database's URL (`postgres://user@host:port/db`).
+        url: String,
+        /// The variable holding its password, if one is needed.
+        password_env: Option<String>,
+        /// The table (made when missing).
+        table: String,
+        /// Where records wait for the database.
+        buffer: Buffer,
+    },
     /// A webhook: each alert POSTed.
     Webhook {
         /// The URL, or the environment variable holding it (`url_env`).

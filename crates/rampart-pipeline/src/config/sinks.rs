@@ -13,7 +13,7 @@ impl Reader<'_> {
         let kind = self.kind(
             node,
             &what,
-            &["stdout", "file", "store", "syslog", "hec", "webhook"],
+            &["stdout", "file", "store", "syslog", "hec", "webhook", "sql"],
         )?;
         let e = self.map(
             node,
@@ -31,6 +31,15 @@ impl Reader<'_> {
                     "index",
                     "sourcetype",
                     "gzip",
+                    "buffer",
+                ],
+                "sql" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "database",
+                    "password_env",
+                    "table",
                     "buffer",
                 ],
                 "webhook" => &[
@@ -117,6 +126,45 @@ impl Reader<'_> {
                     index,
                     sourcetype,
                     gzip,
+                    buffer,
+                }
+            }
+            "sql" => {
+                if take != Take::Alerts {
+                    self.fail(
+                        node.mark(),
+                        format!("{what}: a SQL sink takes alerts (take: alerts)"),
+                    );
+                    return None;
+                }
+                let Some(n) = e.get("database") else {
+                    self.fail(node.mark(), format!("{what} has no `database`"));
+                    return None;
+                };
+                let url = self.text(n, "database")?.to_string();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    self.fail(
+                        n.mark(),
+                        format!("{what}: database `{url}`? (postgres://USER@HOST:PORT/DB)"),
+                    );
+                    return None;
+                }
+                let password_env = match e.get("password_env") {
+                    Some(n) => Some(self.text(n, "password_env")?.to_string()),
+                    None => None,
+                };
+                let table = match e.get("table") {
+                    Some(n) => self.text(n, "table")?.to_string(),
+                    None => "rampart_alerts".to_string(),
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::SqlAlerts {
+                    url,
+                    password_env,
+                    table,
                     buffer,
                 }
             }

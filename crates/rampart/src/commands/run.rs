@@ -370,6 +370,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                     .as_ref()
                     .map_or(String::new(), |i| format!(" (index {i})"))
             ),
+            SinkKind::SqlAlerts { url, table, .. } => format!("the table {table} of {url}"),
             SinkKind::Webhook { url, format, .. } => match url {
                 rampart_pipeline::config::Secret::Plain(u) => format!("webhook {u} ({format:?})"),
                 rampart_pipeline::config::Secret::Env(v) => {
