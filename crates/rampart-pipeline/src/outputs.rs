@@ -89,10 +89,17 @@ pub fn open(
                 })?),
                 None => None,
             };
-            let transport = Box::new(
-                crate::sql_sink::PostgresAlerts::new(url, password, table)
-                    .map_err(io::Error::other)?,
-            );
+            let transport: Box<dyn crate::delivery::Transport> = if url.starts_with("mysql://") {
+                Box::new(
+                    crate::sql_sink::MysqlAlerts::new(url, password, table)
+                        .map_err(io::Error::other)?,
+                )
+            } else {
+                Box::new(
+                    crate::sql_sink::PostgresAlerts::new(url, password, table)
+                        .map_err(io::Error::other)?,
+                )
+            };
             Box::new(Forward::start(
                 name,
                 (Encoding::Row, transport),

@@ -44,13 +44,33 @@ pub enum Database {
         /// The variable holding the password.
         password_env: Option<String>,
     },
+    /// A MySQL or MariaDB server (`mysql://user@host:port/db`), its
+    /// password likewise.
+    Mysql {
+        /// The connection URL, without a password.
+        url: String,
+        /// The variable holding the password.
+        password_env: Option<String>,
+    },
+}
+
+/// The password in `var`, when one is needed.
+pub fn password(var: Option<&str>) -> Result<Option<String>, String> {
+    var.map(|v| {
+        std::env::var(v).map_err(|_| {
+            format!(
+                "{v} is not set (the database password comes from the environment or a .env file)"
+            )
+        })
+    })
+    .transpose()
 }
 
 impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
-            Database::Postgres { url, .. } => f.write_str(url),
+            Database::Postgres { url, .. } | Database::Mysql { url, .. } => f.write_str(url),
         }
     }
 }
@@ -198,6 +218,9 @@ fn poll(
             Database::Postgres { url, password_env } => {
                 read_postgres((url, password_env.as_deref()), t, taken.floor())?
             }
+            Database::Mysql { url, password_env } => {
+                read_mysql((url, password_env.as_deref()), t, taken.floor())?
+            }
         };
         // What is new: for each row content at each value, what the table
         // holds beyond what was taken.
@@ -343,11 +366,8 @@ fn read_postgres(
     floor: Option<&Key>,
 ) -> Result<Vec<Row>, String> {
     let mut config: postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
-    if let Some(var) = password_env {
-        let password = std::env::var(var).map_err(|_| {
-            format!("{var} is not set (the database password comes from the environment or a .env file)")
-        })?;
-        config.password(password);
+    if let Some(p) = password(password_env)? {
+        config.password(p);
     }
     config.connect_timeout(Duration::from_secs(10));
     let mut client = config
@@ -379,6 +399,76 @@ fn read_postgres(
             Some(_) => Key::Null,
             None => return Err(format!("{}: no column {}", t.table, t.order_by)),
         };
+        out.push(Row {
+            key,
+            json: serde_json::Value::Object(object).to_string(),
+        });
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
+    Ok(out)
+}
+
+/// The rows at or above `floor` of a MySQL or MariaDB table, as
+/// `read_sqlite` gives them.
+fn read_mysql(
+    (url, password_env): (&str, Option<&str>),
+    t: &Table,
+    floor: Option<&Key>,
+) -> Result<Vec<Row>, String> {
+    use mysql::prelude::Queryable;
+    let opts = mysql::Opts::from_url(url).map_err(|e| format!("{url}: {e}"))?;
+    let opts = mysql::OptsBuilder::from_opts(opts)
+        .pass(password(password_env)?)
+        .tcp_connect_timeout(Some(Duration::from_secs(10)));
+    let mut conn = mysql::Conn::new(opts).map_err(|e| format!("{url}: {e}"))?;
+    let order = format!("`{}`", t.order_by.replace('`', "``"));
+    let from = format!("SELECT * FROM `{}`", t.table.replace('`', "``"));
+    let result: Result<Vec<mysql::Row>, mysql::Error> = match floor {
+        // Prepared statements every time: the server then sends typed
+        // values (the text protocol would send numbers as text, and rows
+        // would not compare from one poll to the next).
+        None | Some(Key::Null) => conn.exec(format!("{from} ORDER BY {order}"), ()),
+        Some(Key::Number(n)) => {
+            conn.exec(format!("{from} WHERE {order} >= ? ORDER BY {order}"), (n,))
+        }
+        Some(Key::Text(s)) => conn.exec(
+            format!("{from} WHERE CAST({order} AS CHAR) >= ? ORDER BY {order}"),
+            (s,),
+        ),
+    };
+    let rows = result.map_err(|e| format!("{url}: {}: {e}", t.table))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut object = serde_json::Map::new();
+        let mut key = Key::Null;
+        for (i, column) in row.columns_ref().iter().enumerate() {
+            let name = column.name_str().into_owned();
+            let value = match row.as_ref(i) {
+                None | Some(mysql::Value::NULL) => serde_json::Value::Null,
+                Some(mysql::Value::Int(n)) => (*n).into(),
+                Some(mysql::Value::UInt(n)) => (*n).into(),
+                Some(mysql::Value::Float(x)) => f64::from(*x).into(),
+                Some(mysql::Value::Double(x)) => (*x).into(),
+                Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned().into(),
+                Some(mysql::Value::Date(y, mo, d, h, mi, s, us)) => {
+                    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}").into()
+                }
+                Some(mysql::Value::Time(neg, d, h, mi, s, us)) => format!(
+                    "{}{:02}:{mi:02}:{s:02}.{us:06}",
+                    if *neg { "-" } else { "" },
+                    u32::from(*h) + d * 24
+                )
+                .into(),
+            };
+            if name == t.order_by {
+                key = match &value {
+                    serde_json::Value::Number(n) => Key::Number(n.as_f64().unwrap_or(0.0)),
+                    serde_json::Value::String(s) => Key::Text(s.clone()),
+                    _ => Key::Null,
+                };
+            }
+            object.insert(name, value);
+        }
         out.push(Row {
             key,
             json: serde_json::Value::Object(object).to_string(),

@@ -1,4 +1,5 @@
-//! Alerts into a SQL table of another system's database (seed 002 kept
+//! Alerts into a SQL table of another system's database, PostgreSQL or
+//! MySQL/MariaDB (seed 002 kept
 //! its alerts in MySQL, to query, filter and export them there): one row
 //! per alert, upserted by its id, so that an alert sent again (its final
 //! state after it opened, or a batch resent after a failure) updates its
@@ -109,6 +110,98 @@ impl Transport for PostgresAlerts {
         })();
         if sent.is_err() {
             self.client = None;
+        }
+        sent.map_err(|why| Failed {
+            taken: 0,
+            why: std::io::Error::other(why),
+        })
+    }
+}
+
+/// A MySQL or MariaDB table of alerts.
+pub struct MysqlAlerts {
+    opts: mysql::Opts,
+    table: String,
+    conn: Option<mysql::Conn>,
+}
+
+impl MysqlAlerts {
+    /// Alerts into `table` of the database at `url`.
+    pub fn new(url: &str, password: Option<String>, table: &str) -> Result<MysqlAlerts, String> {
+        let opts = mysql::Opts::from_url(url).map_err(|e| format!("{url}: {e}"))?;
+        let opts = mysql::OptsBuilder::from_opts(opts)
+            .pass(password)
+            .tcp_connect_timeout(Some(Duration::from_secs(10)));
+        Ok(MysqlAlerts {
+            opts: opts.into(),
+            table: format!("`{}`", table.replace('`', "``")),
+            conn: None,
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut mysql::Conn, mysql::Error> {
+        use mysql::prelude::Queryable;
+        if self.conn.is_none() {
+            let mut conn = mysql::Conn::new(self.opts.clone())?;
+            conn.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    id VARCHAR(64) PRIMARY KEY,
+                    rule_id VARCHAR(255) NOT NULL,
+                    title TEXT NOT NULL,
+                    severity VARCHAR(16) NOT NULL,
+                    time VARCHAR(40),
+                    first_seen VARCHAR(40),
+                    last_seen VARCHAR(40),
+                    count BIGINT NOT NULL,
+                    source_ip VARCHAR(64),
+                    host VARCHAR(255),
+                    doc LONGTEXT NOT NULL
+                )",
+                self.table
+            ))?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("just made"))
+    }
+}
+
+impl Transport for MysqlAlerts {
+    fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
+        use mysql::prelude::Queryable;
+        let table = self.table.clone();
+        let sent = (|| -> Result<(), String> {
+            let conn = self.conn().map_err(|e| e.to_string())?;
+            let mut tx = conn
+                .start_transaction(mysql::TxOpts::default())
+                .map_err(|e| e.to_string())?;
+            let upsert = format!(
+                "INSERT INTO {table} (id, rule_id, title, severity, time, first_seen, last_seen, count, source_ip, host, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen), count = VALUES(count), doc = VALUES(doc)"
+            );
+            for r in records {
+                let a: serde_json::Value =
+                    serde_json::from_slice(r).map_err(|e| format!("an alert: {e}"))?;
+                let text = |k: &str| a[k].as_str().map(str::to_string);
+                let params: Vec<mysql::Value> = vec![
+                    text("id").unwrap_or_default().into(),
+                    text("rule_id").unwrap_or_default().into(),
+                    text("title").unwrap_or_default().into(),
+                    text("severity").unwrap_or_default().into(),
+                    text("timestamp").into(),
+                    text("first_seen").into(),
+                    text("last_seen").into(),
+                    a["count"].as_i64().unwrap_or(0).into(),
+                    group(&a, "source.ip").into(),
+                    group(&a, "host.name").into(),
+                    String::from_utf8_lossy(r).into_owned().into(),
+                ];
+                tx.exec_drop(&upsert, params).map_err(|e| e.to_string())?;
+            }
+            tx.commit().map_err(|e| e.to_string())
+        })();
+        if sent.is_err() {
+            self.conn = None;
         }
         sent.map_err(|why| Failed {
             taken: 0,

@@ -141,11 +141,16 @@ impl Reader<'_> {
                     self.fail(node.mark(), format!("{what} has no `database`"));
                     return None;
                 };
-                let url = self.text(n, "database")?.to_string();
-                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                let url = self
+                    .text(n, "database")?
+                    .replacen("mariadb://", "mysql://", 1);
+                if !(url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("mysql://"))
+                {
                     self.fail(
                         n.mark(),
-                        format!("{what}: database `{url}`? (postgres://USER@HOST:PORT/DB)"),
+                        format!("{what}: database `{url}`? (postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB)"),
                     );
                     return None;
                 }

@@ -60,10 +60,23 @@ impl Reader<'_> {
                         url: database,
                         password_env,
                     }
+                } else if database.starts_with("mysql://") || database.starts_with("mariadb://") {
+                    let user = database.split('@').next().unwrap_or("");
+                    if database.contains('@') && user.matches(':').count() > 1 {
+                        self.fail(
+                            at,
+                            format!("{what}: the password goes in `password_env`, not in the file"),
+                        );
+                        return None;
+                    }
+                    crate::sql::Database::Mysql {
+                        url: database.replacen("mariadb://", "mysql://", 1),
+                        password_env,
+                    }
                 } else {
                     self.fail(
                         at,
-                        format!("{what}: database `{database}`? (sqlite:PATH or postgres://USER@HOST:PORT/DB)"),
+                        format!("{what}: database `{database}`? (sqlite:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB)"),
                     );
                     return None;
                 };

@@ -1,0 +1,182 @@
+//! A MariaDB server (the project's script starts one with a folder and
+//! port of its own) as seed 000 and seed 002 used SQL: a table of web
+//! application rows read as a SQL source exactly once, and the alerts
+//! they raise upserted into a table of the same server.
+//!
+//! MariaDB comes from the system's packages (`scripts/install-servers.sh`);
+//! without it the test says it was skipped, unless
+//! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mysql::prelude::Queryable;
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh")
+}
+
+fn installed() -> bool {
+    let found = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    if !found {
+        assert!(
+            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
+            "MariaDB is not installed (scripts/install-servers.sh)"
+        );
+        eprintln!("skipped: MariaDB not installed (scripts/install-servers.sh)");
+    }
+    found
+}
+
+struct Server {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = dir.join("mariadb");
+        let ok = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "MariaDB did not start");
+        Server { dir, port }
+    }
+
+    fn conn(&self) -> mysql::Conn {
+        mysql::Conn::new(
+            mysql::Opts::from_url(&format!("mysql://rampart@127.0.0.1:{}/siem", self.port))
+                .unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn seed_zero_rows_come_from_mariadb_once_and_their_alerts_go_back_into_it() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut conn = server.conn();
+    conn.query_drop(
+        "CREATE TABLE web_application (log_id INT, timestamp DATETIME, user_id VARCHAR(64),
+             ip_address VARCHAR(64), resource VARCHAR(255), http_method VARCHAR(10),
+             response_code INT, user_agent VARCHAR(255), query TEXT)",
+    )
+    .unwrap();
+    let rows = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/seed0/web_application_logs.jsonl"),
+    )
+    .unwrap();
+    for line in rows.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = |k: &str| r[k].as_str().map(str::to_string);
+        conn.exec_drop(
+            "INSERT INTO web_application VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r["log_id"].as_i64(),
+                text("timestamp"),
+                text("user_id"),
+                text("ip_address"),
+                text("resource"),
+                text("http_method"),
+                r["response_code"].as_i64(),
+                text("user_agent"),
+                text("query"),
+            ),
+        )
+        .unwrap();
+    }
+    let n = rows.lines().count();
+    let db = dir.path().join("siem.db");
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:
+  webapp:
+    type: sql
+    database: mysql://rampart@127.0.0.1:{port}/siem
+    table: web_application
+    order_by: log_id
+    follow: false
+sinks:
+  db:
+    type: store
+    path: {db}
+  warehouse:
+    type: sql
+    database: mariadb://rampart@127.0.0.1:{port}/siem
+    table: siem_alerts
+    take: alerts
+",
+            port = server.port,
+            db = db.display()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .env_remove("RAMPART_DB")
+            .args(["run", "--no-db", "-q", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let stored = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "events",
+                "--query",
+                "event.dataset=json",
+            ])
+            .args(["--limit", "1000", "--format", "jsonl"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().lines().count()
+    };
+    run();
+    assert_eq!(stored(), n);
+    let alerts: Vec<(String, i64)> = conn
+        .query("SELECT rule_id, count FROM siem_alerts ORDER BY id")
+        .unwrap();
+    assert!(!alerts.is_empty(), "seed 000's rows raise alerts");
+    run();
+    assert_eq!(stored(), n, "nothing is read twice");
+    let again: Vec<(String, i64)> = conn
+        .query("SELECT rule_id, count FROM siem_alerts ORDER BY id")
+        .unwrap();
+    assert_eq!(again, alerts, "and no alert is added or changed");
+}
