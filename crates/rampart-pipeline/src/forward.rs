@@ -44,6 +44,8 @@ pub enum Encoding {
     /// A row of a SQL table of alerts: the alert's JSON, which the
     /// transport writes as the row.
     Row,
+    /// A message of a stream: the alert's or the event's JSON.
+    Message,
 }
 
 /// A forwarding sink.
@@ -131,7 +133,7 @@ impl Forward {
                 record.extend_from_slice(json);
                 record.push(b'}');
             }
-            Encoding::Webhook(WebhookFormat::Json) | Encoding::Row => {
+            Encoding::Webhook(WebhookFormat::Json) | Encoding::Row | Encoding::Message => {
                 record.extend_from_slice(json)
             }
             Encoding::Webhook(WebhookFormat::Slack) => {

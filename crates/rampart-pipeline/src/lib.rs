@@ -16,6 +16,7 @@ pub mod framing;
 pub mod generate;
 pub mod hec;
 pub mod metrics;
+pub mod nats;
 pub mod output;
 pub mod outputs;
 pub mod queue;

@@ -75,6 +75,20 @@ pub fn open(
             let transport = Box::new(transport::Http::batches(endpoint, auth, *gzip));
             Box::new(Forward::start(name, (encoding, transport), buffer, counts)?)
         }
+        SinkKind::Nats {
+            servers,
+            stream,
+            subject,
+            buffer,
+        } => {
+            let transport = Box::new(crate::nats::Publisher::new(servers, stream, subject)?);
+            Box::new(Forward::start(
+                name,
+                (Encoding::Message, transport),
+                buffer,
+                counts,
+            )?)
+        }
         SinkKind::SqlAlerts {
             url,
             password_env,

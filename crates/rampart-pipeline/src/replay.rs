@@ -17,6 +17,13 @@ pub enum Target {
     Tcp(String),
     /// Lines appended to a file.
     File(PathBuf),
+    /// Messages published to a NATS JetStream subject (`nats://host:port/subject`).
+    Nats {
+        /// The servers.
+        servers: String,
+        /// The subject.
+        subject: String,
+    },
 }
 
 impl Target {
@@ -25,8 +32,15 @@ impl Target {
         match text.split_once("://") {
             Some(("udp", a)) => Ok(Target::Udp(a.to_string())),
             Some(("tcp", a)) => Ok(Target::Tcp(a.to_string())),
+            Some(("nats", a)) => match a.split_once('/') {
+                Some((host, subject)) if !subject.is_empty() => Ok(Target::Nats {
+                    servers: format!("nats://{host}"),
+                    subject: subject.to_string(),
+                }),
+                _ => Err(format!("`{text}` names no subject (nats://HOST:PORT/SUBJECT)")),
+            },
             Some((scheme, _)) => Err(format!(
-                "`{scheme}://` is not a target rampart replays to (udp://, tcp:// or a file)"
+                "`{scheme}://` is not a target rampart replays to (udp://, tcp://, nats:// or a file)"
             )),
             None => Ok(Target::File(PathBuf::from(text))),
         }
@@ -55,6 +69,8 @@ pub struct Sent {
 
 /// Writes lines to a target.
 pub(crate) enum Writer {
+    /// Messages gathered, then published with their acknowledgements.
+    Nats(crate::nats::Publisher, Vec<Vec<u8>>),
     Udp(UdpSocket),
     Stream(BufWriter<Box<dyn Write>>, StreamFraming),
 }
@@ -62,6 +78,10 @@ pub(crate) enum Writer {
 impl Writer {
     pub(crate) fn open(to: &Target, framing: StreamFraming) -> io::Result<Writer> {
         Ok(match to {
+            Target::Nats { servers, subject } => Writer::Nats(
+                crate::nats::Publisher::new(servers, &crate::nats::stream_for(subject), subject)?,
+                Vec::new(),
+            ),
             Target::Udp(a) => {
                 let socket = UdpSocket::bind("0.0.0.0:0")?;
                 socket.connect(a)?;
@@ -84,6 +104,13 @@ impl Writer {
 
     pub(crate) fn line(&mut self, line: &[u8]) -> io::Result<()> {
         match self {
+            Writer::Nats(_, pending) => {
+                pending.push(line.to_vec());
+                if pending.len() >= 512 {
+                    self.flush()?;
+                }
+                Ok(())
+            }
             Writer::Udp(socket) => socket.send(line).map(|_| ()),
             Writer::Stream(out, StreamFraming::Newline) => {
                 out.write_all(line)?;
@@ -98,6 +125,11 @@ impl Writer {
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         match self {
+            Writer::Nats(publisher, pending) => {
+                use crate::delivery::Transport;
+                let batch = std::mem::take(pending);
+                publisher.send(&batch).map_err(|f| f.why)
+            }
             Writer::Udp(_) => Ok(()),
             Writer::Stream(out, _) => out.flush(),
         }
@@ -149,6 +181,7 @@ pub fn replay(
 
 fn describe(to: &Target) -> String {
     match to {
+        Target::Nats { servers, subject } => format!("{servers}/{subject}"),
         Target::Udp(a) => format!("udp://{a}"),
         Target::Tcp(a) => format!("tcp://{a}"),
         Target::File(p) => p.display().to_string(),

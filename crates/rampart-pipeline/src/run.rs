@@ -104,7 +104,7 @@ impl Source {
                 }
             }
             SourceKind::File { .. } | SourceKind::Sql { .. } => Parsing::Ready(Vec::new()),
-            SourceKind::Hec { .. } => {
+            SourceKind::Hec { .. } | SourceKind::Nats(_) => {
                 let mut ctx = FileContext::new(&label, options);
                 ctx.modified = Some(jiff::Timestamp::now());
                 let json = rampart_parse::by_name("json")
@@ -256,6 +256,7 @@ fn label(kind: &SourceKind) -> String {
         SourceKind::Sql {
             database, table, ..
         } => format!("{database}/{table}"),
+        SourceKind::Nats(sub) => format!("{}/{}", sub.servers, sub.subject),
     }
 }
 
@@ -426,6 +427,11 @@ pub fn run(
                     db,
                 };
                 tail::start(index, tail, tx.clone(), Arc::clone(stop))
+                    .map_err(|e| format!("source `{}`: {e}", spec.name))?;
+                continue;
+            }
+            SourceKind::Nats(sub) => {
+                crate::nats::start(index, sub.clone(), tx.clone(), Arc::clone(stop))
                     .map_err(|e| format!("source `{}`: {e}", spec.name))?;
                 continue;
             }

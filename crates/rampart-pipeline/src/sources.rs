@@ -73,7 +73,7 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
             )))
         }
         SourceKind::Stdin { .. } => Bound::Stdin,
-        SourceKind::File { .. } | SourceKind::Sql { .. } => Bound::Files,
+        SourceKind::File { .. } | SourceKind::Sql { .. } | SourceKind::Nats(_) => Bound::Files,
         SourceKind::Hec {
             listen, token_env, ..
         } => {

@@ -70,6 +70,8 @@ pub enum SourceKind {
         /// Events longer than this are cut and flagged.
         max_frame: usize,
     },
+    /// A NATS JetStream stream, read by a durable consumer.
+    Nats(crate::nats::Subscription),
     /// A SQL table polled by a column that grows, what was taken kept in
     /// the store.
     Sql {
@@ -207,6 +209,17 @@ pub enum SinkKind {
         /// Whether request bodies are gzipped.
         gzip: bool,
         /// Where records wait for the collector.
+        buffer: Buffer,
+    },
+    /// Records published to a NATS JetStream stream.
+    Nats {
+        /// The servers (`nats://host:port`).
+        servers: String,
+        /// The stream (made, taking `subject`, when it is not there).
+        stream: String,
+        /// The subject records are published on.
+        subject: String,
+        /// Where records wait for the stream.
         buffer: Buffer,
     },
     /// Alerts upserted into a SQL table of another database.

@@ -13,7 +13,9 @@ impl Reader<'_> {
         let kind = self.kind(
             node,
             &what,
-            &["stdout", "file", "store", "syslog", "hec", "webhook", "sql"],
+            &[
+                "stdout", "file", "store", "syslog", "hec", "webhook", "sql", "nats",
+            ],
         )?;
         let e = self.map(
             node,
@@ -31,6 +33,15 @@ impl Reader<'_> {
                     "index",
                     "sourcetype",
                     "gzip",
+                    "buffer",
+                ],
+                "nats" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "servers",
+                    "stream",
+                    "subject",
                     "buffer",
                 ],
                 "sql" => &[
@@ -126,6 +137,31 @@ impl Reader<'_> {
                     index,
                     sourcetype,
                     gzip,
+                    buffer,
+                }
+            }
+            "nats" => {
+                let servers = match e.get("servers") {
+                    Some(n) => self.text(n, "servers")?.to_string(),
+                    None => "nats://127.0.0.1:4222".to_string(),
+                };
+                let Some(n) = e.get("subject") else {
+                    self.fail(node.mark(), format!("{what} has no `subject`"));
+                    return None;
+                };
+                let subject = self.text(n, "subject")?.to_string();
+                let stream = match e.get("stream") {
+                    Some(n) => self.text(n, "stream")?.to_string(),
+                    None => crate::nats::stream_for(&subject),
+                };
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Nats {
+                    servers,
+                    stream,
+                    subject,
                     buffer,
                 }
             }

@@ -9,7 +9,51 @@ use crate::yaml::Node;
 impl Reader<'_> {
     pub(super) fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
         let what = format!("source `{name}`");
-        match self.kind(node, &what, &["syslog", "stdin", "file", "hec", "sql"])? {
+        match self.kind(
+            node,
+            &what,
+            &["syslog", "stdin", "file", "hec", "sql", "nats"],
+        )? {
+            "nats" => {
+                let e = self.map(
+                    node,
+                    &what,
+                    &[
+                        "type",
+                        "servers",
+                        "stream",
+                        "subject",
+                        "consumer",
+                        "max_frame",
+                    ],
+                );
+                let text = |r: &mut Self, key: &str| -> Option<Option<String>> {
+                    match e.get(key) {
+                        Some(n) => Some(Some(r.text(n, key)?.to_string())),
+                        None => Some(None),
+                    }
+                };
+                let servers =
+                    text(self, "servers")?.unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+                let Some(subject) = text(self, "subject")? else {
+                    self.fail(node.mark(), format!("{what} has no `subject`"));
+                    return None;
+                };
+                let stream =
+                    text(self, "stream")?.unwrap_or_else(|| crate::nats::stream_for(&subject));
+                let consumer = text(self, "consumer")?.unwrap_or_else(|| "rampart".into());
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                Some(SourceKind::Nats(crate::nats::Subscription {
+                    servers,
+                    stream,
+                    subject,
+                    consumer,
+                    max_frame,
+                }))
+            }
             "sql" => {
                 let e = self.map(
                     node,

@@ -328,6 +328,10 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
             SourceKind::Hec {
                 listen, token_env, ..
             } => format!("Splunk HEC on http://{listen} (token in {token_env})"),
+            SourceKind::Nats(sub) => format!(
+                "NATS stream {} ({}) on {}, durable consumer {}",
+                sub.stream, sub.subject, sub.servers, sub.consumer
+            ),
             SourceKind::Sql {
                 database,
                 table,
@@ -371,6 +375,12 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                     .map_or(String::new(), |i| format!(" (index {i})"))
             ),
             SinkKind::SqlAlerts { url, table, .. } => format!("the table {table} of {url}"),
+            SinkKind::Nats {
+                servers,
+                stream,
+                subject,
+                ..
+            } => format!("NATS stream {stream} ({subject}) on {servers}"),
             SinkKind::Webhook { url, format, .. } => match url {
                 rampart_pipeline::config::Secret::Plain(u) => format!("webhook {u} ({format:?})"),
                 rampart_pipeline::config::Secret::Env(v) => {
