@@ -70,7 +70,7 @@ pub struct Sent {
 /// Writes lines to a target.
 pub(crate) enum Writer {
     /// Messages gathered, then published with their acknowledgements.
-    Nats(crate::nats::Publisher, Vec<Vec<u8>>),
+    Nats(Box<crate::nats::Publisher>, Vec<Vec<u8>>),
     Udp(UdpSocket),
     Stream(BufWriter<Box<dyn Write>>, StreamFraming),
 }
@@ -79,7 +79,11 @@ impl Writer {
     pub(crate) fn open(to: &Target, framing: StreamFraming) -> io::Result<Writer> {
         Ok(match to {
             Target::Nats { servers, subject } => Writer::Nats(
-                crate::nats::Publisher::new(servers, &crate::nats::stream_for(subject), subject)?,
+                Box::new(crate::nats::Publisher::new(
+                    servers,
+                    &crate::nats::stream_for(subject),
+                    subject,
+                )?),
                 Vec::new(),
             ),
             Target::Udp(a) => {
