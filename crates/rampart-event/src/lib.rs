@@ -31,6 +31,7 @@ pub mod time;
 mod value;
 
 pub use event::{Event, FieldName, Origin};
+pub use json::write_value;
 pub use value::{Value, ValueRef};
 
 /// Re-exported so downstream crates name the same timestamp type.

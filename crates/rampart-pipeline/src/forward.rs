@@ -91,7 +91,7 @@ impl Forward {
     }
 
     /// The record of `json` (an alert's at `level`, or an event's).
-    fn record(&self, json: &[u8], alert: Option<&Alert>) -> io::Result<Vec<u8>> {
+    fn make_record(&self, json: &[u8], alert: Option<&Alert>) -> io::Result<Vec<u8>> {
         let kind = if alert.is_some() { "alert" } else { "event" };
         let mut record = Vec::with_capacity(json.len() + 128);
         match &self.encoding {
@@ -184,18 +184,22 @@ impl Output for Forward {
     fn alert(&mut self, alert: &Alert) -> io::Result<()> {
         let mut json = Vec::with_capacity(1024);
         alert.write_json(&mut json)?;
-        let record = self.record(&json, Some(alert))?;
+        let record = self.make_record(&json, Some(alert))?;
         self.hand(record);
         Ok(())
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
+        let mut json = Vec::with_capacity(512);
+        event.write_json(&mut json);
+        self.record(&json)
+    }
+
+    fn record(&mut self, json: &[u8]) -> io::Result<()> {
         if matches!(self.encoding, Encoding::Webhook(_) | Encoding::Row) {
             return Err(io::Error::other("this sink takes alerts only"));
         }
-        let mut json = Vec::with_capacity(512);
-        event.write_json(&mut json);
-        let record = self.record(&json, None)?;
+        let record = self.make_record(json, None)?;
         self.hand(record);
         Ok(())
     }

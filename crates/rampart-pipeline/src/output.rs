@@ -15,6 +15,8 @@ pub trait Output: Send {
     fn alert(&mut self, alert: &Alert) -> io::Result<()>;
     /// Writes one event.
     fn event(&mut self, event: &Event) -> io::Result<()>;
+    /// Writes one event already made into its JSON (by a template).
+    fn record(&mut self, json: &[u8]) -> io::Result<()>;
     /// Hands on what is buffered.
     fn flush(&mut self) -> io::Result<()>;
     /// Ends: what a delivery to a destination did, for those that have one.

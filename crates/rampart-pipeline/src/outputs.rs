@@ -157,6 +157,11 @@ impl<W: Write + Send> Output for JsonLines<W> {
         self.0.write_all(&json)
     }
 
+    fn record(&mut self, json: &[u8]) -> io::Result<()> {
+        self.0.write_all(json)?;
+        self.0.write_all(b"\n")
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()
     }
@@ -184,10 +189,14 @@ impl<W: Write + Send> Output for JsonArray<W> {
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        self.next()?;
         let mut json = Vec::with_capacity(512);
         event.write_json(&mut json);
-        self.out.write_all(&json)
+        self.record(&json)
+    }
+
+    fn record(&mut self, json: &[u8]) -> io::Result<()> {
+        self.next()?;
+        self.out.write_all(json)
     }
 
     fn flush(&mut self) -> io::Result<()> {

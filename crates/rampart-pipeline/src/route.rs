@@ -34,6 +34,8 @@ pub struct Route {
     /// Its writer.
     pub out: Box<dyn Output>,
     counts: Arc<SinkCounts>,
+    /// The flat record events are written as, when not whole.
+    template: Option<Vec<(String, String)>>,
     /// Records written.
     pub written: u64,
     /// Records it failed to write.
@@ -56,10 +58,39 @@ impl Route {
             min,
             out,
             counts,
+            template: None,
             written: 0,
             failed: 0,
             said: false,
         }
+    }
+
+    /// Events are written as the flat record `template` names.
+    pub fn with_template(mut self, template: Option<Vec<(String, String)>>) -> Route {
+        self.template = template;
+        self
+    }
+
+    /// Writes `event`, whole or as its template's record.
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        let Some(template) = &self.template else {
+            return self.out.event(event);
+        };
+        let mut json = Vec::with_capacity(256);
+        json.push(b'{');
+        for (i, (name, field)) in template.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            serde_json::to_writer(&mut json, name).map_err(io::Error::other)?;
+            json.push(b':');
+            match event.get(field) {
+                Some(value) => rampart_event::write_value(&mut json, value),
+                None => json.extend_from_slice(b"null"),
+            }
+        }
+        json.push(b'}');
+        self.out.record(&json)
     }
 
     fn result(&mut self, r: io::Result<()>, log: &mut dyn FnMut(String)) {
@@ -214,7 +245,7 @@ impl Sink for Router<'_> {
         for route in &mut self.routes {
             if route.take.events() {
                 for event in &events {
-                    let r = route.out.event(event);
+                    let r = route.event(event);
                     route.result(r, self.log);
                 }
             }

@@ -861,3 +861,42 @@ sinks:
     run();
     assert_eq!(stored(), rows + 3);
 }
+
+#[test]
+fn a_template_writes_events_as_the_flat_record_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:\n  piped:\n    type: stdin\nsinks:\n  out:\n    type: stdout\n    take: events\n    template:\n      src: source.ip\n      when: \"@timestamp\"\n      port: source.port\n      absent: no.such.field\n",
+    )
+    .unwrap();
+    let mut child = rampart()
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"Mar 14 03:00:01 web01 sshd[9]: Connection closed by 192.0.2.9 port 4000 [preauth]\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The record's names in the template's order, values typed, a missing
+    // field null.
+    assert!(
+        text.starts_with("{\"src\":\"192.0.2.9\",\"when\":\""),
+        "{text}"
+    );
+    let record: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(record["port"], 4000);
+    assert!(record["absent"].is_null());
+}

@@ -171,6 +171,10 @@ pub struct SinkSpec {
     pub min_severity: Level,
     /// What it is.
     pub kind: SinkKind,
+    /// Events written as a flat record of these fields, in this order:
+    /// (the record's name, the event's field), for a receiver whose
+    /// searches expect another shape (seed 000's record, Splunk CIM).
+    pub template: Option<Vec<(String, String)>>,
 }
 
 /// Where a sink writes.

@@ -8,6 +8,23 @@ use crate::delivery::Buffer;
 use crate::yaml::Node;
 
 impl Reader<'_> {
+    /// `{name: field, ...}`: the record's names and the event's fields.
+    fn template(&mut self, node: &Node, what: &str) -> Option<Vec<(String, String)>> {
+        let Node::Map(entries, _) = node else {
+            self.fail(
+                node.mark(),
+                format!("{what}: template must map each record name to an event field"),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        for (name, _, field) in entries {
+            let field = self.text(field, "template")?;
+            out.push((name.clone(), field.to_string()));
+        }
+        Some(out)
+    }
+
     pub(super) fn sink(&mut self, name: &str, node: &Node) -> Option<SinkSpec> {
         let what = format!("sink `{name}`");
         let kind = self.kind(
@@ -21,13 +38,21 @@ impl Reader<'_> {
             node,
             &what,
             match kind {
-                "stdout" => &["type", "take", "min_severity"],
-                "file" => &["type", "take", "min_severity", "path", "format"],
-                "store" => &["type", "take", "min_severity", "path", "commit_events"],
+                "stdout" => &["type", "take", "min_severity", "template"],
+                "file" => &["type", "take", "min_severity", "template", "path", "format"],
+                "store" => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "template",
+                    "path",
+                    "commit_events",
+                ],
                 "hec" => &[
                     "type",
                     "take",
                     "min_severity",
+                    "template",
                     "to",
                     "token_env",
                     "index",
@@ -39,6 +64,7 @@ impl Reader<'_> {
                     "type",
                     "take",
                     "min_severity",
+                    "template",
                     "servers",
                     "stream",
                     "subject",
@@ -48,6 +74,7 @@ impl Reader<'_> {
                     "type",
                     "take",
                     "min_severity",
+                    "template",
                     "database",
                     "password_env",
                     "table",
@@ -57,12 +84,21 @@ impl Reader<'_> {
                     "type",
                     "take",
                     "min_severity",
+                    "template",
                     "to",
                     "url_env",
                     "format",
                     "buffer",
                 ],
-                _ => &["type", "take", "min_severity", "to", "framing", "buffer"],
+                _ => &[
+                    "type",
+                    "take",
+                    "min_severity",
+                    "template",
+                    "to",
+                    "framing",
+                    "buffer",
+                ],
             },
         );
         let take = match e.get("take") {
@@ -329,11 +365,26 @@ impl Reader<'_> {
                 }
             }
         };
+        let template = match node {
+            Node::Map(entries, _) => match entries.iter().find(|(k, ..)| k == "template") {
+                Some((_, _, t)) => Some(self.template(t, &what)?),
+                None => None,
+            },
+            _ => None,
+        };
+        if template.is_some() && matches!(kind, SinkKind::Store { .. }) {
+            self.fail(
+                node.mark(),
+                format!("{what}: the store keeps events whole (no `template`)"),
+            );
+            return None;
+        }
         Some(SinkSpec {
             name: name.to_string(),
             take,
             min_severity,
             kind,
+            template,
         })
     }
 }

@@ -137,12 +137,8 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("sink `{}` cannot open", sink.name))?;
         if let Some(out) = out {
             let name = sink.name.clone();
-            routes.push(Route::new(
-                name,
-                (sink.take, sink.min_severity),
-                out,
-                counts,
-            ));
+            let route = Route::new(name, (sink.take, sink.min_severity), out, counts);
+            routes.push(route.with_template(sink.template.clone()));
         }
     }
     let mut log = |line: String| eprintln!("{line}");
