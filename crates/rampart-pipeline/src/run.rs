@@ -442,6 +442,7 @@ pub fn run(
                 look_back,
                 every,
                 follow,
+                hit_counts,
             } => {
                 let db = store
                     .clone()
@@ -455,6 +456,7 @@ pub fn run(
                     every: *every,
                     follow: *follow,
                     db,
+                    hit_counts: hit_counts.clone(),
                 };
                 crate::sql::start(index, table, tx.clone(), Arc::clone(stop))
                     .map_err(|e| format!("source `{}`: {e}", spec.name))?;

@@ -94,6 +94,10 @@ pub struct Table {
     pub follow: bool,
     /// The store that keeps what was taken.
     pub db: PathBuf,
+    /// A column whose values are counted over every row taken (seed 000's
+    /// per-address hit counts), and the field each row gets its value's
+    /// count so far in.
+    pub hit_counts: Option<(String, String)>,
 }
 
 /// A value of the growing column, ordered as SQL orders it (nulls, then
@@ -139,7 +143,14 @@ impl Eq for Key {}
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Taken {
     rows: BTreeMap<Key, BTreeMap<u64, u32>>,
+    /// Rows taken so far per value of the counted column (seed 000's
+    /// `ip_hit_count`), over every run.
+    hits: BTreeMap<String, u64>,
 }
+
+/// Distinct values counted, at most: past it, new values are not counted
+/// (and their rows get no count), so the state stays bounded.
+const MAX_COUNTED: usize = 1_000_000;
 
 impl Taken {
     /// The lowest value kept: polls read from it up.
@@ -245,10 +256,14 @@ fn poll(
             let mut decoder = FileDecoder::new(ctx.clone(), Some(json));
             for (row, hash) in chunk {
                 ordinal += 1;
+                let json = match &t.hit_counts {
+                    Some((column, name)) => counted(&row.json, column, name, &mut taken.hits),
+                    None => row.json.clone(),
+                };
                 decoder.feed(Line {
                     no: ordinal,
-                    bytes: row.json.as_bytes(),
-                    len: row.json.len(),
+                    bytes: json.as_bytes(),
+                    len: json.len(),
                 });
                 *taken
                     .rows
@@ -287,6 +302,35 @@ fn poll(
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The row's JSON with `name` set to how many rows taken so far (this one
+/// included) hold its value of `column`.
+fn counted(json: &str, column: &str, name: &str, hits: &mut BTreeMap<String, u64>) -> String {
+    let Ok(serde_json::Value::Object(mut row)) = serde_json::from_str(json) else {
+        return json.to_string();
+    };
+    let value = match row.get(column) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => return json.to_string(),
+        Some(other) => other.to_string(),
+    };
+    let room = hits.len() < MAX_COUNTED;
+    let count = match hits.get_mut(&value) {
+        Some(n) => {
+            *n += 1;
+            Some(*n)
+        }
+        None if room => {
+            hits.insert(value, 1);
+            Some(1)
+        }
+        None => None,
+    };
+    if let Some(n) = count {
+        row.insert(name.to_string(), n.into());
+    }
+    serde_json::Value::Object(row).to_string()
 }
 
 /// `"name"`, quoted for SQL.

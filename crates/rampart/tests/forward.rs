@@ -274,6 +274,7 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
         [
             "http_method",
             "ip_address",
+            "ip_hit_count",
             "log_id",
             "query",
             "resource",
@@ -284,6 +285,20 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
         ]
     );
     assert!(events.iter().all(|e| e["ip_address"].is_string()));
+    // Seed 000's per-address hit counts: each address's rows count 1, 2,
+    // ... up to how many rows it has.
+    let mut per_address: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for e in &events {
+        per_address
+            .entry(e["ip_address"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e["ip_hit_count"].as_u64().unwrap());
+    }
+    for (address, mut counts) in per_address {
+        counts.sort();
+        let want: Vec<u64> = (1..=counts.len() as u64).collect();
+        assert_eq!(counts, want, "{address}");
+    }
     // The rules' alerts went too (seed 000's rows hold SQL injections and
     // scanners).
     assert!(

@@ -87,6 +87,9 @@ pub enum SourceKind {
         every: std::time::Duration,
         /// Whether to keep polling (else read once and end).
         follow: bool,
+        /// A column whose values are counted over every row taken, and
+        /// the field the count goes in (seed 000's `ip_hit_count`).
+        hit_counts: Option<(String, String)>,
     },
     /// Files and folders, read as `ingest` reads them (and followed), how
     /// far each was read kept in the store.

@@ -67,6 +67,8 @@ impl Reader<'_> {
                         "look_back",
                         "poll_seconds",
                         "follow",
+                        "count_hits_of",
+                        "hits_as",
                     ],
                 );
                 let need = |r: &mut Self, key: &str| -> Option<String> {
@@ -136,6 +138,17 @@ impl Reader<'_> {
                     None => true,
                     Some(n) => self.flag(n, &format!("{what}: follow"))?,
                 };
+                let hit_counts = match e.get("count_hits_of") {
+                    None => None,
+                    Some(n) => {
+                        let column = self.text(n, "count_hits_of")?.to_string();
+                        let name = match e.get("hits_as") {
+                            Some(n) => self.text(n, "hits_as")?.to_string(),
+                            None => "ip_hit_count".to_string(),
+                        };
+                        Some((column, name))
+                    }
+                };
                 Some(SourceKind::Sql {
                     database,
                     table,
@@ -143,6 +156,7 @@ impl Reader<'_> {
                     look_back,
                     every: std::time::Duration::from_secs(every),
                     follow,
+                    hit_counts,
                 })
             }
             "hec" => {

@@ -335,6 +335,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 look_back,
                 every,
                 follow,
+                ..
             } => format!(
                 "table {table} of {database} by {order_by} (looking back {look_back} rows; {})",
                 if *follow {
