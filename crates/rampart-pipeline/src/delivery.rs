@@ -166,10 +166,17 @@ impl Waiting {
     }
 }
 
+/// What the delivery thread is handed: records, or a request to say once
+/// everything handed before is in its buffer.
+enum Handed {
+    Records(Vec<Vec<u8>>),
+    Sync(SyncSender<()>),
+}
+
 /// A destination's delivery thread, and the records not yet handed to it.
 pub struct Delivery {
     bundle: Vec<Vec<u8>>,
-    tx: SyncSender<Vec<Vec<u8>>>,
+    tx: SyncSender<Handed>,
     thread: JoinHandle<Delivered>,
 }
 
@@ -192,7 +199,7 @@ impl Delivery {
             }
         };
         let kept = matches!(buffer, Buffer::Disk { .. });
-        let (tx, rx) = sync_channel::<Vec<Vec<u8>>>(4);
+        let (tx, rx) = sync_channel::<Handed>(4);
         let name = name.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("rampart-deliver-{name}"))
@@ -226,7 +233,12 @@ impl Delivery {
                             next_try.saturating_duration_since(Instant::now())
                         };
                         match rx.recv_timeout(wait) {
-                            Ok(bundle) => held = Some(bundle),
+                            Ok(Handed::Records(bundle)) => held = Some(bundle),
+                            // Every bundle before it is in `waiting` (on
+                            // disk, for a disk buffer) by now.
+                            Ok(Handed::Sync(done)) => {
+                                let _ = done.send(());
+                            }
                             Err(RecvTimeoutError::Timeout) => {}
                             Err(RecvTimeoutError::Disconnected) => closing = Some(Instant::now()),
                         }
@@ -301,7 +313,20 @@ impl Delivery {
             let bundle = std::mem::replace(&mut self.bundle, Vec::with_capacity(BUNDLE));
             // The thread takes every bundle until `finish`; should it have
             // died, `finish` carries its panic.
-            let _ = self.tx.send(bundle);
+            let _ = self.tx.send(Handed::Records(bundle));
+        }
+    }
+
+    /// Hands on what was gathered and waits until the thread has put all
+    /// of it in its buffer: on disk, for a disk buffer, where a crash
+    /// cannot lose it. A store commit waits for this, so that a source's
+    /// checkpoint never moves past records a sink could still lose. With
+    /// the buffer full (the destination down), this waits for room.
+    pub fn sync(&mut self) {
+        self.flush();
+        let (done, wait) = sync_channel(1);
+        if self.tx.send(Handed::Sync(done)).is_ok() {
+            let _ = wait.recv();
         }
     }
 

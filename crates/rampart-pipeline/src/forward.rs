@@ -211,6 +211,12 @@ impl Output for Forward {
         Ok(())
     }
 
+    fn sync(&mut self) {
+        if let Some(d) = &mut self.delivery {
+            d.sync();
+        }
+    }
+
     fn close(&mut self) -> Option<Delivered> {
         self.delivery.take().map(Delivery::finish)
     }

@@ -19,6 +19,9 @@ pub trait Output: Send {
     fn record(&mut self, json: &[u8]) -> io::Result<()>;
     /// Hands on what is buffered.
     fn flush(&mut self) -> io::Result<()>;
+    /// Waits until what it was handed cannot be lost by a crash (on disk,
+    /// for a disk buffer), before a store commit moves sources' places.
+    fn sync(&mut self) {}
     /// Ends: what a delivery to a destination did, for those that have one.
     fn close(&mut self) -> Option<Delivered> {
         None

@@ -290,6 +290,12 @@ impl Sink for Router<'_> {
         self.since = std::time::Instant::now();
         self.snapshot.apply(&changes);
         if let Some(store) = &mut self.store {
+            // What the other sinks were handed is safe in their buffers
+            // before the commit moves the sources' places past it.
+            for route in &mut self.routes {
+                route.out.flush().ok();
+                route.out.sync();
+            }
             store.state(changes);
         }
     }

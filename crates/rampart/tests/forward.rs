@@ -306,3 +306,92 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
         "no alert forwarded"
     );
 }
+
+#[test]
+fn run_killed_fifty_times_forwarding_over_relp_loses_nothing() {
+    let Some(bin) = rsyslogd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let rsyslog = Rsyslog::start(bin, dir.path(), true);
+    let n: u64 = 20_000;
+    let log: String = (0..n)
+        .map(|seq| format!("Dec  6 12:00:00 host app: seq={seq}\n"))
+        .collect();
+    std::fs::write(dir.path().join("numbered.log"), log).unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.yml"),
+        format!(
+            "builtin: false
+sources:
+  logs:
+    type: file
+    paths: [numbered.log]
+    follow: false
+sinks:
+  db:
+    type: store
+    path: store.db
+    commit_events: 300
+  siem:
+    type: syslog
+    to: relp://127.0.0.1:{}
+    framing: json
+    take: events
+    buffer:
+      type: disk
+      path: buffer
+health_seconds: 0
+",
+            rsyslog.port
+        ),
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .env_remove("RAMPART_DB")
+            .current_dir(dir.path())
+            .args(["run", "--no-db", "-q", "--config", "pipeline.yml"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ std::process::id() as u64;
+    let mut killed = 0;
+    for _ in 0..50 {
+        let mut child = run();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(rng % 400));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    let status = run().wait().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let seen = loop {
+        let seen = rsyslog.received();
+        if seen.len() as u64 >= n || started.elapsed() > Duration::from_secs(30) {
+            break seen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let missing: Vec<u64> = (0..n).filter(|s| !seen.contains_key(s)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {n} lost after {killed} kills: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
+    );
+    let again: u32 = seen.values().map(|c| c - 1).sum();
+    eprintln!("RELP with {killed} kills of run: {n} sent, none lost, {again} twice");
+    assert!(
+        killed >= 20,
+        "only {killed} runs were killed before their end"
+    );
+    // At least once: what a killed run had read since its last commit is
+    // read and sent again, no more.
+    assert!(u64::from(again) <= killed as u64 * 2_000, "{again} twice");
+}
