@@ -64,11 +64,24 @@ pub fn host_name() -> String {
 }
 
 /// The transport of a syslog receiver.
-pub fn syslog_transport(to: Listen) -> io::Result<Box<dyn Transport>> {
+pub fn syslog_transport(
+    to: Listen,
+    tls: Option<&(std::path::PathBuf, String)>,
+) -> io::Result<Box<dyn Transport>> {
     Ok(match to {
         Listen::Udp(addr) => Box::new(transport::Udp::new(addr)?),
         Listen::Tcp(addr) => Box::new(transport::Tcp::new(addr)),
         Listen::Relp(addr) => Box::new(transport::Relp::new(addr)),
+        Listen::Tls(addr) => {
+            let Some((ca, name)) = tls else {
+                return Err(io::Error::other(format!(
+                    "tls://{addr}: no `ca` to trust it by"
+                )));
+            };
+            let config = crate::tls::client(ca).map_err(io::Error::other)?;
+            let name = crate::tls::name(name).map_err(io::Error::other)?;
+            Box::new(transport::Tcp::tls(addr, config, name))
+        }
     })
 }
 
@@ -233,7 +246,7 @@ mod tests {
             framing,
             host: host_name(),
         };
-        let transport = syslog_transport(to).unwrap();
+        let transport = syslog_transport(to, None).unwrap();
         Forward::start(
             "t",
             (encoding, transport),

@@ -28,6 +28,7 @@ pub mod sources;
 pub mod sql;
 pub mod sql_sink;
 pub mod tail;
+pub mod tls;
 pub mod transport;
 mod yaml;
 

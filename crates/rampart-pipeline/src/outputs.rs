@@ -44,12 +44,13 @@ pub fn open(
             to,
             framing,
             buffer,
+            tls,
         } => {
             let encoding = Encoding::Syslog {
                 framing: *framing,
                 host: host_name(),
             };
-            let transport = syslog_transport(*to)?;
+            let transport = syslog_transport(*to, tls.as_ref())?;
             Box::new(Forward::start(name, (encoding, transport), buffer, counts)?)
         }
         SinkKind::Hec {

@@ -31,8 +31,8 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub enum Bound {
     /// UDP, one message per datagram.
     Udp(UdpSocket),
-    /// TCP, a stream of frames.
-    Tcp(TcpListener),
+    /// TCP, a stream of frames; inside TLS with this configuration.
+    Tcp(TcpListener, Option<Arc<rustls::ServerConfig>>),
     /// Standard input.
     Stdin,
     /// Files: nothing to bind.
@@ -46,7 +46,10 @@ impl Bound {
     pub fn local(&self) -> Option<String> {
         match self {
             Bound::Udp(s) => s.local_addr().ok().map(|a| format!("udp://{a}")),
-            Bound::Tcp(l) => l.local_addr().ok().map(|a| format!("tcp://{a}")),
+            Bound::Tcp(l, tls) => {
+                let scheme = if tls.is_some() { "tls" } else { "tcp" };
+                l.local_addr().ok().map(|a| format!("{scheme}://{a}"))
+            }
             Bound::Http(server, _) => server.server_addr().to_ip().map(|a| format!("http://{a}")),
             Bound::Stdin | Bound::Files => None,
         }
@@ -63,7 +66,18 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
         SourceKind::Syslog {
             listen: Listen::Tcp(a),
             ..
-        } => Bound::Tcp(TcpListener::bind(a)?),
+        } => Bound::Tcp(TcpListener::bind(a)?, None),
+        SourceKind::Syslog {
+            listen: Listen::Tls(a),
+            tls,
+            ..
+        } => {
+            let Some((cert, key)) = tls else {
+                return Err(std::io::Error::other(format!("tls://{a}: no certificate")));
+            };
+            let config = crate::tls::server(cert, key).map_err(std::io::Error::other)?;
+            Bound::Tcp(TcpListener::bind(a)?, Some(config))
+        }
         SourceKind::Syslog {
             listen: Listen::Relp(a),
             ..
@@ -101,7 +115,7 @@ pub fn start(
         .spawn(move || {
             match bound {
                 Bound::Udp(socket) => udp(index, &socket, max_frame, &tx, &stop),
-                Bound::Tcp(listener) => tcp(index, &listener, max_frame, &tx, &stop),
+                Bound::Tcp(listener, tls) => tcp(index, (&listener, tls), max_frame, &tx, &stop),
                 Bound::Stdin => stdin(index, max_frame, &tx, &stop),
                 // File sources are started by `tail::start`.
                 Bound::Files => {}
@@ -193,7 +207,7 @@ fn trim_end(bytes: &[u8]) -> usize {
 
 fn tcp(
     index: usize,
-    listener: &TcpListener,
+    (listener, tls): (&TcpListener, Option<Arc<rustls::ServerConfig>>),
     max: usize,
     tx: &SyncSender<Arrival>,
     stop: &Arc<AtomicBool>,
@@ -207,10 +221,11 @@ fn tcp(
     let serve = |stream: TcpStream, peer: SocketAddr, readers: &mut Vec<JoinHandle<()>>| {
         open.fetch_add(1, Ordering::Relaxed);
         let (to, halt, count) = (tx.clone(), Arc::clone(stop), Arc::clone(&open));
+        let tls = tls.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("rampart-source-{index}-conn"))
             .spawn(move || {
-                connection(index, stream, peer, max, &to, &halt);
+                connection(index, (stream, tls), peer, max, &to, &halt);
                 count.fetch_sub(1, Ordering::Relaxed);
             });
         match spawned {
@@ -250,7 +265,7 @@ fn tcp(
 /// One TCP sender, read until it closes or the pipeline stops.
 fn connection(
     index: usize,
-    mut stream: TcpStream,
+    (stream, tls): (TcpStream, Option<Arc<rustls::ServerConfig>>),
     peer: SocketAddr,
     max: usize,
     tx: &SyncSender<Arrival>,
@@ -258,6 +273,16 @@ fn connection(
 ) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(TICK));
+    // Inside TLS, the handshake happens with the first read; one that
+    // fails (a scanner, a client trusting another certificate) ends this
+    // connection only.
+    let mut stream: Box<dyn std::io::Read> = match tls {
+        None => Box::new(stream),
+        Some(config) => match rustls::ServerConnection::new(config) {
+            Ok(conn) => Box::new(rustls::StreamOwned::new(conn, stream)),
+            Err(_) => return,
+        },
+    };
     let mut deframer = Deframer::new(max);
     let mut frames = Vec::new();
     let mut buf = vec![0u8; 65_536];

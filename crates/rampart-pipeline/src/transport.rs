@@ -9,6 +9,10 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+
 use crate::delivery::{Failed, Transport};
 
 /// How long connecting or writing may take before it counts as failed.
@@ -39,7 +43,10 @@ impl Transport for Udp {
 /// A stream to one receiver, newline after each record.
 pub struct Tcp {
     to: SocketAddr,
-    stream: Option<TcpStream>,
+    /// Inside TLS: the configuration and the name the receiver's
+    /// certificate must hold.
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    stream: Option<Box<dyn Write + Send>>,
     out: Vec<u8>,
 }
 
@@ -48,9 +55,44 @@ impl Tcp {
     pub fn new(to: SocketAddr) -> Tcp {
         Tcp {
             to,
+            tls: None,
             stream: None,
             out: Vec::new(),
         }
+    }
+
+    /// Inside TLS (RFC 5425), the receiver's certificate checked by
+    /// `config` for `name`.
+    pub fn tls(
+        to: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+    ) -> Tcp {
+        Tcp {
+            tls: Some((config, name)),
+            ..Tcp::new(to)
+        }
+    }
+
+    fn connect(&self) -> io::Result<Box<dyn Write + Send>> {
+        let s = TcpStream::connect_timeout(&self.to, TIMEOUT)?;
+        s.set_write_timeout(Some(TIMEOUT))?;
+        s.set_read_timeout(Some(TIMEOUT))?;
+        s.set_nodelay(true)?;
+        Ok(match &self.tls {
+            None => Box::new(s),
+            Some((config, name)) => {
+                let conn = rustls::ClientConnection::new(Arc::clone(config), name.clone())
+                    .map_err(io::Error::other)?;
+                let mut stream = rustls::StreamOwned::new(conn, s);
+                // The handshake now, so that a receiver that is not trusted
+                // is an error of the connection, not of a later write.
+                while stream.conn.is_handshaking() {
+                    stream.conn.complete_io(&mut stream.sock)?;
+                }
+                Box::new(stream)
+            }
+        })
     }
 }
 
@@ -61,14 +103,11 @@ impl Transport for Tcp {
             self.out.extend_from_slice(r);
             self.out.push(b'\n');
         }
-        let stream = match &mut self.stream {
-            Some(s) => s,
-            None => {
-                let s = TcpStream::connect_timeout(&self.to, TIMEOUT)?;
-                s.set_write_timeout(Some(TIMEOUT))?;
-                s.set_nodelay(true)?;
-                self.stream.insert(s)
-            }
+        if self.stream.is_none() {
+            self.stream = Some(self.connect()?);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
         };
         let written = stream.write_all(&self.out).and_then(|()| stream.flush());
         if written.is_err() {

@@ -900,3 +900,134 @@ fn a_template_writes_events_as_the_flat_record_it_names() {
     assert_eq!(record["port"], 4000);
     assert!(record["absent"].is_null());
 }
+
+#[test]
+fn syslog_over_tls_from_one_pipeline_to_another_and_a_scanner_does_not_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A certificate authority and a certificate for 127.0.0.1 it signed,
+    // made by openssl for the test.
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=rampart test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ],
+    ];
+    for step in steps {
+        let made = Command::new("openssl")
+            .current_dir(dir.path())
+            .args(step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: openssl cannot make certificates here");
+            return;
+        }
+    }
+    let receiver = Running::start(
+        dir.path(),
+        "sources:
+  secure:
+    type: syslog
+    listen: tls://127.0.0.1:0
+    cert: cert.pem
+    key: key.pem
+sinks:
+  events:
+    type: file
+    path: received.jsonl
+    take: events
+",
+        1,
+    );
+    // A scanner: plain text where a TLS handshake should be.
+    let mut scanner = TcpStream::connect(receiver.address("secure")).unwrap();
+    scanner.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    drop(scanner);
+    let sender = dir.path().join("sender.yml");
+    std::fs::write(
+        &sender,
+        format!(
+            "sources:\n  piped:\n    type: stdin\nsinks:\n  secure:\n    type: syslog\n    to: tls://{}\n    ca: ca.pem\n    take: events\n    framing: json\n",
+            receiver.address("secure")
+        ),
+    )
+    .unwrap();
+    let mut child = rampart()
+        .current_dir(dir.path())
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&sender)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: String = failures("192.0.2.55", 3)
+        .iter()
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = wait_for(&dir.path().join("received.jsonl"), |e| e.len() == 3);
+    let (status, said) = receiver.stop();
+    assert!(status.success(), "{said}");
+    assert_eq!(received.len(), 3, "{said}");
+    // Each came whole: the forwarded record holds the event sent.
+    assert!(received.iter().all(|e| e["event"]["original"]
+        .as_str()
+        .is_some_and(|o| o.starts_with("<14>{") && o.contains("192.0.2.55"))));
+}

@@ -60,6 +60,8 @@ pub enum SourceKind {
         listen: Listen,
         /// Messages longer than this are cut and flagged.
         max_frame: usize,
+        /// For `tls://`: the certificate chain and key files (PEM).
+        tls: Option<(PathBuf, PathBuf)>,
     },
     /// Splunk's HTTP Event Collector protocol, served over HTTP.
     Hec {
@@ -128,6 +130,8 @@ pub enum Listen {
     Tcp(SocketAddr),
     /// RELP: TCP with each record acknowledged (sinks only).
     Relp(SocketAddr),
+    /// Syslog over TLS (RFC 5425): TCP framing inside TLS.
+    Tls(SocketAddr),
 }
 
 impl std::fmt::Display for Listen {
@@ -136,6 +140,7 @@ impl std::fmt::Display for Listen {
             Listen::Udp(a) => write!(f, "udp://{a}"),
             Listen::Tcp(a) => write!(f, "tcp://{a}"),
             Listen::Relp(a) => write!(f, "relp://{a}"),
+            Listen::Tls(a) => write!(f, "tls://{a}"),
         }
     }
 }
@@ -257,6 +262,9 @@ pub enum SinkKind {
         framing: Framing,
         /// Where records wait for the receiver.
         buffer: Buffer,
+        /// For `tls://`: the certificates the receiver is trusted by (PEM)
+        /// and the name its certificate must hold.
+        tls: Option<(PathBuf, String)>,
     },
 }
 
@@ -598,15 +606,16 @@ impl Reader<'_> {
         let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
         let resolved = rest.to_socket_addrs().ok().and_then(|mut a| a.next());
         let schemes = if relp {
-            "udp://, tcp:// or relp://"
+            "udp://, tcp://, tls:// or relp://"
         } else {
-            "udp:// or tcp://"
+            "udp://, tcp:// or tls://"
         };
         match (scheme, resolved) {
             ("udp", Some(a)) => Some(Listen::Udp(a)),
             ("tcp", Some(a)) => Some(Listen::Tcp(a)),
+            ("tls", Some(a)) => Some(Listen::Tls(a)),
             ("relp", Some(a)) if relp => Some(Listen::Relp(a)),
-            ("udp" | "tcp", None) | ("relp", None) if scheme != "relp" || relp => {
+            ("udp" | "tcp" | "tls", None) | ("relp", None) if scheme != "relp" || relp => {
                 self.fail(node.mark(), format!("{what}: `{rest}` is not host:port"));
                 None
             }
@@ -658,7 +667,8 @@ sinks:
             p.sources[0].kind,
             SourceKind::Syslog {
                 listen: Listen::Tcp(_),
-                max_frame: DEFAULT_MAX_FRAME
+                max_frame: DEFAULT_MAX_FRAME,
+                tls: None
             }
         ));
         assert!(p.sources[1].kind.ends());

@@ -3,7 +3,7 @@
 
 use rampart_detect::Level;
 
-use super::{Framing, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
+use super::{Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
 use crate::delivery::Buffer;
 use crate::yaml::Node;
 
@@ -98,6 +98,8 @@ impl Reader<'_> {
                     "to",
                     "framing",
                     "buffer",
+                    "ca",
+                    "server_name",
                 ],
             },
         );
@@ -358,10 +360,25 @@ impl Reader<'_> {
                     None => Buffer::default(),
                     Some(n) => self.buffer(n, &what)?,
                 };
+                let tls = match (&to, e.get("ca")) {
+                    (Listen::Tls(addr), Some(ca)) => {
+                        let name = match e.get("server_name") {
+                            Some(n) => self.text(n, "server_name")?.to_string(),
+                            None => addr.ip().to_string(),
+                        };
+                        Some((self.base.join(self.text(ca, "ca")?), name))
+                    }
+                    (Listen::Tls(_), None) => {
+                        self.fail(node.mark(), format!("{what}: tls:// needs `ca` (the PEM file the receiver is trusted by)"));
+                        return None;
+                    }
+                    _ => None,
+                };
                 SinkKind::Syslog {
                     to,
                     framing,
                     buffer,
+                    tls,
                 }
             }
         };

@@ -3,7 +3,7 @@
 
 use std::net::ToSocketAddrs;
 
-use super::{Reader, SourceKind, DEFAULT_MAX_FRAME};
+use super::{Listen, Reader, SourceKind, DEFAULT_MAX_FRAME};
 use crate::yaml::Node;
 
 impl Reader<'_> {
@@ -222,7 +222,7 @@ impl Reader<'_> {
                 Some(SourceKind::File { paths, follow })
             }
             "syslog" => {
-                let e = self.map(node, &what, &["type", "listen", "max_frame"]);
+                let e = self.map(node, &what, &["type", "listen", "max_frame", "cert", "key"]);
                 let listen = match e.get("listen") {
                     Some(n) => self.address(n, &format!("{what}: listen"), false)?,
                     None => {
@@ -234,7 +234,32 @@ impl Reader<'_> {
                     Some(n) => self.number(n, &format!("{what}: max_frame"))?,
                     None => DEFAULT_MAX_FRAME,
                 };
-                Some(SourceKind::Syslog { listen, max_frame })
+                let tls = match (&listen, e.get("cert"), e.get("key")) {
+                    (Listen::Tls(_), Some(c), Some(k)) => Some((
+                        self.base.join(self.text(c, "cert")?),
+                        self.base.join(self.text(k, "key")?),
+                    )),
+                    (Listen::Tls(_), ..) => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what}: tls:// needs `cert` and `key` (PEM files)"),
+                        );
+                        return None;
+                    }
+                    (_, None, None) => None,
+                    _ => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what}: `cert` and `key` are for tls://"),
+                        );
+                        return None;
+                    }
+                };
+                Some(SourceKind::Syslog {
+                    listen,
+                    max_frame,
+                    tls,
+                })
             }
             _ => {
                 let e = self.map(node, &what, &["type", "format"]);

@@ -314,7 +314,9 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
     writeln!(out, "sources:")?;
     for s in &p.sources {
         let what = match &s.kind {
-            SourceKind::Syslog { listen, max_frame } => {
+            SourceKind::Syslog {
+                listen, max_frame, ..
+            } => {
                 format!("syslog on {listen} (frames up to {max_frame} bytes)")
             }
             SourceKind::Stdin { format } => format!(
@@ -392,6 +394,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 to,
                 framing,
                 buffer,
+                ..
             } => {
                 let waits = match buffer {
                     Buffer::Memory { max_records } => {
