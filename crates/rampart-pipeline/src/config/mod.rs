@@ -698,7 +698,9 @@ sinks:
             .collect();
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!((found[0].0, found[0].1), (4, 13));
-        assert!(found[0].2.contains("must start with udp://, tcp:// or tls://"));
+        assert!(found[0]
+            .2
+            .contains("must start with udp://, tcp:// or tls://"));
         assert_eq!((found[1].0, found[1].1), (5, 5));
         assert!(found[1].2.contains("unknown key `colour`"));
         assert_eq!((found[2].0, found[2].1), (8, 11));
