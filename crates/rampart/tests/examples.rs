@@ -132,12 +132,19 @@ fn seed004_watch_list_alerts_come_as_one_json_array() {
         ("SEED4_BUFFER", buffer.as_path()),
         ("SEED4_STORE", store.as_path()),
         ("SEED4_ALERTS", alerts.as_path()),
-        ("SEED4_FOLLOW", Path::new("false")),
     ];
+    // The example follows its buffer; `--once` reads what is there and ends.
     rampart(
         dir.path(),
         &env,
-        &["run", "--no-db", "-q", "--config", config.to_str().unwrap()],
+        &[
+            "run",
+            "--no-db",
+            "-q",
+            "--once",
+            "--config",
+            config.to_str().unwrap(),
+        ],
     );
     let array: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&alerts).unwrap()).unwrap();

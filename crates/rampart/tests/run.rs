@@ -345,6 +345,14 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
         text.contains("out: JSON lines to stdout; takes alerts and events, alerts from high"),
         "{text}"
     );
+    // A listener never ends: `--once` refuses it.
+    let out = rampart()
+        .args(["run", "--no-db", "--once", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--once: source `net` listens"));
 
     std::fs::write(
         &config,

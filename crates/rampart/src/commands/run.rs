@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// Check the file and print the pipeline it describes, then stop.
     #[arg(long)]
     check: bool,
+    /// Read what is new in every source once and end (for cron and
+    /// timers): files and SQL tables are not followed; listeners, which
+    /// never end, are refused.
+    #[arg(long)]
+    once: bool,
     #[command(flatten)]
     intel: IntelArgs,
     /// Worker threads (default: one per core).
@@ -50,7 +55,7 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let base = args.config.parent().unwrap_or(Path::new("."));
     // Secrets may sit in a `.env` beside the pipeline file too.
     let _ = dotenvy::from_path(base.join(".env"));
-    let pipeline = match rampart_pipeline::read(&text, base) {
+    let mut pipeline = match rampart_pipeline::read(&text, base) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -65,6 +70,21 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.once {
+        for source in &mut pipeline.sources {
+            match &mut source.kind {
+                SourceKind::File { follow, .. } | SourceKind::Sql { follow, .. } => *follow = false,
+                SourceKind::Stdin { .. } => {}
+                _ => {
+                    eprintln!(
+                        "error: --once: source `{}` listens and never ends (run it without --once)",
+                        source.name
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+    }
     let mut engine = match engine_for(&pipeline, args, db)? {
         Ok(engine) => engine,
         Err(code) => return Ok(code),
