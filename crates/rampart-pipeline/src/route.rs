@@ -5,7 +5,7 @@
 //! everything, with the engine's state, as `ingest` stores it.
 
 use std::collections::HashSet;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -125,6 +125,9 @@ pub struct Router<'l> {
     /// Every sink, in the order written.
     pub routes: Vec<Route>,
     store: Option<StoreSink>,
+    /// Where lines nothing could read are kept as JSON lines, besides the
+    /// store.
+    dead_letters: Option<std::io::BufWriter<std::fs::File>>,
     book: PlaceBook,
     /// The engine's whole state, for rules reloaded while it runs.
     pub snapshot: Snapshot,
@@ -152,6 +155,7 @@ impl<'l> Router<'l> {
             metrics,
             routes,
             store: None,
+            dead_letters: None,
             book: PlaceBook::default(),
             snapshot: Snapshot::default(),
             since: std::time::Instant::now(),
@@ -166,6 +170,13 @@ impl<'l> Router<'l> {
     /// Everything goes to `store` too.
     pub fn with_store(mut self, store: StoreSink) -> Router<'l> {
         self.store = Some(store);
+        self
+    }
+
+    /// Lines nothing could read are appended to `file`, one JSON object
+    /// each (the source, the line, why, the text).
+    pub fn with_dead_letters(mut self, file: std::fs::File) -> Router<'l> {
+        self.dead_letters = Some(std::io::BufWriter::new(file));
         self
     }
 
@@ -221,6 +232,18 @@ impl Sink for Router<'_> {
         self.place_noted();
         self.dead += dead.len() as u64;
         add(&self.metrics.unreadable, dead.len() as u64);
+        if let Some(out) = &mut self.dead_letters {
+            let source = input.path.display().to_string();
+            let written: io::Result<()> = dead.iter().try_for_each(|d| {
+                let line = serde_json::json!({
+                    "source": source, "line": d.line, "reason": d.reason, "text": d.text
+                });
+                writeln!(out, "{line}")
+            });
+            if let Err(e) = written.and_then(|()| out.flush()) {
+                (self.log)(format!("dead letters: {e}"));
+            }
+        }
         if let Some(store) = &mut self.store {
             store.dead(input, dead);
         }

@@ -1039,3 +1039,40 @@ sinks:
         .as_str()
         .is_some_and(|o| o.starts_with("<14>{") && o.contains("192.0.2.55"))));
 }
+
+#[test]
+fn lines_nothing_reads_are_kept_in_the_dead_letter_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:\n  piped:\n    type: stdin\nsinks:\n  out:\n    type: file\n    path: events.jsonl\n    take: events\ndead_letters: dead.jsonl\n",
+    )
+    .unwrap();
+    let mut child = rampart()
+        .current_dir(dir.path())
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let good = &failures("192.0.2.60", 1)[0][4..];
+    let mut input = Vec::new();
+    input.extend_from_slice(format!("{good}\n").as_bytes());
+    input.extend_from_slice(b"\x00\x01\x02\xff\xfe binary\x00\n");
+    input.extend_from_slice(format!("{good}\n").as_bytes());
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dead = json_lines(&dir.path().join("dead.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["source"], "stdin");
+    assert_eq!(dead[0]["line"], 2);
+    assert!(dead[0]["text"].as_str().unwrap().contains("binary"));
+    assert_eq!(json_lines(&dir.path().join("events.jsonl")).len(), 2);
+}

@@ -39,6 +39,9 @@ pub struct Pipeline {
     /// How often its counts are written on stderr as a line of JSON
     /// (none: never).
     pub health_every: Option<std::time::Duration>,
+    /// A file where lines nothing could read are kept (the store keeps
+    /// them too, when there is one).
+    pub dead_letters: Option<PathBuf>,
 }
 
 /// A named source.
@@ -403,6 +406,7 @@ impl Reader<'_> {
                 "sinks",
                 "metrics",
                 "health_seconds",
+                "dead_letters",
             ],
         );
         let builtin = match top.get("builtin") {
@@ -427,7 +431,12 @@ impl Reader<'_> {
             sinks: Vec::new(),
             metrics: None,
             health_every: Some(std::time::Duration::from_secs(60)),
+            dead_letters: None,
         };
+        pipeline.dead_letters = self
+            .paths(top.get("dead_letters"), "dead_letters")
+            .into_iter()
+            .next();
         if let Some(n) = top.get("metrics") {
             let text = self.text(n, "metrics").unwrap_or_default();
             match text.to_socket_addrs().ok().and_then(|mut a| a.next()) {

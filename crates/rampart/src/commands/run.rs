@@ -163,6 +163,14 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     }
     let mut log = |line: String| eprintln!("{line}");
     let mut router = Router::new(routes, Arc::clone(&metrics), &mut log);
+    if let Some(path) = &pipeline.dead_letters {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        router = router.with_dead_letters(file);
+    }
     let _lock = match store_sink {
         Some((sink, lock)) => {
             router = router.with_store(sink);
