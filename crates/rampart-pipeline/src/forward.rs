@@ -41,8 +41,9 @@ pub enum Encoding {
     },
     /// A webhook's body: a chat message, or the alert's JSON.
     Webhook(WebhookFormat),
-    /// A row of a SQL table of alerts: the alert's JSON, which the
-    /// transport writes as the row.
+    /// A row of a SQL table: `A` and the alert's JSON, or `E`, the
+    /// event's id (from where it came from) and its JSON; the transport
+    /// writes the row.
     Row,
     /// A message of a stream: the alert's or the event's JSON.
     Message,
@@ -146,7 +147,11 @@ impl Forward {
                 record.extend_from_slice(json);
                 record.push(b'}');
             }
-            Encoding::Webhook(WebhookFormat::Json) | Encoding::Row | Encoding::Message => {
+            Encoding::Row => {
+                record.push(b'A');
+                record.extend_from_slice(json);
+            }
+            Encoding::Webhook(WebhookFormat::Json) | Encoding::Message => {
                 record.extend_from_slice(json)
             }
             Encoding::Webhook(WebhookFormat::Slack) => {
@@ -205,12 +210,31 @@ impl Output for Forward {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         let mut json = Vec::with_capacity(512);
         event.write_json(&mut json);
+        if matches!(self.encoding, Encoding::Row) {
+            // Its id from where it came from: read or sent again, the same.
+            let mut place = Vec::with_capacity(256);
+            place.extend_from_slice(event.origin.path.as_bytes());
+            place.push(0);
+            place.extend_from_slice(event.origin.line.to_string().as_bytes());
+            place.push(0);
+            place.extend_from_slice(event.original().as_bytes());
+            let mut record = format!("E{:016x}", xxhash_rust::xxh3::xxh3_64(&place)).into_bytes();
+            record.extend_from_slice(&json);
+            self.hand(record);
+            return Ok(());
+        }
         self.record(&json)
     }
 
     fn record(&mut self, json: &[u8]) -> io::Result<()> {
-        if matches!(self.encoding, Encoding::Webhook(_) | Encoding::Row) {
-            return Err(io::Error::other("this sink takes alerts only"));
+        match self.encoding {
+            Encoding::Webhook(_) => return Err(io::Error::other("a webhook takes alerts only")),
+            Encoding::Row => {
+                return Err(io::Error::other(
+                    "a SQL sink writes events whole (no template)",
+                ))
+            }
+            _ => {}
         }
         let record = self.make_record(json, None)?;
         self.hand(record);

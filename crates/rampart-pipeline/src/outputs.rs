@@ -90,10 +90,11 @@ pub fn open(
                 counts,
             )?)
         }
-        SinkKind::SqlAlerts {
+        SinkKind::SqlTables {
             url,
             password_env,
             table,
+            events_table,
             buffer,
         } => {
             let password = match password_env {
@@ -106,12 +107,12 @@ pub fn open(
             };
             let transport: Box<dyn crate::delivery::Transport> = if url.starts_with("mysql://") {
                 Box::new(
-                    crate::sql_sink::MysqlAlerts::new(url, password, table)
+                    crate::sql_sink::MysqlTables::new(url, password, (table, events_table))
                         .map_err(io::Error::other)?,
                 )
             } else {
                 Box::new(
-                    crate::sql_sink::PostgresAlerts::new(url, password, table)
+                    crate::sql_sink::PostgresTables::new(url, password, (table, events_table))
                         .map_err(io::Error::other)?,
                 )
             };

@@ -1,34 +1,83 @@
-//! Alerts into a SQL table of another system's database, PostgreSQL or
-//! MySQL/MariaDB (seed 002 kept
-//! its alerts in MySQL, to query, filter and export them there): one row
-//! per alert, upserted by its id, so that an alert sent again (its final
-//! state after it opened, or a batch resent after a failure) updates its
-//! row instead of adding one. The table is made when missing; columns are
-//! typed for querying, and the whole alert is kept as its JSON.
+//! Alerts and events into SQL tables of another system's database,
+//! PostgreSQL or MySQL/MariaDB (seed 002 kept its alerts in MySQL, to
+//! query, filter and export them there). An alert is one row upserted by
+//! its id, so that an alert sent again (its final state after it opened,
+//! or a batch resent after a failure) updates its row instead of adding
+//! one; an event is one row by an id made from where it came from (its
+//! source, line and text), inserted once, so that events read or sent
+//! again are not written twice. The tables are made when missing; columns
+//! are typed for querying, and the whole record is kept as its JSON.
+//!
+//! A record comes as `A` and the alert's JSON, or `E`, the event's id (16
+//! hex digits) and its JSON (see `forward::Encoding::Row`).
 
 use std::time::Duration;
 
 use crate::delivery::{Failed, Transport};
 
-/// A PostgreSQL table of alerts.
-pub struct PostgresAlerts {
+/// A record read back: an alert's JSON, or an event's id and JSON.
+enum Record<'r> {
+    Alert(&'r [u8]),
+    Event(&'r str, &'r [u8]),
+}
+
+fn record(r: &[u8]) -> Result<Record<'_>, String> {
+    match r.split_first() {
+        Some((b'A', json)) => Ok(Record::Alert(json)),
+        Some((b'E', rest)) if rest.len() > 16 => {
+            let id = std::str::from_utf8(&rest[..16]).map_err(|e| e.to_string())?;
+            Ok(Record::Event(id, &rest[16..]))
+        }
+        _ => Err("a record of no known kind".into()),
+    }
+}
+
+/// An event's typed columns: time, dataset, host, source and destination
+/// address, user, event code.
+fn event_columns(json: &[u8]) -> Result<[Option<String>; 7], String> {
+    let e: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| format!("an event: {e}"))?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    Ok([
+        text(&e["@timestamp"]),
+        text(&e["event"]["dataset"]),
+        text(&e["host"]["name"]),
+        text(&e["source"]["ip"]),
+        text(&e["destination"]["ip"]),
+        text(&e["user"]["name"]),
+        text(&e["event"]["code"]),
+    ])
+}
+
+/// PostgreSQL tables of alerts and events.
+pub struct PostgresTables {
     config: postgres::Config,
     table: String,
+    events_table: String,
     client: Option<postgres::Client>,
 }
 
-impl PostgresAlerts {
-    /// Alerts into `table` of the database at `url` (the password, when
-    /// one is needed, already in hand).
-    pub fn new(url: &str, password: Option<String>, table: &str) -> Result<PostgresAlerts, String> {
+impl PostgresTables {
+    /// Alerts into `table` and events into `events_table` of the database
+    /// at `url` (the password, when one is needed, already in hand).
+    pub fn new(
+        url: &str,
+        password: Option<String>,
+        (table, events_table): (&str, &str),
+    ) -> Result<PostgresTables, String> {
         let mut config: postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
         if let Some(p) = password {
             config.password(p);
         }
         config.connect_timeout(Duration::from_secs(10));
-        Ok(PostgresAlerts {
+        Ok(PostgresTables {
             config,
             table: table.to_string(),
+            events_table: events_table.to_string(),
             client: None,
         })
     }
@@ -49,8 +98,20 @@ impl PostgresAlerts {
                     source_ip TEXT,
                     host TEXT,
                     doc JSONB NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS {} (
+                    id TEXT PRIMARY KEY,
+                    time TIMESTAMPTZ,
+                    dataset TEXT,
+                    host TEXT,
+                    source_ip TEXT,
+                    destination_ip TEXT,
+                    user_name TEXT,
+                    event_code TEXT,
+                    doc JSONB NOT NULL
                 )",
-                quoted(&self.table)
+                quoted(&self.table),
+                quoted(&self.events_table)
             ))?;
             self.client = Some(client);
         }
@@ -68,12 +129,20 @@ fn group(alert: &serde_json::Value, name: &str) -> Option<String> {
     alert["group"][name].as_str().map(str::to_string)
 }
 
-impl Transport for PostgresAlerts {
+impl Transport for PostgresTables {
     fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
         let table = quoted(&self.table);
+        let events = quoted(&self.events_table);
         let sent = (|| -> Result<(), String> {
             let client = self.client().map_err(|e| e.to_string())?;
             let mut tx = client.transaction().map_err(|e| e.to_string())?;
+            let insert = tx
+                .prepare(&format!(
+                    "INSERT INTO {events} (id, time, dataset, host, source_ip, destination_ip, user_name, event_code, doc)
+                     VALUES ($1, $2::text::timestamptz, $3, $4, $5, $6, $7, $8, $9::text::jsonb)
+                     ON CONFLICT (id) DO NOTHING"
+                ))
+                .map_err(|e| e.to_string())?;
             let upsert = tx
                 .prepare(&format!(
                     "INSERT INTO {table} (id, rule_id, title, severity, time, first_seen, last_seen, count, source_ip, host, doc)
@@ -83,6 +152,19 @@ impl Transport for PostgresAlerts {
                 ))
                 .map_err(|e| e.to_string())?;
             for r in records {
+                let r = match record(r)? {
+                    Record::Alert(json) => json,
+                    Record::Event(id, json) => {
+                        let [time, dataset, host, src, dst, user, code] = event_columns(json)?;
+                        let doc = String::from_utf8_lossy(json).into_owned();
+                        tx.execute(
+                            &insert,
+                            &[&id, &time, &dataset, &host, &src, &dst, &user, &code, &doc],
+                        )
+                        .map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                };
                 let a: serde_json::Value =
                     serde_json::from_slice(r).map_err(|e| format!("an alert: {e}"))?;
                 let text = |k: &str| a[k].as_str().map(str::to_string);
@@ -118,23 +200,30 @@ impl Transport for PostgresAlerts {
     }
 }
 
-/// A MySQL or MariaDB table of alerts.
-pub struct MysqlAlerts {
+/// MySQL or MariaDB tables of alerts and events.
+pub struct MysqlTables {
     opts: mysql::Opts,
     table: String,
+    events_table: String,
     conn: Option<mysql::Conn>,
 }
 
-impl MysqlAlerts {
-    /// Alerts into `table` of the database at `url`.
-    pub fn new(url: &str, password: Option<String>, table: &str) -> Result<MysqlAlerts, String> {
+impl MysqlTables {
+    /// Alerts into `table` and events into `events_table` of the database
+    /// at `url`.
+    pub fn new(
+        url: &str,
+        password: Option<String>,
+        (table, events_table): (&str, &str),
+    ) -> Result<MysqlTables, String> {
         let opts = mysql::Opts::from_url(url).map_err(|e| format!("{url}: {e}"))?;
         let opts = mysql::OptsBuilder::from_opts(opts)
             .pass(password)
             .tcp_connect_timeout(Some(Duration::from_secs(10)));
-        Ok(MysqlAlerts {
+        Ok(MysqlTables {
             opts: opts.into(),
             table: format!("`{}`", table.replace('`', "``")),
+            events_table: format!("`{}`", events_table.replace('`', "``")),
             conn: None,
         })
     }
@@ -159,16 +248,31 @@ impl MysqlAlerts {
                 )",
                 self.table
             ))?;
+            conn.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    id CHAR(16) PRIMARY KEY,
+                    time VARCHAR(40),
+                    dataset VARCHAR(255),
+                    host VARCHAR(255),
+                    source_ip VARCHAR(64),
+                    destination_ip VARCHAR(64),
+                    user_name VARCHAR(255),
+                    event_code VARCHAR(64),
+                    doc LONGTEXT NOT NULL
+                )",
+                self.events_table
+            ))?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("just made"))
     }
 }
 
-impl Transport for MysqlAlerts {
+impl Transport for MysqlTables {
     fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
         use mysql::prelude::Queryable;
         let table = self.table.clone();
+        let events = self.events_table.clone();
         let sent = (|| -> Result<(), String> {
             let conn = self.conn().map_err(|e| e.to_string())?;
             let mut tx = conn
@@ -179,7 +283,31 @@ impl Transport for MysqlAlerts {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen), count = VALUES(count), doc = VALUES(doc)"
             );
+            let insert = format!(
+                "INSERT IGNORE INTO {events} (id, time, dataset, host, source_ip, destination_ip, user_name, event_code, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            );
             for r in records {
+                let r = match record(r)? {
+                    Record::Alert(json) => json,
+                    Record::Event(id, json) => {
+                        let [time, dataset, host, src, dst, user, code] = event_columns(json)?;
+                        let doc = String::from_utf8_lossy(json).into_owned();
+                        let params: Vec<mysql::Value> = vec![
+                            id.into(),
+                            time.into(),
+                            dataset.into(),
+                            host.into(),
+                            src.into(),
+                            dst.into(),
+                            user.into(),
+                            code.into(),
+                            doc.into(),
+                        ];
+                        tx.exec_drop(&insert, params).map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                };
                 let a: serde_json::Value =
                     serde_json::from_slice(r).map_err(|e| format!("an alert: {e}"))?;
                 let text = |k: &str| a[k].as_str().map(str::to_string);

@@ -1,7 +1,7 @@
 //! A MariaDB server (the project's script starts one with a folder and
 //! port of its own) as seed 000 and seed 002 used SQL: a table of web
-//! application rows read as a SQL source exactly once, and the alerts
-//! they raise upserted into a table of the same server.
+//! application rows read as a SQL source exactly once, their events and
+//! the alerts they raise written into tables of the same server.
 //!
 //! MariaDB comes from the system's packages (`scripts/install-servers.sh`);
 //! without it the test says it was skipped, unless
@@ -133,7 +133,8 @@ sinks:
     type: sql
     database: mariadb://rampart@127.0.0.1:{port}/siem
     table: siem_alerts
-    take: alerts
+    events_table: siem_events
+    take: all
 ",
             port = server.port,
             db = db.display()
@@ -179,4 +180,8 @@ sinks:
         .query("SELECT rule_id, count FROM siem_alerts ORDER BY id")
         .unwrap();
     assert_eq!(again, alerts, "and no alert is added or changed");
+    let events: Vec<(String, Option<String>)> =
+        conn.query("SELECT id, source_ip FROM siem_events").unwrap();
+    assert_eq!(events.len(), n, "each row's event once in the events table");
+    assert!(events.iter().all(|(_, ip)| ip.is_some()));
 }

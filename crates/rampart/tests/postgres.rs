@@ -195,7 +195,7 @@ sinks:
 }
 
 #[test]
-fn alerts_are_upserted_into_a_postgres_table_one_row_each() {
+fn alerts_are_upserted_and_events_inserted_once_into_postgres_tables() {
     if !installed() {
         return;
     }
@@ -213,6 +213,7 @@ sinks:
     type: sql
     database: postgres://rampart@127.0.0.1:{}/postgres
     table: siem_alerts
+    take: all
 ",
             server.port
         ),
@@ -229,21 +230,24 @@ sinks:
             )
         })
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .env_remove("RAMPART_DB")
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&config)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The same input twice: the second run adds no event and no alert.
+    for _ in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .env_remove("RAMPART_DB")
+            .args(["run", "--no-db", "-q", "--config"])
+            .arg(&config)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let mut client = server.client();
     let rows = client
         .query(
@@ -261,4 +265,17 @@ sinks:
         Some("198.51.100.23")
     );
     assert_eq!(row.get::<_, String>(4), "SSH brute force");
+    let events = client
+        .query(
+            "SELECT source_ip, dataset, doc->'event'->>'original' FROM rampart_events",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(events.len(), 8);
+    assert!(events
+        .iter()
+        .all(|r| r.get::<_, Option<String>>(0).as_deref() == Some("198.51.100.23")));
+    assert!(events
+        .iter()
+        .all(|r| r.get::<_, Option<String>>(1).as_deref() == Some("linux.auth")));
 }

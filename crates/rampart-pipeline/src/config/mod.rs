@@ -237,14 +237,17 @@ pub enum SinkKind {
         /// Where records wait for the stream.
         buffer: Buffer,
     },
-    /// Alerts upserted into a SQL table of another database.
-    SqlAlerts {
+    /// Tables of another database: alerts upserted by id, events
+    /// inserted once each.
+    SqlTables {
         /// The database's URL (`postgres://user@host:port/db`).
         url: String,
         /// The variable holding its password, if one is needed.
         password_env: Option<String>,
-        /// The table (made when missing).
+        /// The alerts' table (made when missing).
         table: String,
+        /// The events' table (made when missing).
+        events_table: String,
         /// Where records wait for the database.
         buffer: Buffer,
     },

@@ -78,6 +78,7 @@ impl Reader<'_> {
                     "database",
                     "password_env",
                     "table",
+                    "events_table",
                     "buffer",
                 ],
                 "webhook" => &[
@@ -204,13 +205,6 @@ impl Reader<'_> {
                 }
             }
             "sql" => {
-                if take != Take::Alerts {
-                    self.fail(
-                        node.mark(),
-                        format!("{what}: a SQL sink takes alerts (take: alerts)"),
-                    );
-                    return None;
-                }
                 let Some(n) = e.get("database") else {
                     self.fail(node.mark(), format!("{what} has no `database`"));
                     return None;
@@ -236,14 +230,19 @@ impl Reader<'_> {
                     Some(n) => self.text(n, "table")?.to_string(),
                     None => "rampart_alerts".to_string(),
                 };
+                let events_table = match e.get("events_table") {
+                    Some(n) => self.text(n, "events_table")?.to_string(),
+                    None => "rampart_events".to_string(),
+                };
                 let buffer = match e.get("buffer") {
                     None => Buffer::default(),
                     Some(n) => self.buffer(n, &what)?,
                 };
-                SinkKind::SqlAlerts {
+                SinkKind::SqlTables {
                     url,
                     password_env,
                     table,
+                    events_table,
                     buffer,
                 }
             }

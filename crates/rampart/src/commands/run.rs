@@ -401,7 +401,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                     .as_ref()
                     .map_or(String::new(), |i| format!(" (index {i})"))
             ),
-            SinkKind::SqlAlerts { url, table, .. } => format!("the table {table} of {url}"),
+            SinkKind::SqlTables { url, table, .. } => format!("the table {table} of {url}"),
             SinkKind::Nats {
                 servers,
                 stream,
