@@ -44,6 +44,18 @@ pub enum Buffer {
         /// Bytes held, at most.
         max_bytes: u64,
     },
+    /// In memory while the destination keeps up, spilled to disk when it
+    /// falls behind (more than `max_records` wait), before a store commit
+    /// and at the end of the run; kept across runs like a disk buffer,
+    /// without writing what is delivered at once.
+    Spill {
+        /// Records held in memory, at most.
+        max_records: usize,
+        /// The folder of the queue's files.
+        dir: PathBuf,
+        /// Bytes held on disk, at most.
+        max_bytes: u64,
+    },
 }
 
 impl Default for Buffer {
@@ -96,13 +108,22 @@ pub struct Delivered {
 enum Waiting {
     Memory(VecDeque<Vec<u8>>, usize),
     Disk(Box<DiskQueue>),
+    /// Memory and disk, at most one of them holding records at a time, so
+    /// that the order stays: records spill to disk whole, and go to memory
+    /// again once the disk is empty.
+    Spill(VecDeque<Vec<u8>>, usize, Box<DiskQueue>),
 }
 
 impl Waiting {
     fn has_room(&self, more: &[Vec<u8>]) -> bool {
+        let bytes = |more: &[Vec<u8>]| more.iter().map(|r| r.len() as u64 + 8).sum();
         match self {
             Waiting::Memory(q, max) => q.len() + more.len() <= *max || q.is_empty(),
-            Waiting::Disk(q) => q.has_room(more.iter().map(|r| r.len() as u64 + 8).sum()),
+            Waiting::Disk(q) => q.has_room(bytes(more)),
+            Waiting::Spill(m, max, d) => {
+                (d.is_empty() && m.len() + more.len() <= *max)
+                    || d.has_room(bytes(more) + m.iter().map(|r| r.len() as u64 + 8).sum::<u64>())
+            }
         }
     }
 
@@ -110,6 +131,7 @@ impl Waiting {
         match self {
             Waiting::Memory(q, _) => q.is_empty(),
             Waiting::Disk(q) => q.is_empty(),
+            Waiting::Spill(m, _, d) => m.is_empty() && d.is_empty(),
         }
     }
 
@@ -120,48 +142,55 @@ impl Waiting {
                 Ok(())
             }
             Waiting::Disk(q) => q.push(&records),
+            Waiting::Spill(m, max, d) => {
+                if d.is_empty() && m.len() + records.len() <= *max {
+                    m.extend(records);
+                    return Ok(());
+                }
+                // Behind: what memory holds goes to disk first, then these.
+                let held: Vec<Vec<u8>> = m.drain(..).collect();
+                d.push(&held)?;
+                d.push(&records)
+            }
         }
+    }
+
+    /// Puts what memory holds on disk (a spill buffer), where a crash
+    /// cannot lose it.
+    fn spill(&mut self) -> io::Result<()> {
+        if let Waiting::Spill(m, _, d) = self {
+            if !m.is_empty() {
+                let held: Vec<Vec<u8>> = m.drain(..).collect();
+                d.push(&held)?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends the oldest records: how many went, or, when sending failed,
     /// how many went before it and why.
     fn send_some(&mut self, transport: &mut dyn Transport) -> Result<usize, Failed> {
         match self {
-            Waiting::Memory(q, _) => {
-                let n = q.len().min(SEND);
-                let batch: Vec<Vec<u8>> = q.iter().take(n).cloned().collect();
-                let sent = transport.send(&batch);
-                let taken = match &sent {
-                    Ok(()) => n,
-                    Err(f) => f.taken.min(n),
-                };
-                q.drain(..taken);
-                sent.map(|()| n)
-            }
-            Waiting::Disk(q) => {
-                let batch = q.peek(SEND)?;
-                if batch.is_empty() {
-                    return Ok(0);
-                }
-                let (records, ends): (Vec<Vec<u8>>, Vec<_>) = batch.into_iter().unzip();
-                let sent = transport.send(&records);
-                let taken = match &sent {
-                    Ok(()) => records.len(),
-                    Err(f) => f.taken.min(records.len()),
-                };
-                if taken > 0 {
-                    q.ack(ends[taken - 1])?;
-                }
-                sent.map(|()| records.len())
-            }
+            Waiting::Memory(q, _) => send_memory(q, transport),
+            Waiting::Disk(q) => send_disk(q, transport),
+            Waiting::Spill(m, ..) if !m.is_empty() => send_memory(m, transport),
+            Waiting::Spill(_, _, d) => send_disk(d, transport),
         }
     }
 
     fn left(&mut self) -> u64 {
+        // A spill buffer's memory goes to disk: it waits for the next run.
+        if self.spill().is_err() {
+            if let Waiting::Spill(m, ..) = self {
+                return m.len() as u64;
+            }
+        }
         match self {
             Waiting::Memory(q, _) => q.len() as u64,
             // Counted without being taken: they stay for the next run.
-            Waiting::Disk(q) => q.peek(usize::MAX).map_or(0, |r| r.len() as u64),
+            Waiting::Disk(q) | Waiting::Spill(_, _, q) => {
+                q.peek(usize::MAX).map_or(0, |r| r.len() as u64)
+            }
         }
     }
 }
@@ -171,6 +200,37 @@ impl Waiting {
 enum Handed {
     Records(Vec<Vec<u8>>),
     Sync(SyncSender<()>),
+}
+
+/// Sends the oldest records of a memory queue (see `Waiting::send_some`).
+fn send_memory(q: &mut VecDeque<Vec<u8>>, transport: &mut dyn Transport) -> Result<usize, Failed> {
+    let n = q.len().min(SEND);
+    let batch: Vec<Vec<u8>> = q.iter().take(n).cloned().collect();
+    let sent = transport.send(&batch);
+    let taken = match &sent {
+        Ok(()) => n,
+        Err(f) => f.taken.min(n),
+    };
+    q.drain(..taken);
+    sent.map(|()| n)
+}
+
+/// Sends the oldest records of a disk queue, marking those taken.
+fn send_disk(q: &mut DiskQueue, transport: &mut dyn Transport) -> Result<usize, Failed> {
+    let batch = q.peek(SEND)?;
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let (records, ends): (Vec<Vec<u8>>, Vec<_>) = batch.into_iter().unzip();
+    let sent = transport.send(&records);
+    let taken = match &sent {
+        Ok(()) => records.len(),
+        Err(f) => f.taken.min(records.len()),
+    };
+    if taken > 0 {
+        q.ack(ends[taken - 1])?;
+    }
+    sent.map(|()| records.len())
 }
 
 /// A destination's delivery thread, and the records not yet handed to it.
@@ -197,8 +257,17 @@ impl Delivery {
             Buffer::Disk { dir, max_bytes } => {
                 Waiting::Disk(Box::new(DiskQueue::open(dir, *max_bytes)?))
             }
+            Buffer::Spill {
+                max_records,
+                dir,
+                max_bytes,
+            } => Waiting::Spill(
+                VecDeque::new(),
+                (*max_records).max(1),
+                Box::new(DiskQueue::open(dir, *max_bytes)?),
+            ),
         };
-        let kept = matches!(buffer, Buffer::Disk { .. });
+        let kept = matches!(buffer, Buffer::Disk { .. } | Buffer::Spill { .. });
         let (tx, rx) = sync_channel::<Handed>(4);
         let name = name.to_string();
         let thread = std::thread::Builder::new()
@@ -237,6 +306,9 @@ impl Delivery {
                             // Every bundle before it is in `waiting` (on
                             // disk, for a disk buffer) by now.
                             Ok(Handed::Sync(done)) => {
+                                if let Err(e) = waiting.spill() {
+                                    eprintln!("sink `{name}`: cannot keep records on disk: {e}");
+                                }
                                 let _ = done.send(());
                             }
                             Err(RecvTimeoutError::Timeout) => {}
@@ -455,6 +527,45 @@ mod tests {
         for i in 1000..1100 {
             d.push(record(i));
         }
+        let second = d.finish();
+        assert_eq!(second.sent, 1100);
+        assert_eq!(
+            *got.lock().unwrap(),
+            (0..1100).map(record).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_spill_buffer_keeps_memory_and_disk_in_order_and_its_memory_survives_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = Buffer::Spill {
+            max_records: 100,
+            dir: dir.path().to_path_buf(),
+            max_bytes: 1 << 30,
+        };
+        // Down: 50 fit in memory; 1,000 more spill all of it to disk.
+        let (t, _, _) = flaky(true);
+        let mut d =
+            Delivery::start("t", Box::new(t), &buffer, (Duration::ZERO, Arc::default())).unwrap();
+        for i in 0..1050 {
+            d.push(record(i));
+        }
+        let first = d.finish();
+        assert_eq!((first.sent, first.left, first.kept), (0, 1050, true));
+        // Up, in a later run: everything, in order, then what comes next
+        // (through memory again).
+        let (t, got, _) = flaky(false);
+        let mut d = Delivery::start(
+            "t",
+            Box::new(t),
+            &buffer,
+            (Duration::from_secs(10), Arc::default()),
+        )
+        .unwrap();
+        for i in 1050..1100 {
+            d.push(record(i));
+        }
+        d.sync();
         let second = d.finish();
         assert_eq!(second.sent, 1100);
         assert_eq!(

@@ -96,7 +96,7 @@ impl Forward {
     ) -> io::Result<Forward> {
         let drain = match buffer {
             Buffer::Memory { .. } => DRAIN_MEMORY,
-            Buffer::Disk { .. } => DRAIN_DISK,
+            Buffer::Disk { .. } | Buffer::Spill { .. } => DRAIN_DISK,
         };
         Ok(Forward {
             encoding,

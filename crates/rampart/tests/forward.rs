@@ -307,6 +307,8 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
     );
 }
 
+/// A spill buffer (memory while rsyslog keeps up, disk before each commit
+/// and when it falls behind) under 50 kills.
 #[test]
 fn run_killed_fifty_times_forwarding_over_relp_loses_nothing() {
     let Some(bin) = rsyslogd() else { return };
@@ -337,7 +339,8 @@ sinks:
     framing: json
     take: events
     buffer:
-      type: disk
+      type: spill
+      max_records: 1000
       path: buffer
 health_seconds: 0
 ",

@@ -547,7 +547,7 @@ impl Reader<'_> {
     /// max_bytes: N}`.
     fn buffer(&mut self, node: &Node, sink: &str) -> Option<Buffer> {
         let what = format!("{sink}: buffer");
-        let kind = self.kind(node, &what, &["memory", "disk"])?;
+        let kind = self.kind(node, &what, &["memory", "disk", "spill"])?;
         if kind == "memory" {
             let e = self.map(node, &what, &["type", "max_records"]);
             let max_records = match e.get("max_records") {
@@ -556,7 +556,12 @@ impl Reader<'_> {
             };
             return Some(Buffer::Memory { max_records });
         }
-        let e = self.map(node, &what, &["type", "path", "max_bytes"]);
+        let keys: &[&str] = if kind == "spill" {
+            &["type", "path", "max_bytes", "max_records"]
+        } else {
+            &["type", "path", "max_bytes"]
+        };
+        let e = self.map(node, &what, keys);
         let Some(path) = e.get("path") else {
             self.fail(
                 node.mark(),
@@ -569,6 +574,17 @@ impl Reader<'_> {
             Some(n) => self.number(n, &format!("{what}: max_bytes"))? as u64,
             None => 1 << 30,
         };
+        if kind == "spill" {
+            let max_records = match e.get("max_records") {
+                Some(n) => self.number(n, &format!("{what}: max_records"))?,
+                None => 10_000,
+            };
+            return Some(Buffer::Spill {
+                max_records,
+                dir,
+                max_bytes,
+            });
+        }
         Some(Buffer::Disk { dir, max_bytes })
     }
 

@@ -431,6 +431,14 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                     Buffer::Disk { dir, max_bytes } => {
                         format!("up to {max_bytes} bytes wait on disk in {}", dir.display())
                     }
+                    Buffer::Spill {
+                        max_records,
+                        dir,
+                        max_bytes,
+                    } => format!(
+                        "up to {max_records} records wait in memory, then up to {max_bytes} bytes on disk in {}",
+                        dir.display()
+                    ),
                 };
                 format!("syslog to {to} ({framing:?}; {waits})")
             }
