@@ -7,71 +7,30 @@
 //! without it the test says it was skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
 
-use std::path::{Path, PathBuf};
+mod servers;
+
+use std::path::Path;
 use std::process::Command;
+
+use servers::Server;
 
 use mysql::prelude::Queryable;
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh")
-}
-
 fn installed() -> bool {
-    let found = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
-        .iter()
-        .any(|p| Path::new(p).exists());
-    if !found {
-        assert!(
-            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
-            "MariaDB is not installed (scripts/install-servers.sh)"
-        );
-        eprintln!("skipped: MariaDB not installed (scripts/install-servers.sh)");
-    }
-    found
+    servers::available(
+        "MariaDB",
+        ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
+            .iter()
+            .any(|p| Path::new(p).exists()),
+    )
 }
 
-struct Server {
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = dir.join("mariadb");
-        let ok = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg(&dir)
-            .arg(port.to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "MariaDB did not start");
-        Server { dir, port }
-    }
-
-    fn conn(&self) -> mysql::Conn {
-        mysql::Conn::new(
-            mysql::Opts::from_url(&format!("mysql://rampart@127.0.0.1:{}/siem", self.port))
-                .unwrap(),
-        )
-        .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-    }
+/// A client of `server`.
+fn conn(server: &Server) -> mysql::Conn {
+    mysql::Conn::new(
+        mysql::Opts::from_url(&format!("mysql://rampart@127.0.0.1:{}/siem", server.port)).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -80,8 +39,8 @@ fn seed_zero_rows_come_from_mariadb_once_and_their_alerts_go_back_into_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let mut conn = server.conn();
+    let server = Server::start("mariadb.sh", dir.path());
+    let mut conn = conn(&server);
     conn.query_drop(
         "CREATE TABLE web_application (log_id INT, timestamp DATETIME, user_id VARCHAR(64),
              ip_address VARCHAR(64), resource VARCHAR(255), http_method VARCHAR(10),

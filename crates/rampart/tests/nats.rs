@@ -7,7 +7,9 @@
 //! Without nats-server the tests say they were skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
-use std::io::{BufRead, BufReader, Write};
+mod fed;
+
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -196,25 +198,7 @@ fn events_published_by_one_pipeline_are_read_by_another_none_lost() {
             )
         })
         .collect();
-    let mut child = rampart()
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&publish)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    fed::run_fed(&publish, text.as_bytes());
     let read = dir.path().join("read.yml");
     let events = dir.path().join("events.jsonl");
     std::fs::write(

@@ -7,71 +7,31 @@
 //! without it the test says it was skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
 
-use std::path::{Path, PathBuf};
+mod fed;
+mod servers;
+
+use std::path::Path;
 use std::process::Command;
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres.sh")
-}
+use servers::Server;
 
 fn installed() -> bool {
-    let found = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
-    if !found {
-        assert!(
-            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
-            "PostgreSQL is not installed (scripts/install-servers.sh)"
-        );
-        eprintln!("skipped: PostgreSQL not installed (scripts/install-servers.sh)");
-    }
-    found
+    servers::available(
+        "PostgreSQL",
+        std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some()),
+    )
 }
 
-/// A server running for as long as it lives.
-struct Server {
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = dir.join("pg");
-        let ok = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg(&dir)
-            .arg(port.to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "PostgreSQL did not start");
-        Server { dir, port }
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(
-            &format!(
-                "host=127.0.0.1 port={} user=rampart dbname=postgres",
-                self.port
-            ),
-            postgres::NoTls,
-        )
-        .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-    }
+/// A client of `server`.
+fn client(server: &Server) -> postgres::Client {
+    postgres::Client::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=rampart dbname=postgres",
+            server.port
+        ),
+        postgres::NoTls,
+    )
+    .unwrap()
 }
 
 fn rampart(args: &[&str]) -> String {
@@ -95,8 +55,8 @@ fn seed_zero_rows_in_postgres_each_arrive_once() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let mut client = server.client();
+    let server = Server::start("postgres.sh", dir.path());
+    let mut client = client(&server);
     client
         .batch_execute(
             "CREATE TABLE web_application (log_id INTEGER, timestamp TIMESTAMP, user_id TEXT,
@@ -200,7 +160,7 @@ fn alerts_are_upserted_and_events_inserted_once_into_postgres_tables() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start("postgres.sh", dir.path());
     let config = dir.path().join("pipeline.yml");
     std::fs::write(
         &config,
@@ -232,23 +192,9 @@ sinks:
         .collect();
     // The same input twice: the second run adds no event and no alert.
     for _ in 0..2 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-            .env_remove("RAMPART_DB")
-            .args(["run", "--no-db", "-q", "--config"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        fed::run_fed(&config, lines.as_bytes());
     }
-    let mut client = server.client();
+    let mut client = client(&server);
     let rows = client
         .query(
             "SELECT rule_id, severity, count, source_ip, doc->>'title' FROM siem_alerts",

@@ -7,7 +7,11 @@
 
 mod seed0;
 
+mod fed;
+
 use std::io::{BufRead, BufReader, Read, Write};
+
+use fed::run_fed;
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -102,6 +106,11 @@ fn failures(ip: &str, n: usize) -> Vec<String> {
             format!("<38>Dec  6 12:00:{:02} web01 sshd[123]: Failed password for root from {ip} port {} ssh2", 10 + i, 4000 + i)
         })
         .collect()
+}
+
+/// The lines without their syslog priority, as a log file holds them.
+fn unprefixed(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{}\n", &l[4..])).collect()
 }
 
 fn json_lines(path: &Path) -> Vec<serde_json::Value> {
@@ -275,30 +284,7 @@ sinks:
         ),
     )
     .unwrap();
-    let mut child = rampart()
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let text: String = failures("198.51.100.7", 6)
-        .iter()
-        .map(|l| format!("{}\n", &l[4..]))
-        .collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_fed(&config, unprefixed(&failures("198.51.100.7", 6)).as_bytes());
     let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -603,10 +589,7 @@ fn a_followed_folder_feeds_the_store_as_it_grows_and_a_restart_reads_nothing_twi
     std::fs::create_dir(&logs).unwrap();
     let db = dir.path().join("siem.db");
     let auth = |from: usize, n: usize| -> String {
-        failures("203.0.113.66", from + n)[from..]
-            .iter()
-            .map(|l| format!("{}\n", &l[4..]))
-            .collect()
+        unprefixed(&failures("203.0.113.66", from + n)[from..])
     };
     std::fs::write(logs.join("auth.log"), auth(0, 3)).unwrap();
     let pipeline = format!(
@@ -739,10 +722,7 @@ sinks:
         (status, answer.as_str()),
         (200, "{\"text\":\"Success\",\"code\":0}")
     );
-    let raw: String = failures("192.0.2.31", 2)
-        .iter()
-        .map(|l| format!("{}\n", &l[4..]))
-        .collect();
+    let raw = unprefixed(&failures("192.0.2.31", 2));
     let (status, _) = http_post(
         &format!("{url}/services/collector/raw"),
         &auth,
@@ -879,24 +859,10 @@ fn a_template_writes_events_as_the_flat_record_it_names() {
         "sources:\n  piped:\n    type: stdin\nsinks:\n  out:\n    type: stdout\n    take: events\n    template:\n      src: source.ip\n      when: \"@timestamp\"\n      port: source.port\n      absent: no.such.field\n",
     )
     .unwrap();
-    let mut child = rampart()
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"Mar 14 03:00:01 web01 sshd[9]: Connection closed by 192.0.2.9 port 4000 [preauth]\n",
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let out = run_fed(
+        &config,
+        b"Mar 14 03:00:01 web01 sshd[9]: Connection closed by 192.0.2.9 port 4000 [preauth]\n",
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     // The record's names in the template's order, values typed, a missing
     // field null.
@@ -1006,30 +972,7 @@ sinks:
         ),
     )
     .unwrap();
-    let mut child = rampart()
-        .current_dir(dir.path())
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&sender)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines: String = failures("192.0.2.55", 3)
-        .iter()
-        .map(|l| format!("{}\n", &l[4..]))
-        .collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_fed(&sender, unprefixed(&failures("192.0.2.55", 3)).as_bytes());
     let received = wait_for(&dir.path().join("received.jsonl"), |e| e.len() == 3);
     let (status, said) = receiver.stop();
     assert!(status.success(), "{said}");
@@ -1049,26 +992,12 @@ fn lines_nothing_reads_are_kept_in_the_dead_letter_file() {
         "sources:\n  piped:\n    type: stdin\nsinks:\n  out:\n    type: file\n    path: events.jsonl\n    take: events\ndead_letters: dead.jsonl\n",
     )
     .unwrap();
-    let mut child = rampart()
-        .current_dir(dir.path())
-        .args(["run", "--no-db", "-q", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let good = &failures("192.0.2.60", 1)[0][4..];
+    let good = unprefixed(&failures("192.0.2.60", 1));
     let mut input = Vec::new();
-    input.extend_from_slice(format!("{good}\n").as_bytes());
+    input.extend_from_slice(good.as_bytes());
     input.extend_from_slice(b"\x00\x01\x02\xff\xfe binary\x00\n");
-    input.extend_from_slice(format!("{good}\n").as_bytes());
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    input.extend_from_slice(good.as_bytes());
+    run_fed(&config, &input);
     let dead = json_lines(&dir.path().join("dead.jsonl"));
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0]["source"], "stdin");

@@ -1,0 +1,62 @@
+//! Database servers of the project's own for the tests that talk to them
+//! (`scripts/postgres.sh`, `scripts/mariadb.sh`): each started with a
+//! folder and a free port of its own, and stopped when dropped. A server
+//! that is not installed skips the test, unless `RAMPART_REQUIRE_SERVERS`
+//! is set (CI), when it fails it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Whether `what` is installed (`found`); says the test is skipped when not.
+pub fn available(what: &str, found: bool) -> bool {
+    if !found {
+        assert!(
+            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
+            "{what} is not installed (scripts/install-servers.sh)"
+        );
+        eprintln!("skipped: {what} not installed (scripts/install-servers.sh)");
+    }
+    found
+}
+
+/// A server started by `scripts/<script>`, running for as long as it lives.
+pub struct Server {
+    script: PathBuf,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts the server of `script` (`postgres.sh`) in a folder of `dir`.
+    pub fn start(script: &str, dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts")
+            .join(script);
+        let dir = dir.join("server");
+        let ok = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "{} did not start", script.display());
+        Server { script, dir, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
