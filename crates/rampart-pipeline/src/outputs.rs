@@ -97,14 +97,8 @@ pub fn open(
             events_table,
             buffer,
         } => {
-            let password = match password_env {
-                Some(var) => Some(std::env::var(var).map_err(|_| {
-                    io::Error::other(format!(
-                        "{var} is not set (the database password comes from the environment or a .env file)"
-                    ))
-                })?),
-                None => None,
-            };
+            let password =
+                crate::sql::password(password_env.as_deref()).map_err(io::Error::other)?;
             let transport: Box<dyn crate::delivery::Transport> = if url.starts_with("mysql://") {
                 Box::new(
                     crate::sql_sink::MysqlTables::new(url, password, (table, events_table))

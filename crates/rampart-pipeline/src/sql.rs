@@ -172,10 +172,31 @@ impl Taken {
     }
 }
 
-/// A row as read: its growing value and its JSON.
+/// A row as read: its growing value, its columns and their JSON.
 struct Row {
     key: Key,
+    object: serde_json::Map<String, serde_json::Value>,
     json: String,
+}
+
+impl Row {
+    /// The row of `object`, keyed by its `order_by` column.
+    fn new(object: serde_json::Map<String, serde_json::Value>, order_by: &str) -> Row {
+        let key = match object.get(order_by) {
+            Some(serde_json::Value::Number(n)) => Key::Number(n.as_f64().unwrap_or(0.0)),
+            Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
+            _ => Key::Null,
+        };
+        let json = serde_json::Value::Object(object.clone()).to_string();
+        Row { key, object, json }
+    }
+}
+
+/// Rows in the order every poll reads them: by the growing column, then
+/// by their content.
+fn in_order(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
+    rows
 }
 
 /// Starts SQL source `index` on its own thread.
@@ -257,7 +278,7 @@ fn poll(
             for (row, hash) in chunk {
                 ordinal += 1;
                 let json = match &t.hit_counts {
-                    Some((column, name)) => counted(&row.json, column, name, &mut taken.hits),
+                    Some((column, name)) => counted(row, column, name, &mut taken.hits),
                     None => row.json.clone(),
                 };
                 decoder.feed(Line {
@@ -306,13 +327,10 @@ fn poll(
 
 /// The row's JSON with `name` set to how many rows taken so far (this one
 /// included) hold its value of `column`.
-fn counted(json: &str, column: &str, name: &str, hits: &mut BTreeMap<String, u64>) -> String {
-    let Ok(serde_json::Value::Object(mut row)) = serde_json::from_str(json) else {
-        return json.to_string();
-    };
-    let value = match row.get(column) {
+fn counted(row: &Row, column: &str, name: &str, hits: &mut BTreeMap<String, u64>) -> String {
+    let value = match row.object.get(column) {
         Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Null) | None => return json.to_string(),
+        Some(serde_json::Value::Null) | None => return row.json.clone(),
         Some(other) => other.to_string(),
     };
     let room = hits.len() < MAX_COUNTED;
@@ -327,10 +345,12 @@ fn counted(json: &str, column: &str, name: &str, hits: &mut BTreeMap<String, u64
         }
         None => None,
     };
-    if let Some(n) = count {
-        row.insert(name.to_string(), n.into());
-    }
-    serde_json::Value::Object(row).to_string()
+    let Some(n) = count else {
+        return row.json.clone();
+    };
+    let mut object = row.object.clone();
+    object.insert(name.to_string(), n.into());
+    serde_json::Value::Object(object).to_string()
 }
 
 /// `"name"`, quoted for SQL.
@@ -361,14 +381,12 @@ fn read_sqlite(path: &std::path::Path, t: &Table, floor: Option<&Key>) -> Result
         .prepare(&sql)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let at = names
-        .iter()
-        .position(|n| *n == t.order_by)
-        .ok_or_else(|| format!("{}: no column {}", t.table, t.order_by))?;
-    let mut rows = stmt
+    if !names.contains(&t.order_by) {
+        return Err(format!("{}: no column {}", t.table, t.order_by));
+    }
+    let rows = stmt
         .query_map([floor], |r| {
             let mut object = serde_json::Map::new();
-            let mut key = Key::Null;
             for (i, name) in names.iter().enumerate() {
                 let value = match r.get_ref(i)? {
                     ValueRef::Null => serde_json::Value::Null,
@@ -381,25 +399,14 @@ fn read_sqlite(path: &std::path::Path, t: &Table, floor: Option<&Key>) -> Result
                         .collect::<String>()
                         .into(),
                 };
-                if i == at {
-                    key = match &value {
-                        serde_json::Value::Number(n) => Key::Number(n.as_f64().unwrap_or(0.0)),
-                        serde_json::Value::String(s) => Key::Text(s.clone()),
-                        _ => Key::Null,
-                    };
-                }
                 object.insert(name.clone(), value);
             }
-            Ok(Row {
-                key,
-                json: serde_json::Value::Object(object).to_string(),
-            })
+            Ok(Row::new(object, &t.order_by))
         })
         .map_err(|e| format!("{}: {e}", path.display()))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
-    Ok(rows)
+    Ok(in_order(rows))
 }
 
 /// The rows at or above `floor` of a PostgreSQL table, as `read_sqlite`
@@ -437,19 +444,12 @@ fn read_postgres(
         let text: String = row.get(0);
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&text).map_err(|e| format!("{}: a row: {e}", t.table))?;
-        let key = match object.get(&t.order_by) {
-            Some(serde_json::Value::Number(n)) => Key::Number(n.as_f64().unwrap_or(0.0)),
-            Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
-            Some(_) => Key::Null,
-            None => return Err(format!("{}: no column {}", t.table, t.order_by)),
-        };
-        out.push(Row {
-            key,
-            json: serde_json::Value::Object(object).to_string(),
-        });
+        if !object.contains_key(&t.order_by) {
+            return Err(format!("{}: no column {}", t.table, t.order_by));
+        }
+        out.push(Row::new(object, &t.order_by));
     }
-    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
-    Ok(out)
+    Ok(in_order(out))
 }
 
 /// The rows at or above `floor` of a MySQL or MariaDB table, as
@@ -484,7 +484,6 @@ fn read_mysql(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let mut object = serde_json::Map::new();
-        let mut key = Key::Null;
         for (i, column) in row.columns_ref().iter().enumerate() {
             let name = column.name_str().into_owned();
             let value = match row.as_ref(i) {
@@ -504,22 +503,11 @@ fn read_mysql(
                 )
                 .into(),
             };
-            if name == t.order_by {
-                key = match &value {
-                    serde_json::Value::Number(n) => Key::Number(n.as_f64().unwrap_or(0.0)),
-                    serde_json::Value::String(s) => Key::Text(s.clone()),
-                    _ => Key::Null,
-                };
-            }
             object.insert(name, value);
         }
-        out.push(Row {
-            key,
-            json: serde_json::Value::Object(object).to_string(),
-        });
+        out.push(Row::new(object, &t.order_by));
     }
-    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
-    Ok(out)
+    Ok(in_order(out))
 }
 
 #[cfg(test)]

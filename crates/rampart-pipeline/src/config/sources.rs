@@ -4,9 +4,23 @@
 use std::net::ToSocketAddrs;
 
 use super::{Listen, Reader, SourceKind, DEFAULT_MAX_FRAME};
-use crate::yaml::Node;
+use crate::yaml::{Mark, Node};
 
 impl Reader<'_> {
+    /// Refuses a URL that holds a password (`scheme://user:password@`):
+    /// it belongs in `password_env`, not in the file.
+    fn no_password(&mut self, url: &str, at: Mark, what: &str) -> Option<()> {
+        let user = url.split('@').next().unwrap_or("");
+        if url.contains('@') && user.matches(':').count() > 1 {
+            self.fail(
+                at,
+                format!("{what}: the password goes in `password_env`, not in the file"),
+            );
+            return None;
+        }
+        Some(())
+    }
+
     pub(super) fn source(&mut self, name: &str, node: &Node) -> Option<SourceKind> {
         let what = format!("source `{name}`");
         match self.kind(
@@ -93,28 +107,13 @@ impl Reader<'_> {
                 } else if database.starts_with("postgres://")
                     || database.starts_with("postgresql://")
                 {
-                    // `scheme://user:password@...`: a password in the file.
-                    let user = database.split('@').next().unwrap_or("");
-                    if database.contains('@') && user.matches(':').count() > 1 {
-                        self.fail(
-                            at,
-                            format!("{what}: the password goes in `password_env`, not in the file"),
-                        );
-                        return None;
-                    }
+                    self.no_password(&database, at, &what)?;
                     crate::sql::Database::Postgres {
                         url: database,
                         password_env,
                     }
                 } else if database.starts_with("mysql://") || database.starts_with("mariadb://") {
-                    let user = database.split('@').next().unwrap_or("");
-                    if database.contains('@') && user.matches(':').count() > 1 {
-                        self.fail(
-                            at,
-                            format!("{what}: the password goes in `password_env`, not in the file"),
-                        );
-                        return None;
-                    }
+                    self.no_password(&database, at, &what)?;
                     crate::sql::Database::Mysql {
                         url: database.replacen("mariadb://", "mysql://", 1),
                         password_env,
