@@ -454,6 +454,22 @@ mod tests {
         format!("r{i}").into_bytes()
     }
 
+    /// A delivery through `buffer` to a destination that is down (given
+    /// no time to drain) or up (ten seconds), `records` pushed into it.
+    fn pushed(buffer: &Buffer, down: bool, records: std::ops::Range<usize>) -> (Delivery, Got) {
+        let (t, got, _) = flaky(down);
+        let drain = if down {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(10)
+        };
+        let mut d = Delivery::start("t", Box::new(t), buffer, (drain, Arc::default())).unwrap();
+        for i in records {
+            d.push(record(i));
+        }
+        (d, got)
+    }
+
     #[test]
     fn an_outage_is_waited_out_and_every_record_arrives_in_order() {
         let (t, got, down) = flaky(true);
@@ -505,28 +521,12 @@ mod tests {
             dir: dir.path().to_path_buf(),
             max_bytes: 1 << 30,
         };
-        let (t, _, _) = flaky(true);
-        let mut d =
-            Delivery::start("t", Box::new(t), &buffer, (Duration::ZERO, Arc::default())).unwrap();
-        for i in 0..1000 {
-            d.push(record(i));
-        }
-        let first = d.finish();
+        let first = pushed(&buffer, true, 0..1000).0.finish();
         assert_eq!(first.sent, 0);
         assert_eq!(first.left, 1000);
         assert!(first.kept);
         // The next run, the destination up: the records kept go first.
-        let (t, got, _) = flaky(false);
-        let mut d = Delivery::start(
-            "t",
-            Box::new(t),
-            &buffer,
-            (Duration::from_secs(10), Arc::default()),
-        )
-        .unwrap();
-        for i in 1000..1100 {
-            d.push(record(i));
-        }
+        let (d, got) = pushed(&buffer, false, 1000..1100);
         let second = d.finish();
         assert_eq!(second.sent, 1100);
         assert_eq!(
@@ -544,27 +544,11 @@ mod tests {
             max_bytes: 1 << 30,
         };
         // Down: 50 fit in memory; 1,000 more spill all of it to disk.
-        let (t, _, _) = flaky(true);
-        let mut d =
-            Delivery::start("t", Box::new(t), &buffer, (Duration::ZERO, Arc::default())).unwrap();
-        for i in 0..1050 {
-            d.push(record(i));
-        }
-        let first = d.finish();
+        let first = pushed(&buffer, true, 0..1050).0.finish();
         assert_eq!((first.sent, first.left, first.kept), (0, 1050, true));
         // Up, in a later run: everything, in order, then what comes next
         // (through memory again).
-        let (t, got, _) = flaky(false);
-        let mut d = Delivery::start(
-            "t",
-            Box::new(t),
-            &buffer,
-            (Duration::from_secs(10), Arc::default()),
-        )
-        .unwrap();
-        for i in 1050..1100 {
-            d.push(record(i));
-        }
+        let (mut d, got) = pushed(&buffer, false, 1050..1100);
         d.sync();
         let second = d.finish();
         assert_eq!(second.sent, 1100);
