@@ -26,6 +26,15 @@ fn rampart() -> Command {
     c
 }
 
+/// `rampart run --no-db FLAG --config CONFIG`, waited for.
+fn run_once(flag: &str, config: &Path) -> std::process::Output {
+    rampart()
+        .args(["run", "--no-db", flag, "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 /// A running pipeline and the addresses its sources listen on.
 struct Running {
     child: Child,
@@ -316,11 +325,7 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
         "sources:\n  net: {type: syslog, listen: udp://127.0.0.1:5514}\nsinks:\n  out: {type: stdout, take: all, min_severity: high}\n",
     )
     .unwrap();
-    let out = rampart()
-        .args(["run", "--no-db", "--check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = run_once("--check", &config);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -332,11 +337,7 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
         "{text}"
     );
     // A listener never ends: `--once` refuses it.
-    let out = rampart()
-        .args(["run", "--no-db", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = run_once("--once", &config);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--once: source `net` listens"));
 
@@ -345,11 +346,7 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
         "sources:\n  net:\n    type: syslog\n    listen: 127.0.0.1:5514\nsinks:\n  out: {type: stdout, take: everything}\n",
     )
     .unwrap();
-    let out = rampart()
-        .args(["run", "--no-db", "--check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = run_once("--check", &config);
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8(out.stderr).unwrap();
     let name = config.display().to_string();
@@ -788,11 +785,7 @@ sinks:
     )
     .unwrap();
     let run = || {
-        let out = rampart()
-            .args(["run", "--no-db", "-q", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
+        let out = run_once("-q", &config);
         assert!(
             out.status.success(),
             "{}",
