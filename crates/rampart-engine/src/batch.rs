@@ -63,6 +63,7 @@ impl Detector<'_> {
     /// Enriches one batch and runs the rules (and the indicator lookups) over it.
     pub(crate) fn detect(&self, events: &mut [Event]) -> BatchResult {
         let mut out = BatchResult::default();
+        self.enrichers.prepare(events);
         for (at, event) in events.iter_mut().enumerate() {
             if !self.scope.admits_time(event.timestamp) {
                 continue;

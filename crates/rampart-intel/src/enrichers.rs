@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rampart_event::{Event, Value};
 
 use crate::matcher::{enrichments, Hit};
-use crate::vt::Report;
+use crate::vt::{is_internal, LiveAnswers, Report};
 use crate::{GeoIp, IntelTable};
 
 /// What events are enriched with.
@@ -19,12 +20,27 @@ pub struct Enrichers {
     pub geo: Option<GeoIp>,
     /// VirusTotal answers on addresses, when asked for.
     pub vt: Option<HashMap<IpAddr, Report>>,
+    /// VirusTotal answers looked up while events flow (a pipeline's).
+    pub live_vt: Option<Arc<LiveAnswers>>,
 }
 
 /// The address fields VirusTotal answers are attached by.
 pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
 
 impl Enrichers {
+    /// Readies the enrichment of a batch: with live VirusTotal lookups,
+    /// asks for the batch's addresses that have no answer yet and waits
+    /// as long as one can come.
+    pub fn prepare(&self, events: &[Event]) {
+        if let Some(live) = &self.live_vt {
+            live.ask_and_wait(
+                events
+                    .iter()
+                    .flat_map(|e| VT_FIELDS.iter().filter_map(|f| e.get_ip(f))),
+            );
+        }
+    }
+
     /// Enriches one event; returns its indicator matches.
     pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
         if let Some(geo) = &self.geo {
@@ -40,6 +56,22 @@ impl Enrichers {
                 if let Some(report) = event.get_ip(field).and_then(|ip| vt.get(&ip)) {
                     entries.push(report.enrichment(field));
                 }
+            }
+        }
+        if let Some(live) = &self.live_vt {
+            let mut unanswered = false;
+            for field in VT_FIELDS {
+                let Some(ip) = event.get_ip(field).filter(|ip| !is_internal(*ip)) else {
+                    continue;
+                };
+                match live.get(ip) {
+                    Some(report) => entries.push(report.enrichment(field)),
+                    None => unanswered = true,
+                }
+            }
+            if unanswered {
+                // Enriched by a later pass (`hunt --stored`) once answered.
+                event.insert("rampart.pending", Value::Static("virustotal"));
             }
         }
         if !entries.is_empty() {

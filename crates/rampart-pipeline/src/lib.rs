@@ -30,6 +30,7 @@ pub mod sql_sink;
 pub mod tail;
 pub mod tls;
 pub mod transport;
+pub mod vt_asker;
 mod yaml;
 
 pub use config::{read, Pipeline};

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use rampart_intel::vt::LiveAnswers;
 
 /// One source's counts.
 #[derive(Debug, Default)]
@@ -46,6 +48,8 @@ pub struct Metrics {
     pub unreadable: AtomicU64,
     /// Alerts handed on.
     pub alerts: AtomicU64,
+    /// The VirusTotal lookups made while events flow, when asked for.
+    pub virustotal: OnceLock<Arc<LiveAnswers>>,
 }
 
 /// Adds `n` to a counter.
@@ -69,6 +73,7 @@ impl Metrics {
             events: AtomicU64::new(0),
             unreadable: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
+            virustotal: OnceLock::new(),
         }
     }
 
@@ -182,6 +187,35 @@ impl Metrics {
             "Records waiting in each sink's buffer.",
             per_sink(&|c| get(&c.waiting)),
         );
+        if let Some(vt) = self.virustotal.get() {
+            let c = &vt.counts;
+            family(
+                "rampart_virustotal_addresses_total",
+                "counter",
+                "Addresses queued for a VirusTotal lookup, and what became of them.",
+                [
+                    ("asked", &c.asked),
+                    ("answered", &c.answered),
+                    ("failed", &c.failed),
+                    ("queue_full", &c.queue_full),
+                ]
+                .into_iter()
+                .map(|(outcome, n)| (format!("{{outcome=\"{outcome}\"}}"), get(n)))
+                .collect(),
+            );
+            family(
+                "rampart_virustotal_queued",
+                "gauge",
+                "Addresses waiting for a VirusTotal lookup.",
+                vec![(String::new(), vt.queued() as u64)],
+            );
+            family(
+                "rampart_virustotal_waited_milliseconds_total",
+                "counter",
+                "Time batches waited for VirusTotal answers.",
+                vec![(String::new(), get(&c.waited_ms))],
+            );
+        }
         out
     }
 
@@ -209,7 +243,7 @@ impl Metrics {
                 (n.clone(), v)
             })
             .collect();
-        serde_json::json!({
+        let mut line = serde_json::json!({
             "rampart": "run",
             "state": "running",
             "events": get(&self.events),
@@ -217,8 +251,19 @@ impl Metrics {
             "alerts": get(&self.alerts),
             "sources": sources,
             "sinks": sinks,
-        })
-        .to_string()
+        });
+        if let Some(vt) = self.virustotal.get() {
+            let c = &vt.counts;
+            line["virustotal"] = serde_json::json!({
+                "asked": get(&c.asked),
+                "answered": get(&c.answered),
+                "failed": get(&c.failed),
+                "queue_full": get(&c.queue_full),
+                "queued": vt.queued(),
+                "waited_ms": get(&c.waited_ms),
+            });
+        }
+        line.to_string()
     }
 }
 

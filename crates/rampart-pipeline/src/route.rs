@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use rampart_detect::SavedState;
 use rampart_detect::{Alert, Level};
 use rampart_engine::{Sink, StoreSink};
-use rampart_event::Event;
+use rampart_event::{Event, ValueRef};
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
 
@@ -84,7 +84,7 @@ impl Route {
             }
             serde_json::to_writer(&mut json, name).map_err(io::Error::other)?;
             json.push(b':');
-            match event.get(field) {
+            match event.get(field).or_else(|| nested(event, field)) {
                 Some(value) => rampart_event::write_value(&mut json, value),
                 None => json.extend_from_slice(b"null"),
             }
@@ -109,6 +109,36 @@ impl Route {
                 }
             }
         }
+    }
+}
+
+/// A template's field inside a field that holds JSON: the longest name
+/// before a dot that is a field, then the rest as keys within it, a list
+/// searched for its first entry that has them
+/// (`threat.enrichments.virustotal.malicious`).
+fn nested<'e>(event: &'e Event, path: &str) -> Option<ValueRef<'e>> {
+    path.match_indices('.').rev().find_map(|(at, _)| {
+        let Some(ValueRef::Json(json)) = event.get(&path[..at]) else {
+            return None;
+        };
+        within(json, &path[at + 1..]).map(ValueRef::Json)
+    })
+}
+
+fn within<'j>(json: &'j serde_json::Value, keys: &str) -> Option<&'j serde_json::Value> {
+    match json {
+        serde_json::Value::Array(items) => items.iter().find_map(|item| within(item, keys)),
+        serde_json::Value::Object(map) => {
+            let (key, rest) = keys
+                .split_once('.')
+                .map_or((keys, None), |(k, r)| (k, Some(r)));
+            let value = map.get(key)?;
+            match rest {
+                Some(rest) => within(value, rest),
+                None => Some(value),
+            }
+        }
+        _ => None,
     }
 }
 
@@ -324,4 +354,39 @@ impl Sink for Router<'_> {
     }
 
     fn file_done(&mut self, _: FileReport) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_event::{Origin, Value};
+
+    #[test]
+    fn template_fields_reach_into_json_fields_and_their_lists() {
+        let mut event = Event::new(Origin::new("t.log", 1), "line");
+        event.insert("source.ip", Value::Str("204.76.203.208".into()));
+        let enrichments = serde_json::json!([
+            {"feed": {"name": "ipsum"}},
+            {"virustotal": {"malicious": 10, "asn": 51396, "country": "NL"}},
+        ]);
+        event.insert("threat.enrichments", Value::Json(Box::new(enrichments)));
+        let field = |path: &str| {
+            event.get(path).or_else(|| nested(&event, path)).map(|v| {
+                let mut out = Vec::new();
+                rampart_event::write_value(&mut out, v);
+                String::from_utf8(out).unwrap()
+            })
+        };
+        assert_eq!(field("source.ip").as_deref(), Some("\"204.76.203.208\""));
+        assert_eq!(
+            field("threat.enrichments.virustotal.malicious").as_deref(),
+            Some("10")
+        );
+        assert_eq!(
+            field("threat.enrichments.feed.name").as_deref(),
+            Some("\"ipsum\"")
+        );
+        assert_eq!(field("threat.enrichments.virustotal.missing"), None);
+        assert_eq!(field("source.ip.deeper"), None);
+    }
 }

@@ -11,6 +11,7 @@
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
 mod seed0;
+mod vt_server;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -236,10 +237,14 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
     let table = dir.path().join("webapp.db");
     let rows = seed0::table(&table);
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed000/pipeline.yml");
+    let (vt_url, asked) = vt_server::serve();
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
             .env_remove("RAMPART_DB")
             .current_dir(dir.path())
+            .env("VT_API_KEY", "testkey")
+            .env("SEED0_VT_URL", &vt_url)
+            .env("SEED0_VT_PER_MINUTE", "1000")
             .env("SEED0_DATABASE", format!("sqlite:{}", table.display()))
             .env("SIEM", format!("relp://127.0.0.1:{}", rsyslog.port))
             .env("SEED0_BUFFER", dir.path().join("buffer"))
@@ -272,6 +277,15 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
     assert_eq!(
         keys,
         [
+            "ASN",
+            "Country",
+            "Harmless_Score",
+            "Last_Modified",
+            "Malicious_Score",
+            "Network",
+            "Regional_Internet_Registry",
+            "Suspicious_Score",
+            "Undetected_Score",
             "http_method",
             "ip_address",
             "ip_hit_count",
@@ -281,8 +295,28 @@ fn the_seed000_example_forwards_each_new_row_once_to_rsyslog_over_relp() {
             "response_code",
             "timestamp",
             "user_agent",
-            "user_id"
+            "user_id",
         ]
+    );
+    // VirusTotal's scores beside each row of an address it knows, as seed
+    // 000 added them; each public address asked once over both runs.
+    let known: Vec<&&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["ip_address"] == "204.76.203.208")
+        .collect();
+    assert_eq!(known.len(), 2);
+    for e in known {
+        assert_eq!(e["Malicious_Score"], 10);
+        assert_eq!(e["ASN"], 60729);
+        assert_eq!(e["Country"], "DE");
+        assert_eq!(e["Last_Modified"], 1750788713);
+    }
+    let asked = asked.lock().unwrap().clone();
+    let distinct: std::collections::BTreeSet<&String> = asked.iter().collect();
+    assert_eq!(distinct.len(), asked.len(), "an address asked twice");
+    assert!(
+        !asked.iter().any(|p| p.ends_with("/192.168.1.69")),
+        "a private address was sent"
     );
     assert!(events.iter().all(|e| e["ip_address"].is_string()));
     // Seed 000's per-address hit counts: each address's rows count 1, 2,

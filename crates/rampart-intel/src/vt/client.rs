@@ -106,7 +106,9 @@ impl<'c> VtClient<'c> {
             if self.budget == 0 {
                 return Err(VtError::Budget);
             }
-            self.limit.acquire(self.clock);
+            if !self.limit.acquire(self.clock) {
+                return Err(VtError::Failed("stopped before it was sent".into()));
+            }
             self.budget -= 1;
             self.sent += 1;
             let response = self.agent.get(&url).set("x-apikey", &self.key).call();
@@ -130,6 +132,9 @@ impl<'c> VtClient<'c> {
                         .and_then(|s| s.trim().parse::<u64>().ok())
                         .unwrap_or(60);
                     self.clock.sleep(Duration::from_secs(wait));
+                    if self.clock.cancelled() {
+                        return Err(VtError::Failed("stopped while throttled".into()));
+                    }
                     continue;
                 }
                 Err(ureq::Error::Status(code, _)) => format!("HTTP {code}"),

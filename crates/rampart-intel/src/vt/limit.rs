@@ -12,6 +12,11 @@ pub trait Clock {
     fn now(&self) -> Duration;
     /// Waits for `d`.
     fn sleep(&self, d: Duration);
+    /// Whether waiting was called off (the run stops): no request should
+    /// go out any more.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// The real clock.
@@ -62,9 +67,13 @@ impl RateLimit {
         (oldest + WINDOW).saturating_sub(now)
     }
 
-    /// Waits until a request may go, and counts it as sent.
-    pub fn acquire(&mut self, clock: &dyn Clock) {
+    /// Waits until a request may go, and counts it as sent; false when
+    /// the clock called the wait off (nothing counted).
+    pub fn acquire(&mut self, clock: &dyn Clock) -> bool {
         loop {
+            if clock.cancelled() {
+                return false;
+            }
             let wait = self.delay(clock.now());
             if wait.is_zero() {
                 break;
@@ -76,6 +85,7 @@ impl RateLimit {
         while self.sent.len() > self.per_minute {
             self.sent.pop_front();
         }
+        true
     }
 }
 

@@ -6,8 +6,10 @@
 
 mod client;
 mod limit;
+mod live;
 mod report;
 
 pub use client::{Lookup, VtClient, VtError};
 pub use limit::{Clock, RateLimit, SystemClock};
-pub use report::{not_sent_reason, Report, VtKind, CSV_HEADER};
+pub use live::{LiveAnswers, LiveClock, LiveCounts};
+pub use report::{is_internal, not_sent_reason, Report, VtKind, CSV_HEADER};

@@ -54,6 +54,41 @@ impl VtKind {
     }
 }
 
+/// Whether `ip` is private, loopback, link-local, multicast, reserved or
+/// in a documentation range: an address that never leaves the machine.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let [o1, o2, o3, _] = a.octets();
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a.is_unspecified()
+                || o1 == 0
+                || o1 >= 240
+                || (o1 == 100 && (64..128).contains(&o2))
+                || (o1 == 192 && o2 == 0 && o3 == 0)
+                || (o1 == 192 && o2 == 0 && o3 == 2)
+                || (o1 == 198 && (o2 == 18 || o2 == 19))
+                || (o1 == 198 && o2 == 51 && o3 == 100)
+                || (o1 == 203 && o2 == 0 && o3 == 113)
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
 /// Why a value must not leave the machine, if it must not: addresses that
 /// are private, loopback, link-local, multicast, reserved or documentation
 /// ranges, and internal domain names.
@@ -61,38 +96,7 @@ pub fn not_sent_reason(kind: VtKind, value: &str) -> Option<&'static str> {
     match kind {
         VtKind::Ip => {
             let ip: IpAddr = value.parse().ok()?;
-            let internal = match ip {
-                IpAddr::V4(a) => {
-                    let [o1, o2, o3, _] = a.octets();
-                    a.is_private()
-                        || a.is_loopback()
-                        || a.is_link_local()
-                        || a.is_multicast()
-                        || a.is_broadcast()
-                        || a.is_unspecified()
-                        || o1 == 0
-                        || o1 >= 240
-                        || (o1 == 100 && (64..128).contains(&o2))
-                        || (o1 == 192 && o2 == 0 && o3 == 0)
-                        || (o1 == 192 && o2 == 0 && o3 == 2)
-                        || (o1 == 198 && (o2 == 18 || o2 == 19))
-                        || (o1 == 198 && o2 == 51 && o3 == 100)
-                        || (o1 == 203 && o2 == 0 && o3 == 113)
-                }
-                IpAddr::V6(a) => {
-                    let s = a.segments();
-                    a.is_loopback()
-                        || a.is_unspecified()
-                        || a.is_multicast()
-                        || (s[0] & 0xfe00) == 0xfc00
-                        || (s[0] & 0xffc0) == 0xfe80
-                        || (s[0] == 0x2001 && s[1] == 0x0db8)
-                        || a.to_ipv4_mapped().is_some_and(|v4| {
-                            not_sent_reason(VtKind::Ip, &v4.to_string()).is_some()
-                        })
-                }
-            };
-            internal.then_some("private, reserved or special-use address")
+            is_internal(ip).then_some("private, reserved or special-use address")
         }
         VtKind::Domain => {
             const INTERNAL: &[&str] = &[
@@ -177,6 +181,18 @@ impl Report {
         }
     }
 
+    /// The row of an answer kept from an earlier lookup: VirusTotal's
+    /// object as JSON text, or none when it had nothing.
+    pub fn from_kept(ioc: &str, kind: VtKind, kept: Option<&str>) -> Report {
+        match kept {
+            Some(text) => match serde_json::from_str(text) {
+                Ok(json) => Report::from_answer(ioc, kind, &json),
+                Err(_) => Report::bare(ioc, kind, "error"),
+            },
+            None => Report::bare(ioc, kind, "not_found"),
+        }
+    }
+
     /// The row of an answer (`data.attributes` of a v3 object).
     pub fn from_answer(ioc: &str, kind: VtKind, answer: &Json) -> Report {
         let attrs = &answer["data"]["attributes"];
@@ -217,6 +233,7 @@ impl Report {
             "network": attrs["network"],
             "regional_internet_registry": attrs["regional_internet_registry"],
             "last_analysis_date": epoch(&attrs["last_analysis_date"]),
+            "last_modification_date": attrs["last_modification_date"],
         });
         Report {
             ioc: ioc.to_owned(),

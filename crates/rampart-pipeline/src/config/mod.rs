@@ -5,6 +5,9 @@
 mod env;
 mod sinks;
 mod sources;
+mod virustotal;
+
+pub use virustotal::VirusTotal;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -42,6 +45,8 @@ pub struct Pipeline {
     /// A file where lines nothing could read are kept (the store keeps
     /// them too, when there is one).
     pub dead_letters: Option<PathBuf>,
+    /// Addresses looked up on VirusTotal while events flow, if asked.
+    pub virustotal: Option<VirusTotal>,
 }
 
 /// A named source.
@@ -410,6 +415,7 @@ impl Reader<'_> {
                 "metrics",
                 "health_seconds",
                 "dead_letters",
+                "virustotal",
             ],
         );
         let builtin = match top.get("builtin") {
@@ -435,7 +441,11 @@ impl Reader<'_> {
             metrics: None,
             health_every: Some(std::time::Duration::from_secs(60)),
             dead_letters: None,
+            virustotal: None,
         };
+        if let Some(n) = top.get("virustotal") {
+            pipeline.virustotal = self.virustotal(n);
+        }
         pipeline.dead_letters = self
             .paths(top.get("dead_letters"), "dead_letters")
             .into_iter()

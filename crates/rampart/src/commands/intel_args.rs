@@ -61,7 +61,7 @@ impl IntelArgs {
         Ok(Enrichers {
             intel: self.load(db, log)?,
             geo: (!geo.is_empty()).then_some(geo),
-            vt: None,
+            ..Enrichers::default()
         })
     }
 

@@ -17,6 +17,7 @@ use rampart_engine::{Engine, Scope};
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::delivery::Buffer;
 use rampart_pipeline::metrics::{self, Metrics};
+use rampart_pipeline::vt_asker::Asker;
 use rampart_pipeline::{outputs, Pipeline, Route, Router, RunOptions, Signals};
 use rampart_store::Store;
 
@@ -143,6 +144,19 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let source_names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let sink_names: Vec<String> = pipeline.sinks.iter().map(|s| s.name.clone()).collect();
     let metrics = Arc::new(Metrics::new(&source_names, &sink_names));
+    // VirusTotal, asked while events flow, its answers kept in the store's
+    // cache (the store sink's database, else `--db`).
+    let asker = match &pipeline.virustotal {
+        Some(vt) => {
+            let cache = store_db.as_deref().unwrap_or(db);
+            let asker = Asker::start(vt, cache).map_err(anyhow::Error::msg)?;
+            engine.enrichers_mut().live_vt = Some(Arc::clone(&asker.answers));
+            let _ = metrics.virustotal.set(Arc::clone(&asker.answers));
+            Some(asker)
+        }
+        None => None,
+    };
+    let live_vt = asker.as_ref().map(|a| Arc::clone(&a.answers));
     if let Some(at) = pipeline.metrics {
         let local = metrics::serve(Arc::clone(&metrics), at)
             .with_context(|| format!("cannot serve the metrics on {at}"))?;
@@ -203,7 +217,10 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
             )
         })?;
         match engine_for(&again, args, db) {
-            Ok(Ok(engine)) => Ok(engine),
+            Ok(Ok(mut engine)) => {
+                engine.enrichers_mut().live_vt = live_vt.clone();
+                Ok(engine)
+            }
             Ok(Err(_)) => Err("the rules or the tuning do not load (said above)".to_string()),
             Err(e) => Err(format!("{e:#}")),
         }
@@ -222,6 +239,9 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         },
     )
     .map_err(anyhow::Error::msg)?;
+    if let Some(asker) = asker {
+        asker.stop();
+    }
     let stored = match router.take_store() {
         Some(sink) => {
             let ((_, committed, error), _) = sink.finish();

@@ -126,11 +126,9 @@ impl VtArgs {
 
 /// The report of a kept answer.
 pub fn report_of(value: &str, kind: VtKind, answer: &CachedAnswer) -> Report {
-    match answer {
-        CachedAnswer::Found(text) => match serde_json::from_str(text) {
-            Ok(json) => Report::from_answer(value, kind, &json),
-            Err(_) => Report::bare(value, kind, "error"),
-        },
-        CachedAnswer::NotFound => Report::bare(value, kind, "not_found"),
-    }
+    let kept = match answer {
+        CachedAnswer::Found(text) => Some(text.as_str()),
+        CachedAnswer::NotFound => None,
+    };
+    Report::from_kept(value, kind, kept)
 }

@@ -1,0 +1,393 @@
+//! VirusTotal answers looked up while events flow (a pipeline's
+//! `virustotal:`), shared by the worker threads that enrich and the one
+//! thread that asks VirusTotal.
+//!
+//! A batch asks for the public addresses it holds that have no answer yet
+//! and then waits, at most a set time, but only while an answer can come:
+//! while the asker is free to send (the key's per-minute limit is not
+//! holding it back) and its queue held nothing before this batch. An
+//! attacker who sends a new address on every line therefore costs the
+//! pipeline at most one wait per request the key allows, not one per
+//! batch; addresses still unanswered pass on and are asked later. The
+//! queue is bounded: what does not fit is counted and asked when it shows
+//! up again.
+//!
+//! A run that must enrich every event however long it takes (seed 000's,
+//! from cron) waits through the limit instead: then every batch with an
+//! address still unanswered waits, up to the set time.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use super::limit::Clock;
+#[cfg(test)]
+use super::report::VtKind;
+use super::report::{is_internal, Report};
+
+/// What the live answers counted.
+#[derive(Debug, Default)]
+pub struct LiveCounts {
+    /// Addresses queued for a lookup.
+    pub asked: AtomicU64,
+    /// Addresses answered by a lookup (found or not found).
+    pub answered: AtomicU64,
+    /// Addresses not queued because the queue was full.
+    pub queue_full: AtomicU64,
+    /// Addresses whose lookup failed or was not sent (quota spent, key
+    /// refused); asked again when they show up again.
+    pub failed: AtomicU64,
+    /// Time batches spent waiting for answers, in milliseconds.
+    pub waited_ms: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    waiting: VecDeque<IpAddr>,
+    /// Queued or being looked up.
+    asked: HashSet<IpAddr>,
+    /// The asker sleeps until its per-minute limit lets it send.
+    held_back: bool,
+    /// Nothing more will be looked up (the key was refused, the quota spent).
+    closed: bool,
+    stopped: bool,
+}
+
+/// The answers so far and the addresses waiting for one.
+#[derive(Debug)]
+pub struct LiveAnswers {
+    known: RwLock<HashMap<IpAddr, Arc<Report>>>,
+    queue: Mutex<Queue>,
+    /// Signalled when an answer comes, an address is queued, the asker is
+    /// held back, or everything stops.
+    changed: Condvar,
+    wait: Duration,
+    /// Whether batches wait through the per-minute limit too.
+    through_limit: bool,
+    capacity: usize,
+    /// What was counted.
+    pub counts: LiveCounts,
+}
+
+impl LiveAnswers {
+    /// Answers starting from `known` (those kept from earlier runs); a
+    /// batch waits at most `wait` (`through_limit`: even while the
+    /// per-minute limit holds the asker back); at most `capacity`
+    /// addresses queue.
+    pub fn new(
+        known: HashMap<IpAddr, Report>,
+        (wait, through_limit): (Duration, bool),
+        capacity: usize,
+    ) -> LiveAnswers {
+        LiveAnswers {
+            known: RwLock::new(known.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()),
+            queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            wait,
+            through_limit,
+            capacity: capacity.max(1),
+            counts: LiveCounts::default(),
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The answer on `ip`, if there is one.
+    pub fn get(&self, ip: IpAddr) -> Option<Arc<Report>> {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&ip)
+            .cloned()
+    }
+
+    /// Whether `ip` waits for a lookup.
+    pub fn is_pending(&self, ip: IpAddr) -> bool {
+        self.queue().asked.contains(&ip)
+    }
+
+    /// Queues the addresses of `ips` that have no answer and may be sent,
+    /// then waits for them as long as an answer can come (see the module's
+    /// documentation), at most the set time.
+    pub fn ask_and_wait(&self, ips: impl IntoIterator<Item = IpAddr>) {
+        let mut wanted: Vec<IpAddr> = {
+            let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+            ips.into_iter()
+                .filter(|ip| !known.contains_key(ip))
+                .filter(|ip| !is_internal(*ip))
+                .collect()
+        };
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return;
+        }
+        let mut queue = self.queue();
+        if queue.closed {
+            return;
+        }
+        let was_idle = queue.waiting.is_empty() && !queue.held_back;
+        let mut queued = false;
+        for ip in &wanted {
+            if queue.asked.contains(ip) {
+                continue;
+            }
+            if queue.waiting.len() >= self.capacity {
+                self.counts.queue_full.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            queue.waiting.push_back(*ip);
+            queue.asked.insert(*ip);
+            queued = true;
+            self.counts.asked.fetch_add(1, Ordering::Relaxed);
+        }
+        if queued {
+            self.changed.notify_all();
+        }
+        let can_come = self.through_limit || (queued && was_idle);
+        if !can_come || self.wait.is_zero() {
+            return;
+        }
+        let started = Instant::now();
+        let deadline = started + self.wait;
+        loop {
+            let answered_all = wanted.iter().all(|ip| !queue.asked.contains(ip));
+            let now = Instant::now();
+            let held = queue.held_back && !self.through_limit;
+            if answered_all || held || queue.closed || queue.stopped || now >= deadline {
+                break;
+            }
+            queue = self
+                .changed
+                .wait_timeout(queue, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        self.counts
+            .waited_ms
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// The next address to look up, for the asker: waits until there is
+    /// one, or gives none once stopped.
+    pub fn next(&self) -> Option<IpAddr> {
+        let mut queue = self.queue();
+        loop {
+            if queue.stopped {
+                return None;
+            }
+            if let Some(ip) = queue.waiting.pop_front() {
+                return Some(ip);
+            }
+            queue = self.changed.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The answer on `ip` came.
+    pub fn answer(&self, ip: IpAddr, report: Report) {
+        self.known
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(ip, Arc::new(report));
+        self.counts.answered.fetch_add(1, Ordering::Relaxed);
+        self.settle(ip);
+    }
+
+    /// The lookup of `ip` failed or was not sent: it may be asked again.
+    pub fn give_up(&self, ip: IpAddr) {
+        self.counts.failed.fetch_add(1, Ordering::Relaxed);
+        self.settle(ip);
+    }
+
+    fn settle(&self, ip: IpAddr) {
+        self.queue().asked.remove(&ip);
+        self.changed.notify_all();
+    }
+
+    /// Nothing more will be looked up (the key was refused, the quota
+    /// spent): what is queued is dropped, counted as failed, and nothing
+    /// is queued any more.
+    pub fn close(&self) {
+        let mut queue = self.queue();
+        let dropped = queue.waiting.len() as u64;
+        queue.waiting.clear();
+        queue.asked.clear();
+        queue.closed = true;
+        self.counts.failed.fetch_add(dropped, Ordering::Relaxed);
+        self.changed.notify_all();
+    }
+
+    /// Stops the asker and every wait.
+    pub fn stop(&self) {
+        self.queue().stopped = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether everything stopped.
+    pub fn stopped(&self) -> bool {
+        self.queue().stopped
+    }
+
+    /// Addresses waiting for a lookup.
+    pub fn queued(&self) -> usize {
+        self.queue().waiting.len()
+    }
+
+    fn hold_back(&self, held: bool) {
+        self.queue().held_back = held;
+        self.changed.notify_all();
+    }
+}
+
+/// The asker's clock: real time, with the waits the per-minute limit
+/// imposes announced (batches stop waiting for answers that cannot come
+/// yet) and cut short by a stop.
+#[derive(Debug)]
+pub struct LiveClock {
+    answers: Arc<LiveAnswers>,
+    start: Instant,
+}
+
+impl LiveClock {
+    /// The clock of the asker of `answers`.
+    pub fn new(answers: Arc<LiveAnswers>) -> LiveClock {
+        LiveClock {
+            answers,
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Clock for LiveClock {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn sleep(&self, d: Duration) {
+        self.answers.hold_back(true);
+        let until = Instant::now() + d;
+        let mut queue = self.answers.queue();
+        while !queue.stopped {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            queue = self
+                .answers
+                .changed
+                .wait_timeout(queue, until - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        drop(queue);
+        self.answers.hold_back(false);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.answers.stopped()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn private_and_known_addresses_are_not_asked() {
+        let mut known = HashMap::new();
+        known.insert(ip("8.8.8.8"), Report::bare("8.8.8.8", VtKind::Ip, "CLEAN"));
+        let live = LiveAnswers::new(known, (Duration::ZERO, false), 10);
+        live.ask_and_wait([
+            ip("10.0.0.1"),
+            ip("127.0.0.1"),
+            ip("8.8.8.8"),
+            ip("1.2.3.4"),
+        ]);
+        assert_eq!(live.queued(), 1);
+        assert!(live.is_pending(ip("1.2.3.4")));
+        assert_eq!(live.next(), Some(ip("1.2.3.4")));
+    }
+
+    #[test]
+    fn a_batch_waits_for_the_answer_of_a_free_asker() {
+        let live = Arc::new(LiveAnswers::new(
+            HashMap::new(),
+            (Duration::from_secs(30), false),
+            10,
+        ));
+        let asker = Arc::clone(&live);
+        let thread = std::thread::spawn(move || {
+            while let Some(ip) = asker.next() {
+                asker.answer(ip, Report::bare(&ip.to_string(), VtKind::Ip, "CLEAN"));
+            }
+        });
+        let started = Instant::now();
+        live.ask_and_wait([ip("1.2.3.4"), ip("5.6.7.8")]);
+        assert!(live.get(ip("1.2.3.4")).is_some() && live.get(ip("5.6.7.8")).is_some());
+        assert!(started.elapsed() < Duration::from_secs(30));
+        live.stop();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_new_addresses_waits_once_while_the_limit_holds_the_asker_back() {
+        // The asker sends one request, then its limit holds it back for
+        // longer than the test runs: every later batch passes at once.
+        let live = Arc::new(LiveAnswers::new(
+            HashMap::new(),
+            (Duration::from_secs(60), false),
+            1000,
+        ));
+        let asker = Arc::clone(&live);
+        let thread = std::thread::spawn(move || {
+            let clock = LiveClock::new(Arc::clone(&asker));
+            let mut limit = super::super::limit::RateLimit::new(1);
+            while let Some(ip) = asker.next() {
+                if !limit.acquire(&clock) {
+                    break;
+                }
+                asker.answer(ip, Report::bare(&ip.to_string(), VtKind::Ip, "CLEAN"));
+            }
+        });
+        let started = Instant::now();
+        for n in 0..200u32 {
+            let a = IpAddr::from([11, 0, (n >> 8) as u8, n as u8]);
+            live.ask_and_wait([a]);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "200 batches of new addresses waited {:?}",
+            started.elapsed()
+        );
+        assert_eq!(live.counts.answered.load(Ordering::Relaxed), 1);
+        live.stop();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_counts_what_did_not_fit() {
+        let live = LiveAnswers::new(HashMap::new(), (Duration::ZERO, false), 3);
+        live.ask_and_wait((1..=10u8).map(|n| IpAddr::from([12, 0, 0, n])));
+        assert_eq!(live.queued(), 3);
+        assert_eq!(live.counts.queue_full.load(Ordering::Relaxed), 7);
+        // What failed may be asked again.
+        let first = live.next().unwrap();
+        live.give_up(first);
+        live.ask_and_wait([first]);
+        assert!(live.is_pending(first));
+        // Once closed, nothing waits and nothing more is queued.
+        live.close();
+        assert_eq!(live.queued(), 0);
+        live.ask_and_wait([first]);
+        assert!(!live.is_pending(first));
+        assert_eq!(live.counts.failed.load(Ordering::Relaxed), 4);
+    }
+}
