@@ -23,6 +23,7 @@ pub mod queue;
 pub mod replay;
 pub mod route;
 pub mod run;
+pub mod shape;
 pub mod snapshot;
 pub mod sources;
 pub mod sql;

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use rampart_detect::SavedState;
 use rampart_detect::{Alert, Level};
 use rampart_engine::{Sink, StoreSink};
-use rampart_event::{Event, ValueRef};
+use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
 
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::config::Take;
 use crate::metrics::{add, Metrics, SinkCounts};
 use crate::output::Output;
+use crate::shape::Shape;
 use crate::snapshot::Snapshot;
 
 /// One sink as the router sees it.
@@ -34,8 +35,8 @@ pub struct Route {
     /// Its writer.
     pub out: Box<dyn Output>,
     counts: Arc<SinkCounts>,
-    /// The flat record events are written as, when not whole.
-    template: Option<Vec<(String, String)>>,
+    /// Which events it is handed, and in what shape.
+    shape: Shape,
     /// Records written.
     pub written: u64,
     /// Records it failed to write.
@@ -58,39 +59,28 @@ impl Route {
             min,
             out,
             counts,
-            template: None,
+            shape: Shape::default(),
             written: 0,
             failed: 0,
             said: false,
         }
     }
 
-    /// Events are written as the flat record `template` names.
-    pub fn with_template(mut self, template: Option<Vec<(String, String)>>) -> Route {
-        self.template = template;
+    /// Which events it is handed, and in what shape.
+    pub fn with_shape(mut self, shape: Shape) -> Route {
+        self.shape = shape;
         self
     }
 
-    /// Writes `event`, whole or as its template's record.
-    fn event(&mut self, event: &Event) -> io::Result<()> {
-        let Some(template) = &self.template else {
-            return self.out.event(event);
-        };
-        let mut json = Vec::with_capacity(256);
-        json.push(b'{');
-        for (i, (name, field)) in template.iter().enumerate() {
-            if i > 0 {
-                json.push(b',');
-            }
-            serde_json::to_writer(&mut json, name).map_err(io::Error::other)?;
-            json.push(b':');
-            match event.get(field).or_else(|| nested(event, field)) {
-                Some(value) => rampart_event::write_value(&mut json, value),
-                None => json.extend_from_slice(b"null"),
-            }
+    /// Writes `event` in its shape, if the route takes it.
+    fn event(&mut self, event: &Event) -> Option<io::Result<()>> {
+        if !self.shape.admits(event) {
+            return None;
         }
-        json.push(b'}');
-        self.out.record(&json)
+        Some(match self.shape.record(event) {
+            Some(record) => self.out.record(&record),
+            None => self.out.event(event),
+        })
     }
 
     fn result(&mut self, r: io::Result<()>, log: &mut dyn FnMut(String)) {
@@ -109,36 +99,6 @@ impl Route {
                 }
             }
         }
-    }
-}
-
-/// A template's field inside a field that holds JSON: the longest name
-/// before a dot that is a field, then the rest as keys within it, a list
-/// searched for its first entry that has them
-/// (`threat.enrichments.virustotal.malicious`).
-fn nested<'e>(event: &'e Event, path: &str) -> Option<ValueRef<'e>> {
-    path.match_indices('.').rev().find_map(|(at, _)| {
-        let Some(ValueRef::Json(json)) = event.get(&path[..at]) else {
-            return None;
-        };
-        within(json, &path[at + 1..]).map(ValueRef::Json)
-    })
-}
-
-fn within<'j>(json: &'j serde_json::Value, keys: &str) -> Option<&'j serde_json::Value> {
-    match json {
-        serde_json::Value::Array(items) => items.iter().find_map(|item| within(item, keys)),
-        serde_json::Value::Object(map) => {
-            let (key, rest) = keys
-                .split_once('.')
-                .map_or((keys, None), |(k, r)| (k, Some(r)));
-            let value = map.get(key)?;
-            match rest {
-                Some(rest) => within(value, rest),
-                None => Some(value),
-            }
-        }
-        _ => None,
     }
 }
 
@@ -298,8 +258,9 @@ impl Sink for Router<'_> {
         for route in &mut self.routes {
             if route.take.events() {
                 for event in &events {
-                    let r = route.event(event);
-                    route.result(r, self.log);
+                    if let Some(r) = route.event(event) {
+                        route.result(r, self.log);
+                    }
                 }
             }
         }
@@ -354,39 +315,4 @@ impl Sink for Router<'_> {
     }
 
     fn file_done(&mut self, _: FileReport) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rampart_event::{Origin, Value};
-
-    #[test]
-    fn template_fields_reach_into_json_fields_and_their_lists() {
-        let mut event = Event::new(Origin::new("t.log", 1), "line");
-        event.insert("source.ip", Value::Str("204.76.203.208".into()));
-        let enrichments = serde_json::json!([
-            {"feed": {"name": "ipsum"}},
-            {"virustotal": {"malicious": 10, "asn": 51396, "country": "NL"}},
-        ]);
-        event.insert("threat.enrichments", Value::Json(Box::new(enrichments)));
-        let field = |path: &str| {
-            event.get(path).or_else(|| nested(&event, path)).map(|v| {
-                let mut out = Vec::new();
-                rampart_event::write_value(&mut out, v);
-                String::from_utf8(out).unwrap()
-            })
-        };
-        assert_eq!(field("source.ip").as_deref(), Some("\"204.76.203.208\""));
-        assert_eq!(
-            field("threat.enrichments.virustotal.malicious").as_deref(),
-            Some("10")
-        );
-        assert_eq!(
-            field("threat.enrichments.feed.name").as_deref(),
-            Some("\"ipsum\"")
-        );
-        assert_eq!(field("threat.enrichments.virustotal.missing"), None);
-        assert_eq!(field("source.ip.deeper"), None);
-    }
 }

@@ -33,7 +33,7 @@ pub use events::{NewDead, NewEvents, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, OverviewFilter, Timeline, TopRule, MOST_BARS};
-pub use query::{parse as parse_query, EventQuery, Expr, Op, QueryError, StoredEvent};
+pub use query::{parse as parse_query, EventQuery, Expr, Filter, Op, QueryError, StoredEvent};
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
 pub use suppressions::StoredSuppression;

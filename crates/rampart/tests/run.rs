@@ -869,6 +869,112 @@ fn a_template_writes_events_as_the_flat_record_it_names() {
 }
 
 #[test]
+fn each_sink_takes_the_events_its_condition_and_sample_keep_in_its_own_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        r#"sources:
+  piped:
+    type: stdin
+sinks:
+  outside:
+    type: file
+    path: outside.jsonl
+    take: events
+    where: 'not source.ip=10.0.0.0/8 and "failed password"'
+    transforms:
+      - drop: [event.original, log, process]
+      - rename: {source.ip: src_ip}
+      - add: {observer.name: edge-1}
+  sampled:
+    type: file
+    path: sampled.jsonl
+    take: events
+    sample: 3
+    sample_by: source.ip
+  whole:
+    type: file
+    path: whole.jsonl
+    take: events
+health_seconds: 0
+"#,
+    )
+    .unwrap();
+    let mut input = String::new();
+    for n in 0..60 {
+        let ip = if n % 2 == 0 {
+            format!("10.0.0.{n}")
+        } else {
+            format!("198.51.100.{n}")
+        };
+        input.push_str(&unprefixed(&failures(&ip, 2)));
+    }
+    input.push_str(
+        "Mar 14 03:00:01 web01 sshd[9]: Connection closed by 192.0.2.9 port 4000 [preauth]
+",
+    );
+    run_fed(&config, input.as_bytes());
+    let whole = json_lines(&dir.path().join("whole.jsonl"));
+    assert_eq!(whole.len(), 121);
+    // The condition: failed logins from outside 10/8, reshaped.
+    let outside = json_lines(&dir.path().join("outside.jsonl"));
+    assert_eq!(outside.len(), 60);
+    for e in &outside {
+        let ip = e["src_ip"].as_str().unwrap();
+        assert!(ip.starts_with("198.51.100."), "{e}");
+        assert_eq!(e["observer"]["name"], "edge-1");
+        assert!(e.get("source").is_none_or(|s| s.get("ip").is_none()), "{e}");
+        assert!(e.get("log").is_none() && e.get("process").is_none(), "{e}");
+        assert!(e["event"].get("original").is_none(), "{e}");
+        assert_eq!(e["user"]["name"], "root");
+    }
+    // The sample: by address, both lines of an address or neither, and
+    // the same ones when the input comes again.
+    let sampled = json_lines(&dir.path().join("sampled.jsonl"));
+    let ips = |events: &[serde_json::Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["source"]["ip"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let kept = ips(&sampled);
+    assert!(!kept.is_empty() && kept.len() < 121, "{}", kept.len());
+    for ip in &kept {
+        assert_eq!(
+            kept.iter().filter(|k| *k == ip).count(),
+            if ip == "192.0.2.9" { 1 } else { 2 },
+            "{ip}"
+        );
+    }
+    std::fs::remove_file(dir.path().join("sampled.jsonl")).unwrap();
+    run_fed(&config, input.as_bytes());
+    assert_eq!(ips(&json_lines(&dir.path().join("sampled.jsonl"))), kept);
+}
+
+#[test]
+fn a_condition_that_does_not_read_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:\n  piped:\n    type: stdin\nsinks:\n  out:\n    type: stdout\n    where: '@timestamp>yesterday'\n    transforms:\n      - shuffle: [a]\n",
+    )
+    .unwrap();
+    let out = run_once("--check", &config);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pipeline.yml:7:12: sink `out`: where: column 1: @timestamp"),
+        "{said}"
+    );
+    assert!(
+        said.contains("pipeline.yml:9:9: sink `out`: `shuffle`?"),
+        "{said}"
+    );
+}
+
+#[test]
 fn syslog_over_tls_from_one_pipeline_to_another_and_a_scanner_does_not_stop_it() {
     let dir = tempfile::tempdir().unwrap();
     // A certificate authority and a certificate for 127.0.0.1 it signed,

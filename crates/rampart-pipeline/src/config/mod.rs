@@ -187,10 +187,10 @@ pub struct SinkSpec {
     pub min_severity: Level,
     /// What it is.
     pub kind: SinkKind,
-    /// Events written as a flat record of these fields, in this order:
-    /// (the record's name, the event's field), for a receiver whose
-    /// searches expect another shape (seed 000's record, Splunk CIM).
-    pub template: Option<Vec<(String, String)>>,
+    /// Which events it is handed and in what shape: a condition, a
+    /// sample, fields dropped, renamed and added, and the flat record a
+    /// receiver's searches expect (seed 000's record, Splunk CIM).
+    pub shape: crate::shape::Shape,
 }
 
 /// Where a sink writes.

@@ -3,9 +3,22 @@
 
 use rampart_detect::Level;
 
-use super::{Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
+use super::{Entries, Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
 use crate::delivery::Buffer;
+use crate::shape::{Sample, Shape, Transform};
 use crate::yaml::Node;
+
+/// Keys every sink may have.
+const COMMON: [&str; 8] = [
+    "type",
+    "take",
+    "min_severity",
+    "where",
+    "sample",
+    "sample_by",
+    "transforms",
+    "template",
+];
 
 impl Reader<'_> {
     /// `{name: field, ...}`: the record's names and the event's fields.
@@ -34,76 +47,24 @@ impl Reader<'_> {
                 "stdout", "file", "store", "syslog", "hec", "webhook", "sql", "nats",
             ],
         )?;
-        let e = self.map(
-            node,
-            &what,
-            match kind {
-                "stdout" => &["type", "take", "min_severity", "template"],
-                "file" => &["type", "take", "min_severity", "template", "path", "format"],
-                "store" => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "path",
-                    "commit_events",
-                ],
-                "hec" => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "to",
-                    "token_env",
-                    "index",
-                    "sourcetype",
-                    "gzip",
-                    "buffer",
-                ],
-                "nats" => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "servers",
-                    "stream",
-                    "subject",
-                    "buffer",
-                ],
-                "sql" => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "database",
-                    "password_env",
-                    "table",
-                    "events_table",
-                    "buffer",
-                ],
-                "webhook" => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "to",
-                    "url_env",
-                    "format",
-                    "buffer",
-                ],
-                _ => &[
-                    "type",
-                    "take",
-                    "min_severity",
-                    "template",
-                    "to",
-                    "framing",
-                    "buffer",
-                    "ca",
-                    "server_name",
-                ],
-            },
-        );
+        let extra: &[&str] = match kind {
+            "stdout" => &[],
+            "file" => &["path", "format"],
+            "store" => &["path", "commit_events"],
+            "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
+            "nats" => &["servers", "stream", "subject", "buffer"],
+            "sql" => &[
+                "database",
+                "password_env",
+                "table",
+                "events_table",
+                "buffer",
+            ],
+            "webhook" => &["to", "url_env", "format", "buffer"],
+            _ => &["to", "framing", "buffer", "ca", "server_name"],
+        };
+        let known: Vec<&str> = COMMON.iter().chain(extra).copied().collect();
+        let e = self.map(node, &what, &known);
         let take = match e.get("take") {
             None if kind == "store" => Take::All,
             None => Take::Alerts,
@@ -381,17 +342,15 @@ impl Reader<'_> {
                 }
             }
         };
-        let template = match node {
-            Node::Map(entries, _) => match entries.iter().find(|(k, ..)| k == "template") {
-                Some((_, _, t)) => Some(self.template(t, &what)?),
-                None => None,
-            },
-            _ => None,
-        };
-        if template.is_some() && matches!(kind, SinkKind::Store { .. }) {
+        let shape = self.shape(&e, &what)?;
+        let reshaped = shape.filter.is_some()
+            || shape.sample.is_some()
+            || !shape.transforms.is_empty()
+            || shape.template.is_some();
+        if reshaped && matches!(kind, SinkKind::Store { .. }) {
             self.fail(
                 node.mark(),
-                format!("{what}: the store keeps events whole (no `template`)"),
+                format!("{what}: the store keeps every event whole (no `where`, `sample`, `transforms` or `template`)"),
             );
             return None;
         }
@@ -400,7 +359,108 @@ impl Reader<'_> {
             take,
             min_severity,
             kind,
-            template,
+            shape,
         })
+    }
+
+    /// A sink's `where`, `sample`, `sample_by`, `transforms` and `template`.
+    fn shape(&mut self, e: &Entries<'_>, what: &str) -> Option<Shape> {
+        let mut shape = Shape::default();
+        if let Some(n) = e.get("where") {
+            let text = self.text(n, "where")?;
+            match rampart_store::Filter::new(text) {
+                Ok(f) => shape.filter = Some(f),
+                Err(err) => self.fail(n.mark(), format!("{what}: where: {err}")),
+            }
+        }
+        if let Some(n) = e.get("sample") {
+            let one_in = self.number(n, &format!("{what}: sample (one event in N)"))? as u64;
+            let by = match e.get("sample_by") {
+                Some(b) => Some(self.text(b, "sample_by")?.to_string()),
+                None => None,
+            };
+            shape.sample = Some(Sample { one_in, by });
+        }
+        if let (Some(n), None) = (e.get("sample_by"), e.get("sample")) {
+            self.fail(
+                n.mark(),
+                format!("{what}: sample_by needs `sample` (one event in N)"),
+            );
+            return None;
+        }
+        if let Some(n) = e.get("transforms") {
+            let Node::Seq(items, _) = n else {
+                self.fail(
+                    n.mark(),
+                    format!(
+                        "{what}: transforms is a list (- drop: ..., - rename: ..., - add: ...)"
+                    ),
+                );
+                return None;
+            };
+            // Every transform read, so that every mistake is said.
+            let read: Vec<Option<Transform>> = items
+                .iter()
+                .map(|item| self.transform(item, what))
+                .collect();
+            shape.transforms = read.into_iter().collect::<Option<_>>()?;
+        }
+        if let Some(t) = e.get("template") {
+            shape.template = Some(self.template(t, what)?);
+        }
+        Some(shape)
+    }
+
+    /// One transform: `drop: [fields]`, `rename: {from: to}` or `add:
+    /// {field: text}`.
+    fn transform(&mut self, node: &Node, what: &str) -> Option<Transform> {
+        let Node::Map(entries, at) = node else {
+            self.fail(
+                node.mark(),
+                format!("{what}: a transform is `drop:`, `rename:` or `add:`"),
+            );
+            return None;
+        };
+        let [(key, key_at, value)] = entries.as_slice() else {
+            self.fail(
+                *at,
+                format!("{what}: one of `drop:`, `rename:` or `add:` per transform"),
+            );
+            return None;
+        };
+        let pairs = |r: &mut Self, what: &str| -> Option<Vec<(String, String)>> {
+            let Node::Map(entries, _) = value else {
+                r.fail(
+                    value.mark(),
+                    format!("{what} maps each field to a name or a text"),
+                );
+                return None;
+            };
+            entries
+                .iter()
+                .map(|(k, _, v)| Some((k.clone(), r.text(v, what)?.to_string())))
+                .collect()
+        };
+        match key.as_str() {
+            "drop" => {
+                let fields = match value {
+                    Node::Seq(items, _) => items
+                        .iter()
+                        .map(|i| self.text(i, "drop").map(str::to_string))
+                        .collect::<Option<Vec<_>>>()?,
+                    one => vec![self.text(one, "drop")?.to_string()],
+                };
+                Some(Transform::Drop(fields))
+            }
+            "rename" => pairs(self, "rename").map(Transform::Rename),
+            "add" => pairs(self, "add").map(Transform::Add),
+            other => {
+                self.fail(
+                    *key_at,
+                    format!("{what}: `{other}`? (a transform is drop, rename or add)"),
+                );
+                None
+            }
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Searching stored events: the query language (`parse`), its translation
-//! to SQLite (`sql`), and the searches the commands run.
+//! to SQLite (`sql`), its test of events in memory (`filter`, for
+//! pipelines), and the searches the commands run.
 
+mod filter;
 mod parse;
 mod sql;
 
@@ -8,6 +10,7 @@ use jiff::Timestamp;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
+pub use filter::Filter;
 pub use parse::{parse, Expr, Op, QueryError};
 pub(crate) use sql::ip_in;
 
