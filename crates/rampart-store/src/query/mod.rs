@@ -165,9 +165,8 @@ mod tests {
     use crate::Commit;
     use rampart_event::{Event, Origin};
 
-    fn store() -> Store {
-        let mut store = Store::in_memory().unwrap();
-        let source = store.source(b"test", "t.log").unwrap().id;
+    /// The test events.
+    fn events() -> Vec<Event> {
         let rows: [(&str, &str, &str, i64, &str); 5] = [
             (
                 "203.0.113.7",
@@ -193,16 +192,27 @@ mod tests {
             ("2001:db8::5", "bob", "4625", 500, "Failed password for bob"),
             ("10.0.0.1", "x' OR 1=1 --", "1", 200, "odd user"),
         ];
+        rows.iter()
+            .enumerate()
+            .map(|(i, (ip, user, code, status, message))| {
+                let mut e = Event::new(Origin::new("t.log", i as u64 + 1), *message);
+                e.timestamp = Some(Timestamp::from_second(1_741_910_400 + i as i64).unwrap());
+                e.set("source.ip", *ip);
+                e.set("user.name", *user);
+                e.set("event.code", *code);
+                e.set("http.response.status_code", *status);
+                e.set("message", *message);
+                e
+            })
+            .collect()
+    }
+
+    fn store() -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let source = store.source(b"test", "t.log").unwrap().id;
         let mut commit = Commit::default();
-        for (i, (ip, user, code, status, message)) in rows.iter().enumerate() {
-            let mut e = Event::new(Origin::new("t.log", i as u64 + 1), *message);
-            e.timestamp = Some(Timestamp::from_second(1_741_910_400 + i as i64).unwrap());
-            e.set("source.ip", *ip);
-            e.set("user.name", *user);
-            e.set("event.code", *code);
-            e.set("http.response.status_code", *status);
-            e.set("message", *message);
-            commit.events.push(source, i as u64, &e);
+        for (i, e) in events().iter().enumerate() {
+            commit.events.push(source, i as u64, e);
         }
         store.commit(&mut commit).unwrap();
         store
@@ -374,6 +384,46 @@ mod tests {
         // Values are bound, never pasted into the SQL.
         assert_eq!(users(&s, "user.name=\"x' OR 1=1 --\""), ["x' OR 1=1 --"]);
         assert!(users(&s, "user.name=\"' OR '1'='1\"").is_empty());
+    }
+
+    #[test]
+    fn a_filter_in_memory_finds_what_a_search_of_the_store_finds() {
+        let s = store();
+        let events = events();
+        for query in [
+            "source.ip=203.0.113.7",
+            "source.ip=203.0.113.0/24",
+            "source.ip=2001:db8::/32",
+            "source.ip!=203.0.113.0/24",
+            "user.name=adm*",
+            "user.name=ADM?N",
+            "user.name=admin",
+            "user.name!=root",
+            "not user.name=adm* and not user.name=bob",
+            "event.code in (4624, 4625)",
+            "event.code=4688",
+            "http.response.status_code>=500",
+            "http.response.status_code<404",
+            "http.response.status_code!=200",
+            "http.response.status_code=404",
+            "\"failed password\"",
+            "timed or odd",
+            "@timestamp>=2025-03-14T00:00:02Z and @timestamp<2025-03-14T00:00:04Z",
+            "@timestamp<2025-03-15",
+            "no.such.field=x",
+            "no.such.field!=x",
+            "user.name=\"x' OR 1=1 --\"",
+            "(source.ip=10.0.0.0/8 or event.code=4625) and \"password\"",
+        ] {
+            let filter = Filter::new(query).unwrap();
+            let mut found: Vec<String> = events
+                .iter()
+                .filter(|e| filter.matches(e))
+                .map(|e| e.get("user.name").unwrap().to_string())
+                .collect();
+            found.sort();
+            assert_eq!(found, users(&s, query), "{query}");
+        }
     }
 
     #[test]
