@@ -42,7 +42,8 @@ pub struct AlertWriter<W: Write> {
     held: Vec<Alert>,
 }
 
-const CSV_HEADER: [&str; 12] = [
+/// The columns of an alert as a CSV row (see [`alert_csv_cells`]).
+pub const ALERT_CSV_HEADER: [&str; 12] = [
     "timestamp",
     "severity",
     "rule_id",
@@ -150,7 +151,7 @@ impl<W: Write> AlertWriter<W> {
                 if self.written == 0 {
                     self.header()?;
                 }
-                let row = csv_fields(alert);
+                let row = alert_csv_cells(alert);
                 let row = if self.format == AlertFormat::Timeline {
                     timeline_fields(alert, row)
                 } else {
@@ -168,10 +169,10 @@ impl<W: Write> AlertWriter<W> {
         let header: Vec<&str> = if self.format == AlertFormat::Timeline {
             TIMELINE_LEAD
                 .into_iter()
-                .chain(CSV_HEADER.into_iter().skip(1))
+                .chain(ALERT_CSV_HEADER.into_iter().skip(1))
                 .collect()
         } else {
-            CSV_HEADER.to_vec()
+            ALERT_CSV_HEADER.to_vec()
         };
         let line = csv_line(header)?;
         self.out.write_all(&line)
@@ -251,7 +252,8 @@ impl<W: Write> AlertWriter<W> {
     }
 }
 
-fn csv_fields(alert: &Alert) -> Vec<String> {
+/// An alert's cells, in [`ALERT_CSV_HEADER`]'s order.
+pub fn alert_csv_cells(alert: &Alert) -> Vec<String> {
     let matched: Vec<String> = alert
         .matched
         .iter()

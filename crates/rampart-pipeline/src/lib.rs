@@ -11,6 +11,7 @@
 pub mod arrival;
 pub mod config;
 pub mod delivery;
+pub mod file_sink;
 pub mod forward;
 pub mod framing;
 pub mod generate;

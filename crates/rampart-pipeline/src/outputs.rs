@@ -2,7 +2,7 @@
 //! file here, and forwarding sinks (syslog, Splunk HEC, webhooks; see
 //! `forward`).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use rampart_detect::Alert;
 use rampart_event::Event;
 
 use crate::config::{Secret, SinkKind};
+use crate::file_sink::FileSink;
 use crate::forward::{host_name, syslog_transport, Encoding, Forward};
 use crate::metrics::SinkCounts;
 use crate::output::Output;
@@ -25,21 +26,24 @@ pub fn open(
     Ok(Some(match kind {
         SinkKind::Store { .. } => return Ok(None),
         SinkKind::Stdout => Box::new(JsonLines(BufWriter::new(io::stdout()))),
-        SinkKind::File { path, array } => {
+        SinkKind::File {
+            path, array: true, ..
+        } => {
             if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(folder)?;
             }
-            if *array {
-                let file = File::create(path)?;
-                Box::new(JsonArray {
-                    out: BufWriter::new(file),
-                    written: 0,
-                })
-            } else {
-                let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-                Box::new(JsonLines(BufWriter::new(file)))
-            }
+            Box::new(JsonArray {
+                out: BufWriter::new(File::create(path)?),
+                written: 0,
+            })
         }
+        SinkKind::File {
+            path,
+            lines,
+            rotation,
+            templated,
+            ..
+        } => Box::new(FileSink::open(path, lines.clone(), *rotation, *templated)?),
         SinkKind::Syslog {
             to,
             framing,

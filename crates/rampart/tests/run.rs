@@ -953,6 +953,54 @@ health_seconds: 0
 }
 
 #[test]
+fn a_csv_file_of_events_is_set_aside_at_its_size_each_part_with_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "sources:\n  piped:\n    type: stdin\nsinks:\n  sheet:\n    type: file\n    path: out/events.csv\n    format: csv\n    take: events\n    rotate_bytes: 1000\n    keep: 2\n    template:\n      when: \"@timestamp\"\n      who: user.name\n      from: source.ip\nhealth_seconds: 0\n",
+    )
+    .unwrap();
+    let topology = run_once("--check", &config);
+    let text = String::from_utf8_lossy(&topology.stdout);
+    assert!(
+        text.contains("CSV to") && text.contains("(set aside at 1000 bytes, 2 kept)"),
+        "{text}"
+    );
+    // Users named like formulas, as an attacker would.
+    let input: String = (0..100)
+        .map(|n| format!("Dec  6 12:00:{:02} web01 sshd[1]: Invalid user =HYPERLINK{n} from 203.0.113.{n} port 22\n", n % 60))
+        .collect();
+    run_fed(&config, input.as_bytes());
+    let folder = dir.path().join("out");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        3,
+        "two set aside, kept, and the live file: {files:?}"
+    );
+    let mut rows = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.len() <= 1000, "{}", file.display());
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("when,who,from"));
+        for row in lines {
+            assert!(row.contains(",'=HYPERLINK"), "{row}");
+            rows += 1;
+        }
+    }
+    // The oldest parts went; the last rows are in the live file.
+    assert!(rows < 100);
+    let live = std::fs::read_to_string(folder.join("events.csv")).unwrap();
+    assert!(live.contains("=HYPERLINK99,203.0.113.99"), "{live}");
+}
+
+#[test]
 fn a_condition_that_does_not_read_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pipeline.yml");

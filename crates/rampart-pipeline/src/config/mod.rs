@@ -198,13 +198,20 @@ pub struct SinkSpec {
 pub enum SinkKind {
     /// JSON lines on standard output.
     Stdout,
-    /// A file: JSON lines appended, or one JSON array written whole by
-    /// the end of the run (seed 004's `alerts.json`).
+    /// A file: JSON lines or CSV appended (and set aside by its
+    /// rotation), or one JSON array written whole by the end of the run
+    /// (seed 004's `alerts.json`).
     File {
         /// The file.
         path: PathBuf,
-        /// Whether it is one JSON array (else JSON lines).
+        /// Whether it is one JSON array (else lines).
         array: bool,
+        /// What each line holds.
+        lines: crate::file_sink::Lines,
+        /// When it is set aside.
+        rotation: crate::file_sink::Rotation,
+        /// Whether events come as a template's records.
+        templated: bool,
     },
     /// The database (`rampart alerts`, `events`, the dashboards read it):
     /// events, unreadable lines and alerts, with the open correlation
@@ -712,7 +719,7 @@ sinks:
         assert!(p.sources[1].kind.ends());
         assert_eq!(p.sinks[0].take, Take::Alerts);
         assert!(
-            matches!(&p.sinks[0].kind, SinkKind::File { path, array: false } if path.ends_with("out/alerts.jsonl"))
+            matches!(&p.sinks[0].kind, SinkKind::File { path, array: false, .. } if path.ends_with("out/alerts.jsonl"))
         );
         assert_eq!(p.sinks[1].take, Take::All);
         assert_eq!(p.sinks[1].min_severity, Level::High);

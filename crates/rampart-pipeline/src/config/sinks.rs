@@ -5,6 +5,7 @@ use rampart_detect::Level;
 
 use super::{Entries, Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
 use crate::delivery::Buffer;
+use crate::file_sink::{Lines, Rotation, EVENT_CSV_COLUMNS};
 use crate::shape::{Sample, Shape, Transform};
 use crate::yaml::Node;
 
@@ -49,7 +50,7 @@ impl Reader<'_> {
         )?;
         let extra: &[&str] = match kind {
             "stdout" => &[],
-            "file" => &["path", "format"],
+            "file" => &["path", "format", "rotate_bytes", "rotate_seconds", "keep"],
             "store" => &["path", "commit_events"],
             "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
             "nats" => &["servers", "stream", "subject", "buffer"],
@@ -269,24 +270,53 @@ impl Reader<'_> {
                 }
             }
             "file" => {
-                let array = match e.get("format") {
-                    None => false,
+                let format = match e.get("format") {
+                    None => "jsonl",
                     Some(n) => match self.text(n, "format")? {
-                        "jsonl" => false,
-                        "json" => true,
+                        f @ ("jsonl" | "json" | "csv") => f,
                         other => {
                             self.fail(
                                 n.mark(),
-                                format!("{what}: format `{other}`? (jsonl or json)"),
+                                format!("{what}: format `{other}`? (jsonl, json or csv)"),
                             );
                             return None;
                         }
                     },
                 };
+                let lines = match (format, take) {
+                    ("csv", Take::Alerts) => Lines::AlertCsv,
+                    ("csv", Take::Events) => Lines::EventCsv(
+                        EVENT_CSV_COLUMNS
+                            .iter()
+                            .map(|c| (c.to_string(), c.to_string()))
+                            .collect(),
+                    ),
+                    ("csv", Take::All) => {
+                        self.fail(
+                            node.mark(),
+                            format!("{what}: a CSV file takes alerts or events, not both (their columns differ)"),
+                        );
+                        return None;
+                    }
+                    _ => Lines::Json,
+                };
+                let rotation = self.rotation(&e, &what)?;
+                if format == "json" && rotation != Rotation::default() {
+                    self.fail(
+                        node.mark(),
+                        format!(
+                            "{what}: one JSON array is written whole; rotation needs jsonl or csv"
+                        ),
+                    );
+                    return None;
+                }
                 match e.get("path") {
                     Some(n) => SinkKind::File {
                         path: self.base.join(self.text(n, "path")?),
-                        array,
+                        array: format == "json",
+                        lines,
+                        rotation,
+                        templated: false,
                     },
                     None => {
                         self.fail(node.mark(), format!("{what} has no `path`"));
@@ -343,6 +373,20 @@ impl Reader<'_> {
             }
         };
         let shape = self.shape(&e, &what)?;
+        let mut kind = kind;
+        if let (
+            SinkKind::File {
+                lines, templated, ..
+            },
+            Some(template),
+        ) = (&mut kind, &shape.template)
+        {
+            *templated = true;
+            // A CSV of events has the template's columns.
+            if let Lines::EventCsv(columns) = lines {
+                columns.clone_from(template);
+            }
+        }
         let reshaped = shape.filter.is_some()
             || shape.sample.is_some()
             || !shape.transforms.is_empty()
@@ -462,5 +506,21 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// A file sink's `rotate_bytes`, `rotate_seconds` and `keep`.
+    fn rotation(&mut self, e: &Entries<'_>, what: &str) -> Option<Rotation> {
+        let mut rotation = Rotation::default();
+        if let Some(n) = e.get("rotate_bytes") {
+            rotation.bytes = Some(self.number(n, &format!("{what}: rotate_bytes"))? as u64);
+        }
+        if let Some(n) = e.get("rotate_seconds") {
+            let secs = self.number(n, &format!("{what}: rotate_seconds"))? as u64;
+            rotation.every = Some(std::time::Duration::from_secs(secs));
+        }
+        if let Some(n) = e.get("keep") {
+            rotation.keep = Some(self.number(n, &format!("{what}: keep"))?);
+        }
+        Some(rotation)
     }
 }

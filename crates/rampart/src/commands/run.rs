@@ -16,6 +16,7 @@ use clap::Args;
 use rampart_engine::{Engine, Scope};
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::delivery::Buffer;
+use rampart_pipeline::file_sink::Lines;
 use rampart_pipeline::metrics::{self, Metrics};
 use rampart_pipeline::vt_asker::Asker;
 use rampart_pipeline::{outputs, Pipeline, Route, Router, RunOptions, Signals};
@@ -410,11 +411,35 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
     for s in &p.sinks {
         let what = match &s.kind {
             SinkKind::Stdout => "JSON lines to stdout".to_string(),
-            SinkKind::File { path, array } => format!(
-                "{} to {}",
-                if *array { "a JSON array" } else { "JSON lines" },
-                path.display()
-            ),
+            SinkKind::File {
+                path,
+                array,
+                lines,
+                rotation,
+                ..
+            } => {
+                let what = match (array, lines) {
+                    (true, _) => "a JSON array",
+                    (false, Lines::Json) => "JSON lines",
+                    (false, _) => "CSV",
+                };
+                let mut aside = Vec::new();
+                if let Some(bytes) = rotation.bytes {
+                    aside.push(format!("at {bytes} bytes"));
+                }
+                if let Some(every) = rotation.every {
+                    aside.push(format!("every {} s", every.as_secs()));
+                }
+                let aside = if aside.is_empty() {
+                    String::new()
+                } else {
+                    let keep = rotation
+                        .keep
+                        .map_or(String::new(), |k| format!(", {k} kept"));
+                    format!(" (set aside {}{keep})", aside.join(" or "))
+                };
+                format!("{what} to {}{aside}", path.display())
+            }
             SinkKind::Hec { url, index, .. } => format!(
                 "Splunk HEC at {url}{}",
                 index
