@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -64,6 +66,10 @@ pub struct StoreSink {
     writer: JoinHandle<Written>,
     /// The files finished.
     reports: Vec<FileReport>,
+    /// Commits handed to the writing thread, and those it has written
+    /// (in order; it stops counting at its first error).
+    handed: u64,
+    durable: Arc<AtomicU64>,
 }
 
 impl StoreSink {
@@ -85,6 +91,8 @@ impl StoreSink {
             .collect();
         let (tx, rx) = sync_channel::<Commit>(WAITING);
         let (give_back, spare) = sync_channel::<Commit>(WAITING + 1);
+        let durable = Arc::new(AtomicU64::new(0));
+        let written_count = Arc::clone(&durable);
         let writer = std::thread::Builder::new()
             .name("rampart-store".into())
             .spawn(move || {
@@ -114,6 +122,7 @@ impl StoreSink {
                             stored.events += done.events;
                             stored.dead += done.dead;
                             stored.alerts += done.alerts;
+                            written_count.fetch_add(commits.len() as u64, Ordering::Release);
                             for commit in commits {
                                 let _ = give_back.try_send(commit);
                             }
@@ -137,7 +146,21 @@ impl StoreSink {
             spare,
             writer,
             reports: Vec::new(),
+            handed: 0,
+            durable,
         })
+    }
+
+    /// How many commits were handed to the writing thread so far: what
+    /// was handed on before the last is stored once [`StoreSink::written`]
+    /// reaches it.
+    pub fn handed(&self) -> u64 {
+        self.handed
+    }
+
+    /// How many commits are stored (in the order they were handed).
+    pub fn written(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
     }
 
     /// Commits once `events` events are held (or a second has passed).
@@ -218,6 +241,7 @@ impl StoreSink {
             // died, `finish` carries its panic.
             let next = self.spare.try_recv().unwrap_or_default();
             let _ = self.tx.send(std::mem::replace(&mut self.pending, next));
+            self.handed += 1;
         }
     }
 

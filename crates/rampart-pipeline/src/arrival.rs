@@ -24,6 +24,9 @@ pub struct Message {
 pub enum Arrival {
     /// Messages of the source at this index.
     Messages(usize, Vec<Message>),
+    /// Messages of a source that acknowledges them once the pipeline keeps
+    /// them: their batch's ticket, told back through the batch's state.
+    Ticketed(usize, Vec<Message>, u64),
     /// Events a file source read, with the store's source of their file.
     Read {
         /// The file source's index.

@@ -8,6 +8,7 @@
 //! The pipeline file is read whole and checked before anything starts
 //! ([`config`]), its mistakes given with line and column.
 
+pub mod acks;
 pub mod arrival;
 pub mod config;
 pub mod delivery;

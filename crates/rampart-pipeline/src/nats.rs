@@ -6,11 +6,19 @@
 //! messages and a restarted one goes on from where its consumer stood.
 //! The client is async; each sink and source runs it on a small runtime
 //! of its own thread.
+//!
+//! The source acknowledges a message only once every sink keeps what it
+//! became (its store commit written, disk buffers synced): the pipeline
+//! moves an [`AckPoint`] as it commits, and the source acknowledges up to
+//! it. A run killed before leaves those messages to the consumer's next
+//! reader (redelivered after the consumer's ack wait): none is lost, and
+//! at most what was committed but not yet acknowledged comes twice.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use futures_util::StreamExt;
@@ -140,31 +148,145 @@ pub struct Subscription {
     pub consumer: String,
     /// Messages longer than this are cut and flagged.
     pub max_frame: usize,
+    /// How long a message handed on waits for its acknowledgement before
+    /// the server delivers it again (to whichever reader asks: after a
+    /// crash, the next run).
+    pub ack_wait: Duration,
 }
 
-/// Starts NATS source `index` on its own thread.
+/// How far a source's batches are kept by every sink, moved by the
+/// pipeline as it commits; and, at the end, the source's word that it has
+/// acknowledged what it could.
+#[derive(Debug, Default)]
+pub struct AckPoint {
+    safe: AtomicU64,
+    /// (the pipeline has settled: nothing more will be kept; the source
+    /// has acknowledged and ended)
+    end: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+impl AckPoint {
+    /// Every batch up to `ticket` is kept.
+    pub fn keep(&self, ticket: u64) {
+        self.safe.fetch_max(ticket, Ordering::AcqRel);
+    }
+
+    fn safe(&self) -> u64 {
+        self.safe.load(Ordering::Acquire)
+    }
+
+    fn end(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pipeline ended: waits, at most `wait`, for the source to
+    /// acknowledge what was kept.
+    pub fn settle(&self, wait: Duration) {
+        let mut end = self.end();
+        end.0 = true;
+        self.changed.notify_all();
+        let deadline = Instant::now() + wait;
+        while !end.1 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            end = self
+                .changed
+                .wait_timeout(end, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn settled(&self) -> bool {
+        self.end().0
+    }
+
+    fn finished(&self) {
+        self.end().1 = true;
+        self.changed.notify_all();
+    }
+}
+
+/// Starts NATS source `index` on its own thread; its messages are
+/// acknowledged as `acks` allows.
 pub fn start(
     index: usize,
     sub: Subscription,
     tx: SyncSender<Arrival>,
-    stop: Arc<AtomicBool>,
+    (stop, acks): (Arc<AtomicBool>, Arc<AckPoint>),
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let rt = runtime()?;
     std::thread::Builder::new()
         .name(format!("rampart-source-{index}"))
         .spawn(move || {
-            if let Err(why) = rt.block_on(consume(index, &sub, &tx, &stop)) {
+            let mut held = VecDeque::new();
+            let read = rt.block_on(consume(index, &sub, &tx, (&stop, &acks), &mut held));
+            if let Err(why) = read {
                 let _ = tx.send(Arrival::Trouble(index, why));
             }
             let _ = tx.send(Arrival::Ended(index));
+            // What the pipeline keeps by its end is acknowledged; the rest
+            // is left to the consumer's next reader.
+            rt.block_on(async {
+                let deadline = Instant::now() + SETTLE;
+                while !held.is_empty() && Instant::now() < deadline {
+                    let settled = acks.settled();
+                    if ack_kept(&acks, &mut held, sub.ack_wait).await.is_err() || settled {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            });
+            acks.finished();
         })
+}
+
+/// Messages handed on and not yet acknowledged, at most (the server
+/// holds back the rest).
+const MAX_ACK_PENDING: i64 = 65_536;
+
+/// How long a stopped source waits for the pipeline's last commit.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// Messages handed on in batches, each batch with its ticket and when the
+/// server last heard of it.
+type Held = VecDeque<(u64, Instant, Vec<jetstream::Message>)>;
+
+/// Acknowledges the held batches the pipeline keeps; those held for half
+/// the ack wait are said to be in progress, so that a pipeline behind
+/// does not have them delivered again.
+async fn ack_kept(acks: &AckPoint, held: &mut Held, ack_wait: Duration) -> Result<(), String> {
+    let safe = acks.safe();
+    while held.front().is_some_and(|(ticket, ..)| *ticket <= safe) {
+        if let Some((.., messages)) = held.pop_front() {
+            for m in messages {
+                m.ack().await.map_err(|e| format!("ack: {e}"))?;
+            }
+        }
+    }
+    for (_, heard, messages) in held.iter_mut() {
+        if heard.elapsed() < ack_wait / 2 {
+            break;
+        }
+        for m in messages.iter() {
+            m.ack_with(jetstream::AckKind::Progress)
+                .await
+                .map_err(|e| format!("ack: {e}"))?;
+        }
+        *heard = Instant::now();
+    }
+    Ok(())
 }
 
 async fn consume(
     index: usize,
     sub: &Subscription,
     tx: &SyncSender<Arrival>,
-    stop: &AtomicBool,
+    (stop, acks): (&AtomicBool, &AckPoint),
+    held: &mut Held,
 ) -> Result<(), String> {
     let js = context(&sub.servers, &sub.stream, &sub.subject).await?;
     let stream = js
@@ -178,12 +300,18 @@ async fn consume(
                 durable_name: Some(sub.consumer.clone()),
                 filter_subject: sub.subject.clone(),
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                // Messages wait for a commit (about a second) before
+                // their acknowledgement: room for many batches meanwhile.
+                max_ack_pending: MAX_ACK_PENDING,
+                ack_wait: sub.ack_wait,
                 ..Default::default()
             },
         )
         .await
         .map_err(|e| format!("consumer {}: {e}", sub.consumer))?;
+    let mut ticket = 0;
     while !stop.load(Ordering::Relaxed) {
+        ack_kept(acks, held, sub.ack_wait).await?;
         let mut batch = consumer
             .fetch()
             .max_messages(FETCH)
@@ -212,14 +340,12 @@ async fn consume(
         if messages.is_empty() {
             continue;
         }
-        // Handed on, then acknowledged: a run that dies before leaves them
-        // for the consumer's next reader.
-        if tx.send(Arrival::Messages(index, messages)).is_err() {
+        // Handed on, and acknowledged once the pipeline keeps them.
+        ticket += 1;
+        if tx.send(Arrival::Ticketed(index, messages, ticket)).is_err() {
             return Ok(());
         }
-        for m in taken {
-            m.ack().await.map_err(|e| format!("ack: {e}"))?;
-        }
+        held.push_back((ticket, Instant::now(), taken));
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ use rampart_parse::DeadLetter;
 
 use std::sync::Arc;
 
+use crate::acks::Acknowledgements;
 use crate::config::Take;
 use crate::metrics::{add, Metrics, SinkCounts};
 use crate::output::Output;
@@ -115,6 +116,8 @@ pub struct Router<'l> {
     /// Every sink, in the order written.
     pub routes: Vec<Route>,
     store: Option<StoreSink>,
+    /// Sources that acknowledge what they read, and when they may.
+    acks: Acknowledgements,
     /// Where lines nothing could read are kept as JSON lines, besides the
     /// store.
     dead_letters: Option<std::io::BufWriter<std::fs::File>>,
@@ -154,7 +157,20 @@ impl<'l> Router<'l> {
             events: 0,
             alerts: 0,
             log,
+            acks: Acknowledgements::default(),
         }
+    }
+
+    /// The sources that acknowledge what they read, told when they may.
+    pub fn acks(&mut self) -> &mut Acknowledgements {
+        &mut self.acks
+    }
+
+    /// The run ended and the store (if any) finished, having stored
+    /// everything when `kept`: acknowledging sources acknowledge what was
+    /// kept and end.
+    pub fn settle(&mut self, kept: bool) {
+        self.acks.settle(kept);
     }
 
     /// Everything goes to `store` too.
@@ -267,10 +283,14 @@ impl Sink for Router<'_> {
         self.flush();
         if let Some(store) = &mut self.store {
             store.events(input, events);
+            self.acks.written(store.written());
         }
     }
 
     fn source_state(&mut self, input: &Input, state: Vec<u8>) {
+        if self.acks.note(&input.path, &state) {
+            return;
+        }
         if let Some(store) = &mut self.store {
             store.source_state(input, state);
         }
@@ -303,14 +323,20 @@ impl Sink for Router<'_> {
     fn state(&mut self, changes: SavedState) {
         self.since = std::time::Instant::now();
         self.snapshot.apply(&changes);
-        if let Some(store) = &mut self.store {
-            // What the other sinks were handed is safe in their buffers
-            // before the commit moves the sources' places past it.
-            for route in &mut self.routes {
-                route.out.flush().ok();
-                route.out.sync();
+        // What the other sinks were handed is safe in their buffers before
+        // a commit moves the sources' places past it, and before sources
+        // acknowledge it.
+        for route in &mut self.routes {
+            route.out.flush().ok();
+            route.out.sync();
+        }
+        match &mut self.store {
+            Some(store) => {
+                store.state(changes);
+                self.acks.barrier(Some(store.handed()));
+                self.acks.written(store.written());
             }
-            store.state(changes);
+            None => self.acks.barrier(None),
         }
     }
 

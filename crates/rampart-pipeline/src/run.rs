@@ -5,6 +5,7 @@
 //! the sources, drains what they read, closes the open windows and
 //! flushes every sink.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +83,9 @@ struct Source {
     /// Whether a stop may leave it blocked in a read (stdin): it is waited
     /// for only so long.
     may_block: bool,
+    /// Tickets of batches of messages not yet read whole: the number of
+    /// the last message of each (see `Arrival::Ticketed`).
+    tickets: VecDeque<(u64, u64)>,
 }
 
 impl Source {
@@ -137,6 +141,7 @@ impl Source {
             ended: false,
             finished: false,
             may_block: matches!(kind, SourceKind::Stdin { .. }),
+            tickets: VecDeque::new(),
         }
     }
 
@@ -239,9 +244,35 @@ impl Source {
                 read
             }
         };
-        read.into_iter()
+        // Messages up to the last one read out of the decoders are done
+        // (all of them at the end): their tickets go with the last batch.
+        let done = if ended {
+            self.received
+        } else {
+            read.iter()
+                .flat_map(|(events, dead)| {
+                    let last_event = events.last().map(|e| e.origin.line);
+                    last_event.into_iter().chain(dead.last().map(|d| d.line))
+                })
+                .max()
+                .unwrap_or(0)
+        };
+        let mut ticket = None;
+        while self.tickets.front().is_some_and(|(last, _)| *last <= done) {
+            ticket = self.tickets.pop_front().map(|(_, t)| t);
+        }
+        let mut parsed: Vec<Parsed> = read
+            .into_iter()
             .map(|(events, dead)| (Arc::clone(&self.input), events, dead, None))
-            .collect()
+            .collect();
+        if let Some(t) = ticket {
+            let state = Some(t.to_le_bytes().to_vec());
+            match parsed.last_mut() {
+                Some(last) => last.3 = state,
+                None => parsed.push((Arc::clone(&self.input), Vec::new(), Vec::new(), state)),
+            }
+        }
+        parsed
     }
 }
 
@@ -431,7 +462,11 @@ pub fn run(
                 continue;
             }
             SourceKind::Nats(sub) => {
-                crate::nats::start(index, sub.clone(), tx.clone(), Arc::clone(stop))
+                let point = Arc::new(crate::nats::AckPoint::default());
+                router
+                    .acks()
+                    .add(PathBuf::from(label(&spec.kind)), Arc::clone(&point));
+                crate::nats::start(index, sub.clone(), tx.clone(), (Arc::clone(stop), point))
                     .map_err(|e| format!("source `{}`: {e}", spec.name))?;
                 continue;
             }
@@ -597,6 +632,12 @@ impl Batches<'_> {
                 let now = jiff::Timestamp::now().as_second().max(0) as u64;
                 counts.last_seen.store(now, Ordering::Relaxed);
                 self.sources[index].take(messages);
+                n
+            }
+            Arrival::Ticketed(index, messages, ticket) => {
+                let n = self.take(Arrival::Messages(index, messages));
+                let source = &mut self.sources[index];
+                source.tickets.push_back((source.received, ticket));
                 n
             }
             Arrival::Read {

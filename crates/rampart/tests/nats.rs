@@ -220,3 +220,82 @@ fn events_published_by_one_pipeline_are_read_by_another_none_lost() {
     let last: serde_json::Value = serde_json::from_str(&got[n - 1]).unwrap();
     assert_eq!(last["source"]["port"], 40000 + n as u64 - 1);
 }
+
+#[test]
+fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
+    let Some(bin) = nats_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&bin, dir.path());
+    let publish = dir.path().join("publish.yml");
+    std::fs::write(
+        &publish,
+        format!(
+            "sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\n    take: events\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let n = 20_000;
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "Mar 14 03:{:02}:{:02} web01 sshd[9]: Connection closed by 192.0.2.{} port {} [preauth]\n",
+                i / 60 % 60,
+                i % 60,
+                1 + i % 200,
+                i
+            )
+        })
+        .collect();
+    fed::run_fed(&publish, text.as_bytes());
+    let read = dir.path().join("read.yml");
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &read,
+        format!(
+            "sources:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\n    ack_wait_seconds: 2\nsinks:\n  events:\n    type: file\n    path: {}\n    take: events\n",
+            server.url,
+            events.display()
+        ),
+    )
+    .unwrap();
+    // Killed as soon as it has written part of the stream: what it read
+    // and did not acknowledge goes to the next reader.
+    let mut first = run(&read);
+    lines(&events, 2_000);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before = lines(&events, 0).len();
+    let second = run(&read);
+    let ports = |got: &[String]| -> std::collections::BTreeSet<u64> {
+        got.iter()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                e["source"]["port"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        got = lines(&events, 0);
+        if ports(&got).len() == n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop(second);
+    let seen = ports(&got);
+    let missing: Vec<u64> = (0..n as u64)
+        .filter(|p| !seen.contains(p))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost after a kill: {missing:?} ...");
+    let twice = got.len() - n;
+    eprintln!("NATS reader killed after writing {before} events: none lost, {twice} read twice");
+    // Twice only what the killed reader wrote and had not acknowledged.
+    assert!(
+        twice <= before,
+        "{twice} twice, {before} written before the kill"
+    );
+}

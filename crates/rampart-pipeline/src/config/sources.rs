@@ -39,6 +39,7 @@ impl Reader<'_> {
                         "subject",
                         "consumer",
                         "max_frame",
+                        "ack_wait_seconds",
                     ],
                 );
                 let text = |r: &mut Self, key: &str| -> Option<Option<String>> {
@@ -60,12 +61,17 @@ impl Reader<'_> {
                     Some(n) => self.number(n, &format!("{what}: max_frame"))?,
                     None => DEFAULT_MAX_FRAME,
                 };
+                let ack_wait = match e.get("ack_wait_seconds") {
+                    Some(n) => self.number(n, &format!("{what}: ack_wait_seconds"))? as u64,
+                    None => 30,
+                };
                 Some(SourceKind::Nats(crate::nats::Subscription {
                     servers,
                     stream,
                     subject,
                     consumer,
                     max_frame,
+                    ack_wait: std::time::Duration::from_secs(ack_wait),
                 }))
             }
             "sql" => {

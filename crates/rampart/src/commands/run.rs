@@ -243,16 +243,21 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     if let Some(asker) = asker {
         asker.stop();
     }
+    let mut kept = true;
     let stored = match router.take_store() {
         Some(sink) => {
             let ((_, committed, error), _) = sink.finish();
             if let Some(e) = error {
                 eprintln!("error: the store refused what was read: {e}");
+                kept = false;
             }
             Some(committed)
         }
         None => None,
     };
+    // NATS sources acknowledge what was kept (left for the consumer's
+    // next reader otherwise).
+    router.settle(kept);
     // Its health as one structured line.
     let mut sinks: Vec<serde_json::Value> = report
         .sinks

@@ -1,0 +1,83 @@
+//! When sources that acknowledge what they read (NATS JetStream) may do
+//! so: each batch of theirs carries a ticket, and a ticket is given back
+//! once every sink keeps the batch: at the next commit barrier when there
+//! is no store, else once the store's commit that holds it is written.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::nats::AckPoint;
+
+/// How long the end of a run waits for each source's last acknowledgements.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// The acknowledging sources and their tickets.
+#[derive(Default)]
+pub struct Acknowledgements {
+    /// Each source by its input's path, with the last ticket seen.
+    points: Vec<(PathBuf, Arc<AckPoint>, u64)>,
+    /// Tickets seen by a commit handed to the store, with its number.
+    waiting: VecDeque<(u64, Vec<u64>)>,
+}
+
+impl Acknowledgements {
+    /// The source whose events are named with `path` acknowledges through
+    /// `point`.
+    pub fn add(&mut self, path: PathBuf, point: Arc<AckPoint>) {
+        self.points.push((path, point, 0));
+    }
+
+    /// Takes a batch's state if it is a ticket of an acknowledging source.
+    pub fn note(&mut self, path: &Path, state: &[u8]) -> bool {
+        let Some((_, _, seen)) = self.points.iter_mut().find(|(p, ..)| p == path) else {
+            return false;
+        };
+        if let Ok(bytes) = <[u8; 8]>::try_from(state) {
+            *seen = (*seen).max(u64::from_le_bytes(bytes));
+        }
+        true
+    }
+
+    /// A commit barrier passed, the sinks flushed and synced: with a store,
+    /// what was seen is kept once commit number `handed` is written; else
+    /// it is kept now.
+    pub fn barrier(&mut self, handed: Option<u64>) {
+        if self.points.is_empty() {
+            return;
+        }
+        let seen: Vec<u64> = self.points.iter().map(|(.., t)| *t).collect();
+        match handed {
+            Some(n) => self.waiting.push_back((n, seen)),
+            None => self.keep(&seen),
+        }
+    }
+
+    /// The store has written `written` commits.
+    pub fn written(&mut self, written: u64) {
+        while self.waiting.front().is_some_and(|(n, _)| *n <= written) {
+            if let Some((_, seen)) = self.waiting.pop_front() {
+                self.keep(&seen);
+            }
+        }
+    }
+
+    fn keep(&self, seen: &[u64]) {
+        for ((_, point, _), ticket) in self.points.iter().zip(seen) {
+            point.keep(*ticket);
+        }
+    }
+
+    /// The run ended: when `kept` (everything was stored), every ticket
+    /// seen is kept; each source then acknowledges and ends.
+    pub fn settle(&mut self, kept: bool) {
+        if kept {
+            let seen: Vec<u64> = self.points.iter().map(|(.., t)| *t).collect();
+            self.keep(&seen);
+        }
+        for (_, point, _) in &self.points {
+            point.settle(SETTLE);
+        }
+    }
+}
