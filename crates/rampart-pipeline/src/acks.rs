@@ -1,14 +1,72 @@
-//! When sources that acknowledge what they read (NATS JetStream) may do
-//! so: each batch of theirs carries a ticket, and a ticket is given back
-//! once every sink keeps the batch: at the next commit barrier when there
-//! is no store, else once the store's commit that holds it is written.
+//! When sources that acknowledge what they read (NATS JetStream, HEC
+//! with indexer acknowledgements) may do so: each batch of theirs carries
+//! a ticket, and a ticket is given back once every sink keeps the batch:
+//! at the next commit barrier when there is no store, else once the
+//! store's commit that holds it is written.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::nats::AckPoint;
+/// How far a source's batches are kept by every sink, moved by the
+/// pipeline as it commits; and, at the end, the source's word that it has
+/// acknowledged what it could.
+#[derive(Debug, Default)]
+pub struct AckPoint {
+    safe: AtomicU64,
+    /// (the pipeline has settled: nothing more will be kept; the source
+    /// has acknowledged and ended)
+    end: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+impl AckPoint {
+    /// Every batch up to `ticket` is kept.
+    pub fn keep(&self, ticket: u64) {
+        self.safe.fetch_max(ticket, Ordering::AcqRel);
+    }
+
+    /// The last ticket every sink keeps.
+    pub fn kept(&self) -> u64 {
+        self.safe.load(Ordering::Acquire)
+    }
+
+    fn end(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pipeline ended: waits, at most `wait`, for the source to
+    /// acknowledge what was kept.
+    pub fn settle(&self, wait: Duration) {
+        let mut end = self.end();
+        end.0 = true;
+        self.changed.notify_all();
+        let deadline = Instant::now() + wait;
+        while !end.1 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            end = self
+                .changed
+                .wait_timeout(end, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    pub(crate) fn settled(&self) -> bool {
+        self.end().0
+    }
+
+    /// The source acknowledged what it could and ended.
+    pub fn finished(&self) {
+        self.end().1 = true;
+        self.changed.notify_all();
+    }
+}
 
 /// How long the end of a run waits for each source's last acknowledgements.
 const SETTLE: Duration = Duration::from_secs(10);

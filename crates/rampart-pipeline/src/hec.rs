@@ -7,29 +7,107 @@
 //! token is refused as Splunk refuses it, and counted. Each event becomes
 //! a line for the source's decoder (text as it is, objects as JSON), so
 //! the format is found as for any other source.
+//!
+//! Indexer acknowledgements, as Splunk gives them: a request that names a
+//! channel (`X-Splunk-Request-Channel`, or `?channel=`) is answered with an
+//! `ackId`, and `/services/collector/ack` tells the sender which of its
+//! ids are kept by every sink (the store's commit written, buffers
+//! synced), so a sender that resends what is not acknowledged loses
+//! nothing. Channels and the ids each waits on are bounded; an id pushed
+//! out is never acknowledged, and its events are sent again.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::acks::AckPoint;
 use crate::arrival::{Arrival, Message};
 use crate::framing::Frame;
+
+/// Channels kept at most; the one quiet longest makes room.
+const MAX_CHANNELS: usize = 1_000;
+/// Acknowledgement ids a channel waits on at most; the oldest makes room.
+const MAX_PENDING: usize = 10_000;
+
+/// A channel's acknowledgement ids and the tickets of their events.
+struct Channel {
+    next: u64,
+    pending: BTreeMap<u64, u64>,
+    used: Instant,
+}
+
+/// Every channel and the tickets given out.
+#[derive(Default)]
+struct Channels {
+    by_name: HashMap<String, Channel>,
+    ticket: u64,
+}
+
+impl Channels {
+    /// A new id on `name` for the next ticket; the ticket and the id.
+    fn give(&mut self, name: &str) -> (u64, u64) {
+        if !self.by_name.contains_key(name) && self.by_name.len() >= MAX_CHANNELS {
+            let quietest = self
+                .by_name
+                .iter()
+                .min_by_key(|(_, c)| c.used)
+                .map(|(n, _)| n.clone());
+            if let Some(n) = quietest {
+                self.by_name.remove(&n);
+            }
+        }
+        let channel = self.by_name.entry(name.to_string()).or_insert(Channel {
+            next: 0,
+            pending: BTreeMap::new(),
+            used: Instant::now(),
+        });
+        self.ticket += 1;
+        let id = channel.next;
+        channel.next += 1;
+        channel.used = Instant::now();
+        channel.pending.insert(id, self.ticket);
+        if channel.pending.len() > MAX_PENDING {
+            channel.pending.pop_first();
+        }
+        (self.ticket, id)
+    }
+
+    /// Which of `ids` on `name` are kept (those are then forgotten, as
+    /// Splunk forgets an id it reported).
+    fn ask(&mut self, name: &str, ids: &[u64], kept: u64) -> Vec<(u64, bool)> {
+        let Some(channel) = self.by_name.get_mut(name) else {
+            return ids.iter().map(|id| (*id, false)).collect();
+        };
+        channel.used = Instant::now();
+        ids.iter()
+            .map(|id| {
+                let done = channel.pending.get(id).is_some_and(|t| *t <= kept);
+                if done {
+                    channel.pending.remove(id);
+                }
+                (*id, done)
+            })
+            .collect()
+    }
+}
 
 /// The largest request body taken (after gunzipping).
 pub const MAX_BODY: u64 = 16 << 20;
 
 /// Serves HEC on `server` for source `index`, handing events to `tx`,
-/// until `stop`.
+/// until `stop`; acknowledgements say what `acks` says is kept.
 pub fn serve(
     index: usize,
     server: tiny_http::Server,
     token: String,
     (max_frame, tx): (usize, SyncSender<Arrival>),
-    stop: Arc<AtomicBool>,
+    (stop, acks): (Arc<AtomicBool>, Arc<AckPoint>),
 ) {
+    let mut channels = Channels::default();
     while !stop.load(Ordering::Relaxed) {
         let request = match server.recv_timeout(Duration::from_millis(100)) {
             Ok(Some(r)) => r,
@@ -41,20 +119,90 @@ pub fn serve(
         };
         let peer = request.remote_addr().copied();
         let ask = request_parts(&request, &token);
-        let (reply, request, messages) = take(ask, request, max_frame, peer);
+        let channel = channel_of(&request);
+        if let (Ask::Ack, Some(name)) = (&ask, &channel) {
+            let _ = answer_acks(request, name, &mut channels, acks.kept());
+            continue;
+        }
+        let (mut reply, request, messages) = take(ask, request, max_frame, peer);
         // Answered once the events are handed on: a full pipeline holds
         // the sender back.
-        if !messages.is_empty() && tx.send(Arrival::Messages(index, messages)).is_err() {
-            return;
+        if !messages.is_empty() {
+            let arrival = match &channel {
+                Some(name) => {
+                    let (ticket, id) = channels.give(name);
+                    reply = Reply(
+                        200,
+                        format!("{{\"text\":\"Success\",\"code\":0,\"ackId\":{id}}}"),
+                    );
+                    Arrival::Ticketed(index, messages, ticket)
+                }
+                None => Arrival::Messages(index, messages),
+            };
+            if tx.send(arrival).is_err() {
+                break;
+            }
         }
         let _ = reply.respond(request);
     }
+    // Nothing to send back at the end: senders ask.
+    acks.finished();
+}
+
+/// The channel a request names, by its header or its query.
+fn channel_of(request: &tiny_http::Request) -> Option<String> {
+    let header = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("X-Splunk-Request-Channel"))
+        .map(|h| h.value.as_str().trim().to_string());
+    let query = request.url().split_once('?').and_then(|(_, q)| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("channel="))
+            .map(str::to_string)
+    });
+    header.or(query).filter(|c| !c.is_empty() && c.len() <= 128)
+}
+
+/// Answers `/services/collector/ack`: `{"acks": [ids]}` gives
+/// `{"acks": {"id": kept, ...}}`.
+fn answer_acks(
+    mut request: tiny_http::Request,
+    channel: &str,
+    channels: &mut Channels,
+    kept: u64,
+) -> std::io::Result<()> {
+    let mut body = Vec::new();
+    let read = request.as_reader().take(1 << 20).read_to_end(&mut body);
+    let ids: Option<Vec<u64>> = read.ok().and_then(|_| {
+        let asked: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        asked["acks"]
+            .as_array()?
+            .iter()
+            .take(MAX_PENDING)
+            .map(serde_json::Value::as_u64)
+            .collect()
+    });
+    let reply = match ids {
+        Some(ids) => {
+            let acks: serde_json::Map<String, serde_json::Value> = channels
+                .ask(channel, &ids, kept)
+                .into_iter()
+                .map(|(id, done)| (id.to_string(), done.into()))
+                .collect();
+            Reply(200, serde_json::json!({ "acks": acks }).to_string())
+        }
+        None => Reply::of(400, "Invalid data format", 6),
+    };
+    reply.respond(request)
 }
 
 /// What a request asks, once its token is checked.
 enum Ask {
     Events,
     Raw,
+    /// Which acknowledgement ids are kept.
+    Ack,
     Refused(u16, &'static str, u32),
 }
 
@@ -80,6 +228,7 @@ fn request_parts(request: &tiny_http::Request, token: &str) -> Ask {
             Ask::Events
         }
         "/services/collector/raw" | "/services/collector/raw/1.0" => Ask::Raw,
+        "/services/collector/ack" | "/services/collector/ack/1.0" => Ask::Ack,
         _ => Ask::Refused(404, "The requested URL was not found on this server.", 404),
     }
 }
@@ -113,6 +262,13 @@ fn take(
     let ask = match ask {
         Ask::Refused(status, text, code) => {
             return (Reply::of(status, text, code), request, Vec::new())
+        }
+        Ask::Ack => {
+            return (
+                Reply::of(400, "Data channel is missing", 10),
+                request,
+                Vec::new(),
+            )
         }
         ask => ask,
     };
@@ -205,5 +361,29 @@ mod tests {
         assert_eq!(json["EventID"], 4625);
         assert!(events(br#"{"event": "a"} {"nope": 1}"#).is_err());
         assert!(events(b"{\"event\": \"a\"} garbage").is_err());
+    }
+
+    #[test]
+    fn a_flood_of_channels_and_ids_stays_bounded() {
+        let mut c = Channels::default();
+        for n in 0..(MAX_CHANNELS + 500) {
+            c.give(&format!("chan-{n}"));
+        }
+        assert_eq!(c.by_name.len(), MAX_CHANNELS);
+        // The quietest channels made room: the first ones are gone.
+        assert!(!c.by_name.contains_key("chan-0"));
+        for _ in 0..(MAX_PENDING + 10) {
+            c.give("hot");
+        }
+        let hot = &c.by_name["hot"];
+        assert_eq!(hot.pending.len(), MAX_PENDING);
+        // The oldest ids were pushed out: never said kept, so resent.
+        let kept = c.ticket;
+        assert_eq!(
+            c.ask("hot", &[0, 9, 10], kept),
+            [(0, false), (9, false), (10, true)]
+        );
+        assert_eq!(c.ask("hot", &[10], kept), [(10, false)]);
+        assert_eq!(c.ask("nobody", &[1], kept), [(1, false)]);
     }
 }

@@ -15,14 +15,15 @@
 //! at most what was committed but not yet acknowledged comes twice.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use futures_util::StreamExt;
 
+use crate::acks::AckPoint;
 use crate::arrival::{Arrival, Message};
 use crate::delivery::{Failed, Transport};
 use crate::framing::Frame;
@@ -154,62 +155,6 @@ pub struct Subscription {
     pub ack_wait: Duration,
 }
 
-/// How far a source's batches are kept by every sink, moved by the
-/// pipeline as it commits; and, at the end, the source's word that it has
-/// acknowledged what it could.
-#[derive(Debug, Default)]
-pub struct AckPoint {
-    safe: AtomicU64,
-    /// (the pipeline has settled: nothing more will be kept; the source
-    /// has acknowledged and ended)
-    end: Mutex<(bool, bool)>,
-    changed: Condvar,
-}
-
-impl AckPoint {
-    /// Every batch up to `ticket` is kept.
-    pub fn keep(&self, ticket: u64) {
-        self.safe.fetch_max(ticket, Ordering::AcqRel);
-    }
-
-    fn safe(&self) -> u64 {
-        self.safe.load(Ordering::Acquire)
-    }
-
-    fn end(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
-        self.end.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The pipeline ended: waits, at most `wait`, for the source to
-    /// acknowledge what was kept.
-    pub fn settle(&self, wait: Duration) {
-        let mut end = self.end();
-        end.0 = true;
-        self.changed.notify_all();
-        let deadline = Instant::now() + wait;
-        while !end.1 {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            end = self
-                .changed
-                .wait_timeout(end, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    fn settled(&self) -> bool {
-        self.end().0
-    }
-
-    fn finished(&self) {
-        self.end().1 = true;
-        self.changed.notify_all();
-    }
-}
-
 /// Starts NATS source `index` on its own thread; its messages are
 /// acknowledged as `acks` allows.
 pub fn start(
@@ -259,7 +204,7 @@ type Held = VecDeque<(u64, Instant, Vec<jetstream::Message>)>;
 /// the ack wait are said to be in progress, so that a pipeline behind
 /// does not have them delivered again.
 async fn ack_kept(acks: &AckPoint, held: &mut Held, ack_wait: Duration) -> Result<(), String> {
-    let safe = acks.safe();
+    let safe = acks.kept();
     while held.front().is_some_and(|(ticket, ..)| *ticket <= safe) {
         if let Some((.., messages)) = held.pop_front() {
             for m in messages {

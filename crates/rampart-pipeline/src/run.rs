@@ -462,7 +462,7 @@ pub fn run(
                 continue;
             }
             SourceKind::Nats(sub) => {
-                let point = Arc::new(crate::nats::AckPoint::default());
+                let point = Arc::new(crate::acks::AckPoint::default());
                 router
                     .acks()
                     .add(PathBuf::from(label(&spec.kind)), Arc::clone(&point));
@@ -498,6 +498,9 @@ pub fn run(
                 continue;
             }
         };
+        if let Some(point) = bound.ack_point() {
+            router.acks().add(PathBuf::from(label(&spec.kind)), point);
+        }
         // The threads end by themselves once stopped (stdin's, blocked in
         // a read, with the process).
         sources::start(index, bound, max, tx.clone(), Arc::clone(stop))

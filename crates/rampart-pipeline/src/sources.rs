@@ -37,11 +37,21 @@ pub enum Bound {
     Stdin,
     /// Files: nothing to bind.
     Files,
-    /// An HTTP server for HEC, with the token it asks for.
-    Http(Box<tiny_http::Server>, String),
+    /// An HTTP server for HEC, with the token it asks for and where its
+    /// indexer acknowledgements are told what is kept.
+    Http(Box<tiny_http::Server>, String, Arc<crate::acks::AckPoint>),
 }
 
 impl Bound {
+    /// Where a source that acknowledges what it read is told what is
+    /// kept, if it is one.
+    pub fn ack_point(&self) -> Option<Arc<crate::acks::AckPoint>> {
+        match self {
+            Bound::Http(.., acks) => Some(Arc::clone(acks)),
+            _ => None,
+        }
+    }
+
     /// The address it listens on (the port the system chose for port 0).
     pub fn local(&self) -> Option<String> {
         match self {
@@ -50,7 +60,7 @@ impl Bound {
                 let scheme = if tls.is_some() { "tls" } else { "tcp" };
                 l.local_addr().ok().map(|a| format!("{scheme}://{a}"))
             }
-            Bound::Http(server, _) => server.server_addr().to_ip().map(|a| format!("http://{a}")),
+            Bound::Http(server, ..) => server.server_addr().to_ip().map(|a| format!("http://{a}")),
             Bound::Stdin | Bound::Files => None,
         }
     }
@@ -97,7 +107,7 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
                 ))
             })?;
             let server = tiny_http::Server::http(listen).map_err(std::io::Error::other)?;
-            Bound::Http(Box::new(server), token)
+            Bound::Http(Box::new(server), token, Arc::default())
         }
     })
 }
@@ -119,13 +129,13 @@ pub fn start(
                 Bound::Stdin => stdin(index, max_frame, &tx, &stop),
                 // File sources are started by `tail::start`.
                 Bound::Files => {}
-                Bound::Http(server, token) => {
+                Bound::Http(server, token, acks) => {
                     crate::hec::serve(
                         index,
                         *server,
                         token,
                         (max_frame, tx.clone()),
-                        Arc::clone(&stop),
+                        (Arc::clone(&stop), acks),
                     );
                 }
             }

@@ -744,8 +744,52 @@ sinks:
         b"{\"event\": \"x\"} not json",
     );
     assert_eq!(status, 400, "{answer}");
-    let events = wait_for(&dir.path().join("events.jsonl"), |e| e.len() == 4);
-    assert_eq!(events.len(), 4, "{events:?}");
+    // Indexer acknowledgements: a request on a channel gets an id, which
+    // is said to be kept once the sinks keep its events, then forgotten.
+    let channel = [auth[0], ("X-Splunk-Request-Channel", "0aa0-chan")];
+    let (status, answer) = http_post(
+        &format!("{url}/services/collector/raw"),
+        &channel,
+        unprefixed(&failures("192.0.2.32", 1)).as_bytes(),
+    );
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, "{\"text\":\"Success\",\"code\":0,\"ackId\":0}")
+    );
+    let ack = |ids: &str| {
+        http_post(
+            &format!("{url}/services/collector/ack"),
+            &channel,
+            format!("{{\"acks\": [{ids}]}}").as_bytes(),
+        )
+    };
+    let started = Instant::now();
+    let mut answer = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        answer = ack("0, 7").1;
+        if answer.contains("\"0\":true") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(answer, "{\"acks\":{\"0\":true,\"7\":false}}");
+    assert_eq!(
+        ack("0").1,
+        "{\"acks\":{\"0\":false}}",
+        "an id said kept is forgotten"
+    );
+    let (status, answer) = http_post(
+        &format!("{url}/services/collector/ack"),
+        &auth,
+        b"{\"acks\":[0]}",
+    );
+    assert_eq!(
+        (status, answer.contains("\"code\":10")),
+        (400, true),
+        "{answer}"
+    );
+    let events = wait_for(&dir.path().join("events.jsonl"), |e| e.len() == 5);
+    assert_eq!(events.len(), 5, "{events:?}");
     assert_eq!(events[0]["source"]["ip"], "192.0.2.30");
     assert_eq!(events[2]["source"]["ip"], "192.0.2.31");
     assert!(
