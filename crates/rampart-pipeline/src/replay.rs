@@ -24,6 +24,13 @@ pub enum Target {
         /// The subject.
         subject: String,
     },
+    /// Messages produced to a Kafka topic (`kafka://host:port/topic`).
+    Kafka {
+        /// The brokers.
+        brokers: String,
+        /// The topic.
+        topic: String,
+    },
 }
 
 impl Target {
@@ -39,8 +46,15 @@ impl Target {
                 }),
                 _ => Err(format!("`{text}` names no subject (nats://HOST:PORT/SUBJECT)")),
             },
+            Some(("kafka", a)) => match a.split_once('/') {
+                Some((brokers, topic)) if !topic.is_empty() => Ok(Target::Kafka {
+                    brokers: brokers.to_string(),
+                    topic: topic.to_string(),
+                }),
+                _ => Err(format!("`{text}` names no topic (kafka://HOST:PORT/TOPIC)")),
+            },
             Some((scheme, _)) => Err(format!(
-                "`{scheme}://` is not a target rampart replays to (udp://, tcp://, nats:// or a file)"
+                "`{scheme}://` is not a target rampart replays to (udp://, tcp://, nats://, kafka:// or a file)"
             )),
             None => Ok(Target::File(PathBuf::from(text))),
         }
@@ -69,8 +83,9 @@ pub struct Sent {
 
 /// Writes lines to a target.
 pub(crate) enum Writer {
-    /// Messages gathered, then published with their acknowledgements.
-    Nats(Box<crate::nats::Publisher>, Vec<Vec<u8>>),
+    /// Messages gathered, then published (NATS, Kafka) with their
+    /// acknowledgements.
+    Batched(Box<dyn crate::delivery::Transport>, Vec<Vec<u8>>),
     Udp(UdpSocket),
     Stream(BufWriter<Box<dyn Write>>, StreamFraming),
 }
@@ -78,12 +93,16 @@ pub(crate) enum Writer {
 impl Writer {
     pub(crate) fn open(to: &Target, framing: StreamFraming) -> io::Result<Writer> {
         Ok(match to {
-            Target::Nats { servers, subject } => Writer::Nats(
+            Target::Nats { servers, subject } => Writer::Batched(
                 Box::new(crate::nats::Publisher::new(
                     servers,
                     &crate::nats::stream_for(subject),
                     subject,
                 )?),
+                Vec::new(),
+            ),
+            Target::Kafka { brokers, topic } => Writer::Batched(
+                Box::new(crate::kafka::Producer::new(brokers, topic)?),
                 Vec::new(),
             ),
             Target::Udp(a) => {
@@ -108,7 +127,7 @@ impl Writer {
 
     pub(crate) fn line(&mut self, line: &[u8]) -> io::Result<()> {
         match self {
-            Writer::Nats(_, pending) => {
+            Writer::Batched(_, pending) => {
                 pending.push(line.to_vec());
                 if pending.len() >= 512 {
                     self.flush()?;
@@ -129,10 +148,9 @@ impl Writer {
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         match self {
-            Writer::Nats(publisher, pending) => {
-                use crate::delivery::Transport;
+            Writer::Batched(transport, pending) => {
                 let batch = std::mem::take(pending);
-                publisher.send(&batch).map_err(|f| f.why)
+                transport.send(&batch).map_err(|f| f.why)
             }
             Writer::Udp(_) => Ok(()),
             Writer::Stream(out, _) => out.flush(),
@@ -186,6 +204,7 @@ pub fn replay(
 fn describe(to: &Target) -> String {
     match to {
         Target::Nats { servers, subject } => format!("{servers}/{subject}"),
+        Target::Kafka { brokers, topic } => format!("kafka://{brokers}/{topic}"),
         Target::Udp(a) => format!("udp://{a}"),
         Target::Tcp(a) => format!("tcp://{a}"),
         Target::File(p) => p.display().to_string(),

@@ -108,7 +108,7 @@ impl Source {
                 }
             }
             SourceKind::File { .. } | SourceKind::Sql { .. } => Parsing::Ready(Vec::new()),
-            SourceKind::Hec { .. } | SourceKind::Nats(_) => {
+            SourceKind::Hec { .. } | SourceKind::Nats(_) | SourceKind::Kafka(_) => {
                 let mut ctx = FileContext::new(&label, options);
                 ctx.modified = Some(jiff::Timestamp::now());
                 let json = rampart_parse::by_name("json")
@@ -288,6 +288,7 @@ fn label(kind: &SourceKind) -> String {
             database, table, ..
         } => format!("{database}/{table}"),
         SourceKind::Nats(sub) => format!("{}/{}", sub.servers, sub.subject),
+        SourceKind::Kafka(sub) => format!("kafka://{}/{}", sub.brokers, sub.topics.join(",")),
     }
 }
 
@@ -458,6 +459,15 @@ pub fn run(
                     db,
                 };
                 tail::start(index, tail, tx.clone(), Arc::clone(stop))
+                    .map_err(|e| format!("source `{}`: {e}", spec.name))?;
+                continue;
+            }
+            SourceKind::Kafka(sub) => {
+                let point = Arc::new(crate::acks::AckPoint::default());
+                router
+                    .acks()
+                    .add(PathBuf::from(label(&spec.kind)), Arc::clone(&point));
+                crate::kafka::start(index, sub.clone(), tx.clone(), (Arc::clone(stop), point))
                     .map_err(|e| format!("source `{}`: {e}", spec.name))?;
                 continue;
             }

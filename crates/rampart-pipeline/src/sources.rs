@@ -97,7 +97,10 @@ pub fn bind(kind: &SourceKind) -> std::io::Result<Bound> {
             )))
         }
         SourceKind::Stdin { .. } => Bound::Stdin,
-        SourceKind::File { .. } | SourceKind::Sql { .. } | SourceKind::Nats(_) => Bound::Files,
+        SourceKind::File { .. }
+        | SourceKind::Sql { .. }
+        | SourceKind::Nats(_)
+        | SourceKind::Kafka(_) => Bound::Files,
         SourceKind::Hec {
             listen, token_env, ..
         } => {

@@ -82,6 +82,8 @@ pub enum SourceKind {
     },
     /// A NATS JetStream stream, read by a durable consumer.
     Nats(crate::nats::Subscription),
+    /// Kafka topics, read as a member of a consumer group.
+    Kafka(crate::kafka::Subscription),
     /// A SQL table polled by a column that grows, what was taken kept in
     /// the store.
     Sql {
@@ -236,6 +238,15 @@ pub enum SinkKind {
         /// Whether request bodies are gzipped.
         gzip: bool,
         /// Where records wait for the collector.
+        buffer: Buffer,
+    },
+    /// Records produced to a Kafka topic.
+    Kafka {
+        /// The brokers (`host:port,...`).
+        brokers: String,
+        /// The topic.
+        topic: String,
+        /// Where records wait for the brokers.
         buffer: Buffer,
     },
     /// Records published to a NATS JetStream stream.

@@ -45,7 +45,7 @@ impl Reader<'_> {
             node,
             &what,
             &[
-                "stdout", "file", "store", "syslog", "hec", "webhook", "sql", "nats",
+                "stdout", "file", "store", "syslog", "hec", "webhook", "sql", "nats", "kafka",
             ],
         )?;
         let extra: &[&str] = match kind {
@@ -54,6 +54,7 @@ impl Reader<'_> {
             "store" => &["path", "commit_events"],
             "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
             "nats" => &["servers", "stream", "subject", "buffer"],
+            "kafka" => &["brokers", "topic", "buffer"],
             "sql" => &[
                 "database",
                 "password_env",
@@ -138,6 +139,26 @@ impl Reader<'_> {
                     index,
                     sourcetype,
                     gzip,
+                    buffer,
+                }
+            }
+            "kafka" => {
+                let brokers = match e.get("brokers") {
+                    Some(n) => self.text(n, "brokers")?.to_string(),
+                    None => "127.0.0.1:9092".to_string(),
+                };
+                let Some(n) = e.get("topic") else {
+                    self.fail(node.mark(), format!("{what} has no `topic`"));
+                    return None;
+                };
+                let topic = self.text(n, "topic")?.to_string();
+                let buffer = match e.get("buffer") {
+                    None => Buffer::default(),
+                    Some(n) => self.buffer(n, &what)?,
+                };
+                SinkKind::Kafka {
+                    brokers,
+                    topic,
                     buffer,
                 }
             }

@@ -26,8 +26,56 @@ impl Reader<'_> {
         match self.kind(
             node,
             &what,
-            &["syslog", "stdin", "file", "hec", "sql", "nats"],
+            &["syslog", "stdin", "file", "hec", "sql", "nats", "kafka"],
         )? {
+            "kafka" => {
+                let e = self.map(
+                    node,
+                    &what,
+                    &[
+                        "type",
+                        "brokers",
+                        "topics",
+                        "group",
+                        "instance",
+                        "max_frame",
+                    ],
+                );
+                let brokers = match e.get("brokers") {
+                    Some(n) => self.text(n, "brokers")?.to_string(),
+                    None => "127.0.0.1:9092".to_string(),
+                };
+                let topics: Vec<String> = match e.get("topics") {
+                    Some(Node::Seq(items, _)) => items
+                        .iter()
+                        .map(|i| self.text(i, "topics").map(str::to_string))
+                        .collect::<Option<_>>()?,
+                    Some(one) => vec![self.text(one, "topics")?.to_string()],
+                    None => {
+                        self.fail(node.mark(), format!("{what} has no `topics`"));
+                        return None;
+                    }
+                };
+                let group = match e.get("group") {
+                    Some(n) => self.text(n, "group")?.to_string(),
+                    None => "rampart".to_string(),
+                };
+                let max_frame = match e.get("max_frame") {
+                    Some(n) => self.number(n, &format!("{what}: max_frame"))?,
+                    None => DEFAULT_MAX_FRAME,
+                };
+                let instance = match e.get("instance") {
+                    Some(n) => Some(self.text(n, "instance")?.to_string()),
+                    None => None,
+                };
+                Some(SourceKind::Kafka(crate::kafka::Subscription {
+                    brokers,
+                    topics,
+                    group,
+                    instance,
+                    max_frame,
+                }))
+            }
             "nats" => {
                 let e = self.map(
                     node,

@@ -13,7 +13,8 @@ pub struct ReplayArgs {
     /// Log files (plain or gzip), sent in the order given.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Where to: udp://HOST:PORT, tcp://HOST:PORT or a file.
+    /// Where to: udp://HOST:PORT, tcp://HOST:PORT, nats://HOST:PORT/SUBJECT,
+    /// kafka://HOST:PORT/TOPIC or a file.
     #[arg(long, value_name = "TARGET")]
     to: String,
     /// Lines a second (default: as fast as the target takes them).

@@ -384,6 +384,12 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 "NATS stream {} ({}) on {}, durable consumer {}",
                 sub.stream, sub.subject, sub.servers, sub.consumer
             ),
+            SourceKind::Kafka(sub) => format!(
+                "Kafka topics {} on {}, consumer group {}",
+                sub.topics.join(", "),
+                sub.brokers,
+                sub.group
+            ),
             SourceKind::Sql {
                 database,
                 table,
@@ -458,6 +464,7 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 subject,
                 ..
             } => format!("NATS stream {stream} ({subject}) on {servers}"),
+            SinkKind::Kafka { brokers, topic, .. } => format!("Kafka topic {topic} on {brokers}"),
             SinkKind::Webhook { url, format, .. } => match url {
                 rampart_pipeline::config::Secret::Plain(u) => format!("webhook {u} ({format:?})"),
                 rampart_pipeline::config::Secret::Env(v) => {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A Kafka-protocol broker of the project's own (Tansu, from crates.io:
+# scripts/install-servers.sh builds it once), for tests and benchmarks:
+#   scripts/tansu.sh check                    whether the broker is installed
+#   scripts/tansu.sh start DIR PORT           a broker on 127.0.0.1:PORT, its
+#                                             topics in DIR/tansu.db (SQLite)
+#   scripts/tansu.sh topic PORT NAME PARTS    a topic of PARTS partitions made
+#   scripts/tansu.sh stop DIR                 stopped, by the PID kept in DIR
+set -euo pipefail
+tools=${RAMPART_TOOLS:-$HOME/.cache/rampart-tools}
+bin=$(command -v tansu || true)
+[ -n "$bin" ] || bin=$tools/bin/tansu
+cmd=${1:-}
+case $cmd in
+check)
+    [ -x "$bin" ]
+    ;;
+start)
+    dir=$2
+    port=$3
+    mkdir -p "$dir"
+    # The database's path is taken from the broker's folder.
+    (cd "$dir" && exec "$bin" broker \
+        --listener-url "tcp://127.0.0.1:$port" \
+        --advertised-listener-url "tcp://127.0.0.1:$port" \
+        --storage-engine "sqlite://tansu.db" \
+        >broker.log 2>&1) &
+    echo $! >"$dir/pid"
+    for _ in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            exit 0
+        fi
+        sleep 0.05
+    done
+    echo "the broker did not listen on $port; see $dir/broker.log" >&2
+    exit 1
+    ;;
+topic)
+    "$bin" topic create "$3" --broker "tcp://127.0.0.1:$2" --partitions "$4" >/dev/null
+    ;;
+stop)
+    dir=$2
+    if [ -f "$dir/pid" ]; then
+        kill "$(cat "$dir/pid")" 2>/dev/null || true
+        rm -f "$dir/pid"
+    fi
+    ;;
+*)
+    echo "usage: $0 check | start DIR PORT | topic PORT NAME PARTITIONS | stop DIR" >&2
+    exit 2
+    ;;
+esac
