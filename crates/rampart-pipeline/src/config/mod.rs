@@ -746,7 +746,7 @@ sinks:
 
     #[test]
     fn every_mistake_is_given_with_its_line_and_column() {
-        let text = "sources:\n  net:\n    type: syslog\n    listen: 127.0.0.1:5514\n    colour: red\nsinks:\n  out:\n    type: kafka\n";
+        let text = "sources:\n  net:\n    type: syslog\n    listen: 127.0.0.1:5514\n    colour: red\nsinks:\n  out:\n    type: pigeon\n";
         let errors = read(text, Path::new(".")).unwrap_err();
         let found: Vec<(usize, usize, &str)> = errors
             .iter()
@@ -760,7 +760,7 @@ sinks:
         assert_eq!((found[1].0, found[1].1), (5, 5));
         assert!(found[1].2.contains("unknown key `colour`"));
         assert_eq!((found[2].0, found[2].1), (8, 11));
-        assert!(found[2].2.contains("unknown type `kafka`"));
+        assert!(found[2].2.contains("unknown type `pigeon`"));
     }
 
     #[test]
