@@ -53,18 +53,30 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Connects to `servers`; the stream `stream` is made, taking `subject`,
-/// when it is not there.
-async fn context(servers: &str, stream: &str, subject: &str) -> Result<jetstream::Context, String> {
+/// Connects to `servers`; the stream `stream` is made, taking `subject`
+/// and kept on `replicas` servers, when it is not there.
+async fn context(
+    servers: &str,
+    stream: &str,
+    subject: &str,
+    replicas: usize,
+) -> Result<jetstream::Context, String> {
+    // One server or several, comma-separated (the nodes of a cluster).
+    let addresses = servers
+        .split(',')
+        .map(|a| a.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{servers}: {e}"))?;
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(10))
-        .connect(servers)
+        .connect(addresses)
         .await
         .map_err(|e| format!("{servers}: {e}"))?;
     let js = jetstream::new(client);
     js.get_or_create_stream(jetstream::stream::Config {
         name: stream.to_string(),
         subjects: vec![subject.to_string()],
+        num_replicas: replicas,
         ..Default::default()
     })
     .await
@@ -79,18 +91,24 @@ pub struct Publisher {
     servers: String,
     stream: String,
     subject: String,
+    replicas: usize,
 }
 
 impl Publisher {
-    /// Publishes to `subject`, stored by `stream` (made if missing), on
-    /// `servers`; connects when first used.
-    pub fn new(servers: &str, stream: &str, subject: &str) -> std::io::Result<Publisher> {
+    /// Publishes to `subject`, stored by `stream` (made if missing, kept
+    /// on `replicas` servers), on `servers`; connects when first used.
+    pub fn new(
+        servers: &str,
+        (stream, subject): (&str, &str),
+        replicas: usize,
+    ) -> std::io::Result<Publisher> {
         Ok(Publisher {
             rt: runtime()?,
             js: None,
             servers: servers.to_string(),
             stream: stream.to_string(),
             subject: subject.to_string(),
+            replicas,
         })
     }
 }
@@ -103,11 +121,12 @@ impl Transport for Publisher {
             servers,
             stream,
             subject,
+            replicas,
         } = self;
         let mut taken = 0;
         let sent = rt.block_on(async {
             if js.is_none() {
-                *js = Some(context(servers, stream, subject).await?);
+                *js = Some(context(servers, stream, subject, *replicas).await?);
             }
             let js = js.as_ref().expect("just made");
             // Published all at once, then their acknowledgements awaited
@@ -149,6 +168,8 @@ pub struct Subscription {
     pub consumer: String,
     /// Messages longer than this are cut and flagged.
     pub max_frame: usize,
+    /// Servers the stream is kept on, when this source makes it.
+    pub replicas: usize,
     /// How long a message handed on waits for its acknowledgement before
     /// the server delivers it again (to whichever reader asks: after a
     /// crash, the next run).
@@ -226,19 +247,14 @@ async fn ack_kept(acks: &AckPoint, held: &mut Held, ack_wait: Duration) -> Resul
     Ok(())
 }
 
-async fn consume(
-    index: usize,
-    sub: &Subscription,
-    tx: &SyncSender<Arrival>,
-    (stop, acks): (&AtomicBool, &AckPoint),
-    held: &mut Held,
-) -> Result<(), String> {
-    let js = context(&sub.servers, &sub.stream, &sub.subject).await?;
+/// The durable consumer of `sub`, the stream made when missing.
+async fn consumer_of(sub: &Subscription) -> Result<jetstream::consumer::PullConsumer, String> {
+    let js = context(&sub.servers, &sub.stream, &sub.subject, sub.replicas).await?;
     let stream = js
         .get_stream(&sub.stream)
         .await
         .map_err(|e| format!("stream {}: {e}", sub.stream))?;
-    let consumer: jetstream::consumer::PullConsumer = stream
+    stream
         .get_or_create_consumer(
             &sub.consumer,
             jetstream::consumer::pull::Config {
@@ -253,35 +269,85 @@ async fn consume(
             },
         )
         .await
-        .map_err(|e| format!("consumer {}: {e}", sub.consumer))?;
-    let mut ticket = 0;
-    while !stop.load(Ordering::Relaxed) {
-        ack_kept(acks, held, sub.ack_wait).await?;
-        let mut batch = consumer
-            .fetch()
-            .max_messages(FETCH)
-            .expires(Duration::from_millis(200))
-            .messages()
-            .await
-            .map_err(|e| format!("fetch: {e}"))?;
-        let mut messages = Vec::new();
-        let mut taken = Vec::new();
-        while let Some(m) = batch.next().await {
-            let m = m.map_err(|e| format!("fetch: {e}"))?;
-            let mut bytes = m.payload.to_vec();
-            while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-                bytes.pop();
-            }
-            let cut = bytes.len() > sub.max_frame;
-            bytes.truncate(sub.max_frame);
-            let json = bytes.first() == Some(&b'{');
-            messages.push(Message {
-                frame: Frame { bytes, cut },
-                peer: None,
-                json,
-            });
-            taken.push(m);
+        .map_err(|e| format!("consumer {}: {e}", sub.consumer))
+}
+
+/// One fetch: the messages as the pipeline takes them, and as the server
+/// wants them acknowledged.
+async fn fetch(
+    consumer: &jetstream::consumer::PullConsumer,
+    max_frame: usize,
+) -> Result<(Vec<Message>, Vec<jetstream::Message>), String> {
+    let mut batch = consumer
+        .fetch()
+        .max_messages(FETCH)
+        .expires(Duration::from_millis(200))
+        .messages()
+        .await
+        .map_err(|e| format!("fetch: {e}"))?;
+    let mut messages = Vec::new();
+    let mut taken = Vec::new();
+    while let Some(m) = batch.next().await {
+        // What was taken before a failure is not handed on: the server
+        // delivers it again after the ack wait.
+        let m = m.map_err(|e| format!("fetch: {e}"))?;
+        let mut bytes = m.payload.to_vec();
+        while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            bytes.pop();
         }
+        let cut = bytes.len() > max_frame;
+        bytes.truncate(max_frame);
+        let json = bytes.first() == Some(&b'{');
+        messages.push(Message {
+            frame: Frame { bytes, cut },
+            peer: None,
+            json,
+        });
+        taken.push(m);
+    }
+    Ok((messages, taken))
+}
+
+/// Reads until stopped. A server that goes away (a cluster node killed,
+/// the network down) is said once and tried again every half second: the
+/// client finds the cluster's other nodes, and what was handed on and not
+/// acknowledged comes again.
+async fn consume(
+    index: usize,
+    sub: &Subscription,
+    tx: &SyncSender<Arrival>,
+    (stop, acks): (&AtomicBool, &AckPoint),
+    held: &mut Held,
+) -> Result<(), String> {
+    let mut ticket = 0;
+    let mut consumer = None;
+    let mut said = false;
+    while !stop.load(Ordering::Relaxed) {
+        let read = async {
+            ack_kept(acks, held, sub.ack_wait).await?;
+            if consumer.is_none() {
+                consumer = Some(consumer_of(sub).await?);
+            }
+            match &consumer {
+                Some(c) => fetch(c, sub.max_frame).await,
+                None => Ok((Vec::new(), Vec::new())),
+            }
+        };
+        let (messages, taken) = match read.await {
+            Ok(read) => {
+                said = false;
+                read
+            }
+            Err(why) => {
+                if !said {
+                    said = true;
+                    let _ = tx.send(Arrival::Trouble(index, why));
+                }
+                consumer = None;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
         if messages.is_empty() {
             continue;
         }

@@ -97,9 +97,14 @@ pub fn open(
             servers,
             stream,
             subject,
+            replicas,
             buffer,
         } => {
-            let transport = Box::new(crate::nats::Publisher::new(servers, stream, subject)?);
+            let transport = Box::new(crate::nats::Publisher::new(
+                servers,
+                (stream, subject),
+                *replicas,
+            )?);
             Box::new(Forward::start(
                 name,
                 (Encoding::Message, transport),

@@ -96,8 +96,8 @@ impl Writer {
             Target::Nats { servers, subject } => Writer::Batched(
                 Box::new(crate::nats::Publisher::new(
                     servers,
-                    &crate::nats::stream_for(subject),
-                    subject,
+                    (&crate::nats::stream_for(subject), subject),
+                    1,
                 )?),
                 Vec::new(),
             ),

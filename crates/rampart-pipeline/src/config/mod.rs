@@ -257,6 +257,8 @@ pub enum SinkKind {
         stream: String,
         /// The subject records are published on.
         subject: String,
+        /// Servers the stream is kept on, when this sink makes it.
+        replicas: usize,
         /// Where records wait for the stream.
         buffer: Buffer,
     },

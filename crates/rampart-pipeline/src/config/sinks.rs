@@ -53,7 +53,7 @@ impl Reader<'_> {
             "file" => &["path", "format", "rotate_bytes", "rotate_seconds", "keep"],
             "store" => &["path", "commit_events"],
             "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
-            "nats" => &["servers", "stream", "subject", "buffer"],
+            "nats" => &["servers", "stream", "subject", "replicas", "buffer"],
             "kafka" => &["brokers", "topic", "buffer"],
             "sql" => &[
                 "database",
@@ -180,10 +180,15 @@ impl Reader<'_> {
                     None => Buffer::default(),
                     Some(n) => self.buffer(n, &what)?,
                 };
+                let replicas = match e.get("replicas") {
+                    Some(n) => self.number(n, &format!("{what}: replicas"))?,
+                    None => 1,
+                };
                 SinkKind::Nats {
                     servers,
                     stream,
                     subject,
+                    replicas,
                     buffer,
                 }
             }

@@ -88,6 +88,7 @@ impl Reader<'_> {
                         "consumer",
                         "max_frame",
                         "ack_wait_seconds",
+                        "replicas",
                     ],
                 );
                 let text = |r: &mut Self, key: &str| -> Option<Option<String>> {
@@ -120,6 +121,10 @@ impl Reader<'_> {
                     consumer,
                     max_frame,
                     ack_wait: std::time::Duration::from_secs(ack_wait),
+                    replicas: match e.get("replicas") {
+                        Some(n) => self.number(n, &format!("{what}: replicas"))?,
+                        None => 1,
+                    },
                 }))
             }
             "sql" => {
