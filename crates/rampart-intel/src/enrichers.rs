@@ -9,7 +9,7 @@ use rampart_event::{Event, Value};
 
 use crate::matcher::{enrichments, Hit};
 use crate::vt::{is_internal, LiveAnswers, Report};
-use crate::{GeoIp, IntelTable};
+use crate::{GeoIp, IntelTable, LookupTable};
 
 /// What events are enriched with.
 #[derive(Debug, Default)]
@@ -22,6 +22,8 @@ pub struct Enrichers {
     pub vt: Option<HashMap<IpAddr, Report>>,
     /// VirusTotal answers looked up while events flow (a pipeline's).
     pub live_vt: Option<Arc<LiveAnswers>>,
+    /// Tables joined onto events by one of their fields (a pipeline's).
+    pub lookups: Vec<LookupTable>,
 }
 
 /// The address fields VirusTotal answers are attached by.
@@ -43,6 +45,9 @@ impl Enrichers {
 
     /// Enriches one event; returns its indicator matches.
     pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
+        for table in &self.lookups {
+            table.enrich(event);
+        }
         if let Some(geo) = &self.geo {
             geo.enrich(event);
         }

@@ -1045,6 +1045,63 @@ fn a_csv_file_of_events_is_set_aside_at_its_size_each_part_with_its_header() {
 }
 
 #[test]
+fn a_lookup_table_joins_owners_by_address_or_subnet_before_routes_and_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("assets.csv"),
+        "owner,address,criticality\nfinance,198.51.100.0/24,high\nlab,198.51.100.7,low\n",
+    )
+    .unwrap();
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        "lookups:\n  - csv: assets.csv\n    key: source.ip\n    column: address\n    into: asset\nsources:\n  piped:\n    type: stdin\nsinks:\n  all:\n    type: file\n    path: all.jsonl\n    take: events\n  critical:\n    type: file\n    path: critical.jsonl\n    take: events\n    where: asset.criticality=high\nhealth_seconds: 0\n",
+    )
+    .unwrap();
+    let topology = run_once("--check", &config);
+    assert!(
+        String::from_utf8_lossy(&topology.stdout).contains("lookup: "),
+        "{topology:?}"
+    );
+    let mut input = String::new();
+    for ip in ["198.51.100.7", "198.51.100.9", "203.0.113.1"] {
+        input.push_str(&unprefixed(&failures(ip, 1)));
+    }
+    run_fed(&config, input.as_bytes());
+    let all = json_lines(&dir.path().join("all.jsonl"));
+    let owners: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["source"]["ip"].as_str().unwrap(),
+                e["asset"]["owner"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("198.51.100.7", "lab"),
+            ("198.51.100.9", "finance"),
+            ("203.0.113.1", "-")
+        ]
+    );
+    let critical = json_lines(&dir.path().join("critical.jsonl"));
+    assert_eq!(critical.len(), 1);
+    assert_eq!(critical[0]["source"]["ip"], "198.51.100.9");
+    // A table with a broken row stops the run before it starts, saying where.
+    std::fs::write(
+        dir.path().join("assets.csv"),
+        "owner,address\nlab,198.51.100.7,extra\n",
+    )
+    .unwrap();
+    let out = run_once("--check", &config);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("assets.csv:2"), "{said}");
+}
+
+#[test]
 fn a_condition_that_does_not_read_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pipeline.yml");

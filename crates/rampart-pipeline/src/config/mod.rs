@@ -3,10 +3,12 @@
 //! with its line and column, all of them at once, before anything starts.
 
 mod env;
+mod lookups;
 mod sinks;
 mod sources;
 mod virustotal;
 
+pub use lookups::Lookup;
 pub use virustotal::VirusTotal;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -47,6 +49,12 @@ pub struct Pipeline {
     pub dead_letters: Option<PathBuf>,
     /// Addresses looked up on VirusTotal while events flow, if asked.
     pub virustotal: Option<VirusTotal>,
+    /// CSV tables joined onto events before the rules run.
+    pub lookups: Vec<Lookup>,
+    /// A MaxMind City or Country database (`source.geo.*`).
+    pub geoip: Option<PathBuf>,
+    /// A MaxMind ASN database (`source.as.*`).
+    pub asn: Option<PathBuf>,
 }
 
 /// A named source.
@@ -436,6 +444,9 @@ impl Reader<'_> {
                 "health_seconds",
                 "dead_letters",
                 "virustotal",
+                "lookups",
+                "geoip",
+                "asn",
             ],
         );
         let builtin = match top.get("builtin") {
@@ -462,7 +473,13 @@ impl Reader<'_> {
             health_every: Some(std::time::Duration::from_secs(60)),
             dead_letters: None,
             virustotal: None,
+            lookups: Vec::new(),
+            geoip: self.paths(top.get("geoip"), "geoip").into_iter().next(),
+            asn: self.paths(top.get("asn"), "asn").into_iter().next(),
         };
+        if let Some(n) = top.get("lookups") {
+            pipeline.lookups = self.lookups(n);
+        }
         if let Some(n) = top.get("virustotal") {
             pipeline.virustotal = self.virustotal(n);
         }

@@ -38,9 +38,16 @@ pub struct IntelArgs {
 }
 
 impl IntelArgs {
-    /// These options with more feeds (a pipeline file's).
-    pub fn with_feeds(mut self, feeds: &[std::path::PathBuf]) -> IntelArgs {
+    /// These options with more feeds, and MaxMind databases where the
+    /// command line names none (a pipeline file's).
+    pub fn with_feeds(
+        mut self,
+        feeds: &[std::path::PathBuf],
+        (geoip, asn): (Option<&PathBuf>, Option<&PathBuf>),
+    ) -> IntelArgs {
         self.intel.extend_from_slice(feeds);
+        self.geoip = self.geoip.or_else(|| geoip.cloned());
+        self.asn = self.asn.or_else(|| asn.cloned());
         self
     }
 

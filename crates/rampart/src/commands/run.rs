@@ -14,6 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use rampart_engine::{Engine, Scope};
+use rampart_intel::LookupTable;
 use rampart_pipeline::config::{SinkKind, SourceKind};
 use rampart_pipeline::delivery::Buffer;
 use rampart_pipeline::file_sink::Lines;
@@ -312,13 +313,31 @@ fn engine_for(
         no_builtin: !pipeline.builtin,
         config: pipeline.tuning.clone(),
     };
-    let intel = IntelArgs::with_feeds(args.intel.clone(), &pipeline.intel);
+    let intel = IntelArgs::with_feeds(
+        args.intel.clone(),
+        &pipeline.intel,
+        (pipeline.geoip.as_ref(), pipeline.asn.as_ref()),
+    );
     let purpose = Purpose {
         scope: Scope::default(),
         must_detect: false,
         quiet: args.quiet,
     };
-    Ok(build_engine(&detect, &intel, purpose, db)?.map(|built| built.engine))
+    let mut tables = Vec::new();
+    for l in &pipeline.lookups {
+        match LookupTable::read(&l.path, (&l.key, l.column.as_deref()), &l.into) {
+            Ok(table) => tables.push(table),
+            Err(e) => {
+                eprintln!("error: lookup: {e}");
+                return Ok(Err(ExitCode::from(2)));
+            }
+        }
+    }
+    Ok(build_engine(&detect, &intel, purpose, db)?.map(|built| {
+        let mut engine = built.engine;
+        engine.enrichers_mut().lookups = tables;
+        engine
+    }))
 }
 
 /// The store sink: the database opened and locked for writing, each
@@ -418,6 +437,15 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         out,
         "engine: {rules} detection rules, {correlations} correlations"
     )?;
+    for l in &p.lookups {
+        writeln!(
+            out,
+            "  lookup: {} by {}, into {}.*",
+            l.path.display(),
+            l.key,
+            l.into
+        )?;
+    }
     writeln!(out, "sinks:")?;
     for s in &p.sinks {
         let what = match &s.kind {
