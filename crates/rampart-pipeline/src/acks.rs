@@ -87,6 +87,11 @@ impl Acknowledgements {
         self.points.push((path, point, 0));
     }
 
+    /// Whether no source acknowledges what it reads.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
     /// Takes a batch's state if it is a ticket of an acknowledging source.
     pub fn note(&mut self, path: &Path, state: &[u8]) -> bool {
         let Some((_, _, seen)) = self.points.iter_mut().find(|(p, ..)| p == path) else {

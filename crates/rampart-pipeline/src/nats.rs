@@ -45,7 +45,7 @@ pub fn stream_for(subject: &str) -> String {
 }
 
 /// Messages fetched from a stream at a time.
-const FETCH: usize = 512;
+const FETCH: usize = 4096;
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -228,20 +228,23 @@ async fn ack_kept(acks: &AckPoint, held: &mut Held, ack_wait: Duration) -> Resul
     let safe = acks.kept();
     while held.front().is_some_and(|(ticket, ..)| *ticket <= safe) {
         if let Some((.., messages)) = held.pop_front() {
-            for m in messages {
-                m.ack().await.map_err(|e| format!("ack: {e}"))?;
-            }
+            // Sent together, not one round of the client's queue each.
+            futures_util::future::try_join_all(messages.iter().map(|m| m.ack()))
+                .await
+                .map_err(|e| format!("ack: {e}"))?;
         }
     }
     for (_, heard, messages) in held.iter_mut() {
         if heard.elapsed() < ack_wait / 2 {
             break;
         }
-        for m in messages.iter() {
-            m.ack_with(jetstream::AckKind::Progress)
-                .await
-                .map_err(|e| format!("ack: {e}"))?;
-        }
+        futures_util::future::try_join_all(
+            messages
+                .iter()
+                .map(|m| m.ack_with(jetstream::AckKind::Progress)),
+        )
+        .await
+        .map_err(|e| format!("ack: {e}"))?;
         *heard = Instant::now();
     }
     Ok(())

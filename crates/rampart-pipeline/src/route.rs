@@ -316,7 +316,17 @@ impl Sink for Router<'_> {
     fn state_due(&self) -> bool {
         match &self.store {
             Some(store) => store.state_due(),
-            None => self.since.elapsed() >= std::time::Duration::from_secs(1),
+            // Sources that acknowledge what they read wait for a barrier
+            // (the server holds back what is not acknowledged): ten a
+            // second for them, else one.
+            None => {
+                let every = if self.acks.is_empty() {
+                    std::time::Duration::from_secs(1)
+                } else {
+                    std::time::Duration::from_millis(100)
+                };
+                self.since.elapsed() >= every
+            }
         }
     }
 
