@@ -11,9 +11,8 @@
 mod fed;
 mod servers;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use servers::{available, Server};
@@ -42,31 +41,6 @@ fn broker(dir: &Path, topic: &str) -> Option<Server> {
     Some(server)
 }
 
-/// Starts `rampart run` on `config`; waits until it says it runs.
-fn run(config: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .env_remove("RAMPART_DB")
-        .env_remove("RAMPART_CONFIG")
-        .args(["run", "--no-db", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("running"), "{line}");
-    child
-}
-
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 /// The client ports of the events written to `path`, with repeats.
 fn ports(path: &Path) -> Vec<u64> {
     std::fs::read_to_string(path)
@@ -92,19 +66,6 @@ fn all_of(path: &Path, n: u64, secs: u64) -> Vec<u64> {
     }
 }
 
-fn lines(n: u64) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "Mar 14 03:{:02}:{:02} web01 sshd[9]: Connection closed by 192.0.2.{} port {i} [preauth]\n",
-                i / 60 % 60,
-                i % 60,
-                1 + i % 200,
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_topic_fed_by_replay_and_a_sink_is_read_by_a_group_member_killed_midway_none_lost() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,7 +75,7 @@ fn a_topic_fed_by_replay_and_a_sink_is_read_by_a_group_member_killed_midway_none
     let brokers = format!("127.0.0.1:{}", server.port);
     // Half the lines by `rampart replay`, half through a pipeline's sink.
     let n = 20_000;
-    let all = lines(n);
+    let all = fed::closed_connections(0..n);
     let (first, second) =
         all.split_at(all.match_indices('\n').nth(n as usize / 2 - 1).unwrap().0 + 1);
     std::fs::write(dir.path().join("first.log"), first).unwrap();
@@ -152,7 +113,7 @@ fn a_topic_fed_by_replay_and_a_sink_is_read_by_a_group_member_killed_midway_none
         ),
     )
     .unwrap();
-    let mut member = run(&read);
+    let mut member = fed::start(&read);
     let started = Instant::now();
     while ports(&events).len() < 2_000 && started.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));
@@ -161,9 +122,9 @@ fn a_topic_fed_by_replay_and_a_sink_is_read_by_a_group_member_killed_midway_none
     member.wait().unwrap();
     let before = ports(&events).len();
     assert!(before > 0, "the first member read nothing");
-    let next = run(&read);
+    let next = fed::start(&read);
     let got = all_of(&events, n, 60);
-    stop(next);
+    fed::stop(next);
     let seen: std::collections::BTreeSet<u64> = got.iter().copied().collect();
     let missing: Vec<u64> = (0..n).filter(|p| !seen.contains(p)).take(10).collect();
     assert!(missing.is_empty(), "lost after a kill: {missing:?} ...");

@@ -9,7 +9,6 @@
 
 mod fed;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,27 +77,10 @@ fn rampart() -> Command {
     c
 }
 
-/// Starts `rampart run` on `config`; waits until it says it runs.
-fn run(config: &Path) -> Child {
-    let mut child = rampart()
-        .args(["run", "--no-db", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("running"), "{line}");
-    child
-}
-
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+/// A pipeline publishing its standard input's events to `servers`, its
+/// sink's settings with `more`.
+fn publisher(servers: &str, more: &str) -> String {
+    format!("sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: {servers}\n    subject: rampart.events\n{more}    take: events\nhealth_seconds: 0\n")
 }
 
 /// Waits up to ten seconds for `path` to hold `n` lines.
@@ -156,9 +138,9 @@ sinks:
         ),
     )
     .unwrap();
-    let consumer = run(&config);
+    let consumer = fed::start(&config);
     let alerts = lines(&dir.path().join("alerts.jsonl"), 3);
-    stop(consumer);
+    fed::stop(consumer);
     let codes: Vec<String> = alerts
         .iter()
         .map(|l| {
@@ -178,27 +160,12 @@ fn events_published_by_one_pipeline_are_read_by_another_none_lost() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&bin, dir.path());
     let publish = dir.path().join("publish.yml");
-    std::fs::write(
-        &publish,
-        format!(
-            "sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\n    take: events\n",
-            server.url
-        ),
-    )
-    .unwrap();
+    std::fs::write(&publish, publisher(&format!("nats://{}", server.url), "")).unwrap();
     let n = 2000;
-    let text: String = (0..n)
-        .map(|i| {
-            format!(
-                "Mar 14 03:{:02}:{:02} web01 sshd[9]: Connection closed by 192.0.2.{} port {} [preauth]\n",
-                i / 60 % 60,
-                i % 60,
-                1 + i % 200,
-                40000 + i
-            )
-        })
-        .collect();
-    fed::run_fed(&publish, text.as_bytes());
+    fed::run_fed(
+        &publish,
+        fed::closed_connections(40_000..40_000 + n as u64).as_bytes(),
+    );
     let read = dir.path().join("read.yml");
     let events = dir.path().join("events.jsonl");
     std::fs::write(
@@ -210,9 +177,9 @@ fn events_published_by_one_pipeline_are_read_by_another_none_lost() {
         ),
     )
     .unwrap();
-    let reader = run(&read);
+    let reader = fed::start(&read);
     let got = lines(&events, n);
-    stop(reader);
+    fed::stop(reader);
     assert_eq!(got.len(), n);
     // Each arrives as the event it was (read back as JSON), in order.
     let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
@@ -227,27 +194,9 @@ fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&bin, dir.path());
     let publish = dir.path().join("publish.yml");
-    std::fs::write(
-        &publish,
-        format!(
-            "sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\n    take: events\n",
-            server.url
-        ),
-    )
-    .unwrap();
+    std::fs::write(&publish, publisher(&format!("nats://{}", server.url), "")).unwrap();
     let n = 20_000;
-    let text: String = (0..n)
-        .map(|i| {
-            format!(
-                "Mar 14 03:{:02}:{:02} web01 sshd[9]: Connection closed by 192.0.2.{} port {} [preauth]\n",
-                i / 60 % 60,
-                i % 60,
-                1 + i % 200,
-                i
-            )
-        })
-        .collect();
-    fed::run_fed(&publish, text.as_bytes());
+    fed::run_fed(&publish, fed::closed_connections(0..n as u64).as_bytes());
     let read = dir.path().join("read.yml");
     let events = dir.path().join("events.jsonl");
     std::fs::write(
@@ -261,12 +210,12 @@ fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
     .unwrap();
     // Killed as soon as it has written part of the stream: what it read
     // and did not acknowledge goes to the next reader.
-    let mut first = run(&read);
+    let mut first = fed::start(&read);
     lines(&events, 2_000);
     first.kill().unwrap();
     first.wait().unwrap();
     let before = lines(&events, 0).len();
-    let second = run(&read);
+    let second = fed::start(&read);
     let ports = |got: &[String]| -> std::collections::BTreeSet<u64> {
         got.iter()
             .map(|l| {
@@ -284,7 +233,7 @@ fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    stop(second);
+    fed::stop(second);
     let seen = ports(&got);
     let missing: Vec<u64> = (0..n as u64)
         .filter(|p| !seen.contains(p))
@@ -390,14 +339,8 @@ fn a_cluster_node_killed_mid_stream_loses_nothing() {
     )
     .unwrap();
     let publish = dir.path().join("publish.yml");
-    std::fs::write(
-        &publish,
-        format!(
-            "sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: {servers}\n    subject: rampart.events\n    replicas: 3\n    take: events\nhealth_seconds: 0\n"
-        ),
-    )
-    .unwrap();
-    let reader = run(&read);
+    std::fs::write(&publish, publisher(&servers, "    replicas: 3\n")).unwrap();
+    let reader = fed::start(&read);
     let mut publisher = rampart()
         .args(["run", "--no-db", "-q", "--config"])
         .arg(&publish)
@@ -410,16 +353,7 @@ fn a_cluster_node_killed_mid_stream_loses_nothing() {
     let n: u64 = 15_000;
     let mut input = publisher.stdin.take().unwrap();
     for burst in 0..30 {
-        let text: String = (burst * 500..(burst + 1) * 500)
-            .map(|i| {
-                format!(
-                    "Mar 14 03:{:02}:{:02} web01 sshd[9]: Connection closed by 192.0.2.{} port {i} [preauth]\n",
-                    i / 60 % 60,
-                    i % 60,
-                    1 + i % 200
-                )
-            })
-            .collect();
+        let text = fed::closed_connections(burst * 500..(burst + 1) * 500);
         std::io::Write::write_all(&mut input, text.as_bytes()).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         if burst == 10 {
@@ -445,7 +379,7 @@ fn a_cluster_node_killed_mid_stream_loses_nothing() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    stop(reader);
+    fed::stop(reader);
     let seen = ports(&got);
     let missing: Vec<u64> = (0..n).filter(|p| !seen.contains(p)).take(10).collect();
     assert!(

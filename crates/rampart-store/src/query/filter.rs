@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use rampart_event::{Event, ValueRef};
 
 use super::parse::{parse, Expr, Op, QueryError};
+use super::sql::time_of;
 
 /// A query ready to test events.
 #[derive(Debug, Clone)]
@@ -105,21 +106,7 @@ fn test(field: &str, op: Op, value: &str) -> Result<Test, String> {
         if wild {
             return Err("a time cannot be a pattern".into());
         }
-        let time = value
-            .parse::<Timestamp>()
-            .or_else(|_| {
-                value
-                    .parse::<jiff::civil::Date>()
-                    .map_err(|e| e.to_string())
-                    .and_then(|d| {
-                        d.to_zoned(jiff::tz::TimeZone::UTC)
-                            .map(|z| z.timestamp())
-                            .map_err(|e| e.to_string())
-                    })
-            })
-            .map_err(|_| {
-                format!("{value:?} is not a time (RFC 3339, or a date such as 2025-03-14)")
-            })?;
+        let time = time_of(value)?;
         return Ok(Test::Time(op, time));
     }
     if op == Op::Eq && value.contains('/') {

@@ -141,8 +141,9 @@ fn like_pattern(value: &str) -> String {
     out
 }
 
-fn time_value(value: &str) -> Result<i64, String> {
-    let t: Timestamp = value
+/// A time as a query writes it: RFC 3339, or a date (its midnight, UTC).
+pub(super) fn time_of(value: &str) -> Result<Timestamp, String> {
+    value
         .parse()
         .or_else(|_| {
             value
@@ -154,8 +155,11 @@ fn time_value(value: &str) -> Result<i64, String> {
                         .map_err(|e| e.to_string())
                 })
         })
-        .map_err(|_| format!("{value:?} is not a time (RFC 3339, or a date such as 2025-03-14)"))?;
-    Ok(t.as_microsecond())
+        .map_err(|_| format!("{value:?} is not a time (RFC 3339, or a date such as 2025-03-14)"))
+}
+
+fn time_value(value: &str) -> Result<i64, String> {
+    time_of(value).map(|t| t.as_microsecond())
 }
 
 fn compare(
