@@ -29,6 +29,18 @@ fn nats_server() -> Option<String> {
     Some("nats-server".to_string())
 }
 
+/// Waits up to ten seconds for a server to listen on `port`.
+fn wait_listening(port: u16) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nats-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A JetStream server, killed when dropped.
 struct Server {
     child: Child,
@@ -49,14 +61,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_listening(port);
         Server {
             child,
             url: format!("127.0.0.1:{port}"),
@@ -288,14 +293,7 @@ impl Cluster {
             nodes.push(Some(child));
         }
         for (port, _) in &ports {
-            let started = Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "a node did not listen"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_listening(*port);
         }
         Cluster {
             nodes,
