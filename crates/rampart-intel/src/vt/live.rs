@@ -106,7 +106,8 @@ impl LiveAnswers {
     }
 
     /// Whether `ip` waits for a lookup.
-    pub fn is_pending(&self, ip: IpAddr) -> bool {
+    #[cfg(test)]
+    fn is_pending(&self, ip: IpAddr) -> bool {
         self.queue().asked.contains(&ip)
     }
 
