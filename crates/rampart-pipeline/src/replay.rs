@@ -129,7 +129,7 @@ impl Writer {
         match self {
             Writer::Batched(_, pending) => {
                 pending.push(line.to_vec());
-                if pending.len() >= 512 {
+                if pending.len() >= 4096 {
                     self.flush()?;
                 }
                 Ok(())
