@@ -19,7 +19,7 @@ use rampart_parse::DeadLetter;
 use std::sync::Arc;
 
 use crate::acks::Acknowledgements;
-use crate::config::Take;
+use crate::config::{Take, Updates};
 use crate::metrics::{add, Metrics, SinkCounts};
 use crate::output::Output;
 use crate::shape::Shape;
@@ -38,6 +38,8 @@ pub struct Route {
     counts: Arc<SinkCounts>,
     /// Which events it is handed, and in what shape.
     shape: Shape,
+    /// Which states of a correlation alert it is sent.
+    updates: Updates,
     /// Records written.
     pub written: u64,
     /// Records it failed to write.
@@ -61,6 +63,7 @@ impl Route {
             out,
             counts,
             shape: Shape::default(),
+            updates: Updates::default(),
             written: 0,
             failed: 0,
             said: false,
@@ -71,6 +74,26 @@ impl Route {
     pub fn with_shape(mut self, shape: Shape) -> Route {
         self.shape = shape;
         self
+    }
+
+    /// Which states of a correlation alert it is sent.
+    pub fn with_updates(mut self, updates: Updates) -> Route {
+        self.updates = updates;
+        self
+    }
+
+    /// Whether it is sent an alert at `stage`.
+    fn wants(&self, alert: &Alert, stage: Stage) -> bool {
+        if !self.take.alerts() || alert.severity < self.min {
+            return false;
+        }
+        match (self.updates, stage) {
+            (Updates::Every, _) => true,
+            (Updates::OpenAndFinal | Updates::Open, Stage::Open { first }) => first,
+            (Updates::Final, Stage::Open { .. }) => false,
+            (Updates::Open, Stage::Final { went_open }) => !went_open,
+            (Updates::OpenAndFinal | Updates::Final, Stage::Final { .. }) => true,
+        }
     }
 
     /// Writes `event` in its shape, if the route takes it.
@@ -101,6 +124,15 @@ impl Route {
             }
         }
     }
+}
+
+/// Where an alert stands when it is sent.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// Open (its window lasts); the first time it is sent open or not.
+    Open { first: bool },
+    /// Final; whether it went out open before.
+    Final { went_open: bool },
 }
 
 /// Files a file source found that the store sink has to place (see
@@ -213,9 +245,9 @@ impl<'l> Router<'l> {
         self.store.take()
     }
 
-    fn send(&mut self, alert: &Alert) {
+    fn send(&mut self, alert: &Alert, stage: Stage) {
         for route in &mut self.routes {
-            if route.take.alerts() && alert.severity >= route.min {
+            if route.wants(alert, stage) {
                 let r = route.out.alert(alert);
                 route.result(r, self.log);
             }
@@ -258,9 +290,8 @@ impl Sink for Router<'_> {
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
         self.alerts += 1;
         add(&self.metrics.alerts, 1);
-        // Its final state, if it went out open.
-        self.opened.remove(&alert.id);
-        self.send(&alert);
+        let went_open = self.opened.remove(&alert.id);
+        self.send(&alert, Stage::Final { went_open });
         if let Some(store) = &mut self.store {
             store.alert(alert)?;
         }
@@ -301,9 +332,8 @@ impl Sink for Router<'_> {
     }
 
     fn open_alert(&mut self, alert: Alert) {
-        if self.opened.insert(alert.id.clone()) {
-            self.send(&alert);
-        }
+        let first = self.opened.insert(alert.id.clone());
+        self.send(&alert, Stage::Open { first });
         if let Some(store) = &mut self.store {
             store.open_alert(alert);
         }

@@ -1102,6 +1102,54 @@ fn a_lookup_table_joins_owners_by_address_or_subnet_before_routes_and_rules() {
 }
 
 #[test]
+fn each_sink_gets_the_states_of_a_growing_alert_it_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pipeline.yml");
+    let mut text = String::from("sources:\n  piped:\n    type: stdin\nsinks:\n");
+    for mode in ["open_and_final", "open", "final", "every"] {
+        text.push_str(&format!(
+            "  {mode}:\n    type: file\n    path: {mode}.jsonl\n    take: alerts\n    updates: {mode}\n"
+        ));
+    }
+    text.push_str("health_seconds: 0\n");
+    std::fs::write(&config, text).unwrap();
+    // A brute force that opens, then grows twice, in batches apart.
+    let lines = failures("198.51.100.8", 7);
+    let mut child = rampart()
+        .current_dir(dir.path())
+        .args(["run", "--no-db", "-q", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    for part in [&lines[..5], &lines[5..6], &lines[6..]] {
+        input.write_all(unprefixed(part).as_bytes()).unwrap();
+        input.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    let counts = |mode: &str| -> Vec<u64> {
+        json_lines(&dir.path().join(format!("{mode}.jsonl")))
+            .iter()
+            .filter(|a| a["rule_id"] == "ssh-brute-force")
+            .map(|a| a["count"].as_u64().unwrap())
+            .collect()
+    };
+    let every = counts("every");
+    assert_eq!(counts("open_and_final"), [every[0], 7], "{every:?}");
+    assert_eq!(counts("open"), [every[0]]);
+    assert_eq!(counts("final"), [7]);
+    // Open, each growth, and the final state, in that order.
+    assert!(every.len() >= 3, "{every:?}");
+    assert!(every.windows(2).all(|w| w[0] <= w[1]), "{every:?}");
+    assert_eq!(every.last(), Some(&7));
+}
+
+#[test]
 fn a_condition_that_does_not_read_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pipeline.yml");

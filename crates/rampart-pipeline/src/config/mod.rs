@@ -186,6 +186,23 @@ impl Take {
     }
 }
 
+/// Which states of a correlation alert, which changes while its window
+/// lasts, a sink is sent. Each is its whole state; none overwrites
+/// another silently (they share the alert's id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Updates {
+    /// As it opens, and its final state when its window closes.
+    #[default]
+    OpenAndFinal,
+    /// Once: as it opens (or, for one that never went out open, as it
+    /// ends).
+    Open,
+    /// Its final state only.
+    Final,
+    /// As it opens, each time it grows, and its final state.
+    Every,
+}
+
 /// A named sink.
 #[derive(Debug)]
 pub struct SinkSpec {
@@ -195,6 +212,8 @@ pub struct SinkSpec {
     pub take: Take,
     /// Alerts below this level are not handed to it.
     pub min_severity: Level,
+    /// Which states of a correlation alert it is sent.
+    pub updates: Updates,
     /// What it is.
     pub kind: SinkKind,
     /// Which events it is handed and in what shape: a condition, a

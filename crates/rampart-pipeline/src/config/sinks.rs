@@ -3,17 +3,20 @@
 
 use rampart_detect::Level;
 
-use super::{Entries, Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, WebhookFormat};
+use super::{
+    Entries, Framing, Listen, Reader, Secret, SinkKind, SinkSpec, Take, Updates, WebhookFormat,
+};
 use crate::delivery::Buffer;
 use crate::file_sink::{Lines, Rotation, EVENT_CSV_COLUMNS};
 use crate::shape::{Sample, Shape, Transform};
 use crate::yaml::Node;
 
 /// Keys every sink may have.
-const COMMON: [&str; 8] = [
+const COMMON: [&str; 9] = [
     "type",
     "take",
     "min_severity",
+    "updates",
     "where",
     "sample",
     "sample_by",
@@ -95,6 +98,24 @@ impl Reader<'_> {
                     }
                 }
             }
+        };
+        let updates = match e.get("updates") {
+            None => Updates::OpenAndFinal,
+            Some(n) => match self.text(n, "updates")? {
+                "open_and_final" => Updates::OpenAndFinal,
+                "open" => Updates::Open,
+                "final" => Updates::Final,
+                "every" => Updates::Every,
+                other => {
+                    self.fail(
+                        n.mark(),
+                        format!(
+                            "{what}: updates `{other}`? (open_and_final, open, final or every)"
+                        ),
+                    );
+                    return None;
+                }
+            },
         };
         let kind = match kind {
             "stdout" => SinkKind::Stdout,
@@ -428,6 +449,7 @@ impl Reader<'_> {
             name: name.to_string(),
             take,
             min_severity,
+            updates,
             kind,
             shape,
         })

@@ -174,7 +174,11 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         if let Some(out) = out {
             let name = sink.name.clone();
             let route = Route::new(name, (sink.take, sink.min_severity), out, counts);
-            routes.push(route.with_shape(sink.shape.clone()));
+            routes.push(
+                route
+                    .with_shape(sink.shape.clone())
+                    .with_updates(sink.updates),
+            );
         }
     }
     let mut log = |line: String| eprintln!("{line}");
