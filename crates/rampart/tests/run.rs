@@ -945,6 +945,17 @@ health_seconds: 0
 "#,
     )
     .unwrap();
+    let topology = String::from_utf8(run_once("--check", &config).stdout).unwrap();
+    assert!(
+        topology.contains(
+            "events where not source.ip=10.0.0.0/8 and \"failed password\"; 3 transforms"
+        ),
+        "{topology}"
+    );
+    assert!(
+        topology.contains("one event in 3 by source.ip"),
+        "{topology}"
+    );
     let mut input = String::new();
     for n in 0..60 {
         let ip = if n % 2 == 0 {

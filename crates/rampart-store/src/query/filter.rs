@@ -21,6 +21,7 @@ use super::sql::time_of;
 #[derive(Debug, Clone)]
 pub struct Filter {
     node: Node,
+    text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +58,13 @@ impl Filter {
     pub fn new(text: &str) -> Result<Filter, QueryError> {
         Ok(Filter {
             node: node(&parse(text)?)?,
+            text: text.to_string(),
         })
+    }
+
+    /// The query as it was written.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// Whether `event` matches.

@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use rampart_engine::{Engine, Scope};
 use rampart_intel::LookupTable;
-use rampart_pipeline::config::{SinkKind, SourceKind};
+use rampart_pipeline::config::{SinkKind, SourceKind, Updates};
 use rampart_pipeline::delivery::Buffer;
 use rampart_pipeline::file_sink::Lines;
 use rampart_pipeline::metrics::{self, Metrics};
@@ -541,6 +541,40 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
             out,
             "  {}: {what}; takes {take}, alerts from {}",
             s.name, s.min_severity
+        )?;
+        let shape = &s.shape;
+        let mut how = Vec::new();
+        if let Some(f) = &shape.filter {
+            how.push(format!("events where {}", f.text()));
+        }
+        if let Some(sample) = &shape.sample {
+            let by = sample
+                .by
+                .as_ref()
+                .map_or(String::new(), |f| format!(" by {f}"));
+            how.push(format!("one event in {}{by}", sample.one_in));
+        }
+        if !shape.transforms.is_empty() {
+            how.push(format!("{} transforms", shape.transforms.len()));
+        }
+        if let Some(t) = &shape.template {
+            how.push(format!("events as a record of {} fields", t.len()));
+        }
+        if s.updates != Updates::OpenAndFinal {
+            how.push(format!("correlation alerts: {:?}", s.updates));
+        }
+        if !how.is_empty() {
+            writeln!(out, "    {}", how.join("; "))?;
+        }
+    }
+    if let Some(vt) = &p.virustotal {
+        writeln!(
+            out,
+            "virustotal: {} a minute, {} a day, key in {}, batches wait up to {} ms",
+            vt.per_minute,
+            vt.per_day,
+            vt.key_env,
+            vt.wait.as_millis()
         )?;
     }
     Ok(())
