@@ -88,6 +88,15 @@ fn publisher(servers: &str, more: &str) -> String {
     format!("sources:\n  piped:\n    type: stdin\nsinks:\n  bus:\n    type: nats\n    servers: {servers}\n    subject: rampart.events\n{more}    take: events\nhealth_seconds: 0\n")
 }
 
+/// A pipeline reading `servers` into the file `events`, its source's
+/// settings with `more`.
+fn reader(servers: &str, more: &str, events: &Path) -> String {
+    format!(
+        "sources:\n  bus:\n    type: nats\n    servers: {servers}\n    subject: rampart.events\n{more}sinks:\n  events:\n    type: file\n    path: {}\n    take: events\nhealth_seconds: 0\n",
+        events.display()
+    )
+}
+
 /// Waits up to ten seconds for `path` to hold `n` lines.
 fn lines(path: &Path, n: usize) -> Vec<String> {
     let started = Instant::now();
@@ -175,11 +184,7 @@ fn events_published_by_one_pipeline_are_read_by_another_none_lost() {
     let events = dir.path().join("events.jsonl");
     std::fs::write(
         &read,
-        format!(
-            "sources:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\nsinks:\n  events:\n    type: file\n    path: {}\n    take: events\n",
-            server.url,
-            events.display()
-        ),
+        reader(&format!("nats://{}", server.url), "", &events),
     )
     .unwrap();
     let reader = fed::start(&read);
@@ -204,15 +209,8 @@ fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
     fed::run_fed(&publish, fed::closed_connections(0..n as u64).as_bytes());
     let read = dir.path().join("read.yml");
     let events = dir.path().join("events.jsonl");
-    std::fs::write(
-        &read,
-        format!(
-            "sources:\n  bus:\n    type: nats\n    servers: nats://{}\n    subject: rampart.events\n    ack_wait_seconds: 2\nsinks:\n  events:\n    type: file\n    path: {}\n    take: events\n",
-            server.url,
-            events.display()
-        ),
-    )
-    .unwrap();
+    let url = format!("nats://{}", server.url);
+    std::fs::write(&read, reader(&url, "    ack_wait_seconds: 2\n", &events)).unwrap();
     // Killed as soon as it has written part of the stream: what it read
     // and did not acknowledge goes to the next reader.
     let mut first = fed::start(&read);
@@ -328,14 +326,8 @@ fn a_cluster_node_killed_mid_stream_loses_nothing() {
     let servers = cluster.urls.join(",");
     let events = dir.path().join("events.jsonl");
     let read = dir.path().join("read.yml");
-    std::fs::write(
-        &read,
-        format!(
-            "sources:\n  bus:\n    type: nats\n    servers: {servers}\n    subject: rampart.events\n    replicas: 3\n    ack_wait_seconds: 5\nsinks:\n  events:\n    type: file\n    path: {}\n    take: events\nhealth_seconds: 0\n",
-            events.display()
-        ),
-    )
-    .unwrap();
+    let more = "    replicas: 3\n    ack_wait_seconds: 5\n";
+    std::fs::write(&read, reader(&servers, more, &events)).unwrap();
     let publish = dir.path().join("publish.yml");
     std::fs::write(&publish, publisher(&servers, "    replicas: 3\n")).unwrap();
     let reader = fed::start(&read);
