@@ -7,6 +7,7 @@
 //! without it the test says it was skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
 
+mod seed0;
 mod servers;
 
 use std::path::Path;
@@ -47,31 +48,15 @@ fn seed_zero_rows_come_from_mariadb_once_and_their_alerts_go_back_into_it() {
              response_code INT, user_agent VARCHAR(255), query TEXT)",
     )
     .unwrap();
-    let rows = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/seed0/web_application_logs.jsonl"),
-    )
-    .unwrap();
-    for line in rows.lines() {
-        let r: serde_json::Value = serde_json::from_str(line).unwrap();
-        let text = |k: &str| r[k].as_str().map(str::to_string);
+    let rows = seed0::rows();
+    for row in &rows {
         conn.exec_drop(
             "INSERT INTO web_application VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r["log_id"].as_i64(),
-                text("timestamp"),
-                text("user_id"),
-                text("ip_address"),
-                text("resource"),
-                text("http_method"),
-                r["response_code"].as_i64(),
-                text("user_agent"),
-                text("query"),
-            ),
+            row.clone(),
         )
         .unwrap();
     }
-    let n = rows.lines().count();
+    let n = rows.len();
     let db = dir.path().join("siem.db");
     let config = dir.path().join("pipeline.yml");
     std::fs::write(

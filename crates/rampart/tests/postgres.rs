@@ -8,9 +8,9 @@
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when it fails.
 
 mod fed;
+mod seed0;
 mod servers;
 
-use std::path::Path;
 use std::process::Command;
 
 use servers::Server;
@@ -64,32 +64,17 @@ fn seed_zero_rows_in_postgres_each_arrive_once() {
                  user_agent TEXT, query TEXT)",
         )
         .unwrap();
-    let rows = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/seed0/web_application_logs.jsonl"),
-    )
-    .unwrap();
-    let mut n = 0;
-    for line in rows.lines() {
-        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+    let rows = seed0::rows();
+    for r in &rows {
+        let int = |v: Option<i64>| v.map(|v| v as i32);
         client
             .execute(
                 "INSERT INTO web_application VALUES ($1, $2::text::timestamp, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &r["log_id"].as_i64().map(|v| v as i32),
-                    &r["timestamp"].as_str(),
-                    &r["user_id"].as_str(),
-                    &r["ip_address"].as_str(),
-                    &r["resource"].as_str(),
-                    &r["http_method"].as_str(),
-                    &r["response_code"].as_i64().map(|v| v as i32),
-                    &r["user_agent"].as_str(),
-                    &r["query"].as_str(),
-                ],
+                &[&int(r.0), &r.1, &r.2, &r.3, &r.4, &r.5, &int(r.6), &r.7, &r.8],
             )
             .unwrap();
-        n += 1;
     }
+    let n = rows.len();
     let db = dir.path().join("siem.db");
     let config = dir.path().join("pipeline.yml");
     std::fs::write(
