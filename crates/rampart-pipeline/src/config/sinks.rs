@@ -150,10 +150,7 @@ impl Reader<'_> {
                     None => true,
                     Some(n) => self.flag(n, &format!("{what}: gzip"))?,
                 };
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 SinkKind::Hec {
                     url,
                     token_env,
@@ -173,10 +170,7 @@ impl Reader<'_> {
                     return None;
                 };
                 let topic = self.text(n, "topic")?.to_string();
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 SinkKind::Kafka {
                     brokers,
                     topic,
@@ -197,10 +191,7 @@ impl Reader<'_> {
                     Some(n) => self.text(n, "stream")?.to_string(),
                     None => crate::nats::stream_for(&subject),
                 };
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 let replicas = match e.get("replicas") {
                     Some(n) => self.number(n, &format!("{what}: replicas"))?,
                     None => 1,
@@ -243,10 +234,7 @@ impl Reader<'_> {
                     Some(n) => self.text(n, "events_table")?.to_string(),
                     None => "rampart_events".to_string(),
                 };
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 SinkKind::SqlTables {
                     url,
                     password_env,
@@ -285,10 +273,7 @@ impl Reader<'_> {
                         }
                     },
                 };
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 SinkKind::Webhook {
                     url,
                     format,
@@ -393,10 +378,7 @@ impl Reader<'_> {
                         }
                     },
                 };
-                let buffer = match e.get("buffer") {
-                    None => Buffer::default(),
-                    Some(n) => self.buffer(n, &what)?,
-                };
+                let buffer = self.buffer_of(&e, &what)?;
                 let tls = match (&to, e.get("ca")) {
                     (Listen::Tls(addr), Some(ca)) => {
                         let name = match e.get("server_name") {
@@ -570,5 +552,13 @@ impl Reader<'_> {
             rotation.keep = Some(self.number(n, &format!("{what}: keep"))?);
         }
         Some(rotation)
+    }
+
+    /// A sink's `buffer`, or the default (in memory) when it has none.
+    fn buffer_of(&mut self, e: &Entries<'_>, what: &str) -> Option<Buffer> {
+        match e.get("buffer") {
+            None => Some(Buffer::default()),
+            Some(n) => self.buffer(n, what),
+        }
     }
 }
