@@ -12,6 +12,7 @@ use rampart_event::{Event, ValueRef};
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlValue};
 use rusqlite::{params, Transaction};
 
+use crate::facets::{self, Facets, BENIGN};
 use crate::StoreError;
 
 /// Events a source may hold: an event's id is its source's id times this
@@ -41,6 +42,9 @@ struct Row {
     severity: Option<i64>,
     line: Option<i64>,
     columns: [Span; 6],
+    /// The severity label and protocol (see [`Facets`]).
+    facets: [Span; 2],
+    threat: Option<i64>,
     doc: Span,
     text: Span,
 }
@@ -68,6 +72,14 @@ impl NewEvents {
                 });
             }
         }
+        let Facets {
+            level,
+            protocol,
+            threat,
+        } = Facets::of(event);
+        let facets = [level, protocol].map(|text| {
+            self.write(|out| out.extend_from_slice(text.unwrap_or_default().as_bytes()))
+        });
         let doc = self.write(|out| event.write_json(out));
         let body = event.get_str("message").filter(|m| !m.is_empty());
         let text =
@@ -78,6 +90,8 @@ impl NewEvents {
             severity: int(event, "event.severity"),
             line: i64::try_from(event.origin.line).ok().filter(|l| *l > 0),
             columns,
+            facets,
+            threat,
             doc,
             text,
         });
@@ -102,6 +116,14 @@ impl NewEvents {
         (start != u32::MAX).then(|| {
             ToSqlOutput::Borrowed(SqlValue::Text(&self.bytes[start as usize..end as usize]))
         })
+    }
+
+    /// A written piece as text; empty for `NONE`.
+    fn str(&self, (start, end): Span) -> &str {
+        if start == u32::MAX {
+            return "";
+        }
+        std::str::from_utf8(&self.bytes[start as usize..end as usize]).unwrap_or_default()
     }
 
     /// How many events it holds.
@@ -175,11 +197,12 @@ pub(crate) fn insert(
     events: &NewEvents,
     stored: i64,
 ) -> Result<u64, StoreError> {
-    let mut counts: HashMap<(String, i64), i64> = HashMap::new();
+    let mut counts: HashMap<(&str, i64), i64> = HashMap::new();
+    let mut cells: HashMap<(i64, [&str; 4], i64), i64> = HashMap::new();
     let mut row = tx.prepare_cached(
         "INSERT INTO events (id, time, stored, dataset, host, source_ip, destination_ip,
-             user_name, event_code, severity, line, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             user_name, event_code, severity, line, doc, level, protocol, threat)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO NOTHING",
     )?;
     let mut search = tx.prepare_cached("INSERT INTO events_text (rowid, text) VALUES (?1, ?2)")?;
@@ -200,20 +223,43 @@ pub(crate) fn insert(
             e.severity,
             e.line,
             events.text(e.doc),
+            events.text(e.facets[0]),
+            events.text(e.facets[1]),
+            e.threat,
         ])?;
         if inserted == 1 {
             search.execute(params![e.id, events.text(e.text)])?;
             added += 1;
-            let dataset = match dataset {
-                Some(ToSqlOutput::Borrowed(SqlValue::Text(d))) => String::from_utf8_lossy(d),
-                _ => "".into(),
-            };
-            *counts
-                .entry((dataset.into_owned(), hour_of(e.time)))
+            let hour = hour_of(e.time);
+            let dataset = events.str(e.columns[0]);
+            *counts.entry((dataset, hour)).or_default() += 1;
+            let dims = [
+                dataset,
+                events.str(e.columns[1]),
+                events.str(e.facets[0]),
+                events.str(e.facets[1]),
+            ];
+            *cells
+                .entry((hour, dims, e.threat.unwrap_or(BENIGN)))
                 .or_default() += 1;
         }
     }
-    count(tx, &counts)?;
+    count(
+        tx,
+        &counts
+            .into_iter()
+            .map(|((d, h), n)| ((d.to_owned(), h), n))
+            .collect(),
+    )?;
+    facets::count(
+        tx,
+        &cells
+            .into_iter()
+            .map(|((hour, [d, h, l, p], c), n)| {
+                ((hour, d.into(), h.into(), l.into(), p.into(), c), n)
+            })
+            .collect(),
+    )?;
     Ok(added)
 }
 

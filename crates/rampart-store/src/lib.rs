@@ -8,11 +8,14 @@
 mod alerts;
 mod checkpoint;
 mod commit;
+mod dashboard;
 mod events;
+mod facets;
 mod feeds;
 mod iocs;
 mod migrations;
 mod overview;
+mod period;
 mod query;
 mod retention;
 mod runs;
@@ -29,10 +32,12 @@ use rusqlite::Connection;
 pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
+pub use dashboard::{Board, Choices, MaliciousEvent, Slice, MOST_CHOICES};
 pub use events::{NewDead, NewEvents, PER_SOURCE};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, OverviewFilter, Timeline, TopRule, MOST_BARS};
+pub use period::{Period, DAY};
 pub use query::{parse as parse_query, EventQuery, Expr, Filter, Op, QueryError, StoredEvent};
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
@@ -127,6 +132,7 @@ impl Store {
                 Ok(query::ip_in(ip.as_deref(), &net))
             },
         )?;
+        facets::register(&conn)?;
         let mut store = Store { conn };
         migrations::run(&mut store.conn)?;
         Ok(store)

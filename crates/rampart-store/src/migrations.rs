@@ -260,6 +260,39 @@ const MIGRATIONS: &[&str] = &[
     // where it stood (a SQL table's rows already taken), committed with
     // its events.
     "ALTER TABLE sources ADD COLUMN state BLOB;",
+    // 7: what a dashboard slices events by (see `facets`): the source's
+    // severity label, the line's protocol and the confidence of a threat
+    // match, as columns of each event and counted per hour; malicious
+    // events indexed by time, for the lists of them.
+    "ALTER TABLE events ADD COLUMN level TEXT;
+    ALTER TABLE events ADD COLUMN protocol TEXT;
+    ALTER TABLE events ADD COLUMN threat INTEGER;
+    UPDATE events SET
+        level = rampart_level(json_extract(doc, '$.log.level'), json_extract(doc, '$.event.severity')),
+        protocol = rampart_protocol(json_extract(doc, '$.network.protocol'),
+            json_extract(doc, '$.network.transport')),
+        threat = rampart_threat(json_extract(doc, '$.threat.enrichments'))
+    WHERE json_extract(doc, '$.log.level') IS NOT NULL
+        OR json_extract(doc, '$.event.severity') IS NOT NULL
+        OR json_extract(doc, '$.network') IS NOT NULL
+        OR json_extract(doc, '$.threat.enrichments') IS NOT NULL;
+    CREATE INDEX events_threat ON events (time) WHERE threat IS NOT NULL;
+    CREATE TABLE event_facets (
+        hour INTEGER NOT NULL,
+        dataset TEXT NOT NULL,
+        host TEXT NOT NULL,
+        level TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        confidence INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (hour, dataset, host, level, protocol, confidence)
+    ) WITHOUT ROWID;
+    INSERT INTO event_facets (hour, dataset, host, level, protocol, confidence, n)
+    SELECT CASE WHEN time IS NULL THEN -1
+             ELSE (time - (time % 3600000000 + 3600000000) % 3600000000) / 3600000000 END,
+        coalesce(dataset, ''), coalesce(host, ''), coalesce(level, ''), coalesce(protocol, ''),
+        coalesce(threat, -1), count(*)
+    FROM events GROUP BY 1, 2, 3, 4, 5, 6;",
 ];
 
 /// Brings the schema up to date.
@@ -374,6 +407,55 @@ mod tests {
             ]
         );
         assert_eq!(store.stats().unwrap().events, 4);
+    }
+
+    #[test]
+    fn events_stored_before_the_dashboard_facets_get_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::run_to(&mut conn, 6).unwrap();
+        let docs = [
+            r#"{"log":{"level":"high_severity"},"network":{"transport":"tcp"},
+               "threat":{"enrichments":[{"matched":{"type":"indicator_match"},
+               "indicator":{"confidence":11}}]}}"#,
+            r#"{"event":{"severity":21},"network":{"protocol":"dhcp","transport":"udp"}}"#,
+            r#"{"message":"plain"}"#,
+        ];
+        for (id, doc) in docs.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO events (id, time, stored, dataset, host, doc)
+                 VALUES (?1, 7200000001, 0, 'ids.alert', 'gw', ?2)",
+                rusqlite::params![id as i64, doc],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let rows = store
+            .rows(
+                "SELECT level, protocol, threat FROM events ORDER BY id",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let expected: Vec<(Option<String>, Option<String>, Option<i64>)> = vec![
+            (Some("high".into()), Some("TCP".into()), Some(11)),
+            (Some("low".into()), Some("DHCP".into()), None),
+            (None, None, None),
+        ];
+        assert_eq!(rows, expected);
+        let cells = store
+            .rows(
+                "SELECT hour, level, protocol, confidence, n FROM event_facets ORDER BY level",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        let expected: Vec<(i64, String, String, i64, i64)> = vec![
+            (2, "".into(), "".into(), -1, 1),
+            (2, "high".into(), "TCP".into(), 11, 1),
+            (2, "low".into(), "DHCP".into(), -1, 1),
+        ];
+        assert_eq!(cells, expected);
     }
 
     #[test]

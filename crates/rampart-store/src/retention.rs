@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use rusqlite::params;
 
 use crate::events::{count, hour_of};
+use crate::facets::{self, Cell};
 
 use crate::{Store, StoreError};
 
@@ -55,19 +56,33 @@ impl Store {
         let mut pruned = Pruned::default();
         loop {
             let tx = self.conn.transaction()?;
-            let rows: Vec<(i64, Option<String>, Option<i64>)> = tx
-                .prepare_cached("SELECT id, dataset, time FROM events WHERE stored < ?1 LIMIT ?2")?
+            let rows: Vec<(i64, Option<i64>, Cell)> = tx
+                .prepare_cached(
+                    "SELECT id, time, coalesce(dataset, ''), coalesce(host, ''),
+                         coalesce(level, ''), coalesce(protocol, ''), coalesce(threat, -1)
+                     FROM events WHERE stored < ?1 LIMIT ?2",
+                )?
                 .query_map(params![cut, CHUNK], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    let time = r.get(1)?;
+                    let cell = (
+                        hour_of(time),
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    );
+                    Ok((r.get(0)?, time, cell))
                 })?
                 .collect::<Result<_, _>>()?;
             let mut gone: HashMap<(String, i64), i64> = HashMap::new();
-            for (_, dataset, time) in &rows {
-                *gone
-                    .entry((dataset.clone().unwrap_or_default(), hour_of(*time)))
-                    .or_default() -= 1;
+            let mut cells: HashMap<Cell, i64> = HashMap::new();
+            for (_, time, cell) in &rows {
+                *gone.entry((cell.1.clone(), hour_of(*time))).or_default() -= 1;
+                *cells.entry(cell.clone()).or_default() -= 1;
             }
             count(&tx, &gone)?;
+            facets::count(&tx, &cells)?;
             let ids: Vec<i64> = rows.into_iter().map(|(id, _, _)| id).collect();
             {
                 let mut text = tx.prepare_cached("DELETE FROM events_text WHERE rowid = ?1")?;

@@ -9,8 +9,8 @@ use rampart_store::{
     AlertFilter, Extent, OverviewFilter, Step, Store, StoreError, StoredAlert, Timeline, TopRule,
 };
 
-use super::period::Period;
 use crate::commands::alerts::{describe, group_of};
+use rampart_store::Period;
 
 /// Entries of each top list.
 const TOP: usize = 10;

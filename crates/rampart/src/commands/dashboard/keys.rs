@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use rampart_store::Status;
 
 use super::model::Action;
-use super::period::{Period, DAY};
+use rampart_store::{Period, DAY};
 
 /// Rows a page moves.
 const PAGE: i32 = 10;

@@ -20,7 +20,6 @@
 mod data;
 mod keys;
 mod model;
-mod period;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -40,7 +39,7 @@ use rampart_event::Timestamp;
 use rampart_store::{Store, Triage};
 
 use model::{App, Effect};
-use period::Period;
+use rampart_store::Period;
 use theme::Theme;
 
 /// Arguments of `rampart dashboard`.

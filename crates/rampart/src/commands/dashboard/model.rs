@@ -11,7 +11,7 @@ use rampart_detect::Level;
 use rampart_store::Status;
 
 use super::data::Data;
-use super::period::Period;
+use rampart_store::Period;
 
 /// The next minimum severity: none, then each level up to critical, then
 /// none again.
@@ -219,8 +219,8 @@ impl App {
 mod tests {
     use super::*;
     use crate::commands::dashboard::data::Row;
-    use crate::commands::dashboard::period::DAY;
     use jiff::{SignedDuration, Timestamp};
+    use rampart_store::DAY;
     use rampart_store::{Extent, StoredAlert, Timeline};
 
     fn at(secs: i64) -> Timestamp {

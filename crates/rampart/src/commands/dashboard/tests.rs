@@ -14,10 +14,10 @@ use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 
 use super::model::{Action, App, Effect, View};
-use super::period::Period;
 use super::render::{draw, EMPTY};
 use super::theme::Theme;
 use super::{keys, reload};
+use rampart_store::Period;
 
 /// An sshd line at 2025-03-14 03:MM:SS (`s` seconds past 03:00).
 fn sshd(s: u32, what: &str) -> String {

@@ -1,9 +1,11 @@
-//! The time range the dashboard shows: the last hour, day or days, all
-//! the data, or what `--since` and `--until` said; how it opens, where it
-//! starts and ends at a given moment, and its name on screen.
+//! The time range a dashboard (the terminal one or the web console)
+//! shows: the last hour, day or days, all the data, or a given range; how
+//! it opens, where it starts and ends at a given moment, and its name on
+//! screen. Both dashboards open the same way: on the last day, or on all
+//! the data when the newest is older than that.
 
+use crate::Extent;
 use jiff::{SignedDuration, Timestamp};
-use rampart_store::Extent;
 
 /// The time range asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +17,9 @@ pub enum Period {
     /// What `--since` and `--until` said (the data's extent, or now, for
     /// the side left out).
     Given {
+        /// The start; the data's first time when left out.
         since: Option<Timestamp>,
+        /// The end; the data's last time, or now, when left out.
         until: Option<Timestamp>,
     },
 }
