@@ -497,7 +497,7 @@ mod tests {
             let dataset = ["ids.alert", "sshd"][(n / 3) % 2];
             let host = ["", "gw01", "web01"][(n / 5) % 3];
             let secs = DAY0 + (i as i64 * 7_919) % (3 * 86_400);
-            let threat = (n % 7 == 0).then_some([11, 3, 0][(n / 7) % 3]);
+            let threat = n.is_multiple_of(7).then_some([11, 3, 0][(n / 7) % 3]);
             let mut e = Event::new(Origin::new("b.log", i + 1), "x");
             e.timestamp = Some(at(secs));
             e.set("event.dataset", dataset);
