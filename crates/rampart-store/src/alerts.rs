@@ -184,8 +184,36 @@ pub struct AlertFilter {
     pub source_ip: Option<String>,
     /// Text in the title or anywhere in the alert.
     pub search: Option<String>,
-    /// The most to list (newest first).
+    /// The order to list them in.
+    pub order: AlertOrder,
+    /// The most to list.
     pub limit: Option<u64>,
+}
+
+/// The order alerts are listed in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertOrder {
+    /// Newest first (read from the time indexes, not sorted).
+    #[default]
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// Highest level first, then newest.
+    Severity,
+    /// Most events first, then newest.
+    Count,
+}
+
+impl AlertOrder {
+    /// Its `ORDER BY`.
+    fn sql(self) -> &'static str {
+        match self {
+            AlertOrder::Newest => " ORDER BY time DESC, rowid DESC",
+            AlertOrder::Oldest => " ORDER BY time, rowid",
+            AlertOrder::Severity => " ORDER BY severity DESC, time DESC, rowid DESC",
+            AlertOrder::Count => " ORDER BY count DESC, time DESC, rowid DESC",
+        }
+    }
 }
 
 /// An alert as stored, with its triage state.
@@ -309,9 +337,9 @@ fn select(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
     if let Some(text) = &filter.search {
         bind(&mut sql, " AND doc LIKE ? ESCAPE '\\'", like(text).into());
     }
-    // Newest first, ties in the order stored: the order the time
-    // indexes keep, so a page is read from an index, not sorted.
-    sql.push_str(" ORDER BY time DESC, rowid DESC");
+    // Newest first, ties in the order stored, by default: the order the
+    // time indexes keep, so a page is read from an index, not sorted.
+    sql.push_str(filter.order.sql());
     if let Some(limit) = filter.limit {
         bind(
             &mut sql,

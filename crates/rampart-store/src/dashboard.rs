@@ -233,12 +233,9 @@ impl Slice {
 }
 
 impl Store {
-    /// The overview of `slice`, read over one view of the data.
+    /// The overview of `slice` (inside [`Store::snapshot`], its panels
+    /// agree however another process writes meanwhile).
     pub fn board(&self, slice: &Slice) -> Result<Board, StoreError> {
-        self.snapshot(|store| store.read_board(slice))
-    }
-
-    fn read_board(&self, slice: &Slice) -> Result<Board, StoreError> {
         let (first, end) = slice.hours();
         let facets = slice.facets();
         let totals = format!(

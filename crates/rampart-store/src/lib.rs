@@ -29,7 +29,7 @@ use std::path::Path;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
-pub use alerts::{AlertFilter, Status, Step, StoredAlert, Triage};
+pub use alerts::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
 pub use dashboard::{Board, Choices, MaliciousEvent, Slice, MOST_CHOICES};

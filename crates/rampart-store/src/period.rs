@@ -8,7 +8,7 @@ use crate::Extent;
 use jiff::{SignedDuration, Timestamp};
 
 /// The time range asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     /// Up to now, this far back.
     Last(SignedDuration),

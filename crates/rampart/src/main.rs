@@ -43,6 +43,9 @@ enum Command {
     /// A terminal dashboard over the stored alerts and events, refreshed as
     /// they are stored; alerts open with their events and are triaged there.
     Dashboard(commands::dashboard::DashboardArgs),
+    /// The web console: the SOC overview, alert triage, event search, in
+    /// the browser.
+    Serve(commands::serve::ServeArgs),
     /// Search the stored events by field and text, or count them by field.
     Events(commands::events::EventsArgs),
     /// Write stored alerts (or events) to a CSV, JSON or JSON-lines file.
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(&args, db),
         Command::Alerts(args) => commands::alerts::run(&args, db),
         Command::Dashboard(args) => commands::dashboard::run(&args, db),
+        Command::Serve(args) => commands::serve::run(&args, db),
         Command::Events(args) => commands::events::run(&args, db),
         Command::Export(args) => commands::export::run(&args, db),
         Command::Prune(args) => commands::prune::run(&args, db),

@@ -81,6 +81,23 @@ impl Store {
             .map_or(0, |n| n.max(0) as u64)
     }
 
+    /// The stored event `id`.
+    pub fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, time, doc FROM events WHERE id = ?1")?;
+        let mut rows = stmt.query_map([id], |r| {
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                time: r
+                    .get::<_, Option<i64>>(1)?
+                    .and_then(|t| Timestamp::from_microsecond(t).ok()),
+                doc: r.get(2)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
+    }
+
     /// The events `query` finds, newest first.
     pub fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
         let mut found = Vec::new();
@@ -125,6 +142,39 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// How many events `query` finds in each of `bars` bars of `width`
+    /// from `start` (events outside them are not counted).
+    pub fn histogram(
+        &self,
+        query: &EventQuery,
+        start: Timestamp,
+        width: jiff::SignedDuration,
+        bars: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let (condition, mut params) = query.condition(&|w| self.word_docs(w))?;
+        let width = (width.as_micros() as i64).max(1);
+        params.push(start.as_microsecond().into());
+        let at = params.len();
+        params.push(width.into());
+        let sql = format!(
+            "SELECT (time - ?{at}) / ?{} AS bar, count(*) FROM events
+             WHERE {condition} AND time >= ?{at} GROUP BY bar",
+            at + 1
+        );
+        let mut counts = vec![0; bars];
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (bar, n) = row?;
+            if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
+                *slot += n.max(0) as u64;
+            }
+        }
+        Ok(counts)
     }
 
     /// How many events `query` finds per value of `field`, most first

@@ -133,6 +133,7 @@ impl FilterArgs {
             host: self.host.clone(),
             source_ip: self.source_ip.clone(),
             search: self.search.clone(),
+            order: rampart_store::AlertOrder::Newest,
             limit: self.limit.or(limit),
         })
     }

@@ -1,0 +1,293 @@
+//! Event search: the query language of `rampart events` in a search box
+//! (a query that does not read is shown with a mark under the column where
+//! it went wrong), the newest matching events with a histogram of when
+//! they happened, the top values of the common fields (a click narrows the
+//! search to one), and each event's page with its whole ECS document and
+//! its original line.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Html;
+use jiff::Timestamp;
+use maud::{html, Markup};
+use rampart_store::{bucket_for, parse_query, EventQuery, StoredEvent, Timeline};
+use serde_json::Value as Json;
+
+use super::layout::{self, Nav};
+use super::Failure;
+use crate::charts;
+use crate::filters::{View, RANGES};
+use crate::format;
+use crate::App;
+
+/// Events a search lists.
+const PAGE: u64 = 100;
+/// Values shown per field.
+const TOP_VALUES: u64 = 8;
+/// The fields whose top values are shown.
+const FACETS: [&str; 6] = [
+    "event.dataset",
+    "host.name",
+    "source.ip",
+    "destination.ip",
+    "user.name",
+    "event.code",
+];
+
+/// A field's top values (`None` for events without it) and their counts.
+type TopValues = Vec<(Option<String>, u64)>;
+
+/// What a search found.
+struct Found {
+    events: Vec<StoredEvent>,
+    timeline: Option<Timeline>,
+    facets: Vec<(&'static str, TopValues)>,
+    range: Option<(Timestamp, Timestamp)>,
+}
+
+/// `GET /events`.
+pub async fn search(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, Failure> {
+    let raw = query.unwrap_or_default();
+    let text: String = form_urlencoded::parse(raw.as_bytes())
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.chars().take(2000).collect())
+        .unwrap_or_default();
+    // The range is read as the overview reads it.
+    let view = View::parse(Some(&raw)).map_err(Failure::bad)?;
+    let parsed = if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_query(&text).map(Some)
+    };
+    let found = match &parsed {
+        Err(_) => None,
+        Ok(expr) => {
+            let expr = expr.clone();
+            let view = view.clone();
+            Some(
+                app.readers
+                    .read(move |store| {
+                        store.snapshot(|store| {
+                            let extent = store.extent()?;
+                            let range = extent
+                                .range
+                                .map(|_| view.slice(&extent, Timestamp::now()))
+                                .map(|s| (s.since, s.until));
+                            let query = EventQuery {
+                                expr,
+                                since: range.map(|r| r.0),
+                                until: range.map(|r| r.1),
+                                limit: Some(PAGE),
+                                as_read: false,
+                            };
+                            let events = store.events(&query)?;
+                            let timeline = match range {
+                                Some((since, until)) => {
+                                    let width = bucket_for(until.duration_since(since));
+                                    let w = width.as_micros() as i64;
+                                    let start = since.as_microsecond().div_euclid(w) * w;
+                                    let bars = ((until.as_microsecond() - start + w - 1) / w).max(1)
+                                        as usize;
+                                    let start = Timestamp::from_microsecond(start)
+                                        .map_err(|e| rampart_store::StoreError(e.to_string()))?;
+                                    let counts = store.histogram(
+                                        &EventQuery {
+                                            limit: None,
+                                            ..query.clone()
+                                        },
+                                        start,
+                                        width,
+                                        bars,
+                                    )?;
+                                    Some(Timeline {
+                                        start,
+                                        bucket: width,
+                                        counts,
+                                    })
+                                }
+                                None => None,
+                            };
+                            let mut facets = Vec::new();
+                            for field in FACETS {
+                                let counts = store.count_by(
+                                    &EventQuery {
+                                        limit: None,
+                                        ..query.clone()
+                                    },
+                                    field,
+                                    TOP_VALUES,
+                                )?;
+                                if counts.iter().any(|(v, _)| v.is_some()) {
+                                    facets.push((field, counts));
+                                }
+                            }
+                            Ok(Found {
+                                events,
+                                timeline,
+                                facets,
+                                range,
+                            })
+                        })
+                    })
+                    .await?,
+            )
+        }
+    };
+    let main = html! {
+        h1 { "Events" }
+        form.search method="get" action="/events" role="search" {
+            div.field.grow {
+                label for="q" { "Query" }
+                input #q type="search" name="q" value=(text) spellcheck="false"
+                    placeholder="source.ip=203.0.113.7 and not user.name=adm*  \"failed password\""
+                    aria-describedby="q-help";
+            }
+            div.field {
+                label for="range" { "Range" }
+                select #range name="range" {
+                    option value="" { "Default" }
+                    @for (key, name) in RANGES {
+                        option value=(key) selected[view.range.as_ref().and_then(crate::filters::range_key) == Some(key)] { (name) }
+                    }
+                }
+            }
+            div.actions { button type="submit" { "Search" } }
+            p #q-help .help {
+                "Fields compared with = != < <= > >= or in (…); other words are searched in the text; "
+                "combine with and, or, not and parentheses."
+            }
+        }
+        @if let Err(e) = &parsed {
+            div.query-error role="alert" {
+                p { "The query does not read at column " (e.column) ": " (e.message) }
+                pre { (text) "\n" (" ".repeat(e.column.saturating_sub(1))) "^" }
+            }
+        }
+        @if let Some(found) = &found { (results(&text, found)) }
+    };
+    Ok(Html(
+        layout::page("Events", Nav::Events, main).into_string(),
+    ))
+}
+
+/// The query narrowed to `field` being `value`.
+fn narrowed(text: &str, field: &str, value: &str) -> String {
+    let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+    let condition = format!("{field}={quoted}");
+    let query = if text.trim().is_empty() {
+        condition
+    } else {
+        format!("({}) and {condition}", text.trim())
+    };
+    format!(
+        "/events?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &query)
+            .finish()
+    )
+}
+
+fn results(text: &str, found: &Found) -> Markup {
+    html! {
+        @if let Some((since, until)) = found.range {
+            p.range-note { "From " (format::time(since)) " to " (format::time(until)) " UTC." }
+        }
+        @if let Some(timeline) = &found.timeline {
+            div.panel.wide {
+                h2 { "When" }
+                (charts::timeline(timeline, &Timeline { counts: Vec::new(), ..timeline.clone() }))
+            }
+        }
+        div.search-results {
+            @if !found.facets.is_empty() {
+                aside.facets aria-label="Top values" {
+                    @for (field, values) in &found.facets {
+                        div.facet-list {
+                            h3 { code { (field) } }
+                            ul { @for (value, n) in values {
+                                li { @match value {
+                                    Some(v) => { a href=(narrowed(text, field, v)) { (v) } " " span.n { (format::count(*n)) } },
+                                    None => { span.muted { "(none)" } " " span.n { (format::count(*n)) } },
+                                } }
+                            } }
+                        }
+                    }
+                }
+            }
+            div.grow {
+                @if found.events.is_empty() {
+                    p.empty { "No events match." }
+                } @else {
+                    div.table-wrap {
+                        table.data #events {
+                            caption { "Newest " (found.events.len()) " matching events" }
+                            thead { tr { th scope="col" { "Time" } th scope="col" { "Dataset" } th scope="col" { "Host" } th scope="col" { "Message" } } }
+                            tbody { @for e in &found.events {
+                                @let doc: Json = serde_json::from_str(&e.doc).unwrap_or(Json::Null);
+                                tr {
+                                    td { a href={ "/events/" (e.id) } { (format::maybe_time(e.time)) } }
+                                    td { (doc.pointer("/event/dataset").and_then(Json::as_str).unwrap_or("—")) }
+                                    td { (doc.pointer("/host/name").and_then(Json::as_str).unwrap_or("—")) }
+                                    td.message { (message(&doc)) }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An event's message, or its original line.
+fn message(doc: &Json) -> &str {
+    doc.get("message")
+        .and_then(Json::as_str)
+        .or_else(|| doc.pointer("/event/original").and_then(Json::as_str))
+        .unwrap_or("")
+}
+
+/// `GET /events/{id}`.
+pub async fn one(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, Failure> {
+    let found = app.readers.read(move |store| store.event(id)).await?;
+    let Some(event) = found else {
+        return Err(Failure::missing(format!("no event {id}")));
+    };
+    let doc: Json = serde_json::from_str(&event.doc).unwrap_or(Json::Null);
+    let original = doc.pointer("/event/original").and_then(Json::as_str);
+    let main = html! {
+        p.crumbs { a href="/events" { "Events" } " / " (event.id) }
+        h1 { "Event " (event.id) }
+        p { "At " (format::maybe_time(event.time)) " UTC" }
+        @if let Some(line) = original {
+            h2 { "Original line" }
+            pre.original { (line) }
+        }
+        h2 { "Document (ECS)" }
+        pre.doc { (serde_json::to_string_pretty(&doc).unwrap_or_default()) }
+    };
+    Ok(Html(layout::page("Event", Nav::Events, main).into_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrowing_quotes_the_value_and_keeps_the_query() {
+        let url = narrowed("failed", "user.name", "a\"b");
+        let q: String = form_urlencoded::parse(url.trim_start_matches("/events?").as_bytes())
+            .find(|(k, _)| k == "q")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        assert_eq!(q, "(failed) and user.name=\"a\\\"b\"");
+        assert!(parse_query(&q).is_ok());
+    }
+}

@@ -1,0 +1,46 @@
+//! The frame of every page: the head (style sheet and script from
+//! rampart itself, nothing inline), the navigation, the main region.
+
+use maud::{html, Markup, DOCTYPE};
+
+/// Which entry of the navigation is the page's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Overview,
+    Alerts,
+    Events,
+    None,
+}
+
+/// A whole page.
+pub fn page(title: &str, nav: Nav, main: Markup) -> Markup {
+    let entry = |href: &str, name: &str, this: Nav| {
+        html! {
+            a href=(href) aria-current=[(nav == this).then_some("page")] { (name) }
+        }
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · rampart" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" { "rampart" }
+                    nav aria-label="Main" {
+                        (entry("/", "Overview", Nav::Overview))
+                        (entry("/alerts", "Alerts", Nav::Alerts))
+                        (entry("/events", "Events", Nav::Events))
+                    }
+                }
+                main #main { (main) }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `rampart serve`: the web console over the store (see `rampart_web`).
+//! Listens on 127.0.0.1 unless told otherwise; any other address needs a
+//! token, from `RAMPART_TOKEN` or a file, which every request must then
+//! carry.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use rampart_web::{Options, Token};
+
+use super::alerts::login;
+
+/// Arguments of `rampart serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on; any address but 127.0.0.1 or ::1
+    /// needs a token.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// A file holding the token requests must carry (at least 16
+    /// characters; the file's first line).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// Who triage steps are by when the form names no one [default: the
+    /// login name].
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+}
+
+/// The token: from the file asked for, else `RAMPART_TOKEN`.
+fn token(args: &ServeArgs) -> anyhow::Result<Option<Token>> {
+    let secret = match &args.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token file {}", path.display()))?;
+            Some(text.lines().next().unwrap_or_default().to_owned())
+        }
+        None => std::env::var("RAMPART_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    match secret {
+        Some(secret) => match Token::new(&secret) {
+            Ok(token) => Ok(Some(token)),
+            Err(e) => bail!("the token: {e}"),
+        },
+        None => Ok(None),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &ServeArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let options = Options {
+        listen: args.listen,
+        db: db.to_owned(),
+        token: token(args)?,
+        user: args.user.clone().unwrap_or_else(login),
+    };
+    let with_token = options.token.is_some();
+    rampart_web::serve(options, |bound| {
+        let note = if with_token {
+            " (requests need the token; open it once with ?token=...)"
+        } else {
+            ""
+        };
+        eprintln!("serving {} on http://{bound}/{note}", db.display());
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
