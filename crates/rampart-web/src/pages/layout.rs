@@ -9,6 +9,7 @@ pub enum Nav {
     Overview,
     Alerts,
     Events,
+    Rules,
     None,
 }
 
@@ -37,6 +38,7 @@ pub fn page(title: &str, nav: Nav, main: Markup) -> Markup {
                         (entry("/", "Overview", Nav::Overview))
                         (entry("/alerts", "Alerts", Nav::Alerts))
                         (entry("/events", "Events", Nav::Events))
+                        (entry("/rules", "Rules", Nav::Rules))
                     }
                 }
                 main #main { (main) }

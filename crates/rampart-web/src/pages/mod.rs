@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod events;
 pub mod layout;
 pub mod overview;
+pub mod rules;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

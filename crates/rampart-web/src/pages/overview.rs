@@ -292,7 +292,7 @@ fn details(board: &rampart_store::Board) -> Markup {
         };
     }
     html! {
-        div.table-wrap {
+        div.table-wrap tabindex="0" role="region" aria-label="Malicious events" {
             table.data {
                 caption { "Newest malicious events (" (board.details.len()) " of " (format::count(board.malicious)) ")" }
                 thead { tr {

@@ -9,9 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rampart_web::{Options, Token};
+use rampart_detect::Loaded;
+use rampart_web::{Options, RuleInfo, Token};
 
 use super::alerts::login;
+use super::rule_sources::{builtin_rules, load_rules};
 
 /// Arguments of `rampart serve`.
 #[derive(Debug, Args)]
@@ -28,6 +30,37 @@ pub struct ServeArgs {
     /// login name].
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
+    /// Sigma rules (files or folders) to list and describe alerts by,
+    /// beside the built-in pack: those the data was ingested with.
+    #[arg(long, value_name = "PATH")]
+    rules: Vec<PathBuf>,
+}
+
+/// The rules as the console shows them.
+fn rule_infos(loaded: Loaded) -> Vec<RuleInfo> {
+    let detections = loaded.rules.into_iter().map(|r| RuleInfo {
+        id: r.id,
+        title: r.title,
+        description: r.description,
+        level: r.level,
+        status: r.status,
+        author: r.author,
+        references: r.references,
+        tags: r.tags,
+        kind: "detection".into(),
+    });
+    let correlations = loaded.correlations.into_iter().map(|c| RuleInfo {
+        id: c.id,
+        title: c.title,
+        description: c.description,
+        level: c.level,
+        status: None,
+        author: c.author,
+        references: c.references,
+        tags: c.tags,
+        kind: c.kind.name().into(),
+    });
+    detections.chain(correlations).collect()
 }
 
 /// The token: from the file asked for, else `RAMPART_TOKEN`.
@@ -53,7 +86,13 @@ fn token(args: &ServeArgs) -> anyhow::Result<Option<Token>> {
 
 /// Runs the command.
 pub fn run(args: &ServeArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let mut loaded = builtin_rules();
+    loaded.extend(load_rules(&args.rules)?);
+    for error in &loaded.errors {
+        eprintln!("warning: a rule cannot be read: {error}");
+    }
     let options = Options {
+        rules: rule_infos(loaded),
         listen: args.listen,
         db: db.to_owned(),
         token: token(args)?,

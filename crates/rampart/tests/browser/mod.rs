@@ -30,6 +30,51 @@ pub fn available() -> bool {
     found
 }
 
+/// axe-core's script (`RAMPART_AXE`, or where scripts/install-servers.sh
+/// puts it); `None`, saying the check is skipped, when it is not there.
+pub fn axe() -> Option<String> {
+    let path = std::env::var_os("RAMPART_AXE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let tools = std::env::var_os("RAMPART_TOOLS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(&std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/rampart-tools")
+                });
+            tools.join("node_modules/axe-core/axe.min.js")
+        });
+    let script = std::fs::read_to_string(&path).ok();
+    if script.is_none() {
+        assert!(
+            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
+            "axe-core is not at {} (scripts/install-servers.sh)",
+            path.display()
+        );
+        eprintln!("skipped: axe-core not installed (scripts/install-servers.sh)");
+    }
+    script
+}
+
+/// The serious and critical accessibility violations axe finds on the
+/// page loaded, as `rule: nodes` lines.
+pub async fn accessibility(client: &Client, axe: &str) -> Vec<String> {
+    client.execute(axe, Vec::new()).await.unwrap();
+    let found = eval(
+        client,
+        "return axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']}).then(r => \
+         r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical') \
+         .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(' | ')))",
+    )
+    .await;
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A process killed when dropped.
 pub struct Running(Child);
 
@@ -40,12 +85,14 @@ impl Drop for Running {
     }
 }
 
-/// `rampart serve` over `db` on a free port, with `env` set; its address.
-pub fn serve(db: &Path, env: &[(&str, &str)]) -> (Running, String) {
+/// `rampart serve` over `db` on a free port, with `args` added and `env`
+/// set; its address.
+pub fn serve(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .arg("--db")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0", "--user", "tester"])
+        .args(args)
         .env_remove("RAMPART_DB")
         .env_remove("RAMPART_TOKEN")
         .envs(env.iter().copied())
