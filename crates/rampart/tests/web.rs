@@ -30,6 +30,7 @@ const FEED: [(&str, u32); 3] = [
 
 /// One IDS line as seed 001's generator writes it.
 struct Line {
+    /// Minutes after 16:00.
     minute: u32,
     level: &'static str,
     protocol: &'static str,
@@ -41,8 +42,10 @@ struct Line {
 impl Line {
     fn render(&self, second: u32) -> String {
         format!(
-            "2023-07-23 21:{:02}:{:02},000 - ids_logger_1 - {}_severity - {} - {}:40000 --> {}:443 - SYN - {}",
-            self.minute, second, self.level, self.protocol, self.source, self.destination, self.text
+            "2023-07-23 {:02}:{:02}:{:02},000 - ids_logger_1 - {}_severity - {} - {}:40000 --> {}:443 - SYN - {}",
+            16 + self.minute / 60,
+            self.minute % 60,
+            second, self.level, self.protocol, self.source, self.destination, self.text
         )
     }
 }
@@ -61,7 +64,7 @@ fn lines() -> Vec<Line> {
     };
     let mut lines: Vec<Line> = (0..240)
         .map(|_| Line {
-            minute: next(50) as u32,
+            minute: next(350) as u32,
             level: levels[next(10).min(3) as usize],
             protocol: protocols[next(5) as usize],
             source: format!("198.51.100.{}", next(60)),
@@ -71,7 +74,7 @@ fn lines() -> Vec<Line> {
         .collect();
     for (i, (ip, _)) in FEED.iter().enumerate() {
         lines.push(Line {
-            minute: 51 + i as u32,
+            minute: 351 + i as u32,
             level: "high",
             protocol: "TCP",
             source: (*ip).into(),
@@ -81,7 +84,7 @@ fn lines() -> Vec<Line> {
     }
     for (i, (ip, _)) in FEED.iter().take(2).enumerate() {
         lines.push(Line {
-            minute: 55 + i as u32,
+            minute: 355 + i as u32,
             level: "medium",
             protocol: "UDP",
             source: "10.0.0.7".into(),
@@ -90,7 +93,7 @@ fn lines() -> Vec<Line> {
         });
     }
     lines.push(Line {
-        minute: 58,
+        minute: 358,
         level: "critical",
         protocol: "HTTP",
         source: "45.148.10.81".into(),
