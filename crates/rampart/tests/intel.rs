@@ -2,26 +2,14 @@
 //! database that later runs check by themselves, `ioc-match` alerts folded
 //! per indicator, and seed 001's feed check.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+// Not every helper is used here.
+#[allow(dead_code)]
+mod common;
 
-/// `../shared`, from the environment or beside the workspace.
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RAMPART_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared"));
-    let path = root.join(sub);
-    if path.exists() {
-        Some(path)
-    } else {
-        println!("skipped: ../shared/{sub} absent");
-        None
-    }
-}
+use common::{shared, workspace};
 
 fn rampart(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rampart"))

@@ -237,3 +237,105 @@ fn form_urlencoded_pair(key: &str, value: &str) -> String {
         .collect();
     format!("{key}={escaped}")
 }
+
+#[test]
+fn seed_001s_ids_log_and_feed_give_the_figures_seed_001_computes() {
+    let (Some(log), Some(feed)) = (
+        common::shared("seed-data/seed1/ids.log"),
+        common::shared("seed-data/seed1/ipsum_head300.txt"),
+    ) else {
+        return;
+    };
+    // Seed 001's lines, its README's planted line, and feed addresses
+    // planted as destinations too, so that both sides match.
+    let feed_text = std::fs::read_to_string(&feed).unwrap();
+    let bad: std::collections::BTreeSet<&str> = feed_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let planted_destinations: Vec<&str> = bad.iter().copied().take(2).collect();
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("2026-02-06 12:00:00,000 - ids_logger_1 - high_severity - TCP - 213.209.159.158:4444 --> 10.0.0.10:80 - SYN - Malicious traffic\n");
+    for ip in &planted_destinations {
+        text.push_str(&format!(
+            "2026-02-06 12:05:00,000 - ids_logger_1 - medium_severity - UDP - 10.0.0.7:5353 --> {ip}:53 - ACK - Command and control\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let planted = dir.path().join("ids.log");
+    std::fs::write(&planted, &text).unwrap();
+    let db = dir.path().join("r.db");
+    ok(rampart(
+        &db,
+        &[
+            "ingest",
+            "-q",
+            "--intel",
+            feed.to_str().unwrap(),
+            planted.to_str().unwrap(),
+        ],
+    ));
+
+    // Seed 001's figures, from its lines: severity without `_severity`,
+    // the line's protocol, malicious when either address is in the feed.
+    let mut events = 0u64;
+    let mut malicious = 0u64;
+    let mut sources = std::collections::BTreeSet::new();
+    let mut levels: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut protocols: std::collections::BTreeMap<String, u64> = Default::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let parts: Vec<&str> = line.split(" - ").collect();
+        let (level, protocol, flow) = (parts[2], parts[3], parts[4]);
+        let (src, dst) = flow.split_once(" --> ").unwrap();
+        let ip = |end: &str| end.rsplit_once(':').unwrap().0.to_owned();
+        let (src, dst) = (ip(src), ip(dst));
+        events += 1;
+        *levels
+            .entry(level.trim_end_matches("_severity").to_owned())
+            .or_default() += 1;
+        *protocols.entry(protocol.to_owned()).or_default() += 1;
+        if bad.contains(src.as_str()) || bad.contains(dst.as_str()) {
+            malicious += 1;
+            sources.insert(src);
+        }
+    }
+    assert!(malicious >= 3, "the planted lines match the feed");
+
+    let (_server, url) = browser::serve(&db, &[], &[]);
+    let body = answer(agent().get(&format!("{url}/api/overview?range=all")).call()).1;
+    let shown: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(shown["events"], events);
+    assert_eq!(shown["malicious_events"], malicious);
+    assert_eq!(shown["benign_events"], events - malicious);
+    assert_eq!(shown["malicious_sources"], sources.len() as u64);
+    let pairs = |key: &str| -> std::collections::BTreeMap<String, u64> {
+        shown[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["value"].as_str().unwrap().to_owned(),
+                    p["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(pairs("severity"), levels);
+    assert_eq!(pairs("protocol"), protocols);
+    let top: Vec<&str> = shown["top_malicious_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(top.contains(&"213.209.159.158"), "{top:?}");
+    let heat: u64 = shown["heatmap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(heat, malicious, "the heatmap holds every malicious event");
+}

@@ -1,7 +1,7 @@
 //! What the tests that run the binary over a database share: running it,
 //! sshd logs to feed it, and storing them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the binary over the database `db`, whatever the environment says.
@@ -48,4 +48,24 @@ pub fn ingest(db: &Path, path: &Path) -> String {
         &["ingest", "--year", "2025", "-q", path.to_str().unwrap()],
     );
     ok(out)
+}
+
+/// The workspace's root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `../shared/<sub>`, from `RAMPART_SHARED` or beside the workspace; says
+/// the test is skipped when it is absent.
+pub fn shared(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("RAMPART_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared"));
+    let path = root.join(sub);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("skipped: ../shared/{sub} absent");
+        None
+    }
 }
