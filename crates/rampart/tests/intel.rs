@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-// Not every helper is used here.
-#[allow(dead_code)]
 mod common;
 
 use common::{shared, workspace};

@@ -6,7 +6,6 @@
 // Not every helper is used here.
 #[allow(dead_code)]
 mod browser;
-#[allow(dead_code)]
 mod common;
 
 use std::path::Path;

@@ -9,8 +9,6 @@
 //! violation reports both show.
 
 mod browser;
-// Not every helper is used here.
-#[allow(dead_code)]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,8 @@
 //! What the tests that run the binary over a database share: running it,
-//! sshd logs to feed it, and storing them.
+//! sshd logs to feed it, storing them, and finding ../shared.
+
+// Each test crate uses some of these helpers.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
