@@ -2,9 +2,11 @@
 //! data: a time range and, optionally, severity labels, protocols,
 //! datasets and hosts. Totals, distributions, the timeline and the
 //! confidence × severity heatmap add up the hourly counts of
-//! `event_facets` (see `facets`); the lists of malicious events and their
-//! sources read the malicious events alone through their own index; only
-//! the top destinations read the slice's events.
+//! `event_facets` (see `facets`), the most targeted destinations those of
+//! `destination_hours` (see `destinations`); the lists of malicious events
+//! and their sources read the malicious events alone through their own
+//! index. Only a slice that picks severity labels or protocols reads its
+//! events for the top destinations.
 //!
 //! A slice's range is whole hours (its start rounded down, its end up), so
 //! that every panel counts the same events. Alerts have a level, not a
@@ -298,16 +300,17 @@ impl Store {
             })
         };
 
-        let alert_counts = format!(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM alerts WHERE {}",
-            alerts.sql
-        );
-        let (all_alerts, open): (i64, i64) = self
-            .conn
-            .prepare_cached(&alert_counts)?
-            .query_row(params_from_iter(&alerts.values), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        // Two counts, each read from an index alone (the open ones from
+        // `(status, time, severity)`): one count with a filter on status
+        // would read every alert's row.
+        let count_alerts = |clause: &Clause| -> Result<i64, StoreError> {
+            Ok(self
+                .conn
+                .prepare_cached(&format!("SELECT count(*) FROM alerts WHERE {}", clause.sql))?
+                .query_row(params_from_iter(&clause.values), |r| r.get(0))?)
+        };
+        let all_alerts = count_alerts(&alerts)?;
+        let open = count_alerts(&slice.alerts().and("status = 'open'"))?;
 
         let events_clause = slice.events();
         let malicious_clause = slice.events().and("threat IS NOT NULL");
@@ -319,14 +322,37 @@ impl Store {
             ))?
             .query_row(params_from_iter(&malicious_clause.values), |r| r.get(0))?;
         let top_destinations = {
-            let clause = events_clause.and("destination_ip IS NOT NULL");
-            let sql = format!(
-                "SELECT destination_ip, count(*) AS n FROM events WHERE {}
-                 GROUP BY destination_ip ORDER BY n DESC, destination_ip LIMIT {TOP}",
-                clause.sql
-            );
+            // From the hourly counts, unless the slice picks labels or
+            // protocols, which they do not keep: then from its events.
+            let (sql, values) = if slice.levels.is_empty() && slice.protocols.is_empty() {
+                let clause = Clause::new(
+                    "hour >= ? AND hour < ?",
+                    [Value::Integer(first), Value::Integer(end)],
+                )
+                .any_of("dataset", &slice.datasets)
+                .any_of("host", &slice.hosts)
+                .and("destination_ip <> ''");
+                (
+                    format!(
+                        "SELECT destination_ip, sum(n) AS total FROM destination_hours WHERE {}
+                         GROUP BY destination_ip ORDER BY total DESC, destination_ip LIMIT {TOP}",
+                        clause.sql
+                    ),
+                    clause.values,
+                )
+            } else {
+                let clause = events_clause.and("destination_ip IS NOT NULL");
+                (
+                    format!(
+                        "SELECT destination_ip, count(*) AS n FROM events WHERE {}
+                         GROUP BY destination_ip ORDER BY n DESC, destination_ip LIMIT {TOP}",
+                        clause.sql
+                    ),
+                    clause.values,
+                )
+            };
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(&clause.values), |r| {
+            let rows = stmt.query_map(params_from_iter(&values), |r| {
                 Ok((r.get(0)?, count(r.get(1)?)))
             })?;
             rows.collect::<Result<_, _>>()?
@@ -725,11 +751,13 @@ mod tests {
         let board = store.board(&everything).unwrap();
         assert_eq!((board.events, board.malicious), (0, 0));
         assert!(board.by_level.is_empty() && board.heatmap.is_empty());
-        let left: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM event_facets", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(left, 0);
+        for table in ["event_facets", "destination_hours"] {
+            let left: i64 = store
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(left, 0, "{table}");
+        }
     }
 
     #[test]

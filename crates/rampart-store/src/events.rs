@@ -12,6 +12,7 @@ use rampart_event::{Event, ValueRef};
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlValue};
 use rusqlite::{params, Transaction};
 
+use crate::destinations;
 use crate::facets::{self, Facets, BENIGN};
 use crate::StoreError;
 
@@ -199,6 +200,7 @@ pub(crate) fn insert(
 ) -> Result<u64, StoreError> {
     let mut counts: HashMap<(&str, i64), i64> = HashMap::new();
     let mut cells: HashMap<(i64, [&str; 4], i64), i64> = HashMap::new();
+    let mut targets: HashMap<(i64, [&str; 3]), i64> = HashMap::new();
     let mut row = tx.prepare_cached(
         "INSERT INTO events (id, time, stored, dataset, host, source_ip, destination_ip,
              user_name, event_code, severity, line, doc, level, protocol, threat)
@@ -242,6 +244,10 @@ pub(crate) fn insert(
             *cells
                 .entry((hour, dims, e.threat.unwrap_or(BENIGN)))
                 .or_default() += 1;
+            if e.columns[3] != NONE {
+                let target = [events.str(e.columns[3]), dims[0], dims[1]];
+                *targets.entry((hour, target)).or_default() += 1;
+            }
         }
     }
     count(
@@ -258,6 +264,13 @@ pub(crate) fn insert(
             .map(|((hour, [d, h, l, p], c), n)| {
                 ((hour, d.into(), h.into(), l.into(), p.into(), c), n)
             })
+            .collect(),
+    )?;
+    destinations::count(
+        tx,
+        &targets
+            .into_iter()
+            .map(|((hour, [ip, d, h]), n)| ((hour, ip.into(), d.into(), h.into()), n))
             .collect(),
     )?;
     Ok(added)

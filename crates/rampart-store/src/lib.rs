@@ -9,6 +9,7 @@ mod alerts;
 mod checkpoint;
 mod commit;
 mod dashboard;
+mod destinations;
 mod events;
 mod facets;
 mod feeds;

@@ -293,6 +293,21 @@ const MIGRATIONS: &[&str] = &[
         coalesce(dataset, ''), coalesce(host, ''), coalesce(level, ''), coalesce(protocol, ''),
         coalesce(threat, -1), count(*)
     FROM events GROUP BY 1, 2, 3, 4, 5, 6;",
+    // 8: events counted per hour and destination (see `destinations`), for
+    // the dashboard's most targeted destinations.
+    "CREATE TABLE destination_hours (
+        hour INTEGER NOT NULL,
+        destination_ip TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        host TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (hour, destination_ip, dataset, host)
+    ) WITHOUT ROWID;
+    INSERT INTO destination_hours (hour, destination_ip, dataset, host, n)
+    SELECT CASE WHEN time IS NULL THEN -1
+             ELSE (time - (time % 3600000000 + 3600000000) % 3600000000) / 3600000000 END,
+        destination_ip, coalesce(dataset, ''), coalesce(host, ''), count(*)
+    FROM events WHERE destination_ip IS NOT NULL GROUP BY 1, 2, 3, 4;",
 ];
 
 /// Brings the schema up to date.

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rusqlite::params;
 
+use crate::destinations;
 use crate::events::{count, hour_of};
 use crate::facets::{self, Cell};
 
@@ -56,10 +57,11 @@ impl Store {
         let mut pruned = Pruned::default();
         loop {
             let tx = self.conn.transaction()?;
-            let rows: Vec<(i64, Option<i64>, Cell)> = tx
+            let rows: Vec<(i64, Option<i64>, Cell, Option<String>)> = tx
                 .prepare_cached(
                     "SELECT id, time, coalesce(dataset, ''), coalesce(host, ''),
-                         coalesce(level, ''), coalesce(protocol, ''), coalesce(threat, -1)
+                         coalesce(level, ''), coalesce(protocol, ''), coalesce(threat, -1),
+                         destination_ip
                      FROM events WHERE stored < ?1 LIMIT ?2",
                 )?
                 .query_map(params![cut, CHUNK], |r| {
@@ -72,18 +74,24 @@ impl Store {
                         r.get(5)?,
                         r.get(6)?,
                     );
-                    Ok((r.get(0)?, time, cell))
+                    Ok((r.get(0)?, time, cell, r.get(7)?))
                 })?
                 .collect::<Result<_, _>>()?;
             let mut gone: HashMap<(String, i64), i64> = HashMap::new();
             let mut cells: HashMap<Cell, i64> = HashMap::new();
-            for (_, time, cell) in &rows {
+            let mut targets: HashMap<destinations::Key, i64> = HashMap::new();
+            for (_, time, cell, destination) in &rows {
                 *gone.entry((cell.1.clone(), hour_of(*time))).or_default() -= 1;
                 *cells.entry(cell.clone()).or_default() -= 1;
+                if let Some(ip) = destination {
+                    let key = (cell.0, ip.clone(), cell.1.clone(), cell.2.clone());
+                    *targets.entry(key).or_default() -= 1;
+                }
             }
             count(&tx, &gone)?;
             facets::count(&tx, &cells)?;
-            let ids: Vec<i64> = rows.into_iter().map(|(id, _, _)| id).collect();
+            destinations::count(&tx, &targets)?;
+            let ids: Vec<i64> = rows.into_iter().map(|(id, _, _, _)| id).collect();
             {
                 let mut text = tx.prepare_cached("DELETE FROM events_text WHERE rowid = ?1")?;
                 let mut row = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;

@@ -12,8 +12,8 @@ use rampart_store::{Store, StoreError};
 /// Connections kept open between requests.
 const MOST: usize = 8;
 
-/// The pool.
-#[derive(Debug)]
+/// The pool (a clone shares it).
+#[derive(Debug, Clone)]
 pub struct Readers {
     db: PathBuf,
     idle: Arc<Mutex<Vec<Store>>>,

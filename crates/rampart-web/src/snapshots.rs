@@ -1,8 +1,10 @@
 //! Overviews shared between browsers: the overview of one view is worked
 //! out at most once per [`FRESH`] however many browsers refresh it, and
-//! each browser asking meanwhile gets the same one. A view being worked
-//! out holds its own lock, so fifty browsers asking at once cause one
-//! reading of the store, not fifty; other views are not held up. At most
+//! each browser asking meanwhile gets the same one. Once a view has been
+//! read, a browser finding it stale gets it at once while it is read
+//! again in the background, so no browser waits for a reading of a large
+//! store except the first to ask for a view; fifty browsers asking at once
+//! cause one reading, not fifty, and other views are not held up. At most
 //! [`MOST_VIEWS`] views are kept, the least recently asked for going
 //! first.
 
@@ -38,6 +40,8 @@ pub struct Snapshot {
 #[derive(Debug, Default)]
 struct Slot {
     latest: Option<(Instant, Arc<Snapshot>)>,
+    /// Whether it is being read again in the background.
+    refreshing: bool,
 }
 
 /// A view's slot, and when it was last asked for.
@@ -72,32 +76,48 @@ impl Boards {
             entry.0 = Instant::now();
             entry.1.clone()
         };
-        let mut slot = slot.lock().await;
-        if let Some((at, snapshot)) = &slot.latest {
-            if at.elapsed() < FRESH {
-                return Ok(snapshot.clone());
+        let mut guard = slot.lock().await;
+        if let Some((at, snapshot)) = &guard.latest {
+            let snapshot = snapshot.clone();
+            if at.elapsed() >= FRESH && !guard.refreshing {
+                guard.refreshing = true;
+                let (slot, readers, view) = (slot.clone(), readers.clone(), view.clone());
+                tokio::spawn(async move {
+                    let read = read(view, &readers).await;
+                    let mut guard = slot.lock().await;
+                    guard.refreshing = false;
+                    // A failed reading leaves the last one shown; the next
+                    // request tries again.
+                    if let Ok(snapshot) = read {
+                        guard.latest = Some((Instant::now(), Arc::new(snapshot)));
+                    }
+                });
             }
+            return Ok(snapshot);
         }
-        let wanted = view.clone();
-        let snapshot = Arc::new(
-            readers
-                .read(move |store| {
-                    store.snapshot(|store| {
-                        let now = Timestamp::now();
-                        let extent = store.extent()?;
-                        let period = wanted.period(&extent, now);
-                        let slice = wanted.slice(&extent, now);
-                        Ok(Snapshot {
-                            board: store.board(&slice)?,
-                            choices: store.choices(slice.since, slice.until)?,
-                            extent,
-                            period,
-                        })
-                    })
-                })
-                .await?,
-        );
-        slot.latest = Some((Instant::now(), snapshot.clone()));
+        // The first reading of a view: whoever asks meanwhile waits for it.
+        let snapshot = Arc::new(read(view.clone(), readers).await?);
+        guard.latest = Some((Instant::now(), snapshot.clone()));
         Ok(snapshot)
     }
+}
+
+/// Reads the overview of `view` over one view of the data.
+async fn read(view: View, readers: &Readers) -> Result<Snapshot, StoreError> {
+    readers
+        .read(move |store| {
+            store.snapshot(|store| {
+                let now = Timestamp::now();
+                let extent = store.extent()?;
+                let period = view.period(&extent, now);
+                let slice = view.slice(&extent, now);
+                Ok(Snapshot {
+                    board: store.board(&slice)?,
+                    choices: store.choices(slice.since, slice.until)?,
+                    extent,
+                    period,
+                })
+            })
+        })
+        .await
 }

@@ -4,7 +4,7 @@
 //! destinations, the malicious sources, the confidence × severity
 //! heatmap), then the malicious events themselves. The filters live in
 //! the URL; the panels are a fragment of their own, which the page's
-//! script fetches again every two seconds (an unchanged fragment costs a
+//! script fetches again every second (an unchanged fragment costs a
 //! `304`).
 
 use std::hash::{Hash, Hasher};
