@@ -144,39 +144,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many events `query` finds in each of `bars` bars of `width`
-    /// from `start` (events outside them are not counted).
-    pub fn histogram(
-        &self,
-        query: &EventQuery,
-        start: Timestamp,
-        width: jiff::SignedDuration,
-        bars: usize,
-    ) -> Result<Vec<u64>, StoreError> {
-        let (condition, mut params) = query.condition(&|w| self.word_docs(w))?;
-        let width = (width.as_micros() as i64).max(1);
-        params.push(start.as_microsecond().into());
-        let at = params.len();
-        params.push(width.into());
-        let sql = format!(
-            "SELECT (time - ?{at}) / ?{} AS bar, count(*) FROM events
-             WHERE {condition} AND time >= ?{at} GROUP BY bar",
-            at + 1
-        );
-        let mut counts = vec![0; bars];
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(params), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (bar, n) = row?;
-            if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
-                *slot += n.max(0) as u64;
-            }
-        }
-        Ok(counts)
-    }
-
     /// How many events `query` finds per value of `field`, most first
     /// (at most `top` values; events without the field count under none).
     pub fn count_by(

@@ -1,10 +1,12 @@
 //! Event search: the query language of `rampart events` in a search box
 //! (a query that does not read is shown with a mark under the column where
 //! it went wrong), the newest matching events with a histogram of when
-//! they happened, the top values of the common fields (a click narrows the
-//! search to one), and each event's page with its whole ECS document and
+//! they happened and the top values of the common fields (a click narrows
+//! the search to one), both counted over the newest [`SAMPLE`] matches so
+//! that a search matching millions answers as fast as a narrow one, and each event's page with its whole ECS document and
 //! its original line.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
@@ -22,9 +24,12 @@ use crate::format;
 use crate::App;
 
 /// Events a search lists.
-const PAGE: u64 = 100;
+const PAGE: usize = 100;
+/// The newest matches the histogram and the top values are drawn from: a
+/// search matching millions of events answers in the time of this many.
+const SAMPLE: usize = 2000;
 /// Values shown per field.
-const TOP_VALUES: u64 = 8;
+const TOP_VALUES: usize = 8;
 /// The fields whose top values are shown.
 const FACETS: [&str; 6] = [
     "event.dataset",
@@ -40,10 +45,73 @@ type TopValues = Vec<(Option<String>, u64)>;
 
 /// What a search found.
 struct Found {
+    /// The newest matches, at most [`PAGE`].
     events: Vec<StoredEvent>,
+    /// Matches read for the histogram and the top values, and whether
+    /// there may be more.
+    sampled: usize,
+    more: bool,
     timeline: Option<Timeline>,
     facets: Vec<(&'static str, TopValues)>,
     range: Option<(Timestamp, Timestamp)>,
+}
+
+/// The histogram over `range` and the top values of [`FACETS`] of the
+/// newest matches, and the first page of them.
+fn summarise(mut matches: Vec<StoredEvent>, range: Option<(Timestamp, Timestamp)>) -> Found {
+    let timeline = range.map(|(since, until)| {
+        let width = bucket_for(until.duration_since(since));
+        let w = (width.as_micros() as i64).max(1);
+        let start = since.as_microsecond().div_euclid(w) * w;
+        let bars = ((until.as_microsecond() - start + w - 1) / w).max(1) as usize;
+        let mut counts = vec![0u64; bars];
+        for t in matches.iter().filter_map(|e| e.time) {
+            let bar = (t.as_microsecond() - start).div_euclid(w);
+            if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
+                *slot += 1;
+            }
+        }
+        Timeline {
+            start: Timestamp::from_microsecond(start).unwrap_or(since),
+            bucket: width,
+            counts,
+        }
+    });
+    let docs: Vec<Json> = matches
+        .iter()
+        .map(|e| serde_json::from_str(&e.doc).unwrap_or(Json::Null))
+        .collect();
+    let facets = FACETS
+        .iter()
+        .filter_map(|field| {
+            let pointer = format!("/{}", field.replace('.', "/"));
+            let mut counts: HashMap<Option<String>, u64> = HashMap::new();
+            for doc in &docs {
+                let value = doc.pointer(&pointer).map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                *counts.entry(value).or_default() += 1;
+            }
+            if counts.keys().all(Option::is_none) {
+                return None;
+            }
+            let mut top: TopValues = counts.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            top.truncate(TOP_VALUES);
+            Some((*field, top))
+        })
+        .collect();
+    let sampled = matches.len();
+    matches.truncate(PAGE);
+    Found {
+        events: matches,
+        sampled,
+        more: sampled == SAMPLE,
+        timeline,
+        facets,
+        range,
+    }
 }
 
 /// `GET /events`.
@@ -68,73 +136,25 @@ pub async fn search(
         Ok(expr) => {
             let expr = expr.clone();
             let view = view.clone();
-            Some(
-                app.readers
-                    .read(move |store| {
-                        store.snapshot(|store| {
-                            let extent = store.extent()?;
-                            let range = extent
-                                .range
-                                .map(|_| view.slice(&extent, Timestamp::now()))
-                                .map(|s| (s.since, s.until));
-                            let query = EventQuery {
-                                expr,
-                                since: range.map(|r| r.0),
-                                until: range.map(|r| r.1),
-                                limit: Some(PAGE),
-                                as_read: false,
-                            };
-                            let events = store.events(&query)?;
-                            let timeline = match range {
-                                Some((since, until)) => {
-                                    let width = bucket_for(until.duration_since(since));
-                                    let w = width.as_micros() as i64;
-                                    let start = since.as_microsecond().div_euclid(w) * w;
-                                    let bars = ((until.as_microsecond() - start + w - 1) / w).max(1)
-                                        as usize;
-                                    let start = Timestamp::from_microsecond(start)
-                                        .map_err(|e| rampart_store::StoreError(e.to_string()))?;
-                                    let counts = store.histogram(
-                                        &EventQuery {
-                                            limit: None,
-                                            ..query.clone()
-                                        },
-                                        start,
-                                        width,
-                                        bars,
-                                    )?;
-                                    Some(Timeline {
-                                        start,
-                                        bucket: width,
-                                        counts,
-                                    })
-                                }
-                                None => None,
-                            };
-                            let mut facets = Vec::new();
-                            for field in FACETS {
-                                let counts = store.count_by(
-                                    &EventQuery {
-                                        limit: None,
-                                        ..query.clone()
-                                    },
-                                    field,
-                                    TOP_VALUES,
-                                )?;
-                                if counts.iter().any(|(v, _)| v.is_some()) {
-                                    facets.push((field, counts));
-                                }
-                            }
-                            Ok(Found {
-                                events,
-                                timeline,
-                                facets,
-                                range,
-                            })
-                        })
-                    })
-                    .await?,
-            )
+            let sample = app
+                .readers
+                .read(move |store| {
+                    let extent = store.extent()?;
+                    let range = extent
+                        .range
+                        .map(|_| view.slice(&extent, Timestamp::now()))
+                        .map(|s| (s.since, s.until));
+                    let query = EventQuery {
+                        expr,
+                        since: range.map(|r| r.0),
+                        until: range.map(|r| r.1),
+                        limit: Some(SAMPLE as u64),
+                        as_read: false,
+                    };
+                    Ok((store.events(&query)?, range))
+                })
+                .await?;
+            Some(summarise(sample.0, sample.1))
         }
     };
     let main = html! {
@@ -195,6 +215,10 @@ fn results(text: &str, found: &Found) -> Markup {
     html! {
         @if let Some((since, until)) = found.range {
             p.range-note { "From " (format::time(since)) " to " (format::time(until)) " UTC." }
+        }
+        @if found.more {
+            p.range-note { "The histogram and the top values count the newest "
+                (format::count(found.sampled as u64)) " matches; narrow the search or the range to count them all." }
         }
         @if let Some(timeline) = &found.timeline {
             div.panel.wide {
