@@ -239,6 +239,19 @@ pub struct StoredAlert {
     pub doc: String,
 }
 
+impl StoredAlert {
+    /// What the alert is about: its group's fields and values
+    /// (`source.ip`, `host.name`, ...), as its JSON holds them.
+    pub fn group(&self) -> Vec<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(&self.doc).unwrap_or_default();
+        doc["group"].as_object().map_or_else(Vec::new, |g| {
+            g.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+    }
+}
+
 /// One triage step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {

@@ -23,6 +23,8 @@ mod runs;
 mod sources;
 mod state;
 mod suppressions;
+#[cfg(test)]
+mod testing;
 mod vt_cache;
 
 use std::path::Path;
@@ -42,7 +44,7 @@ pub use period::{Period, DAY};
 pub use query::{parse as parse_query, EventQuery, Expr, Filter, Op, QueryError, StoredEvent};
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
-pub use suppressions::StoredSuppression;
+pub use suppressions::{Beside, StoredSuppression, Triaged};
 pub use vt_cache::CachedAnswer;
 
 /// Now, in microseconds since the epoch, as times are stored.

@@ -371,7 +371,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::{Commit, NewAlert};
-    use rampart_detect::Alert;
     use rampart_event::{Event, Origin};
 
     /// 2025-03-14T00:00:00Z, in seconds.
@@ -389,30 +388,7 @@ mod tests {
         if !ip.is_empty() {
             group.push(("source.ip".to_owned(), ip.to_owned()));
         }
-        NewAlert {
-            alert: Alert {
-                id: format!("a{n:05}"),
-                rule_id: rule.to_owned(),
-                title: format!("{rule} #{n}"),
-                author: None,
-                references: Vec::new(),
-                severity: level,
-                timestamp: Some(at(secs)),
-                first_seen: Some(at(secs)),
-                last_seen: Some(at(secs)),
-                count: 1,
-                group,
-                mitre: Vec::new(),
-                tags: Vec::new(),
-                matched: Vec::new(),
-                events: Vec::new(),
-                origin: rampart_detect::alert::Origin {
-                    path: "t.log".into(),
-                    line: n + 1,
-                },
-            },
-            events: Vec::new(),
-        }
+        crate::testing::alert(&format!("a{n:05}"), rule, level, at(secs), group)
     }
 
     const LEVELS: [Level; 5] = [
@@ -560,7 +536,11 @@ mod tests {
                         .max_by_key(|k| k.2)
                         .unwrap();
                     let title = known.iter().position(|k| std::ptr::eq(k, *newest)).unwrap();
-                    assert_eq!(rule.title, format!("{} #{title}", rule.rule_id), "{what}");
+                    assert_eq!(
+                        rule.title,
+                        format!("{} a{title:05}", rule.rule_id),
+                        "{what}"
+                    );
                 }
                 assert_eq!(
                     store.top_sources(&filter, 2).unwrap(),

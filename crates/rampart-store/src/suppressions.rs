@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
-use crate::{now_micros, Store, StoreError};
+use crate::{now_micros, Status, Store, StoreError, StoredAlert, Triage};
 
 /// A suppression kept in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +105,78 @@ impl Store {
     }
 }
 
+/// What a false positive does beside its status (`rampart alerts fp
+/// --suppress --deactivate-ioc`, and the console's triage form).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Beside {
+    /// Silence the alert's rule for its group.
+    pub suppress: bool,
+    /// Switch the alert's indicator off in the IOC database.
+    pub deactivate_ioc: bool,
+}
+
+/// What a triage step did.
+#[derive(Debug, Clone)]
+pub struct Triaged {
+    /// The alert as it now stands.
+    pub alert: StoredAlert,
+    /// The suppression made, by number.
+    pub suppression: Option<i64>,
+    /// The indicator switched off, and how many entries of it.
+    pub deactivated: Option<(String, u64)>,
+}
+
+impl Store {
+    /// Applies `step` to the alert `id` as `user` with `note`, then what a
+    /// false positive does beside it; refused beside any other step, and
+    /// switching an indicator off is refused for an alert that names none.
+    pub fn triage_beside(
+        &mut self,
+        id: &str,
+        step: &Triage,
+        (user, note): (&str, Option<&str>),
+        beside: Beside,
+    ) -> Result<Triaged, StoreError> {
+        let false_positive = *step == Triage::Set(Status::FalsePositive);
+        if !false_positive && beside != Beside::default() {
+            return Err(StoreError(
+                "silencing a rule or switching an indicator off goes with a false positive".into(),
+            ));
+        }
+        let group = self
+            .alert(id)?
+            .ok_or_else(|| StoreError(format!("no alert {id}")))?
+            .group();
+        let indicator = group
+            .iter()
+            .find(|(k, _)| k == "indicator")
+            .map(|(_, v)| v.clone());
+        if beside.deactivate_ioc && indicator.is_none() {
+            return Err(StoreError(format!(
+                "{id} is not an ioc-match alert: it names no indicator"
+            )));
+        }
+        let alert = self.triage(id, step, user, note)?;
+        let suppression = if beside.suppress {
+            Some(self.add_suppression(&alert.rule_id, &group, (Some(&alert.id), user, note))?)
+        } else {
+            None
+        };
+        let deactivated = match indicator.filter(|_| beside.deactivate_ioc) {
+            Some(value) => {
+                let n = self.deactivate_ioc(&value)?;
+                Some((value, n))
+            }
+            None => None,
+        };
+        Ok(Triaged {
+            alert,
+            suppression,
+            deactivated,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Store;
@@ -123,5 +195,64 @@ mod tests {
         assert!(store.remove_suppression(id).unwrap());
         assert!(!store.remove_suppression(id).unwrap());
         assert!(store.suppressions().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_false_positive_can_silence_its_group_and_switch_its_indicator_off() {
+        use crate::{Beside, Commit, Status, Triage};
+        use rampart_detect::Level;
+        let mut store = Store::in_memory().unwrap();
+        let at = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        let indicator = vec![("indicator".to_owned(), "203.0.113.7".to_owned())];
+        let plain = vec![("source.ip".to_owned(), "10.0.0.5".to_owned())];
+        let mut commit = Commit::default();
+        commit.alerts.push(crate::testing::alert(
+            "ioc1",
+            "ioc-match",
+            Level::High,
+            at,
+            indicator,
+        ));
+        commit.alerts.push(crate::testing::alert(
+            "scan1",
+            "port-scan",
+            Level::Low,
+            at,
+            plain,
+        ));
+        store.commit(&mut commit).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO iocs (kind, value, source, added, updated)
+                 VALUES ('ip', '203.0.113.7', 'feed.txt', 'x', 'x')",
+                [],
+            )
+            .unwrap();
+        let fp = Triage::Set(Status::FalsePositive);
+        let both = Beside {
+            suppress: true,
+            deactivate_ioc: true,
+        };
+        // Beside another step, or switching off what a plain alert does
+        // not name, is refused before anything changes.
+        let ack = Triage::Set(Status::Acknowledged);
+        assert!(store
+            .triage_beside("scan1", &ack, ("ana", None), both)
+            .is_err());
+        assert!(store
+            .triage_beside("scan1", &fp, ("ana", None), both)
+            .is_err());
+        assert_eq!(store.alert("scan1").unwrap().unwrap().status, "open");
+        assert!(store.history("scan1").unwrap().is_empty());
+        let done = store
+            .triage_beside("ioc1", &fp, ("ana", Some("our scanner")), both)
+            .unwrap();
+        assert_eq!(done.alert.status, "false-positive");
+        assert!(done.suppression.is_some());
+        assert_eq!(done.deactivated, Some(("203.0.113.7".to_owned(), 1)));
+        let made = store.suppressions().unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].rule_id, "ioc-match");
     }
 }

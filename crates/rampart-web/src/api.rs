@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jiff::Timestamp;
-use rampart_store::{parse_query, EventQuery, Step, StoredAlert, Timeline};
+use rampart_store::{parse_query, Beside, EventQuery, Step, StoredAlert, Timeline};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -160,10 +160,15 @@ pub struct TriageBody {
     note: String,
     #[serde(default)]
     user: String,
+    #[serde(default)]
+    suppress: bool,
+    #[serde(default)]
+    deactivate_ioc: bool,
 }
 
 /// `POST /api/alerts/{id}/triage`: `{"action": ..., "assignee": ...,
-/// "note": ..., "user": ...}` with the token as a bearer header.
+/// "note": ..., "user": ..., "suppress": false, "deactivate_ioc": false}`
+/// with the token as a bearer header.
 pub async fn triage(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -188,12 +193,16 @@ pub async fn triage(
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| app.user.clone());
     let note = Some(bounded(&body.note, 4000)).filter(|n| !n.is_empty());
+    let beside = Beside {
+        suppress: body.suppress,
+        deactivate_ioc: body.deactivate_ioc,
+    };
     match app
         .readers
-        .read(move |store| store.triage(&id, &step, &user, note.as_deref()))
+        .read(move |store| store.triage_beside(&id, &step, (&user, note.as_deref()), beside))
         .await
     {
-        Ok(alert) => Json(alert_json(&alert)).into_response(),
+        Ok(done) => Json(alert_json(&done.alert)).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.0),
     }
 }

@@ -179,10 +179,27 @@ fn refuse(status: StatusCode, why: &'static str) -> Response {
 
 /// The middleware every request passes.
 pub async fn check(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let guard = &app.guard;
+    match refusal(&app.guard, &request) {
+        Some(refused) => {
+            // The request's body is read (up to a bound) before the answer,
+            // so that a client still sending it is not cut off mid-way and
+            // gets the answer rather than a reset connection.
+            let _ = axum::body::to_bytes(request.into_body(), DRAINED).await;
+            with_headers(refused)
+        }
+        None => with_headers(next.run(request).await),
+    }
+}
+
+/// The most of a refused request's body read before answering.
+const DRAINED: usize = 64 * 1024;
+
+/// The answer to a request the checks refuse; `None` for one they let
+/// through.
+fn refusal(guard: &Guard, request: &Request) -> Option<Response> {
     let headers = request.headers();
     if !guard.right_host(headers) {
-        return with_headers(refuse(
+        return Some(refuse(
             StatusCode::MISDIRECTED_REQUEST,
             "this console answers to the address it listens on only",
         ));
@@ -193,22 +210,22 @@ pub async fn check(State(app): State<Arc<App>>, request: Request, next: Next) ->
             if request.method() == Method::GET
                 && guard.token.as_ref().is_some_and(|t| t.matches(&given))
             {
-                return with_headers(remember_token(&given, request.uri().path()));
+                return Some(remember_token(&given, request.uri().path()));
             }
         }
-        return with_headers(refuse(
+        return Some(refuse(
             StatusCode::UNAUTHORIZED,
             "this console needs its token: open it once with ?token=...",
         ));
     }
     let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
     if changes && !report && !guard.same_origin(headers) {
-        return with_headers(refuse(
+        return Some(refuse(
             StatusCode::FORBIDDEN,
             "a change must come from the console's own pages",
         ));
     }
-    with_headers(next.run(request).await)
+    None
 }
 
 /// The `token` of a query string.

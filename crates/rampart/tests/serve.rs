@@ -167,7 +167,7 @@ fn changes_need_the_same_origin_and_the_form_token() {
     let shown = ok(rampart(&db, &["alerts", "show", &id]));
     assert!(shown.contains("closed"), "{shown}");
     // The API takes the form token as a bearer header, not without it.
-    let api = |bearer: Option<&str>| {
+    let api = |bearer: Option<&str>, body: &str| {
         let mut request = agent.post(&format!("{url}/api/alerts/{id}/triage"));
         if let Some(b) = bearer {
             request = request.set("Authorization", &format!("Bearer {b}"));
@@ -175,14 +175,24 @@ fn changes_need_the_same_origin_and_the_form_token() {
         answer(
             request
                 .set("Content-Type", "application/json")
-                .send_string(r#"{"action": "reopen", "user": "api"}"#),
+                .send_string(body),
         )
     };
-    assert_eq!(api(None).0, 403);
-    assert_eq!(api(Some("guess-guess-guess-guess")).0, 403);
-    let (status, body, _) = api(Some(&token));
+    let reopen = r#"{"action": "reopen", "user": "api"}"#;
+    assert_eq!(api(None, reopen).0, 403);
+    assert_eq!(api(Some("guess-guess-guess-guess"), reopen).0, 403);
+    let (status, body, _) = api(Some(&token), r#"{"action": "reopen", "user": "api"}"#);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"status\":\"open\""), "{body}");
+    // A false positive can silence its rule for the alert's group, as the
+    // CLI's `--suppress` does; beside another step it is refused.
+    let close = r#"{"action": "close", "suppress": true}"#;
+    assert_eq!(api(Some(&token), close).0, 400);
+    let fp = r#"{"action": "false-positive", "suppress": true, "note": "our scanner"}"#;
+    let (status, body, _) = api(Some(&token), fp);
+    assert_eq!(status, 200, "{body}");
+    let listed = ok(rampart(&db, &["suppress", "list"]));
+    assert!(listed.contains("our scanner"), "{listed}");
 }
 
 #[test]

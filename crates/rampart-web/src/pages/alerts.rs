@@ -13,7 +13,7 @@ use axum::Form;
 use maud::{html, Markup};
 use rampart_detect::alert::techniques;
 use rampart_detect::Level;
-use rampart_store::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
+use rampart_store::{AlertFilter, AlertOrder, Beside, Status, Step, StoredAlert, Triage};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -222,7 +222,7 @@ pub async fn list(
                     } }
                     tbody {
                         @for a in &alerts {
-                            @let group = group_of(a);
+                            @let group = a.group();
                             tr {
                                 td { (format::maybe_time(a.time)) }
                                 td { span class=(format::level_class(a.severity)) { (a.severity.as_str()) } }
@@ -245,17 +245,12 @@ pub async fn list(
     ))
 }
 
-/// An alert's group (`{"source.ip": "..."}`), from its JSON.
-fn group_of(alert: &StoredAlert) -> Json {
-    serde_json::from_str::<Json>(&alert.doc)
-        .ok()
-        .and_then(|doc| doc.get("group").cloned())
-        .unwrap_or(Json::Null)
-}
-
-/// A text field of a JSON object, or a dash.
-fn field<'j>(object: &'j Json, name: &str) -> &'j str {
-    object.get(name).and_then(Json::as_str).unwrap_or("—")
+/// The value of `name` in an alert's group, or a dash.
+fn field<'g>(group: &'g [(String, String)], name: &str) -> &'g str {
+    group
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("—", |(_, v)| v.as_str())
 }
 
 /// `GET /alerts/{id}`.
@@ -328,11 +323,8 @@ fn alert_page(
         .and_then(Json::as_array)
         .cloned()
         .unwrap_or_default();
-    let group = doc
-        .get("group")
-        .and_then(Json::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let group = alert.group();
+    let indicator = group.iter().any(|(k, _)| k == "indicator");
     html! {
         p.crumbs { a href="/alerts" { "Alerts" } " / " code { (alert.id) } }
         h1 { (alert.title) }
@@ -362,7 +354,7 @@ fn alert_page(
                     @if let Some(author) = author { dt { "Author" } dd { (author) } }
                     @if !group.is_empty() {
                         dt { "Group" }
-                        dd { @for (k, v) in &group { code { (k) "=" (v.as_str().unwrap_or_default()) } " " } }
+                        dd { @for (k, v) in &group { code { (k) "=" (v) } " " } }
                     }
                     @if !tags.is_empty() { dt { "Tags" } dd { @for t in &tags { code { (t) } " " } } }
                 }
@@ -401,6 +393,19 @@ fn alert_page(
                     div.field {
                         label for="assignee-input" { "Assign to (for Assign)" }
                         input #assignee-input type="text" name="assignee" maxlength="128";
+                    }
+                    fieldset.options {
+                        legend { "With a false positive" }
+                        label.check {
+                            input type="checkbox" name="suppress" value="on";
+                            " also silence this rule for this group"
+                        }
+                        @if indicator {
+                            label.check {
+                                input type="checkbox" name="deactivate" value="on";
+                                " also switch the indicator off in the IOC database"
+                            }
+                        }
                     }
                     div.field {
                         label for="note" { "Note" }
@@ -467,6 +472,10 @@ pub struct TriageForm {
     note: String,
     #[serde(default)]
     user: String,
+    #[serde(default)]
+    suppress: Option<String>,
+    #[serde(default)]
+    deactivate: Option<String>,
 }
 
 /// A triage action by its name in forms and the API, with the assignee
@@ -510,12 +519,17 @@ pub async fn triage(
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| app.user.clone());
     let note = Some(bounded(&form.note, 4000)).filter(|n| !n.is_empty());
+    let beside = Beside {
+        suppress: form.suppress.is_some(),
+        deactivate_ioc: form.deactivate.is_some(),
+    };
     let wanted = id.clone();
     let done = app
         .readers
-        .read(move |store| store.triage(&wanted, &step, &user, note.as_deref()))
-        .await?;
-    Ok(Redirect::to(&format!("/alerts/{}", urlencode(&done.id))).into_response())
+        .read(move |store| store.triage_beside(&wanted, &step, (&user, note.as_deref()), beside))
+        .await
+        .map_err(|e| Failure::bad(e.0))?;
+    Ok(Redirect::to(&format!("/alerts/{}", urlencode(&done.alert.id))).into_response())
 }
 
 /// A path segment with everything but unreserved characters escaped.

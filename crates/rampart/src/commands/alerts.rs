@@ -14,7 +14,7 @@ use rampart_engine::output::{csv_line, neutralise};
 
 use super::list_format::{cell_time, ListFormat};
 use rampart_event::Timestamp;
-use rampart_store::{AlertFilter, Status, Store, StoredAlert, Triage};
+use rampart_store::{AlertFilter, Beside, Status, Store, StoredAlert, Triage};
 
 /// Arguments of `rampart alerts`.
 #[derive(Debug, Args)]
@@ -187,8 +187,13 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
         }) => (*suppress, *deactivate_ioc),
         _ => (false, false),
     };
+    let beside = Beside {
+        suppress,
+        deactivate_ioc: deactivate,
+    };
     for id in &step.ids {
-        let alert = store.triage(id, &triage, &user, step.note.as_deref())?;
+        let done = store.triage_beside(id, &triage, (&user, step.note.as_deref()), beside)?;
+        let alert = &done.alert;
         writeln!(
             out,
             "{}  {}  {}",
@@ -196,25 +201,15 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
             alert.status,
             alert.assignee.as_deref().unwrap_or("-")
         )?;
-        let group = group_of(&alert);
-        if suppress {
-            let made = (Some(alert.id.as_str()), user.as_str(), step.note.as_deref());
-            let n = store.add_suppression(&alert.rule_id, &group, made)?;
+        if let Some(n) = done.suppression {
             writeln!(
                 out,
                 "  suppression {n}: {} for {}",
                 alert.rule_id,
-                describe(&group)
+                describe(&alert.group())
             )?;
         }
-        if deactivate {
-            let Some((_, value)) = group.iter().find(|(k, _)| k == "indicator") else {
-                bail!(
-                    "{} is not an ioc-match alert: it names no indicator",
-                    alert.id
-                );
-            };
-            let n = store.deactivate_ioc(value)?;
+        if let Some((value, n)) = &done.deactivated {
             writeln!(
                 out,
                 "  indicator {value}: {n} switched off in the IOC database"
@@ -320,16 +315,6 @@ pub fn write_list(
     Ok(())
 }
 
-/// The group values of a stored alert.
-pub fn group_of(alert: &StoredAlert) -> Vec<(String, String)> {
-    let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
-    doc["group"].as_object().map_or_else(Vec::new, |g| {
-        g.iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-            .collect()
-    })
-}
-
 /// Group values as `field=value ...`.
 pub fn describe(group: &[(String, String)]) -> String {
     let pairs: Vec<String> = group.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -341,7 +326,7 @@ pub fn describe(group: &[(String, String)]) -> String {
 fn details(alert: &StoredAlert) -> (String, String, String, String) {
     let doc: serde_json::Value = serde_json::from_str(&alert.doc).unwrap_or_default();
     let text = |key: &str| doc[key].as_str().unwrap_or_default().to_owned();
-    let group = describe(&group_of(alert));
+    let group = describe(&alert.group());
     let mitre = doc["mitre"].as_array().map_or_else(String::new, |m| {
         let ids = m.iter().filter_map(|t| t["id"].as_str());
         ids.collect::<Vec<_>>().join(" ")

@@ -9,7 +9,7 @@ use rampart_store::{
     AlertFilter, Extent, OverviewFilter, Step, Store, StoreError, StoredAlert, Timeline, TopRule,
 };
 
-use crate::commands::alerts::{describe, group_of};
+use crate::commands::alerts::describe;
 use rampart_store::Period;
 
 /// Entries of each top list.
@@ -129,7 +129,7 @@ pub fn load(
             newest: newest
                 .into_iter()
                 .map(|alert| Row {
-                    about: describe(&group_of(&alert)),
+                    about: describe(&alert.group()),
                     alert,
                 })
                 .collect(),
