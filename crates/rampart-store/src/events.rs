@@ -25,8 +25,9 @@ type Span = (u32, u32);
 
 const NONE: Span = (u32::MAX, u32::MAX);
 
-/// The columns of one event that hold text, in the order of the table.
-const TEXT_COLUMNS: [&str; 6] = [
+/// The fields kept as text columns of each event (indexed, counted from
+/// the column alone), in the order of the table.
+pub const TEXT_COLUMNS: [&str; 6] = [
     "event.dataset",
     "host.name",
     "source.ip",

@@ -36,7 +36,7 @@ pub use alerts::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
 pub use dashboard::{Board, Choices, MaliciousEvent, Slice, MOST_CHOICES};
-pub use events::{NewDead, NewEvents, PER_SOURCE};
+pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, OverviewFilter, Timeline, TopRule, MOST_BARS};

@@ -10,6 +10,7 @@
 //! without it the tests say they were skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
+mod common;
 mod seed0;
 mod vt_server;
 
@@ -19,6 +20,8 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::free_port;
 
 fn rsyslogd() -> Option<PathBuf> {
     let found = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
@@ -33,14 +36,6 @@ fn rsyslogd() -> Option<PathBuf> {
         eprintln!("skipped: rsyslogd not installed (scripts/install-servers.sh)");
     }
     found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An rsyslog receiving on one port (RELP or plain TCP) and writing each

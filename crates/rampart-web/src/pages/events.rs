@@ -30,15 +30,9 @@ const PAGE: usize = 100;
 const SAMPLE: usize = 2000;
 /// Values shown per field.
 const TOP_VALUES: usize = 8;
-/// The fields whose top values are shown.
-const FACETS: [&str; 6] = [
-    "event.dataset",
-    "host.name",
-    "source.ip",
-    "destination.ip",
-    "user.name",
-    "event.code",
-];
+/// The fields whose top values are shown: those the store keeps as
+/// columns, the ones searches filter on most.
+const FACETS: [&str; 6] = rampart_store::TEXT_COLUMNS;
 
 /// A field's top values (`None` for events without it) and their counts.
 type TopValues = Vec<(Option<String>, u64)>;

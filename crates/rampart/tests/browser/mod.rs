@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
 
+use crate::common::free_port;
+
 /// Whether Chromium and ChromeDriver are installed; says the test is
 /// skipped when not.
 pub fn available() -> bool {
@@ -110,15 +112,6 @@ pub fn serve(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String
         .trim_end_matches('/')
         .to_owned();
     (Running(child), url)
-}
-
-/// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// ChromeDriver on a free port, and its address once it answers.

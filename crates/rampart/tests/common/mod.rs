@@ -72,3 +72,12 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A port free on 127.0.0.1 now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
