@@ -6,7 +6,7 @@
 # malicious). Then `rampart serve` over it, timed by scripts/load-serve.py:
 # each page worked out afresh against the HTTP round trip, the overview's
 # page weight, and 50 browsers refreshing the overview every second while
-# another ingest writes 1,000,000 more lines.
+# another ingest writes N/10 more lines (at most 1,000,000).
 # Usage: scripts/bench-serve.sh [RAMPART_BINARY] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,8 @@ year=$(date -u +%Y)
     --attack-every 100 --start "$start" --seed 3 --to "$dir/sys.log"
 "$bin" generate --kind ids --events "$ids" --rate $(((ids + span - 1) / span)) \
     --start "$start" --seed 4 --to "$dir/ids.log"
-"$bin" generate --kind ids --events 1000000 --rate 100 --start "$start" --seed 5 --to "$dir/more.log"
+more=$((n / 10 < 1000000 ? n / 10 : 1000000))
+"$bin" generate --kind ids --events "$more" --rate 100 --start "$start" --seed 5 --to "$dir/more.log"
 awk 'NR % 50 == 0 { split($10, a, ":"); print a[1] "\t" (NR % 9 + 1) }' "$dir/ids.log" \
     | head -20000 >"$dir/feed.txt"
 db=$dir/store/rampart.db
@@ -48,5 +49,5 @@ python3 scripts/load-serve.py "http://127.0.0.1:$port" "$db" "$ip" 0
 "$bin" --db "$db" ingest -q --intel "$dir/feed.txt" "$dir/more.log" >/dev/null &
 writer=$!
 python3 scripts/load-serve.py "http://127.0.0.1:$port" "$db" "$ip" 50 30
-if kill -0 $writer 2>/dev/null; then echo "  (the ingest of 1,000,000 more lines was still writing at the end)"; fi
+if kill -0 $writer 2>/dev/null; then echo "  (the ingest of $more more lines was still writing at the end)"; fi
 wait $writer

