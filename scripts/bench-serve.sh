@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The web console's figures at scale. A store of N events (default
 # 10,000,000) over the last 23 hours: generated sshd and UFW lines with an
-# attack planted every 100 (about 100,000 alerts at the default N), and one in twenty seed 001 IDS lines, a
-# feed of some of their sources given as intelligence (so some are
-# malicious). Then `rampart serve` over it, timed by scripts/load-serve.py:
+# attack planted every 100 (about 100,000 alerts at the default N), one in
+# twenty seed 001 IDS lines, and a feed of some of their sources given as
+# intelligence (so some are malicious). Then `rampart serve` over it, timed by scripts/load-serve.py:
 # each page worked out afresh against the HTTP round trip, the overview's
 # page weight, and 50 browsers refreshing the overview every second while
 # another ingest writes N/10 more lines (at most 1,000,000).
