@@ -6,8 +6,9 @@
 
 use jiff::Timestamp;
 use rampart_detect::{Alert, Level};
-use rusqlite::{params, params_from_iter, Transaction};
+use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 
+use crate::facets;
 use crate::{now_micros, NewAlert, Store, StoreError};
 
 /// Where an alert stands.
@@ -83,11 +84,13 @@ pub(crate) fn upsert(
     let mut known = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
     let mut row = tx.prepare_cached(
         "INSERT INTO alerts (id, rule_id, title, severity, time, first_seen, last_seen, count,
-             host, source_ip, grp, doc, stored, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+             host, source_ip, grp, doc, stored, updated, dataset, protocol)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
          ON CONFLICT (id) DO UPDATE SET time = excluded.time, last_seen = excluded.last_seen,
              count = excluded.count, doc = excluded.doc, updated = excluded.updated",
     )?;
+    let mut first_event =
+        tx.prepare_cached("SELECT dataset, protocol FROM events WHERE id = ?1")?;
     let mut doc = Vec::new();
     let mut added = 0;
     for NewAlert { alert: a, events } in alerts {
@@ -101,6 +104,26 @@ pub(crate) fn upsert(
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
         let new = !known.exists([&a.id])?;
+        // What the alert is about, for slicing alerts as events are: the
+        // dataset and protocol of its first event (stored, or carried).
+        let (dataset, protocol): (Option<String>, Option<String>) = match events.first() {
+            Some(id) => first_event
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .unwrap_or_default(),
+            None => a
+                .events
+                .first()
+                .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+                .map(|e| {
+                    let text = |p: &str| e.pointer(p).and_then(|v| v.as_str());
+                    (
+                        text("/event/dataset").map(str::to_owned),
+                        facets::protocol(text("/network/protocol"), text("/network/transport")),
+                    )
+                })
+                .unwrap_or_default(),
+        };
         row.execute(params![
             a.id,
             a.rule_id,
@@ -115,6 +138,8 @@ pub(crate) fn upsert(
             serde_json::Value::Object(group).to_string(),
             doc,
             now,
+            dataset,
+            protocol,
         ])?;
         added += u64::from(new);
         for event in events {

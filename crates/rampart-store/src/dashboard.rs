@@ -10,9 +10,9 @@
 //!
 //! A slice's range is whole hours (its start rounded down, its end up), so
 //! that every panel counts the same events. Alerts have a level, not a
-//! label: the severity filter keeps the alerts whose level it names, and
-//! protocols and datasets do not apply to them. Every value is bound as a
-//! parameter.
+//! label: the severity filter keeps the alerts whose level it names; the
+//! other filters take an alert's host, and the dataset and protocol of its
+//! first event. Every value is bound as a parameter.
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
@@ -210,7 +210,7 @@ impl Slice {
     }
 
     /// The slice's alerts: its range, the levels its labels name, its
-    /// hosts.
+    /// hosts, and the datasets and protocols of their first events.
     fn alerts(&self) -> Clause {
         let (first, end) = self.hours();
         let mut clause = Clause::new(
@@ -230,7 +230,10 @@ impl Slice {
                 clause.any("severity", ranks.into_iter())
             };
         }
-        clause.any_of("host", &self.hosts)
+        clause
+            .any_of("coalesce(host, '')", &self.hosts)
+            .any_of("coalesce(dataset, '')", &self.datasets)
+            .any_of("coalesce(protocol, '')", &self.protocols)
     }
 }
 
@@ -492,6 +495,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::Commit;
+    use rampart_detect::Level;
     use rampart_event::{Event, Origin, Value as EventValue};
 
     /// 2023-07-23T00:00:00Z, in seconds.
@@ -733,6 +737,57 @@ mod tests {
                 assert_eq!(*n, expected as u64, "{what}: bar {i}");
             }
         }
+    }
+
+    #[test]
+    fn alerts_are_sliced_by_the_dataset_and_protocol_of_their_first_event() {
+        let mut store = Store::in_memory().unwrap();
+        let source = store.source(b"alerts", "a.log").unwrap().id;
+        let mut commit = Commit::default();
+        for (i, (dataset, transport)) in [("ids.alert", Some("tcp")), ("sshd", None)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut e = Event::new(Origin::new("a.log", i as u64 + 1), "x");
+            e.timestamp = Some(at(DAY0 + 60));
+            e.set("event.dataset", dataset);
+            if let Some(t) = transport {
+                e.set("network.transport", t);
+            }
+            commit.events.push(source, i as u64, &e);
+        }
+        let linked = |id: &str, event: i64| {
+            let mut a = crate::testing::alert(id, "r", Level::High, at(DAY0 + 60), Vec::new());
+            a.events = vec![source * crate::PER_SOURCE + event];
+            a
+        };
+        commit.alerts.push(linked("on-ids", 0));
+        commit.alerts.push(linked("on-sshd", 1));
+        // An alert carrying its event rather than pointing at a stored one.
+        let mut carried =
+            crate::testing::alert("carried", "r", Level::High, at(DAY0 + 60), Vec::new());
+        carried.alert.events = vec![serde_json::value::to_raw_value(
+            &serde_json::json!({"event": {"dataset": "web.access"}, "network": {"protocol": "http"}}),
+        )
+        .unwrap()];
+        commit.alerts.push(carried);
+        store.commit(&mut commit).unwrap();
+        let alerts = |datasets: &[&str], protocols: &[&str]| {
+            let slice = Slice {
+                since: at(DAY0),
+                until: at(DAY0 + 3600),
+                datasets: datasets.iter().map(|d| d.to_string()).collect(),
+                protocols: protocols.iter().map(|p| p.to_string()).collect(),
+                ..Slice::default()
+            };
+            store.board(&slice).unwrap().alerts
+        };
+        assert_eq!(alerts(&[], &[]), 3);
+        assert_eq!(alerts(&["sshd"], &[]), 1);
+        assert_eq!(alerts(&[], &["TCP"]), 1);
+        assert_eq!(alerts(&["web.access"], &["HTTP"]), 1);
+        assert_eq!(alerts(&["sshd"], &["TCP"]), 0);
+        assert_eq!(alerts(&[], &[""]), 1, "no protocol is a value too");
     }
 
     #[test]

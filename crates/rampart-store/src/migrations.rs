@@ -308,6 +308,15 @@ const MIGRATIONS: &[&str] = &[
              ELSE (time - (time % 3600000000 + 3600000000) % 3600000000) / 3600000000 END,
         destination_ip, coalesce(dataset, ''), coalesce(host, ''), count(*)
     FROM events WHERE destination_ip IS NOT NULL GROUP BY 1, 2, 3, 4;",
+    // 9: each alert's dataset and protocol, those of its first event, so
+    // that a dashboard's filters slice alerts as they slice events.
+    "ALTER TABLE alerts ADD COLUMN dataset TEXT;
+    ALTER TABLE alerts ADD COLUMN protocol TEXT;
+    UPDATE alerts SET
+        dataset = (SELECT e.dataset FROM alert_events l JOIN events e ON e.id = l.event
+                   WHERE l.alert = alerts.id ORDER BY l.event LIMIT 1),
+        protocol = (SELECT e.protocol FROM alert_events l JOIN events e ON e.id = l.event
+                    WHERE l.alert = alerts.id ORDER BY l.event LIMIT 1);",
 ];
 
 /// Brings the schema up to date.
