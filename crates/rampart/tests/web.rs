@@ -291,7 +291,8 @@ async fn the_console_shows_seed_001s_figures_triages_searches_and_runs_nothing_i
     assert_eq!(shown["Malicious events"], want.malicious, "{shown:?}");
     assert_eq!(shown["Benign events"], want.events - want.malicious);
     assert_eq!(shown["Malicious sources"], want.sources);
-    assert!(shown["Open alerts"] > 0);
+    let open_alerts = shown["Open alerts"];
+    assert!(open_alerts > 0);
     assert_eq!(
         bars(&client, "Events per severity").await,
         want.levels,
@@ -329,6 +330,11 @@ async fn the_console_shows_seed_001s_figures_triages_searches_and_runs_nothing_i
     client.goto(&format!("{url}/?protocol=TCP")).await.unwrap();
     let shown = cards(&client).await;
     assert_eq!(shown["Events"], tcp);
+    // Alerts follow the filter too, by the protocol of their events.
+    assert!(
+        shown["Open alerts"] > 0 && shown["Open alerts"] < open_alerts,
+        "{shown:?}"
+    );
     assert_eq!(
         bars(&client, "Events per protocol").await,
         BTreeMap::from([("TCP".to_owned(), tcp)])
