@@ -59,6 +59,10 @@ enum Command {
     /// Run a pipeline: listen, parse, enrich, detect and forward, until
     /// stopped.
     Run(commands::run::RunArgs),
+    /// Pseudonymise logs so they can be shared: addresses, users, hosts,
+    /// domains and SIDs replaced the same way under one key, each file
+    /// written back in its own format.
+    Sanitize(commands::sanitize::SanitizeArgs),
     /// Write realistic logs with planted attacks (and a manifest of them).
     Generate(commands::generate::GenerateArgs),
     /// Stream logs to a listener or a file in their order, at a rate.
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Stats => commands::stats::run(db),
         Command::Suppress(args) => commands::suppress::run(&args, db),
         Command::Run(args) => commands::run::run(&args, db),
+        Command::Sanitize(args) => commands::sanitize::run(&args),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Rules(args) => commands::rules::run(&args),

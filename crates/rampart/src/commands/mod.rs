@@ -21,6 +21,7 @@ pub mod retro;
 pub mod rule_sources;
 pub mod rules;
 pub mod run;
+pub mod sanitize;
 pub mod serve;
 pub mod stats;
 pub mod suppress;

@@ -1,0 +1,169 @@
+//! `rampart sanitize` end to end: logs pseudonymised under a key still
+//! parse to the same events and hunt to the same alerts, rule for rule and
+//! count for count, with no original address, host or user left; one key
+//! gives one output, another key another.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{shared, workspace};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .env_remove("RAMPART_DB")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Alerts per rule of a hunt over `paths`.
+fn alerts(paths: &[&Path]) -> BTreeMap<String, u64> {
+    let mut args = vec!["hunt", "--year", "2025", "--format", "jsonl"];
+    let texts: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    args.extend(texts.iter().map(String::as_str));
+    let mut counts = BTreeMap::new();
+    for line in ok(rampart(&args)).lines() {
+        let alert: serde_json::Value = serde_json::from_str(line).unwrap();
+        *counts
+            .entry(alert["rule_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// Every dotted quad in the files under `dir`.
+fn addresses(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for entry in walk(dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        for word in text.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
+            if word.parse::<std::net::Ipv4Addr>().is_ok() {
+                found.insert(word.to_owned());
+            }
+        }
+    }
+    found
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn sanitize(paths: &[&Path], out: &Path, key: &Path) -> String {
+    let mut args = vec![
+        "sanitize".to_owned(),
+        "--year".into(),
+        "2025".into(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+        "--key-file".into(),
+        key.to_string_lossy().into_owned(),
+    ];
+    args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = rampart(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_fixtures_hunt_to_the_same_alerts_with_nothing_identifying_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "a key that is long enough to use\n").unwrap();
+    let fixtures = workspace().join("fixtures");
+    let out = dir.path().join("out");
+    let said = sanitize(&[fixtures.as_path()], &out, &key);
+    assert!(said.contains("address") && said.contains("user"), "{said}");
+
+    let before = alerts(&[fixtures.as_path()]);
+    assert!(before.values().sum::<u64>() > 50, "{before:?}");
+    assert_eq!(alerts(&[out.as_path()]), before);
+
+    // No original address is left, and the hosts and users learnt are gone.
+    let original = addresses(&fixtures);
+    let left: Vec<String> = addresses(&out).intersection(&original).cloned().collect();
+    assert!(left.is_empty(), "original addresses left: {left:?}");
+    let all: String = walk(&out)
+        .iter()
+        .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+        .collect();
+    for name in ["web01", "WS01", "IEUser"] {
+        assert!(!all.contains(name), "{name} is left");
+    }
+
+    // The same key gives the same output; another key another.
+    let again = dir.path().join("again");
+    sanitize(&[fixtures.as_path()], &again, &key);
+    let auth = Path::new("syslog/auth.log");
+    let first = std::fs::read(out.join(auth)).unwrap();
+    assert_eq!(std::fs::read(again.join(auth)).unwrap(), first);
+    let other_key = dir.path().join("other");
+    std::fs::write(&other_key, "another key, also long enough\n").unwrap();
+    let other = dir.path().join("other-out");
+    sanitize(&[fixtures.as_path()], &other, &other_key);
+    assert_ne!(std::fs::read(other.join(auth)).unwrap(), first);
+
+    // A folder holding files is not written into without --force.
+    let refused = rampart(&[
+        "sanitize",
+        "--out",
+        out.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        fixtures.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+}
+
+#[test]
+fn real_ssh_linux_and_apache_logs_hunt_to_the_same_alerts() {
+    let Some(loghub) = shared("corpora/loghub") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "a key that is long enough to use\n").unwrap();
+    let inputs: Vec<PathBuf> = ["OpenSSH", "Linux", "Apache"]
+        .iter()
+        .map(|d| loghub.join(d))
+        .collect();
+    let out = dir.path().join("out");
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    sanitize(&inputs, &out, &key);
+    let before = alerts(&inputs);
+    assert!(!before.is_empty());
+    assert_eq!(alerts(&[out.as_path()]), before);
+    let original: BTreeSet<String> = inputs.iter().flat_map(|d| addresses(d)).collect();
+    let left: Vec<String> = addresses(&out).intersection(&original).cloned().collect();
+    assert!(left.is_empty(), "original addresses left: {left:?}");
+}
