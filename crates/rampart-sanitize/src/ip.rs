@@ -21,7 +21,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+use aes::Aes128;
+
 use crate::key::Key;
+
+/// Spreads a bit's place over a whole block (an odd constant: distinct
+/// places give distinct multiples).
+const SPREAD: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835;
 
 /// IPv4 first octets wholly of one special kind.
 fn whole_octet(octet: u8) -> bool {
@@ -41,11 +48,21 @@ fn public_octets() -> Vec<u8> {
 }
 
 /// The addresses' pseudonyms under one key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AddressMap {
-    key: Key,
+    /// The block cipher each bit's flip is drawn from, as Crypto-PAn
+    /// does: one AES block a bit, keyed from the sanitising key.
+    cipher: Aes128,
+    /// What fills a block past the bits of a prefix, one for each family.
+    pads: [u128; 2],
     /// Public first octets: `octets[o]` is the pseudonym of octet `o`.
     octets: [u8; 256],
+}
+
+impl std::fmt::Debug for AddressMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressMap(..)")
+    }
 }
 
 impl AddressMap {
@@ -58,10 +75,40 @@ impl AddressMap {
         for (from, to) in public.iter().zip(&shuffled) {
             octets[*from as usize] = *to;
         }
+        let secret = key.digest(&[b"address cipher"]);
+        let cipher = Aes128::new(GenericArray::from_slice(&secret[..16]));
+        let pad = |family: &[u8]| {
+            let digest = key.digest(&[b"address pad", family]);
+            u128::from_be_bytes(digest[..16].try_into().unwrap_or([0; 16]))
+        };
         AddressMap {
-            key: key.clone(),
+            cipher,
+            pads: [pad(b"ipv4"), pad(b"ipv6")],
             octets,
         }
+    }
+
+    /// The first bit of the block of `value`.
+    fn draw(&self, value: u128) -> u128 {
+        let mut block = GenericArray::from(value.to_be_bytes());
+        self.cipher.encrypt_block(&mut block);
+        u128::from(block[0] >> 7)
+    }
+
+    /// The flips of the bits `from..to` of `bits` (an address aligned to
+    /// the top of 128 bits), each drawn from the bits before it, the
+    /// family's pad and the bit's place (so that neighbouring bits are
+    /// drawn apart, which Crypto-PAn's blocks alone do not ensure); placed
+    /// where the bits are.
+    fn flips(&self, family: usize, bits: u128, from: u32, to: u32) -> u128 {
+        let mut flips = 0;
+        for bit in from..to {
+            let pad = self.pads[family] ^ u128::from(bit).wrapping_mul(SPREAD);
+            let mask = u128::MAX.checked_shl(128 - bit).unwrap_or(0);
+            let block = (bits & mask) | (pad & !mask);
+            flips |= self.draw(block) << (127 - bit);
+        }
+        flips
     }
 
     /// The pseudonym of `ip`.
@@ -82,9 +129,9 @@ impl AddressMap {
         } else {
             (8, u32::from(self.octets[first as usize]) << 24)
         };
-        let tail = self.flip(b"ipv4", &bits.to_be_bytes(), kept, 32);
-        let mask = u32::MAX >> kept;
-        Ipv4Addr::from(head | (u32::from_be_bytes(tail[..4].try_into().unwrap_or([0; 4])) & mask))
+        let top = u128::from(bits) << 96;
+        let flipped = ((top ^ self.flips(0, top, kept, 32)) >> 96) as u32;
+        Ipv4Addr::from(head | (flipped & (u32::MAX >> kept)))
     }
 
     fn v6(&self, ip: Ipv6Addr) -> Ipv6Addr {
@@ -96,36 +143,8 @@ impl AddressMap {
         }
         let bits = u128::from(ip);
         let head = bits & (0xffffu128 << 112);
-        let tail = self.flip(b"ipv6", &bits.to_be_bytes(), 16, 128);
-        let mask = u128::MAX >> 16;
-        Ipv6Addr::from(head | (u128::from_be_bytes(tail) & mask))
-    }
-
-    /// `bytes` (an address, most significant first) with each bit from
-    /// `from` up to `to` flipped by a keyed function of the bits before
-    /// it; the bits before `from` are returned as they were.
-    fn flip(&self, family: &[u8], bytes: &[u8], from: usize, to: usize) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        out[..bytes.len()].copy_from_slice(bytes);
-        let mut prefix = [0u8; 16];
-        for bit in from..to {
-            // The original bits before `bit`, and how many they are.
-            prefix[..bytes.len()].copy_from_slice(bytes);
-            for (i, byte) in prefix.iter_mut().enumerate() {
-                let start = i * 8;
-                if start >= bit {
-                    *byte = 0;
-                } else if start + 8 > bit {
-                    *byte &= 0xffu8 << (8 - (bit - start));
-                }
-            }
-            let flip = self
-                .key
-                .digest(&[family, &[bit as u8], &prefix[..bytes.len()]])[0]
-                & 1;
-            out[bit / 8] ^= flip << (7 - bit % 8);
-        }
-        out
+        let flipped = bits ^ self.flips(1, bits, 16, 128);
+        Ipv6Addr::from(head | (flipped & (u128::MAX >> 16)))
     }
 }
 

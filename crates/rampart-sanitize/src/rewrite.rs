@@ -6,7 +6,7 @@
 //! longer name), without regard to case, in messages, paths and command
 //! lines too; addresses are found wherever they stand, by their shape.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -124,6 +124,8 @@ pub struct Sanitizer {
     names: Names,
     /// Learnt names, by their lower-case text: kind and pseudonym.
     learnt: HashMap<String, (Kind, String)>,
+    /// Names seen that are kept as they are.
+    kept: HashSet<String>,
     /// The automaton over `learnt`, made again when it has grown.
     finder: Option<(AhoCorasick, Vec<String>)>,
     /// Distinct values replaced, by kind.
@@ -140,12 +142,17 @@ impl Sanitizer {
             addresses: AddressMap::new(key),
             names: Names::new(key),
             learnt: HashMap::new(),
+            kept: HashSet::new(),
             finder: None,
             replaced: BTreeMap::new(),
             seen_addresses: HashMap::new(),
             ipv4: Regex::new(r"(?:\d{1,3}\.){3}\d{1,3}").expect("a valid pattern"),
-            ipv6: Regex::new(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}")
-                .expect("a valid pattern"),
+            // Full forms (seven colons) and compressed ones (`::`), an
+            // IPv4 tail allowed: a time such as 12:11:02 is neither.
+            ipv6: Regex::new(
+                r"(?i)(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?(?::?\d{1,3}(?:\.\d{1,3}){3})?",
+            )
+            .expect("a valid pattern"),
         }
     }
 
@@ -165,16 +172,18 @@ impl Sanitizer {
             let Some(kind) = kind_of(field, text) else {
                 continue;
             };
-            let pseudonym = self.names.of(kind, text);
-            if pseudonym == text {
+            let lower = text.to_lowercase();
+            if self.learnt.contains_key(&lower) || self.kept.contains(&lower) {
                 continue;
             }
-            let lower = text.to_lowercase();
-            if !self.learnt.contains_key(&lower) {
-                *self.replaced.entry(kind).or_default() += 1;
-                self.learnt.insert(lower, (kind, pseudonym));
-                self.finder = None;
+            let pseudonym = self.names.of(kind, text);
+            if pseudonym == text {
+                self.kept.insert(lower);
+                continue;
             }
+            *self.replaced.entry(kind).or_default() += 1;
+            self.learnt.insert(lower, (kind, pseudonym));
+            self.finder = None;
         }
     }
 
@@ -214,10 +223,11 @@ impl Sanitizer {
         let text = out;
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
+        let colon = |c: char| c.is_ascii_alphanumeric() || c == ':' || c == '.';
         let v6: Vec<(usize, usize, Ipv6Addr)> = self
             .ipv6
             .find_iter(&text)
-            .filter(|m| m.as_str().contains("::") || m.as_str().matches(':').count() == 7)
+            .filter(|m| stands_alone(&text, m.start(), m.end(), colon))
             .filter_map(|m| Some((m.start(), m.end(), m.as_str().parse().ok()?)))
             .collect();
         for (start, end, ip) in v6 {
@@ -324,7 +334,8 @@ mod tests {
     #[test]
     fn numbers_that_are_not_addresses_are_left_alone() {
         let mut s = sanitizer();
-        let line = "version 10.0.19041.3996 at 12:11:02 took 1.5 s";
+        let line = "version 10.0.19041.3996 at 12:11:02 took 1.5 s in Foo::bar, std::cout, \
+                    00:1a:2b:3c:4d:5e";
         assert_eq!(s.rewrite(line), line);
     }
 }

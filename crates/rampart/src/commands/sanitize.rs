@@ -1,17 +1,18 @@
 //! `rampart sanitize`: pseudonymised copies of logs (see `rampart_sanitize`),
 //! each file written back in its own format under `--out`, with a report
-//! of what was replaced by kind. A file is read twice: once parsed, to
-//! learn the names its events hold, then as text, rewritten.
+//! of what was replaced by kind. A file is read twice, streamed: once
+//! parsed, to learn the names its events hold, then as text, rewritten a
+//! block of lines at a time.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_io::{discover, open};
-use rampart_parse::{parse_bytes, FileContext};
+use rampart_parse::{read_lines, FileContext, FileDecoder, DEFAULT_MAX_LINE};
 use rampart_sanitize::{Key, Sanitizer};
 
 use super::read_args::ReadArgs;
@@ -58,18 +59,89 @@ fn destination(file: &Path, roots: &[PathBuf], out: &Path) -> PathBuf {
     out.join(name.strip_suffix(".gz").unwrap_or(&name))
 }
 
+/// The bytes read and rewritten at a time (then up to the end of a line).
+const BLOCK: usize = 1 << 20;
+/// The most of one line held; a longer one is rewritten in pieces.
+const LONGEST_LINE: usize = 16 << 20;
+
 /// A file's text, decompressed and decoded to UTF-8; EVTX, which no
 /// library writes, is refused.
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    open(path)
-        .map_err(|e| e.to_string())?
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.starts_with(b"ElfFile\0") {
+fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, String> {
+    let mut reader = open(path).map_err(|e| e.to_string())?;
+    let mut magic = [0u8; 8];
+    let mut got = 0;
+    while got < magic.len() {
+        match reader.read(&mut magic[got..]).map_err(|e| e.to_string())? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if &magic[..got] == b"ElfFile\0" {
         return Err("EVTX is not written back yet (export it as JSON lines first)".into());
     }
-    Ok(bytes)
+    Ok(Box::new(
+        std::io::Cursor::new(magic[..got].to_vec()).chain(reader),
+    ))
+}
+
+/// Learns the names the events of the file at `path` hold.
+fn learn(
+    path: &Path,
+    options: &rampart_io::ReadOptions,
+    sanitizer: &mut Sanitizer,
+) -> Result<(), String> {
+    let reader = open_text(path)?;
+    let ctx = FileContext::new(&path.to_string_lossy(), options.parse.clone());
+    let mut decoder = FileDecoder::new(ctx, options.forced);
+    read_lines(reader, DEFAULT_MAX_LINE, |line| {
+        decoder.feed(line);
+        for event in decoder.output().events.drain(..) {
+            sanitizer.learn(&event);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    decoder.finish();
+    for event in decoder.output().events.drain(..) {
+        sanitizer.learn(&event);
+    }
+    Ok(())
+}
+
+/// Writes the file at `path` rewritten to `target`, a block of whole
+/// lines at a time.
+fn rewrite(path: &Path, target: &Path, sanitizer: &mut Sanitizer) -> anyhow::Result<()> {
+    let mut reader = open_text(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    let file = std::fs::File::create(target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut block = Vec::with_capacity(BLOCK * 2);
+    let mut chunk = vec![0u8; BLOCK];
+    loop {
+        let n = reader
+            .read(&mut chunk)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        block.extend_from_slice(&chunk[..n]);
+        // Whole lines only, but for what is left at the end.
+        let cut = if n == 0 {
+            block.len()
+        } else {
+            match block.iter().rposition(|&b| b == b'\n') {
+                Some(at) if block.len() >= BLOCK => at + 1,
+                // A line of more than this without an end is cut.
+                None if block.len() >= LONGEST_LINE => block.len(),
+                _ => continue,
+            }
+        };
+        let text = String::from_utf8_lossy(&block[..cut]);
+        out.write_all(sanitizer.rewrite(&text).as_bytes())
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        block.drain(..cut);
+        if n == 0 {
+            break;
+        }
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", target.display()))
 }
 
 /// Runs the command.
@@ -90,19 +162,14 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut sanitizer = Sanitizer::new(&key);
     // First every file's names, so that a name learnt in one file is
-    // replaced in all of them; then every file rewritten.
+    // replaced in all of them; then every file rewritten. Both stream: a
+    // file is never held whole.
     let mut readable = Vec::new();
     let mut skipped = 0u64;
     for input in &inputs {
         let path = &input.path;
-        match read(path) {
-            Ok(bytes) => {
-                let ctx = FileContext::new(&path.to_string_lossy(), options.parse.clone());
-                for event in &parse_bytes(&bytes, ctx, options.forced).events {
-                    sanitizer.learn(event);
-                }
-                readable.push(path);
-            }
+        match learn(path, &options, &mut sanitizer) {
+            Ok(()) => readable.push(path),
             Err(why) => {
                 eprintln!("skipped: {}: {why}", path.display());
                 skipped += 1;
@@ -110,15 +177,12 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for path in &readable {
-        let bytes = read(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
         let target = destination(path, &args.paths, &args.out);
         if let Some(folder) = target.parent() {
             std::fs::create_dir_all(folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;
         }
-        let text = String::from_utf8_lossy(&bytes);
-        std::fs::write(&target, sanitizer.rewrite(&text))
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        rewrite(path, &target, &mut sanitizer)?;
     }
     let files = readable.len();
     let by_kind: BTreeMap<&str, u64> = sanitizer
