@@ -15,4 +15,4 @@ mod rewrite;
 pub use ip::AddressMap;
 pub use key::Key;
 pub use names::{Kind, Names};
-pub use rewrite::Sanitizer;
+pub use rewrite::{candidates, Sanitizer};

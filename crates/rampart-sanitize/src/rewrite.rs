@@ -117,6 +117,29 @@ fn stands_alone(text: &str, start: usize, end: usize, part: impl Fn(char) -> boo
     clear_before && !text[end..].chars().next().is_some_and(part)
 }
 
+/// The names `event` holds that may be learnt, with their kinds: what
+/// [`Sanitizer::learn`] takes, found without the sanitiser (so on any
+/// thread).
+pub fn candidates(event: &Event) -> Vec<(Kind, String)> {
+    let mut found = Vec::new();
+    for (field, value) in event.fields() {
+        let ValueRef::Str(text) = value else {
+            continue;
+        };
+        let text = text.trim();
+        if text.chars().count() < SHORTEST_NAME
+            || text.parse::<IpAddr>().is_ok()
+            || GRAMMAR.contains(&text.to_lowercase().as_str())
+        {
+            continue;
+        }
+        if let Some(kind) = kind_of(field, text) {
+            found.push((kind, text.to_owned()));
+        }
+    }
+    found
+}
+
 /// Sanitises text with the pseudonyms of one key.
 #[derive(Debug)]
 pub struct Sanitizer {
@@ -158,33 +181,25 @@ impl Sanitizer {
 
     /// Learns the names `event` holds, to replace them wherever they stand.
     pub fn learn(&mut self, event: &Event) {
-        for (field, value) in event.fields() {
-            let ValueRef::Str(text) = value else {
-                continue;
-            };
-            let text = text.trim();
-            if text.chars().count() < SHORTEST_NAME
-                || text.parse::<IpAddr>().is_ok()
-                || GRAMMAR.contains(&text.to_lowercase().as_str())
-            {
-                continue;
-            }
-            let Some(kind) = kind_of(field, text) else {
-                continue;
-            };
-            let lower = text.to_lowercase();
-            if self.learnt.contains_key(&lower) || self.kept.contains(&lower) {
-                continue;
-            }
-            let pseudonym = self.names.of(kind, text);
-            if pseudonym == text {
-                self.kept.insert(lower);
-                continue;
-            }
-            *self.replaced.entry(kind).or_default() += 1;
-            self.learnt.insert(lower, (kind, pseudonym));
-            self.finder = None;
+        for (kind, value) in candidates(event) {
+            self.learn_value(kind, &value);
         }
+    }
+
+    /// Learns one name of `kind` (one of [`candidates`]).
+    pub fn learn_value(&mut self, kind: Kind, text: &str) {
+        let lower = text.to_lowercase();
+        if self.learnt.contains_key(&lower) || self.kept.contains(&lower) {
+            return;
+        }
+        let pseudonym = self.names.of(kind, text);
+        if pseudonym == text {
+            self.kept.insert(lower);
+            return;
+        }
+        *self.replaced.entry(kind).or_default() += 1;
+        self.learnt.insert(lower, (kind, pseudonym));
+        self.finder = None;
     }
 
     /// The pseudonym of an address (counted once).

@@ -1,8 +1,9 @@
 //! `rampart sanitize`: pseudonymised copies of logs (see `rampart_sanitize`),
 //! each file written back in its own format under `--out`, with a report
 //! of what was replaced by kind. A file is read twice, streamed: once
-//! parsed, to learn the names its events hold, then as text, rewritten a
-//! block of lines at a time.
+//! parsed (on the worker threads, as every command reads logs), to learn
+//! the names its events hold, then as text, rewritten a block of lines at
+//! a time.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -11,9 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rampart_io::{discover, open};
-use rampart_parse::{read_lines, FileContext, FileDecoder, DEFAULT_MAX_LINE};
-use rampart_sanitize::{Key, Sanitizer};
+use rampart_io::{discover, open, read_files_with, Message};
+use rampart_sanitize::{candidates, Key, Kind, Sanitizer};
 
 use super::read_args::ReadArgs;
 
@@ -84,29 +84,6 @@ fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, String> {
     ))
 }
 
-/// Learns the names the events of the file at `path` hold.
-fn learn(
-    path: &Path,
-    options: &rampart_io::ReadOptions,
-    sanitizer: &mut Sanitizer,
-) -> Result<(), String> {
-    let reader = open_text(path)?;
-    let ctx = FileContext::new(&path.to_string_lossy(), options.parse.clone());
-    let mut decoder = FileDecoder::new(ctx, options.forced);
-    read_lines(reader, DEFAULT_MAX_LINE, |line| {
-        decoder.feed(line);
-        for event in decoder.output().events.drain(..) {
-            sanitizer.learn(&event);
-        }
-    })
-    .map_err(|e| e.to_string())?;
-    decoder.finish();
-    for event in decoder.output().events.drain(..) {
-        sanitizer.learn(&event);
-    }
-    Ok(())
-}
-
 /// Writes the file at `path` rewritten to `target`, a block of whole
 /// lines at a time.
 fn rewrite(path: &Path, target: &Path, sanitizer: &mut Sanitizer) -> anyhow::Result<()> {
@@ -162,20 +139,35 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut sanitizer = Sanitizer::new(&key);
     // First every file's names, so that a name learnt in one file is
-    // replaced in all of them; then every file rewritten. Both stream: a
-    // file is never held whole.
+    // replaced in all of them (parsed on the worker threads, which find
+    // the names; the sanitiser learns them here); then every file
+    // rewritten. Both stream: a file is never held whole.
     let mut readable = Vec::new();
     let mut skipped = 0u64;
-    for input in &inputs {
-        let path = &input.path;
-        match learn(path, &options, &mut sanitizer) {
-            Ok(()) => readable.push(path),
+    for input in inputs {
+        match open_text(&input.path) {
+            Ok(_) => readable.push(input),
             Err(why) => {
-                eprintln!("skipped: {}: {why}", path.display());
+                eprintln!("skipped: {}: {why}", input.path.display());
                 skipped += 1;
             }
         }
     }
+    read_files_with(
+        &readable,
+        &options,
+        &|events: &mut [rampart_event::Event]| -> Vec<(Kind, String)> {
+            events.iter().flat_map(candidates).collect()
+        },
+        |message| {
+            if let Message::Batch { work, .. } = message {
+                for (kind, value) in work {
+                    sanitizer.learn_value(kind, &value);
+                }
+            }
+        },
+    );
+    let readable: Vec<PathBuf> = readable.into_iter().map(|i| i.path).collect();
     for path in &readable {
         let target = destination(path, &args.paths, &args.out);
         if let Some(folder) = target.parent() {
