@@ -30,7 +30,13 @@ fn ok(out: Output) -> String {
 
 /// Alerts per rule of a hunt over `paths`.
 fn alerts(paths: &[&Path]) -> BTreeMap<String, u64> {
+    alerts_with(paths, &[])
+}
+
+/// Alerts per rule of a hunt over `paths` with `more` arguments.
+fn alerts_with(paths: &[&Path], more: &[&str]) -> BTreeMap<String, u64> {
     let mut args = vec!["hunt", "--year", "2025", "--format", "jsonl"];
+    args.extend_from_slice(more);
     let texts: Vec<String> = paths
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -119,6 +125,28 @@ fn the_fixtures_hunt_to_the_same_alerts_with_nothing_identifying_left() {
     for name in ["web01", "WS01", "IEUser"] {
         assert!(!all.contains(name), "{name} is left");
     }
+
+    // A feed sanitised with the same key still matches: the same
+    // indicator alerts, on the sanitised logs.
+    let feeds = dir.path().join("feeds");
+    sanitize(&[workspace().join("feeds").as_path()], &feeds, &key);
+    let original_feed = workspace().join("feeds/ipsum.txt");
+    let with_feed = alerts_with(
+        &[fixtures.as_path()],
+        &["--intel", original_feed.to_str().unwrap()],
+    );
+    assert!(
+        with_feed.get("ioc-match").copied().unwrap_or(0) > 0,
+        "{with_feed:?}"
+    );
+    let sanitised_feed = feeds.join("ipsum.txt");
+    assert_eq!(
+        alerts_with(
+            &[out.as_path()],
+            &["--intel", sanitised_feed.to_str().unwrap()]
+        ),
+        with_feed
+    );
 
     // The same key gives the same output; another key another.
     let again = dir.path().join("again");
