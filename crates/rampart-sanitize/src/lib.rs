@@ -15,4 +15,4 @@ mod rewrite;
 pub use ip::AddressMap;
 pub use key::Key;
 pub use names::{Kind, Names};
-pub use rewrite::{candidates, Sanitizer};
+pub use rewrite::{candidates, Sanitizer, Style};

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use ipnet::IpNet;
 use rampart_event::{Event, ValueRef};
 use regex::Regex;
 
@@ -140,13 +141,35 @@ pub fn candidates(event: &Event) -> Vec<(Kind, String)> {
     found
 }
 
+/// How names are replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Pseudonyms derived from the key (`u3fa9c21b`, `h1c2d3e4f`): the same
+    /// in every run under the key.
+    #[default]
+    Keyed,
+    /// Seed 004's readable style: `HOST01`, `user01`, `LAB`, in the order
+    /// met (the same across runs only with a mapping file).
+    Sequential,
+}
+
 /// Sanitises text with the pseudonyms of one key.
 #[derive(Debug)]
 pub struct Sanitizer {
     addresses: AddressMap,
     names: Names,
-    /// Learnt names, by their lower-case text: kind and pseudonym.
-    learnt: HashMap<String, (Kind, String)>,
+    /// Learnt names, by their lower-case text: kind, the text as first
+    /// seen, and pseudonym.
+    learnt: HashMap<String, (Kind, String, String)>,
+    /// How new names are replaced.
+    style: Style,
+    /// Names given out in the sequential style, per kind.
+    issued: BTreeMap<Kind, u32>,
+    /// Every pseudonym in use (lower case), so that the sequential style
+    /// never gives out one the user gave.
+    used: HashSet<String>,
+    /// Networks whose addresses the user maps, host bits kept.
+    networks: Vec<(IpNet, IpNet)>,
     /// Names seen that are kept as they are.
     kept: HashSet<String>,
     /// The automaton over `learnt`, made again when it has grown.
@@ -159,12 +182,16 @@ pub struct Sanitizer {
 }
 
 impl Sanitizer {
-    /// A sanitiser of `key`.
+    /// A sanitiser of `key`, in the keyed style.
     pub fn new(key: &Key) -> Sanitizer {
         Sanitizer {
             addresses: AddressMap::new(key),
             names: Names::new(key),
             learnt: HashMap::new(),
+            style: Style::Keyed,
+            issued: BTreeMap::new(),
+            used: HashSet::new(),
+            networks: Vec::new(),
             kept: HashSet::new(),
             finder: None,
             replaced: BTreeMap::new(),
@@ -177,6 +204,12 @@ impl Sanitizer {
             )
             .expect("a valid pattern"),
         }
+    }
+
+    /// The same, replacing new names in `style`.
+    pub fn with_style(mut self, style: Style) -> Sanitizer {
+        self.style = style;
+        self
     }
 
     /// Learns the names `event` holds, to replace them wherever they stand.
@@ -192,14 +225,86 @@ impl Sanitizer {
         if self.learnt.contains_key(&lower) || self.kept.contains(&lower) {
             return;
         }
-        let pseudonym = self.names.of(kind, text);
-        if pseudonym == text {
+        let keyed = self.names.of(kind, text);
+        if keyed == text {
             self.kept.insert(lower);
             return;
         }
-        *self.replaced.entry(kind).or_default() += 1;
-        self.learnt.insert(lower, (kind, pseudonym));
+        let pseudonym = match self.style {
+            Style::Keyed => keyed,
+            Style::Sequential => self.next(kind, text),
+        };
+        self.give(kind, text, &pseudonym);
+    }
+
+    /// The next name of the sequential style for `kind` not in use.
+    fn next(&mut self, kind: Kind, text: &str) -> String {
+        // SIDs keep their keyed form (their RIDs carry meaning); nothing
+        // numbers them.
+        if matches!(kind, Kind::Sid | Kind::Address) {
+            return self.names.of(kind, text);
+        }
+        loop {
+            let name = self.numbered(kind, text);
+            if !self.used.contains(&name.to_lowercase()) {
+                return name;
+            }
+        }
+    }
+
+    /// The next numbered name of the sequential style for `kind`.
+    fn numbered(&mut self, kind: Kind, text: &str) -> String {
+        let n = self.issued.entry(kind).or_default();
+        *n += 1;
+        let n = *n;
+        match kind {
+            Kind::Host => format!("HOST{n:02}"),
+            Kind::User => format!("user{n:02}"),
+            Kind::Realm if n == 1 => "LAB".into(),
+            Kind::Realm => format!("LAB{n:02}"),
+            Kind::Domain => {
+                let keyed = self.names.domain(text);
+                let suffix = keyed.split_once('.').map_or("", |(_, rest)| rest);
+                let suffix = suffix.rsplit('.').next().unwrap_or(suffix);
+                format!("domain{n:02}.{suffix}")
+                    .trim_end_matches('.')
+                    .to_owned()
+            }
+            Kind::Email => format!("user{n:02}@example.org"),
+            Kind::Sid | Kind::Address => unreachable!("`next` does not number these"),
+        }
+    }
+
+    /// Uses `pseudonym` for `value` of `kind`: a mapping the user gives,
+    /// or one kept from an earlier run.
+    pub fn give(&mut self, kind: Kind, value: &str, pseudonym: &str) {
+        let lower = value.to_lowercase();
+        if !self.learnt.contains_key(&lower) {
+            *self.replaced.entry(kind).or_default() += 1;
+        }
+        self.used.insert(pseudonym.to_lowercase());
+        self.learnt
+            .insert(lower, (kind, value.to_owned(), pseudonym.to_owned()));
         self.finder = None;
+    }
+
+    /// Maps the addresses of `from` into `to`, their host bits kept
+    /// (seed 004's `10.0.2.0/24 → 192.168.1.0/24`).
+    pub fn give_network(&mut self, from: IpNet, to: IpNet) -> Result<(), String> {
+        if from.prefix_len() != to.prefix_len() || from.addr().is_ipv4() != to.addr().is_ipv4() {
+            return Err(format!(
+                "{from} and {to} must be of one family and one prefix length"
+            ));
+        }
+        self.networks.push((from.trunc(), to.trunc()));
+        Ok(())
+    }
+
+    /// Every name replaced: kind, value and pseudonym, in order.
+    pub fn mapping(&self) -> Vec<(Kind, String, String)> {
+        let mut rows: Vec<(Kind, String, String)> = self.learnt.values().cloned().collect();
+        rows.sort();
+        rows
     }
 
     /// The pseudonym of an address (counted once).
@@ -207,7 +312,19 @@ impl Sanitizer {
         if let Some(done) = self.seen_addresses.get(&ip) {
             return *done;
         }
-        let done = self.addresses.map(ip);
+        let given = self.networks.iter().find(|(from, _)| from.contains(&ip));
+        let done = match given {
+            Some((from, to)) => match (ip, to.network(), from.hostmask()) {
+                (IpAddr::V4(ip), IpAddr::V4(net), IpAddr::V4(host)) => IpAddr::V4(Ipv4Addr::from(
+                    u32::from(net) | (u32::from(ip) & u32::from(host)),
+                )),
+                (IpAddr::V6(ip), IpAddr::V6(net), IpAddr::V6(host)) => IpAddr::V6(Ipv6Addr::from(
+                    u128::from(net) | (u128::from(ip) & u128::from(host)),
+                )),
+                _ => self.addresses.map(ip),
+            },
+            None => self.addresses.map(ip),
+        };
         self.seen_addresses.insert(ip, done);
         *self.replaced.entry(Kind::Address).or_default() += 1;
         done
@@ -278,7 +395,7 @@ impl Sanitizer {
             if !stands_alone(text, m.start(), m.end(), word) {
                 continue;
             }
-            let Some((_, pseudonym)) = self.learnt.get(&patterns[m.pattern().as_usize()]) else {
+            let Some((_, _, pseudonym)) = self.learnt.get(&patterns[m.pattern().as_usize()]) else {
                 continue;
             };
             out.push_str(&text[last..m.start()]);
@@ -344,6 +461,42 @@ mod tests {
         let counts = s.replaced();
         assert_eq!(counts[&Kind::User], 1);
         assert_eq!(counts[&Kind::Address], 2);
+    }
+
+    #[test]
+    fn seed_004s_style_and_the_mappings_a_user_gives() {
+        let mut s = sanitizer().with_style(Style::Sequential);
+        s.give(Kind::Host, "PC01", "HOST01");
+        s.give_network(
+            "10.0.2.0/24".parse().unwrap(),
+            "192.168.1.0/24".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(s
+            .give_network(
+                "10.0.0.0/8".parse().unwrap(),
+                "192.168.1.0/24".parse().unwrap()
+            )
+            .is_err());
+        for (kind, value) in [
+            (Kind::Host, "PC02"),
+            (Kind::Realm, "EXAMPLE"),
+            (Kind::User, "IEUser"),
+            (Kind::User, "bob"),
+            (Kind::User, "ieuser"),
+        ] {
+            s.learn_value(kind, value);
+        }
+        let out = s.rewrite("PC01 PC02 EXAMPLE\\IEUser bob from 10.0.2.15 to 10.0.3.4");
+        assert!(
+            out.starts_with("HOST01 HOST02 LAB\\user01 user02 from 192.168.1.15 to "),
+            "{out}"
+        );
+        assert!(!out.ends_with("10.0.3.4"), "{out}");
+        let mapping = s.mapping();
+        assert!(mapping.contains(&(Kind::User, "IEUser".into(), "user01".into())));
+        assert!(mapping.contains(&(Kind::Host, "PC01".into(), "HOST01".into())));
+        assert_eq!(mapping.len(), 5);
     }
 
     #[test]

@@ -195,3 +195,77 @@ fn real_ssh_linux_and_apache_logs_hunt_to_the_same_alerts() {
     let left: Vec<String> = addresses(&out).intersection(&original).cloned().collect();
     assert!(left.is_empty(), "original addresses left: {left:?}");
 }
+
+#[test]
+fn seed_004s_readable_style_with_given_names_networks_and_a_mapping_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "a key that is long enough to use\n").unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("auth.log"),
+        "Mar 14 03:22:14 PC01 sshd[1]: Failed password for alice from 10.0.2.15 port 50122 ssh2\n\
+         Mar 14 03:22:15 PC02 sshd[2]: Accepted password for bob from 10.0.3.4 port 50123 ssh2\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("mapping.csv");
+    let run = |out: &Path, mapping: &Path| {
+        rampart(&[
+            "sanitize",
+            "--year",
+            "2025",
+            "--style",
+            "sequential",
+            "--map",
+            "host:PC01=HOST01",
+            "--map-net",
+            "10.0.2.0/24=192.168.1.0/24",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+            logs.to_str().unwrap(),
+        ])
+    };
+    let out = dir.path().join("out");
+    let done = run(&out, &mapping);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("auth.log")).unwrap();
+    assert!(
+        text.contains(" HOST01 sshd") && text.contains(" HOST02 sshd"),
+        "{text}"
+    );
+    assert!(text.contains("for user01 from 192.168.1.15 "), "{text}");
+    assert!(text.contains("for user02 from "), "{text}");
+    assert!(
+        !text.contains("10.0.3.4") && !text.contains("alice"),
+        "{text}"
+    );
+    let kept = std::fs::read_to_string(&mapping).unwrap();
+    assert!(kept.contains("user,alice,user01"), "{kept}");
+    // A second run with the mapping gives the same names, in any order.
+    std::fs::write(
+        logs.join("auth.log"),
+        "Mar 14 04:00:00 PC02 sshd[3]: Failed password for bob from 10.0.2.9 port 1 ssh2\n",
+    )
+    .unwrap();
+    let again = dir.path().join("again");
+    assert!(run(&again, &mapping).status.success());
+    let text = std::fs::read_to_string(again.join("auth.log")).unwrap();
+    assert!(
+        text.contains(" HOST02 sshd") && text.contains("for user02 from 192.168.1.9 "),
+        "{text}"
+    );
+    // The mapping may not be shared with what it undoes.
+    let inside = dir.path().join("third");
+    let refused = run(&inside, &inside.join("mapping.csv"));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("outside"));
+}

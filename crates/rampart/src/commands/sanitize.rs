@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_io::{discover, open, read_files_with, Message};
-use rampart_sanitize::{candidates, Key, Kind, Sanitizer};
+use rampart_sanitize::{candidates, Key, Kind, Sanitizer, Style};
 
 use super::read_args::ReadArgs;
 
@@ -33,8 +33,107 @@ pub struct SanitizeArgs {
     /// Write into an output folder that already holds files.
     #[arg(long)]
     force: bool,
+    /// How names are replaced: `keyed` (derived from the key, the same in
+    /// every run) or `sequential` (seed 004's HOST01, user01, LAB, in the
+    /// order met; the same across runs with --mapping).
+    #[arg(long, value_enum, default_value_t = StyleArg::Keyed)]
+    style: StyleArg,
+    /// A pseudonym of your own: KIND:VALUE=PSEUDONYM, KIND one of user,
+    /// host, domain, windows-domain, email, sid (`host:PC01=HOST01`).
+    #[arg(long = "map", value_name = "KIND:VALUE=PSEUDONYM")]
+    maps: Vec<String>,
+    /// Addresses of one network mapped into another, host bits kept
+    /// (`10.0.2.0/24=192.168.1.0/24`).
+    #[arg(long = "map-net", value_name = "FROM=TO")]
+    map_nets: Vec<String>,
+    /// A CSV of every replacement (kind, value, pseudonym), read first when
+    /// it exists and written after: it undoes the sanitising, so keep it
+    /// apart from what you share (it may not be inside --out).
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
     #[command(flatten)]
     read: ReadArgs,
+}
+
+/// The style names are replaced in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StyleArg {
+    Keyed,
+    Sequential,
+}
+
+/// A kind by its name in `--map` and the mapping file.
+fn kind_named(name: &str) -> Option<Kind> {
+    Some(match name {
+        "user" => Kind::User,
+        "host" => Kind::Host,
+        "domain" => Kind::Domain,
+        "windows-domain" | "windows domain" => Kind::Realm,
+        "email" | "e-mail" => Kind::Email,
+        "sid" => Kind::Sid,
+        _ => return None,
+    })
+}
+
+/// Gives the sanitiser the mappings of `--map`, `--map-net` and the
+/// mapping file.
+fn given(args: &SanitizeArgs, sanitizer: &mut Sanitizer) -> anyhow::Result<()> {
+    if let Some(file) = args.mapping.as_ref().filter(|f| f.exists()) {
+        let mut rows = csv::Reader::from_path(file)
+            .with_context(|| format!("cannot read the mapping {}", file.display()))?;
+        for (i, row) in rows.records().enumerate() {
+            let row = row.with_context(|| format!("{}: row {}", file.display(), i + 2))?;
+            let (Some(kind), Some(value), Some(pseudonym)) =
+                (row.get(0).and_then(kind_named), row.get(1), row.get(2))
+            else {
+                bail!(
+                    "{}: row {}: expected kind,value,pseudonym",
+                    file.display(),
+                    i + 2
+                );
+            };
+            sanitizer.give(kind, value, pseudonym);
+        }
+    }
+    for map in &args.maps {
+        let parsed = map.split_once(':').and_then(|(kind, rest)| {
+            let (value, pseudonym) = rest.split_once('=')?;
+            Some((kind_named(kind)?, value, pseudonym))
+        });
+        let Some((kind, value, pseudonym)) = parsed else {
+            bail!("--map {map}: expected KIND:VALUE=PSEUDONYM (KIND: user, host, domain, windows-domain, email, sid)");
+        };
+        sanitizer.give(kind, value, pseudonym);
+    }
+    for net in &args.map_nets {
+        let parsed = net
+            .split_once('=')
+            .and_then(|(from, to)| Some((from.trim().parse().ok()?, to.trim().parse().ok()?)));
+        let Some((from, to)) = parsed else {
+            bail!("--map-net {net}: expected FROM=TO, two networks such as 10.0.2.0/24=192.168.1.0/24");
+        };
+        sanitizer
+            .give_network(from, to)
+            .map_err(|e| anyhow::anyhow!("--map-net {net}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Writes every replacement to the mapping file.
+fn write_mapping(file: &Path, sanitizer: &Sanitizer) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_path(file)
+        .with_context(|| format!("cannot write the mapping {}", file.display()))?;
+    out.write_record(["kind", "value", "pseudonym"])?;
+    for (kind, value, pseudonym) in sanitizer.mapping() {
+        let name = match kind {
+            Kind::Realm => "windows-domain",
+            Kind::Email => "email",
+            other => other.as_str(),
+        };
+        out.write_record([name, value.as_str(), pseudonym.as_str()])?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// Where a file's sanitised copy goes: its path under the folder named
@@ -137,7 +236,22 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
     for (path, why) in &missing {
         eprintln!("error: {}: {why}", path.display());
     }
-    let mut sanitizer = Sanitizer::new(&key);
+    if let Some(mapping) = &args.mapping {
+        let folder = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if folder(mapping).starts_with(folder(&args.out)) {
+            bail!(
+                "the mapping {} undoes the sanitising: keep it outside {}",
+                mapping.display(),
+                args.out.display()
+            );
+        }
+    }
+    let style = match args.style {
+        StyleArg::Keyed => Style::Keyed,
+        StyleArg::Sequential => Style::Sequential,
+    };
+    let mut sanitizer = Sanitizer::new(&key).with_style(style);
+    given(args, &mut sanitizer)?;
     // First every file's names, so that a name learnt in one file is
     // replaced in all of them (parsed on the worker threads, which find
     // the names; the sanitiser learns them here); then every file
@@ -177,6 +291,9 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
         rewrite(path, &target, &mut sanitizer)?;
     }
     let files = readable.len();
+    if let Some(mapping) = &args.mapping {
+        write_mapping(mapping, &sanitizer)?;
+    }
     let by_kind: BTreeMap<&str, u64> = sanitizer
         .replaced()
         .iter()
