@@ -9,8 +9,9 @@
 //! bits that say what kind an address is are kept or permuted only among
 //! their own kind:
 //!
-//! - IPv4 first octets that are wholly one kind (0, 10, 127, 224-255) are
-//!   kept; those that mix kinds (100 for 100.64/10, 169 for 169.254/16,
+//! - Loopback, multicast, broadcast and 0.0.0.0/8 addresses name nobody
+//!   and are kept whole; the other first octets that are wholly one kind
+//!   (10, 240-255) are kept; those that mix kinds (100 for 100.64/10, 169 for 169.254/16,
 //!   172 for 172.16/12, 192 for 192.168/16 and 192.0.2/24, 198 for
 //!   198.18/15 and 198.51.100/24, 203 for 203.0.113/24) keep their first
 //!   two octets; every other (public) first octet is shuffled among the
@@ -120,6 +121,11 @@ impl AddressMap {
     }
 
     fn v4(&self, ip: Ipv4Addr) -> Ipv4Addr {
+        // Loopback, multicast, broadcast and "this network" name nobody,
+        // and rules look for them as they are (`\\127.0.0.1\ADMIN$`).
+        if ip.is_loopback() || ip.is_multicast() || ip.is_broadcast() || ip.octets()[0] == 0 {
+            return ip;
+        }
         let bits = u32::from(ip);
         let first = (bits >> 24) as u8;
         let (kept, head) = if whole_octet(first) {

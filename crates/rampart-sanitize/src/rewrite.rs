@@ -134,8 +134,23 @@ pub fn candidates(event: &Event) -> Vec<(Kind, String)> {
         {
             continue;
         }
-        if let Some(kind) = kind_of(field, text) {
-            found.push((kind, text.to_owned()));
+        match kind_of(field, text) {
+            // `DOMAIN\user` (Sysmon's `User`): each part by itself, so that
+            // `NT AUTHORITY\SYSTEM` stays as rules look for it.
+            Some(Kind::User) if text.contains('\\') => {
+                if let Some((realm, user)) = text.split_once('\\') {
+                    for (kind, part) in [(Kind::Realm, realm), (Kind::User, user)] {
+                        let part = part.trim();
+                        if part.chars().count() >= SHORTEST_NAME
+                            && !GRAMMAR.contains(&part.to_lowercase().as_str())
+                        {
+                            found.push((kind, part.to_owned()));
+                        }
+                    }
+                }
+            }
+            Some(kind) => found.push((kind, text.to_owned())),
+            None => {}
         }
     }
     found
@@ -497,6 +512,22 @@ mod tests {
         assert!(mapping.contains(&(Kind::User, "IEUser".into(), "user01".into())));
         assert!(mapping.contains(&(Kind::Host, "PC01".into(), "HOST01".into())));
         assert_eq!(mapping.len(), 5);
+    }
+
+    #[test]
+    fn a_domain_and_user_is_learnt_in_parts_and_well_known_ones_stay() {
+        let mut s = sanitizer();
+        for user in ["NT AUTHORITY\\SYSTEM", "EXAMPLE\\alice"] {
+            let mut e = Event::new(Origin::new("a.log", 1), "x");
+            e.set("winlog.event_data.User", user);
+            s.learn(&e);
+        }
+        let out = s.rewrite(
+            r"User: NT AUTHORITY\SYSTEM, EXAMPLE\alice; cmd /c dir \\127.0.0.1\ADMIN$ 224.0.0.252",
+        );
+        assert!(out.contains(r"NT AUTHORITY\SYSTEM, D"), "{out}");
+        assert!(!out.contains("EXAMPLE") && !out.contains("alice"), "{out}");
+        assert!(out.contains(r"\\127.0.0.1\ADMIN$ 224.0.0.252"), "{out}");
     }
 
     #[test]

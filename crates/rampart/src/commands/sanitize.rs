@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rampart_io::{discover, open, read_files_with, Message};
+use rampart_io::{discover, open, read_files, read_files_with, Message};
 use rampart_sanitize::{candidates, Key, Kind, Sanitizer, Style};
 
 use super::read_args::ReadArgs;
@@ -163,24 +163,73 @@ const BLOCK: usize = 1 << 20;
 /// The most of one line held; a longer one is rewritten in pieces.
 const LONGEST_LINE: usize = 16 << 20;
 
-/// A file's text, decompressed and decoded to UTF-8; EVTX, which no
-/// library writes, is refused.
+/// A file's text, decompressed and decoded to UTF-8.
 fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, String> {
-    let mut reader = open(path).map_err(|e| e.to_string())?;
+    open(path).map_err(|e| e.to_string())
+}
+
+/// Whether the file at `path` is EVTX, by its first bytes.
+fn is_evtx(path: &Path) -> bool {
     let mut magic = [0u8; 8];
-    let mut got = 0;
-    while got < magic.len() {
-        match reader.read(&mut magic[got..]).map_err(|e| e.to_string())? {
-            0 => break,
-            n => got += n,
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"ElfFile\0"
+}
+
+/// Writes the records of EVTX files, which no library writes, as their
+/// XML, one record a line (line breaks inside written as `&#10;`), which
+/// rampart reads as it reads the EVTX: `name.evtx` becomes `name.xml`.
+fn rewrite_records(
+    inputs: &[rampart_io::Input],
+    args: &SanitizeArgs,
+    options: &rampart_io::ReadOptions,
+    sanitizer: &mut Sanitizer,
+) -> anyhow::Result<()> {
+    let mut writers: BTreeMap<usize, std::io::BufWriter<std::fs::File>> = BTreeMap::new();
+    let mut failed: Option<anyhow::Error> = None;
+    read_files(inputs, options, |message| {
+        let Message::Batch { index, events, .. } = message else {
+            return;
+        };
+        if failed.is_some() {
+            return;
         }
+        let written = (|| -> anyhow::Result<()> {
+            let out = match writers.entry(index) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    let target = destination(&inputs[index].path, &args.paths, &args.out)
+                        .with_extension("xml");
+                    if let Some(folder) = target.parent() {
+                        std::fs::create_dir_all(folder)?;
+                    }
+                    let file = std::fs::File::create(&target)
+                        .with_context(|| format!("cannot write {}", target.display()))?;
+                    v.insert(std::io::BufWriter::new(file))
+                }
+            };
+            for event in &events {
+                let line = event
+                    .original()
+                    .replace('\r', "&#13;")
+                    .replace('\n', "&#10;");
+                out.write_all(sanitizer.rewrite(&line).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    if &magic[..got] == b"ElfFile\0" {
-        return Err("EVTX is not written back yet (export it as JSON lines first)".into());
+    for (_, mut out) in writers {
+        out.flush()?;
     }
-    Ok(Box::new(
-        std::io::Cursor::new(magic[..got].to_vec()).chain(reader),
-    ))
+    Ok(())
 }
 
 /// Writes the file at `path` rewritten to `target`, a block of whole
@@ -258,7 +307,12 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
     // rewritten. Both stream: a file is never held whole.
     let mut readable = Vec::new();
     let mut skipped = 0u64;
+    let mut records = Vec::new();
     for input in inputs {
+        if is_evtx(&input.path) {
+            records.push(input);
+            continue;
+        }
         match open_text(&input.path) {
             Ok(_) => readable.push(input),
             Err(why) => {
@@ -267,8 +321,9 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let everything: Vec<rampart_io::Input> = readable.iter().chain(&records).cloned().collect();
     read_files_with(
-        &readable,
+        &everything,
         &options,
         &|events: &mut [rampart_event::Event]| -> Vec<(Kind, String)> {
             events.iter().flat_map(candidates).collect()
@@ -290,7 +345,8 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
         }
         rewrite(path, &target, &mut sanitizer)?;
     }
-    let files = readable.len();
+    rewrite_records(&records, args, &options, &mut sanitizer)?;
+    let files = readable.len() + records.len();
     if let Some(mapping) = &args.mapping {
         write_mapping(mapping, &sanitizer)?;
     }

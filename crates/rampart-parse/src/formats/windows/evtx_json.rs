@@ -274,7 +274,7 @@ pub fn record<'a>(text: &'a str, ctx: &FileContext) -> Option<WinRecord<'a>> {
 }
 
 /// `EventData` / `UserData` fields in order: `Name: value` pairs, elements
-/// with `#text`, unnamed `Data` arrays as `Data0`, `Data1`, ...; `UserData`
+/// with `#text`, unnamed `Data` arrays as one list `Data`; `UserData`
 /// wraps its fields in one more element, which is looked through.
 fn data_fields<'a>(data: Node<'a>, into: &mut Vec<(Cow<'a, str>, Field<'a>)>) {
     let Node::Map(entries) = data else { return };
@@ -289,10 +289,17 @@ fn data_fields<'a>(data: Node<'a>, into: &mut Vec<(Cow<'a, str>, Field<'a>)>) {
                 }
             }
             map @ Node::Map(_) => data_fields(map, into),
+            // Unnamed `Data` are one list `Data`, as the EVTX reader gives
+            // them.
             Node::List(items) if key == "Data" => {
-                for (i, item) in items.into_iter().enumerate() {
-                    into.push((Cow::Owned(format!("Data{i}")), item.into_field()));
-                }
+                let items = items
+                    .into_iter()
+                    .map(|item| match item.into_field() {
+                        Field::Text(t) => Value::Str(t.into_owned()),
+                        Field::Value(v) => v,
+                    })
+                    .collect();
+                into.push((key, Field::Value(Value::List(items))));
             }
             other => into.push((key, other.into_field())),
         }
@@ -347,9 +354,7 @@ mod tests {
         assert_eq!(
             fields,
             [
-                ("Data0", "a".to_owned()),
-                ("Data1", "Int(2)".to_owned()),
-                ("Data2", "Null".to_owned()),
+                ("Data", r#"List([Str("a"), Int(2), Null])"#.to_owned()),
                 ("Binary", "00FF".to_owned()),
                 ("SubjectUserName", "bob".to_owned()),
             ]

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use rampart_event::Timestamp;
+use rampart_event::{Timestamp, Value};
 use roxmltree::{Document, Node};
 
 use super::{Field, WinRecord};
@@ -258,15 +258,34 @@ pub fn parse_event(xml: &str, ctx: &FileContext) -> Result<WinRecord<'static>, S
         }
     }
     if let Some(data) = child(root, "EventData") {
+        // Unnamed `Data` are one field `Data` (a list when there are
+        // several, where the first stood), as the EVTX reader gives them.
+        let unnamed: Vec<String> = data
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "Data")
+            .filter(|n| n.attribute("Name").is_none())
+            .map(|n| text_of(n).unwrap_or_default())
+            .collect();
+        let mut listed = false;
         for (i, node) in data.children().filter(Node::is_element).enumerate() {
-            let name = node
-                .attribute("Name")
-                .map(owned)
-                .unwrap_or_else(|| Cow::Owned(format!("{}{}", node.tag_name().name(), i)));
-            rec.data.push((
-                name,
-                Field::Text(Cow::Owned(text_of(node).unwrap_or_default())),
-            ));
+            let text = || Field::Text(Cow::Owned(text_of(node).unwrap_or_default()));
+            match node.attribute("Name") {
+                Some(name) => rec.data.push((owned(name), text())),
+                None if node.tag_name().name() == "Data" => {
+                    if unnamed.len() == 1 {
+                        rec.data.push((Cow::Borrowed("Data"), text()));
+                    } else if !listed {
+                        listed = true;
+                        let items = unnamed.iter().map(|t| Value::Str(t.clone())).collect();
+                        rec.data
+                            .push((Cow::Borrowed("Data"), Field::Value(Value::List(items))));
+                    }
+                }
+                None => rec.data.push((
+                    Cow::Owned(format!("{}{}", node.tag_name().name(), i)),
+                    text(),
+                )),
+            }
         }
     }
     if let Some(user) = child(root, "UserData") {
@@ -292,6 +311,38 @@ mod tests {
     use crate::context::ParseOptions;
 
     const EVENT: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Service Control Manager'/><EventID Qualifiers='16384'>7045</EventID><Level>4</Level><TimeCreated SystemTime='2025-03-14T12:04:40.1234567Z'/><EventRecordID>88</EventRecordID><Channel>System</Channel><Computer>WS01</Computer></System><EventData><Data Name='ServiceName'>updsvc</Data><Data Name='ImagePath'>C:\\Users\\Public\\updsvc.exe</Data></EventData></Event>";
+
+    #[test]
+    fn unnamed_data_is_one_field_as_the_evtx_reader_gives_it() {
+        let ctx = FileContext::new("e.xml", ParseOptions::default());
+        let event = |data: &str| {
+            format!("<Event><System><EventID>325</EventID><Channel>Application</Channel></System><EventData>{data}<Binary>00</Binary></EventData></Event>")
+        };
+        let rec = parse_event(&event("<Data>NTDS</Data><Data>C:\\ntds.dit</Data>"), &ctx).unwrap();
+        let shown: Vec<(&str, String)> = rec
+            .data
+            .iter()
+            .map(|(k, v)| {
+                let shown = match v {
+                    Field::Text(t) => t.to_string(),
+                    Field::Value(v) => format!("{v:?}"),
+                };
+                (k.as_ref(), shown)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "Data",
+                    r#"List([Str("NTDS"), Str("C:\\ntds.dit")])"#.to_owned()
+                ),
+                ("Binary2", "00".to_owned()),
+            ]
+        );
+        let one = parse_event(&event("<Data>only</Data>"), &ctx).unwrap();
+        assert!(matches!(&one.data[0], (k, Field::Text(t)) if k == "Data" && t == "only"));
+    }
 
     #[test]
     fn events_are_cut_from_any_layout() {
