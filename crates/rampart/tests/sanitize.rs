@@ -59,6 +59,16 @@ fn names_nobody(address: &str) -> bool {
     ip.is_loopback() || ip.is_multicast() || ip.is_broadcast() || ip.octets()[0] == 0
 }
 
+/// The addresses of `original` still in the files under `out`, but for
+/// those that name nobody.
+fn originals_left(out: &Path, original: &BTreeSet<String>) -> Vec<String> {
+    addresses(out)
+        .intersection(original)
+        .filter(|a| !names_nobody(a))
+        .cloned()
+        .collect()
+}
+
 /// Every dotted quad in the files under `dir`.
 fn addresses(dir: &Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
@@ -123,11 +133,7 @@ fn the_fixtures_hunt_to_the_same_alerts_with_nothing_identifying_left() {
 
     // No original address is left, and the hosts and users learnt are gone.
     let original = addresses(&fixtures);
-    let left: Vec<String> = addresses(&out)
-        .intersection(&original)
-        .filter(|a| !names_nobody(a))
-        .cloned()
-        .collect();
+    let left = originals_left(&out, &original);
     assert!(left.is_empty(), "original addresses left: {left:?}");
     let all: String = walk(&out)
         .iter()
@@ -203,11 +209,7 @@ fn real_ssh_linux_and_apache_logs_hunt_to_the_same_alerts() {
     assert!(!before.is_empty());
     assert_eq!(alerts(&[out.as_path()]), before);
     let original: BTreeSet<String> = inputs.iter().flat_map(|d| addresses(d)).collect();
-    let left: Vec<String> = addresses(&out)
-        .intersection(&original)
-        .filter(|a| !names_nobody(a))
-        .cloned()
-        .collect();
+    let left = originals_left(&out, &original);
     assert!(left.is_empty(), "original addresses left: {left:?}");
 }
 

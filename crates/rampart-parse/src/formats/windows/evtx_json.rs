@@ -340,17 +340,7 @@ mod tests {
         let text = r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7045}},"EventData":{"Data":["a",2,null],"Binary":{"#text":"00FF"}},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"y"},"SubjectUserName":"bob"}}}}"##;
         let rec = record(text, &ctx()).unwrap();
         assert_eq!(rec.event_id, Some(7045));
-        let fields: Vec<(&str, String)> = rec
-            .data
-            .iter()
-            .map(|(k, v)| {
-                let shown = match v {
-                    Field::Text(t) => t.to_string(),
-                    Field::Value(v) => format!("{v:?}"),
-                };
-                (k.as_ref(), shown)
-            })
-            .collect();
+        let fields = crate::formats::windows::shown(&rec);
         assert_eq!(
             fields,
             [

@@ -437,6 +437,22 @@ fn derive_names(e: &mut Event) {
     }
 }
 
+/// A record's event data as the tests compare it: each field's name and
+/// its text, or its value as debugged.
+#[cfg(test)]
+fn shown<'r>(rec: &'r WinRecord<'_>) -> Vec<(&'r str, String)> {
+    rec.data
+        .iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                Field::Text(t) => t.to_string(),
+                Field::Value(v) => format!("{v:?}"),
+            };
+            (k.as_ref(), shown)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

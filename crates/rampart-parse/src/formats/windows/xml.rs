@@ -319,17 +319,7 @@ mod tests {
             format!("<Event><System><EventID>325</EventID><Channel>Application</Channel></System><EventData>{data}<Binary>00</Binary></EventData></Event>")
         };
         let rec = parse_event(&event("<Data>NTDS</Data><Data>C:\\ntds.dit</Data>"), &ctx).unwrap();
-        let shown: Vec<(&str, String)> = rec
-            .data
-            .iter()
-            .map(|(k, v)| {
-                let shown = match v {
-                    Field::Text(t) => t.to_string(),
-                    Field::Value(v) => format!("{v:?}"),
-                };
-                (k.as_ref(), shown)
-            })
-            .collect();
+        let shown = crate::formats::windows::shown(&rec);
         assert_eq!(
             shown,
             [
