@@ -10,9 +10,11 @@
 mod ip;
 mod key;
 mod names;
+mod records;
 mod rewrite;
 
 pub use ip::AddressMap;
 pub use key::Key;
 pub use names::{Kind, Names};
+pub use records::to_json as record_json;
 pub use rewrite::{candidates, Sanitizer, Style};

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_io::{discover, open, read_files, read_files_with, Message};
-use rampart_sanitize::{candidates, Key, Kind, Sanitizer, Style};
+use rampart_sanitize::{candidates, record_json, Key, Kind, Sanitizer, Style};
 
 use super::read_args::ReadArgs;
 
@@ -177,9 +177,9 @@ fn is_evtx(path: &Path) -> bool {
         && &magic == b"ElfFile\0"
 }
 
-/// Writes the records of EVTX files, which no library writes, as their
-/// XML, one record a line (line breaks inside written as `&#10;`), which
-/// rampart reads as it reads the EVTX: `name.evtx` becomes `name.xml`.
+/// Writes the records of EVTX files, which no library writes, as
+/// evtx_dump's JSON, one record a line, which rampart and other tools read
+/// as they read the EVTX: `name.evtx` becomes `name.jsonl`.
 fn rewrite_records(
     inputs: &[rampart_io::Input],
     args: &SanitizeArgs,
@@ -200,7 +200,7 @@ fn rewrite_records(
                 std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::btree_map::Entry::Vacant(v) => {
                     let target = destination(&inputs[index].path, &args.paths, &args.out)
-                        .with_extension("xml");
+                        .with_extension("jsonl");
                     if let Some(folder) = target.parent() {
                         std::fs::create_dir_all(folder)?;
                     }
@@ -210,11 +210,12 @@ fn rewrite_records(
                 }
             };
             for event in &events {
-                let line = event
-                    .original()
-                    .replace('\r', "&#13;")
-                    .replace('\n', "&#10;");
-                out.write_all(sanitizer.rewrite(&line).as_bytes())?;
+                let xml = sanitizer.rewrite(event.original());
+                let line = record_json(&xml).unwrap_or_else(|| {
+                    // Not XML after all: the record's text, on one line.
+                    xml.replace('\r', "&#13;").replace('\n', "&#10;")
+                });
+                out.write_all(line.as_bytes())?;
                 out.write_all(b"\n")?;
             }
             Ok(())
