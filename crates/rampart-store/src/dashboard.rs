@@ -21,7 +21,7 @@ use rusqlite::types::Value;
 
 use crate::events::HOUR;
 use crate::facets::BENIGN;
-use crate::overview::{bucket_for, Timeline};
+use crate::overview::{bars, bucket_for, pair, time, Timeline};
 use crate::{Store, StoreError};
 
 /// The most values of one filter a slice takes.
@@ -164,10 +164,6 @@ fn hour_floor(t: Timestamp) -> i64 {
 /// The hour after a time's, unless it starts one.
 fn hour_ceil(t: Timestamp) -> i64 {
     (t.as_microsecond() + HOUR - 1).div_euclid(HOUR)
-}
-
-fn time(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros).map_err(|e| StoreError(e.to_string()))
 }
 
 fn count(n: i64) -> u64 {
@@ -434,17 +430,10 @@ impl Store {
     /// out.
     fn bars(&self, sql: &str, values: &[Value], n: usize) -> Result<Vec<u64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut counts = vec![0; n];
-        let rows = stmt.query_map(params_from_iter(values), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (bar, n) = row?;
-            if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
-                *slot += count(n);
-            }
-        }
-        Ok(counts)
+        let rows = stmt
+            .query_map(params_from_iter(values), pair)?
+            .collect::<Result<_, _>>()?;
+        Ok(bars(rows, n))
     }
 
     /// Alerts per rule whose time is in `since`..`until`, most first.

@@ -174,7 +174,7 @@ fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
-fn time(micros: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn time(micros: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(micros).map_err(|e| StoreError(e.to_string()))
 }
 
@@ -186,7 +186,7 @@ fn frame(filter: &OverviewFilter, width: i64) -> (i64, usize) {
 }
 
 /// Counts per bar from rows of (bar, count), bars out of range left out.
-fn bars(rows: Vec<(i64, i64)>, n: usize) -> Vec<u64> {
+pub(crate) fn bars(rows: Vec<(i64, i64)>, n: usize) -> Vec<u64> {
     let mut counts = vec![0; n];
     for (bar, count) in rows {
         if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
@@ -196,7 +196,7 @@ fn bars(rows: Vec<(i64, i64)>, n: usize) -> Vec<u64> {
     counts
 }
 
-fn pair(r: &Row<'_>) -> rusqlite::Result<(i64, i64)> {
+pub(crate) fn pair(r: &Row<'_>) -> rusqlite::Result<(i64, i64)> {
     Ok((r.get(0)?, r.get(1)?))
 }
 
