@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::filters::View;
-use crate::pages::alerts::{bounded, triage_of, ListQuery};
+use crate::pages::alerts::{apply, Asked, ListQuery};
 use crate::App;
 
 /// Events a search returns at most.
@@ -185,25 +185,19 @@ pub async fn triage(
             "triage needs the token as a bearer header",
         );
     }
-    let step = match triage_of(&body.action, &bounded(&body.assignee, 128)) {
-        Ok(step) => step,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    let asked = Asked {
+        action: &body.action,
+        assignee: &body.assignee,
+        note: &body.note,
+        user: &body.user,
+        beside: Beside {
+            suppress: body.suppress,
+            deactivate_ioc: body.deactivate_ioc,
+        },
     };
-    let user = Some(bounded(&body.user, 128))
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| app.user.clone());
-    let note = Some(bounded(&body.note, 4000)).filter(|n| !n.is_empty());
-    let beside = Beside {
-        suppress: body.suppress,
-        deactivate_ioc: body.deactivate_ioc,
-    };
-    match app
-        .readers
-        .read(move |store| store.triage_beside(&id, &step, (&user, note.as_deref()), beside))
-        .await
-    {
+    match apply(&app, id, asked).await {
         Ok(done) => Json(alert_json(&done.alert)).into_response(),
-        Err(e) => error(StatusCode::BAD_REQUEST, e.0),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
     }
 }
 

@@ -13,7 +13,7 @@ use axum::Form;
 use maud::{html, Markup};
 use rampart_detect::alert::techniques;
 use rampart_detect::Level;
-use rampart_store::{AlertFilter, AlertOrder, Beside, Status, Step, StoredAlert, Triage};
+use rampart_store::{AlertFilter, AlertOrder, Beside, Status, Step, StoredAlert, Triage, Triaged};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -498,6 +498,31 @@ pub fn triage_of(action: &str, assignee: &str) -> Result<Triage, String> {
     })
 }
 
+/// A triage step as the form or the API asks for it.
+pub struct Asked<'a> {
+    pub action: &'a str,
+    pub assignee: &'a str,
+    pub note: &'a str,
+    /// Who takes it; the server's user when blank.
+    pub user: &'a str,
+    pub beside: Beside,
+}
+
+/// Applies `asked` to the alert `id`, its texts bounded; a step that
+/// cannot be taken says why.
+pub async fn apply(app: &App, id: String, asked: Asked<'_>) -> Result<Triaged, String> {
+    let step = triage_of(asked.action, &bounded(asked.assignee, 128))?;
+    let user = Some(bounded(asked.user, 128))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| app.user.clone());
+    let note = Some(bounded(asked.note, 4000)).filter(|n| !n.is_empty());
+    let beside = asked.beside;
+    app.readers
+        .read(move |store| store.triage_beside(&id, &step, (&user, note.as_deref()), beside))
+        .await
+        .map_err(|e| e.0)
+}
+
 /// Text from a form, trimmed and bounded.
 pub fn bounded(text: &str, most: usize) -> String {
     text.trim().chars().take(most).collect()
@@ -514,21 +539,17 @@ pub async fn triage(
             "this form is from an earlier run of the server: reload the page and try again",
         ));
     }
-    let step = triage_of(&form.action, &bounded(&form.assignee, 128)).map_err(Failure::bad)?;
-    let user = Some(bounded(&form.user, 128))
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| app.user.clone());
-    let note = Some(bounded(&form.note, 4000)).filter(|n| !n.is_empty());
-    let beside = Beside {
-        suppress: form.suppress.is_some(),
-        deactivate_ioc: form.deactivate.is_some(),
+    let asked = Asked {
+        action: &form.action,
+        assignee: &form.assignee,
+        note: &form.note,
+        user: &form.user,
+        beside: Beside {
+            suppress: form.suppress.is_some(),
+            deactivate_ioc: form.deactivate.is_some(),
+        },
     };
-    let wanted = id.clone();
-    let done = app
-        .readers
-        .read(move |store| store.triage_beside(&wanted, &step, (&user, note.as_deref()), beside))
-        .await
-        .map_err(|e| Failure::bad(e.0))?;
+    let done = apply(&app, id, asked).await.map_err(Failure::bad)?;
     Ok(Redirect::to(&format!("/alerts/{}", urlencode(&done.alert.id))).into_response())
 }
 
