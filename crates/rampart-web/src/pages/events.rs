@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 use super::layout::{self, Nav};
 use super::Failure;
 use crate::charts;
-use crate::filters::{View, RANGES};
+use crate::filters::View;
 use crate::format;
 use crate::App;
 
@@ -160,15 +160,7 @@ pub async fn search(
                     placeholder="source.ip=203.0.113.7 and not user.name=adm*  \"failed password\""
                     aria-describedby="q-help";
             }
-            div.field {
-                label for="range" { "Range" }
-                select #range name="range" {
-                    option value="" { "Default" }
-                    @for (key, name) in RANGES {
-                        option value=(key) selected[view.range.as_ref().and_then(crate::filters::range_key) == Some(key)] { (name) }
-                    }
-                }
-            }
+            (layout::range_field(&view, "Range", "Default"))
             div.actions { button type="submit" { "Search" } }
             p #q-help .help {
                 "Fields compared with = != < <= > >= or in (…); other words are searched in the text; "

@@ -3,6 +3,8 @@
 
 use maud::{html, Markup, DOCTYPE};
 
+use crate::filters::{range_key, View, RANGES};
+
 /// Which entry of the navigation is the page's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -42,6 +44,23 @@ pub fn page(title: &str, nav: Nav, main: Markup) -> Markup {
                     }
                 }
                 main #main { (main) }
+            }
+        }
+    }
+}
+
+/// The field choosing a view's range among [`RANGES`], under `label`,
+/// its first choice (`default`) the view's default.
+pub fn range_field(view: &View, label: &str, default: &str) -> Markup {
+    let current = view.range.as_ref().and_then(range_key);
+    html! {
+        div.field {
+            label for="range" { (label) }
+            select #range name="range" {
+                option value="" selected[current.is_none()] { (default) }
+                @for (key, name) in RANGES {
+                    option value=(key) selected[current == Some(key)] { (name) }
+                }
             }
         }
     }

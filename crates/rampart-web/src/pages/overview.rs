@@ -19,7 +19,7 @@ use rampart_store::Period;
 use super::layout::{self, Nav};
 use super::Failure;
 use crate::charts::{self, Bar, Tone};
-use crate::filters::{range_key, Facet, View, RANGES};
+use crate::filters::{Facet, View};
 use crate::format;
 use crate::snapshots::Snapshot;
 use crate::App;
@@ -73,7 +73,6 @@ pub async fn panels_fragment(
 
 /// The filter form: the range, then each facet's values in the range.
 fn filters(view: &View, snapshot: &Snapshot) -> Markup {
-    let current = view.range.as_ref().and_then(range_key);
     let (since, until) = match view.range {
         Some(Period::Given { since, until }) => (since, until),
         _ => (None, None),
@@ -84,15 +83,7 @@ fn filters(view: &View, snapshot: &Snapshot) -> Markup {
     };
     html! {
         form.filters method="get" action="/" aria-label="Filters" {
-            div.field {
-                label for="range" { "Range" }
-                select #range name="range" {
-                    option value="" selected[current.is_none()] { "Default or dates" }
-                    @for (key, name) in RANGES {
-                        option value=(key) selected[current == Some(key)] { (name) }
-                    }
-                }
-            }
+            (layout::range_field(view, "Range", "Default or dates"))
             div.field {
                 label for="since" { "From" }
                 input #since type="date" name="since" value=(date(since));

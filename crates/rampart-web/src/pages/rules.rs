@@ -14,7 +14,7 @@ use maud::{html, Markup};
 
 use super::layout::{self, Nav};
 use super::Failure;
-use crate::filters::{range_key, View, RANGES};
+use crate::filters::View;
 use crate::format;
 use crate::rulebook::{matrix, Coverage};
 use crate::App;
@@ -48,15 +48,7 @@ pub async fn page(
     let main = html! {
         h1 { "Rules and ATT&CK coverage" }
         form.filters method="get" action="/rules" aria-label="Range" {
-            div.field {
-                label for="range" { "Alerts over" }
-                select #range name="range" {
-                    option value="" { "Default" }
-                    @for (key, name) in RANGES {
-                        option value=(key) selected[view.range.as_ref().and_then(range_key) == Some(key)] { (name) }
-                    }
-                }
-            }
+            (layout::range_field(&view, "Alerts over", "Default"))
             div.actions { button type="submit" { "Apply" } }
         }
         p.range-note {
