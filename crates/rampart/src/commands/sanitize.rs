@@ -163,11 +163,6 @@ const BLOCK: usize = 1 << 20;
 /// The most of one line held; a longer one is rewritten in pieces.
 const LONGEST_LINE: usize = 16 << 20;
 
-/// A file's text, decompressed and decoded to UTF-8.
-fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, String> {
-    open(path).map_err(|e| e.to_string())
-}
-
 /// Whether the file at `path` is EVTX, by its first bytes.
 fn is_evtx(path: &Path) -> bool {
     let mut magic = [0u8; 8];
@@ -236,7 +231,7 @@ fn rewrite_records(
 /// Writes the file at `path` rewritten to `target`, a block of whole
 /// lines at a time.
 fn rewrite(path: &Path, target: &Path, sanitizer: &mut Sanitizer) -> anyhow::Result<()> {
-    let mut reader = open_text(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    let mut reader = open(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     let file = std::fs::File::create(target)
         .with_context(|| format!("cannot write {}", target.display()))?;
     let mut out = std::io::BufWriter::new(file);
@@ -314,7 +309,7 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
             records.push(input);
             continue;
         }
-        match open_text(&input.path) {
+        match open(&input.path) {
             Ok(_) => readable.push(input),
             Err(why) => {
                 eprintln!("skipped: {}: {why}", input.path.display());
