@@ -35,28 +35,40 @@ pub(crate) fn count(tx: &Transaction<'_>, delta: &HashMap<Key, i64>) -> Result<(
         "UPDATE destination_hours SET n = n + ?5
          WHERE hour = ?1 AND destination_ip = ?2 AND dataset = ?3 AND host = ?4",
     )?;
-    let mut insert = tx.prepare_cached(
+    // Adds to a row or makes it, in one statement; says whether it made it
+    // (a row kept has a positive count, so only a new one holds just `n`).
+    let mut upsert = tx.prepare_cached(
         "INSERT INTO destination_hours (hour, destination_ip, dataset, host, n)
          VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (hour, destination_ip, dataset, host) DO UPDATE SET n = n + excluded.n",
+         ON CONFLICT (hour, destination_ip, dataset, host) DO UPDATE SET n = n + excluded.n
+         RETURNING n = ?5",
     )?;
     let mut removed = false;
     for (hour, entries) in by_hour {
         let mut held: i64 = rows.query_row([hour], |r| r.get(0))?;
+        // What goes to no address, per dataset and host, added at the end.
+        let mut none: HashMap<(&str, &str), i64> = HashMap::new();
         for ((_, ip, dataset, host), n) in entries {
+            if n > 0 && held < MOST_PER_HOUR {
+                let made: bool =
+                    upsert.query_row(params![hour, ip, dataset, host, n], |r| r.get(0))?;
+                held += i64::from(made);
+                continue;
+            }
             if update.execute(params![hour, ip, dataset, host, n])? > 0 {
                 removed |= n < 0;
                 continue;
             }
-            if n < 0 {
-                // Counted under no address when it was stored.
-                update.execute(params![hour, "", dataset, host, n])?;
-                removed = true;
-            } else if held < MOST_PER_HOUR {
-                insert.execute(params![hour, ip, dataset, host, n])?;
-                held += 1;
+            // New past the bound, or (taken away) counted under no address
+            // when it was stored.
+            *none.entry((dataset, host)).or_default() += n;
+            removed |= n < 0;
+        }
+        for ((dataset, host), n) in none {
+            if n > 0 {
+                upsert.query_row(params![hour, "", dataset, host, n], |_| Ok(()))?;
             } else {
-                insert.execute(params![hour, "", dataset, host, n])?;
+                update.execute(params![hour, "", dataset, host, n])?;
             }
         }
     }
