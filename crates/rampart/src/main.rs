@@ -63,6 +63,13 @@ enum Command {
     /// domains and SIDs replaced the same way under one key, each file
     /// written back in its own format.
     Sanitize(commands::sanitize::SanitizeArgs),
+    /// An investigation report of logs: the unified event stream, data
+    /// quality measured from the data, process trees, ATT&CK from the rules
+    /// that fired, accounts and charts, as HTML, Markdown, JSON and CSV.
+    Report(commands::report::ReportArgs),
+    /// A process tree in the terminal: parent to child, with what each
+    /// process did.
+    Tree(commands::tree::TreeArgs),
     /// Write realistic logs with planted attacks (and a manifest of them).
     Generate(commands::generate::GenerateArgs),
     /// Stream logs to a listener or a file in their order, at a rate.
@@ -132,6 +139,8 @@ fn main() -> ExitCode {
         Command::Suppress(args) => commands::suppress::run(&args, db),
         Command::Run(args) => commands::run::run(&args, db),
         Command::Sanitize(args) => commands::sanitize::run(&args),
+        Command::Report(args) => commands::report::run(&args, db),
+        Command::Tree(args) => commands::tree::run(&args),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Rules(args) => commands::rules::run(&args),

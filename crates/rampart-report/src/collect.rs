@@ -1,0 +1,225 @@
+//! The report as the engine's sink: every event becomes a row of the
+//! unified stream (sorted on disk), counts for the charts and the quality
+//! report, and, when it is a process or something a process did, part of
+//! the process forest; every alert becomes its facts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::sync::Arc;
+
+use rampart_detect::attack::Catalogue;
+use rampart_detect::Alert;
+use rampart_engine::Sink;
+use rampart_event::{Event, Value, ValueRef};
+use rampart_io::{FileReport, Input};
+use rampart_parse::DeadLetter;
+
+use crate::cleaned::Cleaned;
+use crate::facts::AlertFacts;
+use crate::processes::Gatherer;
+use crate::quality;
+use crate::row::describe;
+use crate::sorter::Sorter;
+
+/// Distinct processes and addresses counted for the top talkers; events
+/// of further ones are counted apart.
+const MAX_TALKERS: usize = 200_000;
+
+/// Counts kept as events pass, for the charts.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Events per row kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// Events per minute since the epoch.
+    pub minutes: BTreeMap<i64, u64>,
+    /// Events with no time.
+    pub untimed: u64,
+    /// Events per process (PID and executable name when known).
+    pub processes: HashMap<String, u64>,
+    /// Events per source address.
+    pub addresses: HashMap<String, u64>,
+    /// Events of processes and addresses past [`MAX_TALKERS`].
+    pub talkers_untracked: u64,
+}
+
+fn count(map: &mut HashMap<String, u64>, key: String, untracked: &mut u64) {
+    if let Some(n) = map.get_mut(&key) {
+        *n += 1;
+    } else if map.len() < MAX_TALKERS {
+        map.insert(key, 1);
+    } else {
+        *untracked += 1;
+    }
+}
+
+/// Everything gathered from a run.
+pub struct Collector {
+    pub(crate) catalogue: &'static Catalogue,
+    pub(crate) sources: Vec<quality::Source>,
+    index: HashMap<Arc<str>, u32>,
+    pub(crate) sorter: Sorter,
+    seq: u64,
+    pub(crate) rows: u64,
+    pub(crate) gatherer: Gatherer,
+    pub(crate) alerts: Vec<AlertFacts>,
+    pub(crate) counts: Counts,
+    pub(crate) cleaned: Option<Cleaned>,
+    pub(crate) error: Option<io::Error>,
+}
+
+impl Collector {
+    /// A collector reading techniques through `catalogue`, writing cleaned
+    /// telemetry tables with `cleaned` when given.
+    pub fn new(catalogue: &'static Catalogue, cleaned: Option<Cleaned>) -> Collector {
+        Collector {
+            catalogue,
+            sources: Vec::new(),
+            index: HashMap::new(),
+            sorter: Sorter::default(),
+            seq: 0,
+            rows: 0,
+            gatherer: Gatherer::default(),
+            alerts: Vec::new(),
+            counts: Counts::default(),
+            cleaned,
+            error: None,
+        }
+    }
+
+    fn source(&mut self, path: &str) -> u32 {
+        if let Some(&i) = self.index.get(path) {
+            return i;
+        }
+        let i = self.sources.len() as u32;
+        self.sources.push(quality::Source {
+            path: path.to_owned(),
+            ..Default::default()
+        });
+        self.index.insert(Arc::from(path), i);
+        i
+    }
+
+    fn event(&mut self, source: u32, e: &Event) -> io::Result<()> {
+        let marks: Vec<String> = match e.get("rampart.quality") {
+            Some(ValueRef::List(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => s.clone(),
+                    other => other.as_ref().to_string(),
+                })
+                .collect(),
+            Some(other) => vec![other.to_string()],
+            None => Vec::new(),
+        };
+        let duplicate = self.sources[source as usize].marks(marks.iter().map(String::as_str));
+        if duplicate {
+            return Ok(());
+        }
+        let row = describe(e, source, self.seq);
+        self.seq += 1;
+        *self.counts.kinds.entry(row.kind.clone()).or_default() += 1;
+        match e.timestamp {
+            Some(t) => {
+                *self
+                    .counts
+                    .minutes
+                    .entry(t.as_second().div_euclid(60))
+                    .or_default() += 1
+            }
+            None => self.counts.untimed += 1,
+        }
+        if let Some(pid) = row.pid {
+            let name = e
+                .get_str("process.name")
+                .map(|n| format!("PID {pid} ({n})"))
+                .unwrap_or_else(|| format!("PID {pid}"));
+            count(
+                &mut self.counts.processes,
+                name,
+                &mut self.counts.talkers_untracked,
+            );
+        }
+        if let Some(ip) = e.get("source.ip") {
+            count(
+                &mut self.counts.addresses,
+                ip.to_string(),
+                &mut self.counts.talkers_untracked,
+            );
+        }
+        self.gatherer.take(e, source, &row.kind, &row.details);
+        if let Some(c) = self.cleaned.as_mut() {
+            c.row(source, &self.sources[source as usize].path, e, &marks)?;
+        }
+        self.rows += 1;
+        self.sorter.push(row)
+    }
+
+    /// The first error met while writing rows, if any.
+    fn keep(&mut self, r: io::Result<()>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Sink for Collector {
+    fn dead(&mut self, _input: &Input, _dead: &[DeadLetter]) {}
+
+    fn alert(&mut self, alert: Alert) -> io::Result<()> {
+        self.alerts.push(AlertFacts::of(&alert, self.catalogue));
+        Ok(())
+    }
+
+    fn events(&mut self, input: &Input, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        // Events name their file as the reader did: the path as displayed.
+        let source = self.source(&input.path.display().to_string());
+        for e in &events {
+            if self.error.is_some() {
+                return;
+            }
+            let r = self.event(source, e);
+            self.keep(r);
+        }
+    }
+
+    fn file_done(&mut self, report: FileReport) {
+        let path = report.path.display().to_string();
+        let i = self.source(&path) as usize;
+        let s = &mut self.sources[i];
+        s.format = report.format.map(str::to_owned);
+        s.unparsed(report.stats.unparsed);
+        s.examples = report.stats.examples.clone();
+        s.error = report.error;
+    }
+}
+
+/// Only the processes and what they did, for `rampart tree`.
+#[derive(Default)]
+pub struct ProcessSink {
+    /// What was gathered.
+    pub gatherer: Gatherer,
+    seq: u64,
+}
+
+impl Sink for ProcessSink {
+    fn dead(&mut self, _input: &Input, _dead: &[DeadLetter]) {}
+
+    fn alert(&mut self, _alert: Alert) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn events(&mut self, _input: &Input, events: Vec<Event>) {
+        for e in &events {
+            if e.contains("process.pid") {
+                let row = describe(e, 0, self.seq);
+                self.gatherer.take(e, 0, &row.kind, &row.details);
+            }
+            self.seq += 1;
+        }
+    }
+
+    fn file_done(&mut self, _report: FileReport) {}
+}

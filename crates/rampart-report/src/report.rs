@@ -1,0 +1,662 @@
+//! From what was collected to what is written: the sorted stream walked
+//! once (unified and enriched CSVs, time drift), the process forest and the
+//! trees to draw, ATT&CK over the alerts, charts, the accounts, and the
+//! HTML, Markdown, JSON and CSV files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::charts::{self, Chart};
+use crate::collect::Collector;
+use crate::facts::{self, AlertFacts, TechniqueUse};
+use crate::processes::{Anomaly, Forest};
+use crate::quality;
+use crate::row::{seed_time, Row};
+use crate::tree::{self, Tree};
+
+/// Rows dated this many days or more from the median's date have drifted
+/// (a clock a year off is the usual cause).
+const DRIFT_DAYS: i64 = 365;
+/// Rows of the stream shown in the HTML and Markdown reports.
+const PREVIEW: usize = 200;
+/// Bins of a chart over time, at most.
+const MAX_BINS: usize = 60;
+/// Bin widths in minutes, from the finest.
+const WIDTHS: &[i64] = &[
+    1, 5, 10, 15, 30, 60, 180, 360, 720, 1440, 10080, 43200, 525600,
+];
+
+/// Which files to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    /// `report.html`.
+    pub html: bool,
+    /// `report.md`, `process_tree.md`, `errors.md`.
+    pub md: bool,
+    /// The unified, enriched and cleaned CSVs.
+    pub csv: bool,
+    /// `report.json`.
+    pub json: bool,
+}
+
+impl Formats {
+    /// Every format.
+    pub const ALL: Formats = Formats {
+        html: true,
+        md: true,
+        csv: true,
+        json: true,
+    };
+
+    /// Reads `html,md,csv,json` (any of them, in any order).
+    pub fn parse(list: &str) -> Result<Formats, String> {
+        let mut f = Formats {
+            html: false,
+            md: false,
+            csv: false,
+            json: false,
+        };
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "html" => f.html = true,
+                "md" | "markdown" => f.md = true,
+                "csv" => f.csv = true,
+                "json" => f.json = true,
+                other => {
+                    return Err(format!(
+                        "unknown report format {other:?} (html, md, csv, json)"
+                    ))
+                }
+            }
+        }
+        if f == (Formats {
+            html: false,
+            md: false,
+            csv: false,
+            json: false,
+        }) {
+            return Err("no report format given (html, md, csv, json)".to_owned());
+        }
+        Ok(f)
+    }
+}
+
+/// How the report is made.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where it goes (made if missing).
+    pub out: PathBuf,
+    /// Which files.
+    pub formats: Formats,
+    /// Processes whose trees to draw, besides those behind alerts.
+    pub pids: Vec<i64>,
+    /// What the inputs were, as the user named them.
+    pub inputs: Vec<String>,
+    /// The report's title.
+    pub title: String,
+}
+
+/// One drawn process tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeOut {
+    /// Why it is drawn.
+    pub reason: String,
+    /// The PID at its root.
+    pub root_pid: i64,
+    /// Processes in it with a problem.
+    pub anomalies: usize,
+    /// The tree as indented text.
+    pub text: String,
+    /// Which tree, for drawing it again.
+    #[serde(skip)]
+    pub tree: Tree,
+}
+
+/// One chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartOut {
+    /// Its file name without extension.
+    pub name: String,
+    /// Its caption.
+    pub title: String,
+    /// Its SVG.
+    #[serde(skip)]
+    pub svg: String,
+}
+
+/// Alerts per technique per time bin.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TechniqueTime {
+    /// The bins' labels.
+    pub bins: Vec<String>,
+    /// Each technique and its alerts per bin.
+    pub rows: Vec<(String, Vec<u64>)>,
+}
+
+/// A row of the enriched stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enriched {
+    /// `2025-03-01 09:00:21`.
+    pub timestamp: String,
+    /// The PID, or empty.
+    pub process_id: String,
+    /// The kind.
+    pub event_type: String,
+    /// The facts.
+    pub event_details: String,
+    /// The account of the event.
+    pub llm_summary: String,
+    /// Technique names of the rules that matched it.
+    pub mitre_technique: String,
+    /// Their ids.
+    pub mitre_id: String,
+    /// Their tactics.
+    pub mitre_tactic: String,
+}
+
+/// Everything a report says.
+#[derive(Serialize)]
+pub struct Findings {
+    /// Its title.
+    pub title: String,
+    /// When it was made (RFC 3339).
+    pub generated_at: String,
+    /// The inputs as named.
+    pub inputs: Vec<String>,
+    /// Events in the unified stream.
+    pub events: u64,
+    /// Exact duplicates left out of it.
+    pub duplicates_dropped: u64,
+    /// The earliest time (seed 003's layout), drifted rows aside.
+    pub first: Option<String>,
+    /// The latest time, drifted rows aside.
+    pub last: Option<String>,
+    /// Events without a time.
+    pub untimed: u64,
+    /// The median time drift is measured from.
+    pub median_time: Option<String>,
+    /// The investigation's account.
+    pub summary: String,
+    /// Where it came from.
+    pub summary_by: String,
+    /// Each source's quality.
+    pub sources: Vec<quality::Source>,
+    /// Events per kind, most first.
+    pub event_types: Vec<(String, u64)>,
+    /// The alerts, most severe first, then earliest.
+    pub alerts: Vec<AlertFacts>,
+    /// Alerts per level, highest first.
+    pub by_severity: Vec<(String, u64)>,
+    /// Techniques named by the alerts.
+    pub techniques: BTreeMap<String, TechniqueUse>,
+    /// Alerts per technique over time.
+    pub technique_time: TechniqueTime,
+    /// Process trees drawn.
+    pub trees: Vec<TreeOut>,
+    /// Charts drawn.
+    pub charts: Vec<ChartOut>,
+    /// The first rows of the enriched stream.
+    pub preview: Vec<Enriched>,
+    /// Files written, relative to the output folder.
+    pub files: Vec<String>,
+    /// The process forest the trees are drawn from.
+    #[serde(skip)]
+    pub forest: Forest,
+    /// Alert titles per process node.
+    #[serde(skip)]
+    pub alerted: BTreeMap<usize, Vec<String>>,
+}
+
+/// Bins for a span of minutes: the first bin's start and its width.
+fn binning(first: i64, last: i64) -> (i64, i64, usize) {
+    let span = (last - first).max(0) + 1;
+    let width = WIDTHS
+        .iter()
+        .copied()
+        .find(|w| (span + w - 1) / w <= MAX_BINS as i64)
+        .unwrap_or(525_600);
+    let start = first.div_euclid(width) * width;
+    let n = ((last.div_euclid(width) * width - start) / width + 1) as usize;
+    (start, width, n)
+}
+
+fn bin_label(minute: i64, width: i64) -> String {
+    let t = jiff::Timestamp::from_second(minute * 60).unwrap_or_default();
+    let fmt = if width >= 1440 {
+        "%Y-%m-%d"
+    } else {
+        "%m-%d %H:%M"
+    };
+    t.strftime(fmt).to_string()
+}
+
+fn minute_text(minute: i64) -> Option<String> {
+    jiff::Timestamp::from_second(minute * 60)
+        .ok()
+        .map(seed_time)
+}
+
+/// Makes the report from what `collector` gathered and writes it.
+pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Findings> {
+    if let Some(e) = collector.error.take() {
+        return Err(e);
+    }
+    let out = &options.out;
+    let mut files: Vec<String> = Vec::new();
+    if let Some(cleaned) = collector.cleaned.take() {
+        for p in cleaned.finish()? {
+            files.push(name_in(out, &p));
+        }
+    }
+    let forest = std::mem::take(&mut collector.gatherer).forest();
+    let mut sources = std::mem::take(&mut collector.sources);
+    for s in &mut sources {
+        s.finish();
+    }
+    for (anomaly, list) in forest.anomaly_counts() {
+        if anomaly == Anomaly::ChildBeforeParent {
+            for src in list {
+                sources[src as usize].add("child-before-parent", 1);
+            }
+        }
+    }
+    for &src in &forest.reuses {
+        sources[src as usize].add("pid-reused", 1);
+    }
+
+    // The median minute, and the span without drifted rows.
+    let counts = &collector.counts;
+    let timed: u64 = counts.minutes.values().sum();
+    let mut seen = 0;
+    let median = counts.minutes.iter().find_map(|(m, n)| {
+        seen += n;
+        (seen * 2 >= timed).then_some(*m)
+    });
+    let day = |m: i64| m.div_euclid(24 * 60);
+    let near = |m: i64| median.is_none_or(|md| (day(m) - day(md)).abs() < DRIFT_DAYS);
+    let first_minute = counts.minutes.keys().copied().find(|m| near(*m));
+    let last_minute = counts.minutes.keys().rev().copied().find(|m| near(*m));
+
+    // Techniques of each event, by where it was read.
+    let mut alerts = std::mem::take(&mut collector.alerts);
+    alerts.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.first_seen.cmp(&b.first_seen))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut marked: HashMap<(&str, u64), Vec<&facts::Technique>> = HashMap::new();
+    for a in &alerts {
+        for (path, line) in &a.events {
+            let list = marked.entry((path.as_str(), *line)).or_default();
+            for t in &a.techniques {
+                if !list.contains(&t) {
+                    list.push(t);
+                }
+            }
+        }
+    }
+
+    // One walk of the sorted stream.
+    let mut unified = if options.formats.csv {
+        let mut w = csv::Writer::from_writer(BufWriter::new(File::create(
+            out.join("unified_events.csv"),
+        )?));
+        w.write_record(["timestamp", "process_id", "event_type", "event_details"])
+            .map_err(io::Error::other)?;
+        let mut e = csv::Writer::from_writer(BufWriter::new(File::create(
+            out.join("unified_events_enriched.csv"),
+        )?));
+        e.write_record([
+            "timestamp",
+            "process_id",
+            "event_type",
+            "event_details",
+            "llm_summary",
+            "mitre_technique",
+            "mitre_id",
+            "mitre_tactic",
+        ])
+        .map_err(io::Error::other)?;
+        files.push("unified_events.csv".to_owned());
+        files.push("unified_events_enriched.csv".to_owned());
+        Some((w, e))
+    } else {
+        None
+    };
+    let mut preview = Vec::new();
+    let mut drift: Vec<u64> = vec![0; sources.len()];
+    let sorter = std::mem::take(&mut collector.sorter);
+    for row in sorter.finish()? {
+        let row: Row = row?;
+        if let Some(t) = row.timestamp() {
+            if !near(t.as_second().div_euclid(60)) {
+                drift[row.source as usize] += 1;
+            }
+        }
+        let techniques = sources
+            .get(row.source as usize)
+            .and_then(|s| marked.get(&(s.path.as_str(), row.line)));
+        let enriched = enrich(&row, techniques.map(Vec::as_slice).unwrap_or(&[]));
+        if let Some((w, e)) = unified.as_mut() {
+            w.write_record([
+                enriched.timestamp.as_str(),
+                enriched.process_id.as_str(),
+                &crate::cleaned::safe(&enriched.event_type),
+                &crate::cleaned::safe(&enriched.event_details),
+            ])
+            .map_err(io::Error::other)?;
+            e.write_record([
+                enriched.timestamp.as_str(),
+                enriched.process_id.as_str(),
+                &crate::cleaned::safe(&enriched.event_type),
+                &crate::cleaned::safe(&enriched.event_details),
+                &crate::cleaned::safe(&enriched.llm_summary),
+                &enriched.mitre_technique,
+                &enriched.mitre_id,
+                &enriched.mitre_tactic,
+            ])
+            .map_err(io::Error::other)?;
+        }
+        if preview.len() < PREVIEW {
+            preview.push(enriched);
+        }
+    }
+    if let Some((w, e)) = unified {
+        w.into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?
+            .flush()?;
+        e.into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?
+            .flush()?;
+    }
+    for (s, n) in sources.iter_mut().zip(&drift) {
+        s.add("time-drift", *n);
+    }
+
+    // Trees of the processes asked for and of those behind alerts.
+    let mut alerted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for a in &alerts {
+        if let Some(p) = &a.process {
+            if let Some(node) = forest.instance_at(p.host.as_deref(), p.pid, p.time) {
+                let titles = alerted.entry(node).or_default();
+                if !titles.contains(&a.title) {
+                    titles.push(a.title.clone());
+                }
+            }
+        }
+    }
+    let trees: Vec<TreeOut> = tree::choose(&forest, &options.pids, &alerted)
+        .into_iter()
+        .map(|t| {
+            let mut anomalies = 0;
+            tree::walk(&forest, t.root, |_, step| {
+                if let tree::Step::Enter(n) = step {
+                    anomalies += usize::from(!forest.nodes[n].anomalies.is_empty());
+                }
+            });
+            TreeOut {
+                reason: t.reason.clone(),
+                root_pid: forest.nodes[t.root].process.pid,
+                anomalies,
+                text: tree::text(&forest, &t, &alerted),
+                tree: t,
+            }
+        })
+        .collect();
+
+    // ATT&CK over time, in the bins of the timeline.
+    let techniques = facts::techniques(&alerts);
+    let span = first_minute.zip(last_minute);
+    let mut technique_time = TechniqueTime::default();
+    if let Some((f, l)) = span {
+        let (start, width, n) = binning(f, l);
+        technique_time.bins = (0..n)
+            .map(|i| bin_label(start + i as i64 * width, width))
+            .collect();
+        for id in techniques.keys() {
+            let mut per = vec![0u64; n];
+            for a in alerts
+                .iter()
+                .filter(|a| a.techniques.iter().any(|t| &t.id == id))
+            {
+                if let Some(m) = alert_minute(a) {
+                    let i = (m - start).div_euclid(width);
+                    if (0..n as i64).contains(&i) {
+                        per[i as usize] += 1;
+                    }
+                }
+            }
+            technique_time.rows.push((id.clone(), per));
+        }
+    }
+
+    let mut by_severity: Vec<(String, u64)> = Vec::new();
+    for level in [
+        rampart_detect::Level::Critical,
+        rampart_detect::Level::High,
+        rampart_detect::Level::Medium,
+        rampart_detect::Level::Low,
+        rampart_detect::Level::Informational,
+    ] {
+        let n = alerts.iter().filter(|a| a.severity == level).count() as u64;
+        if n > 0 {
+            by_severity.push((level.as_str().to_owned(), n));
+        }
+    }
+    let mut event_types: Vec<(String, u64)> =
+        counts.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    event_types.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let duplicates_dropped = sources
+        .iter()
+        .filter_map(|s| s.issues.get("exact-duplicate"))
+        .map(|i| i.rows)
+        .sum();
+
+    let mut findings = Findings {
+        title: options.title.clone(),
+        generated_at: jiff::Timestamp::now().to_string(),
+        inputs: options.inputs.clone(),
+        events: collector.rows,
+        duplicates_dropped,
+        first: first_minute.and_then(minute_text),
+        last: last_minute.and_then(minute_text),
+        untimed: counts.untimed,
+        median_time: median.and_then(minute_text),
+        summary: String::new(),
+        summary_by: "template".to_owned(),
+        sources,
+        event_types,
+        alerts,
+        by_severity,
+        techniques,
+        technique_time,
+        trees,
+        charts: Vec::new(),
+        preview,
+        files,
+        forest,
+        alerted,
+    };
+    findings.charts = draw_charts(&collector.counts, &findings, span, out, options.formats)?;
+    for c in &findings.charts {
+        findings.files.push(format!("{}.svg", c.name));
+        if options.formats.html || options.formats.md {
+            findings.files.push(format!("{}.png", c.name));
+        }
+    }
+    findings
+        .files
+        .extend(crate::write::names(options).into_iter().map(str::to_owned));
+    findings.summary = crate::summary::investigation(&findings);
+    crate::write::all(&findings, options)?;
+    Ok(findings)
+}
+
+fn alert_minute(a: &AlertFacts) -> Option<i64> {
+    a.first_seen
+        .as_deref()
+        .or(a.timestamp.as_deref())
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second().div_euclid(60))
+}
+
+fn name_in(out: &Path, path: &Path) -> String {
+    path.strip_prefix(out).unwrap_or(path).display().to_string()
+}
+
+/// One row of the enriched stream.
+fn enrich(row: &Row, techniques: &[&facts::Technique]) -> Enriched {
+    let join = |f: &dyn Fn(&facts::Technique) -> String| {
+        techniques
+            .iter()
+            .map(|t| f(t))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut tactics: Vec<String> = techniques.iter().flat_map(|t| t.tactics.clone()).collect();
+    tactics.sort();
+    tactics.dedup();
+    Enriched {
+        timestamp: row.time_text(),
+        process_id: row.pid.map(|p| p.to_string()).unwrap_or_default(),
+        event_type: row.kind.clone(),
+        event_details: row.details.clone(),
+        llm_summary: row.summary.clone(),
+        mitre_technique: join(&|t| t.name.clone().unwrap_or_default()),
+        mitre_id: join(&|t| t.id.clone()),
+        mitre_tactic: tactics.join("; "),
+    }
+}
+
+fn draw_charts(
+    counts: &crate::collect::Counts,
+    f: &Findings,
+    span: Option<(i64, i64)>,
+    out: &Path,
+    formats: crate::report::Formats,
+) -> io::Result<Vec<ChartOut>> {
+    let mut charts: Vec<(String, Chart)> = Vec::new();
+    charts.push((
+        "event_type_distribution".to_owned(),
+        Chart::Bars {
+            title: "Events by type".to_owned(),
+            unit: "events".to_owned(),
+            bars: charts::fold(f.event_types.clone()),
+        },
+    ));
+    if let Some((first, last)) = span {
+        let (start, width, n) = binning(first, last);
+        let mut per = vec![0u64; n];
+        for (m, c) in counts.minutes.range(first..=last) {
+            per[((m - start) / width) as usize] += c;
+        }
+        charts.push((
+            "event_timeline".to_owned(),
+            Chart::Stacked {
+                title: format!("Events over time ({} per bar)", width_text(width)),
+                bins: (0..n)
+                    .map(|i| bin_label(start + i as i64 * width, width))
+                    .collect(),
+                series: vec![("events".to_owned(), per)],
+            },
+        ));
+        if !f.alerts.is_empty() {
+            let mut series = Vec::new();
+            for (level, _) in f.by_severity.iter().rev() {
+                let mut per = vec![0u64; n];
+                for a in f.alerts.iter().filter(|a| a.severity.as_str() == level) {
+                    if let Some(m) = alert_minute(a) {
+                        let i = (m - start).div_euclid(width);
+                        if (0..n as i64).contains(&i) {
+                            per[i as usize] += 1;
+                        }
+                    }
+                }
+                series.push((level.clone(), per));
+            }
+            charts.push((
+                "alerts_by_severity".to_owned(),
+                Chart::Stacked {
+                    title: format!(
+                        "Alerts by severity over time ({} per bar)",
+                        width_text(width)
+                    ),
+                    bins: (0..n)
+                        .map(|i| bin_label(start + i as i64 * width, width))
+                        .collect(),
+                    series,
+                },
+            ));
+        }
+    }
+    let top = |map: &HashMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = map.iter().map(|(k, n)| (k.clone(), *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(10);
+        v
+    };
+    if !counts.processes.is_empty() {
+        charts.push((
+            "top_talkers".to_owned(),
+            Chart::Bars {
+                title: "Top processes by events".to_owned(),
+                unit: "events".to_owned(),
+                bars: top(&counts.processes),
+            },
+        ));
+    }
+    if !counts.addresses.is_empty() {
+        charts.push((
+            "top_addresses".to_owned(),
+            Chart::Bars {
+                title: "Top source addresses by events".to_owned(),
+                unit: "events".to_owned(),
+                bars: top(&counts.addresses),
+            },
+        ));
+    }
+    let mut drawn = Vec::new();
+    for (name, chart) in charts {
+        let png = (formats.html || formats.md).then(|| out.join(format!("{name}.png")));
+        let d = charts::draw(&chart, png.as_deref()).map_err(io::Error::other)?;
+        std::fs::write(out.join(format!("{name}.svg")), &d.svg)?;
+        let title = match &chart {
+            Chart::Bars { title, .. } | Chart::Stacked { title, .. } => title.clone(),
+        };
+        drawn.push(ChartOut {
+            name,
+            title,
+            svg: d.svg,
+        });
+    }
+    Ok(drawn)
+}
+
+fn width_text(minutes: i64) -> String {
+    match minutes {
+        m if m % 1440 == 0 => format!("{} day{}", m / 1440, if m == 1440 { "" } else { "s" }),
+        m if m % 60 == 0 => format!("{} hour{}", m / 60, if m == 60 { "" } else { "s" }),
+        m => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_fit_the_span() {
+        assert_eq!(binning(0, 59), (0, 1, 60));
+        let (_, w, n) = binning(0, 120);
+        assert_eq!((w, n), (5, 25));
+        let (_, w, n) = binning(100, 100 + 3 * 1440);
+        assert!(n <= MAX_BINS && w == 180, "{w} {n}");
+        assert!(Formats::parse("html,csv").unwrap().csv);
+        assert!(Formats::parse("pdf").is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! `rampart report`: run the rules over the inputs and write an
+//! investigation report (HTML, Markdown, JSON, CSV, charts) into a folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use rampart_detect::attack::Catalogue;
+use rampart_engine::Scope;
+use rampart_io::discover;
+use rampart_report::{Cleaned, Collector, Formats, Options};
+
+use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
+use super::intel_args::IntelArgs;
+use super::read_args::ReadArgs;
+
+/// Arguments of `rampart report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Log files or folders (walked recursively), EVTX included.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The folder the report is written to (made when missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Which files: any of html, md, csv, json, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "html,md,csv,json")]
+    format: String,
+    /// Write into a folder that already holds files.
+    #[arg(long)]
+    force: bool,
+    /// Draw the process tree of this PID (every process that had it),
+    /// besides the trees of the processes behind alerts. Repeatable.
+    #[arg(long = "pid", value_name = "PID")]
+    pids: Vec<i64>,
+    /// An ATT&CK enterprise bundle (STIX JSON) to name techniques and
+    /// tactics with, instead of the catalogue built in.
+    #[arg(long, value_name = "FILE")]
+    attack: Option<PathBuf>,
+    /// The report's title.
+    #[arg(long)]
+    title: Option<String>,
+    #[command(flatten)]
+    detect: DetectArgs,
+    #[command(flatten)]
+    intel: IntelArgs,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &ReportArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let formats = match Formats::parse(&args.format) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --format {}: {e}", args.format);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if args.out.is_dir() && std::fs::read_dir(&args.out)?.next().is_some() && !args.force {
+        bail!(
+            "{} already holds files: choose another folder or pass --force",
+            args.out.display()
+        );
+    }
+    let catalogue: &'static Catalogue = match &args.attack {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let catalogue = Catalogue::from_stix(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Box::leak(Box::new(catalogue))
+        }
+        None => Catalogue::embedded(),
+    };
+    let Built { mut engine, .. } = match build_engine(
+        &args.detect,
+        &args.intel,
+        Purpose {
+            scope: Scope::default(),
+            must_detect: false,
+            quiet: args.quiet,
+        },
+        db,
+    )? {
+        Ok(built) => built,
+        Err(code) => return Ok(code),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot make {}", args.out.display()))?;
+    let options = args.read.options()?;
+    let (inputs, missing) = discover(&args.paths);
+    for (path, why) in &missing {
+        eprintln!("error: {}: {why}", path.display());
+    }
+    let mut collector = Collector::new(catalogue, formats.csv.then(|| Cleaned::new(&args.out)));
+    engine.run_into(&inputs, &options, &mut collector);
+    let report = Options {
+        out: args.out.clone(),
+        formats,
+        pids: args.pids.clone(),
+        inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
+        title: args
+            .title
+            .clone()
+            .unwrap_or_else(|| "rampart investigation report".to_owned()),
+    };
+    let findings = rampart_report::finish(collector, &report)
+        .with_context(|| format!("cannot write the report into {}", args.out.display()))?;
+    if !args.quiet {
+        eprintln!("{}", findings.summary);
+        eprintln!(
+            "report: {} files in {}",
+            findings.files.len(),
+            args.out.display()
+        );
+        if formats.html {
+            eprintln!("  open {}", args.out.join("report.html").display());
+        }
+    }
+    Ok(if missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
