@@ -27,10 +27,10 @@ table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}th,td{bor
 th{background:#eef1f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .sev{font-weight:600;padding:1px 6px;border-radius:4px;color:#fff;white-space:nowrap}
 .nw{white-space:nowrap}small{font-size:12px}td.g{font-size:12px;max-width:280px}
-.critical{background:#c01c28}.high{background:#e0621b}.medium{background:#b07d0a}.low{background:#3b82c4}.informational{background:#6e7781}
+.critical{background:#c01c28}.high{background:#a8400a}.medium{background:#8a6100}.low{background:#2b6aa3}.informational{background:#6e7781}
 .tree{background:#fff;border:1px solid #d5d9de;border-radius:6px;padding:8px 12px;font:13px/1.5 ui-monospace,Consolas,monospace}
 .tree details{margin-left:18px}.tree summary{cursor:pointer}.tree ul{margin:0 0 0 18px;padding:0;list-style:none}
-.tree .did{color:#57606a;margin-left:18px}.flag{color:#c01c28;font-weight:600}.alert{color:#e0621b;font-weight:600}
+.tree .did{color:#57606a;margin-left:18px}.flag{color:#c01c28;font-weight:600}.alert{color:#a8400a;font-weight:600}
 .chain{color:#57606a}
 .heat td.n{min-width:18px}
 img.chart{max-width:100%;background:#fff;border:1px solid #d5d9de;border-radius:6px;margin:6px 0}

@@ -4,6 +4,9 @@
 //! driver the tests are skipped, unless `RAMPART_REQUIRE_SERVERS` is set
 //! (CI), when they fail.
 
+// Each test crate uses some of these helpers.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
