@@ -43,6 +43,8 @@ pub struct ProcessRef {
     pub pid: i64,
     /// The event's time (nanoseconds).
     pub time: Option<i128>,
+    /// The process's GUID, when recorded.
+    pub guid: Option<String>,
 }
 
 /// One alert's facts.
@@ -132,6 +134,7 @@ impl AlertFacts {
                     .and_then(Json::as_str)
                     .and_then(|t| t.parse::<jiff::Timestamp>().ok())
                     .map(|t| t.as_nanosecond()),
+                guid: path_of(e, "process.entity_id").and_then(json_text),
             })
         });
         let origins = events

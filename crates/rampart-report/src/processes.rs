@@ -55,6 +55,13 @@ fn int(e: &Event, name: &str) -> Option<i64> {
     }
 }
 
+/// A process GUID as one spelling: sources differ in braces and case.
+fn guid(e: &Event, ecs: &str, windows: &str) -> Option<String> {
+    text(e, ecs)
+        .or_else(|| text(e, windows))
+        .map(|g| g.trim_matches(['{', '}']).to_ascii_lowercase())
+}
+
 fn text(e: &Event, name: &str) -> Option<String> {
     e.get(name)
         .map(|v| v.to_string())
@@ -99,6 +106,10 @@ pub struct Activity {
     pub kind: String,
     /// The facts.
     pub text: String,
+    /// The GUID of the process that did it, when recorded (it names the
+    /// process exactly; host, PID and time only nearly).
+    #[serde(skip)]
+    pub guid: Option<String>,
 }
 
 /// Processes and activities as they are read.
@@ -124,9 +135,8 @@ impl Gatherer {
                 host,
                 pid,
                 parent_pid: int(e, "process.parent.pid"),
-                guid: text(e, "process.entity_id").or_else(|| text(e, "ProcessGuid")),
-                parent_guid: text(e, "process.parent.entity_id")
-                    .or_else(|| text(e, "ParentProcessGuid")),
+                guid: guid(e, "process.entity_id", "ProcessGuid"),
+                parent_guid: guid(e, "process.parent.entity_id", "ParentProcessGuid"),
                 start: e.timestamp.map(|t| t.as_nanosecond()),
                 end: match e.get("process.end") {
                     Some(ValueRef::Time(t)) => Some(t.as_nanosecond()),
@@ -146,6 +156,7 @@ impl Gatherer {
                 time: e.timestamp.map(|t| t.as_nanosecond()),
                 kind: kind.to_owned(),
                 text: details.to_owned(),
+                guid: guid(e, "process.entity_id", "ProcessGuid"),
             });
             self.activity_kept += 1;
         } else {
@@ -210,12 +221,27 @@ pub struct Node {
     pub anomalies: Vec<Anomaly>,
 }
 
+/// The instance (of those of one PID) that had started by `time`; the
+/// earliest when none had.
+fn running(nodes: &[Node], instances: &[usize], time: Option<i128>) -> Option<usize> {
+    instances
+        .iter()
+        .rev()
+        .find(|&&j| match (nodes[j].process.start, time) {
+            (Some(s), Some(t)) => s <= t,
+            _ => true,
+        })
+        .or_else(|| instances.first())
+        .copied()
+}
+
 /// Every process instance, linked to its parent.
 #[derive(Debug, Default)]
 pub struct Forest {
     /// The nodes, in the order their processes were read.
     pub nodes: Vec<Node>,
     by_pid: HashMap<(Option<String>, i64), Vec<usize>>,
+    by_guid: HashMap<String, usize>,
     /// The source of each later instance of a PID that came with another
     /// parent (one per reuse).
     pub reuses: Vec<u32>,
@@ -238,14 +264,14 @@ impl Forest {
             })
             .collect();
         let mut by_pid: HashMap<(Option<String>, i64), Vec<usize>> = HashMap::new();
-        let mut by_guid: HashMap<&str, usize> = HashMap::new();
+        let mut by_guid: HashMap<String, usize> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
             by_pid
                 .entry((n.process.host.clone(), n.process.pid))
                 .or_default()
                 .push(i);
             if let Some(g) = &n.process.guid {
-                by_guid.entry(g.as_str()).or_insert(i);
+                by_guid.entry(g.clone()).or_insert(i);
             }
         }
         // Instances of a PID by start time (unknown times first, in reading order).
@@ -262,7 +288,7 @@ impl Forest {
                 }
             }
             if let Some(g) = &p.parent_guid {
-                if let Some(&j) = by_guid.get(g.as_str()) {
+                if let Some(&j) = by_guid.get(g) {
                     if j != i {
                         parents[i] = Some(j);
                         continue;
@@ -351,16 +377,19 @@ impl Forest {
                 continue;
             };
             for a in list {
-                let owner = instances
-                    .iter()
-                    .rev()
-                    .find(|&&j| match (nodes[j].process.start, a.time) {
-                        (Some(s), Some(t)) => s <= t,
-                        _ => true,
-                    })
-                    .copied()
-                    .unwrap_or(instances[0]);
-                nodes[owner].activity.push(a);
+                let owner = match a.guid.as_deref() {
+                    Some(g) => match by_guid.get(g) {
+                        Some(&j) => Some(j),
+                        // Its process's start was not recorded: an
+                        // instance with another GUID is not it.
+                        None => running(&nodes, instances, a.time)
+                            .filter(|&j| nodes[j].process.guid.is_none()),
+                    },
+                    None => running(&nodes, instances, a.time),
+                };
+                if let Some(owner) = owner {
+                    nodes[owner].activity.push(a);
+                }
             }
             nodes[*instances.last().unwrap_or(&instances[0])].activity_more += more;
         }
@@ -370,6 +399,7 @@ impl Forest {
         Forest {
             nodes,
             by_pid,
+            by_guid,
             reuses,
         }
     }
@@ -389,13 +419,13 @@ impl Forest {
     /// The instance of `pid` on `host` that was running at `time`.
     pub fn instance_at(&self, host: Option<&str>, pid: i64, time: Option<i128>) -> Option<usize> {
         let list = self.by_pid.get(&(host.map(str::to_ascii_lowercase), pid))?;
-        list.iter()
-            .rev()
-            .find(|&&j| match (self.nodes[j].process.start, time) {
-                (Some(s), Some(t)) => s <= t,
-                _ => true,
-            })
-            .or_else(|| list.first())
+        running(&self.nodes, list, time)
+    }
+
+    /// The instance with this GUID.
+    pub fn by_guid(&self, guid: &str) -> Option<usize> {
+        self.by_guid
+            .get(&guid.trim_matches(['{', '}']).to_ascii_lowercase())
             .copied()
     }
 
@@ -522,5 +552,28 @@ mod tests {
         let f = g.forest();
         assert!(f.nodes[0].activity.is_empty());
         assert_eq!(f.nodes[1].activity.len(), 1);
+    }
+
+    #[test]
+    fn a_guid_names_the_process_exactly() {
+        let mut g = Gatherer::default();
+        let mut p = start(7, 1, "09:00:00");
+        p.set_str("process.entity_id", "{a}");
+        g.take(&p, 0, "process_start", "");
+        for (guid, at) in [("{a}", "09:05:00"), ("{b}", "09:06:00")] {
+            let mut file = Event::new(Origin::new("f.evtx", 3), "x");
+            file.set("process.pid", 7i64);
+            file.set_str("process.entity_id", guid);
+            file.timestamp = Some(format!("2025-03-01T{at}Z").parse().unwrap());
+            g.take(&file, 1, "file", guid);
+        }
+        let f = g.forest();
+        let texts: Vec<&str> = f.nodes[0]
+            .activity
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
+        assert_eq!(texts, vec!["{a}"]);
+        assert_eq!(f.by_guid("{A}"), Some(0));
     }
 }

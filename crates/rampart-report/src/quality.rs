@@ -42,7 +42,7 @@ pub fn action(kind: &str) -> &'static str {
         "unparseable-time" => "kept and flagged; ordered after the events with a time",
         "end-before-start" => "kept and flagged; the start time orders it",
         "own-parent" => "kept and flagged; not linked to a parent in process trees",
-        "time-drift" => "kept and flagged (dated a year or more from the data's median date); left out of the charts' span",
+        "time-drift" => "kept and flagged (dated a year or more outside the span of the middle 98% of times); left out of the charts' span",
         "child-before-parent" => "kept, linked to its parent and flagged in process trees",
         "pid-reused" => "repaired: each use of the PID is its own process, told apart by start time",
         "unparsed-line" => "kept as a raw event marked unparsed (binary data: as a dead letter only)",

@@ -18,9 +18,11 @@ use crate::quality;
 use crate::row::{seed_time, Row};
 use crate::tree::{self, Tree};
 
-/// Rows dated this many days or more from the median's date have drifted
-/// (a clock a year off is the usual cause).
+/// Rows dated this many days or more outside the bulk of the data have
+/// drifted (a clock a year off is the usual cause).
 const DRIFT_DAYS: i64 = 365;
+/// The bulk of the data: the times between these quantiles.
+const BULK: (f64, f64) = (0.01, 0.99);
 /// Rows of the stream shown in the HTML and Markdown reports.
 const PREVIEW: usize = 200;
 /// Bins of a chart over time, at most.
@@ -177,8 +179,9 @@ pub struct Findings {
     pub last: Option<String>,
     /// Events without a time.
     pub untimed: u64,
-    /// The median time drift is measured from.
-    pub median_time: Option<String>,
+    /// The span of the bulk of the data (the middle 98 % of times) that
+    /// time drift is measured from.
+    pub bulk: Option<(String, String)>,
     /// The investigation's account.
     pub summary: String,
     /// Where it came from.
@@ -268,16 +271,22 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         sources[src as usize].add("pid-reused", 1);
     }
 
-    // The median minute, and the span without drifted rows.
+    // The bulk of the data, and the span without drifted rows.
     let counts = &collector.counts;
     let timed: u64 = counts.minutes.values().sum();
-    let mut seen = 0;
-    let median = counts.minutes.iter().find_map(|(m, n)| {
-        seen += n;
-        (seen * 2 >= timed).then_some(*m)
-    });
+    let quantile = |q: f64| {
+        let want = ((timed as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        counts.minutes.iter().find_map(|(m, n)| {
+            seen += n;
+            (seen >= want).then_some(*m)
+        })
+    };
+    let bulk = quantile(BULK.0).zip(quantile(BULK.1));
     let day = |m: i64| m.div_euclid(24 * 60);
-    let near = |m: i64| median.is_none_or(|md| (day(m) - day(md)).abs() < DRIFT_DAYS);
+    let near = |m: i64| {
+        bulk.is_none_or(|(lo, hi)| day(m) > day(lo) - DRIFT_DAYS && day(m) < day(hi) + DRIFT_DAYS)
+    };
     let first_minute = counts.minutes.keys().copied().find(|m| near(*m));
     let last_minute = counts.minutes.keys().rev().copied().find(|m| near(*m));
 
@@ -382,7 +391,11 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     let mut alerted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for a in &alerts {
         if let Some(p) = &a.process {
-            if let Some(node) = forest.instance_at(p.host.as_deref(), p.pid, p.time) {
+            let node = match p.guid.as_deref() {
+                Some(g) => forest.by_guid(g),
+                None => forest.instance_at(p.host.as_deref(), p.pid, p.time),
+            };
+            if let Some(node) = node {
                 let titles = alerted.entry(node).or_default();
                 if !titles.contains(&a.title) {
                     titles.push(a.title.clone());
@@ -466,7 +479,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         first: first_minute.and_then(minute_text),
         last: last_minute.and_then(minute_text),
         untimed: counts.untimed,
-        median_time: median.and_then(minute_text),
+        bulk: bulk.and_then(|(a, b)| minute_text(a).zip(minute_text(b))),
         summary: String::new(),
         summary_by: "template".to_owned(),
         sources,

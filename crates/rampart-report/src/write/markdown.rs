@@ -195,8 +195,11 @@ pub fn quality(f: &Findings) -> String {
         "Measured from the data by rampart: {rows} rows read from {} sources, {problems} with problems found inside the row; problems between rows (time drift, a child started before its parent, a reused PID) are counted below too.",
         f.sources.len()
     );
-    if let Some(m) = &f.median_time {
-        let _ = writeln!(s, "Time drift is measured from the median time, {m}.");
+    if let Some((a, b)) = &f.bulk {
+        let _ = writeln!(
+            s,
+            "Time drift is measured from the span of the middle 98% of times, {a} to {b}."
+        );
     }
     s.push('\n');
     s.push_str(&quality_tables(f));

@@ -275,7 +275,11 @@ fn map_field(name: &str, value: &Field, accounts: Accounts, id: Option<u32>, e: 
     match name {
         "Image" | "NewProcessName" => string(e, "process.executable"),
         "CommandLine" => string(e, "process.command_line"),
+        // In Security 4688 `ProcessId` is the creator's: the parent.
+        "ProcessId" if id == Some(4688) => int(e, "process.parent.pid"),
         "ProcessId" | "NewProcessId" => int(e, "process.pid"),
+        "ProcessGuid" => string(e, "process.entity_id"),
+        "ParentProcessGuid" => string(e, "process.parent.entity_id"),
         "ProcessName" | "ProcessPath" => {
             if text.contains(['\\', '/']) {
                 string(e, "process.executable");
