@@ -15,6 +15,7 @@ pub mod charts;
 pub mod cleaned;
 pub mod collect;
 pub mod facts;
+pub mod llm;
 pub mod processes;
 pub mod quality;
 pub mod report;

@@ -100,6 +100,8 @@ pub struct Options {
     pub inputs: Vec<String>,
     /// The report's title.
     pub title: String,
+    /// A language model to write the accounts, when one is given.
+    pub llm: Option<crate::llm::Settings>,
 }
 
 /// One drawn process tree.
@@ -186,6 +188,8 @@ pub struct Findings {
     pub summary: String,
     /// Where it came from.
     pub summary_by: String,
+    /// What was asked of a language model, when one was given.
+    pub llm: Option<crate::llm::Usage>,
     /// Each source's quality.
     pub sources: Vec<quality::Source>,
     /// Events per kind, most first.
@@ -298,6 +302,17 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
             .then_with(|| a.first_seen.cmp(&b.first_seen))
             .then_with(|| a.id.cmp(&b.id))
     });
+    let mut asker = options.llm.clone().map(crate::llm::Asker::new);
+    if let Some(asker) = asker.as_mut() {
+        // One request is kept for the whole investigation's account.
+        asker.reserve = 1;
+        for a in &mut alerts {
+            let facts = serde_json::to_value(&*a).unwrap_or_default();
+            let (text, by) = asker.ask(&facts, &a.summary);
+            a.summary = text;
+            a.summary_by = by;
+        }
+    }
     let mut marked: HashMap<(&str, u64), Vec<&facts::Technique>> = HashMap::new();
     for a in &alerts {
         for (path, line) in &a.events {
@@ -340,6 +355,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     let mut preview = Vec::new();
     let mut drift: Vec<u64> = vec![0; sources.len()];
     let sorter = std::mem::take(&mut collector.sorter);
+    let mut row_no = 0u64;
     for row in sorter.finish()? {
         let row: Row = row?;
         if let Some(t) = row.timestamp() {
@@ -350,7 +366,12 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         let techniques = sources
             .get(row.source as usize)
             .and_then(|s| marked.get(&(s.path.as_str(), row.line)));
-        let enriched = enrich(&row, techniques.map(Vec::as_slice).unwrap_or(&[]));
+        let mut enriched = enrich(&row, techniques.map(Vec::as_slice).unwrap_or(&[]));
+        if let Some(asker) = asker.as_mut().filter(|a| (row_no as usize) < a.events()) {
+            let facts = serde_json::to_value(&enriched).unwrap_or_default();
+            enriched.llm_summary = asker.ask(&facts, &enriched.llm_summary).0;
+        }
+        row_no += 1;
         if let Some((w, e)) = unified.as_mut() {
             w.write_record([
                 enriched.timestamp.as_str(),
@@ -482,6 +503,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         bulk: bulk.and_then(|(a, b)| minute_text(a).zip(minute_text(b))),
         summary: String::new(),
         summary_by: "template".to_owned(),
+        llm: None,
         sources,
         event_types,
         alerts,
@@ -506,6 +528,32 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         .files
         .extend(crate::write::names(options).into_iter().map(str::to_owned));
     findings.summary = crate::summary::investigation(&findings);
+    if let Some(mut asker) = asker {
+        asker.reserve = 0;
+        let facts = serde_json::json!({
+            "events": findings.events,
+            "first": findings.first,
+            "last": findings.last,
+            "alerts": findings.alerts.iter().take(20).map(|a| serde_json::json!({
+                "title": a.title,
+                "severity": a.severity.as_str(),
+                "count": a.count,
+                "first_seen": a.first_seen,
+                "group": a.group,
+                "techniques": a.techniques,
+            })).collect::<Vec<_>>(),
+            "alerts_total": findings.alerts.len(),
+            "techniques": findings.techniques.keys().collect::<Vec<_>>(),
+            "trees": findings.trees.iter().map(|t| &t.reason).collect::<Vec<_>>(),
+            "sources": findings.sources.iter().map(|s| serde_json::json!({
+                "path": s.path, "rows": s.rows, "rows_with_problems": s.rows_with_problems,
+            })).collect::<Vec<_>>(),
+        });
+        let (text, by) = asker.ask(&facts, &findings.summary);
+        findings.summary = text;
+        findings.summary_by = by;
+        findings.llm = Some(asker.usage);
+    }
     crate::write::all(&findings, options)?;
     Ok(findings)
 }

@@ -549,3 +549,207 @@ fn hostile_text_stays_text_in_the_html_report() {
         client.close().await.unwrap();
     });
 }
+
+/// How the stand-in model answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Model {
+    Answers,
+    Garbage,
+    Hangs,
+}
+
+/// A stand-in for an OpenAI-compatible chat endpoint on a free port: it
+/// counts requests, checks the key, and answers as `model` says.
+fn stand_in(model: Model) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut authorised = false;
+            let mut path = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if path.is_empty() {
+                    path = line.clone();
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                authorised |= line.trim() == "Authorization: Bearer test-key";
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let request: Json = serde_json::from_slice(&body).unwrap_or_default();
+            let (status, answer) = match model {
+                Model::Hangs => {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    continue;
+                }
+                _ if !authorised || !path.starts_with("POST /v1/chat/completions") => {
+                    ("401 Unauthorized", "{}".to_owned())
+                }
+                Model::Garbage => ("200 OK", "<html>busy</html>".to_owned()),
+                Model::Answers => {
+                    let facts = request["messages"][1]["content"].as_str().unwrap_or("");
+                    let content = format!(
+                        "Model account {n} <b>bold</b> of {} bytes of facts.",
+                        facts.len()
+                    );
+                    (
+                        "200 OK",
+                        serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]})
+                            .to_string(),
+                    )
+                }
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, count)
+}
+
+fn llm_report(dir: &Path, url: &str, out: &str, more: &[&str]) -> (Output, Option<Json>) {
+    let log = dir.join("auth.log");
+    let mut logs = common::failures("203.0.113.5", 0, 6);
+    logs.push_str(&common::failures("198.51.100.7", 400, 6));
+    std::fs::write(&log, logs).unwrap();
+    let out = dir.join(out);
+    let cache = dir.join("cache.jsonl");
+    let db = dir.join("r.db");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "report", "--year", "2025", "--format", "json,md", "--llm", url,
+        ])
+        .arg("--llm-cache")
+        .arg(&cache)
+        .arg("--out")
+        .arg(&out)
+        .args(more)
+        .arg(&log)
+        .env("RAMPART_LLM_KEY", "test-key")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RAMPART_DB")
+        .env_remove("RAMPART_CONFIG")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let json = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    (output, json)
+}
+
+#[test]
+fn a_model_writes_the_accounts_once_and_the_cache_pays_the_second_time() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, count) = stand_in(Model::Answers);
+    let (out, r) = llm_report(dir.path(), &url, "one", &["--llm-events", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = r.unwrap();
+    let alerts = r["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2);
+    for a in alerts {
+        assert_eq!(a["summary_by"], "llm", "{a}");
+        assert!(a["summary"].as_str().unwrap().starts_with("Model account"));
+    }
+    assert_eq!(r["summary_by"], "llm");
+    // Two alerts, two events, the investigation.
+    assert_eq!(count.load(Ordering::SeqCst), 5);
+    assert_eq!(r["llm"]["requests"], 5);
+    let md = std::fs::read_to_string(dir.path().join("one/report.md")).unwrap();
+    assert!(
+        md.contains("Model account") && !md.contains("<b>"),
+        "the answer is shown as text"
+    );
+
+    // The same facts again: nothing is sent.
+    let (out, r) = llm_report(dir.path(), &url, "two", &["--llm-events", "2"]);
+    assert!(out.status.success());
+    let r = r.unwrap();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        5,
+        "a cached answer was asked again"
+    );
+    assert_eq!(r["llm"]["cached"], 5);
+    assert_eq!(r["alerts"][0]["summary_by"], "llm (cached)");
+}
+
+#[test]
+fn the_request_cap_holds_and_the_template_stays_past_it() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, count) = stand_in(Model::Answers);
+    let (out, r) = llm_report(
+        dir.path(),
+        &url,
+        "out",
+        &["--llm-max-requests", "2", "--llm-events", "5"],
+    );
+    assert!(out.status.success());
+    let r = r.unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    // The first alert is asked; one request is kept for the investigation.
+    assert_eq!(r["alerts"][0]["summary_by"], "llm");
+    assert!(r["alerts"][1]["summary_by"]
+        .as_str()
+        .unwrap()
+        .contains("cap of 2"));
+    assert!(r["alerts"][1]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("SSH brute force"));
+    assert_eq!(r["summary_by"], "llm");
+}
+
+#[test]
+fn a_model_that_hangs_or_babbles_leaves_the_template() {
+    for (model, says) in [
+        (Model::Hangs, "the model failed"),
+        (Model::Garbage, "not JSON"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, _) = stand_in(model);
+        let started = std::time::Instant::now();
+        let (out, r) = llm_report(dir.path(), &url, "out", &["--llm-timeout", "1"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Two failures in a row and it stops asking: no wait per alert.
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        let r = r.unwrap();
+        let by = r["alerts"][0]["summary_by"].as_str().unwrap();
+        assert!(by.contains(says), "{by}");
+        assert!(r["alerts"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("SSH brute force"));
+        assert!(r["summary_by"].as_str().unwrap().starts_with("template"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("failed"));
+    }
+}

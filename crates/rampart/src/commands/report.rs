@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_detect::attack::Catalogue;
 use rampart_engine::Scope;
 use rampart_io::discover;
+use rampart_report::llm::Settings;
 use rampart_report::{Cleaned, Collector, Formats, Options};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
@@ -41,6 +43,34 @@ pub struct ReportArgs {
     /// The report's title.
     #[arg(long)]
     title: Option<String>,
+    /// Have a language model write the accounts: any OpenAI-compatible
+    /// chat endpoint (`http://127.0.0.1:8080/v1`). Its key comes from
+    /// RAMPART_LLM_KEY or OPENAI_API_KEY (the environment or a .env file).
+    /// The facts are sent; the template's account stays when it fails.
+    #[arg(long, value_name = "URL")]
+    llm: Option<String>,
+    /// The model to ask.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "RAMPART_LLM_MODEL",
+        default_value = "gpt-4o-mini"
+    )]
+    llm_model: String,
+    /// Seconds one request may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    llm_timeout: u64,
+    /// Requests sent at most (answers from the cache are free).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    llm_max_requests: u32,
+    /// Events of the enriched stream, from the first, that get an account
+    /// of their own from the model (within the request cap).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    llm_events: usize,
+    /// Where answers are cached, so a report over the same facts again
+    /// sends nothing [default: the user's cache folder].
+    #[arg(long, value_name = "FILE")]
+    llm_cache: Option<PathBuf>,
     #[command(flatten)]
     detect: DetectArgs,
     #[command(flatten)]
@@ -108,6 +138,17 @@ pub fn run(args: &ReportArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> 
             .title
             .clone()
             .unwrap_or_else(|| "rampart investigation report".to_owned()),
+        llm: args.llm.as_ref().map(|url| Settings {
+            url: url.clone(),
+            model: args.llm_model.clone(),
+            key: ["RAMPART_LLM_KEY", "OPENAI_API_KEY"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+            timeout: Duration::from_secs(args.llm_timeout.max(1)),
+            max_requests: args.llm_max_requests,
+            cache: args.llm_cache.clone().or_else(default_cache),
+            events: args.llm_events,
+        }),
     };
     let findings = rampart_report::finish(collector, &report)
         .with_context(|| format!("cannot write the report into {}", args.out.display()))?;
@@ -121,10 +162,31 @@ pub fn run(args: &ReportArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> 
         if formats.html {
             eprintln!("  open {}", args.out.join("report.html").display());
         }
+        if let Some(u) = &findings.llm {
+            eprintln!(
+                "model: {} requests sent, {} answers from the cache, {} failed{}",
+                u.requests,
+                u.cached,
+                u.failed,
+                u.first_failure
+                    .as_deref()
+                    .map(|w| format!(" (first: {w})"))
+                    .unwrap_or_default()
+            );
+        }
     }
     Ok(if missing.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The answers' cache in the user's cache folder.
+fn default_cache() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("rampart").join("llm-answers.jsonl"))
 }
