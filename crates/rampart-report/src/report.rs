@@ -355,8 +355,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     let mut preview = Vec::new();
     let mut drift: Vec<u64> = vec![0; sources.len()];
     let sorter = std::mem::take(&mut collector.sorter);
-    let mut row_no = 0u64;
-    for row in sorter.finish()? {
+    for (row_no, row) in sorter.finish()?.enumerate() {
         let row: Row = row?;
         if let Some(t) = row.timestamp() {
             if !near(t.as_second().div_euclid(60)) {
@@ -367,11 +366,10 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
             .get(row.source as usize)
             .and_then(|s| marked.get(&(s.path.as_str(), row.line)));
         let mut enriched = enrich(&row, techniques.map(Vec::as_slice).unwrap_or(&[]));
-        if let Some(asker) = asker.as_mut().filter(|a| (row_no as usize) < a.events()) {
+        if let Some(asker) = asker.as_mut().filter(|a| row_no < a.events()) {
             let facts = serde_json::to_value(&enriched).unwrap_or_default();
             enriched.llm_summary = asker.ask(&facts, &enriched.llm_summary).0;
         }
-        row_no += 1;
         if let Some((w, e)) = unified.as_mut() {
             w.write_record([
                 enriched.timestamp.as_str(),

@@ -139,7 +139,7 @@ fn seed_three_comes_out_whole() {
     for row in rows.records() {
         let row = row.unwrap();
         if !row[0].is_empty() {
-            assert!(row[0].to_owned() >= last, "out of order at {:?}", row);
+            assert!(row[0] >= *last, "out of order at {row:?}");
             last = row[0].to_owned();
         }
         if &row[6] == "T1547.001" {

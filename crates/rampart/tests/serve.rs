@@ -3,8 +3,6 @@
 //! checks, the form token of triage, the policy on every response, bad
 //! filters refused by name, and filter values that are SQL kept as values.
 
-// Not every helper is used here.
-#[allow(dead_code)]
 mod browser;
 mod common;
 
