@@ -10,6 +10,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use rampart_event::Event;
+use rampart_parse::formats::csv_split::Splitter;
 
 /// The marker the telemetry writes before a corrupted value.
 const CORRUPT: &str = "###CORRUPT###";
@@ -18,6 +19,7 @@ const CORRUPT: &str = "###CORRUPT###";
 pub struct Cleaned {
     dir: PathBuf,
     writers: HashMap<u32, Option<csv::Writer<BufWriter<File>>>>,
+    splitter: Splitter,
     /// The files written.
     pub written: Vec<PathBuf>,
 }
@@ -28,6 +30,7 @@ impl Cleaned {
         Cleaned {
             dir: dir.to_owned(),
             writers: HashMap::new(),
+            splitter: Splitter::new(b','),
             written: Vec::new(),
         }
     }
@@ -44,14 +47,9 @@ impl Cleaned {
         let Some(Some(w)) = self.writers.get_mut(&source) else {
             return Ok(());
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(e.original().as_bytes());
-        let mut record = csv::StringRecord::new();
-        if !reader.read_record(&mut record).map_err(io::Error::other)? {
+        let Some(record) = self.splitter.split(e.original()) else {
             return Ok(());
-        }
+        };
         let mut cells: Vec<String> = record
             .iter()
             .map(|v| {

@@ -16,7 +16,7 @@ use rampart_parse::DeadLetter;
 
 use crate::cleaned::Cleaned;
 use crate::facts::AlertFacts;
-use crate::processes::Gatherer;
+use crate::processes::{Activity, Actor, Forest, Gatherer};
 use crate::quality;
 use crate::row::describe;
 use crate::sorter::Sorter;
@@ -146,7 +146,7 @@ impl Collector {
                 &mut self.counts.talkers_untracked,
             );
         }
-        self.gatherer.take(e, source, &row.kind, &row.details);
+        self.gatherer.take(e, source);
         if let Some(c) = self.cleaned.as_mut() {
             c.row(source, &self.sources[source as usize].path, e, &marks)?;
         }
@@ -196,12 +196,34 @@ impl Sink for Collector {
     }
 }
 
+/// Activities kept by [`ProcessSink`] until the forest is built; more are
+/// counted.
+const PENDING_ACTIVITY: usize = 500_000;
+
 /// Only the processes and what they did, for `rampart tree`.
 #[derive(Default)]
 pub struct ProcessSink {
-    /// What was gathered.
-    pub gatherer: Gatherer,
+    gatherer: Gatherer,
+    pending: Vec<(Actor, Activity)>,
     seq: u64,
+    /// Activities past the cap, counted and not shown.
+    pub dropped: u64,
+}
+
+impl ProcessSink {
+    /// The forest, with what each process did.
+    pub fn forest(self) -> Forest {
+        let mut forest = self.gatherer.forest();
+        for (actor, activity) in self.pending {
+            if let Some(node) = forest.owner(&actor, activity.time) {
+                forest.attach(node, activity);
+            }
+        }
+        for node in &mut forest.nodes {
+            node.activity.sort_by_key(|a| a.time);
+        }
+        forest
+    }
 }
 
 impl Sink for ProcessSink {
@@ -213,11 +235,21 @@ impl Sink for ProcessSink {
 
     fn events(&mut self, _input: &Input, events: Vec<Event>) {
         for e in &events {
-            if e.contains("process.pid") {
-                let row = describe(e, 0, self.seq);
-                self.gatherer.take(e, 0, &row.kind, &row.details);
-            }
+            self.gatherer.take(e, 0);
+            let row = describe(e, 0, self.seq);
             self.seq += 1;
+            if let Some(actor) = row.actor {
+                if self.pending.len() < PENDING_ACTIVITY {
+                    let activity = Activity {
+                        time: row.time,
+                        kind: row.kind,
+                        text: row.details,
+                    };
+                    self.pending.push((actor, activity));
+                } else {
+                    self.dropped += 1;
+                }
+            }
         }
     }
 

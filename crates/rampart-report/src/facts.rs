@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use rampart_detect::attack::Catalogue;
 use rampart_detect::{Alert, Level};
 use serde::Serialize;
+
+use crate::processes::Actor;
 use serde_json::Value as Json;
 
 /// One technique as the report shows it.
@@ -37,14 +39,10 @@ impl Technique {
 /// The process an alert's first event names.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessRef {
-    /// The host, when named.
-    pub host: Option<String>,
-    /// The PID.
-    pub pid: i64,
+    /// Who it was.
+    pub actor: Actor,
     /// The event's time (nanoseconds).
     pub time: Option<i128>,
-    /// The process's GUID, when recorded.
-    pub guid: Option<String>,
 }
 
 /// One alert's facts.
@@ -128,13 +126,19 @@ impl AlertFacts {
                 .and_then(json_text)
                 .and_then(|p| p.parse().ok())?;
             Some(ProcessRef {
-                host: path_of(e, "host.name").and_then(json_text),
-                pid,
+                actor: Actor {
+                    host: path_of(e, "host.name")
+                        .and_then(json_text)
+                        .map(|h| h.to_ascii_lowercase()),
+                    pid,
+                    guid: path_of(e, "process.entity_id")
+                        .and_then(json_text)
+                        .map(|g| crate::processes::one_spelling(&g)),
+                },
                 time: path_of(e, "@timestamp")
                     .and_then(Json::as_str)
                     .and_then(|t| t.parse::<jiff::Timestamp>().ok())
                     .map(|t| t.as_nanosecond()),
-                guid: path_of(e, "process.entity_id").and_then(json_text),
             })
         });
         let origins = events

@@ -19,10 +19,8 @@ use serde::Serialize;
 
 use crate::row::{cut, seed_time};
 
-/// Activities kept per process identity (host and PID); more are counted.
-const ACTIVITY_PER_PID: usize = 64;
-/// Activities kept in all; more are counted.
-const ACTIVITY_TOTAL: usize = 500_000;
+/// Activities kept per process; more are counted.
+const ACTIVITY_PER_PROCESS: usize = 64;
 
 /// Whether an event records a process being created.
 pub fn is_start(e: &Event) -> bool {
@@ -56,10 +54,14 @@ fn int(e: &Event, name: &str) -> Option<i64> {
 }
 
 /// A process GUID as one spelling: sources differ in braces and case.
+pub fn one_spelling(guid: &str) -> String {
+    guid.trim_matches(['{', '}']).to_ascii_lowercase()
+}
+
 fn guid(e: &Event, ecs: &str, windows: &str) -> Option<String> {
     text(e, ecs)
         .or_else(|| text(e, windows))
-        .map(|g| g.trim_matches(['{', '}']).to_ascii_lowercase())
+        .map(|g| one_spelling(&g))
 }
 
 fn text(e: &Event, name: &str) -> Option<String> {
@@ -106,69 +108,72 @@ pub struct Activity {
     pub kind: String,
     /// The facts.
     pub text: String,
-    /// The GUID of the process that did it, when recorded (it names the
-    /// process exactly; host, PID and time only nearly).
-    #[serde(skip)]
-    pub guid: Option<String>,
 }
 
-/// Processes and activities as they are read.
+/// Process starts as they are read.
 #[derive(Debug, Default)]
 pub struct Gatherer {
     processes: Vec<Process>,
-    activity: HashMap<(Option<String>, i64), (Vec<Activity>, u64)>,
-    activity_kept: usize,
-    /// Activities counted but not kept (past the caps).
-    pub activity_dropped: u64,
 }
 
 impl Gatherer {
-    /// Takes an event: a process start, an activity of a process, or
-    /// neither. `kind` and `details` are the event's row.
-    pub fn take(&mut self, e: &Event, source: u32, kind: &str, details: &str) {
+    /// Takes an event when it records a process being created.
+    pub fn take(&mut self, e: &Event, source: u32) {
         let Some(pid) = int(e, "process.pid") else {
             return;
         };
-        let host = text(e, "host.name").map(|h| h.to_ascii_lowercase());
-        if is_start(e) {
-            self.processes.push(Process {
-                host,
-                pid,
-                parent_pid: int(e, "process.parent.pid"),
-                guid: guid(e, "process.entity_id", "ProcessGuid"),
-                parent_guid: guid(e, "process.parent.entity_id", "ParentProcessGuid"),
-                start: e.timestamp.map(|t| t.as_nanosecond()),
-                end: match e.get("process.end") {
-                    Some(ValueRef::Time(t)) => Some(t.as_nanosecond()),
-                    _ => None,
-                },
-                executable: text(e, "process.executable").or_else(|| text(e, "process.name")),
-                command_line: text(e, "process.command_line").map(|c| cut(&c, 1000).to_owned()),
-                user: text(e, "user.name"),
-                source,
-                line: e.origin.line,
-            });
+        if !is_start(e) {
             return;
         }
-        let entry = self.activity.entry((host, pid)).or_default();
-        if entry.0.len() < ACTIVITY_PER_PID && self.activity_kept < ACTIVITY_TOTAL {
-            entry.0.push(Activity {
-                time: e.timestamp.map(|t| t.as_nanosecond()),
-                kind: kind.to_owned(),
-                text: details.to_owned(),
-                guid: guid(e, "process.entity_id", "ProcessGuid"),
-            });
-            self.activity_kept += 1;
-        } else {
-            entry.1 += 1;
-            self.activity_dropped += 1;
-        }
+        self.processes.push(Process {
+            host: host(e),
+            pid,
+            parent_pid: int(e, "process.parent.pid"),
+            guid: guid(e, "process.entity_id", "ProcessGuid"),
+            parent_guid: guid(e, "process.parent.entity_id", "ParentProcessGuid"),
+            start: e.timestamp.map(|t| t.as_nanosecond()),
+            end: match e.get("process.end") {
+                Some(ValueRef::Time(t)) => Some(t.as_nanosecond()),
+                _ => None,
+            },
+            executable: text(e, "process.executable").or_else(|| text(e, "process.name")),
+            command_line: text(e, "process.command_line").map(|c| cut(&c, 1000).to_owned()),
+            user: text(e, "user.name"),
+            source,
+            line: e.origin.line,
+        });
     }
 
-    /// Joins what was gathered into a forest.
+    /// Joins the processes into a forest.
     pub fn forest(self) -> Forest {
-        Forest::build(self.processes, self.activity)
+        Forest::build(self.processes)
     }
+}
+
+/// Who did something: the host, PID and GUID an event names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Actor {
+    /// The host, lower case.
+    pub host: Option<String>,
+    /// The PID.
+    pub pid: i64,
+    /// The process GUID, one spelling.
+    pub guid: Option<String>,
+}
+
+impl Actor {
+    /// The actor an event names, when it names a PID.
+    pub fn of(e: &Event) -> Option<Actor> {
+        Some(Actor {
+            pid: int(e, "process.pid")?,
+            host: host(e),
+            guid: guid(e, "process.entity_id", "ProcessGuid"),
+        })
+    }
+}
+
+fn host(e: &Event) -> Option<String> {
+    text(e, "host.name").map(|h| h.to_ascii_lowercase())
 }
 
 /// A problem found in how processes link up.
@@ -248,10 +253,7 @@ pub struct Forest {
 }
 
 impl Forest {
-    fn build(
-        processes: Vec<Process>,
-        mut activity: HashMap<(Option<String>, i64), (Vec<Activity>, u64)>,
-    ) -> Forest {
+    fn build(processes: Vec<Process>) -> Forest {
         let mut nodes: Vec<Node> = processes
             .into_iter()
             .map(|process| Node {
@@ -371,31 +373,6 @@ impl Forest {
         for node in &mut nodes {
             node.children.sort_by_key(|&c| (starts[c], c));
         }
-        // Activities to the instance of their PID that had started by then.
-        for (key, (list, more)) in activity.drain() {
-            let Some(instances) = by_pid.get(&key) else {
-                continue;
-            };
-            for a in list {
-                let owner = match a.guid.as_deref() {
-                    Some(g) => match by_guid.get(g) {
-                        Some(&j) => Some(j),
-                        // Its process's start was not recorded: an
-                        // instance with another GUID is not it.
-                        None => running(&nodes, instances, a.time)
-                            .filter(|&j| nodes[j].process.guid.is_none()),
-                    },
-                    None => running(&nodes, instances, a.time),
-                };
-                if let Some(owner) = owner {
-                    nodes[owner].activity.push(a);
-                }
-            }
-            nodes[*instances.last().unwrap_or(&instances[0])].activity_more += more;
-        }
-        for node in &mut nodes {
-            node.activity.sort_by_key(|a| a.time);
-        }
         Forest {
             nodes,
             by_pid,
@@ -416,17 +393,30 @@ impl Forest {
         found
     }
 
-    /// The instance of `pid` on `host` that was running at `time`.
-    pub fn instance_at(&self, host: Option<&str>, pid: i64, time: Option<i128>) -> Option<usize> {
-        let list = self.by_pid.get(&(host.map(str::to_ascii_lowercase), pid))?;
-        running(&self.nodes, list, time)
+    /// The process that did what `actor` names at `time`: the one with
+    /// its GUID when the GUID is recorded (and none when that process's
+    /// start was not: an instance with another GUID is not it), else the
+    /// instance of its PID that had started by then.
+    pub fn owner(&self, actor: &Actor, time: Option<i128>) -> Option<usize> {
+        let instances = self.by_pid.get(&(actor.host.clone(), actor.pid))?;
+        match actor.guid.as_deref() {
+            Some(g) => match self.by_guid.get(g) {
+                Some(&j) => Some(j),
+                None => running(&self.nodes, instances, time)
+                    .filter(|&j| self.nodes[j].process.guid.is_none()),
+            },
+            None => running(&self.nodes, instances, time),
+        }
     }
 
-    /// The instance with this GUID.
-    pub fn by_guid(&self, guid: &str) -> Option<usize> {
-        self.by_guid
-            .get(&guid.trim_matches(['{', '}']).to_ascii_lowercase())
-            .copied()
+    /// Adds what a process did (past [`ACTIVITY_PER_PROCESS`], counts it).
+    pub fn attach(&mut self, node: usize, activity: Activity) {
+        let n = &mut self.nodes[node];
+        if n.activity.len() < ACTIVITY_PER_PROCESS {
+            n.activity.push(activity);
+        } else {
+            n.activity_more += 1;
+        }
     }
 
     /// The ancestors of a node, nearest first.
@@ -494,9 +484,23 @@ mod tests {
     fn forest(events: &[Event]) -> Forest {
         let mut g = Gatherer::default();
         for e in events {
-            g.take(e, 0, "process_start", "");
+            g.take(e, 0);
         }
         g.forest()
+    }
+
+    fn did(f: &mut Forest, e: &Event, what: &str) {
+        let actor = Actor::of(e).unwrap();
+        if let Some(n) = f.owner(&actor, e.timestamp.map(|t| t.as_nanosecond())) {
+            f.attach(
+                n,
+                Activity {
+                    time: None,
+                    kind: "file".into(),
+                    text: what.into(),
+                },
+            );
+        }
     }
 
     #[test]
@@ -542,38 +546,32 @@ mod tests {
 
     #[test]
     fn activity_goes_to_the_instance_running_at_its_time() {
-        let mut g = Gatherer::default();
-        g.take(&start(7, 1, "09:00:00"), 0, "process_start", "");
-        g.take(&start(7, 2, "10:00:00"), 0, "process_start", "");
+        let mut f = forest(&[start(7, 1, "09:00:00"), start(7, 2, "10:00:00")]);
         let mut file = Event::new(Origin::new("f.csv", 3), "x");
         file.set("process.pid", 7i64);
         file.timestamp = Some("2025-03-01T10:30:00Z".parse().unwrap());
-        g.take(&file, 1, "file", "Operation: write");
-        let f = g.forest();
+        did(&mut f, &file, "Operation: write");
         assert!(f.nodes[0].activity.is_empty());
         assert_eq!(f.nodes[1].activity.len(), 1);
     }
 
     #[test]
     fn a_guid_names_the_process_exactly() {
-        let mut g = Gatherer::default();
         let mut p = start(7, 1, "09:00:00");
         p.set_str("process.entity_id", "{a}");
-        g.take(&p, 0, "process_start", "");
-        for (guid, at) in [("{a}", "09:05:00"), ("{b}", "09:06:00")] {
+        let mut f = forest(&[p]);
+        for (guid, at) in [("{A}", "09:05:00"), ("{b}", "09:06:00")] {
             let mut file = Event::new(Origin::new("f.evtx", 3), "x");
             file.set("process.pid", 7i64);
             file.set_str("process.entity_id", guid);
             file.timestamp = Some(format!("2025-03-01T{at}Z").parse().unwrap());
-            g.take(&file, 1, "file", guid);
+            did(&mut f, &file, guid);
         }
-        let f = g.forest();
         let texts: Vec<&str> = f.nodes[0]
             .activity
             .iter()
             .map(|a| a.text.as_str())
             .collect();
-        assert_eq!(texts, vec!["{a}"]);
-        assert_eq!(f.by_guid("{A}"), Some(0));
+        assert_eq!(texts, vec!["{A}"]);
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::charts::{self, Chart};
 use crate::collect::Collector;
 use crate::facts::{self, AlertFacts, TechniqueUse};
-use crate::processes::{Anomaly, Forest};
+use crate::processes::{Activity, Anomaly, Forest};
 use crate::quality;
 use crate::row::{seed_time, Row};
 use crate::tree::{self, Tree};
@@ -259,7 +259,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
             files.push(name_in(out, &p));
         }
     }
-    let forest = std::mem::take(&mut collector.gatherer).forest();
+    let mut forest = std::mem::take(&mut collector.gatherer).forest();
     let mut sources = std::mem::take(&mut collector.sources);
     for s in &mut sources {
         s.finish();
@@ -325,6 +325,29 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         }
     }
 
+    // Trees of the processes asked for and of those behind alerts.
+    let mut alerted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for a in &alerts {
+        if let Some(p) = &a.process {
+            if let Some(node) = forest.owner(&p.actor, p.time) {
+                let titles = alerted.entry(node).or_default();
+                if !titles.contains(&a.title) {
+                    titles.push(a.title.clone());
+                }
+            }
+        }
+    }
+    let chosen = tree::choose(&forest, &options.pids, &alerted);
+    // What the processes in them did is attached as the stream goes by.
+    let mut shown: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    for t in &chosen {
+        tree::walk(&forest, t.root, |_, step| {
+            if let tree::Step::Enter(n) = step {
+                shown.insert(n);
+            }
+        });
+    }
+
     // One walk of the sorted stream.
     let mut unified = if options.formats.csv {
         let mut w = csv::Writer::from_writer(BufWriter::new(File::create(
@@ -357,6 +380,18 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     let sorter = std::mem::take(&mut collector.sorter);
     for (row_no, row) in sorter.finish()?.enumerate() {
         let row: Row = row?;
+        if let Some(actor) = &row.actor {
+            if let Some(node) = forest.owner(actor, row.time).filter(|n| shown.contains(n)) {
+                forest.attach(
+                    node,
+                    Activity {
+                        time: row.time,
+                        kind: row.kind.clone(),
+                        text: row.details.clone(),
+                    },
+                );
+            }
+        }
         if let Some(t) = row.timestamp() {
             if !near(t.as_second().div_euclid(60)) {
                 drift[row.source as usize] += 1;
@@ -406,23 +441,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         s.add("time-drift", *n);
     }
 
-    // Trees of the processes asked for and of those behind alerts.
-    let mut alerted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for a in &alerts {
-        if let Some(p) = &a.process {
-            let node = match p.guid.as_deref() {
-                Some(g) => forest.by_guid(g),
-                None => forest.instance_at(p.host.as_deref(), p.pid, p.time),
-            };
-            if let Some(node) = node {
-                let titles = alerted.entry(node).or_default();
-                if !titles.contains(&a.title) {
-                    titles.push(a.title.clone());
-                }
-            }
-        }
-    }
-    let trees: Vec<TreeOut> = tree::choose(&forest, &options.pids, &alerted)
+    let trees: Vec<TreeOut> = chosen
         .into_iter()
         .map(|t| {
             let mut anomalies = 0;

@@ -7,6 +7,8 @@
 use rampart_event::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::processes::Actor;
+
 /// One event of the stream, small enough to sort a million of on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
@@ -27,6 +29,9 @@ pub struct Row {
     pub details: String,
     /// One sentence saying what happened.
     pub summary: String,
+    /// The process that did it, when it is something a process did (not
+    /// the start of one).
+    pub actor: Option<Actor>,
 }
 
 impl Row {
@@ -204,9 +209,14 @@ pub fn describe(event: &Event, source: u32, seq: u64) -> Row {
             rampart_event::ValueRef::Int(n) => Some(n),
             other => other.to_string().parse().ok(),
         }),
-        kind,
+        kind: kind.clone(),
         details,
         summary: cut(&summary, 2 * MAX_TEXT).to_owned(),
+        actor: if kind == "process_start" {
+            None
+        } else {
+            Actor::of(event)
+        },
     }
 }
 

@@ -168,6 +168,7 @@ mod tests {
             kind: "file".into(),
             details: format!("row {seq}"),
             summary: String::new(),
+            actor: None,
         }
     }
 

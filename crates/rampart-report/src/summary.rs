@@ -38,8 +38,8 @@ pub fn alert(a: &AlertFacts) -> String {
     }
     s.push('.');
     if let Some(p) = &a.process {
-        s.push_str(&format!(" The process behind it is PID {}", p.pid));
-        if let Some(h) = &p.host {
+        s.push_str(&format!(" The process behind it is PID {}", p.actor.pid));
+        if let Some(h) = &p.actor.host {
             s.push_str(&format!(" on {h}"));
         }
         s.push('.');

@@ -197,7 +197,7 @@ mod tests {
     fn a_deep_chain_is_cut_at_the_bounds() {
         let mut g = Gatherer::default();
         for pid in 1..=(MAX_DEPTH as i64 + 50) {
-            g.take(&start(pid, pid - 1, "09:00:00"), 0, "process_start", "");
+            g.take(&start(pid, pid - 1, "09:00:00"), 0);
         }
         let f = g.forest();
         let mut entered = 0;
@@ -214,8 +214,8 @@ mod tests {
     #[test]
     fn a_tree_is_chosen_once_even_when_asked_twice() {
         let mut g = Gatherer::default();
-        g.take(&start(5, 1, "09:00:00"), 0, "process_start", "");
-        g.take(&start(6, 5, "09:00:01"), 0, "process_start", "");
+        g.take(&start(5, 1, "09:00:00"), 0);
+        g.take(&start(6, 5, "09:00:01"), 0);
         let f = g.forest();
         let mut focus = BTreeMap::new();
         focus.insert(1usize, vec!["Run key".to_owned()]);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rampart_event::Value;
 
+use super::csv_split::Splitter;
 use super::endpoint::{EndpointRows, Table};
 use super::generic::{map_alias, time_rank, time_value};
 use super::windows::{self, Field, WinRecord};
@@ -120,6 +121,7 @@ impl WinColumns {
 pub struct CsvDecoder {
     forced: Option<CsvShape>,
     delimiter: u8,
+    splitter: Option<Splitter>,
     header: Option<Vec<String>>,
     rows: Option<Rows>,
     pending: String,
@@ -133,6 +135,7 @@ impl CsvDecoder {
         CsvDecoder {
             forced,
             delimiter: b',',
+            splitter: None,
             header: None,
             rows: None,
             pending: String::new(),
@@ -182,19 +185,17 @@ impl CsvDecoder {
         }
     }
 
-    fn split(&self, text: &str) -> Option<Vec<String>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(self.delimiter)
-            .from_reader(text.as_bytes());
-        let record = reader.records().next()?.ok()?;
-        Some(record.iter().map(str::to_owned).collect())
+    fn split(&mut self, text: &str) -> Option<Vec<String>> {
+        let delimiter = self.delimiter;
+        self.splitter
+            .get_or_insert_with(|| Splitter::new(delimiter))
+            .split(text)
     }
 
     fn record(&mut self, ctx: &FileContext, no: u64, text: &str, out: &mut Output) {
         if self.header.is_none() {
             self.delimiter = delimiter_of(text);
+            self.splitter = None;
             let Some(header) = self.split(text.trim_start_matches('\u{feff}')) else {
                 out.unparsed(no, "unreadable CSV header", text);
                 return;

@@ -7,6 +7,7 @@
 
 pub mod auditd;
 pub mod csv;
+pub mod csv_split;
 pub mod endpoint;
 pub mod generator;
 pub mod generic;

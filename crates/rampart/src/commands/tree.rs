@@ -45,7 +45,7 @@ pub fn run(args: &TreeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut sink = ProcessSink::default();
     engine.run_into(&inputs, &options, &mut sink);
-    let forest = sink.gatherer.forest();
+    let forest = sink.forest();
     let trees = tree::choose(&forest, &args.pids, &BTreeMap::new());
     let mut out = std::io::stdout().lock();
     for t in &trees {
