@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use rampart_detect::attack::Catalogue;
@@ -23,7 +24,7 @@ use crate::sorter::Sorter;
 
 /// Distinct processes and addresses counted for the top talkers; events
 /// of further ones are counted apart.
-const MAX_TALKERS: usize = 200_000;
+const MAX_TALKERS: usize = 100_000;
 
 /// Counts kept as events pass, for the charts.
 #[derive(Debug, Default)]
@@ -34,15 +35,15 @@ pub struct Counts {
     pub minutes: BTreeMap<i64, u64>,
     /// Events with no time.
     pub untimed: u64,
-    /// Events per process (PID and executable name when known).
-    pub processes: HashMap<String, u64>,
+    /// Events per PID.
+    pub processes: HashMap<i64, u64>,
     /// Events per source address.
-    pub addresses: HashMap<String, u64>,
+    pub addresses: HashMap<IpAddr, u64>,
     /// Events of processes and addresses past [`MAX_TALKERS`].
     pub talkers_untracked: u64,
 }
 
-fn count(map: &mut HashMap<String, u64>, key: String, untracked: &mut u64) {
+fn count<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: K, untracked: &mut u64) {
     if let Some(n) = map.get_mut(&key) {
         *n += 1;
     } else if map.len() < MAX_TALKERS {
@@ -129,20 +130,16 @@ impl Collector {
             None => self.counts.untimed += 1,
         }
         if let Some(pid) = row.pid {
-            let name = e
-                .get_str("process.name")
-                .map(|n| format!("PID {pid} ({n})"))
-                .unwrap_or_else(|| format!("PID {pid}"));
             count(
                 &mut self.counts.processes,
-                name,
+                pid,
                 &mut self.counts.talkers_untracked,
             );
         }
-        if let Some(ip) = e.get("source.ip") {
+        if let Some(ip) = e.get_ip("source.ip") {
             count(
                 &mut self.counts.addresses,
-                ip.to_string(),
+                ip,
                 &mut self.counts.talkers_untracked,
             );
         }

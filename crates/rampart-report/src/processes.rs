@@ -12,7 +12,8 @@
 //! that would close a loop are refused and the loop is named, so walking
 //! the forest always ends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use rampart_event::{Event, ValueRef};
 use serde::Serialize;
@@ -71,7 +72,7 @@ fn text(e: &Event, name: &str) -> Option<String> {
 }
 
 /// One process instance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Process {
     /// The host it ran on, when the source names one.
     pub host: Option<String>,
@@ -87,12 +88,12 @@ pub struct Process {
     pub start: Option<i128>,
     /// When it ended (nanoseconds), when recorded.
     pub end: Option<i128>,
-    /// Its image.
-    pub executable: Option<String>,
+    /// Its image (shared by every process of it).
+    pub executable: Option<Arc<str>>,
     /// Its command line.
     pub command_line: Option<String>,
-    /// Who ran it.
-    pub user: Option<String>,
+    /// Who ran it (shared by every process of theirs).
+    pub user: Option<Arc<str>>,
     /// Source index and line it was read from.
     pub source: u32,
     /// Line it was read from.
@@ -100,7 +101,7 @@ pub struct Process {
 }
 
 /// What a process did besides starting others.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Activity {
     /// When (nanoseconds).
     pub time: Option<i128>,
@@ -110,10 +111,14 @@ pub struct Activity {
     pub text: String,
 }
 
+/// Distinct texts shared rather than copied, at most.
+const MAX_SHARED: usize = 100_000;
+
 /// Process starts as they are read.
 #[derive(Debug, Default)]
 pub struct Gatherer {
-    processes: Vec<Process>,
+    nodes: Vec<Node>,
+    shared: HashSet<Arc<str>>,
 }
 
 impl Gatherer {
@@ -125,7 +130,12 @@ impl Gatherer {
         if !is_start(e) {
             return;
         }
-        self.processes.push(Process {
+        let executable = self.share(
+            e.get_str("process.executable")
+                .or_else(|| e.get_str("process.name")),
+        );
+        let user = self.share(e.get_str("user.name"));
+        self.nodes.push(Node::of(Process {
             host: host(e),
             pid,
             parent_pid: int(e, "process.parent.pid"),
@@ -136,17 +146,32 @@ impl Gatherer {
                 Some(ValueRef::Time(t)) => Some(t.as_nanosecond()),
                 _ => None,
             },
-            executable: text(e, "process.executable").or_else(|| text(e, "process.name")),
+            executable,
             command_line: text(e, "process.command_line").map(|c| cut(&c, 1000).to_owned()),
-            user: text(e, "user.name"),
+            user,
             source,
             line: e.origin.line,
-        });
+        }));
+    }
+
+    /// `text` shared with every earlier use of it (executables and users
+    /// repeat across thousands of processes).
+    fn share(&mut self, text: Option<&str>) -> Option<Arc<str>> {
+        let text = text.filter(|t| !t.is_empty() && *t != "-")?;
+        if let Some(known) = self.shared.get(text) {
+            return Some(known.clone());
+        }
+        let new: Arc<str> = Arc::from(text);
+        if self.shared.len() < MAX_SHARED {
+            self.shared.insert(new.clone());
+        }
+        Some(new)
     }
 
     /// Joins the processes into a forest.
     pub fn forest(self) -> Forest {
-        Forest::build(self.processes)
+        drop(self.shared);
+        Forest::build(self.nodes)
     }
 }
 
@@ -210,7 +235,7 @@ impl Anomaly {
 }
 
 /// One node: a process instance, its place and what it did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Node {
     /// The process.
     pub process: Process,
@@ -240,6 +265,19 @@ fn running(nodes: &[Node], instances: &[usize], time: Option<i128>) -> Option<us
         .copied()
 }
 
+impl Node {
+    fn of(process: Process) -> Node {
+        Node {
+            process,
+            parent: None,
+            children: Vec::new(),
+            activity: Vec::new(),
+            activity_more: 0,
+            anomalies: Vec::new(),
+        }
+    }
+}
+
 /// Every process instance, linked to its parent.
 #[derive(Debug, Default)]
 pub struct Forest {
@@ -253,18 +291,8 @@ pub struct Forest {
 }
 
 impl Forest {
-    fn build(processes: Vec<Process>) -> Forest {
-        let mut nodes: Vec<Node> = processes
-            .into_iter()
-            .map(|process| Node {
-                process,
-                parent: None,
-                children: Vec::new(),
-                activity: Vec::new(),
-                activity_more: 0,
-                anomalies: Vec::new(),
-            })
-            .collect();
+    fn build(mut nodes: Vec<Node>) -> Forest {
+        nodes.shrink_to_fit();
         let mut by_pid: HashMap<(Option<String>, i64), Vec<usize>> = HashMap::new();
         let mut by_guid: HashMap<String, usize> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {

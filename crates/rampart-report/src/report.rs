@@ -672,19 +672,38 @@ fn draw_charts(
             ));
         }
     }
-    let top = |map: &HashMap<String, u64>| {
-        let mut v: Vec<(String, u64)> = map.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    fn top<K: Clone + Ord>(map: &HashMap<K, u64>) -> Vec<(K, u64)> {
+        let mut v: Vec<(K, u64)> = map.iter().map(|(k, n)| (k.clone(), *n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.truncate(10);
         v
-    };
+    }
     if !counts.processes.is_empty() {
+        let bars = top(&counts.processes)
+            .into_iter()
+            .map(|(pid, n)| {
+                // Named by the image of the first process that had the PID.
+                let name = f
+                    .forest
+                    .instances(pid)
+                    .first()
+                    .and_then(|&i| f.forest.nodes[i].process.executable.clone());
+                let label = match name {
+                    Some(exe) => format!(
+                        "PID {pid} ({})",
+                        exe.rsplit(['\\', '/']).next().unwrap_or(&exe)
+                    ),
+                    None => format!("PID {pid}"),
+                };
+                (label, n)
+            })
+            .collect();
         charts.push((
             "top_talkers".to_owned(),
             Chart::Bars {
                 title: "Top processes by events".to_owned(),
                 unit: "events".to_owned(),
-                bars: top(&counts.processes),
+                bars,
             },
         ));
     }
@@ -694,7 +713,10 @@ fn draw_charts(
             Chart::Bars {
                 title: "Top source addresses by events".to_owned(),
                 unit: "events".to_owned(),
-                bars: top(&counts.addresses),
+                bars: top(&counts.addresses)
+                    .into_iter()
+                    .map(|(ip, n)| (ip.to_string(), n))
+                    .collect(),
             },
         ));
     }
