@@ -8,7 +8,9 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 /// Splits records of one delimiter.
 #[derive(Debug)]
 pub struct Splitter {
-    reader: Reader,
+    // Boxed: the reader's state machine is large, and decoders that hold
+    // a splitter sit in enums beside small ones.
+    reader: Box<Reader>,
     out: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -17,7 +19,7 @@ impl Splitter {
     /// A splitter for records delimited by `delimiter`.
     pub fn new(delimiter: u8) -> Self {
         Splitter {
-            reader: ReaderBuilder::new().delimiter(delimiter).build(),
+            reader: Box::new(ReaderBuilder::new().delimiter(delimiter).build()),
             out: vec![0; 256],
             ends: vec![0; 32],
         }
