@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::processes::{Activity, Forest};
 use crate::row::seed_time;
 
+/// An alert's tree is drawn from the process's parent (its siblings and
+/// what the parent did are the context an analyst asks for next) unless
+/// the parent has more children than this.
+const PARENT_CHILDREN: usize = 20;
 /// Nodes shown in one tree at most; the rest are counted.
 pub const MAX_NODES: usize = 2_000;
 /// How deep a tree is shown at most.
@@ -83,8 +87,8 @@ pub fn walk<'a>(forest: &'a Forest, root: usize, mut visit: impl FnMut(usize, St
 }
 
 /// The trees to show: those of `pids` (every instance), then those of the
-/// processes behind alerts (`focus`: node → alert titles), leaving out a
-/// process already inside a tree shown.
+/// processes behind alerts (`focus`: node → alert titles) from their
+/// parents, leaving out a process already inside a tree shown.
 pub fn choose(forest: &Forest, pids: &[i64], focus: &BTreeMap<usize, Vec<String>>) -> Vec<Tree> {
     let mut trees = Vec::new();
     let mut covered: HashSet<usize> = HashSet::new();
@@ -117,8 +121,15 @@ pub fn choose(forest: &Forest, pids: &[i64], focus: &BTreeMap<usize, Vec<String>
     alerted.sort_unstable();
     for (_, node) in alerted {
         let titles = &focus[&node];
-        add(node, format!("alerts: {}", titles.join("; ")), &mut trees);
+        let root = match forest.nodes[node].parent {
+            Some(p) if forest.nodes[p].children.len() <= PARENT_CHILDREN => p,
+            _ => node,
+        };
+        add(root, format!("alerts: {}", titles.join("; ")), &mut trees);
     }
+    // Alerts' trees in the order their processes started.
+    let asked = trees.iter().filter(|t| t.reason.starts_with("PID ")).count();
+    trees[asked..].sort_by_key(|t| (forest.nodes[t.root].process.start, t.root));
     trees
 }
 
@@ -224,5 +235,20 @@ mod tests {
         let drawn = text(&f, &trees[0], &focus);
         assert!(drawn.contains("process_id: 6, parent_id: 5"), "{drawn}");
         assert!(drawn.contains("[alert] Run key"), "{drawn}");
+    }
+
+    #[test]
+    fn an_alerts_tree_starts_at_the_parent() {
+        let mut g = Gatherer::default();
+        g.take(&start(5, 1, "09:00:00"), 0);
+        g.take(&start(6, 5, "09:00:01"), 0);
+        g.take(&start(7, 6, "09:00:02"), 0);
+        let f = g.forest();
+        let mut focus = BTreeMap::new();
+        focus.insert(1usize, vec!["Run key".to_owned()]);
+        let trees = choose(&f, &[], &focus);
+        assert_eq!(trees.len(), 1);
+        assert_eq!(trees[0].root, 0);
+        assert!(trees[0].ancestors.is_empty());
     }
 }

@@ -65,11 +65,18 @@ fn seed_three_comes_out_whole() {
         .collect();
     let refs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
     let out = dir.path().join("report");
-    let r = report(&refs, &out, &["--pid", "15150"]);
+    let r = report(&refs, &out, &[]);
 
-    // The attack chain from PID 15150, complete, nested in order, with the
-    // reused PID's loop marked and the child started before its parent.
-    let tree = r["trees"][0]["text"].as_str().unwrap();
+    // The attack chain from PID 15150, drawn because of the Run-key alert
+    // on its child, complete, nested in order, with the reused PID's loop
+    // marked and the child started before its parent.
+    let tree = r["trees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["text"].as_str().unwrap())
+        .find(|t| t.starts_with("- (ancestor) process_id: 100,") && t.contains("process_id: 15150,"))
+        .expect("a tree of PID 15150");
     let chain = [15150, 15151, 15152, 15153, 15154, 15164, 15165, 15164];
     let mut depth = 0;
     let mut found = 0;

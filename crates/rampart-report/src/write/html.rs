@@ -183,7 +183,10 @@ fn trees(f: &Findings) -> Markup {
             p { "No process tree: no process was asked for, and no alert names a process whose start was recorded." }
         }
         @for t in &f.trees {
-            h3 { (t.reason) " — PID " (t.root_pid) }
+            h3 {
+                (t.reason)
+                @if !t.reason.starts_with("PID ") { " — tree of PID " (t.root_pid) }
+            }
             div.tree { (tree_markup(&f.forest, t, f)) }
         }
     }

@@ -125,7 +125,11 @@ pub fn trees(f: &Findings) -> String {
     }
     let mut s = String::new();
     for t in &f.trees {
-        let _ = writeln!(s, "### {} (PID {})\n", cell(&t.reason), t.root_pid);
+        if t.reason.starts_with("PID ") {
+            let _ = writeln!(s, "### {}\n", cell(&t.reason));
+        } else {
+            let _ = writeln!(s, "### {} (tree of PID {})\n", cell(&t.reason), t.root_pid);
+        }
         // Tree lines are list items; only what would break the list is escaped.
         for line in t.text.lines() {
             let _ = writeln!(s, "{}", line.replace('<', "&lt;").replace('>', "&gt;"));
