@@ -54,6 +54,8 @@ pub enum Chart {
     Stacked {
         /// The caption.
         title: String,
+        /// What the bars count.
+        unit: String,
         /// The bins' labels.
         bins: Vec<String>,
         /// Each series: its name and one count per bin.
@@ -121,117 +123,94 @@ fn paint<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Dr
     match chart {
         Chart::Bars { title, unit, bars } => {
             let labels: Vec<String> = bars.iter().map(|(l, _)| short(l)).collect();
-            let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-            let n = bars.len().max(1) as u32;
-            let mut c = ChartBuilder::on(root)
-                .caption(title, ("sans-serif", 20))
-                .margin(12)
-                .x_label_area_size(150)
-                .y_label_area_size(60)
-                .build_cartesian_2d((0..n).into_segmented(), 0u64..max + max / 10 + 1)?;
-            c.configure_mesh()
-                .disable_x_mesh()
-                .y_desc(unit.as_str())
-                .x_labels(n as usize)
-                .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) => {
-                        labels.get(*i as usize).cloned().unwrap_or_default()
-                    }
-                    _ => String::new(),
-                })
-                .x_label_style(
-                    ("sans-serif", 12)
-                        .into_font()
-                        .transform(FontTransform::Rotate90),
-                )
-                .draw()?;
-            c.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i as u32), 0),
-                        (SegmentValue::Exact(i as u32 + 1), *v),
-                    ],
-                    BAR.filled(),
-                );
-                bar.set_margin(0, 0, 3, 3);
-                bar
-            }))?;
+            let values = vec![(unit.clone(), bars.iter().map(|b| b.1).collect())];
+            columns(root, title, unit, &labels, &values, 1)
         }
         Chart::Stacked {
             title,
+            unit,
             bins,
             series,
-        } => {
-            let n = bins.len().max(1) as u32;
-            let totals: Vec<u64> = (0..bins.len())
-                .map(|b| {
-                    series
-                        .iter()
-                        .map(|(_, v)| v.get(b).copied().unwrap_or(0))
-                        .sum()
-                })
-                .collect();
-            let max = totals.iter().copied().max().unwrap_or(0).max(1);
-            let step = (bins.len() / 12).max(1);
-            let mut c = ChartBuilder::on(root)
-                .caption(title, ("sans-serif", 20))
-                .margin(12)
-                .x_label_area_size(110)
-                .y_label_area_size(60)
-                .build_cartesian_2d((0..n).into_segmented(), 0u64..max + max / 10 + 1)?;
-            c.configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n as usize)
-                .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) if (*i as usize).is_multiple_of(step) => {
-                        bins.get(*i as usize).cloned().unwrap_or_default()
-                    }
-                    _ => String::new(),
-                })
-                .x_label_style(
-                    ("sans-serif", 12)
-                        .into_font()
-                        .transform(FontTransform::Rotate90),
-                )
-                .draw()?;
-            let mut base = vec![0u64; bins.len()];
-            for (k, (name, values)) in series.iter().enumerate() {
-                let colour = if series.len() == 1 {
-                    BAR
-                } else {
-                    LEVEL_COLOURS[k % LEVEL_COLOURS.len()]
-                };
-                let bars: Vec<Rectangle<(SegmentValue<u32>, u64)>> = values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v > 0)
-                    .map(|(i, v)| {
-                        let from = base[i];
-                        base[i] += v;
-                        let mut bar = Rectangle::new(
-                            [
-                                (SegmentValue::Exact(i as u32), from),
-                                (SegmentValue::Exact(i as u32 + 1), from + v),
-                            ],
-                            colour.filled(),
-                        );
-                        bar.set_margin(0, 0, 1, 1);
-                        bar
-                    })
-                    .collect();
-                c.draw_series(bars)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
-                    });
+        } => columns(root, title, unit, bins, series, (bins.len() / 12).max(1)),
+    }
+}
+
+/// Columns over `labels` (every `step`-th one written), each series
+/// stacked on those before it, a legend when there are several.
+fn columns<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    unit: &str,
+    labels: &[String],
+    series: &[(String, Vec<u64>)],
+    step: usize,
+) -> Drawing<DB> {
+    let n = labels.len().max(1) as u32;
+    let totals: Vec<u64> = (0..labels.len())
+        .map(|b| {
+            series
+                .iter()
+                .map(|(_, v)| v.get(b).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect();
+    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let mut c = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(150)
+        .y_label_area_size(60)
+        .build_cartesian_2d((0..n).into_segmented(), 0u64..max + max / 10 + 1)?;
+    c.configure_mesh()
+        .disable_x_mesh()
+        .y_desc(unit)
+        .x_labels(n as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if (*i as usize).is_multiple_of(step) => {
+                labels.get(*i as usize).cloned().unwrap_or_default()
             }
-            if series.len() > 1 {
-                c.configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()?;
-            }
-        }
+            _ => String::new(),
+        })
+        .x_label_style(
+            ("sans-serif", 12)
+                .into_font()
+                .transform(FontTransform::Rotate90),
+        )
+        .draw()?;
+    let mut base = vec![0u64; labels.len()];
+    for (k, (name, values)) in series.iter().enumerate() {
+        let colour = if series.len() == 1 {
+            BAR
+        } else {
+            LEVEL_COLOURS[k % LEVEL_COLOURS.len()]
+        };
+        let bars: Vec<Rectangle<(SegmentValue<u32>, u64)>> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v > 0)
+            .map(|(i, v)| {
+                let from = base[i];
+                base[i] += v;
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i as u32), from),
+                        (SegmentValue::Exact(i as u32 + 1), from + v),
+                    ],
+                    colour.filled(),
+                );
+                bar.set_margin(0, 0, 2, 2);
+                bar
+            })
+            .collect();
+        c.draw_series(bars)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+    }
+    if series.len() > 1 {
+        c.configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
     }
     Ok(())
 }
@@ -258,6 +237,7 @@ mod tests {
         let path = dir.path().join("c.png");
         let chart = Chart::Stacked {
             title: "alerts".into(),
+            unit: "alerts".into(),
             bins: vec!["09:00".into(), "10:00".into()],
             series: vec![("high".into(), vec![1, 2]), ("low".into(), vec![0, 4])],
         };

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
+use rampart_engine::output::neutralise;
 use rampart_event::Event;
 use rampart_parse::formats::csv_split::Splitter;
 
@@ -57,7 +58,7 @@ impl Cleaned {
                 if v.starts_with(CORRUPT) {
                     String::new()
                 } else {
-                    safe(v)
+                    neutralise(v).into_owned()
                 }
             })
             .collect();
@@ -92,7 +93,10 @@ impl Cleaned {
         }
         let target = self.dir.join(&name);
         let mut w = csv::Writer::from_writer(BufWriter::new(File::create(&target)?));
-        let mut columns: Vec<String> = header.iter().map(|h| safe(h.trim())).collect();
+        let mut columns: Vec<String> = header
+            .iter()
+            .map(|h| neutralise(h.trim()).into_owned())
+            .collect();
         columns.push("quality".to_owned());
         w.write_record(&columns).map_err(io::Error::other)?;
         self.written.push(target);
@@ -106,26 +110,5 @@ impl Cleaned {
                 .map_err(|e| io::Error::other(e.to_string()))?;
         }
         Ok(self.written)
-    }
-}
-
-/// A cell a spreadsheet will not run as a formula: one starting with `=`,
-/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
-pub fn safe(cell: &str) -> String {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}"),
-        _ => cell.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised() {
-        assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(safe("@SUM(1)"), "'@SUM(1)");
-        assert_eq!(safe("C:/x.exe"), "C:/x.exe");
     }
 }

@@ -496,11 +496,11 @@ impl Forest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rampart_event::Origin;
 
-    fn start(pid: i64, ppid: i64, at: &str) -> Event {
+    pub(crate) fn start(pid: i64, ppid: i64, at: &str) -> Event {
         let mut e = Event::new(Origin::new("p.csv", 1), "x");
         e.set_static("event.dataset", "endpoint.process");
         e.set("process.pid", pid);

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use rampart_engine::output::neutralise;
 use serde::Serialize;
 
 use crate::charts::{self, Chart};
@@ -409,16 +410,16 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
             w.write_record([
                 enriched.timestamp.as_str(),
                 enriched.process_id.as_str(),
-                &crate::cleaned::safe(&enriched.event_type),
-                &crate::cleaned::safe(&enriched.event_details),
+                &neutralise(&enriched.event_type),
+                &neutralise(&enriched.event_details),
             ])
             .map_err(io::Error::other)?;
             e.write_record([
                 enriched.timestamp.as_str(),
                 enriched.process_id.as_str(),
-                &crate::cleaned::safe(&enriched.event_type),
-                &crate::cleaned::safe(&enriched.event_details),
-                &crate::cleaned::safe(&enriched.llm_summary),
+                &neutralise(&enriched.event_type),
+                &neutralise(&enriched.event_details),
+                &neutralise(&enriched.llm_summary),
                 &enriched.mitre_technique,
                 &enriched.mitre_id,
                 &enriched.mitre_tactic,
@@ -637,6 +638,7 @@ fn draw_charts(
             "event_timeline".to_owned(),
             Chart::Stacked {
                 title: format!("Events over time ({} per bar)", width_text(width)),
+                unit: "events".to_owned(),
                 bins: (0..n)
                     .map(|i| bin_label(start + i as i64 * width, width))
                     .collect(),
@@ -660,6 +662,7 @@ fn draw_charts(
             charts.push((
                 "alerts_by_severity".to_owned(),
                 Chart::Stacked {
+                    unit: "alerts".to_owned(),
                     title: format!(
                         "Alerts by severity over time ({} per bar)",
                         width_text(width)

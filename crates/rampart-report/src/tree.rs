@@ -128,7 +128,10 @@ pub fn choose(forest: &Forest, pids: &[i64], focus: &BTreeMap<usize, Vec<String>
         add(root, format!("alerts: {}", titles.join("; ")), &mut trees);
     }
     // Alerts' trees in the order their processes started.
-    let asked = trees.iter().filter(|t| t.reason.starts_with("PID ")).count();
+    let asked = trees
+        .iter()
+        .filter(|t| t.reason.starts_with("PID "))
+        .count();
     trees[asked..].sort_by_key(|t| (forest.nodes[t.root].process.start, t.root));
     trees
 }
@@ -192,17 +195,8 @@ pub fn activity(a: &Activity) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::processes::tests::start;
     use crate::processes::Gatherer;
-    use rampart_event::{Event, Origin};
-
-    fn start(pid: i64, ppid: i64, at: &str) -> Event {
-        let mut e = Event::new(Origin::new("p.csv", 1), "x");
-        e.set_static("event.dataset", "endpoint.process");
-        e.set("process.pid", pid);
-        e.set("process.parent.pid", ppid);
-        e.timestamp = Some(format!("2025-03-01T{at}Z").parse().unwrap());
-        e
-    }
 
     #[test]
     fn a_deep_chain_is_cut_at_the_bounds() {

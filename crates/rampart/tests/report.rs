@@ -75,7 +75,9 @@ fn seed_three_comes_out_whole() {
         .unwrap()
         .iter()
         .map(|t| t["text"].as_str().unwrap())
-        .find(|t| t.starts_with("- (ancestor) process_id: 100,") && t.contains("process_id: 15150,"))
+        .find(|t| {
+            t.starts_with("- (ancestor) process_id: 100,") && t.contains("process_id: 15150,")
+        })
         .expect("a tree of PID 15150");
     let chain = [15150, 15151, 15152, 15153, 15154, 15164, 15165, 15164];
     let mut depth = 0;

@@ -48,6 +48,18 @@ pub struct Purpose {
     pub quiet: bool,
 }
 
+impl Purpose {
+    /// An engine that keeps what it reads (`ingest`, `report`): every
+    /// event and every alert, rules or none.
+    pub fn keeping(quiet: bool) -> Purpose {
+        Purpose {
+            scope: Scope::default(),
+            must_detect: false,
+            quiet,
+        }
+    }
+}
+
 /// Loads and tunes the rules, loads the intelligence, and builds the
 /// engine; a config that does not read or apply is bad usage: the reason
 /// is printed and exit code 2 returned.

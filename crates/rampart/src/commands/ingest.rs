@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use rampart_engine::files::{is_own, own_files, place, seen_now, Placed, Seen};
-use rampart_engine::{Engine, Scope, StoreSink, Tally};
+use rampart_engine::{Engine, StoreSink, Tally};
 use rampart_io::{discover, Input, ReadOptions};
 use rampart_store::{Committed, Store};
 
@@ -72,22 +72,11 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: name the logs to ingest: files or folders, or --log FILE / --dir DIR");
         return Ok(ExitCode::from(2));
     }
-    let Built {
-        mut engine,
-        compiled_in: _,
-    } = match build_engine(
-        &args.detect,
-        &args.intel,
-        Purpose {
-            scope: Scope::default(),
-            must_detect: false,
-            quiet: args.quiet,
-        },
-        db,
-    )? {
-        Ok(built) => built,
-        Err(code) => return Ok(code),
-    };
+    let Built { mut engine, .. } =
+        match build_engine(&args.detect, &args.intel, Purpose::keeping(args.quiet), db)? {
+            Ok(built) => built,
+            Err(code) => return Ok(code),
+        };
     let _writing = writer_lock(db, args.quiet)?;
     let mut store = Store::open(db).context("cannot open the database")?;
     let saved = store

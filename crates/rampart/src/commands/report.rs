@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_detect::attack::Catalogue;
-use rampart_engine::Scope;
 use rampart_io::discover;
 use rampart_report::llm::Settings;
 use rampart_report::{Cleaned, Collector, Formats, Options};
@@ -107,19 +106,11 @@ pub fn run(args: &ReportArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> 
         }
         None => Catalogue::embedded(),
     };
-    let Built { mut engine, .. } = match build_engine(
-        &args.detect,
-        &args.intel,
-        Purpose {
-            scope: Scope::default(),
-            must_detect: false,
-            quiet: args.quiet,
-        },
-        db,
-    )? {
-        Ok(built) => built,
-        Err(code) => return Ok(code),
-    };
+    let Built { mut engine, .. } =
+        match build_engine(&args.detect, &args.intel, Purpose::keeping(args.quiet), db)? {
+            Ok(built) => built,
+            Err(code) => return Ok(code),
+        };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
     let options = args.read.options()?;
