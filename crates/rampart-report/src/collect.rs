@@ -163,7 +163,9 @@ impl Sink for Collector {
     fn dead(&mut self, _input: &Input, _dead: &[DeadLetter]) {}
 
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
-        self.alerts.push(AlertFacts::of(&alert, self.catalogue));
+        let mut facts = AlertFacts::of(&alert, self.catalogue);
+        facts.summary = crate::summary::alert(&facts);
+        self.alerts.push(facts);
         Ok(())
     }
 

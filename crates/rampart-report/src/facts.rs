@@ -76,7 +76,7 @@ pub struct AlertFacts {
     /// Where each of its events was read (path, line).
     #[serde(skip)]
     pub events: Vec<(String, u64)>,
-    /// Its plain-language account.
+    /// Its plain-language account (empty until one is written).
     pub summary: String,
     /// Where the account came from: `template`, `llm`, or why the template
     /// stayed.
@@ -151,7 +151,7 @@ impl AlertFacts {
             })
             .collect();
         let time = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
-        let mut facts = AlertFacts {
+        AlertFacts {
             id: alert.id.clone(),
             rule_id: alert.rule_id.clone(),
             title: alert.title.clone(),
@@ -167,9 +167,7 @@ impl AlertFacts {
             events: origins,
             summary: String::new(),
             summary_by: "template".to_owned(),
-        };
-        facts.summary = crate::summary::alert(&facts);
-        facts
+        }
     }
 }
 

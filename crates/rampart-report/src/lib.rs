@@ -8,13 +8,15 @@
 //! what they did are joined into a forest that tells reused PIDs apart
 //! ([`processes`], drawn by [`tree`]); each alert keeps its facts and its
 //! ATT&CK techniques from the rule's tags ([`facts`]). [`report::finish`]
-//! then walks the stream once, draws the charts ([`charts`]), writes the
-//! accounts ([`summary`]) and the files ([`write`]).
+//! then walks the stream once and gathers the [`findings`], draws the
+//! charts ([`charts`]), writes the accounts ([`summary`], or [`llm`]) and
+//! the files ([`write`]).
 
 pub mod charts;
 pub mod cleaned;
 pub mod collect;
 pub mod facts;
+pub mod findings;
 pub mod llm;
 pub mod processes;
 pub mod quality;
@@ -22,9 +24,11 @@ pub mod report;
 pub mod row;
 pub mod sorter;
 pub mod summary;
+pub mod text;
 pub mod tree;
 pub mod write;
 
 pub use cleaned::Cleaned;
 pub use collect::{Collector, ProcessSink};
-pub use report::{finish, Findings, Formats, Options};
+pub use findings::{Findings, Formats, Options};
+pub use report::finish;

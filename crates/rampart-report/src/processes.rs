@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rampart_event::{Event, ValueRef};
 use serde::Serialize;
 
-use crate::row::{cut, seed_time};
+use crate::text::{cut, seed_time};
 
 /// Activities kept per process; more are counted.
 const ACTIVITY_PER_PROCESS: usize = 64;

@@ -8,6 +8,7 @@ use rampart_event::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::processes::Actor;
+use crate::text::{cut, seed_time};
 
 /// One event of the stream, small enough to sort a million of on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,11 +45,6 @@ impl Row {
     pub fn time_text(&self) -> String {
         self.timestamp().map(seed_time).unwrap_or_default()
     }
-}
-
-/// A time as seed 003 writes it, in UTC, to the second.
-pub fn seed_time(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// The longest a free-text value is kept in a row.
@@ -254,18 +250,6 @@ fn past(op: &str) -> String {
 /// The last part of a Windows or Unix path.
 fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
-}
-
-/// `text` cut to at most `max` bytes at a character boundary.
-pub fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

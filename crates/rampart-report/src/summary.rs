@@ -3,7 +3,7 @@
 //! and fails.
 
 use crate::facts::{AlertFacts, Technique};
-use crate::report::Findings;
+use crate::findings::Findings;
 
 /// A technique as `T1547.001 Registry Run Keys / Startup Folder (persistence)`.
 pub fn technique(t: &Technique) -> String {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::processes::{Activity, Forest};
-use crate::row::seed_time;
+use crate::text::seed_time;
 
 /// An alert's tree is drawn from the process's parent (its siblings and
 /// what the parent did are the context an analyst asks for next) unless

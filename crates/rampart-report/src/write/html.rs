@@ -7,9 +7,9 @@
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use crate::findings::{Findings, TreeOut};
 use crate::processes::Forest;
 use crate::quality;
-use crate::report::{Findings, TreeOut};
 use crate::tree::{self, Step};
 
 /// Alerts listed in the page at most; the JSON and Markdown twins list all.

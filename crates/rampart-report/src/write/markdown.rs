@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::findings::Findings;
 use crate::quality;
-use crate::report::Findings;
 
 /// A table cell: pipes escaped, lines joined, markup characters inert.
 fn cell(text: &str) -> String {

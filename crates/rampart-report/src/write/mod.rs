@@ -8,7 +8,7 @@ mod markdown;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use crate::report::{Findings, Options};
+use crate::findings::{Findings, Options};
 
 /// Writes the formats `options` asks for into its folder.
 pub fn all(f: &Findings, options: &Options) -> io::Result<()> {
