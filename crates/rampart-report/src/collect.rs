@@ -169,16 +169,22 @@ impl Sink for Collector {
         Ok(())
     }
 
-    fn events(&mut self, input: &Input, events: Vec<Event>) {
-        if events.is_empty() {
-            return;
-        }
-        // Events name their file as the reader did: the path as displayed.
-        let source = self.source(&input.path.display().to_string());
+    fn events(&mut self, _input: &Input, events: Vec<Event>) {
+        // Each event names the file it was read from as the reader did
+        // (the path as displayed), stored events included.
+        let mut last: Option<(std::sync::Arc<str>, u32)> = None;
         for e in &events {
             if self.error.is_some() {
                 return;
             }
+            let source = match &last {
+                Some((path, i)) if std::sync::Arc::ptr_eq(path, &e.origin.path) => *i,
+                _ => {
+                    let i = self.source(&e.origin.path);
+                    last = Some((e.origin.path.clone(), i));
+                    i
+                }
+            };
             let r = self.event(source, e);
             self.keep(r);
         }

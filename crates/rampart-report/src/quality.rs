@@ -145,6 +145,8 @@ impl Source {
     /// The empty optional fields counted: rows are not counted for them,
     /// so their count is the sum over columns.
     pub fn finish(&mut self) {
+        // Stored events come without a file's count of rows.
+        self.rows = self.rows.max(self.events);
         if let Some(issue) = self.issues.get_mut("empty-optional-field") {
             issue.rows = issue.columns.values().sum();
         }

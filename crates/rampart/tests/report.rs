@@ -762,3 +762,52 @@ fn a_model_that_hangs_or_babbles_leaves_the_template() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("failed"));
     }
 }
+
+#[test]
+fn a_report_over_the_stored_events_says_what_one_over_the_files_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("auth.log"), common::failures("203.0.113.5", 0, 6)).unwrap();
+    std::fs::write(
+        data.join("process_events.csv"),
+        "process_id,parent_id,start_time,end_time,executable_path,user,command_line\n\
+         10,1,2025-03-14 03:00:00,2025-03-14 04:00:00,C:/a.exe,bob,a\n\
+         11,10,2025-03-14 03:00:05,2025-03-14 04:00:00,C:/b.exe,bob,b\n\
+         11,10,2025-03-14 03:00:05,2025-03-14 04:00:00,C:/b.exe,bob,b\n",
+    )
+    .unwrap();
+    common::ingest(&db, &data);
+    let from_files = report(
+        &[&data],
+        &dir.path().join("files"),
+        &["--year", "2025", "--pid", "10", "--format", "json"],
+    );
+    let out = dir.path().join("stored");
+    common::ok(common::rampart(
+        &db,
+        &[
+            "report",
+            "-q",
+            "--stored",
+            "--pid",
+            "10",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let stored: Json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for key in ["events", "duplicates_dropped", "first", "last"] {
+        assert_eq!(stored[key], from_files[key], "{key}");
+    }
+    assert_eq!(stored["alerts"][0]["rule_id"], "ssh-brute-force");
+    assert_eq!(
+        stored["alerts"][0]["count"],
+        from_files["alerts"][0]["count"]
+    );
+    assert_eq!(stored["trees"][0]["text"], from_files["trees"][0]["text"]);
+}

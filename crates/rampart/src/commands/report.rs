@@ -1,27 +1,44 @@
 //! `rampart report`: run the rules over the inputs and write an
 //! investigation report (HTML, Markdown, JSON, CSV, charts) into a folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_detect::attack::Catalogue;
-use rampart_io::discover;
+use rampart_engine::{Batch, Engine};
+use rampart_event::{Event, Timestamp};
+use rampart_io::{discover, Input};
 use rampart_report::llm::Settings;
 use rampart_report::{Cleaned, Collector, Formats, Options};
+use rampart_store::EventQuery;
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
 use super::read_args::ReadArgs;
+use super::retro::read_events;
 
 /// Arguments of `rampart report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Log files or folders (walked recursively), EVTX included.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "stored")]
     paths: Vec<PathBuf>,
+    /// Report on the events stored in the database (see `ingest`) instead
+    /// of files, today's rules run over them; `--from`/`--to` pick events
+    /// by their time.
+    #[arg(long, conflicts_with = "paths")]
+    stored: bool,
+    /// Only stored events at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME", requires = "stored")]
+    from: Option<Timestamp>,
+    /// Only stored events before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", requires = "stored")]
+    to: Option<Timestamp>,
     /// The folder the report is written to (made when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -114,17 +131,32 @@ pub fn run(args: &ReportArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
     let options = args.read.options()?;
-    let (inputs, missing) = discover(&args.paths);
-    for (path, why) in &missing {
-        eprintln!("error: {}: {why}", path.display());
-    }
     let mut collector = Collector::new(catalogue, formats.csv.then(|| Cleaned::new(&args.out)));
-    engine.run_into(&inputs, &options, &mut collector);
+    let missing = if args.stored {
+        let query = EventQuery {
+            since: args.from,
+            until: args.to,
+            ..EventQuery::default()
+        };
+        stored(&mut engine, db, query, options.threads, &mut collector)?;
+        Vec::new()
+    } else {
+        let (inputs, missing) = discover(&args.paths);
+        for (path, why) in &missing {
+            eprintln!("error: {}: {why}", path.display());
+        }
+        engine.run_into(&inputs, &options, &mut collector);
+        missing
+    };
     let report = Options {
         out: args.out.clone(),
         formats,
         pids: args.pids.clone(),
-        inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
+        inputs: if args.stored {
+            vec![format!("the events stored in {}", db.display())]
+        } else {
+            args.paths.iter().map(|p| p.display().to_string()).collect()
+        },
         title: args
             .title
             .clone()
@@ -180,4 +212,48 @@ fn default_cache() -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .map(|c| c.join("rampart").join("llm-answers.jsonl"))
+}
+
+/// Runs `engine` over the stored events `query` finds, read on a thread of
+/// their own, everything to `collector`.
+fn stored(
+    engine: &mut Engine,
+    db: &Path,
+    mut query: EventQuery,
+    threads: usize,
+    collector: &mut Collector,
+) -> anyhow::Result<()> {
+    query.as_read = true;
+    // The events are named by the files they were read from; the batches
+    // need an input to be handed on at all.
+    let input = Arc::new(Input {
+        path: PathBuf::from("(stored events)"),
+        rotated_set: None,
+        resume: Default::default(),
+    });
+    let (tx, rx) = sync_channel::<Vec<Event>>(8);
+    let read = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_events(db, &query, |batch| tx.send(batch).is_ok()));
+        let groups = rx.into_iter().map(|events| {
+            vec![Batch {
+                input: Some(input.clone()),
+                events,
+                dead: Vec::new(),
+                state: None,
+            }]
+        });
+        let tally = engine.pass_batches(groups, threads, collector);
+        engine.close(collector, tally);
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let (_, (unreadable, first)) = read.context("cannot read the stored events")?;
+    if unreadable > 0 {
+        eprintln!(
+            "warning: {unreadable} stored events could not be read back ({})",
+            first.unwrap_or_default()
+        );
+    }
+    Ok(())
 }

@@ -138,11 +138,13 @@ pub fn run<W: Write>(
     })
 }
 
+/// How many stored events were read, and how many could not be (with the
+/// first reason).
+pub type Read = (u64, (u64, Option<String>));
+
 /// Reads the stored events `query` finds, in batches, to `send` (until it
 /// returns false); gives how many were read and how many could not be.
-type Read = (u64, (u64, Option<String>));
-
-fn read_events(
+pub fn read_events(
     db: &Path,
     query: &EventQuery,
     mut send: impl FnMut(Vec<Event>) -> bool,
