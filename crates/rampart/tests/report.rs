@@ -811,3 +811,47 @@ fn a_report_over_the_stored_events_says_what_one_over_the_files_says() {
     );
     assert_eq!(stored["trees"][0]["text"], from_files["trees"][0]["text"]);
 }
+
+#[test]
+fn a_newer_attack_bundle_names_the_techniques() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("registry_events.csv");
+    std::fs::write(
+        &data,
+        "process_id,registry_key,operation,timestamp,value_name,value_data,user\n\
+         4022,HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run,create,2025-03-01 09:57:02,App,C:/a.exe,admin\n",
+    )
+    .unwrap();
+    let bundle = dir.path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        serde_json::json!({
+            "type": "bundle",
+            "objects": [
+                {"type": "x-mitre-tactic", "id": "x-mitre-tactic--1", "name": "Staying Put",
+                 "x_mitre_shortname": "staying-put",
+                 "external_references": [{"source_name": "mitre-attack", "external_id": "TA9001"}]},
+                {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Run Keys, as a newer bundle names them",
+                 "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "staying-put"}],
+                 "external_references": [{"source_name": "mitre-attack", "external_id": "T1547.001",
+                                          "url": "https://attack.mitre.org/techniques/T1547/001"}]}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let r = report(
+        &[&data],
+        &dir.path().join("out"),
+        &["--format", "json", "--attack", bundle.to_str().unwrap()],
+    );
+    let t = &r["techniques"]["T1547.001"]["technique"];
+    assert!(
+        t["name"]
+            .as_str()
+            .unwrap()
+            .contains("as a newer bundle names them"),
+        "{t}"
+    );
+    assert_eq!(t["tactics"], serde_json::json!(["staying-put"]));
+}
