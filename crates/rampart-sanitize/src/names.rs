@@ -25,6 +25,8 @@ pub enum Kind {
     Email,
     /// A Windows security identifier.
     Sid,
+    /// The name of a file in a user's own folders (`salaries_2025.xlsx`).
+    File,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Realm => "windows domain",
             Kind::Email => "e-mail",
             Kind::Sid => "sid",
+            Kind::File => "file name",
         }
     }
 }
@@ -72,6 +75,13 @@ const KEPT_REALMS: [&str; 7] = [
 /// Hosts that name no machine.
 const KEPT_HOSTS: [&str; 3] = ["localhost", "-", "unknown"];
 
+/// The `admin` an administrator's account name starts with (in its own
+/// case), when it does.
+pub fn admin_prefix(name: &str) -> Option<&str> {
+    name.get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("admin") && name.len() > 5)
+}
+
 /// `n` bytes of a digest as lower-case hex.
 fn hex(digest: &[u8; 32], n: usize) -> String {
     digest[..n].iter().map(|b| format!("{b:02x}")).collect()
@@ -103,7 +113,12 @@ impl Names {
         }
         match name.strip_suffix('$') {
             Some(machine) => format!("{}$", self.host(machine)),
-            None => format!("u{}", self.tag(b"user", name)),
+            None => match admin_prefix(name) {
+                // The role an account's name announces is kept: rules
+                // look for administrators by it (`TargetUserName|startswith: Admin`).
+                Some(prefix) => format!("{prefix}{}", self.tag(b"user", name)),
+                None => format!("u{}", self.tag(b"user", name)),
+            },
         }
     }
 
@@ -196,6 +211,17 @@ impl Names {
         out
     }
 
+    /// A file name's pseudonym (`f3fa9c21b.xlsx`): its extension kept, as
+    /// rules and readers go by it.
+    pub fn file(&self, name: &str) -> String {
+        match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => {
+                format!("f{}.{ext}", self.tag(b"file", name))
+            }
+            _ => format!("f{}", self.tag(b"file", name)),
+        }
+    }
+
     /// The pseudonym of `value` as `kind` (addresses are not names).
     pub fn of(&self, kind: Kind, value: &str) -> String {
         match kind {
@@ -205,6 +231,7 @@ impl Names {
             Kind::Realm => self.realm(value),
             Kind::Email => self.email(value),
             Kind::Sid => self.sid(value),
+            Kind::File => self.file(value),
             Kind::Address => value.to_owned(),
         }
     }

@@ -84,6 +84,13 @@ fn kind_of(field: &str, value: &str) -> Option<Kind> {
         "host.name" | "host.hostname" | "observer.name" | "observer.hostname" => {
             return Some(Kind::Host)
         }
+        // A name without a dot is a machine's (Windows' WorkstationName
+        // lands in `source.domain`), not a DNS domain.
+        "destination.domain" | "source.domain" | "server.domain" | "client.domain"
+            if !value.contains('.') =>
+        {
+            return Some(Kind::Host)
+        }
         "url.domain" | "dns.question.name" | "destination.domain" | "source.domain"
         | "server.domain" | "client.domain" => return Some(Kind::Domain),
         _ => {}
@@ -118,6 +125,43 @@ fn stands_alone(text: &str, start: usize, end: usize, part: impl Fn(char) -> boo
     clear_before && !text[end..].chars().next().is_some_and(part)
 }
 
+/// Extensions of a person's own content: documents, mail, pictures and
+/// media. Only these files are renamed: the names of programs, scripts,
+/// dumps and archives are what rules look for (`\\lsass.dmp`,
+/// `NotLSASS.zip`) and what a reader of the logs needs.
+const PERSONAL: [&str; 30] = [
+    "doc", "docx", "docm", "dot", "dotx", "xls", "xlsx", "xlsm", "xlsb", "csv", "ppt", "pptx",
+    "pptm", "pdf", "txt", "rtf", "odt", "ods", "odp", "md", "msg", "eml", "pst", "ost", "jpg",
+    "jpeg", "png", "gif", "mp4", "mov",
+];
+
+/// Fields that hold a file's path.
+const FILE_FIELDS: [&str; 5] = [
+    "file.path",
+    "file.target_path",
+    "TargetFilename",
+    "winlog.event_data.TargetFilename",
+    "ObjectName",
+];
+
+/// The file name of `path` when the file lies in a user's own folders
+/// (`C:\Users\bob\...`, `/home/bob/...`) and is not one that runs.
+fn own_file(path: &str) -> Option<&str> {
+    let lower = path.to_lowercase().replace('\\', "/");
+    let in_home = ["/users/", "/home/", "/documents and settings/"]
+        .iter()
+        .any(|home| lower.contains(home))
+        && !lower.contains("/users/public/")
+        && !lower.contains("/users/default/");
+    if !in_home {
+        return None;
+    }
+    let name = path.rsplit(['\\', '/']).next()?;
+    let (stem, ext) = name.rsplit_once('.')?;
+    (PERSONAL.contains(&ext.to_lowercase().as_str()) && stem.chars().count() >= SHORTEST_NAME)
+        .then_some(name)
+}
+
 /// The names `event` holds that may be learnt, with their kinds: what
 /// [`Sanitizer::learn`] takes, found without the sanitiser (so on any
 /// thread).
@@ -128,6 +172,12 @@ pub fn candidates(event: &Event) -> Vec<(Kind, String)> {
             continue;
         };
         let text = text.trim();
+        if FILE_FIELDS.contains(&field) {
+            if let Some(name) = own_file(text) {
+                found.push((Kind::File, name.to_owned()));
+            }
+            continue;
+        }
         if text.chars().count() < SHORTEST_NAME
             || text.parse::<IpAddr>().is_ok()
             || GRAMMAR.contains(&text.to_lowercase().as_str())
@@ -236,6 +286,15 @@ impl Sanitizer {
 
     /// Learns one name of `kind` (one of [`candidates`]).
     pub fn learn_value(&mut self, kind: Kind, text: &str) {
+        // A fully qualified host's first label stands alone too (the
+        // NetBIOS name, `WorkstationName`): it gets the same first label.
+        if kind == Kind::Host {
+            if let Some((first, rest)) = text.split_once('.') {
+                if !rest.is_empty() && first.chars().count() >= SHORTEST_NAME {
+                    self.learn_value(Kind::Host, first);
+                }
+            }
+        }
         let lower = text.to_lowercase();
         if self.learnt.contains_key(&lower) || self.kept.contains(&lower) {
             return;
@@ -274,7 +333,10 @@ impl Sanitizer {
         let n = *n;
         match kind {
             Kind::Host => format!("HOST{n:02}"),
-            Kind::User => format!("user{n:02}"),
+            Kind::User => match crate::names::admin_prefix(text) {
+                Some(prefix) => format!("{prefix}{n:02}"),
+                None => format!("user{n:02}"),
+            },
             Kind::Realm if n == 1 => "LAB".into(),
             Kind::Realm => format!("LAB{n:02}"),
             Kind::Domain => {
@@ -286,6 +348,10 @@ impl Sanitizer {
                     .to_owned()
             }
             Kind::Email => format!("user{n:02}@example.org"),
+            Kind::File => match text.rsplit_once('.') {
+                Some((stem, ext)) if !stem.is_empty() => format!("file{n:02}.{ext}"),
+                _ => format!("file{n:02}"),
+            },
             Kind::Sid | Kind::Address => unreachable!("`next` does not number these"),
         }
     }
@@ -434,6 +500,34 @@ mod tests {
 
     fn sanitizer() -> Sanitizer {
         Sanitizer::new(&Key::new(b"a key of some sixteen bytes").unwrap())
+    }
+
+    #[test]
+    fn a_users_own_files_are_renamed_and_programs_kept() {
+        let mut s = sanitizer();
+        for path in [
+            "C:\\Users\\bob\\Documents\\salaries_2025.xlsx",
+            "C:\\Users\\bob\\AppData\\Local\\Temp\\payload.exe",
+            "C:\\Windows\\System32\\drivers\\etc\\hosts",
+            "/home/bob/notes-on-merger.txt",
+        ] {
+            let mut e = Event::new(Origin::new("a.log", 1), "x");
+            e.set("file.path", path);
+            s.learn(&e);
+        }
+        let out = s.rewrite(
+            "cmd /c copy C:\\Users\\bob\\Documents\\salaries_2025.xlsx \\\\h\\s &              C:\\Users\\bob\\AppData\\Local\\Temp\\payload.exe & type /home/bob/notes-on-merger.txt hosts",
+        );
+        assert!(
+            !out.contains("salaries_2025") && !out.contains("notes-on-merger"),
+            "{out}"
+        );
+        assert!(
+            out.contains(".xlsx ") && out.contains(".txt hosts"),
+            "{out}"
+        );
+        assert!(out.contains("payload.exe"), "{out}");
+        assert_eq!(s.replaced()[&Kind::File], 2);
     }
 
     #[test]

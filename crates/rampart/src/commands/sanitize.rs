@@ -39,7 +39,7 @@ pub struct SanitizeArgs {
     #[arg(long, value_enum, default_value_t = StyleArg::Keyed)]
     style: StyleArg,
     /// A pseudonym of your own: KIND:VALUE=PSEUDONYM, KIND one of user,
-    /// host, domain, windows-domain, email, sid (`host:PC01=HOST01`).
+    /// host, domain, windows-domain, email, sid, file (`host:PC01=HOST01`).
     #[arg(long = "map", value_name = "KIND:VALUE=PSEUDONYM")]
     maps: Vec<String>,
     /// Addresses of one network mapped into another, host bits kept
@@ -71,6 +71,7 @@ fn kind_named(name: &str) -> Option<Kind> {
         "windows-domain" | "windows domain" => Kind::Realm,
         "email" | "e-mail" => Kind::Email,
         "sid" => Kind::Sid,
+        "file" | "file name" => Kind::File,
         _ => return None,
     })
 }
@@ -101,7 +102,7 @@ fn given(args: &SanitizeArgs, sanitizer: &mut Sanitizer) -> anyhow::Result<()> {
             Some((kind_named(kind)?, value, pseudonym))
         });
         let Some((kind, value, pseudonym)) = parsed else {
-            bail!("--map {map}: expected KIND:VALUE=PSEUDONYM (KIND: user, host, domain, windows-domain, email, sid)");
+            bail!("--map {map}: expected KIND:VALUE=PSEUDONYM (KIND: user, host, domain, windows-domain, email, sid, file)");
         };
         sanitizer.give(kind, value, pseudonym);
     }
