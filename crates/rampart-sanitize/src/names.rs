@@ -72,6 +72,15 @@ const KEPT_REALMS: [&str; 7] = [
     "-",
 ];
 
+/// Labels of Active Directory's DNS records that name no one.
+const AD_LABELS: [&str; 5] = [
+    "default-first-site-name",
+    "domaindnszones",
+    "forestdnszones",
+    "dc",
+    "gc",
+];
+
 /// Hosts that name no machine.
 const KEPT_HOSTS: [&str; 3] = ["localhost", "-", "unknown"];
 
@@ -153,6 +162,13 @@ impl Names {
         let parts: Vec<&str> = labels.split('.').collect();
         let mut out: Vec<String> = Vec::with_capacity(parts.len() + 1);
         for (i, label) in parts.iter().enumerate() {
+            // Service labels (`_ldap._tcp`, `_msdcs`) and Active
+            // Directory's own names say what is asked, not who asks; rules
+            // look for them (`QueryName|startswith: '_ldap.'`).
+            if label.starts_with('_') || AD_LABELS.contains(label) {
+                out.push((*label).to_owned());
+                continue;
+            }
             let parent = parts[i + 1..].join(".");
             let digest = self.key.digest(&[
                 b"domain",
@@ -276,6 +292,15 @@ mod tests {
             email.ends_with(".com") && !email.contains("alice"),
             "{email}"
         );
+        // What a service lookup asks for stays; whose domain it is does not.
+        let srv = n.domain("_ldap._tcp.Default-First-Site-Name._sites.dc._msdcs.THESHIRE.LOCAL.");
+        assert!(
+            srv.starts_with("_ldap._tcp.default-first-site-name._sites.dc._msdcs."),
+            "{srv}"
+        );
+        assert!(!srv.contains("theshire"), "{srv}");
+        assert_eq!(n.user("admin01").get(..5), Some("admin"));
+        assert!(n.file("salaries_2025.xlsx").ends_with(".xlsx"));
     }
 
     #[test]

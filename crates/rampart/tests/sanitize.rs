@@ -342,3 +342,37 @@ fn evtx_attack_samples_hunt_to_the_same_sigma_alerts_from_their_records() {
     }
     assert!(checked > 20, "only {checked} values checked");
 }
+
+#[test]
+fn network_and_dataset_corpora_hunt_to_the_same_alerts() {
+    let (Some(zeek), Some(suricata), Some(otrf), Some(rules)) = (
+        shared("corpora/zeek"),
+        shared("corpora/suricata"),
+        shared("corpora/otrf-security-datasets"),
+        shared("corpora/sigma/rules/windows"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "a key that is long enough to use\n").unwrap();
+    // Zeek and Suricata with the built-in pack (their notices and alerts
+    // pass through, port scans correlate); OTRF's Windows datasets with
+    // SigmaHQ's Windows rules (SRV lookups such as `_ldap._tcp` included).
+    for (corpus, more) in [
+        (&zeek, vec![]),
+        (&suricata, vec![]),
+        (&otrf, vec!["--rules", rules.to_str().unwrap()]),
+    ] {
+        let out = dir.path().join(corpus.file_name().unwrap());
+        sanitize(&[corpus.as_path()], &out, &key);
+        let before = alerts_with(&[corpus.as_path()], &more);
+        assert!(!before.is_empty(), "{}", corpus.display());
+        assert_eq!(
+            alerts_with(&[out.as_path()], &more),
+            before,
+            "{}",
+            corpus.display()
+        );
+    }
+}
