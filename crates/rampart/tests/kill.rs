@@ -11,31 +11,20 @@
 //! halves. The kill times are random; the seed is printed (set
 //! `RAMPART_KILL_SEED` to replay one).
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::Rng;
 
 /// Kills in each half.
 const KILLS: usize = 28;
 
 /// Events per commit: many commits per run, so that kills land in them.
 const COMMIT_EVENTS: &str = "150";
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// sshd failures and logins: bursts from a few addresses, slow guessers,
 /// logins that repeat (the dedup rule folds them).

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::Rng;
 use serde_json::Value as Json;
 
 fn rampart(args: &[&str]) -> Output {
@@ -176,21 +177,6 @@ fn seed_three_comes_out_whole() {
     }
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 fn time(seconds: i64) -> String {
     jiff::Timestamp::from_second(1_740_819_600 + seconds)
         .unwrap()
@@ -218,7 +204,7 @@ fn plant(seed: u64, dir: &Path) -> Vec<(&'static str, &'static str, u64)> {
             let parent = if i == 0 {
                 4
             } else {
-                1000 + rng.below(i.min(n / 2)) as u64
+                1000 + rng.index(i.min(n / 2)) as u64
             };
             P {
                 pid: 1000 + i as u64,
@@ -232,12 +218,12 @@ fn plant(seed: u64, dir: &Path) -> Vec<(&'static str, &'static str, u64)> {
         .collect();
     let mut used: HashSet<usize> = HashSet::new();
     let pick = |rng: &mut Rng, from: usize, to: usize, used: &mut HashSet<usize>| loop {
-        let i = from + rng.below(to - from);
+        let i = from + rng.index(to - from);
         if used.insert(i) {
             return i;
         }
     };
-    let k = |rng: &mut Rng| 1 + rng.below(15) as u64;
+    let k = |rng: &mut Rng| 1 + rng.index(15) as u64;
     let mut expect = Vec::new();
 
     let (corrupt, empty, badtime, endbefore, own, cbp, reuse) = (
@@ -288,7 +274,7 @@ fn plant(seed: u64, dir: &Path) -> Vec<(&'static str, &'static str, u64)> {
     for r in 0..reuse {
         let i = pick(&mut rng, 1, n / 2, &mut used);
         let other = loop {
-            let j = rng.below(n / 2) as u64 + 1000;
+            let j = rng.index(n / 2) as u64 + 1000;
             if j != procs[i].parent && j != procs[i].pid {
                 break j;
             }
@@ -315,7 +301,7 @@ fn plant(seed: u64, dir: &Path) -> Vec<(&'static str, &'static str, u64)> {
     let dups = k(&mut rng);
     for _ in 0..dups {
         let i = pick(&mut rng, 1, n, &mut used);
-        let at = rng.below(lines.len() - i) + i + 1;
+        let at = rng.index(lines.len() - i) + i + 1;
         let copy = lines[i].clone();
         lines.insert(at, copy);
     }
@@ -344,7 +330,7 @@ fn plant(seed: u64, dir: &Path) -> Vec<(&'static str, &'static str, u64)> {
         .map(|i| {
             format!(
                 "{},C:/Users/alice/doc{i}.txt,write,{},alice",
-                1000 + rng.below(n),
+                1000 + rng.index(n),
                 time(i as i64 * 2)
             )
         })
