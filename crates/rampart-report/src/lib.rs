@@ -15,6 +15,7 @@
 pub mod charts;
 pub mod cleaned;
 pub mod collect;
+pub mod decode;
 pub mod facts;
 pub mod findings;
 pub mod llm;

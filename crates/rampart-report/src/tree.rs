@@ -159,6 +159,10 @@ pub fn text(forest: &Forest, tree: &Tree, alerts: &BTreeMap<usize, Vec<String>>)
                 if let Some(titles) = alerts.get(&n) {
                     out.push_str(&format!(" [alert] {}", titles.join("; ")));
                 }
+                let hidden = decoded(forest, n);
+                if !hidden.is_empty() {
+                    out.push_str(&format!(" [decoded] {}", hidden.join(", ")));
+                }
                 out.push('\n');
             }
             Step::Did(a) => out.push_str(&format!("{pad}- {}\n", activity(a))),
@@ -174,6 +178,16 @@ pub fn text(forest: &Forest, tree: &Tree, alerts: &BTreeMap<usize, Vec<String>>)
         }
     });
     out
+}
+
+/// What base64 in a process's command line says.
+pub fn decoded(forest: &Forest, node: usize) -> Vec<String> {
+    forest.nodes[node]
+        .process
+        .command_line
+        .as_deref()
+        .map(crate::decode::hidden_text)
+        .unwrap_or_default()
 }
 
 /// One activity as a line: `File Event: 2025-03-01 09:00:22 | Operation: write | File: ...`.

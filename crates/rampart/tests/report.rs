@@ -112,6 +112,12 @@ fn seed_three_comes_out_whole() {
     assert!(tree
         .contains("Operation: write | File: C:/Users/Admin/AppData/Local/Temp/system_update.exe"));
     assert!(tree.contains("Value: DisableTaskMgr = 1"), "{tree}");
+    // The orders hidden in base64 arguments are read out.
+    assert!(tree.contains("[decoded] download, modify-system"), "{tree}");
+    assert!(
+        tree.contains("[decoded] connect, 192.168.1.100, 8080"),
+        "{tree}"
+    );
     assert!(tree.contains("192.168.1.10:54321 → DstIP: 192.168.1.100:8080"));
 
     // Quality counts, measured here independently from the raw files.

@@ -210,6 +210,8 @@ fn tree_markup(forest: &Forest, t: &TreeOut, f: &Findings) -> Markup {
                 @for a in &node.anomalies { " " span.flag { "⚠ " (a.label()) } }
                 @if let Some(titles) = f.alerted.get(&n) { " " span.alert { "alert: " (titles.join("; ")) } }
                 @if let Some(c) = &node.process.command_line { br; small.meta { (c) } }
+                @let hidden = tree::decoded(forest, n);
+                @if !hidden.is_empty() { br; small.alert { "decoded: " (hidden.join(", ")) } }
             }.into_string());
             s.push_str("</summary>");
         }
