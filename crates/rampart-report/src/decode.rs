@@ -25,7 +25,7 @@ pub fn hidden_text(command_line: &str) -> Vec<String> {
             || !token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-            || token.len() % 4 != 0
+            || !token.len().is_multiple_of(4)
         {
             continue;
         }
@@ -48,7 +48,7 @@ pub fn hidden_text(command_line: &str) -> Vec<String> {
 /// PowerShell encodes, of printable characters mostly letters and digits.
 fn readable(bytes: &[u8]) -> Option<String> {
     let utf16 = bytes.len() >= 4
-        && bytes.len() % 2 == 0
+        && bytes.len().is_multiple_of(2)
         && bytes.iter().skip(1).step_by(2).all(|b| *b == 0);
     let text = if utf16 {
         let units: Vec<u16> = bytes
