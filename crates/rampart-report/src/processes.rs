@@ -33,7 +33,7 @@ pub fn is_start(e: &Event) -> bool {
         Some("endpoint.process") => true,
         Some("windows.sysmon") => code == Some("1"),
         Some("windows.security") => code == Some("4688"),
-        Some(d) if d.starts_with("auditd") => {
+        Some(d) if d.contains("auditd") => {
             matches!(e.get_str("auditd.log.SYSCALL"), Some("execve" | "execveat"))
                 || e.get_str("event.action") == Some("auoms_execve")
         }

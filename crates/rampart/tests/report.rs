@@ -469,6 +469,13 @@ fn tree_prints_a_pid_chain_in_the_terminal() {
     );
     let missing = rampart(&["tree", "--pid", "99", p.to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(1));
+    // auditd's execve records are process starts too.
+    let audit = common::workspace().join("fixtures/auditd/audit.log");
+    let out = common::ok(rampart(&["tree", "--pid", "4388", audit.to_str().unwrap()]));
+    assert!(
+        out.contains("- process_id: 4388, parent_id: 4210, executable_path: /usr/bin/base64"),
+        "{out}"
+    );
 }
 
 #[test]
