@@ -184,6 +184,9 @@ pub struct Findings {
     pub technique_time: TechniqueTime,
     /// Process trees drawn.
     pub trees: Vec<TreeOut>,
+    /// Alerts whose process's tree was not drawn (past the bound, the
+    /// least severe).
+    pub trees_left_out: u64,
     /// Charts drawn.
     pub charts: Vec<ChartOut>,
     /// The first rows of the enriched stream.

@@ -24,6 +24,9 @@ use crate::tree;
 const DRIFT_DAYS: i64 = 365;
 /// The bulk of the data: the times between these quantiles.
 const BULK: (f64, f64) = (0.01, 0.99);
+/// Processes behind alerts whose trees are drawn, at most (the most
+/// severe alerts' first).
+const MAX_ALERT_PROCESSES: usize = 50;
 /// Rows of the stream shown in the HTML and Markdown reports.
 const PREVIEW: usize = 200;
 /// Bins of a chart over time, at most.
@@ -141,10 +144,17 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     }
 
     // Trees of the processes asked for and of those behind alerts.
+    // The alerts are most severe first: the processes of the first
+    // MAX_ALERT_PROCESSES are drawn, the rest counted.
     let mut alerted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut processes_left_out = 0u64;
     for a in &alerts {
         if let Some(p) = &a.process {
             if let Some(node) = forest.owner(&p.actor, p.time) {
+                if !alerted.contains_key(&node) && alerted.len() == MAX_ALERT_PROCESSES {
+                    processes_left_out += 1;
+                    continue;
+                }
                 let titles = alerted.entry(node).or_default();
                 if !titles.contains(&a.title) {
                     titles.push(a.title.clone());
@@ -348,6 +358,7 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         files,
         forest,
         alerted,
+        trees_left_out: processes_left_out,
     };
     findings.charts = draw_charts(&collector.counts, &findings, span, out, options.formats)?;
     for c in &findings.charts {

@@ -854,3 +854,38 @@ fn a_newer_attack_bundle_names_the_techniques() {
     );
     assert_eq!(t["tactics"], serde_json::json!(["staying-put"]));
 }
+
+#[test]
+fn the_trees_of_alerts_are_bounded_and_the_rest_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut processes = String::from(
+        "process_id,parent_id,start_time,end_time,executable_path,user,command_line\n",
+    );
+    let mut registry =
+        String::from("process_id,registry_key,operation,timestamp,value_name,value_data,user\n");
+    // 60 processes, each its own root (parents unrecorded), each setting a
+    // Run key: 60 alerts, 60 processes.
+    for i in 0..60 {
+        processes.push_str(&format!(
+            "{},{},2025-03-01 09:{:02}:00,2025-03-01 11:00:00,C:/p{i}.exe,bob,p{i}\n",
+            1000 + i,
+            5000 + i,
+            i
+        ));
+        registry.push_str(&format!(
+            "{},HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run,create,2025-03-01 09:{:02}:30,v{i},C:/p{i}.exe,bob\n",
+            1000 + i,
+            i
+        ));
+    }
+    std::fs::write(data.join("process_events.csv"), processes).unwrap();
+    std::fs::write(data.join("registry_events.csv"), registry).unwrap();
+    let r = report(&[&data], &dir.path().join("out"), &["--format", "json,md"]);
+    assert_eq!(r["alerts"].as_array().unwrap().len(), 60);
+    assert_eq!(r["trees"].as_array().unwrap().len(), 50);
+    assert_eq!(r["trees_left_out"], 10);
+    let md = std::fs::read_to_string(dir.path().join("out/process_tree.md")).unwrap();
+    assert!(md.contains("The processes behind 10 less severe alerts are not drawn"));
+}

@@ -182,6 +182,9 @@ fn trees(f: &Findings) -> Markup {
         @if f.trees.is_empty() {
             p { "No process tree: no process was asked for, and no alert names a process whose start was recorded." }
         }
+        @if f.trees_left_out > 0 {
+            p.meta { "The processes behind " (f.trees_left_out) " less severe alerts are not drawn; `--pid` draws any of them." }
+        }
         @for t in &f.trees {
             h3 {
                 (t.reason)

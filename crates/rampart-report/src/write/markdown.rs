@@ -124,6 +124,13 @@ pub fn trees(f: &Findings) -> String {
         return "No process tree: no process was asked for, and no alert names a process whose start was recorded.\n".to_owned();
     }
     let mut s = String::new();
+    if f.trees_left_out > 0 {
+        let _ = writeln!(
+            s,
+            "The processes behind {} less severe alerts are not drawn; `--pid` draws any of them.\n",
+            f.trees_left_out
+        );
+    }
     for t in &f.trees {
         if t.reason.starts_with("PID ") {
             let _ = writeln!(s, "### {}\n", cell(&t.reason));
