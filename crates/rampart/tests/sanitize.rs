@@ -97,6 +97,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn sanitize(paths: &[&Path], out: &Path, key: &Path) -> String {
+    sanitize_with(paths, out, key, &[])
+}
+
+/// [`sanitize`] with `more` arguments.
+fn sanitize_with(paths: &[&Path], out: &Path, key: &Path, more: &[&str]) -> String {
     let mut args = vec![
         "sanitize".to_owned(),
         "--year".into(),
@@ -106,6 +111,7 @@ fn sanitize(paths: &[&Path], out: &Path, key: &Path) -> String {
         "--key-file".into(),
         key.to_string_lossy().into_owned(),
     ];
+    args.extend(more.iter().map(|m| m.to_string()));
     args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = rampart(&args);
@@ -300,20 +306,11 @@ fn evtx_attack_samples_hunt_to_the_same_sigma_alerts_from_their_records() {
     let inputs = [samples.as_path()];
     let out = dir.path().join("out");
     let mapping = dir.path().join("mapping.csv");
-    let said = rampart(&[
-        "sanitize",
-        "--out",
-        out.to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
-        "--mapping",
-        mapping.to_str().unwrap(),
-        samples.to_str().unwrap(),
-    ]);
-    assert!(
-        said.status.success(),
-        "{}",
-        String::from_utf8_lossy(&said.stderr)
+    sanitize_with(
+        &inputs,
+        &out,
+        &key,
+        &["--mapping", mapping.to_str().unwrap()],
     );
     let sigma = ["--rules", rules.to_str().unwrap()];
     let before = alerts_with(&inputs, &sigma);
