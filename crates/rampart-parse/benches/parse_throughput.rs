@@ -123,6 +123,30 @@ struct Case {
     format: &'static str,
     make: fn(&mut Rng, usize) -> String,
     lines: usize,
+    /// Lines that are not events (a CSV header).
+    headers: u64,
+}
+
+/// Seed 003's process telemetry: a header, then one process a row.
+fn telemetry(r: &mut Rng, i: usize) -> String {
+    if i == 0 {
+        return "process_id,parent_id,start_time,end_time,executable_path,user,command_line".into();
+    }
+    let exe = [
+        "C:/Windows/System32/cmd.exe",
+        "C:/Program Files/winword.exe",
+    ][r.below(2) as usize];
+    let start = i % 3600;
+    format!(
+        "{},{},2025-03-01 09:{:02}:{:02},2025-03-01 10:{:02}:{:02},{exe},user{},\"\"\"{exe}\"\" /c job{i}\"",
+        1000 + i,
+        1000 + r.below(i as u64),
+        start / 60,
+        start % 60,
+        start / 60,
+        start % 60,
+        r.below(5)
+    )
 }
 
 fn corpus(case: &Case) -> Vec<u8> {
@@ -157,31 +181,43 @@ fn main() {
             format: "syslog",
             make: sshd,
             lines: scale,
+            headers: 0,
         },
         Case {
             format: "web-access",
             make: apache,
             lines: scale,
+            headers: 0,
         },
         Case {
             format: "syslog",
             make: ufw,
             lines: scale,
+            headers: 0,
         },
         Case {
             format: "ids",
             make: ids,
             lines: scale,
+            headers: 0,
         },
         Case {
             format: "json",
             make: suricata,
             lines: scale / 4,
+            headers: 0,
         },
         Case {
             format: "windows-xml",
             make: winxml,
             lines: scale / 4,
+            headers: 0,
+        },
+        Case {
+            format: "csv",
+            make: telemetry,
+            lines: scale,
+            headers: 1,
         },
     ];
     let names = [
@@ -191,6 +227,7 @@ fn main() {
         "generator ids",
         "suricata eve",
         "windows xml",
+        "telemetry csv",
     ];
     let mut report = String::new();
     let _ = writeln!(
@@ -230,7 +267,11 @@ fn main() {
             decoder.finish();
             events + decoder.output().events.len() as u64
         });
-        assert_eq!(events, lines, "{name}: every line must parse");
+        assert_eq!(
+            events + case.headers,
+            lines,
+            "{name}: every line must parse"
+        );
         let secs = parse.as_secs_f64();
         let _ = writeln!(
             report,
