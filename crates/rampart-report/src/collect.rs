@@ -59,7 +59,7 @@ pub struct Collector {
     pub(crate) sources: Vec<quality::Source>,
     index: HashMap<Arc<str>, u32>,
     pub(crate) sorter: Sorter,
-    seq: u64,
+    /// Events in the stream so far (each row's place in the input).
     pub(crate) rows: u64,
     pub(crate) gatherer: Gatherer,
     pub(crate) alerts: Vec<AlertFacts>,
@@ -77,7 +77,6 @@ impl Collector {
             sources: Vec::new(),
             index: HashMap::new(),
             sorter: Sorter::default(),
-            seq: 0,
             rows: 0,
             gatherer: Gatherer::default(),
             alerts: Vec::new(),
@@ -116,8 +115,7 @@ impl Collector {
         if duplicate {
             return Ok(());
         }
-        let row = describe(e, source, self.seq);
-        self.seq += 1;
+        let row = describe(e, source, self.rows);
         *self.counts.kinds.entry(row.kind.clone()).or_default() += 1;
         match e.timestamp {
             Some(t) => {
@@ -172,13 +170,13 @@ impl Sink for Collector {
     fn events(&mut self, _input: &Input, events: Vec<Event>) {
         // Each event names the file it was read from as the reader did
         // (the path as displayed), stored events included.
-        let mut last: Option<(std::sync::Arc<str>, u32)> = None;
+        let mut last: Option<(Arc<str>, u32)> = None;
         for e in &events {
             if self.error.is_some() {
                 return;
             }
             let source = match &last {
-                Some((path, i)) if std::sync::Arc::ptr_eq(path, &e.origin.path) => *i,
+                Some((path, i)) if Arc::ptr_eq(path, &e.origin.path) => *i,
                 _ => {
                     let i = self.source(&e.origin.path);
                     last = Some((e.origin.path.clone(), i));

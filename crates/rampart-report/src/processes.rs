@@ -12,7 +12,7 @@
 //! that would close a loop are refused and the loop is named, so walking
 //! the forest always ends.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rampart_event::{Event, ValueRef};
@@ -454,17 +454,6 @@ impl Forest {
         while let Some(j) = at {
             out.push(j);
             at = self.nodes[j].parent;
-        }
-        out
-    }
-
-    /// How many nodes have each anomaly, and the sources of those nodes.
-    pub fn anomaly_counts(&self) -> BTreeMap<Anomaly, Vec<u32>> {
-        let mut out: BTreeMap<Anomaly, Vec<u32>> = BTreeMap::new();
-        for n in &self.nodes {
-            for a in &n.anomalies {
-                out.entry(*a).or_default().push(n.process.source);
-            }
         }
         out
     }

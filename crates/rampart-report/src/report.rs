@@ -16,7 +16,7 @@ use crate::facts::{self, AlertFacts};
 use crate::findings::{ChartOut, Enriched, Findings, Formats, Options, TechniqueTime, TreeOut};
 use crate::processes::{Activity, Anomaly};
 use crate::row::Row;
-use crate::text::seed_time;
+use crate::text::{basename, seed_time};
 use crate::tree;
 
 /// Rows dated this many days or more outside the bulk of the data have
@@ -36,27 +36,63 @@ const WIDTHS: &[i64] = &[
     1, 5, 10, 15, 30, 60, 180, 360, 720, 1440, 10080, 43200, 525600,
 ];
 
-/// Bins for a span of minutes: the first bin's start and its width.
-fn binning(first: i64, last: i64) -> (i64, i64, usize) {
-    let span = (last - first).max(0) + 1;
-    let width = WIDTHS
-        .iter()
-        .copied()
-        .find(|w| (span + w - 1) / w <= MAX_BINS as i64)
-        .unwrap_or(525_600);
-    let start = first.div_euclid(width) * width;
-    let n = ((last.div_euclid(width) * width - start) / width + 1) as usize;
-    (start, width, n)
+/// Time bins over a span of minutes: at most [`MAX_BINS`], the finest
+/// width of [`WIDTHS`] that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bins {
+    /// The first bin's start (minutes since the epoch).
+    start: i64,
+    /// Each bin's width in minutes.
+    width: i64,
+    /// How many.
+    n: usize,
 }
 
-fn bin_label(minute: i64, width: i64) -> String {
-    let t = jiff::Timestamp::from_second(minute * 60).unwrap_or_default();
-    let fmt = if width >= 1440 {
-        "%Y-%m-%d"
-    } else {
-        "%m-%d %H:%M"
-    };
-    t.strftime(fmt).to_string()
+impl Bins {
+    fn over(first: i64, last: i64) -> Bins {
+        let span = (last - first).max(0) + 1;
+        let width = WIDTHS
+            .iter()
+            .copied()
+            .find(|w| (span + w - 1) / w <= MAX_BINS as i64)
+            .unwrap_or(525_600);
+        let start = first.div_euclid(width) * width;
+        let n = ((last.div_euclid(width) * width - start) / width + 1) as usize;
+        Bins { start, width, n }
+    }
+
+    /// The bin of `minute`, when it falls in one.
+    fn of(&self, minute: i64) -> Option<usize> {
+        let i = (minute - self.start).div_euclid(self.width);
+        (0..self.n as i64).contains(&i).then_some(i as usize)
+    }
+
+    /// Each bin's label.
+    fn labels(&self) -> Vec<String> {
+        let fmt = if self.width >= 1440 {
+            "%Y-%m-%d"
+        } else {
+            "%m-%d %H:%M"
+        };
+        (0..self.n)
+            .map(|i| {
+                let minute = self.start + i as i64 * self.width;
+                jiff::Timestamp::from_second(minute * 60)
+                    .unwrap_or_default()
+                    .strftime(fmt)
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// How many of `alerts` fall in each bin.
+    fn alerts<'a>(&self, alerts: impl Iterator<Item = &'a AlertFacts>) -> Vec<u64> {
+        let mut per = vec![0u64; self.n];
+        for i in alerts.filter_map(alert_minute).filter_map(|m| self.of(m)) {
+            per[i] += 1;
+        }
+        per
+    }
 }
 
 fn minute_text(minute: i64) -> Option<String> {
@@ -82,11 +118,9 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     for s in &mut sources {
         s.finish();
     }
-    for (anomaly, list) in forest.anomaly_counts() {
-        if anomaly == Anomaly::ChildBeforeParent {
-            for src in list {
-                sources[src as usize].add("child-before-parent", 1);
-            }
+    for node in &forest.nodes {
+        if node.anomalies.contains(&Anomaly::ChildBeforeParent) {
+            sources[node.process.source as usize].add("child-before-parent", 1);
         }
     }
     for &src in &forest.reuses {
@@ -231,23 +265,19 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
             enriched.llm_summary = asker.ask(&facts, &enriched.llm_summary).0;
         }
         if let Some((w, e)) = unified.as_mut() {
-            w.write_record([
+            let head = [
                 enriched.timestamp.as_str(),
                 enriched.process_id.as_str(),
                 &neutralise(&enriched.event_type),
                 &neutralise(&enriched.event_details),
-            ])
-            .map_err(io::Error::other)?;
-            e.write_record([
-                enriched.timestamp.as_str(),
-                enriched.process_id.as_str(),
-                &neutralise(&enriched.event_type),
-                &neutralise(&enriched.event_details),
-                &neutralise(&enriched.llm_summary),
+            ];
+            w.write_record(head).map_err(io::Error::other)?;
+            e.write_record(head.into_iter().chain([
+                &*neutralise(&enriched.llm_summary),
                 &enriched.mitre_technique,
                 &enriched.mitre_id,
                 &enriched.mitre_tactic,
-            ])
+            ]))
             .map_err(io::Error::other)?;
         }
         if preview.len() < PREVIEW {
@@ -288,26 +318,15 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
     // ATT&CK over time, in the bins of the timeline.
     let techniques = facts::techniques(&alerts);
     let span = first_minute.zip(last_minute);
+    let bins = span.map(|(f, l)| Bins::over(f, l));
     let mut technique_time = TechniqueTime::default();
-    if let Some((f, l)) = span {
-        let (start, width, n) = binning(f, l);
-        technique_time.bins = (0..n)
-            .map(|i| bin_label(start + i as i64 * width, width))
-            .collect();
+    if let Some(bins) = bins {
+        technique_time.bins = bins.labels();
         for id in techniques.keys() {
-            let mut per = vec![0u64; n];
-            for a in alerts
+            let with = alerts
                 .iter()
-                .filter(|a| a.techniques.iter().any(|t| &t.id == id))
-            {
-                if let Some(m) = alert_minute(a) {
-                    let i = (m - start).div_euclid(width);
-                    if (0..n as i64).contains(&i) {
-                        per[i as usize] += 1;
-                    }
-                }
-            }
-            technique_time.rows.push((id.clone(), per));
+                .filter(|a| a.techniques.iter().any(|t| &t.id == id));
+            technique_time.rows.push((id.clone(), bins.alerts(with)));
         }
     }
 
@@ -360,7 +379,13 @@ pub fn finish(mut collector: Collector, options: &Options) -> io::Result<Finding
         alerted,
         trees_left_out: processes_left_out,
     };
-    findings.charts = draw_charts(&collector.counts, &findings, span, out, options.formats)?;
+    findings.charts = draw_charts(
+        &collector.counts,
+        &findings,
+        span.zip(bins),
+        out,
+        options.formats,
+    )?;
     for c in &findings.charts {
         findings.files.push(format!("{}.svg", c.name));
         if options.formats.html || options.formats.md {
@@ -440,7 +465,7 @@ fn enrich(row: &Row, techniques: &[&facts::Technique]) -> Enriched {
 fn draw_charts(
     counts: &crate::collect::Counts,
     f: &Findings,
-    span: Option<(i64, i64)>,
+    span: Option<((i64, i64), Bins)>,
     out: &Path,
     formats: Formats,
 ) -> io::Result<Vec<ChartOut>> {
@@ -453,48 +478,41 @@ fn draw_charts(
             bars: charts::fold(f.event_types.clone()),
         },
     ));
-    if let Some((first, last)) = span {
-        let (start, width, n) = binning(first, last);
-        let mut per = vec![0u64; n];
+    if let Some(((first, last), bins)) = span {
+        let mut per = vec![0u64; bins.n];
         for (m, c) in counts.minutes.range(first..=last) {
-            per[((m - start) / width) as usize] += c;
+            if let Some(i) = bins.of(*m) {
+                per[i] += c;
+            }
         }
         charts.push((
             "event_timeline".to_owned(),
             Chart::Stacked {
-                title: format!("Events over time ({} per bar)", width_text(width)),
+                title: format!("Events over time ({} per bar)", width_text(bins.width)),
                 unit: "events".to_owned(),
-                bins: (0..n)
-                    .map(|i| bin_label(start + i as i64 * width, width))
-                    .collect(),
+                bins: bins.labels(),
                 series: vec![("events".to_owned(), per)],
             },
         ));
         if !f.alerts.is_empty() {
-            let mut series = Vec::new();
-            for (level, _) in f.by_severity.iter().rev() {
-                let mut per = vec![0u64; n];
-                for a in f.alerts.iter().filter(|a| a.severity.as_str() == level) {
-                    if let Some(m) = alert_minute(a) {
-                        let i = (m - start).div_euclid(width);
-                        if (0..n as i64).contains(&i) {
-                            per[i as usize] += 1;
-                        }
-                    }
-                }
-                series.push((level.clone(), per));
-            }
+            let series = f
+                .by_severity
+                .iter()
+                .rev()
+                .map(|(level, _)| {
+                    let of_level = f.alerts.iter().filter(|a| a.severity.as_str() == level);
+                    (level.clone(), bins.alerts(of_level))
+                })
+                .collect();
             charts.push((
                 "alerts_by_severity".to_owned(),
                 Chart::Stacked {
                     unit: "alerts".to_owned(),
                     title: format!(
                         "Alerts by severity over time ({} per bar)",
-                        width_text(width)
+                        width_text(bins.width)
                     ),
-                    bins: (0..n)
-                        .map(|i| bin_label(start + i as i64 * width, width))
-                        .collect(),
+                    bins: bins.labels(),
                     series,
                 },
             ));
@@ -517,10 +535,7 @@ fn draw_charts(
                     .first()
                     .and_then(|&i| f.forest.nodes[i].process.executable.clone());
                 let label = match name {
-                    Some(exe) => format!(
-                        "PID {pid} ({})",
-                        exe.rsplit(['\\', '/']).next().unwrap_or(&exe)
-                    ),
+                    Some(exe) => format!("PID {pid} ({})", basename(&exe)),
                     None => format!("PID {pid}"),
                 };
                 (label, n)
@@ -551,16 +566,12 @@ fn draw_charts(
     let mut drawn = Vec::new();
     for (name, chart) in charts {
         let png = (formats.html || formats.md).then(|| out.join(format!("{name}.png")));
-        let d = charts::draw(&chart, png.as_deref()).map_err(io::Error::other)?;
-        std::fs::write(out.join(format!("{name}.svg")), &d.svg)?;
+        let svg = charts::draw(&chart, png.as_deref()).map_err(io::Error::other)?;
+        std::fs::write(out.join(format!("{name}.svg")), &svg)?;
         let title = match &chart {
             Chart::Bars { title, .. } | Chart::Stacked { title, .. } => title.clone(),
         };
-        drawn.push(ChartOut {
-            name,
-            title,
-            svg: d.svg,
-        });
+        drawn.push(ChartOut { name, title, svg });
     }
     Ok(drawn)
 }
@@ -579,11 +590,19 @@ mod tests {
 
     #[test]
     fn bins_fit_the_span() {
-        assert_eq!(binning(0, 59), (0, 1, 60));
-        let (_, w, n) = binning(0, 120);
-        assert_eq!((w, n), (5, 25));
-        let (_, w, n) = binning(100, 100 + 3 * 1440);
-        assert!(n <= MAX_BINS && w == 180, "{w} {n}");
+        assert_eq!(
+            Bins::over(0, 59),
+            Bins {
+                start: 0,
+                width: 1,
+                n: 60
+            }
+        );
+        let b = Bins::over(0, 120);
+        assert_eq!((b.width, b.n), (5, 25));
+        assert_eq!((b.of(119), b.of(125), b.of(-1)), (Some(23), None, None));
+        let b = Bins::over(100, 100 + 3 * 1440);
+        assert!(b.n <= MAX_BINS && b.width == 180, "{b:?}");
         assert!(Formats::parse("html,csv").unwrap().csv);
         assert!(Formats::parse("pdf").is_err());
     }

@@ -8,7 +8,7 @@ use rampart_event::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::processes::Actor;
-use crate::text::{cut, seed_time};
+use crate::text::{basename, cut, seed_time};
 
 /// One event of the stream, small enough to sort a million of on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,11 +245,6 @@ fn past(op: &str) -> String {
         other if other.ends_with('e') => format!("{other}d"),
         other => format!("{other}ed"),
     }
-}
-
-/// The last part of a Windows or Unix path.
-fn basename(path: &str) -> &str {
-    path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
 #[cfg(test)]

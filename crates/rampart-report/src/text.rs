@@ -1,5 +1,5 @@
 //! Small text helpers every part of a report shares: times as seed 003
-//! writes them, and text cut to a length.
+//! writes them, text cut to a length, a path's last part.
 
 use rampart_event::Timestamp;
 
@@ -18,4 +18,9 @@ pub fn cut(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// The last part of a Windows or Unix path.
+pub fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
