@@ -418,34 +418,30 @@ impl Sanitizer {
     }
 
     fn rewrite_addresses(&mut self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
-        let dotted = |c: char| c.is_ascii_alphanumeric() || c == '.';
-        let v4: Vec<(usize, usize, Ipv4Addr)> = self
-            .ipv4
+        let v4_done = self.replace_addresses(text, false);
+        self.replace_addresses(&v4_done, true)
+    }
+
+    /// `text` with each IPv4 (or, when `v6`, IPv6) address that stands by
+    /// itself replaced by its pseudonym.
+    fn replace_addresses(&mut self, text: &str, v6: bool) -> String {
+        let (finder, part): (&Regex, fn(char) -> bool) = if v6 {
+            (&self.ipv6, |c| {
+                c.is_ascii_alphanumeric() || c == ':' || c == '.'
+            })
+        } else {
+            (&self.ipv4, |c| c.is_ascii_alphanumeric() || c == '.')
+        };
+        let found: Vec<(usize, usize, IpAddr)> = finder
             .find_iter(text)
-            .filter(|m| stands_alone(text, m.start(), m.end(), dotted))
+            .filter(|m| stands_alone(text, m.start(), m.end(), part))
             .filter_map(|m| Some((m.start(), m.end(), m.as_str().parse().ok()?)))
             .collect();
-        for (start, end, ip) in v4 {
-            out.push_str(&text[last..start]);
-            out.push_str(&self.address(IpAddr::V4(ip)).to_string());
-            last = end;
-        }
-        out.push_str(&text[last..]);
-        let text = out;
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        let colon = |c: char| c.is_ascii_alphanumeric() || c == ':' || c == '.';
-        let v6: Vec<(usize, usize, Ipv6Addr)> = self
-            .ipv6
-            .find_iter(&text)
-            .filter(|m| stands_alone(&text, m.start(), m.end(), colon))
-            .filter_map(|m| Some((m.start(), m.end(), m.as_str().parse().ok()?)))
-            .collect();
-        for (start, end, ip) in v6 {
+        for (start, end, ip) in found {
             out.push_str(&text[last..start]);
-            out.push_str(&self.address(IpAddr::V6(ip)).to_string());
+            out.push_str(&self.address(ip).to_string());
             last = end;
         }
         out.push_str(&text[last..]);
