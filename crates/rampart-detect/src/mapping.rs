@@ -256,6 +256,189 @@ const SYSLOG_DATASETS: &[&str] = &[
     "firewall.iptables",
 ];
 
+/// A service's audit records: the datasets its parser gives them, and
+/// the prefix its own keys are kept under.
+#[derive(Debug, Clone, Copy)]
+struct ServiceSource {
+    datasets: &'static [&'static str],
+    prefix: &'static str,
+    /// Sigma field names some rules use that the exports spell otherwise,
+    /// and where the exports keep them (under the prefix).
+    aliases: &'static [(&'static str, &'static [&'static str])],
+}
+
+const AZURE_ALIASES: &[(&str, &[&str])] = &[
+    // Column names of Log Analytics' tables, which rules were written on.
+    ("OperationNameValue", &["operationName"]),
+    ("CategoryValue", &["category"]),
+    ("ResourceId", &["resourceId"]),
+    ("ClientApp", &["properties.clientAppUsed"]),
+    (
+        "DeviceDetail.trusttype",
+        &["properties.deviceDetail.trustType"],
+    ),
+    (
+        "Resultdescription",
+        &["resultDescription", "properties.status.failureReason"],
+    ),
+    (
+        "ResultDescription",
+        &["resultDescription", "properties.status.failureReason"],
+    ),
+    ("ResultType", &["resultType", "properties.status.errorCode"]),
+    // Audit log rules name the activity `properties.message`, which only
+    // the activity log has.
+    (
+        "properties.message",
+        &["properties.message", "properties.activityDisplayName"],
+    ),
+];
+
+const GCP_ALIASES: &[(&str, &[&str])] = &[
+    // Elastic's name for the audited method.
+    ("gcp.audit.method_name", &["protoPayload.methodName"]),
+    ("data.protoPayload.logName", &["logName"]),
+    ("data.protoPayload.resource.type", &["resource.type"]),
+    ("eventService", &["protoPayload.serviceName"]),
+    ("eventName", &["protoPayload.metadata.event.eventName"]),
+];
+
+const M365_ALIASES: &[(&str, &[&str])] = &[
+    ("RequestType", &["ExtendedProperties.RequestType"]),
+    ("eventSource", &["Workload"]),
+    ("eventName", &["Name", "Operation"]),
+    ("status", &["Status", "ResultStatus"]),
+    ("Payload", &["Data"]),
+];
+
+const OKTA_ALIASES: &[(&str, &[&str])] = &[
+    ("eventtype", &["eventType"]),
+    ("displaymessage", &["displayMessage"]),
+];
+
+const KUBERNETES_ALIASES: &[(&str, &[&str])] = &[
+    ("apiGroup", &["objectRef.apiGroup"]),
+    ("hostPath", &["requestObject.spec.volumes.hostPath.path"]),
+    (
+        "capabilities",
+        &["requestObject.spec.containers.securityContext.capabilities.add"],
+    ),
+];
+
+const ESLOGGER_FIELDS: &[(&str, &[&str])] = &[
+    ("Image", &["process.executable"]),
+    ("CommandLine", &["process.command_line"]),
+    ("ParentImage", &["process.parent.executable"]),
+    ("ParentCommandLine", &["process.parent.command_line"]),
+    ("TargetFilename", &["file.path"]),
+    ("User", &["user.id"]),
+];
+
+/// Sigma's cloud, identity and platform log sources, and macOS's.
+fn service_source(
+    product: Option<&str>,
+    category: Option<&str>,
+    service: Option<&str>,
+) -> Option<ServiceSource> {
+    let source = |datasets, prefix, aliases| {
+        Some(ServiceSource {
+            datasets,
+            prefix,
+            aliases,
+        })
+    };
+    match (product?, service, category) {
+        ("aws", Some("cloudtrail"), _) => source(&["aws.cloudtrail"], "aws.cloudtrail", &[]),
+        ("azure", Some("pim"), _) => source(&[], "azure", AZURE_ALIASES),
+        ("azure", Some("activitylogs"), _) => {
+            source(&["azure.activitylogs"], "azure", AZURE_ALIASES)
+        }
+        ("azure", Some("auditlogs"), _) => source(&["azure.auditlogs"], "azure", AZURE_ALIASES),
+        ("azure", Some("signinlogs"), _) => source(&["azure.signinlogs"], "azure", AZURE_ALIASES),
+        ("azure", Some("riskdetection"), _) => {
+            source(&["azure.riskdetection"], "azure", AZURE_ALIASES)
+        }
+        ("gcp", Some("gcp.audit"), _) => source(&["gcp.audit"], "gcp", GCP_ALIASES),
+        ("gcp", Some("google_workspace.admin"), _) => {
+            source(&["google_workspace.admin"], "gcp", GCP_ALIASES)
+        }
+        ("gcp", Some("google_workspace.login"), _) => {
+            source(&["google_workspace.login"], "gcp", GCP_ALIASES)
+        }
+        ("m365", Some(_), _) => source(&["m365.audit"], "m365.audit", M365_ALIASES),
+        ("okta", _, _) => source(&["okta.system"], "okta", OKTA_ALIASES),
+        ("onelogin", _, _) => source(&["onelogin.events"], "onelogin", &[]),
+        ("cisco", Some("duo"), _) => source(&["cisco.duo"], "duo", &[]),
+        ("github", _, _) => source(&["github.audit"], "github", &[]),
+        ("bitbucket", _, _) => source(&["bitbucket.audit"], "bitbucket", &[]),
+        ("kubernetes", _, _) => source(
+            &["kubernetes.audit"],
+            "kubernetes.audit",
+            KUBERNETES_ALIASES,
+        ),
+        ("opencanary", _, _) => source(&["opencanary"], "opencanary", &[]),
+        ("macos", _, Some("process_creation")) => source(&["macos.process"], "", ESLOGGER_FIELDS),
+        ("macos", _, Some("file_event")) => source(&["macos.file"], "", ESLOGGER_FIELDS),
+        _ => None,
+    }
+}
+
+/// Application frameworks whose Sigma rules look for keywords (exception
+/// names, error texts) in their logs, which arrive as raw lines or JSON.
+const APPLICATION_LOGS: &[&str] = &[
+    "jvm",
+    "spring",
+    "sql",
+    "python",
+    "velocity",
+    "django",
+    "nodejs",
+    "ruby_on_rails",
+];
+
+/// Where a field of a service's rules is found: its alias, the name as
+/// the rule gives it under the service's prefix, for Azure the same name
+/// under `properties` in the exports' camel case, and the name itself (an
+/// ECS field).
+fn service_fields(source: &ServiceSource, field: &str) -> Vec<String> {
+    let under = |name: &str| {
+        if source.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", source.prefix)
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    if let Some((_, to)) = source.aliases.iter().find(|(f, _)| *f == field) {
+        names.extend(to.iter().map(|t| under(t)));
+    }
+    names.push(under(field));
+    if source.prefix == "azure" {
+        let camel: Vec<String> = field
+            .split('.')
+            .map(|part| {
+                let mut chars = part.chars();
+                chars.next().map_or_else(String::new, |c| {
+                    c.to_ascii_lowercase().to_string() + chars.as_str()
+                })
+            })
+            .collect();
+        let camel = camel.join(".");
+        names.push(under(&format!("properties.{camel}")));
+        names.push(under(&camel));
+    }
+    if !field.starts_with(source.prefix) || source.prefix.is_empty() {
+        names.push(field.to_owned());
+    }
+    let mut seen = Vec::new();
+    names.retain(|n| {
+        let fresh = !seen.contains(n);
+        seen.push(n.clone());
+        fresh
+    });
+    names
+}
+
 fn admit(datasets: &[&str]) -> Admit {
     Admit {
         datasets: datasets.iter().map(|d| (*d).to_owned()).collect(),
@@ -287,6 +470,15 @@ pub fn route_of(ls: &LogSource) -> Result<Route, String> {
         ls.category.as_deref(),
         ls.service.as_deref(),
     );
+    if let Some(source) = service_source(product, category, service) {
+        if source.datasets.is_empty() {
+            return no_source(
+                format!("{}.{}", product.unwrap_or(""), service.unwrap_or("")),
+                "no exported log category carries these records".to_owned(),
+            );
+        }
+        return route(vec![admit(source.datasets)]);
+    }
     match product {
         Some("windows") => windows(category, service),
         Some("linux") => linux(category, service),
@@ -297,6 +489,14 @@ pub fn route_of(ls: &LogSource) -> Result<Route, String> {
         },
         Some("suricata") => route(vec![admit(&["suricata.eve"])]),
         Some("cisco") if service == Some("asa") => route(vec![admit(&["cisco.asa"])]),
+        Some("rpc_firewall") => route(vec![Admit {
+            datasets: vec!["windows.".into()],
+            channels: vec!["rpcfw".into()],
+            ..Admit::default()
+        }]),
+        Some(app) if category == Some("application") && APPLICATION_LOGS.contains(&app) => {
+            route(vec![admit(&["raw", "json"])])
+        }
         Some("cisco") => route(vec![admit(&["cisco.ios"])]),
         Some("fortigate") => route(vec![admit(&["fortinet.fortigate"])]),
         Some("huawei") => route(vec![admit(&["huawei.vrp"])]),
@@ -435,6 +635,7 @@ const WEB_FIELDS: &[(&str, &str)] = &[
 const WINDOWS_FIELDS: &[(&str, &[&str])] = &[
     ("EventID", &["event.code"]),
     ("Channel", &["winlog.channel"]),
+    ("EventLog", &["winlog.channel"]),
     ("Provider_Name", &["winlog.provider_name"]),
     ("Computer", &["winlog.computer_name", "host.name"]),
     ("Security_UserID", &["winlog.user.identifier"]),
@@ -486,7 +687,16 @@ const WINDOWS_FIELDS: &[(&str, &[&str])] = &[
 /// The event fields a Sigma field name may be found in, in order of
 /// preference. Names that are already rampart fields pass through.
 pub fn fields_of(ls: &LogSource, field: &str) -> Vec<String> {
-    match ls.product.as_deref() {
+    let (product, category, service) = (
+        ls.product.as_deref(),
+        ls.category.as_deref(),
+        ls.service.as_deref(),
+    );
+    if let Some(source) = service_source(product, category, service) {
+        return service_fields(&source, field);
+    }
+    match product {
+        Some("rpc_firewall") => windows_fields(field),
         Some("windows") => windows_fields(field),
         Some("linux") if ls.category.is_some() => windows_fields(field),
         Some("linux") if ls.service.as_deref() == Some("auditd") && !field.contains('.') => {

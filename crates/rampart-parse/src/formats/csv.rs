@@ -11,6 +11,7 @@ use rampart_event::Value;
 use super::csv_split::Splitter;
 use super::endpoint::{EndpointRows, Table};
 use super::generic::{map_alias, time_rank, time_value};
+use super::services;
 use super::windows::{self, Field, WinRecord};
 use crate::context::FileContext;
 use crate::output::Output;
@@ -33,8 +34,12 @@ pub enum CsvShape {
 #[derive(Debug)]
 enum Rows {
     Windows(WinColumns),
+    /// Microsoft 365's audit export; the `AuditData` column's position.
+    M365(usize),
     Endpoint(EndpointRows),
-    Generic { time_column: Option<usize> },
+    Generic {
+        time_column: Option<usize>,
+    },
 }
 
 /// Column positions of a Windows export.
@@ -48,6 +53,25 @@ struct WinColumns {
     message: Option<usize>,
     level: Option<usize>,
 }
+
+/// Event data names (normalised) that only Windows exports have.
+const WINDOWS_DATA_COLUMNS: &[&str] = &[
+    "image",
+    "commandline",
+    "parentimage",
+    "processname",
+    "newprocessname",
+    "targetusername",
+    "subjectusername",
+    "logontype",
+    "servicename",
+    "targetfilename",
+    "targetobject",
+    "account",
+    "accountname",
+    "taskcategory",
+    "keywords",
+];
 
 fn norm(h: &str) -> String {
     h.trim()
@@ -98,8 +122,26 @@ impl WinColumns {
             message: find(header, &["message"]),
             level: find(header, &["level"]),
         };
-        (norm(&header[id]) != "id" || cols.channel.is_some() || cols.provider.is_some())
-            .then_some(cols)
+        // An `Event ID` column alone is not Windows (an S3 access alert
+        // export has one): a column of the event record or of a Windows
+        // event's data must be there too.
+        let described = [
+            cols.computer,
+            cols.channel,
+            cols.provider,
+            cols.message,
+            cols.level,
+        ]
+        .iter()
+        .any(Option::is_some);
+        let event_data = header
+            .iter()
+            .any(|h| WINDOWS_DATA_COLUMNS.contains(&norm(h).as_str()));
+        let named_id = norm(&header[id]) != "id";
+        ((named_id && (described || event_data))
+            || cols.channel.is_some()
+            || cols.provider.is_some())
+        .then_some(cols)
     }
 
     fn used(&self, i: usize) -> bool {
@@ -240,6 +282,9 @@ impl CsvDecoder {
         let header = self.header.as_ref().expect("header is set before rows");
         match self.rows.as_mut().expect("rows are set with the header") {
             Rows::Endpoint(rows) => rows.row(ctx, no, text, values, out),
+            Rows::M365(audit) => {
+                services::m365_csv_row(ctx, no, text, header, values, *audit, out);
+            }
             Rows::Windows(cols) => {
                 let rec = windows_record(cols, header, values, ctx);
                 out.event(
@@ -278,6 +323,9 @@ impl CsvDecoder {
         };
         let windows = WinColumns::of(header);
         let table = Table::of(header);
+        if let (None, Some(audit)) = (self.forced, services::is_m365_csv(header)) {
+            return Rows::M365(audit);
+        }
         match (self.forced, windows, table) {
             (Some(CsvShape::Generic), _, _) => generic(),
             (Some(CsvShape::Windows) | None, Some(cols), _) => Rows::Windows(cols),

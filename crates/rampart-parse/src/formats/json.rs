@@ -10,7 +10,7 @@ use rampart_event::{Event, Timestamp, Value};
 use serde_json::{Map, Value as Json};
 
 use super::windows::{self, Field, WinRecord};
-use super::{generic, suricata, syslog, zeek};
+use super::{generic, services, suricata, syslog, zeek};
 use crate::context::FileContext;
 use crate::output::Output;
 use crate::text::uint;
@@ -33,6 +33,8 @@ pub enum Shape {
     Zeek,
     /// Syslog messages exported as JSON (Azure Monitor's `Syslog` table).
     Syslog,
+    /// A cloud, identity or platform service's audit record.
+    Service(services::Service),
     /// Anything else.
     Generic,
 }
@@ -51,6 +53,8 @@ pub fn shape_of(o: &Map<String, Json>) -> Shape {
         Shape::Zeek
     } else if syslog::exported::is_exported(o) {
         Shape::Syslog
+    } else if let Some(service) = services::recognise(o) {
+        Shape::Service(service)
     } else if o.contains_key("EventID")
         && ["Channel", "SourceName", "ProviderName", "Provider"]
             .iter()
@@ -208,6 +212,14 @@ impl JsonDecoder {
         out: &mut Output,
     ) {
         let original = original.trim();
+        if let Some(records) = services::unwrap(o).filter(|_| self.forced.is_none()) {
+            for record in records {
+                if let Json::Object(r) = record {
+                    self.object(ctx, no, &record.to_string(), r, out);
+                }
+            }
+            return;
+        }
         match self.forced.unwrap_or_else(|| shape_of(o)) {
             Shape::EvtxDump => match evtx_record_text(ctx, no, &Arc::from(original)) {
                 Some(event) => out.event(windows::FORMAT, event),
@@ -237,6 +249,10 @@ impl JsonDecoder {
             }
             Shape::Syslog => {
                 let (dataset, event) = syslog::exported::event(ctx, no, original, o);
+                out.event(dataset, event);
+            }
+            Shape::Service(service) => {
+                let (dataset, event) = services::event(service, ctx, no, original, o);
                 out.event(dataset, event);
             }
             Shape::Generic => out.event("json", generic::json_event(ctx, no, original, o)),

@@ -15,6 +15,7 @@ pub mod json;
 pub mod netdevice;
 pub mod netfilter;
 pub mod raw;
+pub mod services;
 pub mod suricata;
 pub mod syslog;
 pub mod web;
@@ -185,7 +186,7 @@ pub static FORMATS: &[Format] = &[
     Format {
         name: "json",
         description:
-            "JSON/JSONL, each object recognised (evtx_dump, Winlogbeat, Suricata, Zeek, generic)",
+            "JSON/JSONL, each object recognised (evtx_dump, Winlogbeat, Suricata, Zeek, AWS CloudTrail, Azure, GCP audit, Microsoft 365, Okta, OneLogin, Duo, GitHub, Bitbucket, Kubernetes audit, OpenCanary, macOS unified log and eslogger, generic)",
         kind: Kind::Records(|| RecordDecoder::Json(json::JsonDecoder::new(None))),
     },
     Format {

@@ -34,6 +34,18 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// The context of a file named `display`, read with `--year 2025` in UTC.
+#[allow(dead_code)]
+pub fn context(display: &str) -> FileContext {
+    FileContext::new(
+        display,
+        ParseOptions {
+            year: Some(2025),
+            zone: Zone::utc(),
+        },
+    )
+}
+
 /// Parses a file with `--year 2025` in UTC, naming it `display` in events.
 pub fn parse_file(path: &Path, display: &str) -> Output {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -48,11 +60,7 @@ pub fn parse_file(path: &Path, display: &str) -> Output {
     } else {
         bytes
     };
-    let options = ParseOptions {
-        year: Some(2025),
-        zone: Zone::utc(),
-    };
-    parse_bytes(&bytes, FileContext::new(display, options), None)
+    parse_bytes(&bytes, context(display), None)
 }
 
 /// The lines of a file that are not blank.

@@ -9,6 +9,7 @@
 
 pub mod evtx_json;
 pub mod known_ids;
+mod positional;
 pub mod xml;
 
 use std::borrow::Cow;
@@ -137,6 +138,7 @@ fn accounts_for(id: Option<u32>, category: Option<&str>) -> Accounts {
 pub fn build(ctx: &FileContext, no: u64, original: &Arc<str>, mut rec: WinRecord<'_>) -> Event {
     let mut e = ctx.event(no, Arc::clone(original));
     e.timestamp = rec.time;
+    positional::name(&mut rec);
     let known = rec.event_id.and_then(known_ids::lookup);
     let mut inferred = Vec::new();
     if rec.channel.is_none() {
