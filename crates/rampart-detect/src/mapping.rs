@@ -820,6 +820,49 @@ mod tests {
     }
 
     #[test]
+    fn services_route_to_their_datasets_with_the_rules_spellings() {
+        let trail = ls(Some("aws"), None, Some("cloudtrail"));
+        assert_eq!(
+            route_of(&trail).unwrap().admits[0].datasets,
+            ["aws.cloudtrail"]
+        );
+        assert_eq!(
+            fields_of(&trail, "eventName"),
+            ["aws.cloudtrail.eventName", "eventName"]
+        );
+        // Log Analytics' column, the export's top-level key, then its
+        // camel-case place under `properties`.
+        let signin = ls(Some("azure"), None, Some("signinlogs"));
+        let result = fields_of(&signin, "ResultType");
+        assert_eq!(
+            result[..2],
+            ["azure.resultType", "azure.properties.status.errorCode"]
+        );
+        assert!(fields_of(&signin, "AuthenticationRequirement")
+            .contains(&"azure.properties.authenticationRequirement".to_owned()));
+        assert_eq!(
+            fields_of(
+                &ls(Some("gcp"), None, Some("gcp.audit")),
+                "gcp.audit.method_name"
+            )[0],
+            "gcp.protoPayload.methodName"
+        );
+        let pim = route_of(&ls(Some("azure"), None, Some("pim"))).unwrap();
+        assert!(pim.no_source.is_some());
+        let mac = ls(Some("macos"), Some("process_creation"), None);
+        assert_eq!(
+            route_of(&mac).unwrap().admits[0].datasets,
+            ["macos.process"]
+        );
+        assert_eq!(
+            fields_of(&mac, "ParentImage")[0],
+            "process.parent.executable"
+        );
+        let rpc = route_of(&ls(Some("rpc_firewall"), Some("application"), None)).unwrap();
+        assert_eq!(rpc.admits[0].channels, ["rpcfw"]);
+    }
+
+    #[test]
     fn web_and_zeek_fields() {
         assert_eq!(
             fields_of(&ls(None, Some("webserver"), None), "cs-uri-query"),
