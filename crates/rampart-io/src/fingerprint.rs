@@ -5,7 +5,8 @@
 //! `auth.log.1.gz` starts as `auth.log.1` did). An EVTX file's header
 //! changes as records are added (the next record number, the chunk count,
 //! a checksum), so its are the first records of its first chunk, which are
-//! written once.
+//! written once. A journal file's header changes too; its are the magic and
+//! the file's own random id.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -15,6 +16,9 @@ use crate::open::{open, OpenError};
 /// Where an EVTX file's first chunk keeps its first record: the file header
 /// (4 KiB) and the chunk's own header (512 bytes) come before.
 const EVTX_FIRST_RECORD: u64 = 4096 + 512;
+
+/// Where a journal file's header keeps the file's id.
+const JOURNAL_FILE_ID: std::ops::Range<usize> = 24..40;
 
 /// Up to `len` bytes of `path` that identify it (fewer if it is shorter).
 pub fn head(path: &Path, len: usize) -> Result<Vec<u8>, OpenError> {
@@ -26,6 +30,10 @@ pub fn head(path: &Path, len: usize) -> Result<Vec<u8>, OpenError> {
         read_up_to(file, len, &mut out).map_err(OpenError::Io)?;
     } else {
         read_up_to(open(path)?, len, &mut out).map_err(OpenError::Io)?;
+        if out.starts_with(crate::journal::MAGIC) && out.len() >= JOURNAL_FILE_ID.end {
+            out = [&out[..8], &out[JOURNAL_FILE_ID]].concat();
+            out.truncate(len);
+        }
     }
     Ok(out)
 }

@@ -14,9 +14,11 @@ mod batches;
 mod discover;
 pub mod evtx;
 pub mod fingerprint;
+pub mod journal;
 mod message;
 mod open;
 mod parallel;
+pub mod records;
 
 pub use discover::{discover, Input, Resume};
 pub use open::{open, OpenError};

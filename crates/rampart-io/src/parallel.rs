@@ -18,6 +18,7 @@ use crate::batches::{Batches, LineBlock};
 use crate::discover::{Input, Resume};
 pub use crate::message::{FileReport, Message, Work};
 use crate::open::open;
+use crate::records::{self, RecordFile};
 
 /// How many batches of one file may wait for the consumer.
 const QUEUE_DEPTH: usize = 4;
@@ -174,6 +175,10 @@ fn read_one<T: Send>(
         read_evtx_file(input, &ctx, options, work, &mut report, tx);
         return;
     }
+    if let Some(kind) = records::kind_of(&input.path) {
+        read_record_file(input, kind, &ctx, options, work, &mut report, tx);
+        return;
+    }
     let reader = match open(&input.path) {
         Ok(reader) => reader,
         Err(e) => {
@@ -282,6 +287,34 @@ fn read_evtx_file<T: Send>(
         Err(e) => report.error = Some(e),
     }
     report.format = Some("evtx");
+    report.stats = out.stats;
+    report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let _ = tx.send(Message::Done(report.clone()));
+}
+
+fn read_record_file<T: Send>(
+    input: &Input,
+    kind: RecordFile,
+    ctx: &FileContext,
+    options: &ReadOptions,
+    work: Workers<'_, '_, T>,
+    report: &mut FileReport,
+    tx: &SyncSender<Message<T>>,
+) {
+    let mut out = rampart_parse::Output::default();
+    let path = &input.path;
+    let (result, _) = with_batches((report.index, input.resume), options, work, tx, |batches| {
+        let result = records::read(path, kind, ctx, options.batch, &mut out, |o| {
+            batches.send(o);
+        });
+        batches.send(&mut out);
+        result
+    });
+    match result {
+        Ok(records) => report.lines = records,
+        Err(e) => report.error = Some(e),
+    }
+    report.format = Some(kind.format_name());
     report.stats = out.stats;
     report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     let _ = tx.send(Message::Done(report.clone()));

@@ -10,7 +10,7 @@ use rampart_event::{Event, Timestamp, Value};
 use serde_json::{Map, Value as Json};
 
 use super::windows::{self, Field, WinRecord};
-use super::{generic, services, suricata, syslog, zeek};
+use super::{generic, journal, services, suricata, syslog, zeek};
 use crate::context::FileContext;
 use crate::output::Output;
 use crate::text::uint;
@@ -35,6 +35,8 @@ pub enum Shape {
     Syslog,
     /// A cloud, identity or platform service's audit record.
     Service(services::Service),
+    /// A systemd journal entry (`journalctl -o json`).
+    Journal,
     /// Anything else.
     Generic,
 }
@@ -53,6 +55,8 @@ pub fn shape_of(o: &Map<String, Json>) -> Shape {
         Shape::Zeek
     } else if syslog::exported::is_exported(o) {
         Shape::Syslog
+    } else if journal::is_json_entry(o) {
+        Shape::Journal
     } else if let Some(service) = services::recognise(o) {
         Shape::Service(service)
     } else if o.contains_key("EventID")
@@ -249,6 +253,11 @@ impl JsonDecoder {
             }
             Shape::Syslog => {
                 let (dataset, event) = syslog::exported::event(ctx, no, original, o);
+                out.event(dataset, event);
+            }
+            Shape::Journal => {
+                let fields = journal::json_fields(o);
+                let (dataset, event) = journal::event(ctx, no, &Arc::from(original), &fields);
                 out.event(dataset, event);
             }
             Shape::Service(service) => {

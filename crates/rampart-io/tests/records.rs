@@ -1,0 +1,156 @@
+//! Journal files, journal exports and login records: the same journal read
+//! as a binary file (plain and zstd-compressed), as `journalctl -o export`
+//! and as `journalctl -o json` gives the same events, with sshd, sudo and
+//! PAM messages read as from syslog; wtmp, btmp and lastlog give logins,
+//! failures and last logins; damaged files are errors, never panics.
+
+use std::path::{Path, PathBuf};
+
+use rampart_io::records::{kind_of, read, RecordFile};
+use rampart_parse::formats::login::LoginFile;
+use rampart_parse::{FileContext, Output, ParseOptions};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(path)
+}
+
+fn events(path: &str) -> (RecordFile, Output) {
+    let path = fixture(path);
+    let kind = kind_of(&path).unwrap_or_else(|| panic!("{} not a record file", path.display()));
+    let ctx = FileContext::new("f", ParseOptions::default());
+    let mut out = Output::default();
+    let mut all = Output::default();
+    read(&path, kind, &ctx, 4, &mut out, |o| {
+        all.events.append(&mut o.events)
+    })
+    .unwrap();
+    all.events.append(&mut out.events);
+    all.stats = out.stats;
+    (kind, all)
+}
+
+/// What the rules see of an event: time, dataset, action, outcome, user,
+/// source and message.
+fn seen(out: &Output) -> Vec<String> {
+    out.events
+        .iter()
+        .map(|e| {
+            let f = |n: &str| e.get(n).map(|v| v.to_string()).unwrap_or_default();
+            format!(
+                "{:?} {} {} {} {} {} {}",
+                e.timestamp,
+                f("event.dataset"),
+                f("event.action"),
+                f("event.outcome"),
+                f("user.name"),
+                f("source.ip"),
+                f("message")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_journal_reads_the_same_from_every_form() {
+    let (kind, binary) = events("linux/journal/system.journal");
+    assert_eq!(kind, RecordFile::Journal);
+    let (_, compressed) = events("linux/journal/system-compressed.journal");
+    let (kind, export) = events("linux/journal/export.txt");
+    assert_eq!(kind, RecordFile::JournalExport);
+    let json = {
+        let text = std::fs::read(fixture("linux/journal/journal.json")).unwrap();
+        let ctx = FileContext::new("f", ParseOptions::default());
+        rampart_parse::parse_bytes(&text, ctx, None)
+    };
+    assert_eq!(binary.events.len(), 11);
+    assert_eq!(seen(&binary), seen(&compressed));
+    assert_eq!(seen(&binary), seen(&export));
+    assert_eq!(seen(&binary), seen(&json));
+    let lines = seen(&binary);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("linux.auth ssh-login failure root 203.0.113.9")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("ssh-invalid-user")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn login_records() {
+    let (kind, wtmp) = events("linux/login/wtmp");
+    assert_eq!(kind, RecordFile::Login(LoginFile::Wtmp));
+    let lines = seen(&wtmp);
+    assert!(
+        lines.iter().any(|l| l.contains("system-boot")),
+        "{lines:#?}"
+    );
+    let logins: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("user-login success"))
+        .collect();
+    assert!(logins.len() >= 2, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("user-logout")),
+        "{lines:#?}"
+    );
+    let (_, btmp) = events("linux/login/btmp");
+    assert_eq!(btmp.events.len(), 6);
+    assert!(btmp
+        .events
+        .iter()
+        .all(|e| e.get_str("event.outcome") == Some("failure")));
+    let (_, lastlog) = events("linux/login/lastlog");
+    let users: Vec<_> = lastlog
+        .events
+        .iter()
+        .filter_map(|e| e.get_str("user.id"))
+        .collect();
+    assert_eq!(users, ["0", "1000"]);
+}
+
+#[test]
+fn damaged_record_files_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = FileContext::new("f", ParseOptions::default());
+    // A wtmp that is not a whole number of records is not taken for one.
+    let cut = dir.path().join("wtmp");
+    let bytes = std::fs::read(fixture("linux/login/wtmp")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    assert_eq!(kind_of(&cut), None);
+    // A journal cut short reads its whole entries and stops with an error
+    // or at its end; every cut, no panic.
+    let journal = std::fs::read(fixture("linux/journal/system.journal")).unwrap();
+    let path = dir.path().join("cut.journal");
+    for cut in (0..journal.len()).step_by(509) {
+        std::fs::write(&path, &journal[..cut]).unwrap();
+        if let Some(kind) = kind_of(&path) {
+            let mut out = Output::default();
+            let _ = read(&path, kind, &ctx, 100, &mut out, |_| {});
+            assert!(out.events.len() <= 11);
+        }
+    }
+    // An export whose binary field claims more than there is.
+    let export = dir.path().join("bad.export");
+    std::fs::write(
+        &export,
+        b"__CURSOR=s=1\nMESSAGE\n\xff\x00\x00\x00\x00\x00\x00\x00ab",
+    )
+    .unwrap();
+    let mut out = Output::default();
+    let err = read(
+        &export,
+        RecordFile::JournalExport,
+        &ctx,
+        100,
+        &mut out,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(err.contains("line 2"), "{err}");
+}
