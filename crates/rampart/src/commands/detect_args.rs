@@ -120,6 +120,7 @@ pub fn build_engine(
     };
     let compile = CompileOptions {
         hour_zone,
+        placeholders: tuning.placeholders.clone(),
         ..CompileOptions::default()
     };
     let rules = RuleSet::build(loaded, &compile);

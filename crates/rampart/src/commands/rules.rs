@@ -100,6 +100,10 @@ enum Action {
         /// Files or folders of Sigma rules.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// The config `hunt --config` reads: its `placeholders` give rules
+        /// with `%placeholders%` their values.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         out: Output,
     },
@@ -115,7 +119,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
     match &args.action {
         Action::List { rules, out } => list(rules, out),
         Action::Show { id, rules } => show(id, rules),
-        Action::Validate { paths, out } => validate(paths, out),
+        Action::Validate { paths, config, out } => validate(paths, config.as_deref(), out),
         Action::Test { paths } => test(paths),
     }
 }
@@ -316,7 +320,19 @@ fn show(id: &str, extra: &[PathBuf]) -> anyhow::Result<ExitCode> {
     bail!("no rule with id '{id}' (see `rampart rules list`)")
 }
 
-fn validate(paths: &[PathBuf], output: &Output) -> anyhow::Result<ExitCode> {
+fn validate(
+    paths: &[PathBuf],
+    config: Option<&std::path::Path>,
+    output: &Output,
+) -> anyhow::Result<ExitCode> {
+    let mut options = CompileOptions::default();
+    if let Some(path) = config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let tuning = rampart_detect::Tuning::from_yaml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        options.placeholders = tuning.placeholders;
+    }
     let mut out = output.open()?;
     let mut failed = false;
     if output.format == Format::Csv {
@@ -324,10 +340,7 @@ fn validate(paths: &[PathBuf], output: &Output) -> anyhow::Result<ExitCode> {
         write_row(&mut out, Format::Csv, &header.map(|h| (h, h.to_owned())))?;
     }
     for path in paths {
-        let mut set = RuleSet::build(
-            load_rules(std::slice::from_ref(path))?,
-            &CompileOptions::default(),
-        );
+        let mut set = RuleSet::build(load_rules(std::slice::from_ref(path))?, &options);
         let correlations = set.correlator(Limits::default());
         if output.format != Format::Table {
             // One row per rule that cannot run.

@@ -12,7 +12,7 @@ pub const DATASET: &str = "aws.cloudtrail";
 
 /// Fills `e` from one CloudTrail record.
 pub fn cloudtrail(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'static str {
-    e.timestamp = time(o, &["eventTime"], ctx);
+    e.timestamp = time(o, &["eventTime", "@timestamp"], ctx);
     keep(DATASET, o, e);
     e.set_static("cloud.provider", "aws");
     put(e, "cloud.region", text(o, "awsRegion"));

@@ -69,10 +69,12 @@ fn has_all(o: &Map<String, Json>, keys: &[&str]) -> bool {
 /// The service that wrote `o`, if one did.
 pub fn recognise(o: &Map<String, Json>) -> Option<Service> {
     let object = |k: &str| o.get(k).is_some_and(Json::is_object);
-    let service = if has_all(
-        o,
-        &["eventVersion", "eventSource", "eventName", "eventTime"],
-    ) {
+    // CloudTrail's own files have `eventTime`; shippers (Logstash, Filebeat)
+    // may leave only their `@timestamp`.
+    let service = if has_all(o, &["eventVersion", "eventSource", "eventName"])
+        && (o.contains_key("eventTime") || o.contains_key("@timestamp"))
+        && (object("userIdentity") || o.contains_key("awsRegion"))
+    {
         Service::CloudTrail
     } else if has_all(o, &["time", "operationName"])
         && (o.contains_key("resourceId") || o.contains_key("category"))
