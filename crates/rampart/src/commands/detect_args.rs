@@ -121,7 +121,6 @@ pub fn build_engine(
     let compile = CompileOptions {
         hour_zone,
         placeholders: tuning.placeholders.clone(),
-        ..CompileOptions::default()
     };
     let rules = RuleSet::build(loaded, &compile);
     let compiled_in = started.elapsed();
