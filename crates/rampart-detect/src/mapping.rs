@@ -384,7 +384,7 @@ fn service_source(
 }
 
 /// Application frameworks whose Sigma rules look for keywords (exception
-/// names, error texts) in their logs, which arrive as raw lines or JSON.
+/// names, error texts) in their logs.
 const APPLICATION_LOGS: &[&str] = &[
     "jvm",
     "spring",
@@ -494,8 +494,11 @@ pub fn route_of(ls: &LogSource) -> Result<Route, String> {
             channels: vec!["rpcfw".into()],
             ..Admit::default()
         }]),
+        // An application's log reaches rampart as its own file, through
+        // syslog or the journal, or as JSON: these keyword rules see every
+        // event.
         Some(app) if category == Some("application") && APPLICATION_LOGS.contains(&app) => {
-            route(vec![admit(&["raw", "json"])])
+            route(Vec::new())
         }
         Some("cisco") => route(vec![admit(&["cisco.ios"])]),
         Some("fortigate") => route(vec![admit(&["fortinet.fortigate"])]),
