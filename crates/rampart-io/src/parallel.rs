@@ -282,12 +282,25 @@ fn read_evtx_file<T: Send>(
         batches.send(&mut out);
         result
     });
+    finish_records(report, "evtx", result, out.stats, path, tx);
+}
+
+/// Fills in the report of a file of records (EVTX, journal, login
+/// records) and hands it on: how many records, or why reading stopped.
+fn finish_records<T>(
+    report: &mut FileReport,
+    format: &'static str,
+    result: Result<u64, String>,
+    stats: FileStats,
+    path: &std::path::Path,
+    tx: &SyncSender<Message<T>>,
+) {
     match result {
         Ok(records) => report.lines = records,
         Err(e) => report.error = Some(e),
     }
-    report.format = Some("evtx");
-    report.stats = out.stats;
+    report.format = Some(format);
+    report.stats = stats;
     report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     let _ = tx.send(Message::Done(report.clone()));
 }
@@ -310,14 +323,7 @@ fn read_record_file<T: Send>(
         batches.send(&mut out);
         result
     });
-    match result {
-        Ok(records) => report.lines = records,
-        Err(e) => report.error = Some(e),
-    }
-    report.format = Some(kind.format_name());
-    report.stats = out.stats;
-    report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    let _ = tx.send(Message::Done(report.clone()));
+    finish_records(report, kind.format_name(), result, out.stats, path, tx);
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ fn sigmahq_cloud_identity_and_macos_rules_run_on_the_fixtures() {
     // Records no rule is meant for: a failed DeleteFlowLogs (the rule wants
     // it done), ordinary repository access, a routine Azure operation, one
     // wrong OneLogin password, OpenCanary starting up, an approved Duo push,
-    // RPC Firewall protecting a process.
+    // RPC Firewall protecting a process, a plain Workspace login.
     for (file, line) in [
         ("cloud/aws/cloudtrail_lines.jsonl", 3),
         ("application/github/audit.jsonl", 6),
@@ -175,6 +175,7 @@ fn sigmahq_cloud_identity_and_macos_rules_run_on_the_fixtures() {
         ("application/opencanary/opencanary.jsonl", 1),
         ("identity/duo/auth.jsonl", 1),
         ("application/rpc_firewall/events-oneline.xml", 1),
+        ("cloud/gcp/workspace.jsonl", 1),
     ] {
         assert!(
             !events.iter().any(|(p, l)| p.ends_with(file) && *l == line),
@@ -186,6 +187,7 @@ fn sigmahq_cloud_identity_and_macos_rules_run_on_the_fixtures() {
         "AWS ConsoleLogin Failed Authentication",
         "Password Spray Activity",
         "Google Cloud Firewall Modified or Deleted",
+        "Google Workspace Government Attack Warning",
         "New Federated Domain Added",
         "Okta User Session Start Via An Anonymising Proxy Service",
         "OneLogin User Assumed Another User",

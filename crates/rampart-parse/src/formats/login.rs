@@ -65,9 +65,12 @@ fn i32_at(r: &[u8], at: usize) -> i32 {
     i32::from_le_bytes(b)
 }
 
+/// Where a utmp record keeps `ut_addr_v6`.
+const ADDRESS: usize = 348;
+
 /// The address in `ut_addr_v6`: IPv4 in the first word alone, else IPv6.
 fn address(r: &[u8]) -> Option<IpAddr> {
-    let raw = &r[348..364];
+    let raw = &r[ADDRESS..ADDRESS + 16];
     if raw.iter().all(|&b| b == 0) {
         return None;
     }
@@ -148,9 +151,7 @@ pub fn utmp_event(ctx: &FileContext, no: u64, r: &[u8], failed: bool) -> Option<
     if let Some(ip) = addr {
         e.set("source.ip", ip);
     }
-    if !host.is_empty() {
-        e.set_str("source.address", &host);
-    }
+    remote(&mut e, &host);
     e.set("login.type", i64::from(kind));
     if !line.is_empty() {
         e.set_str("login.line", &line);
@@ -161,6 +162,18 @@ pub fn utmp_event(ctx: &FileContext, no: u64, r: &[u8], failed: bool) -> Option<
     }
     e.set("message", text.trim().to_owned());
     Some(e)
+}
+
+/// Where a login came from, as written (`source.address`), and as a host
+/// name when it is not an address (`source.domain`).
+fn remote(e: &mut Event, host: &str) {
+    if host.is_empty() {
+        return;
+    }
+    e.set_str("source.address", host);
+    if ip_token(host).is_none() {
+        e.set_str("source.domain", host);
+    }
 }
 
 /// The event of lastlog slot `uid`; `None` for a user who never logged in.
@@ -187,11 +200,50 @@ pub fn lastlog_event(ctx: &FileContext, uid: u64, r: &[u8]) -> Option<Event> {
     if let Some(ip) = ip_token(&host) {
         e.set("source.ip", ip);
     }
-    if !host.is_empty() {
-        e.set_str("source.address", &host);
-    }
+    remote(&mut e, &host);
     e.set("message", text);
     Some(e)
+}
+
+/// Where a record of `file` keeps text that names someone (user, line,
+/// host) and its address, if it has one.
+/// Each field is its first byte and the byte past its end.
+fn text_fields(file: LoginFile) -> (&'static [(usize, usize)], Option<usize>) {
+    match file {
+        LoginFile::Lastlog => (&[(36, 292)], None),
+        _ => (&[(44, 76), (76, 332)], Some(ADDRESS)),
+    }
+}
+
+/// Rewrites in place the names and address of one record of `file` with
+/// `rewrite` (a sanitiser's), keeping the layout: a longer text is cut to
+/// its field, an address that is no longer one is cleared.
+pub fn rewrite_record(record: &mut [u8], file: LoginFile, rewrite: &mut dyn FnMut(&str) -> String) {
+    let (fields, address_at) = text_fields(file);
+    for &(start, end) in fields {
+        let Some(field) = record.get_mut(start..end) else {
+            return;
+        };
+        let text = c_text(field);
+        if text.is_empty() {
+            continue;
+        }
+        let new = rewrite(&text);
+        field.fill(0);
+        let n = new.len().min(field.len());
+        field[..n].copy_from_slice(&new.as_bytes()[..n]);
+    }
+    let Some(at) = address_at.filter(|at| record.len() >= at + 16) else {
+        return;
+    };
+    let Some(addr) = address(record) else { return };
+    let field = &mut record[at..at + 16];
+    field.fill(0);
+    match ip_token(&rewrite(&addr.to_string())) {
+        Some(IpAddr::V4(v4)) => field[..4].copy_from_slice(&v4.octets()),
+        Some(IpAddr::V6(v6)) => field.copy_from_slice(&v6.octets()),
+        None => {}
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +281,27 @@ mod tests {
         assert_eq!(e.get_str("user.name").map(str::len), Some(32));
         assert!(e.get("source.ip").is_none());
         assert_eq!(LoginFile::of_name("btmp.1"), Some(LoginFile::Btmp));
+    }
+
+    #[test]
+    fn records_rewritten_in_place_keep_their_layout() {
+        let ctx = FileContext::new("wtmp", ParseOptions::default());
+        let mut r = record(7, "alice", "203.0.113.9", [203, 0, 113, 9], 5);
+        rewrite_record(&mut r, LoginFile::Wtmp, &mut |text| match text {
+            "alice" => "u1234".to_owned(),
+            "203.0.113.9" => "198.51.100.1".to_owned(),
+            other => other.repeat(100),
+        });
+        assert_eq!(r.len(), UTMP_SIZE);
+        let e = utmp_event(&ctx, 1, &r, false).unwrap();
+        assert_eq!(e.get_str("user.name"), Some("u1234"));
+        assert_eq!(e.get("source.ip").unwrap().to_string(), "198.51.100.1");
+        assert_eq!(e.get_str("source.address"), Some("198.51.100.1"));
+        // A longer replacement is cut to its field, never past it.
+        let mut r = record(7, "bob", "host.example", [0; 4], 5);
+        rewrite_record(&mut r, LoginFile::Wtmp, &mut |t| t.repeat(100));
+        let e = utmp_event(&ctx, 1, &r, false).unwrap();
+        assert_eq!(e.get_str("user.name").map(str::len), Some(32));
         assert_eq!(LoginFile::of_name("wtmpx-notes.txt"), None);
     }
 }

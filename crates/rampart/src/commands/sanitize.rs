@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use rampart_io::records::{self, RecordFile};
 use rampart_io::{discover, open, read_files, read_files_with, Message};
+use rampart_parse::formats::login::{rewrite_record, LoginFile};
 use rampart_sanitize::{candidates, record_json, Key, Kind, Sanitizer, Style};
 
 use super::read_args::ReadArgs;
@@ -175,7 +177,8 @@ fn is_evtx(path: &Path) -> bool {
 
 /// Writes the records of EVTX files, which no library writes, as
 /// evtx_dump's JSON, one record a line, which rampart and other tools read
-/// as they read the EVTX: `name.evtx` becomes `name.jsonl`.
+/// as they read the EVTX: `name.evtx` becomes `name.jsonl`. Journal files
+/// and exports become `journalctl -o json` lines the same way.
 fn rewrite_records(
     inputs: &[rampart_io::Input],
     args: &SanitizeArgs,
@@ -206,11 +209,15 @@ fn rewrite_records(
                 }
             };
             for event in &events {
-                let xml = sanitizer.rewrite(event.original());
-                let line = record_json(&xml).unwrap_or_else(|| {
-                    // Not XML after all: the record's text, on one line.
-                    xml.replace('\r', "&#13;").replace('\n', "&#10;")
-                });
+                let line = if event.get_str("event.module") == Some("journald") {
+                    journal_json(event, sanitizer)
+                } else {
+                    let xml = sanitizer.rewrite(event.original());
+                    record_json(&xml).unwrap_or_else(|| {
+                        // Not XML after all: the record's text, on one line.
+                        xml.replace('\r', "&#13;").replace('\n', "&#10;")
+                    })
+                };
                 out.write_all(line.as_bytes())?;
                 out.write_all(b"\n")?;
             }
@@ -227,6 +234,42 @@ fn rewrite_records(
         out.flush()?;
     }
     Ok(())
+}
+
+/// A journal entry rewritten as `journalctl -o json` writes it, one
+/// object a line, its fields (kept as `journald.*`) each rewritten.
+fn journal_json(event: &rampart_event::Event, sanitizer: &mut Sanitizer) -> String {
+    let mut entry = serde_json::Map::new();
+    for (name, value) in event.fields() {
+        if let Some(field) = name.strip_prefix("journald.") {
+            let text = sanitizer.rewrite(&value.to_string());
+            entry.insert(field.to_owned(), serde_json::Value::String(text));
+        }
+    }
+    serde_json::Value::Object(entry).to_string()
+}
+
+/// Writes the login records at `path` to `target` with every name and
+/// address in them rewritten, record by record, in the same layout.
+fn rewrite_logins(
+    path: &Path,
+    file: LoginFile,
+    target: &Path,
+    sanitizer: &mut Sanitizer,
+) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    open(path)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    for record in bytes.chunks_exact_mut(file.record_size()) {
+        rewrite_record(record, file, &mut |text| sanitizer.rewrite(text));
+    }
+    if let Some(folder) = target.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    std::fs::write(target, bytes).with_context(|| format!("cannot write {}", target.display()))
 }
 
 /// Writes the file at `path` rewritten to `target`, a block of whole
@@ -305,10 +348,22 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
     let mut readable = Vec::new();
     let mut skipped = 0u64;
     let mut records = Vec::new();
+    let mut logins = Vec::new();
     for input in inputs {
-        if is_evtx(&input.path) {
-            records.push(input);
-            continue;
+        match records::kind_of(&input.path) {
+            Some(RecordFile::Login(file)) => {
+                logins.push((input, file));
+                continue;
+            }
+            Some(RecordFile::Journal | RecordFile::JournalExport) => {
+                records.push(input);
+                continue;
+            }
+            None if is_evtx(&input.path) => {
+                records.push(input);
+                continue;
+            }
+            None => {}
         }
         match open(&input.path) {
             Ok(_) => readable.push(input),
@@ -318,7 +373,12 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let everything: Vec<rampart_io::Input> = readable.iter().chain(&records).cloned().collect();
+    let everything: Vec<rampart_io::Input> = readable
+        .iter()
+        .chain(&records)
+        .chain(logins.iter().map(|(input, _)| input))
+        .cloned()
+        .collect();
     read_files_with(
         &everything,
         &options,
@@ -343,7 +403,11 @@ pub fn run(args: &SanitizeArgs) -> anyhow::Result<ExitCode> {
         rewrite(path, &target, &mut sanitizer)?;
     }
     rewrite_records(&records, args, &options, &mut sanitizer)?;
-    let files = readable.len() + records.len();
+    for (input, file) in &logins {
+        let target = destination(&input.path, &args.paths, &args.out);
+        rewrite_logins(&input.path, *file, &target, &mut sanitizer)?;
+    }
+    let files = readable.len() + records.len() + logins.len();
     if let Some(mapping) = &args.mapping {
         write_mapping(mapping, &sanitizer)?;
     }

@@ -4,7 +4,7 @@
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{keep, outcome, put, put_ip, text, time};
+use super::record::{copy, keep, outcome, put, put_ip, say, text, time};
 use crate::context::FileContext;
 
 /// The dataset of CloudTrail records.
@@ -21,39 +21,43 @@ pub fn cloudtrail(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'
         "cloud.account.id",
         text(o, "recipientAccountId").or_else(|| text(o, "userIdentity.accountId")),
     );
-    put(e, "event.action", text(o, "eventName"));
-    put(e, "event.provider", text(o, "eventSource"));
-    put(e, "event.id", text(o, "eventID"));
-    put(e, "event.type", text(o, "eventType"));
+    copy(
+        o,
+        e,
+        &[
+            ("event.action", "eventName"),
+            ("event.provider", "eventSource"),
+            ("event.id", "eventID"),
+            ("event.type", "eventType"),
+            ("error.code", "errorCode"),
+            ("error.message", "errorMessage"),
+            ("user_agent.original", "userAgent"),
+            ("user.id", "userIdentity.principalId"),
+        ],
+    );
     // Success is the absence of an error; a console sign-in says it itself.
     let failed = text(o, "errorCode").is_some()
         || text(o, "responseElements.ConsoleLogin") == Some("Failure");
     outcome(e, Some(!failed));
-    put(e, "error.code", text(o, "errorCode"));
-    put(e, "error.message", text(o, "errorMessage"));
     let source = text(o, "sourceIPAddress");
     if !put_ip(e, "source.ip", source) {
         // An AWS service acting for the account (`cloudtrail.amazonaws.com`).
         put(e, "source.domain", source);
     }
-    put(e, "user_agent.original", text(o, "userAgent"));
     let user = text(o, "userIdentity.userName")
         .or_else(|| text(o, "userIdentity.sessionContext.sessionIssuer.userName"))
         .or_else(|| text(o, "userIdentity.invokedBy"))
         .or_else(|| text(o, "userIdentity.arn").and_then(|a| a.rsplit('/').next()));
     put(e, "user.name", user);
-    put(e, "user.id", text(o, "userIdentity.principalId"));
-    let mut message = format!(
+    let head = format!(
         "{} {}",
         text(o, "eventSource").unwrap_or("aws"),
         text(o, "eventName").unwrap_or("call")
     );
-    if let Some(u) = user {
-        message.push_str(&format!(" by {u}"));
-    }
-    if let Some(code) = text(o, "errorCode") {
-        message.push_str(&format!(" failed: {code}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        head,
+        &[(" by ", user), (" failed: ", text(o, "errorCode"))],
+    );
     DATASET
 }

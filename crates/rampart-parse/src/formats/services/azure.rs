@@ -5,7 +5,7 @@
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{keep, outcome, put, put_ip, scalar, success_word, text, time};
+use super::record::{copy, keep, outcome, put, put_ip, say, scalar, success_word, text, time};
 use crate::context::FileContext;
 
 /// The prefix the record's own keys are kept under.
@@ -46,7 +46,14 @@ pub fn record(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stat
     let dataset = dataset(text(o, "category").unwrap_or(""));
     let action = text(o, "operationName");
     put(e, "event.action", action);
-    put(e, "cloud.account.id", text(o, "tenantId"));
+    copy(
+        o,
+        e,
+        &[
+            ("cloud.account.id", "tenantId"),
+            ("user_agent.original", "properties.userAgent"),
+        ],
+    );
     let result = scalar(o, "resultType")
         .or_else(|| scalar(o, "properties.result"))
         .or_else(|| scalar(o, "properties.status.errorCode"));
@@ -75,14 +82,10 @@ pub fn record(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stat
         .or_else(|| text(o, "properties.caller"))
         .or_else(|| text(o, "identity"));
     put(e, "user.name", user);
-    put(e, "user_agent.original", text(o, "properties.userAgent"));
-    let mut message = action.unwrap_or("Azure operation").to_owned();
-    if let Some(u) = user {
-        message.push_str(&format!(" by {u}"));
-    }
-    if let Some(r) = text(o, "properties.riskEventType") {
-        message.push_str(&format!(": {r}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        action.unwrap_or("Azure operation").to_owned(),
+        &[(" by ", user), (": ", text(o, "properties.riskEventType"))],
+    );
     dataset
 }

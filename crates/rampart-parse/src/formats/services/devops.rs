@@ -4,7 +4,7 @@
 use rampart_event::{Event, Timestamp};
 use serde_json::{Map, Value as Json};
 
-use super::record::{at, keep, put, put_ip, text, time};
+use super::record::{at, copy, keep, put_ip, say, text, time};
 use crate::context::FileContext;
 
 /// Fills `e` from one GitHub audit log event.
@@ -12,22 +12,27 @@ pub fn github(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stat
     e.timestamp = time(o, &["@timestamp", "created_at"], ctx);
     keep("github", o, e);
     let action = text(o, "action");
-    put(e, "event.action", action);
-    put(e, "event.id", text(o, "_document_id"));
-    let actor = text(o, "actor");
-    put(e, "user.name", actor);
-    put(e, "user.target.name", text(o, "user"));
-    put(e, "organization.name", text(o, "org"));
+    copy(
+        o,
+        e,
+        &[
+            ("event.action", "action"),
+            ("event.id", "_document_id"),
+            ("user.name", "actor"),
+            ("user.target.name", "user"),
+            ("organization.name", "org"),
+            ("user_agent.original", "user_agent"),
+        ],
+    );
     put_ip(e, "source.ip", text(o, "actor_ip"));
-    put(e, "user_agent.original", text(o, "user_agent"));
-    let mut message = format!("GitHub {}", action.unwrap_or("event"));
-    if let Some(a) = actor {
-        message.push_str(&format!(" by {a}"));
-    }
-    if let Some(r) = text(o, "repo").or_else(|| text(o, "org")) {
-        message.push_str(&format!(" on {r}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        format!("GitHub {}", action.unwrap_or("event")),
+        &[
+            (" by ", text(o, "actor")),
+            (" on ", text(o, "repo").or_else(|| text(o, "org"))),
+        ],
+    );
     "github.audit"
 }
 
@@ -44,15 +49,20 @@ pub fn bitbucket(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'s
     e.timestamp = epoch_object(o).or_else(|| time(o, &["timestamp"], ctx));
     keep("bitbucket", o, e);
     let action = text(o, "auditType.action");
-    put(e, "event.action", action);
-    put(e, "event.category", text(o, "auditType.category"));
-    let user = text(o, "author.name");
-    put(e, "user.name", user);
+    copy(
+        o,
+        e,
+        &[
+            ("event.action", "auditType.action"),
+            ("event.category", "auditType.category"),
+            ("user.name", "author.name"),
+        ],
+    );
     put_ip(e, "source.ip", text(o, "source"));
-    let mut message = format!("Bitbucket {}", action.unwrap_or("event"));
-    if let Some(u) = user {
-        message.push_str(&format!(" by {u}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        format!("Bitbucket {}", action.unwrap_or("event")),
+        &[(" by ", text(o, "author.name"))],
+    );
     "bitbucket.audit"
 }

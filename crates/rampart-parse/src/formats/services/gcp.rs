@@ -4,7 +4,7 @@
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{at, keep, outcome, put, put_ip, text, time};
+use super::record::{at, copy, keep, outcome, put, put_ip, say, text, time};
 use crate::context::FileContext;
 
 /// The prefix the entry's own keys are kept under.
@@ -19,18 +19,23 @@ pub fn record(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stat
     let method = text(o, "protoPayload.methodName");
     put(e, "event.action", method);
     put(e, "event.provider", service);
-    put(e, "event.id", text(o, "insertId"));
-    put(e, "log.level", text(o, "severity"));
-    put(e, "cloud.project.id", text(o, "resource.labels.project_id"));
+    copy(
+        o,
+        e,
+        &[
+            ("event.id", "insertId"),
+            ("log.level", "severity"),
+            ("cloud.project.id", "resource.labels.project_id"),
+            (
+                "user_agent.original",
+                "protoPayload.requestMetadata.callerSuppliedUserAgent",
+            ),
+        ],
+    );
     put_ip(
         e,
         "source.ip",
         text(o, "protoPayload.requestMetadata.callerIp"),
-    );
-    put(
-        e,
-        "user_agent.original",
-        text(o, "protoPayload.requestMetadata.callerSuppliedUserAgent"),
     );
     let user = text(o, "protoPayload.authenticationInfo.principalEmail");
     put(e, "user.email", user);
@@ -40,11 +45,8 @@ pub fn record(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stat
         let code = at(o, "protoPayload.status.code").and_then(Json::as_i64);
         outcome(e, Some(code.unwrap_or(0) == 0));
     }
-    let mut message = format!("{} {}", service.unwrap_or("gcp"), method.unwrap_or("entry"));
-    if let Some(u) = user {
-        message.push_str(&format!(" by {u}"));
-    }
-    e.set("message", message);
+    let head = format!("{} {}", service.unwrap_or("gcp"), method.unwrap_or("entry"));
+    say(e, head, &[(" by ", user)]);
     match service {
         Some("admin.googleapis.com") => "google_workspace.admin",
         Some("login.googleapis.com") => "google_workspace.login",

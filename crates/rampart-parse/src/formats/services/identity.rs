@@ -4,7 +4,7 @@
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{keep, outcome, put, put_ip, scalar, success_word, text, time};
+use super::record::{copy, keep, outcome, put, put_ip, say, scalar, success_word, text, time};
 use crate::context::FileContext;
 
 /// Fills `e` from one Okta System Log event.
@@ -45,14 +45,17 @@ pub fn onelogin(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'st
     put(e, "user.name", text(o, "user_name"));
     put(e, "user.id", scalar(o, "user_id").as_deref());
     put_ip(e, "source.ip", text(o, "ipaddr"));
-    let mut message = format!("OneLogin event {}", kind.as_deref().unwrap_or("?"));
-    if let Some(u) = text(o, "user_name") {
-        message.push_str(&format!(" for {u}"));
-    }
-    if let Some(n) = text(o, "notes").or_else(|| text(o, "error_description")) {
-        message.push_str(&format!(": {n}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        format!("OneLogin event {}", kind.as_deref().unwrap_or("?")),
+        &[
+            (" for ", text(o, "user_name")),
+            (
+                ": ",
+                text(o, "notes").or_else(|| text(o, "error_description")),
+            ),
+        ],
+    );
     "onelogin.events"
 }
 
@@ -60,9 +63,15 @@ pub fn onelogin(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'st
 pub fn duo(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'static str {
     e.timestamp = time(o, &["isotimestamp", "timestamp"], ctx);
     keep("duo", o, e);
-    put(e, "event.action", text(o, "event_type"));
-    put(e, "event.id", text(o, "txid"));
-    put(e, "event.reason", text(o, "reason"));
+    copy(
+        o,
+        e,
+        &[
+            ("event.action", "event_type"),
+            ("event.id", "txid"),
+            ("event.reason", "reason"),
+        ],
+    );
     let user = text(o, "user.name").or_else(|| text(o, "username"));
     put(e, "user.name", user);
     put_ip(

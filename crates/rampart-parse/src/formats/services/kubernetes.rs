@@ -4,7 +4,7 @@
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{at, keep, outcome, put, put_ip, text, time};
+use super::record::{at, copy, keep, outcome, put_ip, text, time};
 use crate::context::FileContext;
 
 /// Fills `e` from one audit event.
@@ -12,11 +12,21 @@ pub fn audit(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stati
     e.timestamp = time(o, &["requestReceivedTimestamp", "stageTimestamp"], ctx);
     keep("kubernetes.audit", o, e);
     e.set_static("orchestrator.type", "kubernetes");
-    let verb = text(o, "verb");
-    put(e, "event.action", verb);
-    put(e, "event.id", text(o, "auditID"));
-    let user = text(o, "user.username");
-    put(e, "user.name", user);
+    copy(
+        o,
+        e,
+        &[
+            ("event.action", "verb"),
+            ("event.id", "auditID"),
+            ("user.name", "user.username"),
+            ("user_agent.original", "userAgent"),
+            ("url.original", "requestURI"),
+            ("orchestrator.resource.type", "objectRef.resource"),
+            ("orchestrator.resource.name", "objectRef.name"),
+            ("orchestrator.namespace", "objectRef.namespace"),
+        ],
+    );
+    let (verb, user) = (text(o, "verb"), text(o, "user.username"));
     put_ip(
         e,
         "source.ip",
@@ -25,12 +35,7 @@ pub fn audit(o: &Map<String, Json>, ctx: &FileContext, e: &mut Event) -> &'stati
             .and_then(|a| a.first())
             .and_then(Json::as_str),
     );
-    put(e, "user_agent.original", text(o, "userAgent"));
-    put(e, "url.original", text(o, "requestURI"));
     let resource = text(o, "objectRef.resource");
-    put(e, "orchestrator.resource.type", resource);
-    put(e, "orchestrator.resource.name", text(o, "objectRef.name"));
-    put(e, "orchestrator.namespace", text(o, "objectRef.namespace"));
     if let Some(code) = at(o, "responseStatus.code").and_then(Json::as_i64) {
         e.set("http.response.status_code", code);
         outcome(e, Some(code < 400));

@@ -6,7 +6,7 @@ use rampart_event::time::Zone;
 use rampart_event::{Event, Value};
 use serde_json::{Map, Value as Json};
 
-use super::record::{address, at, keep, outcome, put, success_word, text};
+use super::record::{address, at, copy, keep, outcome, put, say, success_word, text};
 use crate::context::FileContext;
 use crate::output::{mark_quality, Output, MALFORMED};
 
@@ -34,9 +34,15 @@ pub fn record(o: &Map<String, Json>, _ctx: &FileContext, e: &mut Event) -> &'sta
     e.set_static("cloud.provider", "azure");
     let action = text(o, "Operation");
     put(e, "event.action", action);
-    put(e, "event.provider", text(o, "Workload"));
-    put(e, "event.id", text(o, "Id"));
-    put(e, "cloud.account.id", text(o, "OrganizationId"));
+    copy(
+        o,
+        e,
+        &[
+            ("event.provider", "Workload"),
+            ("event.id", "Id"),
+            ("cloud.account.id", "OrganizationId"),
+        ],
+    );
     let user = text(o, "UserId");
     put(e, "user.name", user);
     if let Some(ip) = text(o, "ClientIP")
@@ -47,15 +53,12 @@ pub fn record(o: &Map<String, Json>, _ctx: &FileContext, e: &mut Event) -> &'sta
         e.set("source.ip", ip);
     }
     outcome(e, text(o, "ResultStatus").and_then(success_word));
-    let mut message = format!(
+    let head = format!(
         "{} {}",
         text(o, "Workload").unwrap_or("Microsoft 365"),
         action.unwrap_or("operation")
     );
-    if let Some(u) = user {
-        message.push_str(&format!(" by {u}"));
-    }
-    e.set("message", message);
+    say(e, head, &[(" by ", user)]);
     DATASET
 }
 

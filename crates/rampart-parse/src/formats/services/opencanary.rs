@@ -6,7 +6,7 @@ use rampart_event::time::Zone;
 use rampart_event::Event;
 use serde_json::{Map, Value as Json};
 
-use super::record::{at, keep, put, put_ip, text};
+use super::record::{at, copy, keep, put_ip, say, text};
 use crate::context::FileContext;
 
 /// OpenCanary's log types, as its logger numbers them.
@@ -60,7 +60,15 @@ pub fn alert(o: &Map<String, Json>, _ctx: &FileContext, e: &mut Event) -> &'stat
         (None, Some(k)) => e.set("event.action", k.to_string()),
         _ => {}
     }
-    put(e, "host.name", text(o, "node_id"));
+    copy(
+        o,
+        e,
+        &[
+            ("host.name", "node_id"),
+            ("user.name", "logdata.USERNAME"),
+            ("user_agent.original", "logdata.USERAGENT"),
+        ],
+    );
     put_ip(e, "source.ip", text(o, "src_host"));
     put_ip(e, "destination.ip", text(o, "dst_host"));
     for (key, field) in [
@@ -71,18 +79,16 @@ pub fn alert(o: &Map<String, Json>, _ctx: &FileContext, e: &mut Event) -> &'stat
             e.set(field, p);
         }
     }
-    put(e, "user.name", text(o, "logdata.USERNAME"));
-    put(e, "user_agent.original", text(o, "logdata.USERAGENT"));
     // Housekeeping (1000-1999) is the canary itself; the rest is a visitor.
     let touched = kind.is_some_and(|k| k >= 2000);
-    let mut message = format!("OpenCanary {}", name.unwrap_or("event"));
-    if let Some(src) = text(o, "src_host") {
-        message.push_str(&format!(" from {src}"));
-    }
-    if let Some(msg) = text(o, "logdata.msg.logdata") {
-        message.push_str(&format!(": {msg}"));
-    }
-    e.set("message", message);
+    say(
+        e,
+        format!("OpenCanary {}", name.unwrap_or("event")),
+        &[
+            (" from ", text(o, "src_host")),
+            (": ", text(o, "logdata.msg.logdata")),
+        ],
+    );
     if touched {
         e.set_static("event.category", "intrusion_detection");
     }

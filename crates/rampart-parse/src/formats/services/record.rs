@@ -123,6 +123,26 @@ pub fn put(e: &mut Event, field: &'static str, value: Option<&str>) {
     }
 }
 
+/// Copies the text at each record path to its ECS field: `(field, path)`.
+pub fn copy(o: &Map<String, Json>, e: &mut Event, pairs: &[(&'static str, &str)]) {
+    for (field, path) in pairs {
+        put(e, field, text(o, path));
+    }
+}
+
+/// Sets `message` to `head` followed by each part that is there, after its
+/// joiner (`(" by ", user)`).
+pub fn say(e: &mut Event, head: String, parts: &[(&str, Option<&str>)]) {
+    let mut message = head;
+    for (joiner, part) in parts {
+        if let Some(part) = part {
+            message.push_str(joiner);
+            message.push_str(part);
+        }
+    }
+    e.set("message", message);
+}
+
 /// `event.outcome`: `success`, `failure`, or nothing when unknown.
 pub fn outcome(e: &mut Event, success: Option<bool>) {
     match success {
