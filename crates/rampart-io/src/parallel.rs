@@ -18,7 +18,7 @@ use crate::batches::{Batches, LineBlock};
 use crate::discover::{Input, Resume};
 pub use crate::message::{FileReport, Message, Work};
 use crate::open::open;
-use crate::records::{self, RecordFile};
+use crate::records;
 
 /// How many batches of one file may wait for the consumer.
 const QUEUE_DEPTH: usize = 4;
@@ -172,11 +172,33 @@ fn read_one<T: Send>(
         error: None,
     };
     if crate::evtx::is_evtx(&input.path) {
-        read_evtx_file(input, &ctx, options, work, &mut report, tx);
+        let evtx = crate::evtx::EvtxOptions {
+            threads: options.threads,
+            batch: options.batch,
+            recover: options.recover_evtx,
+        };
+        read_records(
+            input,
+            "evtx",
+            options,
+            work,
+            &mut report,
+            tx,
+            |out, send| crate::evtx::read_evtx(&input.path, &ctx, evtx, out, send),
+        );
         return;
     }
     if let Some(kind) = records::kind_of(&input.path) {
-        read_record_file(input, kind, &ctx, options, work, &mut report, tx);
+        let format = kind.format_name();
+        read_records(
+            input,
+            format,
+            options,
+            work,
+            &mut report,
+            tx,
+            |out, send| records::read(&input.path, kind, &ctx, options.batch, out, send),
+        );
         return;
     }
     let reader = match open(&input.path) {
@@ -262,68 +284,36 @@ fn with_batches<'w, T: Send, R>(
     })
 }
 
-fn read_evtx_file<T: Send>(
+/// Reads a file of records (EVTX, journal, login records) with `read`,
+/// which fills an output and hands it to its second argument whenever a
+/// batch is full; then reports the file: how many records, or why
+/// reading stopped.
+fn read_records<T: Send>(
     input: &Input,
-    ctx: &FileContext,
+    format: &'static str,
     options: &ReadOptions,
     work: Workers<'_, '_, T>,
     report: &mut FileReport,
     tx: &SyncSender<Message<T>>,
+    read: impl FnOnce(
+        &mut rampart_parse::Output,
+        &mut dyn FnMut(&mut rampart_parse::Output),
+    ) -> Result<u64, String>,
 ) {
     let mut out = rampart_parse::Output::default();
-    let evtx_options = crate::evtx::EvtxOptions {
-        threads: options.threads,
-        batch: options.batch,
-        recover: options.recover_evtx,
-    };
-    let path = &input.path;
     let (result, _) = with_batches((report.index, input.resume), options, work, tx, |batches| {
-        let result = crate::evtx::read_evtx(path, ctx, evtx_options, &mut out, |o| batches.send(o));
+        let result = read(&mut out, &mut |o| batches.send(o));
         batches.send(&mut out);
         result
     });
-    finish_records(report, "evtx", result, out.stats, path, tx);
-}
-
-/// Fills in the report of a file of records (EVTX, journal, login
-/// records) and hands it on: how many records, or why reading stopped.
-fn finish_records<T>(
-    report: &mut FileReport,
-    format: &'static str,
-    result: Result<u64, String>,
-    stats: FileStats,
-    path: &std::path::Path,
-    tx: &SyncSender<Message<T>>,
-) {
     match result {
         Ok(records) => report.lines = records,
         Err(e) => report.error = Some(e),
     }
     report.format = Some(format);
-    report.stats = stats;
-    report.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    report.stats = out.stats;
+    report.bytes = std::fs::metadata(&input.path).map_or(0, |m| m.len());
     let _ = tx.send(Message::Done(report.clone()));
-}
-
-fn read_record_file<T: Send>(
-    input: &Input,
-    kind: RecordFile,
-    ctx: &FileContext,
-    options: &ReadOptions,
-    work: Workers<'_, '_, T>,
-    report: &mut FileReport,
-    tx: &SyncSender<Message<T>>,
-) {
-    let mut out = rampart_parse::Output::default();
-    let path = &input.path;
-    let (result, _) = with_batches((report.index, input.resume), options, work, tx, |batches| {
-        let result = records::read(path, kind, ctx, options.batch, &mut out, |o| {
-            batches.send(o);
-        });
-        batches.send(&mut out);
-        result
-    });
-    finish_records(report, kind.format_name(), result, out.stats, path, tx);
 }
 
 #[cfg(test)]
