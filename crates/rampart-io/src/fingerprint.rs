@@ -63,6 +63,20 @@ mod tests {
         let a = head(&plain, 4096).unwrap();
         assert_eq!(a.len(), 4096);
         assert_eq!(a, head(&gz, 4096).unwrap());
+        // A journal that grows (its header's counts change) is known again.
+        let journal = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/linux/journal/system.journal"),
+        )
+        .unwrap();
+        let path = dir.path().join("system.journal");
+        std::fs::write(&path, &journal).unwrap();
+        let before = head(&path, 4096).unwrap();
+        let mut grown = journal.clone();
+        grown[152..160].copy_from_slice(&12u64.to_le_bytes());
+        std::fs::write(&path, &grown).unwrap();
+        assert_eq!(head(&path, 4096).unwrap(), before);
+        assert_eq!(&before[8..], &journal[24..40]);
         let short = dir.path().join("short.log");
         std::fs::write(&short, "one line\n").unwrap();
         assert_eq!(head(&short, 4096).unwrap(), b"one line\n");

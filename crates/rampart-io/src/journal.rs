@@ -24,6 +24,11 @@ const COMPRESSED_ZSTD: u8 = 4;
 
 /// The largest field accepted after decompression.
 const MAX_FIELD: usize = 64 * 1024 * 1024;
+/// The most bytes of fields one entry may hold; the fields past it are
+/// left out (a crafted file could point every item at one large field).
+const MAX_ENTRY: usize = 64 * 1024 * 1024;
+/// LZ4 expands data at most this many times.
+const LZ4_MAX_RATIO: usize = 255;
 /// The most fields an entry may list.
 const MAX_ITEMS: u64 = 1 << 16;
 
@@ -50,8 +55,8 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 /// Reads the entries of journal file `bytes`, handing each to `entry`.
 /// Returns how many were read; an error names the offset the file stops
 /// making sense at (entries before it were handed on). Fields that cannot
-/// be read (XZ-compressed, damaged) are left out of their entry, counted in
-/// `skipped_fields`.
+/// be read (XZ-compressed, damaged, not `NAME=value`, past the entry's
+/// bound) are left out of their entry, counted in `skipped_fields`.
 pub fn read(
     bytes: &[u8],
     skipped_fields: &mut u64,
@@ -109,6 +114,7 @@ fn entry_fields(
         return Err(format!("{items} fields"));
     }
     let mut fields = Vec::with_capacity(items as usize);
+    let mut bytes = 0usize;
     for i in 0..items as usize {
         let pos = 64 + i * item;
         let offset = if compact {
@@ -117,13 +123,14 @@ fn entry_fields(
             u64_at(entry, pos)
         }
         .ok_or("item cut off")?;
-        match data_payload(file, offset, compact) {
-            Some(payload) => {
-                let text = String::from_utf8_lossy(&payload);
-                if let Some((name, value)) = text.split_once('=') {
-                    fields.push((name.to_owned(), value.to_owned()));
-                }
+        let payload = data_payload(file, offset, compact).filter(|p| bytes + p.len() <= MAX_ENTRY);
+        let text = payload.as_deref().map(String::from_utf8_lossy);
+        match text.as_deref().and_then(|t| t.split_once('=')) {
+            Some((name, value)) => {
+                bytes += name.len() + value.len();
+                fields.push((name.to_owned(), value.to_owned()));
             }
+            // Unreadable, past the entry's bound, or no `NAME=`.
             None => *skipped += 1,
         }
     }
@@ -156,7 +163,7 @@ fn data_payload(file: &[u8], offset: u64, compact: bool) -> Option<Vec<u8>> {
         COMPRESSED_LZ4 => {
             // The uncompressed size, then an LZ4 block.
             let size = usize::try_from(u64_at(raw, 0)?).ok()?;
-            if size > MAX_FIELD {
+            if size > MAX_FIELD || size > raw.len().saturating_mul(LZ4_MAX_RATIO) {
                 return None;
             }
             lz4_flex::block::decompress(raw.get(8..)?, size).ok()

@@ -50,6 +50,11 @@ pub fn kind_of(path: &Path) -> Option<RecordFile> {
     }
     let mut head = Vec::with_capacity(32);
     open(path).ok()?.take(32).read_to_end(&mut head).ok()?;
+    let mut raw = [0u8; 2];
+    let gzipped = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut raw))
+        .is_ok()
+        && raw == [0x1f, 0x8b];
     if head.starts_with(journal::MAGIC) {
         return Some(RecordFile::Journal);
     }
@@ -58,8 +63,8 @@ pub fn kind_of(path: &Path) -> Option<RecordFile> {
     }
     let name = path.file_name()?.to_str()?;
     let login = LoginFile::of_name(name)?;
-    // Compressed copies are checked once read; plain ones by their size.
-    let gzipped = head.starts_with(&[0x1f, 0x8b]);
+    // A compressed copy's size says nothing; its records are checked as
+    // they are read.
     (gzipped || (meta.len() > 0 && meta.len().is_multiple_of(login.record_size() as u64)))
         .then_some(RecordFile::Login(login))
 }
@@ -113,21 +118,29 @@ pub fn read(
             result
         }
         RecordFile::Login(login) => {
-            let bytes = read_whole(path)?;
+            // Record by record: lastlog is sparse, its size set by the
+            // highest user id.
             let size = login.record_size();
-            if !bytes.len().is_multiple_of(size) {
-                return Err(format!(
-                    "{} bytes is not a whole number of {format} records of {size} bytes",
-                    bytes.len()
-                ));
-            }
-            let mut records = 0;
-            for (i, record) in bytes.chunks_exact(size).enumerate() {
+            let mut input = open(path).map_err(|e| e.to_string())?.take(MAX_RECORD_FILE);
+            let mut record = vec![0u8; size];
+            let mut records = 0u64;
+            loop {
+                let got = read_full(&mut input, &mut record).map_err(|e| e.to_string())?;
+                if got == 0 {
+                    break;
+                }
+                if got < size {
+                    return Err(format!(
+                        "the last {format} record is cut short: {got} of {size} bytes"
+                    ));
+                }
+                let i = records;
                 records += 1;
+                let record = &record[..];
                 let event = match login {
-                    LoginFile::Lastlog => lastlog_event(ctx, i as u64, record),
-                    LoginFile::Btmp => utmp_event(ctx, i as u64 + 1, record, true),
-                    LoginFile::Wtmp => utmp_event(ctx, i as u64 + 1, record, false),
+                    LoginFile::Lastlog => lastlog_event(ctx, i, record),
+                    LoginFile::Btmp => utmp_event(ctx, i + 1, record, true),
+                    LoginFile::Wtmp => utmp_event(ctx, i + 1, record, false),
                 };
                 match event {
                     Some(e) => push(out, e),
@@ -137,6 +150,20 @@ pub fn read(
             Ok(records)
         }
     }
+}
+
+/// Fills `buf` from `input` as far as it goes; how many bytes it got.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// The whole file, decompressed, refused past [`MAX_RECORD_FILE`].

@@ -127,14 +127,36 @@ fn damaged_record_files_are_errors() {
     // or at its end; every cut, no panic.
     let journal = std::fs::read(fixture("linux/journal/system.journal")).unwrap();
     let path = dir.path().join("cut.journal");
+    let (mut errors, mut whole) = (0, 0);
     for cut in (0..journal.len()).step_by(509) {
         std::fs::write(&path, &journal[..cut]).unwrap();
         if let Some(kind) = kind_of(&path) {
             let mut out = Output::default();
-            let _ = read(&path, kind, &ctx, 100, &mut out, |_| {});
+            match read(&path, kind, &ctx, 100, &mut out, |_| {}) {
+                Err(_) => errors += 1,
+                Ok(11) => whole += 1,
+                Ok(_) => {}
+            }
             assert!(out.events.len() <= 11);
         }
     }
+    // Cut inside its objects the file is an error; cut in its unused tail
+    // it still holds every entry.
+    assert!(errors > 0 && whole > 0, "errors {errors}, whole {whole}");
+    // A btmp of empty slots holds no failed login.
+    let empty = dir.path().join("btmp");
+    std::fs::write(&empty, vec![0u8; 384 * 3]).unwrap();
+    let mut out = Output::default();
+    read(
+        &empty,
+        kind_of(&empty).unwrap(),
+        &ctx,
+        100,
+        &mut out,
+        |_| {},
+    )
+    .unwrap();
+    assert!(out.events.is_empty());
     // An export whose binary field claims more than there is.
     let export = dir.path().join("bad.export");
     std::fs::write(

@@ -74,7 +74,7 @@ impl FileSink {
         templated: bool,
     ) -> io::Result<FileSink> {
         Ok(FileSink {
-            file: Rotating::open(path, rotation)?,
+            file: Rotating::open(path, rotation, lines == Lines::Json)?,
             header: header(&lines),
             lines,
             templated,
@@ -187,7 +187,12 @@ fn drop_torn_tail(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let len = file.metadata()?.len();
+    let meta = file.metadata()?;
+    // A pipe or a device (`/dev/stdout`) has no tail to cut.
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    let len = meta.len();
     let mut end = len;
     let mut chunk = vec![0u8; 64 * 1024];
     while end > 0 {
@@ -218,11 +223,15 @@ struct Rotating {
 }
 
 impl Rotating {
-    fn open(path: &Path, rotation: Rotation) -> io::Result<Rotating> {
+    /// `trim_torn` for files of one record a line (JSON lines), whose last
+    /// newline ends the last whole record; a CSV cell may hold newlines.
+    fn open(path: &Path, rotation: Rotation, trim_torn: bool) -> io::Result<Rotating> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)?;
         }
-        drop_torn_tail(path)?;
+        if trim_torn {
+            drop_torn_tail(path)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let meta = file.metadata()?;
         // A file left by an earlier run keeps its age.

@@ -8,6 +8,7 @@
 //! Without the broker the tests say they were skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
+mod common;
 mod fed;
 mod servers;
 
@@ -43,9 +44,8 @@ fn broker(dir: &Path, topic: &str) -> Option<Server> {
 
 /// The client ports of the events written to `path`, with repeats.
 fn ports(path: &Path) -> Vec<u64> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
+    common::whole_lines(path)
+        .iter()
         .map(|l| {
             let e: serde_json::Value = serde_json::from_str(l).unwrap();
             e["source"]["port"].as_u64().unwrap()

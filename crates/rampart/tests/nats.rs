@@ -7,6 +7,7 @@
 //! Without nats-server the tests say they were skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
+mod common;
 mod fed;
 
 use std::path::Path;
@@ -101,10 +102,7 @@ fn reader(servers: &str, more: &str, events: &Path) -> String {
 fn lines(path: &Path, n: usize) -> Vec<String> {
     let started = Instant::now();
     loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        // Whole lines only: a writer may be halfway through the last.
-        let whole = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
-        let got: Vec<String> = whole.lines().map(str::to_string).collect();
+        let got = common::whole_lines(path);
         if got.len() >= n || started.elapsed() > Duration::from_secs(10) {
             return got;
         }

@@ -5,7 +5,7 @@
 //! message in a syslog line would be, and the built-in rules fire on it.
 //! Every field of the entry is kept under `journald.`.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use rampart_event::{Event, Timestamp};
@@ -125,6 +125,10 @@ pub fn is_export(head: &[u8]) -> bool {
 /// The longest field value an export may give (the journal's own default
 /// limit on a field is far below this).
 const MAX_EXPORT_FIELD: u64 = 64 * 1024 * 1024;
+/// The most bytes one entry's text may hold, all its fields together.
+const MAX_EXPORT_ENTRY: usize = 64 * 1024 * 1024;
+/// The most fields one entry may hold.
+const MAX_EXPORT_FIELDS: usize = 4096;
 
 /// Why an export stops being readable.
 #[derive(Debug)]
@@ -166,13 +170,24 @@ pub fn read_export(
     let mut entries = 0u64;
     loop {
         line.clear();
-        let n = input
+        // One line is at most one whole field (a longer one is damage).
+        let n = (&mut input)
+            .take(MAX_EXPORT_FIELD + 256)
             .read_until(b'\n', &mut line)
             .map_err(ExportError::Io)?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if text.len() + line.len() > MAX_EXPORT_ENTRY || fields.len() >= MAX_EXPORT_FIELDS {
+            return Err(ExportError::Bad {
+                line: line_no,
+                reason: format!(
+                    "the entry from line {start} holds more than {MAX_EXPORT_FIELDS} fields or {} MiB",
+                    MAX_EXPORT_ENTRY >> 20
+                ),
+            });
+        }
         if line.last() == Some(&b'\n') {
             line.pop();
         }
@@ -208,11 +223,18 @@ pub fn read_export(
                 reason: format!("the value of {name} claims {size} bytes"),
             });
         }
-        let mut value = vec![0u8; size as usize];
-        input.read_exact(&mut value).map_err(|e| ExportError::Bad {
-            line: line_no,
-            reason: format!("the value of {name} is cut off ({e})"),
-        })?;
+        // Read as it comes, not set aside at the size the file claims.
+        let mut value = Vec::new();
+        (&mut input)
+            .take(size)
+            .read_to_end(&mut value)
+            .map_err(ExportError::Io)?;
+        if (value.len() as u64) < size {
+            return Err(ExportError::Bad {
+                line: line_no,
+                reason: format!("the value of {name} is cut off"),
+            });
+        }
         let mut end = [0u8; 1];
         if input.read(&mut end).map_err(ExportError::Io)? == 1 && end[0] != b'\n' {
             return Err(ExportError::Bad {

@@ -85,7 +85,9 @@ fn address(r: &[u8]) -> Option<IpAddr> {
 /// What a utmp record's type means: `event.action`, and `event.type`.
 fn action_of(kind: i16, failed: bool) -> Option<(&'static str, &'static str)> {
     Some(match kind {
-        _ if failed => ("user-login-failed", "start"),
+        // lastb lists the login attempts; an empty slot is no attempt.
+        6 | 7 if failed => ("user-login-failed", "start"),
+        _ if failed => return None,
         1 => ("runlevel-change", "change"),
         2 => ("system-boot", "start"),
         3 | 4 => ("clock-change", "change"),

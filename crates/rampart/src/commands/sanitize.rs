@@ -253,23 +253,32 @@ fn journal_json(event: &rampart_event::Event, sanitizer: &mut Sanitizer) -> Stri
 /// address in them rewritten, record by record, in the same layout.
 fn rewrite_logins(
     path: &Path,
-    file: LoginFile,
+    file_kind: LoginFile,
     target: &Path,
     sanitizer: &mut Sanitizer,
 ) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    open(path)
-        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    for record in bytes.chunks_exact_mut(file.record_size()) {
-        rewrite_record(record, file, &mut |text| sanitizer.rewrite(text));
-    }
     if let Some(folder) = target.parent() {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
     }
-    std::fs::write(target, bytes).with_context(|| format!("cannot write {}", target.display()))
+    let mut input = open(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    let file = std::fs::File::create(target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    // Record by record: lastlog is sparse, its size set by the highest uid.
+    let mut record = vec![0u8; file_kind.record_size()];
+    loop {
+        match input.read_exact(&mut record) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+        rewrite_record(&mut record, file_kind, &mut |text| sanitizer.rewrite(text));
+        out.write_all(&record)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", target.display()))
 }
 
 /// Writes the file at `path` rewritten to `target`, a block of whole

@@ -105,3 +105,11 @@ impl Rng {
         self.below(n as u64) as usize
     }
 }
+
+/// The whole lines of a file another process may be writing: a line not
+/// yet ended is left for a later read.
+pub fn whole_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let whole = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
+    whole.lines().map(str::to_string).collect()
+}

@@ -84,11 +84,8 @@ pub(crate) fn csv_row(
     out: &mut Output,
 ) {
     if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(&values[audit]) {
-        let mut e = ctx.event(no, text);
-        record(&o, ctx, &mut e);
-        e.set_static("event.dataset", DATASET);
-        e.set_static("event.kind", "event");
-        out.event(DATASET, e);
+        let (dataset, e) = super::event(super::Service::M365, ctx, no, text, &o);
+        out.event(dataset, e);
         return;
     }
     let mut e = ctx.event(no, text);

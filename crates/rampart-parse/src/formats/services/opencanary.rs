@@ -1,5 +1,6 @@
 //! OpenCanary honeypot alerts (its JSON log lines). Any touch of a canary is
-//! suspect, so each record is an alert-worthy event; `logtype` says which
+//! suspect: a visitor's records are `intrusion_detection` events, the
+//! canary's own (starting, its configuration) are not; `logtype` says which
 //! decoy service was touched and how.
 
 use rampart_event::time::Zone;

@@ -45,9 +45,9 @@ pub fn time(o: &Map<String, Json>, paths: &[&str], ctx: &FileContext) -> Option<
 /// becomes, for each path inside its items, the list of the items' values,
 /// so a rule on `target.displayName` sees every target's name.
 pub fn keep(prefix: &str, o: &Map<String, Json>, e: &mut Event) {
-    let mut fields: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut fields = Leaves::default();
     walk(prefix, o, false, &mut fields);
-    for (name, mut values) in fields {
+    for (name, mut values) in fields.list {
         let value = if values.len() == 1 {
             values.pop().unwrap_or(Value::Null)
         } else {
@@ -57,9 +57,17 @@ pub fn keep(prefix: &str, o: &Map<String, Json>, e: &mut Event) {
     }
 }
 
+/// The leaves of a record in the order first seen, each path once.
+#[derive(Default)]
+struct Leaves {
+    list: Vec<(String, Vec<Value>)>,
+    /// Where each path is in `list` (a record may hold many keys).
+    at: std::collections::HashMap<String, usize>,
+}
+
 /// Collects the leaves of `o` under `prefix`; inside an array of objects
 /// (`listed`) the values of one path gather into one list.
-fn walk(prefix: &str, o: &Map<String, Json>, listed: bool, into: &mut Vec<(String, Vec<Value>)>) {
+fn walk(prefix: &str, o: &Map<String, Json>, listed: bool, into: &mut Leaves) {
     for (key, value) in o {
         let name = format!("{prefix}.{key}");
         match value {
@@ -82,11 +90,14 @@ fn walk(prefix: &str, o: &Map<String, Json>, listed: bool, into: &mut Vec<(Strin
     }
 }
 
-fn push(into: &mut Vec<(String, Vec<Value>)>, name: &str, value: Value, listed: bool) {
-    match into.iter_mut().find(|(n, _)| n == name) {
-        Some((_, values)) if listed => values.push(value),
-        Some((_, values)) => *values = vec![value],
-        None => into.push((name.to_owned(), vec![value])),
+fn push(into: &mut Leaves, name: &str, value: Value, listed: bool) {
+    match into.at.get(name) {
+        Some(&i) if listed => into.list[i].1.push(value),
+        Some(&i) => into.list[i].1 = vec![value],
+        None => {
+            into.at.insert(name.to_owned(), into.list.len());
+            into.list.push((name.to_owned(), vec![value]));
+        }
     }
 }
 
