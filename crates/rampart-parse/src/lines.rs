@@ -2,13 +2,14 @@
 //!
 //! Lines are handed out as slices of one reusable buffer (no allocation per
 //! line). A line longer than the bound is not buffered whole: its first bytes
-//! are kept and the callback learns its full length, so a 10 MB line costs at
-//! most the bound in memory.
+//! are kept and the callback learns its full length, so a 100 MB line costs
+//! at most the bound in memory.
 
 use std::io::{self, ErrorKind, Read};
 
-/// The default longest line kept whole.
-pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
+/// The default longest line kept whole: a CloudTrail log file is one line
+/// of JSON, often several MiB, and as long as the JSON reader takes.
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 /// The read buffer's size once a file has shown it is large; it starts at
 /// `FIRST_READ_SIZE` and doubles while reads fill it, so that thousands of
 /// small files do not each zero a large buffer.
