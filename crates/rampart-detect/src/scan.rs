@@ -21,6 +21,11 @@ use crate::atoms::{Atoms, FieldScanner, Found, ANYWHERE, AT_END, AT_START};
 use crate::compile::CompiledRule;
 use crate::pattern::text_of;
 
+thread_local! {
+    /// The text being scanned, in ASCII lower case.
+    static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The literals of all rules, by field.
 #[derive(Debug, Default)]
 pub struct Scanner {
@@ -223,23 +228,22 @@ impl FieldScanner for Scanner {
         let automaton = self.fields[f].automaton.as_ref()?;
         let mut hits: Vec<(u32, u8)> = Vec::new();
         let mut scan = |text: &str| {
-            let lowered;
-            let text = if text.bytes().any(|b| b.is_ascii_uppercase()) {
-                lowered = text.to_ascii_lowercase();
-                lowered.as_str()
-            } else {
-                text
-            };
-            for m in automaton.find_overlapping_iter(text) {
-                let mut place = ANYWHERE;
-                if m.start() == 0 {
-                    place |= AT_START;
+            // The patterns are lower case: the text is lowered into this
+            // thread's buffer, not a new string per value.
+            LOWERED.with_borrow_mut(|lowered| {
+                lowered.clear();
+                lowered.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                for m in automaton.find_overlapping_iter(&lowered[..]) {
+                    let mut place = ANYWHERE;
+                    if m.start() == 0 {
+                        place |= AT_START;
+                    }
+                    if m.end() == lowered.len() {
+                        place |= AT_END;
+                    }
+                    hits.push((m.pattern().as_u32(), place));
                 }
-                if m.end() == text.len() {
-                    place |= AT_END;
-                }
-                hits.push((m.pattern().as_u32(), place));
-            }
+            });
         };
         match value {
             ValueRef::List(items) => {

@@ -30,7 +30,9 @@ pub fn head(path: &Path, len: usize) -> Result<Vec<u8>, OpenError> {
         read_up_to(file, len, &mut out).map_err(OpenError::Io)?;
     } else {
         read_up_to(open(path)?, len, &mut out).map_err(OpenError::Io)?;
-        if out.starts_with(crate::journal::MAGIC) && out.len() >= JOURNAL_FILE_ID.end {
+        if out.starts_with(rampart_parse::formats::journal::FILE_MAGIC)
+            && out.len() >= JOURNAL_FILE_ID.end
+        {
             out = [&out[..8], &out[JOURNAL_FILE_ID]].concat();
             out.truncate(len);
         }

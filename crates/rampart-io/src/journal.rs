@@ -10,8 +10,7 @@
 //! and the compact one (systemd 252 and later), with zstd or LZ4 fields.
 //! The format is systemd's "Journal File Format" document.
 
-/// The first bytes of every journal file.
-pub const MAGIC: &[u8; 8] = b"LPKSHHRH";
+use rampart_parse::formats::journal::FILE_MAGIC as MAGIC;
 
 const INCOMPATIBLE_COMPACT: u32 = 1 << 4;
 

@@ -6,7 +6,6 @@
 
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::Arc;
 
 use rampart_parse::formats::journal::{self as entries, is_export, read_export};
 use rampart_parse::formats::login::{lastlog_event, utmp_event, LoginFile};
@@ -55,7 +54,7 @@ pub fn kind_of(path: &Path) -> Option<RecordFile> {
         .and_then(|mut f| f.read_exact(&mut raw))
         .is_ok()
         && raw == [0x1f, 0x8b];
-    if head.starts_with(journal::MAGIC) {
+    if head.starts_with(entries::FILE_MAGIC) {
         return Some(RecordFile::Journal);
     }
     if is_export(&head) {
@@ -99,18 +98,10 @@ pub fn read(
             let bytes = read_whole(path)?;
             let mut skipped = 0;
             let result = journal::read(&bytes, &mut skipped, |entry| {
-                let text = entry
-                    .fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}\n"))
-                    .collect::<String>();
-                let mut fields = entry.fields;
-                fields.push((
-                    "__REALTIME_TIMESTAMP".to_owned(),
-                    entry.realtime.to_string(),
-                ));
-                let text = Arc::from(text.as_str());
-                push(out, entries::event(ctx, entry.number, &text, &fields).1);
+                push(
+                    out,
+                    entries::file_entry(ctx, entry.number, entry.realtime, entry.fields).1,
+                );
             });
             for _ in 0..skipped {
                 out.quality("unreadable-journal-field");

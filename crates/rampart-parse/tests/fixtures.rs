@@ -30,7 +30,7 @@ fn read_as_records(path: &Path) -> bool {
         .map(|b| b.into_iter().take(32).collect())
         .unwrap_or_default();
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    head.starts_with(b"LPKSHHRH")
+    head.starts_with(rampart_parse::formats::journal::FILE_MAGIC)
         || rampart_parse::formats::journal::is_export(&head)
         || rampart_parse::formats::login::LoginFile::of_name(name).is_some()
 }

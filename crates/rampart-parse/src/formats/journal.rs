@@ -80,6 +80,23 @@ pub fn event(
     (dataset, e)
 }
 
+/// The first bytes of every binary journal file.
+pub const FILE_MAGIC: &[u8; 8] = b"LPKSHHRH";
+
+/// The dataset and event of entry `number` of a binary journal file,
+/// written at `realtime` (microseconds since the epoch): its original is
+/// its fields as the export format writes text fields.
+pub fn file_entry(
+    ctx: &FileContext,
+    number: u64,
+    realtime: u64,
+    mut fields: Fields,
+) -> (&'static str, Event) {
+    let text: String = fields.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    fields.push(("__REALTIME_TIMESTAMP".to_owned(), realtime.to_string()));
+    event(ctx, number, &Arc::from(text.as_str()), &fields)
+}
+
 /// Whether a JSON object is a journal entry (`journalctl -o json`).
 pub fn is_json_entry(o: &Map<String, Json>) -> bool {
     o.contains_key("__REALTIME_TIMESTAMP")
