@@ -50,6 +50,25 @@ impl Deduper {
         }
     }
 
+    /// A deduper of the same windows holding nothing open: what the worker
+    /// of a cluster that owns the dedup windows keeps.
+    pub fn fresh(&self) -> Deduper {
+        Deduper {
+            windows: self.windows.clone(),
+            open: HashMap::new(),
+            max_events: self.max_events,
+            max_open: self.max_open,
+            dirty: None,
+            noted: None,
+        }
+    }
+
+    /// Whether alerts of rule `rule_id` are folded over a window (and so
+    /// need the one place that holds the windows), rather than passed on.
+    pub fn folds(&self, rule_id: &str) -> bool {
+        self.windows.contains_key(rule_id)
+    }
+
     fn touch(&mut self, key: &Key) {
         for set in [&mut self.dirty, &mut self.noted].into_iter().flatten() {
             if !set.contains(key) {

@@ -6,7 +6,7 @@
 
 /// Changes to the saved state since the last save, or (from the store)
 /// the whole of it.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SavedState {
     /// Each running correlation: its id, the shape of its rule (state saved
     /// under another shape is not carried on) and its partitions' counters.
@@ -21,7 +21,7 @@ pub struct SavedState {
 }
 
 /// One correlation's header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedRule {
     /// The correlation's id.
     pub rule: String,
@@ -32,7 +32,7 @@ pub struct SavedRule {
 }
 
 /// One group of a correlation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedGroup {
     /// The correlation's id.
     pub rule: String,
@@ -43,7 +43,7 @@ pub struct SavedGroup {
 }
 
 /// One open alert of a dedup window.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedOpen {
     /// The rule's id.
     pub rule: String,

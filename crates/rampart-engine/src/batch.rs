@@ -46,6 +46,8 @@ impl Scope {
 pub struct BatchResult {
     /// Alerts of single-event rules.
     pub alerts: Vec<Alert>,
+    /// The index in the batch of the event each alert was raised on.
+    pub raised_on: Vec<u32>,
     /// Matches that feed correlations, placed in their groups.
     pub placements: Placements,
 }
@@ -73,6 +75,7 @@ impl Detector<'_> {
             if self.ioc_rule.level >= self.scope.min {
                 out.alerts
                     .extend(rampart_intel::alerts(self.ioc_rule, event, &hits));
+                out.raised_on.resize(out.alerts.len(), at as u32);
             }
             for hit in self.rules.matches(event) {
                 if self.roles.feeds(hit.index) {
@@ -88,6 +91,7 @@ impl Detector<'_> {
                     hit.explain(event),
                     event,
                 ));
+                out.raised_on.push(at as u32);
             }
         }
         out

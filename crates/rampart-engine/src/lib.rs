@@ -14,10 +14,12 @@ pub mod files;
 pub mod output;
 pub mod run;
 pub mod sink;
+pub mod split;
 pub mod store_sink;
 
 pub use batch::Scope;
 pub use output::{AlertFormat, AlertWriter};
 pub use run::{Batch, Engine, Sink, Tally, Watch};
 pub use sink::{AlertSink, Background};
+pub use split::{Detected, Owned, Share, ONE_PLACE, SHARES};
 pub use store_sink::{StoreSink, COMMIT_EVENTS};

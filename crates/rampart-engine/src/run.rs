@@ -142,15 +142,15 @@ impl Tally {
 
 /// Rules, enrichment and tuning ready to run over inputs.
 pub struct Engine {
-    rules: RuleSet,
-    roles: RuleRoles,
-    correlator: Correlator,
-    enrichers: Enrichers,
-    ioc_rule: Rule,
-    tuning: Tuning,
-    scope: Scope,
+    pub(crate) rules: RuleSet,
+    pub(crate) roles: RuleRoles,
+    pub(crate) correlator: Correlator,
+    pub(crate) enrichers: Enrichers,
+    pub(crate) ioc_rule: Rule,
+    pub(crate) tuning: Tuning,
+    pub(crate) scope: Scope,
     /// Repeats of single-event rules folded over their dedup windows.
-    dedup: Deduper,
+    pub(crate) dedup: Deduper,
 }
 
 impl Engine {

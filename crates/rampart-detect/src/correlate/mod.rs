@@ -42,7 +42,7 @@ use rampart_event::Event;
 use crate::alert::Alert;
 use crate::compile::CompiledRule;
 use crate::correlation::CorrelationRule;
-pub use place::{Placements, PARTITIONS};
+pub use place::{Carried, Placements, PARTITIONS};
 use plan::Plan;
 use state::State;
 
@@ -148,6 +148,41 @@ impl Correlator {
             reset: Vec::new(),
         };
         (c, failed)
+    }
+
+    /// A correlator of the same rules holding no state: what a worker of
+    /// a cluster keeps for each partition it owns.
+    pub fn fresh(&self) -> Correlator {
+        let states = |limits: &state::Limits| -> Vec<State> {
+            self.plan
+                .running
+                .iter()
+                .map(|_| State::new(limits))
+                .collect()
+        };
+        Correlator {
+            parts: (0..PARTITIONS).map(|_| states(&self.part_limits)).collect(),
+            serial: states(&self.serial_limits),
+            plan: Arc::clone(&self.plan),
+            part_limits: self.part_limits,
+            serial_limits: self.serial_limits,
+            reset: Vec::new(),
+        }
+    }
+
+    /// Whether a placement that travelled here names a correlation and
+    /// member of these rules (a worker with other rules sent it otherwise).
+    pub fn accepts(&self, c: &Carried) -> bool {
+        self.plan
+            .running
+            .get(c.running as usize)
+            .is_some_and(|r| (c.member as usize) < r.members.len())
+            && self
+                .plan
+                .feeds
+                .get(&(c.rule as usize))
+                .is_some_and(|f| f.contains(&(c.running as usize, c.member as usize)))
+            && c.partition as usize <= PARTITIONS
     }
 
     /// The correlation rules that run.

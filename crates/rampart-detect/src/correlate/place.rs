@@ -44,6 +44,25 @@ pub(super) struct Placement {
     value: Option<(usize, usize)>,
 }
 
+/// One placement as it travels to the process that owns its partition
+/// (the workers of a cluster): its text carried with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    /// The detection rule that matched, by its place in the rule set
+    /// (every worker loads the same rules).
+    pub rule: u32,
+    /// The correlation, by its place among those running.
+    pub running: u32,
+    /// The member of the correlation the rule is.
+    pub member: u32,
+    /// The partition, `PARTITIONS` for the correlations kept in one place.
+    pub partition: u32,
+    /// The encoded group key.
+    pub key: String,
+    /// The value brought to the correlation's measure, when it asks one.
+    pub value: Option<String>,
+}
+
 /// The placed matches of one batch, in the order the matches were made.
 #[derive(Debug, Default)]
 pub struct Placements {
@@ -79,6 +98,52 @@ impl Placements {
         self.items
             .get(n + 1)
             .is_none_or(|q| (q.event, q.rule) != (p.event, p.rule))
+    }
+
+    /// Each placement, with the index of its event in the batch, as it
+    /// travels to the owner of its partition.
+    pub fn carried(&self) -> impl Iterator<Item = (usize, Carried)> + '_ {
+        self.items.iter().map(|p| {
+            let partition = match p.part {
+                SERIAL => PARTITIONS as u32,
+                part => part,
+            };
+            let carried = Carried {
+                rule: p.rule,
+                running: p.running,
+                member: p.member,
+                partition,
+                key: self.key(p).to_owned(),
+                value: self.value(p).map(str::to_owned),
+            };
+            (p.event as usize, carried)
+        })
+    }
+
+    /// Appends a placement that travelled here, on the batch's `at`-th
+    /// event.
+    pub fn push_carried(&mut self, at: usize, c: &Carried) {
+        let start = self.text.len();
+        self.text.push_str(&c.key);
+        let key = (start, self.text.len());
+        let value = c.value.as_deref().map(|v| {
+            let start = self.text.len();
+            self.text.push_str(v);
+            (start, self.text.len())
+        });
+        let part = match c.partition as usize {
+            PARTITIONS => SERIAL,
+            part => part as u32,
+        };
+        self.items.push(Placement {
+            event: at as u32,
+            rule: c.rule,
+            running: c.running,
+            member: c.member,
+            part,
+            key,
+            value,
+        });
     }
 
     /// Places the match of detection rule `rule` on `event`, the batch's

@@ -218,6 +218,15 @@ impl Plan {
                 serial,
             });
         }
+        // A correlation that feeds a chain keeps its groups in one place
+        // too, beside the chain: what it opens then reaches the chain in
+        // match order without crossing partitions, so that a cluster, whose
+        // partitions are worked on by different machines, needs no second
+        // hop for chains.
+        let upstream: Vec<usize> = c.chain_feeds.keys().copied().collect();
+        for at in upstream {
+            c.running[at].serial = true;
+        }
         c.quiet_ids = c
             .quiet_chained
             .iter()
