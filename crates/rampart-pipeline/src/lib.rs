@@ -10,6 +10,7 @@
 
 pub mod acks;
 pub mod arrival;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod file_sink;

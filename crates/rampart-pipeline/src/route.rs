@@ -254,6 +254,18 @@ impl<'l> Router<'l> {
         }
     }
 
+    /// Hands on what every sink buffered and has it kept (disk buffers
+    /// synced): what a source may acknowledge after.
+    pub fn keep(&mut self) {
+        for route in &mut self.routes {
+            let r = route.out.flush();
+            if let Err(e) = r {
+                (self.log)(format!("sink `{}`: {e}", route.name));
+            }
+            route.out.sync();
+        }
+    }
+
     /// Hands on what every sink buffered.
     pub fn flush(&mut self) {
         for route in &mut self.routes {

@@ -59,6 +59,9 @@ enum Command {
     /// Run a pipeline: listen, parse, enrich, detect and forward, until
     /// stopped.
     Run(commands::run::RunArgs),
+    /// The workers of a cluster: who holds which partition, how far
+    /// behind they are.
+    Cluster(commands::cluster::ClusterArgs),
     /// Pseudonymise logs so they can be shared: addresses, users, hosts,
     /// domains and SIDs replaced the same way under one key, each file
     /// written back in its own format.
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         Command::Stats => commands::stats::run(db),
         Command::Suppress(args) => commands::suppress::run(&args, db),
         Command::Run(args) => commands::run::run(&args, db),
+        Command::Cluster(args) => commands::cluster::run(&args),
         Command::Sanitize(args) => commands::sanitize::run(&args),
         Command::Report(args) => commands::report::run(&args, db),
         Command::Tree(args) => commands::tree::run(&args),

@@ -9,73 +9,13 @@
 
 mod common;
 mod fed;
+mod jetstream;
+
+use jetstream::{nats_server, Cluster, Server};
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn nats_server() -> Option<String> {
-    let found = Command::new("nats-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("RAMPART_REQUIRE_SERVERS").is_none(),
-            "nats-server is not installed (scripts/install-servers.sh)"
-        );
-        eprintln!("skipped: nats-server not installed (scripts/install-servers.sh)");
-        return None;
-    }
-    Some("nats-server".to_string())
-}
-
-/// Waits up to ten seconds for a server to listen on `port`.
-fn wait_listening(port: u16) {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nats-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A JetStream server, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(bin: &str, dir: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir.join("jetstream"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(port);
-        Server {
-            child,
-            url: format!("127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn rampart() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
@@ -250,72 +190,6 @@ fn a_reader_killed_mid_stream_loses_nothing_its_successor_gets_the_rest() {
         twice <= before,
         "{twice} twice, {before} written before the kill"
     );
-}
-
-/// A three-node JetStream cluster on loopback, each node killed when
-/// dropped.
-struct Cluster {
-    nodes: Vec<Option<Child>>,
-    urls: Vec<String>,
-}
-
-impl Cluster {
-    fn start(bin: &str, dir: &Path) -> Cluster {
-        let free = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free(), free())).collect();
-        let mut nodes = Vec::new();
-        for (i, (port, route)) in ports.iter().enumerate() {
-            let routes: Vec<String> = ports
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, (_, r))| format!("nats://127.0.0.1:{r}"))
-                .collect();
-            let child = Command::new(bin)
-                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-                .args(["--name", &format!("node{i}"), "--cluster_name", "rampart"])
-                .args(["--cluster", &format!("nats://127.0.0.1:{route}")])
-                .args(["--routes", &routes.join(",")])
-                .arg("-sd")
-                .arg(dir.join(format!("node{i}")))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            nodes.push(Some(child));
-        }
-        for (port, _) in &ports {
-            wait_listening(*port);
-        }
-        Cluster {
-            nodes,
-            urls: ports
-                .iter()
-                .map(|(p, _)| format!("nats://127.0.0.1:{p}"))
-                .collect(),
-        }
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut node) = self.nodes[i].take() {
-            node.kill().unwrap();
-            node.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for i in 0..self.nodes.len() {
-            self.kill(i);
-        }
-    }
 }
 
 #[test]

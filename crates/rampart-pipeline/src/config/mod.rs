@@ -2,12 +2,14 @@
 //! the rules and intelligence the engine runs. Every mistake is reported
 //! with its line and column, all of them at once, before anything starts.
 
+mod cluster;
 mod env;
 mod lookups;
 mod sinks;
 mod sources;
 mod virustotal;
 
+pub use cluster::Cluster;
 pub use lookups::Lookup;
 pub use virustotal::VirusTotal;
 
@@ -55,6 +57,9 @@ pub struct Pipeline {
     pub geoip: Option<PathBuf>,
     /// A MaxMind ASN database (`source.as.*`).
     pub asn: Option<PathBuf>,
+    /// The cluster this run is a worker of, reading its events stream in
+    /// place of sources.
+    pub cluster: Option<Cluster>,
 }
 
 /// A named source.
@@ -466,6 +471,7 @@ impl Reader<'_> {
                 "lookups",
                 "geoip",
                 "asn",
+                "cluster",
             ],
         );
         let builtin = match top.get("builtin") {
@@ -495,7 +501,11 @@ impl Reader<'_> {
             lookups: Vec::new(),
             geoip: self.paths(top.get("geoip"), "geoip").into_iter().next(),
             asn: self.paths(top.get("asn"), "asn").into_iter().next(),
+            cluster: None,
         };
+        if let Some(n) = top.get("cluster") {
+            pipeline.cluster = self.cluster(n);
+        }
         if let Some(n) = top.get("lookups") {
             pipeline.lookups = self.lookups(n);
         }
@@ -536,6 +546,7 @@ impl Reader<'_> {
                 }
             }
             Some(other) => self.fail(other.mark(), "sources must be a map of named sources"),
+            None if top.get("cluster").is_some() => {}
             None => self.fail(root.mark(), "the pipeline has no `sources`"),
         }
         match top.get("sinks") {
@@ -577,6 +588,20 @@ impl Reader<'_> {
                         );
                     }
                 }
+            }
+        }
+        if let (Some(n), true) = (top.get("cluster"), pipeline.cluster.is_some()) {
+            if let Some(s) = top.get("sources") {
+                self.fail(
+                    s.mark(),
+                    "a worker of a cluster reads the cluster's events stream: it has no `sources` (collectors have them)",
+                );
+            }
+            if has_store {
+                self.fail(
+                    n.mark(),
+                    "a worker of a cluster keeps its state in the cluster: a store sink is not one of its sinks yet",
+                );
             }
         }
         pipeline

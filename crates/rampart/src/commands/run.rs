@@ -208,6 +208,14 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    if let Some(cluster) = &pipeline.cluster {
+        return work_in(
+            cluster,
+            &mut engine,
+            &mut router,
+            (&signals, threads, args.once),
+        );
+    }
     // SIGHUP: the file's rules, intelligence and tuning read again.
     let mut rebuild = || {
         let text = std::fs::read_to_string(&args.config)
@@ -302,6 +310,35 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs as a worker of `cluster` until stopped (or, with `--once`, until
+/// the input published so far is taken whole); says what it did as one
+/// JSON line.
+fn work_in(
+    cluster: &rampart_pipeline::config::Cluster,
+    engine: &mut Engine,
+    router: &mut Router<'_>,
+    (signals, threads, once): (&Signals, usize, bool),
+) -> anyhow::Result<ExitCode> {
+    let options = rampart_pipeline::cluster::WorkOptions { threads, once };
+    let report = rampart_pipeline::cluster::work(cluster, engine, router, &signals.stop, options)
+        .map_err(anyhow::Error::msg)?;
+    router.flush();
+    for route in router.routes.iter_mut() {
+        route.out.close();
+    }
+    let line = serde_json::json!({
+        "rampart": "run",
+        "state": "stopped",
+        "worker": cluster.worker,
+        "events": report.events,
+        "unreadable": report.unreadable,
+        "alerts": report.alerts,
+        "partitions_taken": report.taken_over,
+    });
+    eprintln!("{line}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The engine of `pipeline`: its rules (beside the built-in pack unless

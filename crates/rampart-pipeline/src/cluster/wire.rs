@@ -1,0 +1,87 @@
+//! What the stage without state sends the owner of a partition: for each
+//! event that matters to the partition, its place in the events stream,
+//! the event as it was enriched, its matches placed in the partition's
+//! correlations and its alerts that fold over a dedup window. Encoded
+//! with postcard; every worker must run the same rules, which the
+//! messages name by a hash.
+
+use rampart_detect::correlate::Carried;
+use serde::{Deserialize, Serialize};
+
+/// One message to one partition.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Work {
+    /// A hash of the rules the sender runs.
+    pub rules: u64,
+    /// The events, in their order in the events stream.
+    pub items: Vec<Item>,
+}
+
+/// What one event brings to one partition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Item {
+    /// The event's sequence in the events stream.
+    pub seq: u64,
+    /// The event as nested ECS JSON, enriched.
+    pub event: String,
+    /// Its matches placed in the partition's correlations.
+    pub placed: Vec<Carried>,
+    /// Its alerts that fold over a dedup window, as bytes.
+    pub folded: Vec<Vec<u8>>,
+}
+
+impl Item {
+    /// About how many bytes it takes encoded.
+    pub fn weight(&self) -> usize {
+        self.event.len()
+            + self.folded.iter().map(Vec::len).sum::<usize>()
+            + self
+                .placed
+                .iter()
+                .map(|p| 16 + p.key.len() + p.value.as_ref().map_or(0, String::len))
+                .sum::<usize>()
+    }
+}
+
+/// The bytes of `work`.
+pub fn encode(work: &Work) -> Vec<u8> {
+    postcard::to_stdvec(work).expect("plain data encodes")
+}
+
+/// The work `bytes` hold, or why they do not.
+pub fn decode(bytes: &[u8]) -> Result<Work, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("a work message does not read: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_reads_back_as_written_and_damage_is_an_error() {
+        let work = Work {
+            rules: 7,
+            items: vec![Item {
+                seq: 42,
+                event: r#"{"message":"x"}"#.into(),
+                placed: vec![Carried {
+                    rule: 1,
+                    running: 0,
+                    member: 0,
+                    partition: 3,
+                    key: "9:203.0.113.7".into(),
+                    value: Some("root".into()),
+                }],
+                folded: vec![vec![1, 2, 3]],
+            }],
+        };
+        let bytes = encode(&work);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.rules, 7);
+        assert_eq!(back.items[0].seq, 42);
+        assert_eq!(back.items[0].placed, work.items[0].placed);
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+}
