@@ -84,6 +84,10 @@ async fn context(
     Ok(js)
 }
 
+/// Records one message may hold, at most: a record's place in a stream is
+/// its message's sequence and its line in the message, in 16 bits.
+pub const MAX_PER_MESSAGE: usize = 65_535;
+
 /// Publishes records to a subject of a JetStream stream.
 pub struct Publisher {
     rt: tokio::runtime::Runtime,
@@ -92,6 +96,8 @@ pub struct Publisher {
     stream: String,
     subject: String,
     replicas: usize,
+    /// Records per message, as its lines.
+    per_message: usize,
 }
 
 impl Publisher {
@@ -109,7 +115,14 @@ impl Publisher {
             stream: stream.to_string(),
             subject: subject.to_string(),
             replicas,
+            per_message: 1,
         })
+    }
+
+    /// Sends up to `n` records together, as the lines of one message.
+    pub fn per_message(mut self, n: usize) -> Publisher {
+        self.per_message = n.clamp(1, MAX_PER_MESSAGE);
+        self
     }
 }
 
@@ -122,6 +135,7 @@ impl Transport for Publisher {
             stream,
             subject,
             replicas,
+            per_message,
         } = self;
         let mut taken = 0;
         let sent = rt.block_on(async {
@@ -132,16 +146,20 @@ impl Transport for Publisher {
             // Published all at once, then their acknowledgements awaited
             // in order: what was stored before a failure stays taken.
             let mut acks = Vec::with_capacity(records.len());
-            for r in records {
+            for group in records.chunks(*per_message) {
+                let message = match group {
+                    [one] => one.clone(),
+                    many => many.join(&b'\n'),
+                };
                 let ack = js
-                    .publish(subject.clone(), r.clone().into())
+                    .publish(subject.clone(), message.into())
                     .await
                     .map_err(|e| e.to_string())?;
-                acks.push(ack);
+                acks.push((ack, group.len()));
             }
-            for ack in acks {
+            for (ack, n) in acks {
                 ack.await.map_err(|e| e.to_string())?;
-                taken += 1;
+                taken += n;
             }
             Ok::<(), String>(())
         });

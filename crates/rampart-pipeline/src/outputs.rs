@@ -98,13 +98,13 @@ pub fn open(
             stream,
             subject,
             replicas,
+            per_message,
             buffer,
         } => {
-            let transport = Box::new(crate::nats::Publisher::new(
-                servers,
-                (stream, subject),
-                *replicas,
-            )?);
+            let transport = Box::new(
+                crate::nats::Publisher::new(servers, (stream, subject), *replicas)?
+                    .per_message(*per_message),
+            );
             Box::new(Forward::start(
                 name,
                 (Encoding::Message, transport),

@@ -304,7 +304,7 @@ fn finish(mut worker: Worker, what: &str) {
 
 /// The logs written, published by a collector to `servers`, and hunted
 /// through: the alerts every cluster must raise.
-fn publish_and_hunt(dir: &Path, servers: &str, lines: usize) -> Alerts {
+fn publish_and_hunt(dir: &Path, servers: &str, (lines, per_message): (usize, usize)) -> Alerts {
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let n = write_logs(&logs, lines);
@@ -314,7 +314,7 @@ fn publish_and_hunt(dir: &Path, servers: &str, lines: usize) -> Alerts {
     std::fs::write(
         &collector,
         format!(
-            "sources:\n  logs:\n    type: file\n    paths: [{logs}]\n    follow: false\nsinks:\n  db:\n    type: store\n    path: {db}\n  bus:\n    type: nats\n    servers: {servers}\n    subject: logs.events\n    replicas: {replicas}\n    take: events\nhealth_seconds: 0\n",
+            "sources:\n  logs:\n    type: file\n    paths: [{logs}]\n    follow: false\nsinks:\n  db:\n    type: store\n    path: {db}\n  bus:\n    type: nats\n    servers: {servers}\n    subject: logs.events\n    replicas: {replicas}\n    records_per_message: {per_message}\n    take: events\nhealth_seconds: 0\n",
             logs = logs.display(),
             db = dir.join("collector.db").display()
         ),
@@ -390,7 +390,7 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&bin, dir.path());
     let servers = format!("nats://{}", server.url);
-    let expected = publish_and_hunt(dir.path(), &servers, 12_000);
+    let expected = publish_and_hunt(dir.path(), &servers, (12_000, 64));
     let d = dir.path();
 
     finish(start_worker(d, &servers, ("one", "w1")), "one worker");
@@ -467,7 +467,7 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::start(&bin, dir.path());
     let servers = cluster.urls.join(",");
-    let expected = publish_and_hunt(dir.path(), &servers, 6_000);
+    let expected = publish_and_hunt(dir.path(), &servers, (6_000, 1));
     let d = dir.path();
     let workers: Vec<Worker> = ["a", "b"]
         .iter()

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer, object_store, stream};
 use futures_util::StreamExt;
 use rampart_detect::Alert;
-use rampart_engine::{Engine, Sink, SHARES};
+use rampart_engine::{Detected, Engine, Sink, SHARES};
 use rampart_event::Event;
 use rampart_io::Input;
 use rayon::prelude::*;
@@ -43,8 +43,11 @@ use keeper::Keeper;
 use owner::{Partition, Places};
 use wire::{Item, Work};
 
-/// Events fetched from the events stream at a time.
+/// Messages fetched from the events stream at a time, at most.
 const FETCH: usize = 4096;
+/// Bytes fetched from the events stream at a time, at most (a message
+/// may hold many events).
+const FETCH_BYTES: usize = 8 << 20;
 /// Events run through the rules as one batch.
 const CHUNK: usize = 1024;
 /// A work message's size, at most, before the next is begun.
@@ -349,7 +352,7 @@ impl Worker<'_, '_> {
             }
             if saved.elapsed() >= SAVE_EVERY {
                 saved = Instant::now();
-                self.save_all().await;
+                self.save_all(false).await;
             }
             if fetched == 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -357,7 +360,7 @@ impl Worker<'_, '_> {
         }
         // Stopped: the state saved; the keeper gives the partitions back
         // for others to go on with.
-        self.save_all().await;
+        self.save_all(true).await;
         Ok(())
     }
 
@@ -384,12 +387,18 @@ impl Worker<'_, '_> {
             let mut batch = events
                 .fetch()
                 .max_messages(FETCH)
+                .max_bytes(FETCH_BYTES)
                 .messages()
                 .await
                 .map_err(|e| e.to_string())?;
             let mut messages = Vec::new();
             while let Some(m) = batch.next().await {
-                messages.push(m.map_err(|e| e.to_string())?);
+                match m {
+                    Ok(m) => messages.push(m),
+                    // The server ends a fetch whose bytes are spent so.
+                    Err(e) if e.to_string().contains("Exceeds MaxBytes") => break,
+                    Err(e) => return Err(e.to_string()),
+                }
             }
             Ok(messages)
         })
@@ -402,13 +411,21 @@ impl Worker<'_, '_> {
             .filter_map(|m| m.reply.as_ref().map(ToString::to_string))
             .collect();
         self.keeper.shared().in_hand = Some((Instant::now(), replies));
-        let decoded: Vec<(u64, Result<Event, String>)> = {
+        // Each message holds one event or several, a line each.
+        let decoded: Vec<Vec<(u64, Result<Event, String>)>> = {
             let decode = |m: &jetstream::Message| {
                 let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-                let event = std::str::from_utf8(&m.payload)
-                    .map_err(|_| "not UTF-8".to_string())
-                    .and_then(Event::from_ecs_json);
-                (seq, event)
+                m.payload
+                    .split(|b| *b == b'\n')
+                    .filter(|line| !line.is_empty())
+                    .enumerate()
+                    .map(|(at, line)| {
+                        let event = std::str::from_utf8(line)
+                            .map_err(|_| "not UTF-8".to_string())
+                            .and_then(Event::from_ecs_json);
+                        (wire::place(seq, at), event)
+                    })
+                    .collect()
             };
             match self.pool {
                 Some(pool) => pool.install(|| messages.par_iter().map(decode).collect()),
@@ -417,7 +434,7 @@ impl Worker<'_, '_> {
         };
         let mut seqs = Vec::with_capacity(decoded.len());
         let mut events = Vec::with_capacity(decoded.len());
-        for (seq, event) in decoded {
+        for (seq, event) in decoded.into_iter().flatten() {
             match event {
                 Ok(e) => {
                     seqs.push(seq);
@@ -436,25 +453,49 @@ impl Worker<'_, '_> {
         }
         batches.push(events);
         let detected = self.engine.detect_split(self.pool, &mut batches);
-        // Each partition's items, in event order.
+        // Each batch's items by partition, made on the pool, then each
+        // partition's in event order.
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut first = 0;
+        for events in &batches {
+            starts.push(first);
+            first += events.len();
+        }
+        let items_of = |((events, detected), first): ((&Vec<Event>, Detected), &usize)| {
+            let shares: Vec<Vec<Item>> = detected
+                .shares
+                .into_iter()
+                .map(|list| {
+                    list.into_iter()
+                        .map(|share| {
+                            let mut json = Vec::with_capacity(512);
+                            events[share.event].write_json(&mut json);
+                            Item {
+                                seq: seqs[first + share.event],
+                                event: String::from_utf8(json).unwrap_or_default(),
+                                placed: share.placed,
+                                folded: share.folded.iter().map(Alert::to_bytes).collect(),
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            (shares, detected.ready)
+        };
+        let made: Vec<(Vec<Vec<Item>>, Vec<Alert>)> = {
+            let work: Vec<_> = batches.iter().zip(detected).zip(&starts).collect();
+            match self.pool {
+                Some(pool) => pool.install(|| work.into_par_iter().map(items_of).collect()),
+                None => work.into_iter().map(items_of).collect(),
+            }
+        };
         let mut shares: Vec<Vec<Item>> = (0..SHARES).map(|_| Vec::new()).collect();
         let mut ready = Vec::new();
-        let mut first = 0;
-        for (events, detected) in batches.iter().zip(detected) {
-            for (p, list) in detected.shares.into_iter().enumerate() {
-                for share in list {
-                    let mut json = Vec::with_capacity(512);
-                    events[share.event].write_json(&mut json);
-                    shares[p].push(Item {
-                        seq: seqs[first + share.event],
-                        event: String::from_utf8(json).unwrap_or_default(),
-                        placed: share.placed,
-                        folded: share.folded.iter().map(Alert::to_bytes).collect(),
-                    });
-                }
+        for (by_partition, alerts) in made {
+            for (p, items) in by_partition.into_iter().enumerate() {
+                shares[p].extend(items);
             }
-            ready.extend(detected.ready);
-            first += events.len();
+            ready.extend(alerts);
         }
         within(self.publish(shares)).await?;
         for alert in ready {
@@ -519,15 +560,40 @@ impl Worker<'_, '_> {
 
     /// Reads each owned partition's work and takes what is up to `floor`.
     async fn take_owned(&mut self, floor: u64) {
-        let mut alerts = Vec::new();
         let mut troubles = Vec::new();
-        for part in &mut self.owned {
-            if let Err(e) = within(part.read(&self.parts.places, self.rules)).await {
-                part.drop_reader();
+        // A partition whose work could not be read whole takes nothing:
+        // what it missed may lie below the floor.
+        // Read all at once: each read waits on the cluster, not the CPU.
+        let (places, rules) = (&self.parts.places, self.rules);
+        let reads = self
+            .owned
+            .iter_mut()
+            .map(|part| async move { (part.index(), within(part.read(places, rules)).await) });
+        let mut unread = Vec::new();
+        for (p, read) in futures_util::future::join_all(reads).await {
+            if let Err(e) = read {
                 troubles.push(e);
-                continue;
+                unread.push(p);
             }
-            alerts.extend(part.take(floor, self.pool));
+        }
+        for part in &mut self.owned {
+            if unread.contains(&part.index()) {
+                part.drop_reader();
+            }
+        }
+        // The partitions share no state: taken on the pool at once.
+        let take = |part: &mut Partition| {
+            if unread.contains(&part.index()) {
+                Vec::new()
+            } else {
+                part.take(floor, None)
+            }
+        };
+        let alerts: Vec<Vec<Alert>> = match self.pool {
+            Some(pool) => pool.install(|| self.owned.par_iter_mut().map(take).collect()),
+            None => self.owned.iter_mut().map(take).collect(),
+        };
+        for part in &mut self.owned {
             if let Some(t) = part.trouble.take() {
                 troubles.push(format!("partition {}: {t}", part.index()));
             }
@@ -535,7 +601,7 @@ impl Worker<'_, '_> {
         for t in troubles {
             self.say(t);
         }
-        for a in alerts {
+        for a in alerts.into_iter().flatten() {
             self.hand_on(a);
         }
     }
@@ -546,12 +612,17 @@ impl Worker<'_, '_> {
     /// another saved meanwhile (it held the partition for a moment after
     /// this worker's lease ran out) is given back, to be taken again from
     /// that state.
-    async fn save_all(&mut self) {
+    /// A large state is saved less often than a small one (`all` saves
+    /// every state that changed, now).
+    async fn save_all(&mut self, all: bool) {
         self.router.keep();
         let lost = std::mem::take(&mut self.keeper.shared().lost);
         self.owned.retain(|p| !lost.contains(&p.index()));
         let mut gone = Vec::new();
         for part in &mut self.owned {
+            if !all && !part.save_due() {
+                continue;
+            }
             match within(part.save(&self.parts.places)).await {
                 Ok(true) => {}
                 Ok(false) => gone.push(part.index()),
@@ -626,7 +697,7 @@ impl Worker<'_, '_> {
         for a in alerts {
             self.hand_on(a);
         }
-        self.save_all().await;
+        self.save_all(true).await;
         for p in 0..SHARES {
             let done = match within(self.parts.places.head(p)).await {
                 Ok((head, revision)) => revision > 0 && head.through >= floor && head.closed,

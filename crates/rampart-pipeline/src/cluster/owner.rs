@@ -32,6 +32,11 @@ use crate::snapshot::Snapshot;
 /// Work messages fetched at a time.
 const FETCH: usize = 256;
 
+/// The rate a partition's saves may write its state at, at most, in
+/// bytes a second: a state of 8 MB is saved every second, one of 80 MB
+/// every ten (each save writes it whole).
+const SAVE_RATE: f64 = 8e6;
+
 /// What the bucket keeps of a partition.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Head {
@@ -89,14 +94,16 @@ pub struct Partition {
     snapshot: Snapshot,
     head: Head,
     revision: u64,
-    /// Items not yet taken, by their sequence in the events stream, with
-    /// the work message that brought each.
+    /// Items not yet taken, by their place in the events stream, with the
+    /// work message that brought each.
     waiting: BTreeMap<u64, (u64, Item)>,
     /// The last work message read.
     read: u64,
     reader: Option<consumer::PullConsumer>,
     /// Whether anything changed since the state was last saved.
     dirty: bool,
+    /// When the state was last saved, and its size then.
+    saved: (std::time::Instant, usize),
     /// Work that could not be taken, said once.
     pub trouble: Option<String>,
 }
@@ -138,6 +145,7 @@ impl Partition {
             waiting: BTreeMap::new(),
             reader: None,
             dirty: false,
+            saved: (std::time::Instant::now(), 0),
             trouble: None,
         })
     }
@@ -218,7 +226,7 @@ impl Partition {
                     }
                     Ok(work) => {
                         for item in work.items {
-                            if item.seq > self.head.through {
+                            if item.seq >= wire::place(self.head.through + 1, 0) {
                                 self.waiting.entry(item.seq).or_insert((at, item));
                             }
                         }
@@ -239,7 +247,7 @@ impl Partition {
         if floor <= self.head.through {
             return Vec::new();
         }
-        let later = self.waiting.split_off(&(floor + 1));
+        let later = self.waiting.split_off(&wire::place(floor + 1, 0));
         let ready = std::mem::replace(&mut self.waiting, later);
         self.head.through = floor;
         self.head.closed = false;
@@ -284,6 +292,13 @@ impl Partition {
         self.head.closed = true;
         self.dirty = true;
         self.owned.finish()
+    }
+
+    /// Whether a save is due: the last one is older than its size allows
+    /// at [`SAVE_RATE`].
+    pub fn save_due(&self) -> bool {
+        let (at, bytes) = self.saved;
+        at.elapsed().as_secs_f64() >= bytes as f64 / SAVE_RATE
     }
 
     /// Saves the state when it changed; `false` when another worker took
@@ -345,6 +360,7 @@ impl Partition {
         self.head = head;
         self.revision = revision;
         self.dirty = false;
+        self.saved = (std::time::Instant::now(), bytes.len());
         Ok(true)
     }
 }

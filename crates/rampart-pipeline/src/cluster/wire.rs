@@ -17,10 +17,17 @@ pub struct Work {
     pub items: Vec<Item>,
 }
 
+/// An event's place in the events stream: its message's sequence, then
+/// its line in the message (a collector may send several events a
+/// message).
+pub fn place(seq: u64, line: usize) -> u64 {
+    (seq << 16) | line as u64
+}
+
 /// What one event brings to one partition.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
-    /// The event's sequence in the events stream.
+    /// The event's place in the events stream ([`place`]).
     pub seq: u64,
     /// The event as nested ECS JSON, enriched.
     pub event: String,

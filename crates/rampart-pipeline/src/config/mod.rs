@@ -291,6 +291,10 @@ pub enum SinkKind {
         subject: String,
         /// Servers the stream is kept on, when this sink makes it.
         replicas: usize,
+        /// Records sent together as the lines of one message (the events
+        /// collectors send the workers of a cluster: fewer messages, each
+        /// acknowledged once).
+        per_message: usize,
         /// Where records wait for the stream.
         buffer: Buffer,
     },

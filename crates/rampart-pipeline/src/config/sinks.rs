@@ -56,7 +56,14 @@ impl Reader<'_> {
             "file" => &["path", "format", "rotate_bytes", "rotate_seconds", "keep"],
             "store" => &["path", "commit_events"],
             "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
-            "nats" => &["servers", "stream", "subject", "replicas", "buffer"],
+            "nats" => &[
+                "servers",
+                "stream",
+                "subject",
+                "replicas",
+                "records_per_message",
+                "buffer",
+            ],
             "kafka" => &["brokers", "topic", "buffer"],
             "sql" => &[
                 "database",
@@ -196,11 +203,26 @@ impl Reader<'_> {
                     Some(n) => self.number(n, &format!("{what}: replicas"))?,
                     None => 1,
                 };
+                let per_message = match e.get("records_per_message") {
+                    Some(n) => self.number(n, &format!("{what}: records_per_message"))?,
+                    None => 1,
+                };
+                if per_message > crate::nats::MAX_PER_MESSAGE {
+                    self.fail(
+                        node.mark(),
+                        format!(
+                            "{what}: records_per_message is at most {}",
+                            crate::nats::MAX_PER_MESSAGE
+                        ),
+                    );
+                    return None;
+                }
                 SinkKind::Nats {
                     servers,
                     stream,
                     subject,
                     replicas,
+                    per_message,
                     buffer,
                 }
             }
