@@ -365,6 +365,33 @@ fn publish_and_hunt(dir: &Path, servers: &str, (lines, per_message): (usize, usi
     expected
 }
 
+/// What `rampart cluster status --json` says of the cluster of a
+/// worker's file (null while the cluster does not answer).
+fn status_of(file: &Path) -> serde_json::Value {
+    let out = rampart()
+        .args(["cluster", "status", "--json", "--config"])
+        .arg(file)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+/// Waits until the cluster of a worker's file has taken some events.
+fn wait_for_events_taken(file: &Path) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let status = status_of(file);
+        if status["events_taken"].as_u64() > Some(0) {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no event taken"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Fails, saying a few of the differences, unless `got` is `expected`.
 fn assert_alerts(expected: &Alerts, got: &Alerts, what: &str) {
     let differ: Vec<String> = expected
@@ -413,30 +440,15 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     // partition; once it has taken some events the other two start, and
     // it is killed with its windows open.
     let status_file = worker_file(d, &servers, ("killed", "a"));
-    let status = || {
-        let out = rampart()
-            .args(["cluster", "status", "--json", "--config"])
-            .arg(&status_file)
-            .output()
-            .unwrap();
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
-    };
     let first = start_worker(d, &servers, ("killed", "b"));
-    let started = Instant::now();
-    while status()["events_taken"].as_u64().unwrap_or(0) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "worker b took nothing"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_events_taken(&status_file);
     let mut workers: Vec<Worker> = vec![
         start_worker(d, &servers, ("killed", "a")),
         first,
         start_worker(d, &servers, ("killed", "c")),
     ];
     std::thread::sleep(Duration::from_millis(300));
-    let status = status();
+    let status = status_of(&status_file);
     workers[1].kill();
     workers.remove(1);
     for (w, child) in ["a", "c"].iter().zip(workers) {
@@ -474,21 +486,7 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
         .map(|w| start_worker(d, &servers, ("nodes", w)))
         .collect();
     // Killed once the workers have taken some of the events.
-    let status_file = worker_file(d, &servers, ("nodes", "a"));
-    let started = Instant::now();
-    loop {
-        let out = rampart()
-            .args(["cluster", "status", "--json", "--config"])
-            .arg(&status_file)
-            .output()
-            .unwrap();
-        let status = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default();
-        if status["events_taken"].as_u64() > Some(0) || started.elapsed() > Duration::from_secs(60)
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_events_taken(&worker_file(d, &servers, ("nodes", "a")));
     cluster.kill(0);
     for (w, child) in ["a", "b"].iter().zip(workers) {
         finish(child, &format!("worker {w}"));
