@@ -417,7 +417,7 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&bin, dir.path());
     let servers = format!("nats://{}", server.url);
-    let expected = publish_and_hunt(dir.path(), &servers, (12_000, 64));
+    let expected = publish_and_hunt(dir.path(), &servers, (12_000, 1));
     let d = dir.path();
 
     finish(start_worker(d, &servers, ("one", "w1")), "one worker");
@@ -479,7 +479,7 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::start(&bin, dir.path());
     let servers = cluster.urls.join(",");
-    let expected = publish_and_hunt(dir.path(), &servers, (6_000, 1));
+    let expected = publish_and_hunt(dir.path(), &servers, (6_000, 64));
     let d = dir.path();
     let workers: Vec<Worker> = ["a", "b"]
         .iter()

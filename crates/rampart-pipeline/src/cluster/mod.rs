@@ -20,6 +20,8 @@
 pub mod keeper;
 pub mod lease;
 pub mod owner;
+mod setup;
+mod share;
 pub mod status;
 pub mod wire;
 
@@ -28,11 +30,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer, object_store, stream};
-use futures_util::StreamExt;
+use async_nats::jetstream;
 use rampart_detect::Alert;
-use rampart_engine::{Detected, Engine, Sink, SHARES};
-use rampart_event::Event;
+use rampart_engine::{Engine, Sink, SHARES};
 use rampart_io::Input;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
@@ -40,18 +40,10 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::config::Cluster;
 use crate::route::Router;
 use keeper::Keeper;
-use owner::{Partition, Places};
-use wire::{Item, Work};
+use owner::Partition;
+pub use setup::{connect, patiently, within, Names, REQUEST};
+use setup::{events_consumer, parts, Parts};
 
-/// Messages fetched from the events stream at a time, at most.
-const FETCH: usize = 4096;
-/// Bytes fetched from the events stream at a time, at most (a message
-/// may hold many events).
-const FETCH_BYTES: usize = 8 << 20;
-/// Events run through the rules as one batch.
-const CHUNK: usize = 1024;
-/// A work message's size, at most, before the next is begun.
-const MESSAGE_BYTES: usize = 512 * 1024;
 /// How often each owned partition's state is saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -75,157 +67,6 @@ pub struct WorkReport {
     pub alerts: u64,
     /// Partitions taken over during the run.
     pub taken_over: u64,
-}
-
-/// The cluster's names for its streams, consumer and buckets.
-pub struct Names {
-    /// The stream collectors publish events to.
-    pub events_stream: String,
-    /// The workers' durable consumer of it.
-    pub consumer: String,
-    /// The stream of work shared out by partition.
-    pub work_stream: String,
-    /// Its subjects' prefix; a partition's subject ends with its number.
-    pub work_prefix: String,
-    /// The bucket of partitions' heads and the object store of their state.
-    pub state: String,
-}
-
-impl Names {
-    /// The names of `cluster`'s parts.
-    pub fn of(cluster: &Cluster) -> Names {
-        Names {
-            events_stream: crate::nats::stream_for(&cluster.events),
-            consumer: format!("{}-workers", cluster.name),
-            work_stream: format!("{}_WORK", cluster.name.to_ascii_uppercase()),
-            work_prefix: format!("{}.work.", cluster.name),
-            state: format!("{}-state", cluster.name),
-        }
-    }
-}
-
-/// Connects to `cluster`'s servers.
-pub async fn connect(cluster: &Cluster) -> Result<async_nats::Client, String> {
-    let addresses = cluster
-        .servers
-        .split(',')
-        .map(|a| a.trim().parse::<async_nats::ServerAddr>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", cluster.servers))?;
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(10))
-        .connect(addresses)
-        .await
-        .map_err(|e| format!("{}: {e}", cluster.servers))
-}
-
-/// The streams, consumer and buckets of `cluster`, made when missing.
-struct Parts {
-    events: consumer::PullConsumer,
-    places: Places,
-}
-
-/// The workers' durable consumer of the events stream, both made when
-/// missing.
-async fn events_consumer(
-    js: &jetstream::Context,
-    cluster: &Cluster,
-) -> Result<consumer::PullConsumer, String> {
-    let names = Names::of(cluster);
-    let events = js
-        .get_or_create_stream(stream::Config {
-            name: names.events_stream.clone(),
-            subjects: vec![cluster.events.clone()],
-            num_replicas: cluster.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("stream {}: {e}", names.events_stream))?;
-    events
-        .get_or_create_consumer(
-            &names.consumer,
-            consumer::pull::Config {
-                durable_name: Some(names.consumer.clone()),
-                filter_subject: cluster.events.clone(),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: cluster.ack_wait,
-                max_ack_pending: 65_536,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| format!("consumer {}: {e}", names.consumer))
-}
-
-async fn parts(js: &jetstream::Context, cluster: &Cluster) -> Result<Parts, String> {
-    let names = Names::of(cluster);
-    let events = events_consumer(js, cluster).await?;
-    let work = js
-        .get_or_create_stream(stream::Config {
-            name: names.work_stream.clone(),
-            subjects: vec![format!("{}*", names.work_prefix)],
-            num_replicas: cluster.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("stream {}: {e}", names.work_stream))?;
-    let heads = lease::bucket(js, &names.state, Duration::ZERO, cluster.replicas).await?;
-    let objects = match js.get_object_store(&names.state).await {
-        Ok(o) => o,
-        Err(_) => js
-            .create_object_store(object_store::Config {
-                bucket: names.state.clone(),
-                num_replicas: cluster.replicas,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("object store {}: {e}", names.state))?,
-    };
-    Ok(Parts {
-        events,
-        places: Places {
-            js: js.clone(),
-            heads,
-            objects,
-            work,
-            prefix: names.work_prefix,
-            worker: cluster.worker.clone(),
-        },
-    })
-}
-
-/// How long setting up waits out a cluster that does not answer (a node
-/// lost, its streams electing a new leader).
-const SETUP_PATIENCE: Duration = Duration::from_secs(30);
-
-/// Does `step` until it works, or gives its last error after
-/// [`SETUP_PATIENCE`].
-pub async fn patiently<T, F, Fut>(mut step: F) -> Result<T, String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let started = Instant::now();
-    loop {
-        match step().await {
-            Ok(t) => return Ok(t),
-            Err(e) if started.elapsed() >= SETUP_PATIENCE => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
-/// How long one exchange with the cluster may take before it counts as
-/// failed: a request whose node died is never answered.
-pub const REQUEST: Duration = Duration::from_secs(10);
-
-/// `work`, failed with a timeout after [`REQUEST`].
-pub async fn within<T>(
-    work: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(REQUEST, work)
-        .await
-        .unwrap_or_else(|_| Err("the cluster did not answer in time".into()))
 }
 
 /// A hash of the rules `engine` runs, which work messages carry.
@@ -376,175 +217,6 @@ impl Worker<'_, '_> {
         })
         .await
         .ok()
-    }
-
-    /// Reads a batch of events, runs the rules, shares out what needs
-    /// state, hands the rest to the sinks and acknowledges the batch;
-    /// returns how many messages it took.
-    async fn share_out(&mut self) -> Result<usize, String> {
-        let events = &self.parts.events;
-        let messages = within(async {
-            let mut batch = events
-                .fetch()
-                .max_messages(FETCH)
-                .max_bytes(FETCH_BYTES)
-                .messages()
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut messages = Vec::new();
-            while let Some(m) = batch.next().await {
-                match m {
-                    Ok(m) => messages.push(m),
-                    // The server ends a fetch whose bytes are spent so.
-                    Err(e) if e.to_string().contains("Exceeds MaxBytes") => break,
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-            Ok(messages)
-        })
-        .await?;
-        if messages.is_empty() {
-            return Ok(0);
-        }
-        let replies = messages
-            .iter()
-            .filter_map(|m| m.reply.as_ref().map(ToString::to_string))
-            .collect();
-        self.keeper.shared().in_hand = Some((Instant::now(), replies));
-        // Each message holds one event or several, a line each.
-        let decoded: Vec<Vec<(u64, Result<Event, String>)>> = {
-            let decode = |m: &jetstream::Message| {
-                let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-                m.payload
-                    .split(|b| *b == b'\n')
-                    .filter(|line| !line.is_empty())
-                    .enumerate()
-                    .map(|(at, line)| {
-                        let event = std::str::from_utf8(line)
-                            .map_err(|_| "not UTF-8".to_string())
-                            .and_then(Event::from_ecs_json);
-                        (wire::place(seq, at), event)
-                    })
-                    .collect()
-            };
-            match self.pool {
-                Some(pool) => pool.install(|| messages.par_iter().map(decode).collect()),
-                None => messages.iter().map(decode).collect(),
-            }
-        };
-        let mut seqs = Vec::with_capacity(decoded.len());
-        let mut events = Vec::with_capacity(decoded.len());
-        for (seq, event) in decoded.into_iter().flatten() {
-            match event {
-                Ok(e) => {
-                    seqs.push(seq);
-                    events.push(e);
-                }
-                Err(e) => {
-                    self.report.unreadable += 1;
-                    self.say(format!("a message of the events stream is no event: {e}"));
-                }
-            }
-        }
-        let mut batches: Vec<Vec<Event>> = Vec::new();
-        while events.len() > CHUNK {
-            let rest = events.split_off(CHUNK);
-            batches.push(std::mem::replace(&mut events, rest));
-        }
-        batches.push(events);
-        let detected = self.engine.detect_split(self.pool, &mut batches);
-        // Each batch's items by partition, made on the pool, then each
-        // partition's in event order.
-        let mut starts = Vec::with_capacity(batches.len());
-        let mut first = 0;
-        for events in &batches {
-            starts.push(first);
-            first += events.len();
-        }
-        let items_of = |((events, detected), first): ((&Vec<Event>, Detected), &usize)| {
-            let shares: Vec<Vec<Item>> = detected
-                .shares
-                .into_iter()
-                .map(|list| {
-                    list.into_iter()
-                        .map(|share| {
-                            let mut json = Vec::with_capacity(512);
-                            events[share.event].write_json(&mut json);
-                            Item {
-                                seq: seqs[first + share.event],
-                                event: String::from_utf8(json).unwrap_or_default(),
-                                placed: share.placed,
-                                folded: share.folded.iter().map(Alert::to_bytes).collect(),
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            (shares, detected.ready)
-        };
-        let made: Vec<(Vec<Vec<Item>>, Vec<Alert>)> = {
-            let work: Vec<_> = batches.iter().zip(detected).zip(&starts).collect();
-            match self.pool {
-                Some(pool) => pool.install(|| work.into_par_iter().map(items_of).collect()),
-                None => work.into_iter().map(items_of).collect(),
-            }
-        };
-        let mut shares: Vec<Vec<Item>> = (0..SHARES).map(|_| Vec::new()).collect();
-        let mut ready = Vec::new();
-        for (by_partition, alerts) in made {
-            for (p, items) in by_partition.into_iter().enumerate() {
-                shares[p].extend(items);
-            }
-            ready.extend(alerts);
-        }
-        within(self.publish(shares)).await?;
-        for alert in ready {
-            self.hand_on(alert);
-        }
-        let events: Vec<Event> = batches.into_iter().flatten().collect();
-        self.report.events += events.len() as u64;
-        self.router.events(&self.input, events);
-        self.router.keep();
-        futures_util::future::try_join_all(messages.iter().map(|m| m.ack()))
-            .await
-            .map_err(|e| format!("ack: {e}"))?;
-        self.keeper.shared().in_hand = None;
-        Ok(messages.len())
-    }
-
-    /// Publishes each partition's items, and waits until the work stream
-    /// stored them all.
-    async fn publish(&mut self, shares: Vec<Vec<Item>>) -> Result<(), String> {
-        let prefix = &self.parts.places.prefix;
-        let mut acks = Vec::new();
-        for (p, items) in shares.into_iter().enumerate() {
-            let mut message = Vec::new();
-            let mut weight = 0;
-            let mut items = items.into_iter().peekable();
-            while let Some(item) = items.next() {
-                weight += item.weight();
-                message.push(item);
-                if weight >= MESSAGE_BYTES || items.peek().is_none() {
-                    let work = Work {
-                        rules: self.rules,
-                        items: std::mem::take(&mut message),
-                    };
-                    weight = 0;
-                    let ack = self
-                        .parts
-                        .places
-                        .js
-                        .publish(format!("{prefix}{p:02}"), wire::encode(&work).into())
-                        .await
-                        .map_err(|e| format!("work: {e}"))?;
-                    acks.push(ack);
-                }
-            }
-        }
-        for ack in acks {
-            ack.await.map_err(|e| format!("work: {e}"))?;
-        }
-        Ok(())
     }
 
     /// An alert to the sinks, unless the config suppresses it.
