@@ -360,6 +360,44 @@ fn check_prints_the_pipeline_and_a_bad_file_says_where() {
     );
 }
 
+#[test]
+fn check_prints_a_cluster_worker_and_refuses_sources_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("worker.yml");
+    std::fs::write(
+        &config,
+        "cluster:\n  servers: nats://127.0.0.1:4222\n  name: soc\n  worker: w7\n  replicas: 3\nsinks:\n  out: {type: stdout, take: alerts}\n",
+    )
+    .unwrap();
+    let out = run_once("--check", &config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("cluster soc: worker w7 on nats://127.0.0.1:4222, events from rampart.events (3 replicas, lease 10 s, ack wait 30 s)"),
+        "{text}"
+    );
+    for (text, says) in [
+        (
+            "cluster:\n  worker: a b\nsinks:\n  out: {type: stdout}\n",
+            "2:11: cluster: worker `a b` may hold",
+        ),
+        (
+            "cluster:\n  worker: w1\nsources:\n  piped: {type: stdin}\nsinks:\n  out: {type: stdout}\n",
+            "4:8: a worker of a cluster reads the cluster's events stream: it has no `sources`",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = run_once("--check", &config);
+        assert_eq!(out.status.code(), Some(2));
+        let said = String::from_utf8(out.stderr).unwrap();
+        assert!(said.contains(says), "{said}");
+    }
+}
+
 /// Runs `rampart --db DB ARGS` and gives its standard output.
 fn query(db: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_rampart"))

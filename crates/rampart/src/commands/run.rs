@@ -425,6 +425,19 @@ fn open_store(
 
 fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
+    if let Some(c) = &p.cluster {
+        writeln!(
+            out,
+            "cluster {}: worker {} on {}, events from {} ({} replicas, lease {} s, ack wait {} s)",
+            c.name,
+            c.worker,
+            c.servers,
+            c.events,
+            c.replicas,
+            c.lease.as_secs(),
+            c.ack_wait.as_secs()
+        )?;
+    }
     writeln!(out, "sources:")?;
     for s in &p.sources {
         let what = match &s.kind {
