@@ -16,17 +16,11 @@ mod jetstream;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Rng;
+use common::{command as rampart, Rng};
 use jetstream::{nats_server, Cluster, Server};
-
-fn rampart() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    c.env_remove("RAMPART_DB").env_remove("RAMPART_CONFIG");
-    c
-}
 
 /// Rules beside the built-in pack: a chain (a brute force, then a login
 /// from the same address), distinct users per address, bytes summed and
@@ -320,29 +314,23 @@ fn publish_and_hunt(dir: &Path, servers: &str, (lines, per_message): (usize, usi
         ),
     )
     .unwrap();
-    let out = rampart()
-        .args(["run", "--no-db", "-q", "--once", "--config"])
-        .arg(&collector)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::ok(
+        rampart()
+            .args(["run", "--no-db", "-q", "--once", "--config"])
+            .arg(&collector)
+            .output()
+            .unwrap(),
     );
     let hunt = dir.join("hunt.jsonl");
-    let out = rampart()
-        .args(["hunt", "--no-db", "--format", "jsonl", "--output"])
-        .arg(&hunt)
-        .arg("--rules")
-        .arg(dir.join("rules.yml"))
-        .arg(&logs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::ok(
+        rampart()
+            .args(["hunt", "--no-db", "--format", "jsonl", "--output"])
+            .arg(&hunt)
+            .arg("--rules")
+            .arg(dir.join("rules.yml"))
+            .arg(&logs)
+            .output()
+            .unwrap(),
     );
     let (expected, written) = alerts_of(&[hunt]);
     assert_eq!(expected.len(), written, "hunt gives each alert once");

@@ -11,17 +11,12 @@ mod common;
 mod fed;
 mod jetstream;
 
+use common::command as rampart;
 use jetstream::{nats_server, Cluster, Server};
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn rampart() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    c.env_remove("RAMPART_DB").env_remove("RAMPART_CONFIG");
-    c
-}
 
 /// A pipeline publishing its standard input's events to `servers`, its
 /// sink's settings with `more`.

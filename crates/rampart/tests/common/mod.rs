@@ -7,16 +7,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary, deaf to the environment's database and config.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.env_remove("RAMPART_DB").env_remove("RAMPART_CONFIG");
+    c
+}
+
 /// Runs the binary over the database `db`, whatever the environment says.
 pub fn rampart(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("RAMPART_DB")
-        .env_remove("RAMPART_CONFIG")
-        .output()
-        .unwrap()
+    command().arg("--db").arg(db).args(args).output().unwrap()
 }
 
 /// The standard output of a run that must succeed.
