@@ -74,6 +74,21 @@ impl Default for Limits {
     }
 }
 
+/// A correlator of `plan` holding no state.
+fn empty(plan: Arc<Plan>, part_limits: state::Limits, serial_limits: state::Limits) -> Correlator {
+    let states = |limits: &state::Limits| -> Vec<State> {
+        plan.running.iter().map(|_| State::new(limits)).collect()
+    };
+    Correlator {
+        parts: (0..PARTITIONS).map(|_| states(&part_limits)).collect(),
+        serial: states(&serial_limits),
+        plan,
+        part_limits,
+        serial_limits,
+        reset: Vec::new(),
+    }
+}
+
 /// Matches of one correlation between sweeps of its quiet groups, at least.
 const SWEEP_EVERY: usize = 4096;
 
@@ -136,38 +151,13 @@ impl Correlator {
             sweep_every: SWEEP_EVERY / PARTITIONS,
             ..serial_limits
         };
-        let states = |limits: &state::Limits| -> Vec<State> {
-            plan.running.iter().map(|_| State::new(limits)).collect()
-        };
-        let c = Correlator {
-            parts: (0..PARTITIONS).map(|_| states(&part_limits)).collect(),
-            serial: states(&serial_limits),
-            plan: Arc::new(plan),
-            part_limits,
-            serial_limits,
-            reset: Vec::new(),
-        };
-        (c, failed)
+        (empty(Arc::new(plan), part_limits, serial_limits), failed)
     }
 
     /// A correlator of the same rules holding no state: what a worker of
     /// a cluster keeps for each partition it owns.
     pub fn fresh(&self) -> Correlator {
-        let states = |limits: &state::Limits| -> Vec<State> {
-            self.plan
-                .running
-                .iter()
-                .map(|_| State::new(limits))
-                .collect()
-        };
-        Correlator {
-            parts: (0..PARTITIONS).map(|_| states(&self.part_limits)).collect(),
-            serial: states(&self.serial_limits),
-            plan: Arc::clone(&self.plan),
-            part_limits: self.part_limits,
-            serial_limits: self.serial_limits,
-            reset: Vec::new(),
-        }
+        empty(Arc::clone(&self.plan), self.part_limits, self.serial_limits)
     }
 
     /// Whether a placement that travelled here names a correlation and
