@@ -150,8 +150,6 @@ pub(crate) fn upsert(
 }
 
 /// Puts back into an alert's JSON the stored events it was kept without.
-/// The alert's JSON made whole: its ATT&CK techniques from its tags (a
-/// stored alert keeps the tags only), and the stored events it links to.
 fn completed(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.doc FROM alert_events l JOIN events e ON e.id = l.event
@@ -160,34 +158,7 @@ fn completed(conn: &rusqlite::Connection, alert: &mut StoredAlert) -> Result<(),
     let docs: Vec<String> = stmt
         .query_map([&alert.id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&alert.doc).map_err(|e| StoreError(e.to_string()))?;
-    let Some(map) = doc.as_object_mut() else {
-        return Ok(());
-    };
-    if !map.contains_key("mitre") {
-        let tags: Vec<String> = map
-            .get("tags")
-            .and_then(|t| t.as_array())
-            .map(|tags| {
-                let text = tags.iter().filter_map(|t| t.as_str());
-                text.map(str::to_owned).collect()
-            })
-            .unwrap_or_default();
-        map.insert(
-            "mitre".into(),
-            rampart_detect::alert::techniques_json(&tags),
-        );
-    }
-    if !docs.is_empty() {
-        let events: Vec<serde_json::Value> = docs
-            .iter()
-            .filter_map(|d| serde_json::from_str(d).ok())
-            .collect();
-        map.insert("events".into(), events.into());
-    }
-    alert.doc = doc.to_string();
-    Ok(())
+    alert.complete(&docs)
 }
 
 /// Which alerts to list.
@@ -265,6 +236,40 @@ pub struct StoredAlert {
 }
 
 impl StoredAlert {
+    /// Makes its JSON whole: its ATT&CK techniques from its tags (a stored
+    /// alert keeps the tags only), and `docs`, the JSON of the stored
+    /// events it points at, in their order.
+    pub fn complete(&mut self, docs: &[String]) -> Result<(), StoreError> {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&self.doc).map_err(|e| StoreError(e.to_string()))?;
+        let Some(map) = doc.as_object_mut() else {
+            return Ok(());
+        };
+        if !map.contains_key("mitre") {
+            let tags: Vec<String> = map
+                .get("tags")
+                .and_then(|t| t.as_array())
+                .map(|tags| {
+                    let text = tags.iter().filter_map(|t| t.as_str());
+                    text.map(str::to_owned).collect()
+                })
+                .unwrap_or_default();
+            map.insert(
+                "mitre".into(),
+                rampart_detect::alert::techniques_json(&tags),
+            );
+        }
+        if !docs.is_empty() {
+            let events: Vec<serde_json::Value> = docs
+                .iter()
+                .filter_map(|d| serde_json::from_str(d).ok())
+                .collect();
+            map.insert("events".into(), events.into());
+        }
+        self.doc = doc.to_string();
+        Ok(())
+    }
+
     /// What the alert is about: its group's fields and values
     /// (`source.ip`, `host.name`, ...), as its JSON holds them.
     pub fn group(&self) -> Vec<(String, String)> {

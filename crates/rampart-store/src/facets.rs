@@ -51,7 +51,7 @@ pub(crate) fn level(label: Option<&str>, severity: Option<i64>) -> Option<String
 
 /// The line's protocol in capitals: the application protocol where the
 /// source names one (`DHCP`), else the transport (`TCP`).
-pub(crate) fn protocol(protocol: Option<&str>, transport: Option<&str>) -> Option<String> {
+pub fn protocol(protocol: Option<&str>, transport: Option<&str>) -> Option<String> {
     [protocol, transport]
         .into_iter()
         .flatten()
@@ -80,11 +80,15 @@ pub(crate) fn threat(enrichments: &serde_json::Value) -> Option<i64> {
         .max()
 }
 
-/// An event's facets, as stored in its columns.
+/// An event's facets, as stored in its columns: what a dashboard slices
+/// events by.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Facets {
+pub struct Facets {
+    /// Its severity label (see [`level`]).
     pub level: Option<String>,
+    /// Its protocol (see [`protocol`]).
     pub protocol: Option<String>,
+    /// The confidence of its surest threat finding (see [`threat`]).
     pub threat: Option<i64>,
 }
 

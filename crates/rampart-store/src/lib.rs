@@ -6,6 +6,7 @@
 //! opens with a new rampart and a new one is refused by an old rampart.
 
 mod alerts;
+mod backend;
 mod checkpoint;
 mod commit;
 mod dashboard;
@@ -33,15 +34,19 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
 pub use alerts::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
+pub use backend::Backend;
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
 pub use dashboard::{Board, Choices, MaliciousEvent, Slice, MOST_CHOICES};
 pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
+pub use facets::{protocol, Facets};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, OverviewFilter, Timeline, TopRule, MOST_BARS};
 pub use period::{Period, DAY};
-pub use query::{parse as parse_query, EventQuery, Expr, Filter, Op, QueryError, StoredEvent};
+pub use query::{
+    parse as parse_query, time_of, EventQuery, Expr, Filter, Op, QueryError, StoredEvent,
+};
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
 pub use suppressions::{Beside, StoredSuppression, Triaged};

@@ -142,7 +142,7 @@ fn like_pattern(value: &str) -> String {
 }
 
 /// A time as a query writes it: RFC 3339, or a date (its midnight, UTC).
-pub(super) fn time_of(value: &str) -> Result<Timestamp, String> {
+pub fn time_of(value: &str) -> Result<Timestamp, String> {
     value
         .parse()
         .or_else(|_| {
