@@ -8,7 +8,8 @@
 # built from crates.io once, about ten minutes), and headless Chromium with
 # its WebDriver and axe-core from npm (the web console's browser and
 # accessibility tests), and systemd-journal-remote and utmpdump (journal
-# files and login records written by the system's tools), and podman,
+# files and login records written by the system's tools), ClickHouse (the
+# second store backend; started by scripts/clickhouse.sh), and podman,
 # runc and podman-compose (the container image's smoke test). Nothing is
 # started here: each test starts its own server with a folder, port and
 # configuration of its own, and stops it by PID.
@@ -19,6 +20,7 @@ need=()
 [ -n "$(find /usr/lib/postgresql -name initdb 2>/dev/null | head -1)" ] || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v cmake >/dev/null || need+=(cmake)
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v npm >/dev/null || need+=(npm)

@@ -1,0 +1,276 @@
+//! ClickHouse as rampart's store when one machine's disk is not enough:
+//! events partitioned by day, alerts and their triage, written in batches
+//! over the HTTP interface and read by `rampart alerts`, `events`,
+//! `export` and `stats` through the same [`Backend`] as the SQLite store.
+//!
+//! It speaks the SQL of ClickHouse 18.16 (the Debian package) that today's
+//! releases still run: `ReplacingMergeTree` with `FINAL` for re-sends that
+//! must not count twice (18.16 has no insert de-duplication on tables that
+//! are not replicated), `argMaxIf` for triage, `ANY LEFT JOIN ... USING`,
+//! arrays with lambdas for fields that are not columns, and `ALTER TABLE
+//! ... DROP PARTITION` for retention (TTL came in 19.6).
+
+mod alerts;
+mod client;
+mod schema;
+mod search;
+mod transcript;
+mod write;
+
+use jiff::Timestamp;
+use rampart_store::{
+    AlertFilter, Backend, Beside, EventQuery, Stats, Step, StoreError, StoredAlert, StoredEvent,
+    Triage, Triaged,
+};
+use serde::Deserialize;
+
+pub use client::quote;
+pub use write::Rows;
+
+use client::Client;
+
+/// Whether a `--db` value names a ClickHouse server rather than a file.
+pub fn is_address(db: &str) -> bool {
+    db.starts_with("clickhouse://")
+}
+
+/// A ClickHouse database holding rampart's tables.
+#[derive(Debug, Clone)]
+pub struct ClickHouse {
+    client: Client,
+}
+
+/// What a store of rows added.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Event rows sent.
+    pub events: u64,
+    /// Alert rows sent.
+    pub alerts: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+}
+
+/// An event row as read.
+#[derive(Deserialize)]
+struct EventRow {
+    id: i64,
+    time: i64,
+    timed: u8,
+    doc: String,
+}
+
+impl EventRow {
+    fn stored(self) -> StoredEvent {
+        StoredEvent {
+            id: self.id,
+            time: (self.timed == 1)
+                .then(|| Timestamp::from_microsecond(self.time).ok())
+                .flatten(),
+            doc: self.doc,
+        }
+    }
+}
+
+/// A value and how many.
+#[derive(Deserialize)]
+struct Count {
+    v: String,
+    n: u64,
+}
+
+impl ClickHouse {
+    /// Connects to `url` (`clickhouse://[user[:password]@]host[:port][/database]`),
+    /// creating the database and its tables if needed.
+    pub fn open(url: &str) -> Result<ClickHouse, StoreError> {
+        let client = Client::new(url)?;
+        schema::migrate(&client)?;
+        Ok(ClickHouse { client })
+    }
+
+    /// The server and database, for messages.
+    pub fn describe(&self) -> String {
+        self.client.describe()
+    }
+
+    /// Sends `rows`: the events, then the alerts (an alert never points at
+    /// an event not yet stored). Sent again, they are stored once.
+    pub fn store(&self, rows: &Rows) -> Result<Sent, StoreError> {
+        let (events, alerts) = rows.bodies();
+        self.client.insert("events", events)?;
+        self.client.insert("alerts", alerts)?;
+        let (n_events, n_alerts) = rows.counts();
+        Ok(Sent {
+            events: n_events,
+            alerts: n_alerts,
+            bytes: (events.len() + alerts.len()) as u64,
+        })
+    }
+
+    /// Drops the days of events before `before`'s day: whole partitions,
+    /// at once. Returns the days dropped.
+    pub fn drop_days_before(&self, before: Timestamp) -> Result<Vec<String>, StoreError> {
+        #[derive(Deserialize)]
+        struct Part {
+            partition_id: String,
+        }
+        // A day partition's id is its date as YYYYMMDD on every release
+        // (18.16 names the partition of day 0 `0000-00-00`, today's
+        // `1970-01-01`).
+        let day = before
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .strftime("%Y%m%d")
+            .to_string();
+        let parts: Vec<Part> = self.client.rows(&format!(
+            "SELECT DISTINCT partition_id FROM system.parts
+             WHERE database = {} AND table = 'events' AND active AND partition_id < {}
+             ORDER BY partition_id",
+            quote(&self.client.database),
+            quote(&day)
+        ))?;
+        let mut dropped = Vec::new();
+        for part in parts {
+            self.client.execute(&format!(
+                "ALTER TABLE events DROP PARTITION ID {}",
+                quote(&part.partition_id)
+            ))?;
+            let id = part.partition_id;
+            dropped.push(match (id.get(..4), id.get(4..6), id.get(6..8)) {
+                (Some(y), Some(m), Some(d)) => format!("{y}-{m}-{d}"),
+                _ => id,
+            });
+        }
+        Ok(dropped)
+    }
+}
+
+impl Backend for ClickHouse {
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, StoreError> {
+        self.list_alerts(filter)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<StoredAlert>, StoreError> {
+        self.one_alert(id)
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<Step>, StoreError> {
+        self.steps(id)
+    }
+
+    fn triage_beside(
+        &mut self,
+        id: &str,
+        step: &Triage,
+        who: (&str, Option<&str>),
+        beside: Beside,
+    ) -> Result<Triaged, StoreError> {
+        self.take_step(id, step, who, beside)
+    }
+
+    fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = self.client.rows(&format!(
+            "SELECT id, time, timed, doc FROM events WHERE id = {id} LIMIT 1"
+        ))?;
+        Ok(rows.into_iter().next().map(EventRow::stored))
+    }
+
+    fn each_event(
+        &self,
+        query: &EventQuery,
+        take: &mut dyn FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let condition = search::condition(query)?;
+        let order = if query.as_read {
+            "id"
+        } else {
+            "timed DESC, time DESC, id DESC"
+        };
+        let limit = query
+            .limit
+            .map(|n| format!(" LIMIT {n}"))
+            .unwrap_or_default();
+        self.client.each(
+            &format!(
+                "SELECT id, time, timed, doc FROM events FINAL WHERE {condition}
+                 ORDER BY {order}{limit}"
+            ),
+            |row: EventRow| take(row.stored()),
+        )
+    }
+
+    fn count_by(
+        &self,
+        query: &EventQuery,
+        field: &str,
+        top: u64,
+    ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
+        let condition = search::condition(query)?;
+        let value = search::value_of(field);
+        let rows: Vec<Count> = self.client.rows(&format!(
+            "SELECT {value} AS v, count() AS n FROM events FINAL WHERE {condition}
+             GROUP BY v ORDER BY n DESC, v LIMIT {top}"
+        ))?;
+        Ok(rows
+            .into_iter()
+            .map(|c| (Some(c.v).filter(|v| !v.is_empty()), c.n))
+            .collect())
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let pairs = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
+            let rows: Vec<Count> = self.client.rows(sql)?;
+            Ok(rows
+                .into_iter()
+                .map(|c| {
+                    let v = if c.v.is_empty() { "(none)".into() } else { c.v };
+                    (v, c.n)
+                })
+                .collect())
+        };
+        let datasets = pairs(
+            "SELECT dataset AS v, count() AS n FROM events FINAL
+             GROUP BY v ORDER BY n DESC, v",
+        )?;
+        let days = pairs(
+            "SELECT toString(day) AS v, count() AS n FROM events FINAL
+             WHERE timed = 1 AND time >= 0 GROUP BY v ORDER BY v DESC LIMIT 14",
+        )?;
+        #[derive(Deserialize)]
+        struct Cell {
+            severity: u8,
+            status: String,
+            n: u64,
+        }
+        let cells: Vec<Cell> = self.client.rows(&format!(
+            "SELECT severity, if(status = '', 'open', status) AS status, count() AS n
+             FROM {} GROUP BY severity, status ORDER BY severity DESC, status",
+            alerts::TRIAGED
+        ))?;
+        #[derive(Deserialize)]
+        struct Bytes {
+            b: u64,
+        }
+        let bytes = self
+            .client
+            .rows::<Bytes>(&format!(
+                "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = {} AND active",
+                quote(&self.client.database)
+            ))?
+            .first()
+            .map_or(0, |b| b.b);
+        Ok(Stats {
+            events: datasets.iter().map(|(_, n)| n).sum(),
+            datasets,
+            days,
+            alerts: cells
+                .into_iter()
+                .map(|c| {
+                    let level = alerts::level_of(c.severity);
+                    (level.as_str().to_owned(), c.status, c.n)
+                })
+                .collect(),
+            bytes,
+        })
+    }
+}

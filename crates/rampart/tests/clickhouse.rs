@@ -1,0 +1,435 @@
+//! The ClickHouse backend over a real server (ClickHouse 18.16 from the
+//! system's packages, started by `scripts/clickhouse.sh` with a folder and
+//! port of its own) answers every question the commands ask exactly as
+//! the SQLite store does over the same events and alerts: searches of
+//! every kind, counts, alert lists with every filter and order, triage and
+//! its history, the store's figures. Rows sent twice count once.
+//!
+//! Without ClickHouse the tests say they were skipped, unless
+//! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
+
+mod servers;
+
+use jiff::Timestamp;
+use rampart_clickhouse::{ClickHouse, Rows};
+use rampart_detect::{Alert, Level};
+use rampart_event::{Event, Origin, Value};
+use rampart_store::{
+    parse_query, AlertFilter, AlertOrder, Backend, Beside, Commit, EventQuery, NewAlert, Status,
+    Store, StoredEvent, Triage, PER_SOURCE,
+};
+use servers::Server;
+
+fn installed() -> bool {
+    servers::available(
+        "ClickHouse",
+        std::path::Path::new("/usr/sbin/clickhouse-server").exists()
+            || std::path::Path::new("/usr/bin/clickhouse-server").exists(),
+    )
+}
+
+/// 2025-03-14T00:00:00Z.
+const DAY0: i64 = 1_741_910_400;
+
+/// Event `i` of the test set: addresses of two IPv4 networks and IPv6,
+/// users with quotes, numbers, lists, labels, threats, three days, and
+/// some without a time or a source address.
+fn event(i: u64) -> Event {
+    let n = i as usize;
+    let message = [
+        "Failed password for root",
+        "Accepted password for admin",
+        "request timed out",
+        "connection closed by peer",
+    ][n % 4];
+    let mut e = Event::new(Origin::new("t.log", i + 1), message);
+    if !n.is_multiple_of(11) {
+        e.timestamp = Some(Timestamp::from_second(DAY0 + (i as i64 * 613) % (3 * 86_400)).unwrap());
+    }
+    match n % 5 {
+        0 => e.set("source.ip", format!("10.0.{}.{}", n % 3, n % 7)),
+        1 => e.set("source.ip", format!("198.51.100.{}", n % 13)),
+        2 => e.set("source.ip", format!("2001:db8::{:x}", n % 9)),
+        3 => e.set("source.ip", format!("203.0.113.{}", n % 4)),
+        _ => {}
+    }
+    let user = ["root", "admin", "administrator", "bob", "x' OR 1=1 --"][n % 5];
+    e.set("user.name", user);
+    e.set("event.code", ["4624", "4625", "4688"][n % 3]);
+    e.set(
+        "event.dataset",
+        ["sshd", "web.access", "windows.security"][n % 3],
+    );
+    if n % 4 != 3 {
+        e.set("host.name", ["web01", "web02", "db01"][n % 3]);
+    }
+    e.set("http.response.status_code", [200i64, 404, 500, 503][n % 4]);
+    e.set("event.severity", (n % 8) as i64 * 13);
+    if n.is_multiple_of(6) {
+        e.set("network.transport", "tcp");
+    }
+    if n.is_multiple_of(9) {
+        e.set("log.level", "HIGH_severity");
+    }
+    e.set("message", message);
+    if n.is_multiple_of(7) {
+        e.insert(
+            "threat.enrichments",
+            Value::Json(Box::new(serde_json::json!([
+                {"indicator": {"type": "ip", "confidence": n % 4}, "matched": {"type": "indicator_match"}}
+            ]))),
+        );
+    }
+    e
+}
+
+/// Alert `i`: rules, levels, groups and times of many kinds, pointing at
+/// stored events or carrying one.
+fn alert(i: u64, source: i64) -> NewAlert {
+    let n = i as usize;
+    let time = Timestamp::from_second(DAY0 + (i as i64 * 5_003) % (3 * 86_400)).unwrap();
+    let mut group = vec![("source.ip".to_owned(), format!("198.51.100.{}", n % 4))];
+    if n.is_multiple_of(3) {
+        group.push(("host.name".to_owned(), ["web01", "db01"][n % 2].to_owned()));
+    }
+    let carried = n.is_multiple_of(4);
+    let alert = Alert {
+        id: format!("{:08x}-{i}", (i * 2_654_435_761) % 0xffff_ffff),
+        rule_id: ["ssh-brute-force", "port-scan", "web-404-flood"][n % 3].to_owned(),
+        title: format!("alert {i} for {}", group[0].1),
+        author: None,
+        references: Vec::new(),
+        severity: [Level::Low, Level::Medium, Level::High, Level::Critical][n % 4],
+        timestamp: Some(time),
+        first_seen: Some(time),
+        last_seen: Some(time),
+        count: (n % 6 + 1) as u64,
+        group,
+        mitre: Vec::new(),
+        tags: vec!["attack.t1110".to_owned()],
+        matched: Vec::new(),
+        events: if carried {
+            vec![serde_json::value::to_raw_value(&serde_json::json!({
+                "event": {"dataset": "sshd"}, "network": {"transport": "tcp"}
+            }))
+            .unwrap()]
+        } else {
+            Vec::new()
+        },
+        origin: rampart_detect::alert::Origin {
+            path: "t.log".into(),
+            line: i + 1,
+        },
+    };
+    let events = if carried {
+        Vec::new()
+    } else {
+        (0..(n % 3 + 1) as i64)
+            .map(|k| source * PER_SOURCE + (i as i64 * 7 + k) % 600)
+            .collect()
+    };
+    NewAlert { alert, events }
+}
+
+/// Both stores holding the same 600 events and 40 alerts.
+fn filled(url: &str) -> (Store, ClickHouse, i64) {
+    let mut store = Store::in_memory().unwrap();
+    let source = store.source(b"clickhouse test", "t.log").unwrap().id;
+    let house = ClickHouse::open(url).unwrap();
+    let mut commit = Commit::default();
+    let mut rows = Rows::default();
+    let now = Timestamp::now();
+    for i in 0..600 {
+        let e = event(i);
+        commit.events.push(source, i, &e);
+        rows.event(source * PER_SOURCE + i as i64, &e, now);
+    }
+    for i in 0..40 {
+        let a = alert(i, source);
+        rows.alert(&a, now);
+        commit.alerts.push(a);
+    }
+    store.commit(&mut commit).unwrap();
+    // Sent twice, as a retry after a lost answer would: stored once.
+    house.store(&rows).unwrap();
+    house.store(&rows).unwrap();
+    (store, house, source)
+}
+
+fn events(b: &dyn Backend, query: &EventQuery) -> Vec<StoredEvent> {
+    let mut found = Vec::new();
+    b.each_event(query, &mut |e| {
+        found.push(e);
+        true
+    })
+    .unwrap_or_else(|e| panic!("{query:?}: {e}"));
+    found
+}
+
+#[test]
+fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("clickhouse.sh", dir.path());
+    let url = format!("clickhouse://127.0.0.1:{}/same", server.port);
+    let (mut store, mut house, source) = filled(&url);
+
+    // Searches.
+    let at = |s: i64| Some(Timestamp::from_second(s).unwrap());
+    let mut queries: Vec<EventQuery> = [
+        "",
+        "source.ip=10.0.0.0/8",
+        "source.ip=2001:db8::/32",
+        "not source.ip=10.0.0.0/8",
+        "source.ip!=10.0.0.0/8",
+        "user.name=adm*",
+        "user.name=ADMIN?",
+        "user.name!=root",
+        "user.name=\"x' OR 1=1 --\"",
+        "http.response.status_code>=500",
+        "http.response.status_code=404",
+        "http.response.status_code!=200",
+        "event.code in (4624, 4625)",
+        "event.severity>=52",
+        "event.severity!=0",
+        "@timestamp>=2025-03-15",
+        "@timestamp<2025-03-15T06:00:00Z",
+        "failed",
+        "\"Failed password\"",
+        "host.name=web* and user.name=root",
+        "(event.dataset=sshd or event.dataset=web.access) and not host.name=web01",
+        "network.transport=tcp",
+        "log.level=HIGH_severity",
+        "user.name<bob",
+        "log.file.line<=10",
+    ]
+    .iter()
+    .map(|q| EventQuery {
+        expr: (!q.is_empty()).then(|| parse_query(q).unwrap()),
+        ..EventQuery::default()
+    })
+    .collect();
+    queries.push(EventQuery {
+        since: at(DAY0 + 3_600),
+        until: at(DAY0 + 86_400),
+        limit: Some(25),
+        ..EventQuery::default()
+    });
+    queries.push(EventQuery {
+        expr: Some(parse_query("user.name=root").unwrap()),
+        as_read: true,
+        limit: Some(40),
+        ..EventQuery::default()
+    });
+    for query in &queries {
+        let sqlite = events(&store, query);
+        let clickhouse = events(&house, query);
+        assert!(!sqlite.is_empty() || query.expr.is_some(), "{query:?}");
+        assert_eq!(sqlite.len(), clickhouse.len(), "{query:?}");
+        assert!(sqlite == clickhouse, "{query:?}: the events differ");
+    }
+    // Inside a list, each element is compared (the SQLite store compares
+    // the list's JSON, and finds none).
+    for (query, expected) in [
+        (
+            "threat.enrichments.indicator.confidence>=2",
+            (0..600).filter(|n| n % 7 == 0 && n % 4 >= 2).count(),
+        ),
+        (
+            "threat.enrichments.matched.type=indicator_match",
+            (0..600).filter(|n| n % 7 == 0).count(),
+        ),
+    ] {
+        let query = EventQuery {
+            expr: Some(parse_query(query).unwrap()),
+            ..EventQuery::default()
+        };
+        assert_eq!(events(&house, &query).len(), expected, "{query:?}");
+    }
+    for field in [
+        "source.ip",
+        "user.name",
+        "event.severity",
+        "http.response.status_code",
+        "network.transport",
+    ] {
+        let query = EventQuery {
+            expr: Some(parse_query("not user.name=bob").unwrap()),
+            ..EventQuery::default()
+        };
+        assert_eq!(
+            Backend::count_by(&store, &query, field, 20).unwrap(),
+            house.count_by(&query, field, 20).unwrap(),
+            "{field}"
+        );
+    }
+    let event = Backend::event(&store, PER_SOURCE + 17).unwrap();
+    assert!(event.is_some());
+    assert_eq!(event, house.event(PER_SOURCE + 17).unwrap());
+    let bad = EventQuery {
+        expr: Some(parse_query("event.severity>high").unwrap()),
+        ..EventQuery::default()
+    };
+    let mut none = |_| true;
+    let (a, b) = (
+        Backend::each_event(&store, &bad, &mut none).unwrap_err().0,
+        house.each_event(&bad, &mut none).unwrap_err().0,
+    );
+    assert_eq!(a, b, "the same refusal of a value of the wrong kind");
+
+    // Alerts, before and after triage.
+    let filters = || {
+        let base = AlertFilter::default;
+        vec![
+            base(),
+            AlertFilter {
+                min_severity: Some(Level::High),
+                ..base()
+            },
+            AlertFilter {
+                rules: vec!["port-scan".into(), "web-404-flood".into()],
+                order: AlertOrder::Oldest,
+                ..base()
+            },
+            AlertFilter {
+                statuses: vec![Status::Open],
+                order: AlertOrder::Severity,
+                ..base()
+            },
+            AlertFilter {
+                statuses: vec![Status::Acknowledged, Status::Closed],
+                ..base()
+            },
+            AlertFilter {
+                since: at(DAY0 + 86_400),
+                until: at(DAY0 + 2 * 86_400),
+                order: AlertOrder::Count,
+                ..base()
+            },
+            AlertFilter {
+                host: Some("web01".into()),
+                ..base()
+            },
+            AlertFilter {
+                source_ip: Some("198.51.100.2".into()),
+                limit: Some(3),
+                ..base()
+            },
+            AlertFilter {
+                search: Some("ALERT 1".into()),
+                ..base()
+            },
+        ]
+    };
+    let compare = |store: &Store, house: &ClickHouse| {
+        for filter in filters() {
+            let sqlite = Backend::alerts(store, &filter).unwrap();
+            let clickhouse = house.alerts(&filter).unwrap();
+            assert_eq!(sqlite, clickhouse, "{filter:?}");
+        }
+        assert_eq!(
+            Backend::stats(store).unwrap().alerts,
+            house.stats().unwrap().alerts
+        );
+    };
+    compare(&store, &house);
+    let all = Backend::alerts(&store, &AlertFilter::default()).unwrap();
+    assert_eq!(all.len(), 40);
+    let steps = [
+        Triage::Set(Status::Acknowledged),
+        Triage::Assign(Some("ana".into())),
+        Triage::Set(Status::Closed),
+        Triage::Set(Status::Open),
+        Triage::Assign(None),
+        Triage::Set(Status::FalsePositive),
+    ];
+    for (i, a) in all.iter().enumerate().take(12) {
+        for step in steps.iter().take(i % steps.len() + 1) {
+            let who = ("ana", Some("looked at it"));
+            let x = store
+                .triage_beside(&a.id, step, who, Beside::default())
+                .unwrap();
+            let y = house
+                .triage_beside(&a.id, step, who, Beside::default())
+                .unwrap();
+            assert_eq!(x.alert, y.alert, "{} after {step:?}", a.id);
+        }
+        let strip = |steps: Vec<rampart_store::Step>| {
+            steps
+                .into_iter()
+                .map(|s| (s.user, s.action, s.status, s.assignee, s.note))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(Backend::history(&store, &a.id).unwrap()),
+            strip(house.history(&a.id).unwrap()),
+        );
+    }
+    compare(&store, &house);
+    // An alert raised again (its window went on) keeps its triage.
+    let mut again = alert(1, source);
+    again.alert.count = 99;
+    let again_id = again.alert.id.clone();
+    for b in [&mut store as &mut dyn Backend, &mut house] {
+        let close = Triage::Set(Status::Closed);
+        b.triage_beside(&again_id, &close, ("ana", None), Beside::default())
+            .unwrap();
+    }
+    let mut rows = Rows::default();
+    rows.alert(&again, Timestamp::now());
+    house.store(&rows).unwrap();
+    let mut commit = Commit::default();
+    commit.alerts.push(again);
+    store.commit(&mut commit).unwrap();
+    compare(&store, &house);
+    let one = house.alert(&again_id[..10]).unwrap().unwrap();
+    assert_eq!(one.count, 99);
+    assert_eq!(one.status, "closed", "triage kept through an update");
+    let refused = house.triage_beside(
+        &all[0].id,
+        &Triage::Set(Status::FalsePositive),
+        ("ana", None),
+        Beside {
+            suppress: true,
+            deactivate_ioc: false,
+        },
+    );
+    assert!(refused.unwrap_err().0.contains("SQLite store"));
+
+    // The store's figures.
+    let (a, b) = (Backend::stats(&store).unwrap(), house.stats().unwrap());
+    assert_eq!(a.events, 600);
+    assert_eq!(
+        (a.events, a.datasets, a.days),
+        (b.events, b.datasets, b.days)
+    );
+    assert!(b.bytes > 0);
+}
+
+#[test]
+fn retention_drops_whole_days_and_a_database_opens_again_as_it_was() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("clickhouse.sh", dir.path());
+    let url = format!("clickhouse://127.0.0.1:{}/kept", server.port);
+    let (_, house, _) = filled(&url);
+    let before = house.stats().unwrap();
+    let again = ClickHouse::open(&url).unwrap();
+    assert_eq!(again.stats().unwrap().events, before.events);
+    let dropped = again
+        .drop_days_before(Timestamp::from_second(DAY0 + 86_400 + 5).unwrap())
+        .unwrap();
+    assert_eq!(dropped, ["1970-01-01", "2025-03-14"]);
+    let after = again.stats().unwrap();
+    let day =
+        |s: &rampart_store::Stats, d: &str| s.days.iter().find(|(x, _)| x == d).map(|(_, n)| *n);
+    assert_eq!(day(&after, "2025-03-14"), None);
+    assert_eq!(day(&after, "2025-03-15"), day(&before, "2025-03-15"));
+    let untimed = (0..600).filter(|i| i % 11 == 0).count() as u64;
+    let first = day(&before, "2025-03-14").unwrap();
+    assert_eq!(after.events, before.events - first - untimed);
+}
