@@ -14,7 +14,7 @@ use rampart_engine::output::{csv_line, neutralise};
 
 use super::list_format::{cell_time, ListFormat};
 use rampart_event::Timestamp;
-use rampart_store::{AlertFilter, Beside, Status, Store, StoredAlert, Triage};
+use rampart_store::{AlertFilter, Backend, Beside, Status, StoredAlert, Triage};
 
 /// Arguments of `rampart alerts`.
 #[derive(Debug, Args)]
@@ -148,13 +148,7 @@ pub fn login() -> String {
 
 /// Runs the command.
 pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
-    if !db.exists() {
-        bail!(
-            "no database at {} (run `rampart ingest` first)",
-            db.display()
-        );
-    }
-    let mut store = Store::open(db).context("cannot open the database")?;
+    let mut store = super::backend::open(db)?;
     let mut out = std::io::stdout().lock();
     let (step, triage) = match &args.action {
         None => {
@@ -166,7 +160,7 @@ pub fn run(args: &AlertsArgs, db: &Path) -> anyhow::Result<ExitCode> {
             let Some(alert) = store.alert(id)? else {
                 bail!("no alert {id}");
             };
-            show(&store, &alert, &mut out)?;
+            show(store.as_ref(), &alert, &mut out)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(Action::Ack(step)) => (step, Triage::Set(Status::Acknowledged)),
@@ -334,7 +328,7 @@ fn details(alert: &StoredAlert) -> (String, String, String, String) {
     (group, text("first_seen"), text("last_seen"), mitre)
 }
 
-fn show(store: &Store, alert: &StoredAlert, out: &mut impl Write) -> anyhow::Result<()> {
+fn show(store: &dyn Backend, alert: &StoredAlert, out: &mut impl Write) -> anyhow::Result<()> {
     let mut doc = with_state(alert);
     let history: Vec<serde_json::Value> = store
         .history(&alert.id)?

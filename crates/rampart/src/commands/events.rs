@@ -6,13 +6,13 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use rampart_engine::output::{csv_line, neutralise};
 
 use super::list_format::{cell_time, ListFormat};
 use rampart_event::Timestamp;
-use rampart_store::{parse_query, EventQuery, Expr, Store, StoredEvent};
+use rampart_store::{parse_query, EventQuery, Expr, StoredEvent};
 
 /// Arguments of `rampart events`.
 #[derive(Debug, Args)]
@@ -46,13 +46,7 @@ pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
         Ok(expr) => expr,
         Err(code) => return Ok(code),
     };
-    if !db.exists() {
-        bail!(
-            "no database at {} (run `rampart ingest` first)",
-            db.display()
-        );
-    }
-    let store = Store::open(db).context("cannot open the database")?;
+    let store = super::backend::open(db)?;
     let query = EventQuery {
         expr,
         since: args.since,
@@ -73,7 +67,7 @@ pub fn run(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
     }
     let mut output = EventOutput::new(out, args.format)?;
     let mut failed = None;
-    let found = store.each_event(&query, |e| {
+    let found = store.each_event(&query, &mut |e| {
         output.write(&e).map_err(|e| failed = Some(e)).is_ok()
     });
     if let Some(e) = failed {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_store::{EventQuery, Store};
+use rampart_store::EventQuery;
 
 use super::alerts::{self, FilterArgs};
 use super::events::{read_query, EventOutput};
@@ -76,13 +76,7 @@ pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
         }
         Ok(expr) => expr,
     };
-    if !db.exists() {
-        bail!(
-            "no database at {} (run `rampart ingest` first)",
-            db.display()
-        );
-    }
-    let store = Store::open(db).context("cannot open the database")?;
+    let store = super::backend::open(db)?;
     let file = File::create(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let out = BufWriter::new(file);
@@ -109,7 +103,7 @@ pub fn run(args: &ExportArgs, db: &Path) -> anyhow::Result<ExitCode> {
             };
             let mut output = EventOutput::new(out, format)?;
             let mut failed = None;
-            store.each_event(&query, |e| {
+            store.each_event(&query, &mut |e| {
                 output.write(&e).map_err(|e| failed = Some(e)).is_ok()
             })?;
             if let Some(e) = failed {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod alerts;
+pub mod backend;
 pub mod cluster;
 pub mod dashboard;
 pub mod detect_args;

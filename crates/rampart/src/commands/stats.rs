@@ -5,25 +5,16 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use rampart_store::Store;
-
 /// Runs the command.
 pub fn run(db: &Path) -> anyhow::Result<ExitCode> {
-    if !db.exists() {
-        bail!(
-            "no database at {} (run `rampart ingest` first)",
-            db.display()
-        );
-    }
-    let store = Store::open(db).context("cannot open the database")?;
+    let store = super::backend::open(db)?;
     let stats = store.stats()?;
     let mut out = std::io::stdout().lock();
     let per_event = stats.bytes.checked_div(stats.events).unwrap_or(0);
     writeln!(
         out,
         "{}: {} events, {:.1} MB on disk ({per_event} bytes per event)",
-        db.display(),
+        super::backend::name(db),
         stats.events,
         stats.bytes as f64 / 1e6
     )?;
