@@ -199,7 +199,10 @@ impl Waiting {
 /// everything handed before is in its buffer.
 enum Handed {
     Records(Vec<Vec<u8>>),
+    /// Answered once every record before it is in the buffer.
     Sync(SyncSender<()>),
+    /// Answered once every record before it is delivered.
+    Settle(SyncSender<()>),
 }
 
 /// Sends the oldest records of a memory queue (see `Waiting::send_some`).
@@ -282,7 +285,13 @@ impl Delivery {
                 let mut down = false;
                 let mut closing: Option<Instant> = None;
                 let mut held: Option<Vec<Vec<u8>>> = None;
+                let mut settling: Vec<SyncSender<()>> = Vec::new();
                 loop {
+                    if held.is_none() && waiting.is_empty() {
+                        for done in settling.drain(..) {
+                            let _ = done.send(());
+                        }
+                    }
                     // Take what comes while there is room; a bundle that
                     // does not fit waits, and so does the sender.
                     if let Some(bundle) = held.take() {
@@ -311,6 +320,7 @@ impl Delivery {
                                 }
                                 let _ = done.send(());
                             }
+                            Ok(Handed::Settle(done)) => settling.push(done),
                             Err(RecvTimeoutError::Timeout) => {}
                             Err(RecvTimeoutError::Disconnected) => closing = Some(Instant::now()),
                         }
@@ -398,6 +408,18 @@ impl Delivery {
         self.flush();
         let (done, wait) = sync_channel(1);
         if self.tx.send(Handed::Sync(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Hands on what was gathered and waits until all of it is delivered:
+    /// a cluster's worker acknowledges its events only then, so that a
+    /// worker killed after cannot take undelivered records with it. With
+    /// the destination down, this waits until it is back.
+    pub fn settle(&mut self) {
+        self.flush();
+        let (done, wait) = sync_channel(1);
+        if self.tx.send(Handed::Settle(done)).is_ok() {
             let _ = wait.recv();
         }
     }

@@ -254,6 +254,12 @@ impl Output for Forward {
         }
     }
 
+    fn settle(&mut self) {
+        if let Some(d) = &mut self.delivery {
+            d.settle();
+        }
+    }
+
     fn close(&mut self) -> Option<Delivered> {
         self.delivery.take().map(Delivery::finish)
     }

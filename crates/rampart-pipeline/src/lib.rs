@@ -10,6 +10,7 @@
 
 pub mod acks;
 pub mod arrival;
+pub mod clickhouse_sink;
 pub mod cluster;
 pub mod config;
 pub mod delivery;
@@ -26,6 +27,7 @@ pub mod outputs;
 pub mod queue;
 pub mod replay;
 pub mod route;
+pub mod row_record;
 pub mod run;
 pub mod shape;
 pub mod snapshot;

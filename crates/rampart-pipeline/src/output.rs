@@ -22,6 +22,12 @@ pub trait Output: Send {
     /// Waits until what it was handed cannot be lost by a crash (on disk,
     /// for a disk buffer), before a store commit moves sources' places.
     fn sync(&mut self) {}
+    /// Waits until what it was handed is at its destination (for sinks
+    /// that deliver; others as [`Output::sync`]): a cluster's worker
+    /// acknowledges its events only then.
+    fn settle(&mut self) {
+        self.sync();
+    }
     /// Ends: what a delivery to a destination did, for those that have one.
     fn close(&mut self) -> Option<Delivered> {
         None

@@ -139,6 +139,15 @@ pub fn open(
                 counts,
             )?)
         }
+        SinkKind::ClickHouse { url, buffer } => Box::new(Forward::start(
+            name,
+            (
+                Encoding::Row,
+                Box::new(crate::clickhouse_sink::ClickHouseTables::new(url)),
+            ),
+            buffer,
+            counts,
+        )?),
         SinkKind::Webhook {
             url,
             format,

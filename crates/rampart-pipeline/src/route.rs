@@ -254,15 +254,15 @@ impl<'l> Router<'l> {
         }
     }
 
-    /// Hands on what every sink buffered and has it kept (disk buffers
-    /// synced): what a source may acknowledge after.
-    pub fn keep(&mut self) {
+    /// Hands on what every sink buffered and waits until each has
+    /// delivered it (see [`Output::settle`]).
+    pub fn deliver(&mut self) {
         for route in &mut self.routes {
             let r = route.out.flush();
             if let Err(e) = r {
                 (self.log)(format!("sink `{}`: {e}", route.name));
             }
-            route.out.sync();
+            route.out.settle();
         }
     }
 

@@ -6,13 +6,20 @@
 //! events, each once, with correlations of every kind (a chain among
 //! them) and dedup windows open across the kill.
 //!
+//! The workers also write events and alerts into ClickHouse (a server of
+//! the test's own, started by `scripts/clickhouse.sh`; one database per
+//! cluster): `rampart alerts` and `rampart export` read back from it the
+//! alerts of `hunt` and every event once, through the kill too.
+//!
 //! Each cluster is a name of its own over the same events stream (its own
 //! durable consumer, work stream and buckets), so the events are published
-//! once. Without nats-server the tests say they were skipped, unless
-//! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
+//! once. Without nats-server (or ClickHouse, for its part) the tests say
+//! they were skipped, unless `RAMPART_REQUIRE_SERVERS` is set (CI), when
+//! they fail.
 
 mod common;
 mod jetstream;
+mod servers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,12 +226,38 @@ fn alerts_of(paths: &[PathBuf]) -> (Alerts, usize) {
     (out, lines)
 }
 
+/// A ClickHouse server for the workers' events and alerts, when installed.
+struct House(Option<servers::Server>);
+
+impl House {
+    fn start(dir: &Path) -> House {
+        let installed = servers::available(
+            "ClickHouse",
+            Path::new("/usr/sbin/clickhouse-server").exists(),
+        );
+        House(installed.then(|| servers::Server::start("clickhouse.sh", dir)))
+    }
+
+    /// The database of `cluster`, if there is a server.
+    fn url(&self, cluster: &str) -> Option<String> {
+        let server = self.0.as_ref()?;
+        Some(format!("clickhouse://127.0.0.1:{}/{cluster}", server.port))
+    }
+}
+
 /// A worker's pipeline file.
-fn worker_file(dir: &Path, servers: &str, (cluster, worker): (&str, &str)) -> PathBuf {
+fn worker_file(
+    dir: &Path,
+    (servers, house): (&str, &House),
+    (cluster, worker): (&str, &str),
+) -> PathBuf {
     let path = dir.join(format!("{cluster}-{worker}.yml"));
     let replicas = servers.split(',').count();
+    let house = house.url(cluster).map_or(String::new(), |url| {
+        format!("  house:\n    type: clickhouse\n    database: {url}\n    take: all\n")
+    });
     let text = format!(
-        "rules: [{rules}]\ncluster:\n  servers: {servers}\n  name: {cluster}\n  events: logs.events\n  worker: {worker}\n  replicas: {replicas}\n  lease_seconds: 2\n  ack_wait_seconds: 3\nsinks:\n  out:\n    type: file\n    path: {out}\n    take: alerts\nhealth_seconds: 0\n",
+        "rules: [{rules}]\ncluster:\n  servers: {servers}\n  name: {cluster}\n  events: logs.events\n  worker: {worker}\n  replicas: {replicas}\n  lease_seconds: 2\n  ack_wait_seconds: 3\nsinks:\n  out:\n    type: file\n    path: {out}\n    take: alerts\n{house}health_seconds: 0\n",
         rules = dir.join("rules.yml").display(),
         out = dir.join(format!("{cluster}-{worker}.jsonl")).display(),
     );
@@ -251,8 +284,8 @@ impl Worker {
     }
 }
 
-fn start_worker(dir: &Path, servers: &str, names: (&str, &str)) -> Worker {
-    let file = worker_file(dir, servers, names);
+fn start_worker(dir: &Path, bus: (&str, &House), names: (&str, &str)) -> Worker {
+    let file = worker_file(dir, bus, names);
     let child = rampart()
         .args([
             "run",
@@ -298,7 +331,11 @@ fn finish(mut worker: Worker, what: &str) {
 
 /// The logs written, published by a collector to `servers`, and hunted
 /// through: the alerts every cluster must raise.
-fn publish_and_hunt(dir: &Path, servers: &str, (lines, per_message): (usize, usize)) -> Alerts {
+fn publish_and_hunt(
+    dir: &Path,
+    servers: &str,
+    (lines, per_message): (usize, usize),
+) -> (Alerts, usize) {
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let n = write_logs(&logs, lines);
@@ -350,7 +387,7 @@ fn publish_and_hunt(dir: &Path, servers: &str, (lines, per_message): (usize, usi
         assert!(rules.contains(rule), "{rule} fires on the logs ({rules:?})");
     }
     eprintln!("{n} lines, {} alerts from hunt", expected.len());
-    expected
+    (expected, n)
 }
 
 /// What `rampart cluster status --json` says of the cluster of a
@@ -392,6 +429,48 @@ fn assert_alerts(expected: &Alerts, got: &Alerts, what: &str) {
     assert!(differ.is_empty(), "{what}: {differ:#?}");
 }
 
+/// Fails unless the ClickHouse database of `cluster` (if there is a
+/// server) holds the alerts `expected` and each of the `lines` events once,
+/// as `rampart alerts` and `rampart export` read them.
+fn assert_house(dir: &Path, house: &House, cluster: &str, (expected, lines): (&Alerts, usize)) {
+    let Some(url) = house.url(cluster) else {
+        return;
+    };
+    let listed = dir.join(format!("{cluster}-house-alerts.jsonl"));
+    let out = rampart()
+        .args([
+            "alerts", "--db", &url, "--format", "jsonl", "--limit", "1000000",
+        ])
+        .output()
+        .unwrap();
+    std::fs::write(&listed, &common::ok(out)).unwrap();
+    let (got, written) = alerts_of(&[listed]);
+    assert_alerts(
+        expected,
+        &got,
+        &format!("{cluster}: rampart alerts from ClickHouse"),
+    );
+    assert_eq!(written, got.len(), "{cluster}: an alert listed twice");
+    let events = dir.join(format!("{cluster}-house-events.jsonl"));
+    common::ok(
+        rampart()
+            .args(["export", "events", "--db", &url, "--output"])
+            .arg(&events)
+            .output()
+            .unwrap(),
+    );
+    let mut places = std::collections::BTreeSet::new();
+    let mut exported = 0;
+    for line in common::whole_lines(&events) {
+        let e: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let file = &e["log"]["file"];
+        places.insert((file["path"].to_string(), file["line"].as_u64().unwrap()));
+        exported += 1;
+    }
+    assert_eq!(exported, lines, "{cluster}: every event stored once");
+    assert_eq!(places.len(), lines, "{cluster}: every line's event");
+}
+
 /// Fails unless the alerts written to `outs` are `expected`, each once.
 fn assert_same(expected: &Alerts, outs: &[PathBuf], what: &str) {
     let (got, lines) = alerts_of(outs);
@@ -404,16 +483,19 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     let Some(bin) = nats_server() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&bin, dir.path());
+    let house = House::start(dir.path());
     let servers = format!("nats://{}", server.url);
-    let expected = publish_and_hunt(dir.path(), &servers, (12_000, 1));
+    let bus = (servers.as_str(), &house);
+    let (expected, lines) = publish_and_hunt(dir.path(), &servers, (12_000, 1));
     let d = dir.path();
 
-    finish(start_worker(d, &servers, ("one", "w1")), "one worker");
+    finish(start_worker(d, bus, ("one", "w1")), "one worker");
     assert_same(&expected, &[d.join("one-w1.jsonl")], "one worker");
+    assert_house(d, &house, "one", (&expected, lines));
 
     let workers: Vec<Worker> = ["a", "b", "c"]
         .iter()
-        .map(|w| start_worker(d, &servers, ("three", w)))
+        .map(|w| start_worker(d, bus, ("three", w)))
         .collect();
     for (w, child) in ["a", "b", "c"].iter().zip(workers) {
         finish(child, &format!("worker {w} of three"));
@@ -423,17 +505,18 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
         .map(|w| d.join(format!("three-{w}.jsonl")))
         .collect();
     assert_same(&expected, &outs, "three workers");
+    assert_house(d, &house, "three", (&expected, lines));
 
     // Three, one killed mid-stream: it starts alone and takes every
     // partition; once it has taken some events the other two start, and
     // it is killed with its windows open.
-    let status_file = worker_file(d, &servers, ("killed", "a"));
-    let first = start_worker(d, &servers, ("killed", "b"));
+    let status_file = worker_file(d, bus, ("killed", "a"));
+    let first = start_worker(d, bus, ("killed", "b"));
     wait_for_events_taken(&status_file);
     let mut workers: Vec<Worker> = vec![
-        start_worker(d, &servers, ("killed", "a")),
+        start_worker(d, bus, ("killed", "a")),
         first,
-        start_worker(d, &servers, ("killed", "c")),
+        start_worker(d, bus, ("killed", "c")),
     ];
     std::thread::sleep(Duration::from_millis(300));
     let status = status_of(&status_file);
@@ -450,6 +533,7 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     // the worker that took its partitions over: the same alert, whole.
     let (got, written) = alerts_of(&outs);
     assert_alerts(&expected, &got, "three workers, one killed");
+    assert_house(d, &house, "killed", (&expected, lines));
     let (taken, published) = (&status["events_taken"], &status["events_published"]);
     eprintln!(
         "worker b killed with {taken} of {published} events taken; {} alerts written twice",
@@ -466,15 +550,17 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
     let Some(bin) = nats_server() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::start(&bin, dir.path());
+    let house = House::start(dir.path());
     let servers = cluster.urls.join(",");
-    let expected = publish_and_hunt(dir.path(), &servers, (6_000, 64));
+    let bus = (servers.as_str(), &house);
+    let (expected, lines) = publish_and_hunt(dir.path(), &servers, (6_000, 64));
     let d = dir.path();
     let workers: Vec<Worker> = ["a", "b"]
         .iter()
-        .map(|w| start_worker(d, &servers, ("nodes", w)))
+        .map(|w| start_worker(d, bus, ("nodes", w)))
         .collect();
     // Killed once the workers have taken some of the events.
-    wait_for_events_taken(&worker_file(d, &servers, ("nodes", "a")));
+    wait_for_events_taken(&worker_file(d, bus, ("nodes", "a")));
     cluster.kill(0);
     for (w, child) in ["a", "b"].iter().zip(workers) {
         finish(child, &format!("worker {w}"));
@@ -485,4 +571,5 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
         .collect();
     let (got, _) = alerts_of(&outs);
     assert_alerts(&expected, &got, "a NATS node killed");
+    assert_house(d, &house, "nodes", (&expected, lines));
 }

@@ -11,7 +11,8 @@
 //! partitions move to whoever holds fewer than its share.
 //!
 //! An event is acknowledged once its shares are stored in the work stream
-//! and the sinks keep what it became; one a worker took and never
+//! and the sinks have delivered what it became (not merely buffered it: a
+//! worker killed after must not take it with it); one a worker took and never
 //! acknowledged (it died) goes to another after the ack wait, and what
 //! its shares were is sent again and left out by the owners, who know it
 //! by its sequence. So no event is lost, and correlations see each match
@@ -278,7 +279,7 @@ impl Worker<'_, '_> {
         }
     }
 
-    /// Saves each owned partition's state, after the sinks keep the
+    /// Saves each owned partition's state, after the sinks deliver the
     /// alerts it raised; drops those another worker took over.
     /// One whose lease another took is dropped unsaved; one whose state
     /// another saved meanwhile (it held the partition for a moment after
@@ -287,7 +288,7 @@ impl Worker<'_, '_> {
     /// A large state is saved less often than a small one (`all` saves
     /// every state that changed, now).
     async fn save_all(&mut self, all: bool) {
-        self.router.keep();
+        self.router.deliver();
         let lost = std::mem::take(&mut self.keeper.shared().lost);
         self.owned.retain(|p| !lost.contains(&p.index()));
         let mut gone = Vec::new();
@@ -346,7 +347,7 @@ impl Worker<'_, '_> {
         if greedy || self.owned.len() <= share {
             return;
         }
-        self.router.keep();
+        self.router.deliver();
         while self.owned.len() > share {
             let Some(mut part) = self.owned.pop() else {
                 break;

@@ -154,7 +154,7 @@ impl Worker<'_, '_> {
         let events: Vec<Event> = batches.into_iter().flatten().collect();
         self.report.events += events.len() as u64;
         self.router.events(&self.input, events);
-        self.router.keep();
+        self.router.deliver();
         futures_util::future::try_join_all(messages.iter().map(|m| m.ack()))
             .await
             .map_err(|e| format!("ack: {e}"))?;

@@ -312,6 +312,14 @@ pub enum SinkKind {
         /// Where records wait for the database.
         buffer: Buffer,
     },
+    /// ClickHouse, in the tables of rampart's ClickHouse store: alerts
+    /// replaced by id, events stored once each.
+    ClickHouse {
+        /// The database's address (`clickhouse://host:port/database`).
+        url: String,
+        /// Where records wait for the database.
+        buffer: Buffer,
+    },
     /// A webhook: each alert POSTed.
     Webhook {
         /// The URL, or the environment variable holding it (`url_env`).

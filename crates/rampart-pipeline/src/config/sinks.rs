@@ -48,7 +48,16 @@ impl Reader<'_> {
             node,
             &what,
             &[
-                "stdout", "file", "store", "syslog", "hec", "webhook", "sql", "nats", "kafka",
+                "stdout",
+                "file",
+                "store",
+                "syslog",
+                "hec",
+                "webhook",
+                "sql",
+                "clickhouse",
+                "nats",
+                "kafka",
             ],
         )?;
         let extra: &[&str] = match kind {
@@ -72,6 +81,7 @@ impl Reader<'_> {
                 "events_table",
                 "buffer",
             ],
+            "clickhouse" => &["database", "buffer"],
             "webhook" => &["to", "url_env", "format", "buffer"],
             _ => &["to", "framing", "buffer", "ca", "server_name"],
         };
@@ -264,6 +274,22 @@ impl Reader<'_> {
                     events_table,
                     buffer,
                 }
+            }
+            "clickhouse" => {
+                let Some(n) = e.get("database") else {
+                    self.fail(node.mark(), format!("{what} has no `database`"));
+                    return None;
+                };
+                let url = self.text(n, "database")?.to_string();
+                if !rampart_clickhouse::is_address(&url) {
+                    self.fail(
+                        n.mark(),
+                        format!("{what}: database `{url}`? (clickhouse://HOST:PORT/DATABASE)"),
+                    );
+                    return None;
+                }
+                let buffer = self.buffer_of(&e, &what)?;
+                SinkKind::ClickHouse { url, buffer }
             }
             "webhook" => {
                 if take != Take::Alerts {

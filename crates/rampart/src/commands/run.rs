@@ -540,6 +540,12 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                     .map_or(String::new(), |i| format!(" (index {i})"))
             ),
             SinkKind::SqlTables { url, table, .. } => format!("the table {table} of {url}"),
+            SinkKind::ClickHouse { url, .. } => {
+                format!(
+                    "ClickHouse {}",
+                    super::backend::name(std::path::Path::new(url))
+                )
+            }
             SinkKind::Nats {
                 servers,
                 stream,
