@@ -443,7 +443,7 @@ fn assert_house(dir: &Path, house: &House, cluster: &str, (expected, lines): (&A
         ])
         .output()
         .unwrap();
-    std::fs::write(&listed, &common::ok(out)).unwrap();
+    std::fs::write(&listed, common::ok(out)).unwrap();
     let (got, written) = alerts_of(&[listed]);
     assert_alerts(
         expected,
