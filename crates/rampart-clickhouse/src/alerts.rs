@@ -31,7 +31,7 @@ struct Row {
 /// The alerts with their triage state, as a table to select from.
 pub(crate) const TRIAGED: &str =
     "(SELECT id, rule_id, title, severity, time, timed, count, host, source_ip,
-        doc, events FROM alerts FINAL) AS alert
+        dataset, protocol, doc, events FROM alerts FINAL) AS alert
     ANY LEFT JOIN
     (SELECT alert AS id, argMaxIf(status, time, status != '') AS status,
         argMaxIf(assignee, time, action = 'assign') AS assignee

@@ -12,6 +12,7 @@
 
 mod alerts;
 mod client;
+mod overview;
 mod schema;
 mod search;
 mod transcript;
@@ -19,8 +20,8 @@ mod write;
 
 use jiff::Timestamp;
 use rampart_store::{
-    AlertFilter, Backend, Beside, EventQuery, Stats, Step, StoreError, StoredAlert, StoredEvent,
-    Triage, Triaged,
+    AlertFilter, Backend, Beside, Board, Choices, EventQuery, Extent, Slice, Stats, Step,
+    StoreError, StoredAlert, StoredEvent, Triage, Triaged,
 };
 use serde::Deserialize;
 
@@ -272,5 +273,34 @@ impl Backend for ClickHouse {
                 .collect(),
             bytes,
         })
+    }
+
+    fn extent(&self) -> Result<Extent, StoreError> {
+        self.reach()
+    }
+
+    fn board(&self, slice: &Slice) -> Result<Board, StoreError> {
+        self.slice_board(slice)
+    }
+
+    fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError> {
+        self.slice_choices(since, until)
+    }
+
+    fn alerts_by_rule(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.rule_counts(since, until)
+    }
+
+    /// ClickHouse reads as it goes: a page's panels may see rows stored
+    /// between their queries.
+    fn view(
+        &self,
+        read: &mut dyn FnMut(&dyn Backend) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read(self)
     }
 }

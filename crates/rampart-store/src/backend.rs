@@ -1,12 +1,15 @@
 //! The stored data as the commands that read and work it see it, whichever
 //! database holds it: the embedded SQLite [`Store`], or ClickHouse (the
 //! `rampart-clickhouse` crate) when one machine's disk is not enough.
-//! `alerts`, `events`, `export` and `stats` hold a `Box<dyn Backend>` and
-//! never speak a SQL dialect, so both databases answer them the same way.
+//! `alerts`, `events`, `export`, `stats` and the web console hold a
+//! `Box<dyn Backend>` and never speak a SQL dialect, so both databases
+//! answer them the same way.
+
+use jiff::Timestamp;
 
 use crate::{
-    AlertFilter, Beside, EventQuery, Stats, Step, Store, StoreError, StoredAlert, StoredEvent,
-    Triage, Triaged,
+    AlertFilter, Beside, Board, Choices, EventQuery, Extent, Slice, Stats, Step, Store, StoreError,
+    StoredAlert, StoredEvent, Triage, Triaged,
 };
 
 /// What the commands reading and working stored events and alerts ask of
@@ -52,8 +55,61 @@ pub trait Backend: Send {
         top: u64,
     ) -> Result<Vec<(Option<String>, u64)>, StoreError>;
 
+    /// The events `query` finds, newest first (or as read).
+    fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut found = Vec::new();
+        self.each_event(query, &mut |e| {
+            found.push(e);
+            true
+        })?;
+        Ok(found)
+    }
+
     /// What the database holds.
     fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// How far the stored data reaches in time.
+    fn extent(&self) -> Result<Extent, StoreError>;
+
+    /// The overview of `slice`.
+    fn board(&self, slice: &Slice) -> Result<Board, StoreError>;
+
+    /// The values each filter of an overview can take over `since`..`until`.
+    fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError>;
+
+    /// Alerts per rule whose time is in `since`..`until`, most first.
+    fn alerts_by_rule(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Runs `read` over one view of the data, where the database has such
+    /// views (SQLite: what others commit meanwhile is not seen, so the
+    /// panels of a page agree); see [`Backend::snapshot`].
+    fn view(
+        &self,
+        read: &mut dyn FnMut(&dyn Backend) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+impl dyn Backend + '_ {
+    /// Runs `read` over one view of the data (see [`Backend::view`]) and
+    /// gives back what it read.
+    pub fn snapshot<T>(
+        &self,
+        read: impl FnOnce(&dyn Backend) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut read = Some(read);
+        let mut found = None;
+        self.view(&mut |b| {
+            if let Some(read) = read.take() {
+                found = Some(read(b)?);
+            }
+            Ok(())
+        })?;
+        found.ok_or_else(|| StoreError("a view ended without reading".into()))
+    }
 }
 
 impl Backend for Store {
@@ -102,5 +158,32 @@ impl Backend for Store {
 
     fn stats(&self) -> Result<Stats, StoreError> {
         Store::stats(self)
+    }
+
+    fn extent(&self) -> Result<Extent, StoreError> {
+        Store::extent(self)
+    }
+
+    fn board(&self, slice: &Slice) -> Result<Board, StoreError> {
+        Store::board(self, slice)
+    }
+
+    fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError> {
+        Store::choices(self, since, until)
+    }
+
+    fn alerts_by_rule(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        Store::alerts_by_rule(self, since, until)
+    }
+
+    fn view(
+        &self,
+        read: &mut dyn FnMut(&dyn Backend) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        Store::snapshot(self, |store| read(store))
     }
 }

@@ -25,12 +25,12 @@ mod security;
 mod snapshots;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use readers::Opener;
 pub use rulebook::RuleInfo;
 pub use security::Token;
 
@@ -40,7 +40,7 @@ pub struct Options {
     /// Where to listen.
     pub listen: SocketAddr,
     /// The database.
-    pub db: PathBuf,
+    pub db: Opener,
     /// The token every request must carry (required unless the address
     /// is a loopback one).
     pub token: Option<Token>,

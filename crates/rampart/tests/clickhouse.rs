@@ -8,6 +8,8 @@
 //! Without ClickHouse the tests say they were skipped, unless
 //! `RAMPART_REQUIRE_SERVERS` is set (CI), when they fail.
 
+mod browser;
+mod common;
 mod servers;
 
 use jiff::Timestamp;
@@ -133,7 +135,11 @@ fn alert(i: u64, source: i64) -> NewAlert {
 
 /// Both stores holding the same 600 events and 40 alerts.
 fn filled(url: &str) -> (Store, ClickHouse, i64) {
-    let mut store = Store::in_memory().unwrap();
+    filled_beside(url, Store::in_memory().unwrap())
+}
+
+/// `store` and ClickHouse at `url` holding the same events and alerts.
+fn filled_beside(url: &str, mut store: Store) -> (Store, ClickHouse, i64) {
     let source = store.source(b"clickhouse test", "t.log").unwrap().id;
     let house = ClickHouse::open(url).unwrap();
     let mut commit = Commit::default();
@@ -398,6 +404,74 @@ fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
     );
     assert!(refused.unwrap_err().0.contains("SQLite store"));
 
+    // The overview's panels, the filters' choices, the rules page.
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let t = |secs: i64| Timestamp::from_second(secs).unwrap();
+    for (since, until, levels, protocols, datasets, hosts) in [
+        (DAY0, DAY0 + 3 * 86_400, vec![], vec![], vec![], vec![]),
+        (
+            DAY0 + 3_600 + 17,
+            DAY0 + 30_000,
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ),
+        (
+            DAY0,
+            DAY0 + 3 * 86_400,
+            s(&["high", "medium"]),
+            vec![],
+            vec![],
+            vec![],
+        ),
+        (
+            DAY0,
+            DAY0 + 2 * 86_400,
+            vec![],
+            s(&["TCP", ""]),
+            s(&["sshd"]),
+            vec![],
+        ),
+        (
+            DAY0 - 86_400,
+            DAY0 + 86_400,
+            vec![],
+            vec![],
+            vec![],
+            s(&["web01", ""]),
+        ),
+        (
+            DAY0,
+            DAY0 + 3 * 86_400,
+            s(&["nothing"]),
+            vec![],
+            vec![],
+            vec![],
+        ),
+    ] {
+        let slice = rampart_store::Slice {
+            since: t(since),
+            until: t(until),
+            levels,
+            protocols,
+            datasets,
+            hosts,
+        };
+        let sqlite = Backend::board(&store, &slice).unwrap();
+        assert!(sqlite.events > 0 || !slice.levels.is_empty(), "{slice:?}");
+        assert_eq!(sqlite, house.board(&slice).unwrap(), "{slice:?}");
+        assert_eq!(
+            Backend::choices(&store, slice.since, slice.until).unwrap(),
+            house.choices(slice.since, slice.until).unwrap()
+        );
+        assert_eq!(
+            Backend::alerts_by_rule(&store, slice.since, slice.until).unwrap(),
+            house.alerts_by_rule(slice.since, slice.until).unwrap()
+        );
+    }
+    assert_eq!(Backend::extent(&store).unwrap(), house.extent().unwrap());
+
     // The store's figures.
     let (a, b) = (Backend::stats(&store).unwrap(), house.stats().unwrap());
     assert_eq!(a.events, 600);
@@ -432,4 +506,139 @@ fn retention_drops_whole_days_and_a_database_opens_again_as_it_was() {
     let untimed = (0..600).filter(|i| i % 11 == 0).count() as u64;
     let first = day(&before, "2025-03-14").unwrap();
     assert_eq!(after.events, before.events - first - untimed);
+}
+
+/// `rampart` with `--db db` and `args`; its output, which must be a success.
+fn run(db: &str, args: &[&str]) -> String {
+    common::ok(
+        common::command()
+            .args(["--db", db])
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_commands_and_the_web_console_read_clickhouse_as_they_read_sqlite() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("clickhouse.sh", dir.path());
+    let house = format!("clickhouse://127.0.0.1:{}/console", server.port);
+    let file = dir.path().join("s.db");
+    let (store, _, _) = filled_beside(&house, Store::open(&file).unwrap());
+    drop(store);
+    let sqlite = file.to_str().unwrap();
+
+    // The commands.
+    for args in [
+        &["alerts", "--format", "jsonl", "--limit", "1000"][..],
+        &["alerts", "--severity", "high", "--format", "csv"],
+        &["alerts", "--status", "open", "--host", "web01"],
+        &[
+            "events",
+            "-q",
+            "user.name=root and source.ip=10.0.0.0/8",
+            "--format",
+            "jsonl",
+        ],
+        &[
+            "events",
+            "-q",
+            "http.response.status_code>=500",
+            "--limit",
+            "7",
+        ],
+        &["events", "--count-by", "source.ip"],
+    ] {
+        assert_eq!(run(sqlite, args), run(&house, args), "{args:?}");
+    }
+    let first = run(sqlite, &["alerts", "--format", "jsonl", "--limit", "1"]);
+    let id: serde_json::Value = serde_json::from_str(first.trim()).unwrap();
+    let id = id["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        run(sqlite, &["alerts", "show", &id]),
+        run(&house, &["alerts", "show", &id[..8]])
+    );
+    let export = |db: &str, name: &str| {
+        let out = dir.path().join(name);
+        run(
+            db,
+            &[
+                "export",
+                "events",
+                "-q",
+                "failed",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    let exported = export(sqlite, "a.csv");
+    assert!(exported.lines().count() > 100);
+    assert_eq!(exported, export(&house, "b.csv"));
+    let stats = |db: &str| {
+        run(db, &["stats"])
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(stats(sqlite), stats(&house));
+
+    // The web console: the same answers from both, and triage that lands.
+    let (_a, at_sqlite) = browser::serve(&file, &[], &[]);
+    let (_b, at_house) = browser::serve(std::path::Path::new(&house), &[], &[]);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let get = |base: &str, path: &str| {
+        let response = agent.get(&format!("{base}{path}")).call().unwrap();
+        assert_eq!(response.status(), 200, "{base}{path}");
+        response.into_string().unwrap()
+    };
+    for path in [
+        "/api/alerts?severity=medium",
+        "/api/overview?since=2025-03-14T00:00:00Z&until=2025-03-17T00:00:00Z",
+        "/api/overview?since=2025-03-14T00:00:00Z&until=2025-03-15T00:00:00Z&level=high",
+        "/api/events?q=user.name%3Dadm*&limit=20",
+        &format!("/api/alerts/{id}"),
+    ] {
+        let a: serde_json::Value = serde_json::from_str(&get(&at_sqlite, path)).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&get(&at_house, path)).unwrap();
+        assert_eq!(a, b, "{path}");
+    }
+    for path in [
+        "/",
+        "/alerts",
+        "/events?q=failed",
+        "/rules",
+        &format!("/alerts/{id}"),
+    ] {
+        let page = get(&at_house, path);
+        assert!(page.contains("</html>"), "{path}");
+    }
+    let page = get(&at_house, &format!("/alerts/{id}"));
+    let token = page
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let posted = agent
+        .post(&format!("{at_house}/alerts/{id}/triage"))
+        .set("Origin", &at_house)
+        .send_form(&[
+            ("token", token.as_str()),
+            ("action", "close"),
+            ("note", "done"),
+            ("user", "web"),
+        ]);
+    assert_eq!(posted.map(|r| r.status()).unwrap_or(0), 303);
+    let shown = run(&house, &["alerts", "show", &id]);
+    assert!(
+        shown.contains("closed") && shown.contains("done"),
+        "{shown}"
+    );
 }

@@ -7,23 +7,30 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use rampart_clickhouse::ClickHouse;
-use rampart_store::{Backend, Store};
+use rampart_store::{Backend, Store, StoreError};
+
+/// Whether `db` names a ClickHouse database.
+fn clickhouse(db: &Path) -> Option<&str> {
+    db.to_str().filter(|d| rampart_clickhouse::is_address(d))
+}
 
 /// Opens the database `db` names; a file must exist already.
 pub fn open(db: &Path) -> anyhow::Result<Box<dyn Backend>> {
-    if let Some(url) = db.to_str().filter(|d| rampart_clickhouse::is_address(d)) {
-        let house = ClickHouse::open(url).context("cannot open the ClickHouse database")?;
-        return Ok(Box::new(house));
-    }
-    if !db.exists() {
+    if clickhouse(db).is_none() && !db.exists() {
         bail!(
             "no database at {} (run `rampart ingest` first)",
             db.display()
         );
     }
-    Ok(Box::new(
-        Store::open(db).context("cannot open the database")?,
-    ))
+    connect(db).context("cannot open the database")
+}
+
+/// Opens (a file: creating) the database `db` names.
+pub fn connect(db: &Path) -> Result<Box<dyn Backend>, StoreError> {
+    Ok(match clickhouse(db) {
+        Some(url) => Box::new(ClickHouse::open(url)?),
+        None => Box::new(Store::open(db)?),
+    })
 }
 
 /// The database as messages name it (a ClickHouse address without its

@@ -6,11 +6,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use rampart_detect::Loaded;
-use rampart_web::{Options, RuleInfo, Token};
+use rampart_web::{Opener, Options, RuleInfo, Token};
 
 use super::alerts::login;
 use super::rule_sources::{builtin_rules, load_rules};
@@ -94,7 +95,10 @@ pub fn run(args: &ServeArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let options = Options {
         rules: rule_infos(loaded),
         listen: args.listen,
-        db: db.to_owned(),
+        db: {
+            let db = db.to_owned();
+            Opener(Arc::new(move || super::backend::connect(&db)))
+        },
         token: token(args)?,
         user: args.user.clone().unwrap_or_else(login),
     };
@@ -105,7 +109,10 @@ pub fn run(args: &ServeArgs, db: &Path) -> anyhow::Result<ExitCode> {
         } else {
             ""
         };
-        eprintln!("serving {} on http://{bound}/{note}", db.display());
+        eprintln!(
+            "serving {} on http://{bound}/{note}",
+            super::backend::name(db)
+        );
     })?;
     Ok(ExitCode::SUCCESS)
 }

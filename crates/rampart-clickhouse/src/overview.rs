@@ -1,0 +1,365 @@
+//! The figures of the web console's overview and rules pages over
+//! ClickHouse: what the SQLite store keeps hourly counts for, counted from
+//! the events and alerts themselves (ClickHouse reads a column of millions
+//! of rows in a blink), with the same rules: a slice's range is whole
+//! hours, alerts are sliced by their level, host, and the dataset and
+//! protocol of their first event, and an empty value chosen in a filter
+//! finds what has none.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_detect::Level;
+use rampart_store::{
+    bucket_for, Board, Choices, Extent, MaliciousEvent, Slice, StoreError, Timeline, MOST_CHOICES,
+};
+use serde::Deserialize;
+
+use crate::alerts::TRIAGED;
+use crate::client::quote;
+use crate::ClickHouse;
+
+/// Microseconds in an hour.
+const HOUR: i64 = 3_600_000_000;
+
+/// How many rows the top lists and the details table hold.
+const TOP: u64 = 10;
+const DETAILS: u64 = 50;
+
+/// A value and how many.
+#[derive(Deserialize)]
+struct Count {
+    v: String,
+    n: u64,
+}
+
+/// A bar and its count.
+#[derive(Deserialize)]
+struct Bar {
+    bar: i64,
+    n: u64,
+}
+
+fn time(micros: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(micros).map_err(|e| StoreError(e.to_string()))
+}
+
+/// `AND column IN (...)`, unless `values` is empty.
+fn any_of(column: &str, values: &[String]) -> String {
+    if values.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = values.iter().map(|v| quote(v)).collect();
+    format!(" AND {column} IN ({})", list.join(", "))
+}
+
+/// The slice's first hour and the hour after its last.
+fn hours(slice: &Slice) -> (i64, i64) {
+    let first = slice.since.as_microsecond().div_euclid(HOUR);
+    let end = (slice.until.as_microsecond() + HOUR - 1).div_euclid(HOUR);
+    (first, end.max(first + 1))
+}
+
+/// The slice's events.
+fn events(slice: &Slice) -> String {
+    let (first, end) = hours(slice);
+    format!(
+        "timed = 1 AND time >= {} AND time < {}{}{}{}{}",
+        first * HOUR,
+        end * HOUR,
+        any_of("level", &slice.levels),
+        any_of("protocol", &slice.protocols),
+        any_of("dataset", &slice.datasets),
+        any_of("host", &slice.hosts)
+    )
+}
+
+/// The slice's alerts: its range, the levels its labels name, its hosts,
+/// and the datasets and protocols of their first events.
+fn alerts(slice: &Slice) -> String {
+    let (first, end) = hours(slice);
+    let mut clause = format!(
+        "timed = 1 AND time >= {} AND time < {}",
+        first * HOUR,
+        end * HOUR
+    );
+    if !slice.levels.is_empty() {
+        let ranks: Vec<String> = slice
+            .levels
+            .iter()
+            .filter_map(|l| Level::parse(l))
+            .map(|l| (l as u8).to_string())
+            .collect();
+        if ranks.is_empty() {
+            clause.push_str(" AND 0");
+        } else {
+            clause.push_str(&format!(" AND severity IN ({})", ranks.join(", ")));
+        }
+    }
+    clause
+        + &any_of("host", &slice.hosts)
+        + &any_of("dataset", &slice.datasets)
+        + &any_of("protocol", &slice.protocols)
+}
+
+/// Counts per bar, bars out of range left out.
+fn bars(rows: Vec<Bar>, n: usize) -> Vec<u64> {
+    let mut counts = vec![0; n];
+    for Bar { bar, n } in rows {
+        if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
+            *slot += n;
+        }
+    }
+    counts
+}
+
+impl ClickHouse {
+    fn counts(&self, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<Count> = self.client.rows(sql)?;
+        Ok(rows.into_iter().map(|c| (c.v, c.n)).collect())
+    }
+
+    fn number(&self, sql: &str) -> Result<u64, StoreError> {
+        #[derive(Deserialize)]
+        struct One {
+            n: u64,
+        }
+        Ok(self.client.rows::<One>(sql)?.first().map_or(0, |o| o.n))
+    }
+
+    /// The overview of `slice`.
+    pub(crate) fn slice_board(&self, slice: &Slice) -> Result<Board, StoreError> {
+        let (first, end) = hours(slice);
+        let events = events(slice);
+        let malicious = format!("{events} AND threat IS NOT NULL");
+        let total = self.number(&format!(
+            "SELECT count() AS n FROM events FINAL WHERE {events}"
+        ))?;
+        let bad = self.number(&format!(
+            "SELECT count() AS n FROM events FINAL WHERE {malicious}"
+        ))?;
+        let by = |column: &str| {
+            self.counts(&format!(
+                "SELECT {column} AS v, count() AS n FROM events FINAL WHERE {events}
+                 GROUP BY v ORDER BY n DESC, v"
+            ))
+        };
+        let by_level = by("level")?;
+        let by_protocol = by("protocol")?;
+
+        // Bars of whole hours at least, the same for events and alerts.
+        let width = bucket_for(SignedDuration::from_micros((end - first) * HOUR))
+            .max(SignedDuration::from_hours(1));
+        let per_bar = width.as_micros() as i64 / HOUR;
+        let start = first.div_euclid(per_bar) * per_bar;
+        let n_bars = ((end - start + per_bar - 1) / per_bar) as usize;
+        let event_bars = self.client.rows::<Bar>(&format!(
+            "SELECT intDiv(intDiv(time, {HOUR}) - {start}, {per_bar}) AS bar, count() AS n
+             FROM events FINAL WHERE {events} GROUP BY bar"
+        ))?;
+        let alerts = alerts(slice);
+        let alert_bars = self.client.rows::<Bar>(&format!(
+            "SELECT intDiv(time - {}, {}) AS bar, count() AS n FROM alerts FINAL
+             WHERE {alerts} GROUP BY bar",
+            start * HOUR,
+            per_bar * HOUR
+        ))?;
+        let timeline = |counts| -> Result<Timeline, StoreError> {
+            Ok(Timeline {
+                start: time(start * HOUR)?,
+                bucket: width,
+                counts,
+            })
+        };
+        let all_alerts = self.number(&format!(
+            "SELECT count() AS n FROM {TRIAGED} WHERE {alerts}"
+        ))?;
+        let open = self.number(&format!(
+            "SELECT count() AS n FROM {TRIAGED} WHERE {alerts} AND status IN ('', 'open')"
+        ))?;
+        let malicious_sources = self.number(&format!(
+            "SELECT uniqExactIf(source_ip, source_ip != '') AS n FROM events FINAL WHERE {malicious}"
+        ))?;
+        let top_destinations = self.counts(&format!(
+            "SELECT destination_ip AS v, count() AS n FROM events FINAL
+             WHERE {events} AND destination_ip != ''
+             GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
+        ))?;
+        #[derive(Deserialize)]
+        struct Source {
+            v: String,
+            n: u64,
+            surest: i64,
+        }
+        let top_malicious_sources = self
+            .client
+            .rows::<Source>(&format!(
+                "SELECT source_ip AS v, count() AS n, max(assumeNotNull(threat)) AS surest
+                 FROM events FINAL WHERE {malicious} AND source_ip != ''
+                 GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
+            ))?
+            .into_iter()
+            .map(|s| (s.v, s.n, s.surest))
+            .collect();
+        #[derive(Deserialize)]
+        struct Cell {
+            level: String,
+            confidence: i64,
+            n: u64,
+        }
+        let heatmap = self
+            .client
+            .rows::<Cell>(&format!(
+                "SELECT level, assumeNotNull(threat) AS confidence, count() AS n
+                 FROM events FINAL WHERE {malicious}
+                 GROUP BY level, confidence ORDER BY level, confidence"
+            ))?
+            .into_iter()
+            .map(|c| (c.level, c.confidence, c.n))
+            .collect();
+        #[derive(Deserialize)]
+        struct Detail {
+            id: i64,
+            time: i64,
+            level: String,
+            protocol: String,
+            source_ip: String,
+            destination_ip: String,
+            confidence: i64,
+            message: String,
+        }
+        let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        let details = self
+            .client
+            .rows::<Detail>(&format!(
+                "SELECT id, time, level, protocol, source_ip, destination_ip,
+                     assumeNotNull(threat) AS confidence, vals[indexOf(keys, 'message')] AS message
+                 FROM events FINAL WHERE {malicious} ORDER BY time DESC, id DESC LIMIT {DETAILS}"
+            ))?
+            .into_iter()
+            .map(|d| MaliciousEvent {
+                id: d.id,
+                time: Timestamp::from_microsecond(d.time).ok(),
+                level: some(d.level),
+                protocol: some(d.protocol),
+                source_ip: some(d.source_ip),
+                destination_ip: some(d.destination_ip),
+                confidence: d.confidence,
+                message: some(d.message),
+            })
+            .collect();
+        Ok(Board {
+            range: (time(first * HOUR)?, time(end * HOUR)?),
+            events: total,
+            malicious: bad,
+            alerts_open: open,
+            alerts: all_alerts,
+            malicious_sources,
+            by_level,
+            by_protocol,
+            event_timeline: timeline(bars(event_bars, n_bars))?,
+            alert_timeline: timeline(bars(alert_bars, n_bars))?,
+            top_destinations,
+            top_malicious_sources,
+            heatmap,
+            details,
+        })
+    }
+
+    /// The values each filter can take over `since`..`until`.
+    pub(crate) fn slice_choices(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Choices, StoreError> {
+        let slice = Slice {
+            since,
+            until,
+            ..Slice::default()
+        };
+        let events = events(&slice);
+        let of = |column: &str| -> Result<Vec<String>, StoreError> {
+            Ok(self
+                .counts(&format!(
+                    "SELECT {column} AS v, count() AS n FROM events FINAL
+                     WHERE {events} AND {column} != ''
+                     GROUP BY v ORDER BY n DESC, v LIMIT {MOST_CHOICES}"
+                ))?
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect())
+        };
+        Ok(Choices {
+            levels: of("level")?,
+            protocols: of("protocol")?,
+            datasets: of("dataset")?,
+            hosts: of("host")?,
+        })
+    }
+
+    /// Alerts per rule whose time is in `since`..`until`, most first.
+    pub(crate) fn rule_counts(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.counts(&format!(
+            "SELECT rule_id AS v, count() AS n FROM alerts FINAL
+             WHERE timed = 1 AND time >= {} AND time < {}
+             GROUP BY v ORDER BY n DESC, v",
+            since.as_microsecond(),
+            until.as_microsecond()
+        ))
+    }
+
+    /// How far the stored data reaches in time.
+    pub(crate) fn reach(&self) -> Result<Extent, StoreError> {
+        #[derive(Deserialize)]
+        struct Reach {
+            first: i64,
+            last: i64,
+            n_timed: u64,
+            n_all: u64,
+        }
+        let read = |sql: &str| -> Result<Reach, StoreError> {
+            self.client
+                .rows::<Reach>(sql)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| StoreError(format!("{}: no answer to {sql}", self.describe())))
+        };
+        let hours = read(&format!(
+            "SELECT minIf(intDiv(time, {HOUR}), timed = 1 AND time >= 0) AS first,
+                 maxIf(intDiv(time, {HOUR}), timed = 1 AND time >= 0) AS last,
+                 countIf(timed = 1 AND time >= 0) AS n_timed, count() AS n_all
+             FROM events"
+        ))?;
+        let alerts = read(
+            "SELECT minIf(time, timed = 1) AS first, maxIf(time, timed = 1) AS last,
+                 countIf(timed = 1) AS n_timed, count() AS n_all
+             FROM alerts",
+        )?;
+        let hours_seen = hours.n_timed > 0;
+        let alerts_seen = alerts.n_timed > 0;
+        let first = [
+            hours_seen.then_some(hours.first * HOUR),
+            alerts_seen.then_some(alerts.first),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let last = [
+            hours_seen.then_some((hours.last + 1) * HOUR),
+            alerts_seen.then_some(alerts.last + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let range = match (first, last) {
+            (Some(first), Some(last)) => Some((time(first)?, time(last)?)),
+            _ => None,
+        };
+        Ok(Extent {
+            range,
+            stored: hours.n_all > 0 || alerts.n_all > 0,
+        })
+    }
+}
