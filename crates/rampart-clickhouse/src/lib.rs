@@ -20,8 +20,8 @@ mod write;
 
 use jiff::Timestamp;
 use rampart_store::{
-    AlertFilter, Backend, Beside, Board, Choices, EventQuery, Extent, Slice, Stats, Step,
-    StoreError, StoredAlert, StoredEvent, Triage, Triaged,
+    AlertFilter, Backend, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter,
+    Slice, Stats, Step, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
 };
 use serde::Deserialize;
 
@@ -285,6 +285,15 @@ impl Backend for ClickHouse {
 
     fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError> {
         self.slice_choices(since, until)
+    }
+
+    fn figures(&self, filter: &OverviewFilter, top: usize) -> Result<Figures, StoreError> {
+        self.filter_figures(filter, top)
+    }
+
+    /// ClickHouse keeps no such number: readers read again each time.
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
     }
 
     fn alerts_by_rule(

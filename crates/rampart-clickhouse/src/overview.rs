@@ -9,7 +9,8 @@
 use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
 use rampart_store::{
-    bucket_for, Board, Choices, Extent, MaliciousEvent, Slice, StoreError, Timeline, MOST_CHOICES,
+    bucket_for, Board, Choices, Extent, Figures, MaliciousEvent, OverviewFilter, Slice,
+    StoreError, Timeline, TopRule, MOST_CHOICES,
 };
 use serde::Deserialize;
 
@@ -308,6 +309,100 @@ impl ClickHouse {
             since.as_microsecond(),
             until.as_microsecond()
         ))
+    }
+
+    /// The figures of `filter`, each top list `top` long.
+    pub(crate) fn filter_figures(
+        &self,
+        filter: &OverviewFilter,
+        top: usize,
+    ) -> Result<Figures, StoreError> {
+        let (since, until) = (filter.since.as_microsecond(), filter.until.as_microsecond());
+        let min = filter.min_severity.map_or(0, |l| l as u8);
+        let scope =
+            format!("timed = 1 AND time >= {since} AND time < {until} AND severity >= {min}");
+        #[derive(Deserialize)]
+        struct Rank {
+            severity: u8,
+            n: u64,
+        }
+        let ranks: Vec<Rank> = self.client.rows(&format!(
+            "SELECT severity, count() AS n FROM alerts FINAL WHERE {scope} GROUP BY severity"
+        ))?;
+        let by_severity = (min..=Level::Critical as u8)
+            .rev()
+            .map(|rank| {
+                let n = ranks.iter().find(|r| r.severity == rank).map_or(0, |r| r.n);
+                (crate::alerts::level_of(rank), n)
+            })
+            .collect();
+        // Alerts in bars of the range's width, from a whole multiple of it.
+        let frame = |width: SignedDuration| {
+            let w = width.as_micros() as i64;
+            let start = since.div_euclid(w) * w;
+            let n = ((until - start).max(1) + w - 1) / w;
+            (w, start, n as usize)
+        };
+        let width = bucket_for(filter.until.duration_since(filter.since));
+        let (w, start, n) = frame(width);
+        let alert_bars = self.client.rows::<Bar>(&format!(
+            "SELECT intDiv(time - {start}, {w}) AS bar, count() AS n FROM alerts FINAL
+             WHERE {scope} GROUP BY bar"
+        ))?;
+        let alerts = Timeline {
+            start: time(start)?,
+            bucket: width,
+            counts: bars(alert_bars, n),
+        };
+        // Events by whole hours: every event of an hour the bars touch.
+        let width = width.max(SignedDuration::from_hours(1));
+        let (w, start, n) = frame(width);
+        let (first_hour, per_bar) = (start / HOUR, w / HOUR);
+        let end_hour = first_hour + per_bar * n as i64;
+        let hour = format!("intDiv(time - if(time < 0, {}, 0), {HOUR})", HOUR - 1);
+        let event_bars = self.client.rows::<Bar>(&format!(
+            "SELECT intDiv({hour} - {first_hour}, {per_bar}) AS bar, count() AS n
+             FROM events FINAL WHERE timed = 1 AND {hour} >= {first_hour} AND {hour} < {end_hour}
+             GROUP BY bar"
+        ))?;
+        let events = Timeline {
+            start: time(start)?,
+            bucket: width,
+            counts: bars(event_bars, n),
+        };
+        let top_of = |column: &str| {
+            self.counts(&format!(
+                "SELECT {column} AS v, count() AS n FROM alerts FINAL
+                 WHERE {scope} AND {column} != '' GROUP BY v ORDER BY n DESC, v LIMIT {top}"
+            ))
+        };
+        #[derive(Deserialize)]
+        struct Rule {
+            v: String,
+            n: u64,
+            title: String,
+        }
+        let rules = self
+            .client
+            .rows::<Rule>(&format!(
+                "SELECT rule_id AS v, count() AS n, argMax(title, time) AS title FROM alerts FINAL
+                 WHERE {scope} GROUP BY v ORDER BY n DESC, v LIMIT {top}"
+            ))?
+            .into_iter()
+            .map(|r| TopRule {
+                rule_id: r.v,
+                title: r.title,
+                alerts: r.n,
+            })
+            .collect();
+        Ok(Figures {
+            by_severity,
+            alerts,
+            events,
+            rules,
+            sources: top_of("source_ip")?,
+            hosts: top_of("host")?,
+        })
     }
 
     /// How far the stored data reaches in time.

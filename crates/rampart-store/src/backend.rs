@@ -1,15 +1,15 @@
 //! The stored data as the commands that read and work it see it, whichever
 //! database holds it: the embedded SQLite [`Store`], or ClickHouse (the
 //! `rampart-clickhouse` crate) when one machine's disk is not enough.
-//! `alerts`, `events`, `export`, `stats` and the web console hold a
-//! `Box<dyn Backend>` and never speak a SQL dialect, so both databases
+//! `alerts`, `events`, `export`, `stats`, the web console and the terminal
+//! dashboard hold a `Box<dyn Backend>` and never speak a SQL dialect, so both databases
 //! answer them the same way.
 
 use jiff::Timestamp;
 
 use crate::{
-    AlertFilter, Beside, Board, Choices, EventQuery, Extent, Slice, Stats, Step, Store, StoreError,
-    StoredAlert, StoredEvent, Triage, Triaged,
+    AlertFilter, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter, Slice,
+    Stats, Step, Store, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
 };
 
 /// What the commands reading and working stored events and alerts ask of
@@ -73,6 +73,15 @@ pub trait Backend: Send {
 
     /// The overview of `slice`.
     fn board(&self, slice: &Slice) -> Result<Board, StoreError>;
+
+    /// The figures of `filter` (the terminal dashboard's panels), each top
+    /// list `top` long.
+    fn figures(&self, filter: &OverviewFilter, top: usize) -> Result<Figures, StoreError>;
+
+    /// A number that changes whenever another connection stores something,
+    /// so that a reader finding it as it was need not read again; `None`
+    /// when the database cannot tell (read again each time).
+    fn data_version(&self) -> Result<Option<i64>, StoreError>;
 
     /// The values each filter of an overview can take over `since`..`until`.
     fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError>;
@@ -170,6 +179,14 @@ impl Backend for Store {
 
     fn choices(&self, since: Timestamp, until: Timestamp) -> Result<Choices, StoreError> {
         Store::choices(self, since, until)
+    }
+
+    fn figures(&self, filter: &OverviewFilter, top: usize) -> Result<Figures, StoreError> {
+        Store::figures(self, filter, top)
+    }
+
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        Store::data_version(self).map(Some)
     }
 
     fn alerts_by_rule(

@@ -42,7 +42,7 @@ pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
 pub use facets::{protocol, Facets};
 pub use feeds::StoredFeed;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
-pub use overview::{bucket_for, Extent, OverviewFilter, Timeline, TopRule, MOST_BARS};
+pub use overview::{bucket_for, Extent, Figures, OverviewFilter, Timeline, TopRule, MOST_BARS};
 pub use period::{Period, DAY};
 pub use query::{
     parse as parse_query, time_of, EventQuery, Expr, Filter, Op, QueryError, StoredEvent,

@@ -61,6 +61,24 @@ pub struct TopRule {
     pub alerts: u64,
 }
 
+/// The figures of an overview for one filter, read together (what the
+/// terminal dashboard's panels show).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figures {
+    /// Alerts per level at or above the minimum, highest first.
+    pub by_severity: Vec<(Level, u64)>,
+    /// Alerts over the range.
+    pub alerts: Timeline,
+    /// Events over the range (by whole hours).
+    pub events: Timeline,
+    /// The rules with the most alerts.
+    pub rules: Vec<TopRule>,
+    /// The source addresses with the most alerts.
+    pub sources: Vec<(String, u64)>,
+    /// The hosts with the most alerts.
+    pub hosts: Vec<(String, u64)>,
+}
+
 /// How far the stored data reaches in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extent {
@@ -250,6 +268,18 @@ impl Store {
             _ => None,
         };
         Ok(Extent { range, stored })
+    }
+
+    /// The figures of `filter`, each top list `top` long.
+    pub fn figures(&self, filter: &OverviewFilter, top: usize) -> Result<Figures, StoreError> {
+        Ok(Figures {
+            by_severity: self.alerts_by_severity(filter)?,
+            alerts: self.alert_timeline(filter)?,
+            events: self.event_timeline(filter)?,
+            rules: self.top_rules(filter, top)?,
+            sources: self.top_sources(filter, top)?,
+            hosts: self.top_hosts(filter, top)?,
+        })
     }
 
     /// The filter's alerts per level at or above its minimum, highest

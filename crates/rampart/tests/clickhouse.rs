@@ -471,6 +471,22 @@ fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
         );
     }
     assert_eq!(Backend::extent(&store).unwrap(), house.extent().unwrap());
+    // The terminal dashboard's panels.
+    for (since, until, min_severity) in [
+        (DAY0, DAY0 + 3 * 86_400, None),
+        (DAY0 + 5_000, DAY0 + 40_000, Some(Level::High)),
+        (DAY0 - 86_400, DAY0 + 600, Some(Level::Low)),
+        (DAY0 + 86_400, DAY0 + 86_400 + 3_000, None),
+    ] {
+        let filter = rampart_store::OverviewFilter {
+            since: t(since),
+            until: t(until),
+            min_severity,
+        };
+        let sqlite = Backend::figures(&store, &filter, 5).unwrap();
+        assert_eq!(sqlite, house.figures(&filter, 5).unwrap(), "{filter:?}");
+    }
+    assert!(house.data_version().unwrap().is_none());
 
     // The store's figures.
     let (a, b) = (Backend::stats(&store).unwrap(), house.stats().unwrap());

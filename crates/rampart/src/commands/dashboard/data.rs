@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use rampart_detect::Level;
 use rampart_store::{
-    AlertFilter, Extent, OverviewFilter, Step, Store, StoreError, StoredAlert, Timeline, TopRule,
+    AlertFilter, Backend, Extent, OverviewFilter, Step, StoreError, StoredAlert, Timeline, TopRule,
 };
 
 use crate::commands::alerts::describe;
@@ -84,7 +84,7 @@ impl Data {
 /// `min_severity` select at `now`, and alert `open` in full. Returns the
 /// period used.
 pub fn load(
-    store: &Store,
+    store: &dyn Backend,
     period: Option<Period>,
     min_severity: Option<Level>,
     open: Option<&str>,
@@ -117,15 +117,16 @@ pub fn load(
             None => None,
         }
         .transpose()?;
+        let figures = store.figures(&filter, TOP)?;
         let data = Data {
             extent,
             range: (since, until),
-            by_severity: store.alerts_by_severity(&filter)?,
-            alerts: store.alert_timeline(&filter)?,
-            events: store.event_timeline(&filter)?,
-            rules: store.top_rules(&filter, TOP)?,
-            sources: store.top_sources(&filter, TOP)?,
-            hosts: store.top_hosts(&filter, TOP)?,
+            by_severity: figures.by_severity,
+            alerts: figures.alerts,
+            events: figures.events,
+            rules: figures.rules,
+            sources: figures.sources,
+            hosts: figures.hosts,
             newest: newest
                 .into_iter()
                 .map(|alert| Row {

@@ -36,7 +36,7 @@ use clap::Args;
 use crossterm::event::{self, Event, KeyEventKind};
 use rampart_detect::Level;
 use rampart_event::Timestamp;
-use rampart_store::{Store, Triage};
+use rampart_store::{Backend, Beside, Triage};
 
 use model::{App, Effect};
 use rampart_store::Period;
@@ -74,13 +74,7 @@ fn seconds(text: &str) -> Result<f64, String> {
 
 /// Runs the command.
 pub fn run(args: &DashboardArgs, db: &Path) -> anyhow::Result<ExitCode> {
-    if !db.exists() {
-        bail!(
-            "no database at {} (run `rampart ingest` first)",
-            db.display()
-        );
-    }
-    let mut store = Store::open(db).context("cannot open the database")?;
+    let mut store = super::backend::open(db)?;
     if !std::io::stdout().is_terminal() {
         bail!("the dashboard draws on a terminal; for output to a pipe use `rampart alerts` or `rampart stats`");
     }
@@ -91,7 +85,7 @@ pub fn run(args: &DashboardArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let mut app = App::new(period, args.severity);
     let screen = Screen::enter().context("cannot set up the terminal")?;
     let refresh = Duration::from_secs_f64(args.refresh);
-    let ran = run_loop(screen, &mut store, &mut app, &Theme::from_env(), refresh);
+    let ran = run_loop(screen, store.as_mut(), &mut app, &Theme::from_env(), refresh);
     ran.map(|()| ExitCode::SUCCESS)
 }
 
@@ -117,7 +111,7 @@ impl Drop for Screen {
 
 fn run_loop(
     mut screen: Screen,
-    store: &mut Store,
+    store: &mut dyn Backend,
     app: &mut App,
     theme: &Theme,
     refresh: Duration,
@@ -130,7 +124,7 @@ fn run_loop(
     loop {
         if Instant::now() >= due {
             // Read before loading: a commit during the load is seen next time.
-            let version = store.data_version().ok();
+            let version = store.data_version().ok().flatten();
             let slides = app.period.is_none_or(|p| p.slides());
             if asked || slides || version.is_none() || version != seen {
                 // A load that failed is tried again at the next tick.
@@ -157,8 +151,12 @@ fn run_loop(
             Effect::Redraw => {}
             Effect::Reload => (asked, due) = (true, Instant::now()),
             Effect::Triage { id, status } => {
-                match store.triage(&id, &Triage::Set(status), &user, None) {
-                    Ok(alert) => app.say(format!("{} {}", short(&alert.id), alert.status), false),
+                let step = Triage::Set(status);
+                match store.triage_beside(&id, &step, (&user, None), Beside::default()) {
+                    Ok(done) => {
+                        let alert = done.alert;
+                        app.say(format!("{} {}", short(&alert.id), alert.status), false)
+                    }
                     Err(e) => app.say(format!("cannot triage {}: {e}", short(&id)), true),
                 }
                 (asked, due) = (true, Instant::now());
@@ -175,7 +173,7 @@ fn short(id: &str) -> &str {
 /// Loads the figures again; a failure (a database being replaced, a disk
 /// gone) is said and the last figures kept, so a passing fault does not
 /// end the session. Returns whether it loaded.
-fn reload(store: &Store, app: &mut App) -> bool {
+fn reload(store: &dyn Backend, app: &mut App) -> bool {
     let open = match &app.view {
         model::View::Alert { id, .. } => Some(id.as_str()),
         model::View::Overview => None,
