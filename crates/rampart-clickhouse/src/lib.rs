@@ -21,7 +21,7 @@ mod write;
 use jiff::Timestamp;
 use rampart_store::{
     AlertFilter, Backend, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter,
-    Slice, Stats, Step, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
+    Pruned, Slice, Stats, Step, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
 };
 use serde::Deserialize;
 
@@ -108,9 +108,10 @@ impl ClickHouse {
         })
     }
 
-    /// Drops the days of events before `before`'s day: whole partitions,
-    /// at once. Returns the days dropped.
-    pub fn drop_days_before(&self, before: Timestamp) -> Result<Vec<String>, StoreError> {
+    /// Drops the days of events before `before`'s day (whole partitions,
+    /// at once), and unless `events_only` the alerts whose time is before
+    /// `before`, with their triage.
+    pub fn prune(&self, before: Timestamp, events_only: bool) -> Result<Pruned, StoreError> {
         #[derive(Deserialize)]
         struct Part {
             partition_id: String,
@@ -123,26 +124,62 @@ impl ClickHouse {
             .date()
             .strftime("%Y%m%d")
             .to_string();
+        let database = quote(&self.client.database);
+        let bytes_before = self.bytes()?;
         let parts: Vec<Part> = self.client.rows(&format!(
             "SELECT DISTINCT partition_id FROM system.parts
-             WHERE database = {} AND table = 'events' AND active AND partition_id < {}
+             WHERE database = {database} AND table = 'events' AND active AND partition_id < {}
              ORDER BY partition_id",
-            quote(&self.client.database),
             quote(&day)
         ))?;
-        let mut dropped = Vec::new();
-        for part in parts {
+        let mut pruned = Pruned::default();
+        if !parts.is_empty() {
+            let ids: Vec<String> = parts.iter().map(|p| quote(&p.partition_id)).collect();
+            pruned.events = self.count(&format!(
+                "SELECT count() AS n FROM events FINAL WHERE _partition_id IN ({})",
+                ids.join(", ")
+            ))?;
+        }
+        for part in &parts {
             self.client.execute(&format!(
                 "ALTER TABLE events DROP PARTITION ID {}",
                 quote(&part.partition_id)
             ))?;
-            let id = part.partition_id;
-            dropped.push(match (id.get(..4), id.get(4..6), id.get(6..8)) {
-                (Some(y), Some(m), Some(d)) => format!("{y}-{m}-{d}"),
-                _ => id,
-            });
         }
-        Ok(dropped)
+        if !events_only {
+            let cut = before.as_microsecond();
+            let old = format!("timed = 1 AND time < {cut}");
+            pruned.alerts = self.count(&format!(
+                "SELECT count() AS n FROM alerts FINAL WHERE {old}"
+            ))?;
+            if pruned.alerts > 0 {
+                self.client.execute(&format!(
+                    "ALTER TABLE alert_history DELETE WHERE alert IN
+                     (SELECT id FROM alerts WHERE {old})"
+                ))?;
+                self.client
+                    .execute(&format!("ALTER TABLE alerts DELETE WHERE {old}"))?;
+            }
+        }
+        pruned.freed = bytes_before.saturating_sub(self.bytes()?);
+        Ok(pruned)
+    }
+
+    /// The first column `n` of the one row `sql` gives.
+    fn count(&self, sql: &str) -> Result<u64, StoreError> {
+        #[derive(Deserialize)]
+        struct One {
+            n: u64,
+        }
+        Ok(self.client.rows::<One>(sql)?.first().map_or(0, |o| o.n))
+    }
+
+    /// The database's bytes on disk.
+    fn bytes(&self) -> Result<u64, StoreError> {
+        self.count(&format!(
+            "SELECT sum(bytes_on_disk) AS n FROM system.parts WHERE database = {} AND active",
+            quote(&self.client.database)
+        ))
     }
 }
 
@@ -248,18 +285,7 @@ impl Backend for ClickHouse {
              FROM {} GROUP BY severity, status ORDER BY severity DESC, status",
             alerts::TRIAGED
         ))?;
-        #[derive(Deserialize)]
-        struct Bytes {
-            b: u64,
-        }
-        let bytes = self
-            .client
-            .rows::<Bytes>(&format!(
-                "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = {} AND active",
-                quote(&self.client.database)
-            ))?
-            .first()
-            .map_or(0, |b| b.b);
+        let bytes = self.bytes()?;
         Ok(Stats {
             events: datasets.iter().map(|(_, n)| n).sum(),
             datasets,
@@ -273,6 +299,10 @@ impl Backend for ClickHouse {
                 .collect(),
             bytes,
         })
+    }
+
+    fn prune(&mut self, before: Timestamp, events_only: bool) -> Result<Pruned, StoreError> {
+        ClickHouse::prune(self, before, events_only)
     }
 
     fn extent(&self) -> Result<Extent, StoreError> {

@@ -9,8 +9,8 @@
 use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
 use rampart_store::{
-    bucket_for, Board, Choices, Extent, Figures, MaliciousEvent, OverviewFilter, Slice,
-    StoreError, Timeline, TopRule, MOST_CHOICES,
+    bucket_for, Board, Choices, Extent, Figures, MaliciousEvent, OverviewFilter, Slice, StoreError,
+    Timeline, TopRule, MOST_CHOICES,
 };
 use serde::Deserialize;
 
@@ -154,12 +154,12 @@ impl ClickHouse {
         let n_bars = ((end - start + per_bar - 1) / per_bar) as usize;
         let event_bars = self.client.rows::<Bar>(&format!(
             "SELECT intDiv(intDiv(time, {HOUR}) - {start}, {per_bar}) AS bar, count() AS n
-             FROM events FINAL WHERE {events} GROUP BY bar"
+             FROM events FINAL WHERE {events} GROUP BY bar ORDER BY bar"
         ))?;
         let alerts = alerts(slice);
         let alert_bars = self.client.rows::<Bar>(&format!(
             "SELECT intDiv(time - {}, {}) AS bar, count() AS n FROM alerts FINAL
-             WHERE {alerts} GROUP BY bar",
+             WHERE {alerts} GROUP BY bar ORDER BY bar",
             start * HOUR,
             per_bar * HOUR
         ))?;
@@ -347,7 +347,7 @@ impl ClickHouse {
         let (w, start, n) = frame(width);
         let alert_bars = self.client.rows::<Bar>(&format!(
             "SELECT intDiv(time - {start}, {w}) AS bar, count() AS n FROM alerts FINAL
-             WHERE {scope} GROUP BY bar"
+             WHERE {scope} GROUP BY bar ORDER BY bar"
         ))?;
         let alerts = Timeline {
             start: time(start)?,
@@ -363,7 +363,7 @@ impl ClickHouse {
         let event_bars = self.client.rows::<Bar>(&format!(
             "SELECT intDiv({hour} - {first_hour}, {per_bar}) AS bar, count() AS n
              FROM events FINAL WHERE timed = 1 AND {hour} >= {first_hour} AND {hour} < {end_hour}
-             GROUP BY bar"
+             GROUP BY bar ORDER BY bar"
         ))?;
         let events = Timeline {
             start: time(start)?,

@@ -150,7 +150,8 @@ impl Rows {
         let protocol = facets.protocol.unwrap_or_default();
         self.about.insert(id, (dataset.clone(), protocol.clone()));
         let row = json!({
-            "day": day_of(time.unwrap_or(0)),
+            // An event without a time is kept with the day it was stored.
+            "day": day_of(time.unwrap_or(now.as_microsecond())),
             "time": time.unwrap_or(0),
             "timed": u8::from(time.is_some()),
             "id": id,

@@ -8,8 +8,8 @@
 use jiff::Timestamp;
 
 use crate::{
-    AlertFilter, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter, Slice,
-    Stats, Step, Store, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
+    AlertFilter, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter, Pruned,
+    Slice, Stats, Step, Store, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
 };
 
 /// What the commands reading and working stored events and alerts ask of
@@ -67,6 +67,12 @@ pub trait Backend: Send {
 
     /// What the database holds.
     fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// Retention: removes events and (unless `events_only`) alerts from
+    /// before `before`. The SQLite store goes by when they were stored;
+    /// ClickHouse drops whole days of events by their own time (an event
+    /// without one by the day it was stored) and alerts by their time.
+    fn prune(&mut self, before: Timestamp, events_only: bool) -> Result<Pruned, StoreError>;
 
     /// How far the stored data reaches in time.
     fn extent(&self) -> Result<Extent, StoreError>;
@@ -167,6 +173,10 @@ impl Backend for Store {
 
     fn stats(&self) -> Result<Stats, StoreError> {
         Store::stats(self)
+    }
+
+    fn prune(&mut self, before: Timestamp, events_only: bool) -> Result<Pruned, StoreError> {
+        Store::prune(self, before, events_only)
     }
 
     fn extent(&self) -> Result<Extent, StoreError> {

@@ -508,20 +508,44 @@ fn retention_drops_whole_days_and_a_database_opens_again_as_it_was() {
     let url = format!("clickhouse://127.0.0.1:{}/kept", server.port);
     let (_, house, _) = filled(&url);
     let before = house.stats().unwrap();
-    let again = ClickHouse::open(&url).unwrap();
+    let mut again = ClickHouse::open(&url).unwrap();
     assert_eq!(again.stats().unwrap().events, before.events);
-    let dropped = again
-        .drop_days_before(Timestamp::from_second(DAY0 + 86_400 + 5).unwrap())
-        .unwrap();
-    assert_eq!(dropped, ["1970-01-01", "2025-03-14"]);
-    let after = again.stats().unwrap();
+    let cut = Timestamp::from_second(DAY0 + 86_400 + 5).unwrap();
     let day =
         |s: &rampart_store::Stats, d: &str| s.days.iter().find(|(x, _)| x == d).map(|(_, n)| *n);
+    let first = day(&before, "2025-03-14").unwrap();
+    // Events only: the first day goes whole, events without a time stay
+    // (they are kept with the day they were stored).
+    let pruned = Backend::prune(&mut again, cut, true).unwrap();
+    assert_eq!((pruned.events, pruned.alerts), (first, 0));
+    let after = again.stats().unwrap();
     assert_eq!(day(&after, "2025-03-14"), None);
     assert_eq!(day(&after, "2025-03-15"), day(&before, "2025-03-15"));
-    let untimed = (0..600).filter(|i| i % 11 == 0).count() as u64;
-    let first = day(&before, "2025-03-14").unwrap();
-    assert_eq!(after.events, before.events - first - untimed);
+    assert_eq!(after.events, before.events - first);
+    // Then the alerts before the cut, with their triage.
+    let old = |h: &ClickHouse| {
+        h.alerts(&AlertFilter {
+            until: Some(cut),
+            ..AlertFilter::default()
+        })
+        .unwrap()
+        .len() as u64
+    };
+    let n = old(&again);
+    assert!(n > 0);
+    let all = again.alerts(&AlertFilter::default()).unwrap().len() as u64;
+    let pruned = Backend::prune(&mut again, cut, false).unwrap();
+    assert_eq!((pruned.events, pruned.alerts), (0, n));
+    // A delete is a mutation ClickHouse applies in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while old(&again) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the alerts stay");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        again.alerts(&AlertFilter::default()).unwrap().len() as u64,
+        all - n
+    );
 }
 
 /// `rampart` with `--db db` and `args`; its output, which must be a success.

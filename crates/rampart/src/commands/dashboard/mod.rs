@@ -85,7 +85,13 @@ pub fn run(args: &DashboardArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let mut app = App::new(period, args.severity);
     let screen = Screen::enter().context("cannot set up the terminal")?;
     let refresh = Duration::from_secs_f64(args.refresh);
-    let ran = run_loop(screen, store.as_mut(), &mut app, &Theme::from_env(), refresh);
+    let ran = run_loop(
+        screen,
+        store.as_mut(),
+        &mut app,
+        &Theme::from_env(),
+        refresh,
+    );
     ran.map(|()| ExitCode::SUCCESS)
 }
 
