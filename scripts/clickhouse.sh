@@ -54,8 +54,10 @@ XML
     <quotas><default></default></quotas>
 </yandex>
 XML
-    clickhouse-server --config-file="$dir/config.xml" --pid-file="$dir/pid" \
-        >"$dir/server.out" 2>&1 &
+    # The server's own --pid-file is not written when it runs in the
+    # foreground: its process id is kept here.
+    clickhouse-server --config-file="$dir/config.xml" >"$dir/server.out" 2>&1 &
+    echo $! >"$dir/pid"
     for _ in $(seq 1 200); do
         if [ "$(curl -s "http://127.0.0.1:$port/ping" 2>/dev/null)" = "Ok." ]; then
             exit 0
@@ -73,6 +75,7 @@ stop)
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
+        rm -f "$dir/pid"
     fi
     ;;
 *)

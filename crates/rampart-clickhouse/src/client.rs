@@ -160,13 +160,11 @@ impl Client {
                     self.describe(),
                     text.lines().next().unwrap_or("").trim()
                 );
-                Err(
-                    if code >= 500 && !text.contains("Code: 62,") && !text.contains("Code: 47,") {
-                        Failure::Passing(message)
-                    } else {
-                        Failure::Lasting(message)
-                    },
-                )
+                Err(if code >= 500 && passing(&text) {
+                    Failure::Passing(message)
+                } else {
+                    Failure::Lasting(message)
+                })
             }
             Err(e) => Err(Failure::Passing(format!(
                 "{}: {what}: {e}",
@@ -301,6 +299,23 @@ impl Failure {
     }
 }
 
+/// Codes of ClickHouse exceptions that pass by themselves: too many
+/// queries or parts at once, memory, timeouts, the network.
+const PASSING_CODES: [u32; 8] = [159, 202, 209, 210, 241, 252, 319, 425];
+
+/// Whether a refusal whose answer is `text` may pass: the server's own
+/// exceptions say their code (`Code: 62, ...`), and one that is not among
+/// [`PASSING_CODES`] is the statement's fault, which sending it again
+/// would not mend; an answer without a code (a proxy, a restart) may pass.
+fn passing(text: &str) -> bool {
+    let code = text
+        .split("Code: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse::<u32>().ok());
+    code.is_none_or(|c| PASSING_CODES.contains(&c))
+}
+
 /// The start of a statement, for messages.
 fn first_words(sql: &str) -> &str {
     let sql = sql.trim_start();
@@ -322,6 +337,19 @@ mod tests {
         assert_eq!(quote("x' OR 1=1 --"), "'x\\' OR 1=1 --'");
         assert_eq!(quote("a\\'b"), "'a\\\\\\'b'");
         assert_eq!(quote("a\nb\0"), "'a\\nb\\0'");
+    }
+
+    #[test]
+    fn only_refusals_that_pass_by_themselves_are_sent_again() {
+        assert!(passing(
+            "Code: 252, e.displayText() = DB::Exception: Too many parts"
+        ));
+        assert!(passing("Code: 241. DB::Exception: Memory limit exceeded"));
+        assert!(passing("502 Bad Gateway"));
+        assert!(!passing(
+            "Code: 62, e.displayText() = DB::Exception: Syntax error"
+        ));
+        assert!(!passing("Code: 27. DB::Exception: Cannot parse input"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use rampart_store::{
 use serde::Deserialize;
 
 pub use client::quote;
-pub use write::Rows;
+pub use write::{alert_row, event_row, Rows};
 
 use client::Client;
 
@@ -98,14 +98,20 @@ impl ClickHouse {
     /// an event not yet stored). Sent again, they are stored once.
     pub fn store(&self, rows: &Rows) -> Result<Sent, StoreError> {
         let (events, alerts) = rows.bodies();
-        self.client.insert("events", events)?;
-        self.client.insert("alerts", alerts)?;
+        self.store_lines(events, alerts)?;
         let (n_events, n_alerts) = rows.counts();
         Ok(Sent {
             events: n_events,
             alerts: n_alerts,
             bytes: (events.len() + alerts.len()) as u64,
         })
+    }
+
+    /// Sends rows made by [`event_row`] and [`alert_row`], one per line:
+    /// the events, then the alerts.
+    pub fn store_lines(&self, events: &[u8], alerts: &[u8]) -> Result<(), StoreError> {
+        self.client.insert("events", events)?;
+        self.client.insert("alerts", alerts)
     }
 
     /// Drops the days of events before `before`'s day (whole partitions,

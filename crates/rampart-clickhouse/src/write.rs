@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use rampart_detect::Level;
+use rampart_detect::Alert;
 use rampart_event::{Event, ValueRef};
 use rampart_store::{Facets, NewAlert, TEXT_COLUMNS};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Microseconds in a day.
 const DAY: i64 = 86_400_000_000;
@@ -120,140 +121,186 @@ impl Leaves {
     }
 }
 
+/// An event's row (see [`event_row`]).
+#[derive(Serialize)]
+struct EventRow<'a> {
+    day: String,
+    time: i64,
+    timed: u8,
+    id: i64,
+    dataset: &'a str,
+    host: &'a str,
+    source_ip: &'a str,
+    destination_ip: &'a str,
+    user_name: &'a str,
+    event_code: &'a str,
+    severity: Option<i64>,
+    level: &'a str,
+    protocol: &'a str,
+    threat: Option<i64>,
+    text: &'a str,
+    keys: &'a [String],
+    vals: &'a [String],
+    /// A number where the field holds one (JSON has no NaN).
+    nums: Vec<f64>,
+    numeric: Vec<u8>,
+    addrs: &'a [String],
+    doc: &'a str,
+    stored: i64,
+}
+
+/// Writes the `events` row of `event`, stored under `id` (the same event
+/// always gets the same id), as one line of JSON without its newline.
+/// Returns its dataset and protocol, what an alert pointing at it is about.
+pub fn event_row(id: i64, event: &Event, now: Timestamp, out: &mut Vec<u8>) -> (String, String) {
+    let mut doc = Vec::with_capacity(1024);
+    event.write_json(&mut doc);
+    let doc = String::from_utf8_lossy(&doc);
+    let column = |name: &str| event.get(name).map(|v| v.to_string()).unwrap_or_default();
+    let [dataset, host, source_ip, destination_ip, user_name, event_code] =
+        TEXT_COLUMNS.map(column);
+    let facets = Facets::of(event);
+    let severity = match event.get("event.severity") {
+        Some(ValueRef::Int(i)) => Some(i),
+        Some(ValueRef::Str(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let time = event.timestamp.map(|t| t.as_microsecond());
+    let text = event
+        .get_str("message")
+        .filter(|m| !m.is_empty())
+        .unwrap_or(event.original());
+    let leaves = Leaves::of(event);
+    let protocol = facets.protocol.unwrap_or_default();
+    let row = EventRow {
+        // An event without a time is kept with the day it was stored.
+        day: day_of(time.unwrap_or(now.as_microsecond())),
+        time: time.unwrap_or(0),
+        timed: u8::from(time.is_some()),
+        id,
+        dataset: &dataset,
+        host: &host,
+        source_ip: &source_ip,
+        destination_ip: &destination_ip,
+        user_name: &user_name,
+        event_code: &event_code,
+        severity,
+        level: facets.level.as_deref().unwrap_or_default(),
+        protocol: &protocol,
+        threat: facets.threat,
+        text,
+        keys: &leaves.keys,
+        vals: &leaves.vals,
+        nums: leaves
+            .nums
+            .iter()
+            .map(|n| if n.is_nan() { 0.0 } else { *n })
+            .collect(),
+        numeric: leaves.nums.iter().map(|n| u8::from(!n.is_nan())).collect(),
+        addrs: &leaves.addrs,
+        doc: &doc,
+        stored: now.as_microsecond(),
+    };
+    // Plain data with string keys: writing it cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &row);
+    (dataset, protocol)
+}
+
+/// An alert's row (see [`alert_row`]).
+#[derive(Serialize)]
+struct AlertRow<'a> {
+    id: &'a str,
+    rule_id: &'a str,
+    title: &'a str,
+    severity: u8,
+    time: i64,
+    timed: u8,
+    first_seen: i64,
+    last_seen: i64,
+    count: u64,
+    host: &'a str,
+    source_ip: &'a str,
+    dataset: &'a str,
+    protocol: &'a str,
+    doc: &'a str,
+    events: &'a [i64],
+    updated: i64,
+}
+
+/// Writes the `alerts` row of `alert` (stored again, it replaces the alert
+/// of its id) as one line of JSON without its newline. `events` are the
+/// ids of the stored events it points at, `about` their first one's
+/// dataset and protocol; without them, what it is about comes from the
+/// first event it carries.
+pub fn alert_row(
+    alert: &Alert,
+    (events, about): (&[i64], Option<(String, String)>),
+    now: Timestamp,
+    out: &mut Vec<u8>,
+) {
+    let mut doc = Vec::with_capacity(2048);
+    let _ = alert.write_stored_json(&mut doc);
+    let doc = String::from_utf8_lossy(&doc);
+    let group = |name: &str| {
+        alert
+            .group
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let (dataset, protocol) = about.unwrap_or_else(|| {
+        alert
+            .events
+            .first()
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .map(|e| {
+                let text = |p: &str| e.pointer(p).and_then(Value::as_str);
+                (
+                    text("/event/dataset").unwrap_or_default().to_owned(),
+                    rampart_store::protocol(text("/network/protocol"), text("/network/transport"))
+                        .unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default()
+    });
+    let micros = |t: Option<Timestamp>| t.map_or(0, |t| t.as_microsecond());
+    let row = AlertRow {
+        id: &alert.id,
+        rule_id: &alert.rule_id,
+        title: &alert.title,
+        severity: alert.severity as u8,
+        time: micros(alert.timestamp),
+        timed: u8::from(alert.timestamp.is_some()),
+        first_seen: micros(alert.first_seen),
+        last_seen: micros(alert.last_seen),
+        count: alert.count,
+        host: group("host.name"),
+        source_ip: group("source.ip"),
+        dataset: &dataset,
+        protocol: &protocol,
+        doc: &doc,
+        events,
+        updated: now.as_microsecond(),
+    };
+    let _ = serde_json::to_writer(&mut *out, &row);
+}
+
 impl Rows {
-    /// Adds `event` under `id` (its source and place; the same event
-    /// always gets the same id).
+    /// Adds `event` under `id` (its source and place).
     pub fn event(&mut self, id: i64, event: &Event, now: Timestamp) {
-        let mut doc = Vec::new();
-        event.write_json(&mut doc);
-        let doc = String::from_utf8_lossy(&doc);
-        let column = |name: &str| event.get(name).map(|v| v.to_string()).unwrap_or_default();
-        let [dataset, host, source_ip, destination_ip, user_name, event_code] =
-            TEXT_COLUMNS.map(column);
-        let facets = Facets::of(event);
-        let severity = match event.get("event.severity") {
-            Some(ValueRef::Int(i)) => Some(i),
-            Some(ValueRef::Str(s)) => s.trim().parse().ok(),
-            _ => None,
-        };
-        let time = event.timestamp.map(|t| t.as_microsecond());
-        let text = event
-            .get_str("message")
-            .filter(|m| !m.is_empty())
-            .unwrap_or(event.original());
-        let Leaves {
-            keys,
-            vals,
-            nums,
-            addrs,
-        } = Leaves::of(event);
-        let protocol = facets.protocol.unwrap_or_default();
-        self.about.insert(id, (dataset.clone(), protocol.clone()));
-        let row = json!({
-            // An event without a time is kept with the day it was stored.
-            "day": day_of(time.unwrap_or(now.as_microsecond())),
-            "time": time.unwrap_or(0),
-            "timed": u8::from(time.is_some()),
-            "id": id,
-            "dataset": dataset,
-            "host": host,
-            "source_ip": source_ip,
-            "destination_ip": destination_ip,
-            "user_name": user_name,
-            "event_code": event_code,
-            "severity": severity,
-            "level": facets.level.unwrap_or_default(),
-            "protocol": protocol,
-            "threat": facets.threat,
-            "text": text,
-            "keys": keys,
-            "vals": vals,
-            "addrs": addrs,
-            // A number where the field holds one (JSON has no NaN).
-            "numeric": nums.iter().map(|n| u8::from(!n.is_nan())).collect::<Vec<u8>>(),
-            "nums": nums.iter().map(|n| if n.is_nan() { 0.0 } else { *n }).collect::<Vec<f64>>(),
-            "doc": doc,
-            "stored": now.as_microsecond(),
-        });
-        self.events.extend_from_slice(row.to_string().as_bytes());
+        let about = event_row(id, event, now, &mut self.events);
         self.events.push(b'\n');
+        self.about.insert(id, about);
         self.counts.0 += 1;
     }
 
-    /// Adds `alert` (stored again, it replaces the alert of its id), the
-    /// stored events it points at apart.
+    /// Adds `alert`, the stored events it points at apart.
     pub fn alert(&mut self, new: &NewAlert, now: Timestamp) {
-        let mut doc = Vec::new();
-        let _ = new.alert.write_stored_json(&mut doc);
-        if let Ok(value) = serde_json::from_slice::<Value>(&doc) {
-            self.alert_row(&value, &new.events, now);
-        }
-    }
-
-    /// Adds an alert as its JSON (as a pipeline's sink is handed it, its
-    /// events carried in it).
-    pub fn alert_json(&mut self, json: &[u8], now: Timestamp) -> Result<(), String> {
-        let value: Value = serde_json::from_slice(json).map_err(|e| format!("an alert: {e}"))?;
-        if !value["id"].is_string() {
-            return Err("an alert without an id".into());
-        }
-        self.alert_row(&value, &[], now);
-        Ok(())
-    }
-
-    /// Adds an event as its JSON, under `id`.
-    pub fn event_json(&mut self, id: i64, json: &str, now: Timestamp) -> Result<(), String> {
-        let event = Event::from_ecs_json(json)?;
-        self.event(id, &event, now);
-        Ok(())
-    }
-
-    fn alert_row(&mut self, a: &Value, events: &[i64], now: Timestamp) {
-        let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
-        // What the alert is about: the dataset and protocol of its first
-        // event, stored beside it or carried in it.
-        let (dataset, protocol) = match events.first() {
-            Some(id) => self.about.get(id).cloned().unwrap_or_default(),
-            None => {
-                let first = &a["events"][0];
-                (
-                    text(first, "/event/dataset").unwrap_or_default(),
-                    rampart_store::protocol(
-                        text(first, "/network/protocol").as_deref(),
-                        text(first, "/network/transport").as_deref(),
-                    )
-                    .unwrap_or_default(),
-                )
-            }
-        };
-        let micros = |p: &str| {
-            text(a, p)
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .map(|t| t.as_microsecond())
-        };
-        let time = micros("/timestamp");
-        let severity = text(a, "/severity")
-            .and_then(|l| Level::parse(&l))
-            .unwrap_or(Level::Medium);
-        let row = json!({
-            "id": text(a, "/id"),
-            "rule_id": text(a, "/rule_id").unwrap_or_default(),
-            "title": text(a, "/title").unwrap_or_default(),
-            "severity": severity as u8,
-            "time": time.unwrap_or(0),
-            "timed": u8::from(time.is_some()),
-            "first_seen": micros("/first_seen").unwrap_or(0),
-            "last_seen": micros("/last_seen").unwrap_or(0),
-            "count": a["count"].as_u64().unwrap_or(1),
-            "host": text(a, "/group/host.name").unwrap_or_default(),
-            "source_ip": text(a, "/group/source.ip").unwrap_or_default(),
-            "dataset": dataset,
-            "protocol": protocol,
-            "doc": a.to_string(),
-            "events": events,
-            "updated": now.as_microsecond(),
-        });
-        self.alerts.extend_from_slice(row.to_string().as_bytes());
+        let about = new
+            .events
+            .first()
+            .and_then(|id| self.about.get(id).cloned());
+        alert_row(&new.alert, (&new.events, about), now, &mut self.alerts);
         self.alerts.push(b'\n');
         self.counts.1 += 1;
     }
@@ -281,6 +328,7 @@ impl Rows {
 mod tests {
     use super::*;
     use rampart_event::Origin;
+    use serde_json::json;
 
     #[test]
     fn a_day_is_the_utc_date_of_a_time_before_1970_too() {

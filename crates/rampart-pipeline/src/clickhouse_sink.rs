@@ -1,25 +1,28 @@
 //! Alerts and events into ClickHouse, in the tables of rampart's second
 //! store backend (`rampart-clickhouse`), so that `rampart alerts`,
-//! `events`, `export` and `stats` read them with `--db clickhouse://...`.
-//! A pipeline, or each worker of a cluster, writes its share; a batch is
-//! one insert per table, and a batch sent again after a failure is stored
-//! once (the tables keep one row per event id and per alert id, and an
-//! alert sent again as its window goes on replaces itself).
+//! `events`, `export`, `stats`, `dashboard` and `serve` read them with
+//! `--db clickhouse://...`. A pipeline, or each worker of a cluster,
+//! writes its share. The rows are made as records are handed to the sink
+//! (`forward::Encoding::ClickHouse`); a batch of them is one insert per
+//! table, and a batch sent again after a failure is stored once (the
+//! tables keep one row per event id and per alert id, and an alert sent
+//! again as its window goes on replaces itself).
 
-use jiff::Timestamp;
-use rampart_clickhouse::{ClickHouse, Rows};
+use rampart_clickhouse::ClickHouse;
 
 use crate::delivery::{Failed, Transport};
-use crate::row_record::{record, Record};
+
+/// Records a ClickHouse insert takes at most: large inserts are what
+/// ClickHouse does best (each makes a part on disk that merges later).
+const BATCH: usize = 10_000;
 
 /// The tables of one ClickHouse database.
 pub struct ClickHouseTables {
     url: String,
     /// Connected (and its tables made) at the first send.
     house: Option<ClickHouse>,
-    rows: Rows,
-    /// Records that could not be read back, left out.
-    unreadable: u64,
+    events: Vec<u8>,
+    alerts: Vec<u8>,
 }
 
 impl ClickHouseTables {
@@ -28,8 +31,8 @@ impl ClickHouseTables {
         ClickHouseTables {
             url: url.to_owned(),
             house: None,
-            rows: Rows::default(),
-            unreadable: 0,
+            events: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 }
@@ -40,33 +43,29 @@ impl Transport for ClickHouseTables {
             taken: 0,
             why: std::io::Error::other(why),
         };
-        if self.house.is_none() {
-            self.house = Some(ClickHouse::open(&self.url).map_err(|e| failed(e.0))?);
-        }
-        let now = Timestamp::now();
-        self.rows.clear();
+        let house = match &self.house {
+            Some(house) => house,
+            None => self
+                .house
+                .insert(ClickHouse::open(&self.url).map_err(|e| failed(e.0))?),
+        };
+        self.events.clear();
+        self.alerts.clear();
         for r in records {
-            let read = record(r).and_then(|r| match r {
-                Record::Alert(json) => self.rows.alert_json(json, now),
-                Record::Event(id, json) => {
-                    let id = u64::from_str_radix(id, 16).map_err(|e| e.to_string())?;
-                    let json = std::str::from_utf8(json).map_err(|e| e.to_string())?;
-                    // The id's bits as ClickHouse's Int64.
-                    self.rows.event_json(id as i64, json, now)
-                }
-            });
-            if let Err(why) = read {
-                // Made by this process, a record always reads; one that
-                // does not would be refused forever, so it is left out
-                // and said.
-                self.unreadable += 1;
-                eprintln!(
-                    "rampart: a record for {} left out ({} so far): {why}",
-                    self.url, self.unreadable
-                );
-            }
+            let (table, row) = match r.split_first() {
+                Some((b'E', row)) => (&mut self.events, row),
+                Some((b'A', row)) => (&mut self.alerts, row),
+                _ => continue,
+            };
+            table.extend_from_slice(row);
+            table.push(b'\n');
         }
-        let house = self.house.as_ref().expect("connected above");
-        house.store(&self.rows).map(|_| ()).map_err(|e| failed(e.0))
+        house
+            .store_lines(&self.events, &self.alerts)
+            .map_err(|e| failed(e.0))
+    }
+
+    fn batch(&self) -> usize {
+        BATCH
     }
 }

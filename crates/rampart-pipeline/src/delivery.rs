@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 /// Records handed to the thread at a time.
 const BUNDLE: usize = 256;
-/// Records sent to the destination at a time, at most.
+/// Records sent to the destination at a time, at most, unless its
+/// transport says otherwise ([`Transport::batch`]).
 const SEND: usize = 512;
 /// The longest pause between attempts.
 const MAX_PAUSE: Duration = Duration::from_secs(30);
@@ -88,6 +89,11 @@ pub trait Transport: Send {
     /// Sends every record of `records`, in order; on failure, says how
     /// many of the first were taken for sure.
     fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed>;
+
+    /// The most records one send takes.
+    fn batch(&self) -> usize {
+        SEND
+    }
 }
 
 /// What a delivery did.
@@ -207,7 +213,7 @@ enum Handed {
 
 /// Sends the oldest records of a memory queue (see `Waiting::send_some`).
 fn send_memory(q: &mut VecDeque<Vec<u8>>, transport: &mut dyn Transport) -> Result<usize, Failed> {
-    let n = q.len().min(SEND);
+    let n = q.len().min(transport.batch());
     let batch: Vec<Vec<u8>> = q.iter().take(n).cloned().collect();
     let sent = transport.send(&batch);
     let taken = match &sent {
@@ -220,7 +226,7 @@ fn send_memory(q: &mut VecDeque<Vec<u8>>, transport: &mut dyn Transport) -> Resu
 
 /// Sends the oldest records of a disk queue, marking those taken.
 fn send_disk(q: &mut DiskQueue, transport: &mut dyn Transport) -> Result<usize, Failed> {
-    let batch = q.peek(SEND)?;
+    let batch = q.peek(transport.batch())?;
     if batch.is_empty() {
         return Ok(0);
     }

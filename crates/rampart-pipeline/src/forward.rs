@@ -45,6 +45,10 @@ pub enum Encoding {
     /// event's id (from where it came from) and its JSON; the transport
     /// writes the row.
     Row,
+    /// A row of rampart's ClickHouse tables: `A` and the alert's row, or
+    /// `E` and the event's (its id from where it came from), made here so
+    /// that the transport only joins them into inserts.
+    ClickHouse,
     /// A message of a stream: the alert's or the event's JSON.
     Message,
 }
@@ -151,6 +155,16 @@ impl Forward {
                 record.push(b'A');
                 record.extend_from_slice(json);
             }
+            Encoding::ClickHouse => {
+                let Some(alert) = alert else {
+                    return Err(io::Error::other(
+                        "a ClickHouse sink takes alerts and events",
+                    ));
+                };
+                record.push(b'A');
+                let now = jiff::Timestamp::now();
+                rampart_clickhouse::alert_row(alert, (&[], None), now, &mut record);
+            }
             Encoding::Webhook(WebhookFormat::Json) | Encoding::Message => {
                 record.extend_from_slice(json)
             }
@@ -198,6 +212,18 @@ fn severity(level: Level) -> u8 {
 /// Facility `user` (1), as seed 000's `<14>` is.
 const FACILITY: u8 = 1;
 
+/// An event's id from where it came from (its file, line and text): read
+/// or sent again, the same.
+fn place_id(event: &Event) -> u64 {
+    let mut place = Vec::with_capacity(256);
+    place.extend_from_slice(event.origin.path.as_bytes());
+    place.push(0);
+    place.extend_from_slice(event.origin.line.to_string().as_bytes());
+    place.push(0);
+    place.extend_from_slice(event.original().as_bytes());
+    xxhash_rust::xxh3::xxh3_64(&place)
+}
+
 impl Output for Forward {
     fn alert(&mut self, alert: &Alert) -> io::Result<()> {
         let mut json = Vec::with_capacity(1024);
@@ -208,17 +234,19 @@ impl Output for Forward {
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
+        if matches!(self.encoding, Encoding::ClickHouse) {
+            let mut record = Vec::with_capacity(2048);
+            record.push(b'E');
+            // The id's bits as ClickHouse's Int64.
+            let id = place_id(event) as i64;
+            rampart_clickhouse::event_row(id, event, jiff::Timestamp::now(), &mut record);
+            self.hand(record);
+            return Ok(());
+        }
         let mut json = Vec::with_capacity(512);
         event.write_json(&mut json);
         if matches!(self.encoding, Encoding::Row) {
-            // Its id from where it came from: read or sent again, the same.
-            let mut place = Vec::with_capacity(256);
-            place.extend_from_slice(event.origin.path.as_bytes());
-            place.push(0);
-            place.extend_from_slice(event.origin.line.to_string().as_bytes());
-            place.push(0);
-            place.extend_from_slice(event.original().as_bytes());
-            let mut record = format!("E{:016x}", xxhash_rust::xxh3::xxh3_64(&place)).into_bytes();
+            let mut record = format!("E{:016x}", place_id(event)).into_bytes();
             record.extend_from_slice(&json);
             self.hand(record);
             return Ok(());
@@ -229,9 +257,9 @@ impl Output for Forward {
     fn record(&mut self, json: &[u8]) -> io::Result<()> {
         match self.encoding {
             Encoding::Webhook(_) => return Err(io::Error::other("a webhook takes alerts only")),
-            Encoding::Row => {
+            Encoding::Row | Encoding::ClickHouse => {
                 return Err(io::Error::other(
-                    "a SQL sink writes events whole (no template)",
+                    "a SQL or ClickHouse sink writes events whole (no template)",
                 ))
             }
             _ => {}

@@ -27,7 +27,6 @@ pub mod outputs;
 pub mod queue;
 pub mod replay;
 pub mod route;
-pub mod row_record;
 pub mod run;
 pub mod shape;
 pub mod snapshot;

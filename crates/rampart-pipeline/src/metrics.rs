@@ -50,6 +50,23 @@ pub struct Metrics {
     pub alerts: AtomicU64,
     /// The VirusTotal lookups made while events flow, when asked for.
     pub virustotal: OnceLock<Arc<LiveAnswers>>,
+    /// A cluster worker's own counts, when the pipeline is one.
+    pub cluster: OnceLock<ClusterCounts>,
+}
+
+/// What a worker of a cluster counts beside a pipeline's counts.
+#[derive(Debug, Default)]
+pub struct ClusterCounts {
+    /// Partitions it owns now.
+    pub owned: AtomicU64,
+    /// Partitions it took (from a worker gone, or a free one) since it started.
+    pub taken: AtomicU64,
+    /// Partition states it saved.
+    pub saves: AtomicU64,
+    /// Events of the stream no worker has taken yet (the consumer's lag).
+    pub pending: AtomicU64,
+    /// Events taken by a worker and not yet acknowledged.
+    pub in_hand: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -74,6 +91,7 @@ impl Metrics {
             unreadable: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             virustotal: OnceLock::new(),
+            cluster: OnceLock::new(),
         }
     }
 
@@ -187,6 +205,39 @@ impl Metrics {
             "Records waiting in each sink's buffer.",
             per_sink(&|c| get(&c.waiting)),
         );
+        if let Some(c) = self.cluster.get() {
+            let one = |n: &AtomicU64| vec![(String::new(), get(n))];
+            family(
+                "rampart_cluster_partitions_owned",
+                "gauge",
+                "Partitions this worker owns.",
+                one(&c.owned),
+            );
+            family(
+                "rampart_cluster_partitions_taken_total",
+                "counter",
+                "Partitions this worker took since it started.",
+                one(&c.taken),
+            );
+            family(
+                "rampart_cluster_state_saves_total",
+                "counter",
+                "Partition states this worker saved.",
+                one(&c.saves),
+            );
+            family(
+                "rampart_cluster_events_pending",
+                "gauge",
+                "Events of the stream no worker has taken yet.",
+                one(&c.pending),
+            );
+            family(
+                "rampart_cluster_events_in_hand",
+                "gauge",
+                "Events taken by the cluster's workers and not yet acknowledged.",
+                one(&c.in_hand),
+            );
+        }
         if let Some(vt) = self.virustotal.get() {
             let c = &vt.counts;
             family(

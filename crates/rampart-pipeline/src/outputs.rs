@@ -142,7 +142,7 @@ pub fn open(
         SinkKind::ClickHouse { url, buffer } => Box::new(Forward::start(
             name,
             (
-                Encoding::Row,
+                Encoding::ClickHouse,
                 Box::new(crate::clickhouse_sink::ClickHouseTables::new(url)),
             ),
             buffer,

@@ -193,6 +193,11 @@ impl<'l> Router<'l> {
         }
     }
 
+    /// The pipeline's counts.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The sources that acknowledge what they read, told when they may.
     pub fn acks(&mut self) -> &mut Acknowledgements {
         &mut self.acks

@@ -14,7 +14,23 @@
 use std::time::Duration;
 
 use crate::delivery::{Failed, Transport};
-use crate::row_record::{record, Record};
+
+/// A record read back: an alert's JSON, or an event's id and JSON.
+enum Record<'r> {
+    Alert(&'r [u8]),
+    Event(&'r str, &'r [u8]),
+}
+
+fn record(r: &[u8]) -> Result<Record<'_>, String> {
+    match r.split_first() {
+        Some((b'A', json)) => Ok(Record::Alert(json)),
+        Some((b'E', rest)) if rest.len() > 16 => {
+            let id = std::str::from_utf8(&rest[..16]).map_err(|e| e.to_string())?;
+            Ok(Record::Event(id, &rest[16..]))
+        }
+        _ => Err("a record of no known kind".into()),
+    }
+}
 
 /// An event's typed columns: time, dataset, host, source and destination
 /// address, user, event code.

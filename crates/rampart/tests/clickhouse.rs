@@ -682,3 +682,62 @@ fn the_commands_and_the_web_console_read_clickhouse_as_they_read_sqlite() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_pipeline_waits_for_clickhouse_and_stores_each_event_once() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("clickhouse.sh", dir.path());
+    let url = format!("clickhouse://127.0.0.1:{}/waited", server.port);
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, common::failures("203.0.113.9", 0, 300)).unwrap();
+    let pipeline = dir.path().join("p.yml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "sources:\n  logs: {{type: stdin}}\nsinks:\n  house: {{type: clickhouse, database: \"{url}\", take: all}}\nhealth_seconds: 0\n",
+        ),
+    )
+    .unwrap();
+    // The server is away when the pipeline starts, and back 1.5 s later.
+    server.stop();
+    let run = common::command()
+        .args(["run", "--no-db", "-q", "--once", "--config"])
+        .arg(&pipeline)
+        .stdin(std::fs::File::open(&log).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    server.start_again();
+    let out = run.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let house = ClickHouse::open(&url).unwrap();
+    assert_eq!(house.stats().unwrap().events, 300);
+    let alerts = house.alerts(&AlertFilter::default()).unwrap();
+    assert!(
+        alerts.iter().any(|a| a.rule_id == "ssh-brute-force"),
+        "{alerts:?}"
+    );
+    let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), alerts.len());
+    // Run again over the same file: the same rows, stored once.
+    common::ok(
+        common::command()
+            .args(["run", "--no-db", "-q", "--once", "--config"])
+            .arg(&pipeline)
+            .stdin(std::fs::File::open(&log).unwrap())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(house.stats().unwrap().events, 300);
+    assert_eq!(house.alerts(&AlertFilter::default()).unwrap(), alerts);
+}

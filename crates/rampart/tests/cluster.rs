@@ -429,6 +429,55 @@ fn assert_alerts(expected: &Alerts, got: &Alerts, what: &str) {
     assert!(differ.is_empty(), "{what}: {differ:#?}");
 }
 
+/// A worker left running with its metrics served: once it has taken every
+/// event it owns every partition, no event waits, and its counts say so;
+/// SIGTERM ends it cleanly.
+fn serves_its_counts(dir: &Path, bus: (&str, &House), lines: usize) {
+    let file = worker_file(dir, bus, ("metered", "m"));
+    let port = common::free_port();
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("metrics: 127.0.0.1:{port}\n"));
+    std::fs::write(&file, text).unwrap();
+    let child = rampart()
+        .args(["run", "--no-db", "-q", "--threads", "1", "--config"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let worker = Worker(Some(child));
+    let wanted = [
+        "rampart_cluster_partitions_owned 17\n".to_owned(),
+        "rampart_cluster_partitions_taken_total 17\n".to_owned(),
+        "rampart_cluster_events_pending 0\n".to_owned(),
+        "rampart_cluster_events_in_hand 0\n".to_owned(),
+        format!("rampart_events_total {lines}\n"),
+    ];
+    let started = Instant::now();
+    let mut last = String::new();
+    while !wanted.iter().all(|w| last.contains(w.as_str())) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the counts never said so: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        if let Ok(r) = ureq::get(&format!("http://127.0.0.1:{port}/metrics")).call() {
+            last = r.into_string().unwrap_or_default();
+        }
+    }
+    assert!(
+        last.contains("rampart_cluster_state_saves_total "),
+        "{last}"
+    );
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    finish(worker, "the metered worker");
+}
+
 /// Fails unless the ClickHouse database of `cluster` (if there is a
 /// server) holds the alerts `expected` and each of the `lines` events once,
 /// as `rampart alerts` and `rampart export` read them.
@@ -492,6 +541,7 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
     finish(start_worker(d, bus, ("one", "w1")), "one worker");
     assert_same(&expected, &[d.join("one-w1.jsonl")], "one worker");
     assert_house(d, &house, "one", (&expected, lines));
+    serves_its_counts(d, bus, lines);
 
     let workers: Vec<Worker> = ["a", "b", "c"]
         .iter()

@@ -39,6 +39,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::Cluster;
+use crate::metrics::ClusterCounts;
 use crate::route::Router;
 use keeper::Keeper;
 use owner::Partition;
@@ -95,6 +96,7 @@ pub fn work(
         .build()
         .map_err(|e| e.to_string())?;
     let pool = rampart_io::worker_pool(options.threads);
+    let _ = router.metrics().cluster.set(ClusterCounts::default());
     let keeper = Keeper::start(cluster)?;
     let ran = rt.block_on(async {
         let js = jetstream::new(connect(cluster).await?);
@@ -142,6 +144,13 @@ struct Worker<'w, 'r> {
 }
 
 impl Worker<'_, '_> {
+    /// Updates the worker's counts served for Prometheus.
+    fn count(&self, update: impl FnOnce(&ClusterCounts)) {
+        if let Some(c) = self.router.metrics().cluster.get() {
+            update(c);
+        }
+    }
+
     fn say(&mut self, what: String) {
         if !self.said.contains(&what) {
             eprintln!("cluster: {what}");
@@ -156,6 +165,10 @@ impl Worker<'_, '_> {
                 break;
             }
             self.balance().await;
+            self.count(|c| {
+                c.owned.store(self.owned.len() as u64, Ordering::Relaxed);
+                c.taken.store(self.report.taken_over, Ordering::Relaxed);
+            });
             let read = match self.share_out().await {
                 Ok(n) => {
                     let events = &mut self.parts.events;
@@ -183,6 +196,11 @@ impl Worker<'_, '_> {
                 }
             };
             let floor = info.ack_floor.stream_sequence;
+            self.count(|c| {
+                c.pending.store(info.num_pending, Ordering::Relaxed);
+                c.in_hand
+                    .store(info.num_ack_pending as u64, Ordering::Relaxed);
+            });
             self.take_owned(floor).await;
             let drained = once
                 && fetched == 0
@@ -297,7 +315,11 @@ impl Worker<'_, '_> {
                 continue;
             }
             match within(part.save(&self.parts.places)).await {
-                Ok(true) => {}
+                Ok(true) => {
+                    if let Some(c) = self.router.metrics().cluster.get() {
+                        c.saves.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 Ok(false) => gone.push(part.index()),
                 Err(e) => eprintln!("cluster: {e}"),
             }

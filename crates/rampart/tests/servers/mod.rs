@@ -51,6 +51,29 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stops it, its data kept.
+    #[allow(dead_code)] // each test binary uses what it needs
+    pub fn stop(&self) {
+        self.script_run("stop", None);
+    }
+
+    /// Starts it again on its folder and port.
+    #[allow(dead_code)] // each test binary uses what it needs
+    pub fn start_again(&self) {
+        self.script_run("start", Some(self.port));
+    }
+
+    fn script_run(&self, what: &str, port: Option<u16>) {
+        let mut command = Command::new("bash");
+        command.arg(&self.script).arg(what).arg(&self.dir);
+        if let Some(port) = port {
+            command.arg(port.to_string());
+        }
+        assert!(command.status().unwrap().success(), "{what} failed");
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("bash")
