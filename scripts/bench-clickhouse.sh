@@ -88,3 +88,4 @@ echo "  events, source.ip in 10.0.0.0/8:     $(read_time events -q 'source.ip=10
 echo "  events, free text, 100:              $(read_time events -q 'failed' --limit 100)"
 echo "  events counted by source.ip:         $(read_time events --count-by source.ip --limit 10)"
 echo "  stats:                               $(read_time stats)"
+echo "  export of every event (JSON lines):  $(read_time export events --output "$dir/all.jsonl")"

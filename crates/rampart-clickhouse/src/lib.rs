@@ -4,9 +4,10 @@
 //! `export` and `stats` through the same [`Backend`] as the SQLite store.
 //!
 //! It speaks the SQL of ClickHouse 18.16 (the Debian package) that today's
-//! releases still run: `ReplacingMergeTree` with `FINAL` for re-sends that
-//! must not count twice (18.16 has no insert de-duplication on tables that
-//! are not replicated), `argMaxIf` for triage, `ANY LEFT JOIN ... USING`,
+//! releases still run: `ReplacingMergeTree` tables for re-sends that must
+//! not count twice (18.16 has no insert de-duplication on tables that are
+//! not replicated), each event counted once by its id until they merge,
+//! `argMaxIf` for triage, `ANY LEFT JOIN ... USING`,
 //! arrays with lambdas for fields that are not columns, and `ALTER TABLE
 //! ... DROP PARTITION` for retention (TTL came in 19.6).
 
@@ -17,6 +18,8 @@ mod schema;
 mod search;
 mod transcript;
 mod write;
+
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 use rampart_store::{
@@ -71,6 +74,28 @@ impl EventRow {
             doc: self.doc,
         }
     }
+}
+
+/// Events a page of a search reads.
+const PAGE: u64 = 50_000;
+
+/// Events whose JSON one query reads by key (the query's text stays
+/// well under ClickHouse's 256 KiB).
+const BY_KEY: usize = 2_000;
+
+/// An event's place in the table's order.
+#[derive(Deserialize)]
+struct Key {
+    id: i64,
+    time: i64,
+    timed: u8,
+}
+
+/// An event's JSON.
+#[derive(Deserialize)]
+struct Doc {
+    id: i64,
+    doc: String,
 }
 
 /// A value and how many.
@@ -142,7 +167,7 @@ impl ClickHouse {
         if !parts.is_empty() {
             let ids: Vec<String> = parts.iter().map(|p| quote(&p.partition_id)).collect();
             pruned.events = self.count(&format!(
-                "SELECT count() AS n FROM events FINAL WHERE _partition_id IN ({})",
+                "SELECT uniqExact(id) AS n FROM events WHERE _partition_id IN ({})",
                 ids.join(", ")
             ))?;
         }
@@ -225,22 +250,67 @@ impl Backend for ClickHouse {
         take: &mut dyn FnMut(StoredEvent) -> bool,
     ) -> Result<(), StoreError> {
         let condition = search::condition(query)?;
-        let order = if query.as_read {
-            "id"
-        } else {
-            "timed DESC, time DESC, id DESC"
-        };
-        let limit = query
-            .limit
-            .map(|n| format!(" LIMIT {n}"))
-            .unwrap_or_default();
-        self.client.each(
-            &format!(
-                "SELECT id, time, timed, doc FROM events FINAL WHERE {condition}
-                 ORDER BY {order}{limit}"
-            ),
-            |row: EventRow| take(row.stored()),
-        )
+        let mut left = query.limit.unwrap_or(u64::MAX);
+        let mut last: Option<Key> = None;
+        // A page of the events' keys in order, each id once, then their
+        // JSON by key (through the table's sort key): sorting the JSON of
+        // every event found would take the memory of all of them.
+        while left > 0 {
+            let page = left.min(PAGE);
+            let after = match (&last, query.as_read) {
+                (None, _) => "1".to_owned(),
+                (Some(k), true) => format!("id > {}", k.id),
+                (Some(k), false) => {
+                    format!("(timed, time, id) < ({}, {}, {})", k.timed, k.time, k.id)
+                }
+            };
+            let order = if query.as_read {
+                "id"
+            } else {
+                "timed DESC, time DESC, id DESC"
+            };
+            let keys: Vec<Key> = self.client.rows(&format!(
+                "SELECT id, time, timed FROM events WHERE ({condition}) AND {after}
+                 ORDER BY {order} LIMIT 1 BY id LIMIT {page}"
+            ))?;
+            let mut docs = HashMap::with_capacity(keys.len());
+            for chunk in keys.chunks(BY_KEY) {
+                let wanted: Vec<String> = chunk
+                    .iter()
+                    .map(|k| format!("({}, {})", k.time, k.id))
+                    .collect();
+                self.client.each(
+                    &format!(
+                        "SELECT id, any(doc) AS doc FROM events WHERE (time, id) IN ({})
+                         GROUP BY id",
+                        wanted.join(", ")
+                    ),
+                    |d: Doc| {
+                        docs.insert(d.id, d.doc);
+                        true
+                    },
+                )?;
+            }
+            for k in &keys {
+                let doc = docs.remove(&k.id).unwrap_or_default();
+                let event = StoredEvent {
+                    id: k.id,
+                    time: (k.timed == 1)
+                        .then(|| Timestamp::from_microsecond(k.time).ok())
+                        .flatten(),
+                    doc,
+                };
+                if !take(event) {
+                    return Ok(());
+                }
+            }
+            if (keys.len() as u64) < page {
+                break;
+            }
+            left -= keys.len() as u64;
+            last = keys.into_iter().last();
+        }
+        Ok(())
     }
 
     fn count_by(
@@ -252,7 +322,7 @@ impl Backend for ClickHouse {
         let condition = search::condition(query)?;
         let value = search::value_of(field);
         let rows: Vec<Count> = self.client.rows(&format!(
-            "SELECT {value} AS v, count() AS n FROM events FINAL WHERE {condition}
+            "SELECT {value} AS v, uniqExact(id) AS n FROM events WHERE {condition}
              GROUP BY v ORDER BY n DESC, v LIMIT {top}"
         ))?;
         Ok(rows
@@ -273,11 +343,11 @@ impl Backend for ClickHouse {
                 .collect())
         };
         let datasets = pairs(
-            "SELECT dataset AS v, count() AS n FROM events FINAL
+            "SELECT dataset AS v, uniqExact(id) AS n FROM events
              GROUP BY v ORDER BY n DESC, v",
         )?;
         let days = pairs(
-            "SELECT toString(day) AS v, count() AS n FROM events FINAL
+            "SELECT toString(day) AS v, uniqExact(id) AS n FROM events
              WHERE timed = 1 AND time >= 0 GROUP BY v ORDER BY v DESC LIMIT 14",
         )?;
         #[derive(Deserialize)]

@@ -132,14 +132,14 @@ impl ClickHouse {
         let events = events(slice);
         let malicious = format!("{events} AND threat IS NOT NULL");
         let total = self.number(&format!(
-            "SELECT count() AS n FROM events FINAL WHERE {events}"
+            "SELECT uniqExact(id) AS n FROM events WHERE {events}"
         ))?;
         let bad = self.number(&format!(
-            "SELECT count() AS n FROM events FINAL WHERE {malicious}"
+            "SELECT uniqExact(id) AS n FROM events WHERE {malicious}"
         ))?;
         let by = |column: &str| {
             self.counts(&format!(
-                "SELECT {column} AS v, count() AS n FROM events FINAL WHERE {events}
+                "SELECT {column} AS v, uniqExact(id) AS n FROM events WHERE {events}
                  GROUP BY v ORDER BY n DESC, v"
             ))
         };
@@ -153,8 +153,8 @@ impl ClickHouse {
         let start = first.div_euclid(per_bar) * per_bar;
         let n_bars = ((end - start + per_bar - 1) / per_bar) as usize;
         let event_bars = self.client.rows::<Bar>(&format!(
-            "SELECT intDiv(intDiv(time, {HOUR}) - {start}, {per_bar}) AS bar, count() AS n
-             FROM events FINAL WHERE {events} GROUP BY bar ORDER BY bar"
+            "SELECT intDiv(intDiv(time, {HOUR}) - {start}, {per_bar}) AS bar, uniqExact(id) AS n
+             FROM events WHERE {events} GROUP BY bar ORDER BY bar"
         ))?;
         let alerts = alerts(slice);
         let alert_bars = self.client.rows::<Bar>(&format!(
@@ -177,10 +177,10 @@ impl ClickHouse {
             "SELECT count() AS n FROM {TRIAGED} WHERE {alerts} AND status IN ('', 'open')"
         ))?;
         let malicious_sources = self.number(&format!(
-            "SELECT uniqExactIf(source_ip, source_ip != '') AS n FROM events FINAL WHERE {malicious}"
+            "SELECT uniqExactIf(source_ip, source_ip != '') AS n FROM events WHERE {malicious}"
         ))?;
         let top_destinations = self.counts(&format!(
-            "SELECT destination_ip AS v, count() AS n FROM events FINAL
+            "SELECT destination_ip AS v, uniqExact(id) AS n FROM events
              WHERE {events} AND destination_ip != ''
              GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
         ))?;
@@ -193,8 +193,8 @@ impl ClickHouse {
         let top_malicious_sources = self
             .client
             .rows::<Source>(&format!(
-                "SELECT source_ip AS v, count() AS n, max(assumeNotNull(threat)) AS surest
-                 FROM events FINAL WHERE {malicious} AND source_ip != ''
+                "SELECT source_ip AS v, uniqExact(id) AS n, max(assumeNotNull(threat)) AS surest
+                 FROM events WHERE {malicious} AND source_ip != ''
                  GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
             ))?
             .into_iter()
@@ -209,8 +209,8 @@ impl ClickHouse {
         let heatmap = self
             .client
             .rows::<Cell>(&format!(
-                "SELECT level, assumeNotNull(threat) AS confidence, count() AS n
-                 FROM events FINAL WHERE {malicious}
+                "SELECT level, assumeNotNull(threat) AS confidence, uniqExact(id) AS n
+                 FROM events WHERE {malicious}
                  GROUP BY level, confidence ORDER BY level, confidence"
             ))?
             .into_iter()
@@ -233,7 +233,7 @@ impl ClickHouse {
             .rows::<Detail>(&format!(
                 "SELECT id, time, level, protocol, source_ip, destination_ip,
                      assumeNotNull(threat) AS confidence, vals[indexOf(keys, 'message')] AS message
-                 FROM events FINAL WHERE {malicious} ORDER BY time DESC, id DESC LIMIT {DETAILS}"
+                 FROM events WHERE {malicious} ORDER BY time DESC, id DESC LIMIT 1 BY id LIMIT {DETAILS}"
             ))?
             .into_iter()
             .map(|d| MaliciousEvent {
@@ -280,7 +280,7 @@ impl ClickHouse {
         let of = |column: &str| -> Result<Vec<String>, StoreError> {
             Ok(self
                 .counts(&format!(
-                    "SELECT {column} AS v, count() AS n FROM events FINAL
+                    "SELECT {column} AS v, uniqExact(id) AS n FROM events
                      WHERE {events} AND {column} != ''
                      GROUP BY v ORDER BY n DESC, v LIMIT {MOST_CHOICES}"
                 ))?
@@ -361,8 +361,8 @@ impl ClickHouse {
         let end_hour = first_hour + per_bar * n as i64;
         let hour = format!("intDiv(time - if(time < 0, {}, 0), {HOUR})", HOUR - 1);
         let event_bars = self.client.rows::<Bar>(&format!(
-            "SELECT intDiv({hour} - {first_hour}, {per_bar}) AS bar, count() AS n
-             FROM events FINAL WHERE timed = 1 AND {hour} >= {first_hour} AND {hour} < {end_hour}
+            "SELECT intDiv({hour} - {first_hour}, {per_bar}) AS bar, uniqExact(id) AS n
+             FROM events WHERE timed = 1 AND {hour} >= {first_hour} AND {hour} < {end_hour}
              GROUP BY bar ORDER BY bar"
         ))?;
         let events = Timeline {

@@ -180,7 +180,17 @@ fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start("clickhouse.sh", dir.path());
     let url = format!("clickhouse://127.0.0.1:{}/same", server.port);
+    // No merges: the rows sent twice stay twice, and every read must count
+    // each event once by itself.
+    let http = format!("http://127.0.0.1:{}/", server.port);
+    ureq::post(&http).send_string("SYSTEM STOP MERGES").unwrap();
     let (mut store, mut house, source) = filled(&url);
+    let raw = ureq::post(&http)
+        .send_string("SELECT count() FROM same.events")
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert_eq!(raw.trim(), "1200", "each event twice, unmerged");
 
     // Searches.
     let at = |s: i64| Some(Timestamp::from_second(s).unwrap());
