@@ -1,8 +1,10 @@
-//! Workers of a cluster against a real NATS JetStream server: a collector
-//! (`rampart run` with a file source) publishes sshd, UFW and Apache logs
-//! as events; one worker, then three at once, then three of which one is
-//! killed (-9) mid-stream, read them and must raise exactly the alerts one
-//! `rampart hunt` raises over the same files: the same ids, counts and
+//! Workers of a cluster against a real NATS JetStream server, and against
+//! three nodes with streams of three replicas: a collector (`rampart run`
+//! with a file source) publishes sshd, UFW and Apache logs as events; one
+//! worker, then three at once, then three of which one is killed (-9)
+//! mid-stream (over three nodes, with a node killed too), read them and
+//! must raise exactly the alerts one `rampart hunt` raises over the same
+//! files: the same ids, counts and
 //! events, each once, with correlations of every kind (a chain among
 //! them) and dedup windows open across the kill.
 //!
@@ -596,7 +598,7 @@ fn one_worker_three_and_three_with_one_killed_raise_the_alerts_of_hunt() {
 }
 
 #[test]
-fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
+fn one_and_three_workers_over_three_nats_nodes_through_a_node_and_a_worker_killed() {
     let Some(bin) = nats_server() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::start(&bin, dir.path());
@@ -605,21 +607,36 @@ fn a_cluster_goes_on_through_a_nats_node_killed_mid_stream() {
     let bus = (servers.as_str(), &house);
     let (expected, lines) = publish_and_hunt(dir.path(), &servers, (6_000, 64));
     let d = dir.path();
-    let workers: Vec<Worker> = ["a", "b"]
+
+    finish(
+        start_worker(d, bus, ("nodes1", "w1")),
+        "one worker over three nodes",
+    );
+    assert_same(
+        &expected,
+        &[d.join("nodes1-w1.jsonl")],
+        "one worker over three nodes",
+    );
+    assert_house(d, &house, "nodes1", (&expected, lines));
+
+    // Three workers; once they have taken some of the events, a NATS node
+    // and then a worker are killed (-9).
+    let mut workers: Vec<Worker> = ["a", "b", "c"]
         .iter()
         .map(|w| start_worker(d, bus, ("nodes", w)))
         .collect();
-    // Killed once the workers have taken some of the events.
     wait_for_events_taken(&worker_file(d, bus, ("nodes", "a")));
     cluster.kill(0);
-    for (w, child) in ["a", "b"].iter().zip(workers) {
+    workers[1].kill();
+    workers.remove(1);
+    for (w, child) in ["a", "c"].iter().zip(workers) {
         finish(child, &format!("worker {w}"));
     }
-    let outs: Vec<PathBuf> = ["a", "b"]
+    let outs: Vec<PathBuf> = ["a", "b", "c"]
         .iter()
         .map(|w| d.join(format!("nodes-{w}.jsonl")))
         .collect();
     let (got, _) = alerts_of(&outs);
-    assert_alerts(&expected, &got, "a NATS node killed");
+    assert_alerts(&expected, &got, "a NATS node and a worker killed");
     assert_house(d, &house, "nodes", (&expected, lines));
 }
