@@ -37,23 +37,13 @@ pub(crate) const TRIAGED: &str =
         argMaxIf(assignee, time, action = 'assign') AS assignee
      FROM alert_history GROUP BY alert) AS triage USING id";
 
-pub(crate) fn level_of(rank: u8) -> Level {
-    match rank {
-        0 => Level::Informational,
-        1 => Level::Low,
-        2 => Level::Medium,
-        3 => Level::High,
-        _ => Level::Critical,
-    }
-}
-
 /// A row made into a stored alert, `docs` (its stored events) put back.
 fn stored(row: Row, docs: &[String]) -> Result<StoredAlert, StoreError> {
     let mut alert = StoredAlert {
         id: row.id,
         rule_id: row.rule_id,
         title: row.title,
-        severity: level_of(row.severity),
+        severity: Level::from_rank(row.severity.into()),
         time: (row.timed == 1)
             .then(|| Timestamp::from_microsecond(row.time).ok())
             .flatten(),
@@ -227,17 +217,9 @@ impl ClickHouse {
         let alert = self
             .one_alert(id)?
             .ok_or_else(|| StoreError(format!("no alert {id}")))?;
-        let (action, status, assignee) = match step {
-            Triage::Set(status) => {
-                let name = match status {
-                    Status::Open => "reopen",
-                    Status::Acknowledged => "acknowledge",
-                    Status::Closed => "close",
-                    Status::FalsePositive => "false-positive",
-                };
-                (name, status.as_str(), "")
-            }
-            Triage::Assign(who) => ("assign", "", who.as_deref().unwrap_or("")),
+        let (status, assignee) = match step {
+            Triage::Set(status) => (status.as_str(), ""),
+            Triage::Assign(who) => ("", who.as_deref().unwrap_or("")),
         };
         // A step is later than every step before it, even when the clock
         // is not.
@@ -258,7 +240,7 @@ impl ClickHouse {
             "alert": alert.id,
             "time": now,
             "user": user,
-            "action": action,
+            "action": step.action(),
             "status": status,
             "assignee": assignee,
             "note": note,

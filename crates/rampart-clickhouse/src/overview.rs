@@ -9,8 +9,8 @@
 use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
 use rampart_store::{
-    bucket_for, Board, Choices, Extent, Figures, MaliciousEvent, OverviewFilter, Slice, StoreError,
-    Timeline, TopRule, MOST_CHOICES,
+    bucket_for, Board, Choices, Extent, Figures, MaliciousEvent, OverviewFilter, Slice, SliceBars,
+    StoreError, Timeline, TopRule, MOST_CHOICES,
 };
 use serde::Deserialize;
 
@@ -52,16 +52,9 @@ fn any_of(column: &str, values: &[String]) -> String {
     format!(" AND {column} IN ({})", list.join(", "))
 }
 
-/// The slice's first hour and the hour after its last.
-fn hours(slice: &Slice) -> (i64, i64) {
-    let first = slice.since.as_microsecond().div_euclid(HOUR);
-    let end = (slice.until.as_microsecond() + HOUR - 1).div_euclid(HOUR);
-    (first, end.max(first + 1))
-}
-
 /// The slice's events.
 fn events(slice: &Slice) -> String {
-    let (first, end) = hours(slice);
+    let (first, end) = slice.hours();
     format!(
         "timed = 1 AND time >= {} AND time < {}{}{}{}{}",
         first * HOUR,
@@ -76,7 +69,7 @@ fn events(slice: &Slice) -> String {
 /// The slice's alerts: its range, the levels its labels name, its hosts,
 /// and the datasets and protocols of their first events.
 fn alerts(slice: &Slice) -> String {
-    let (first, end) = hours(slice);
+    let (first, end) = slice.hours();
     let mut clause = format!(
         "timed = 1 AND time >= {} AND time < {}",
         first * HOUR,
@@ -128,7 +121,7 @@ impl ClickHouse {
 
     /// The overview of `slice`.
     pub(crate) fn slice_board(&self, slice: &Slice) -> Result<Board, StoreError> {
-        let (first, end) = hours(slice);
+        let (first, end) = slice.hours();
         let events = events(slice);
         let malicious = format!("{events} AND threat IS NOT NULL");
         let total = self.number(&format!(
@@ -146,12 +139,12 @@ impl ClickHouse {
         let by_level = by("level")?;
         let by_protocol = by("protocol")?;
 
-        // Bars of whole hours at least, the same for events and alerts.
-        let width = bucket_for(SignedDuration::from_micros((end - first) * HOUR))
-            .max(SignedDuration::from_hours(1));
-        let per_bar = width.as_micros() as i64 / HOUR;
-        let start = first.div_euclid(per_bar) * per_bar;
-        let n_bars = ((end - start + per_bar - 1) / per_bar) as usize;
+        let SliceBars {
+            width,
+            per_bar,
+            start,
+            n: n_bars,
+        } = slice.bars();
         let event_bars = self.client.rows::<Bar>(&format!(
             "SELECT intDiv(intDiv(time, {HOUR}) - {start}, {per_bar}) AS bar, uniqExact(id) AS n
              FROM events WHERE {events} GROUP BY bar ORDER BY bar"
@@ -333,7 +326,7 @@ impl ClickHouse {
             .rev()
             .map(|rank| {
                 let n = ranks.iter().find(|r| r.severity == rank).map_or(0, |r| r.n);
-                (crate::alerts::level_of(rank), n)
+                (Level::from_rank(rank.into()), n)
             })
             .collect();
         // Alerts in bars of the range's width, from a whole multiple of it.
@@ -432,29 +425,10 @@ impl ClickHouse {
                  countIf(timed = 1) AS n_timed, count() AS n_all
              FROM alerts",
         )?;
-        let hours_seen = hours.n_timed > 0;
-        let alerts_seen = alerts.n_timed > 0;
-        let first = [
-            hours_seen.then_some(hours.first * HOUR),
-            alerts_seen.then_some(alerts.first),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let last = [
-            hours_seen.then_some((hours.last + 1) * HOUR),
-            alerts_seen.then_some(alerts.last + 1),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        let range = match (first, last) {
-            (Some(first), Some(last)) => Some((time(first)?, time(last)?)),
-            _ => None,
-        };
-        Ok(Extent {
-            range,
-            stored: hours.n_all > 0 || alerts.n_all > 0,
-        })
+        Extent::of(
+            (hours.n_timed > 0).then_some((hours.first, hours.last)),
+            (alerts.n_timed > 0).then_some((alerts.first, alerts.last)),
+            hours.n_all > 0 || alerts.n_all > 0,
+        )
     }
 }

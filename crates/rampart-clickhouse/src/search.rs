@@ -11,7 +11,7 @@
 //! elements are compared one by one (SQLite compares the list's JSON).
 
 use ipnet::IpNet;
-use rampart_store::{time_of, EventQuery, Expr, Op, QueryError, StoreError};
+use rampart_store::{like_pattern, time_of, EventQuery, Expr, Op, QueryError, StoreError};
 
 use crate::client::quote;
 use crate::write::address_key;
@@ -104,23 +104,6 @@ fn sql_op(op: Op) -> &'static str {
     }
 }
 
-/// A value with `*` and `?` as a LIKE pattern (`%`, `_` and `\` escaped).
-fn like_pattern(value: &str) -> String {
-    let mut out = String::new();
-    for c in value.chars() {
-        match c {
-            '*' => out.push('%'),
-            '?' => out.push('_'),
-            '%' | '_' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Whether the address key `key` (an SQL expression) is inside `net`.
 fn inside(key: &str, net: &IpNet) -> String {
     let (low, high) = (net.network(), net.broadcast());
@@ -181,8 +164,8 @@ fn compare(field: &str, op: Op, value: &str) -> Result<String, String> {
             Ok(negate(format!("ifNull({name} {} {n}, 0)", sql_op(op))))
         }
         Some((name, Kind::Text)) if range(op, value).is_none() => {
-            // An event without the field has it empty: it matches no
-            // comparison, as SQLite's NULL does not.
+            // An event without the field has it empty here and NULL in
+            // SQLite, where it matches no comparison: nor does it here.
             Ok(negate(format!(
                 "{name} != '' AND {}",
                 on_text(name, op, value)

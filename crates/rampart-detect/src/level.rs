@@ -31,6 +31,18 @@ impl Level {
         })
     }
 
+    /// The level of a rank as `level as i64` gives it (lowest 0), as
+    /// stores keep it; above the highest, the highest.
+    pub fn from_rank(rank: i64) -> Level {
+        match rank {
+            i64::MIN..=0 => Level::Informational,
+            1 => Level::Low,
+            2 => Level::Medium,
+            3 => Level::High,
+            _ => Level::Critical,
+        }
+    }
+
     /// The Sigma name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -51,16 +51,6 @@ fn level_rank(level: Level) -> i64 {
     level as i64
 }
 
-pub(crate) fn level_of(rank: i64) -> Level {
-    match rank {
-        0 => Level::Informational,
-        1 => Level::Low,
-        2 => Level::Medium,
-        3 => Level::High,
-        _ => Level::Critical,
-    }
-}
-
 fn micros(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.as_microsecond())
 }
@@ -308,6 +298,19 @@ pub enum Triage {
     Assign(Option<String>),
 }
 
+impl Triage {
+    /// The step's name, as an alert's history keeps it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Triage::Set(Status::Open) => "reopen",
+            Triage::Set(Status::Acknowledged) => "acknowledge",
+            Triage::Set(Status::Closed) => "close",
+            Triage::Set(Status::FalsePositive) => "false-positive",
+            Triage::Assign(_) => "assign",
+        }
+    }
+}
+
 fn like(text: &str) -> String {
     let escaped = text
         .replace('\\', "\\\\")
@@ -323,7 +326,7 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAlert> {
         id: r.get(0)?,
         rule_id: r.get(1)?,
         title: r.get(2)?,
-        severity: level_of(r.get(3)?),
+        severity: Level::from_rank(r.get(3)?),
         time: r
             .get::<_, Option<i64>>(4)?
             .and_then(|t| Timestamp::from_microsecond(t).ok()),
@@ -469,28 +472,23 @@ impl Store {
         };
         let now = now_micros();
         let tx = self.conn.transaction()?;
-        let (name, status, assignee) = match action {
+        let (status, assignee) = match action {
             Triage::Set(status) => {
                 tx.execute(
                     "UPDATE alerts SET status = ?2, updated = ?3 WHERE id = ?1",
                     params![alert.id, status.as_str(), now],
                 )?;
-                let name = match status {
-                    Status::Open => "reopen",
-                    Status::Acknowledged => "acknowledge",
-                    Status::Closed => "close",
-                    Status::FalsePositive => "false-positive",
-                };
-                (name, Some(status.as_str()), None)
+                (Some(status.as_str()), None)
             }
             Triage::Assign(who) => {
                 tx.execute(
                     "UPDATE alerts SET assignee = ?2, updated = ?3 WHERE id = ?1",
                     params![alert.id, who, now],
                 )?;
-                ("assign", None, who.as_deref())
+                (None, who.as_deref())
             }
         };
+        let name = action.action();
         tx.execute(
             "INSERT INTO alert_history (alert, time, user, action, status, assignee, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -170,11 +170,41 @@ fn count(n: i64) -> u64 {
     n.max(0) as u64
 }
 
+/// The bars of a slice's timelines: whole hours at least, the same for
+/// events and alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceBars {
+    /// The width of a bar.
+    pub width: SignedDuration,
+    /// Hours a bar holds.
+    pub per_bar: i64,
+    /// The hour (since the epoch) the first bar starts at.
+    pub start: i64,
+    /// How many bars.
+    pub n: usize,
+}
+
 impl Slice {
-    /// The slice's first hour and the hour after its last.
-    fn hours(&self) -> (i64, i64) {
+    /// The slice's first hour and the hour after its last (hours since
+    /// the epoch).
+    pub fn hours(&self) -> (i64, i64) {
         let first = hour_floor(self.since);
         (first, hour_ceil(self.until).max(first + 1))
+    }
+
+    /// The bars of its timelines.
+    pub fn bars(&self) -> SliceBars {
+        let (first, end) = self.hours();
+        let width = bucket_for(SignedDuration::from_micros((end - first) * HOUR))
+            .max(SignedDuration::from_hours(1));
+        let per_bar = width.as_micros() as i64 / HOUR;
+        let start = first.div_euclid(per_bar) * per_bar;
+        SliceBars {
+            width,
+            per_bar,
+            start,
+            n: ((end - start + per_bar - 1) / per_bar) as usize,
+        }
     }
 
     /// The hourly counts of the slice (`event_facets` rows).
@@ -265,12 +295,12 @@ impl Store {
         let by_level = by("level")?;
         let by_protocol = by("protocol")?;
 
-        // Bars of whole hours at least, the same for events and alerts.
-        let width = bucket_for(SignedDuration::from_micros((end - first) * HOUR))
-            .max(SignedDuration::from_hours(1));
-        let per_bar = width.as_micros() as i64 / HOUR;
-        let start = first.div_euclid(per_bar) * per_bar;
-        let bars = ((end - start + per_bar - 1) / per_bar) as usize;
+        let SliceBars {
+            width,
+            per_bar,
+            start,
+            n: bars,
+        } = slice.bars();
         let event_bars = self.bars(
             &format!(
                 "SELECT (hour - {start}) / {per_bar} AS bar, sum(n) FROM event_facets

@@ -18,7 +18,6 @@ use jiff::{SignedDuration, Timestamp};
 use rampart_detect::Level;
 use rusqlite::{params_from_iter, Row};
 
-use crate::alerts::level_of;
 use crate::events::HOUR;
 use crate::{Store, StoreError};
 
@@ -89,6 +88,34 @@ pub struct Extent {
     pub range: Option<(Timestamp, Timestamp)>,
     /// Whether anything (an event or an alert) is stored at all.
     pub stored: bool,
+}
+
+impl Extent {
+    /// The extent of events from the `hours` (first and last) that hold
+    /// some, and alerts from `alerts` (first and last time, in
+    /// microseconds); `stored` whether anything is stored at all.
+    pub fn of(
+        hours: Option<(i64, i64)>,
+        alerts: Option<(i64, i64)>,
+        stored: bool,
+    ) -> Result<Extent, StoreError> {
+        let first = [hours.map(|(h, _)| h * HOUR), alerts.map(|(t, _)| t)]
+            .into_iter()
+            .flatten()
+            .min();
+        let last = [
+            hours.map(|(_, h)| (h + 1) * HOUR),
+            alerts.map(|(_, t)| t + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let range = match (first, last) {
+            (Some(first), Some(last)) => Some((time(first)?, time(last)?)),
+            _ => None,
+        };
+        Ok(Extent { range, stored })
+    }
 }
 
 /// The narrowest bars a timeline has, in seconds; each is at most two and
@@ -255,19 +282,8 @@ impl Store {
             .conn
             .prepare_cached(ANYTHING)?
             .query_row([], |r| r.get(0))?;
-        let first = [first_hour.map(|h| h * HOUR), first_alert]
-            .into_iter()
-            .flatten()
-            .min();
-        let last = [last_hour.map(|h| (h + 1) * HOUR), last_alert.map(|t| t + 1)]
-            .into_iter()
-            .flatten()
-            .max();
-        let range = match (first, last) {
-            (Some(first), Some(last)) => Some((time(first)?, time(last)?)),
-            _ => None,
-        };
-        Ok(Extent { range, stored })
+        let hours = first_hour.zip(last_hour);
+        Extent::of(hours, first_alert.zip(last_alert), stored)
     }
 
     /// The figures of `filter`, each top list `top` long.
@@ -297,7 +313,7 @@ impl Store {
             .rev()
             .map(|rank| {
                 let n = rows.iter().find(|(r, _)| *r == rank).map_or(0, |(_, n)| *n);
-                (level_of(rank), n.max(0) as u64)
+                (Level::from_rank(rank), n.max(0) as u64)
             })
             .collect())
     }

@@ -168,7 +168,7 @@ impl Store {
         )?;
         let alerts = stmt
             .query_map([], |r| {
-                let level = crate::alerts::level_of(r.get(0)?);
+                let level = rampart_detect::Level::from_rank(r.get(0)?);
                 Ok((
                     level.as_str().to_owned(),
                     r.get::<_, String>(1)?,

@@ -131,12 +131,7 @@ fn changes_need_the_same_origin_and_the_form_token() {
         serde_json::from_str(&answer(agent.get(&format!("{url}/api/alerts")).call()).1).unwrap();
     let id = alerts[0]["id"].as_str().unwrap().to_owned();
     let page = answer(agent.get(&format!("{url}/alerts/{id}")).call()).1;
-    let token = page
-        .split("name=\"token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let token = browser::form_token(&page);
     let post = |origin: Option<&str>, token: &str| {
         let mut request = agent.post(&format!("{url}/alerts/{id}/triage"));
         if let Some(origin) = origin {

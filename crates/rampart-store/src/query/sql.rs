@@ -125,7 +125,7 @@ fn sql_op(op: Op) -> &'static str {
 }
 
 /// A value with `*` and `?` as a LIKE pattern (`%`, `_` and `\` escaped).
-fn like_pattern(value: &str) -> String {
+pub fn like_pattern(value: &str) -> String {
     let mut out = String::new();
     for c in value.chars() {
         match c {

@@ -117,6 +117,15 @@ pub fn serve(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String
     (Running(child), url)
 }
 
+/// The form token a page of the console carries in its triage form.
+pub fn form_token(page: &str) -> String {
+    page.split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries the form token")
+        .to_owned()
+}
+
 /// ChromeDriver on a free port, and its address once it answers.
 pub fn driver() -> (Running, String) {
     let port = free_port();

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use rampart_detect::Level;
 use rampart_store::{
-    AlertFilter, Backend, Extent, OverviewFilter, Step, StoreError, StoredAlert, Timeline, TopRule,
+    AlertFilter, Backend, Extent, Figures, OverviewFilter, Step, StoreError, StoredAlert,
 };
 
 use crate::commands::alerts::describe;
@@ -45,18 +45,8 @@ pub struct Data {
     pub extent: Extent,
     /// The range shown (its end not in it).
     pub range: (Timestamp, Timestamp),
-    /// Alerts per level, highest first.
-    pub by_severity: Vec<(Level, u64)>,
-    /// Alerts over the range.
-    pub alerts: Timeline,
-    /// Events over the range (by whole hours).
-    pub events: Timeline,
-    /// The rules with the most alerts.
-    pub rules: Vec<TopRule>,
-    /// The source addresses with the most alerts.
-    pub sources: Vec<(String, u64)>,
-    /// The hosts with the most alerts.
-    pub hosts: Vec<(String, u64)>,
+    /// The range's figures.
+    pub figures: Figures,
     /// The newest alerts, newest first.
     pub newest: Vec<Row>,
     /// The open alert, when one is open and still stored.
@@ -71,12 +61,12 @@ impl Data {
 
     /// Alerts in the range.
     pub fn alert_total(&self) -> u64 {
-        self.by_severity.iter().map(|(_, n)| n).sum()
+        self.figures.by_severity.iter().map(|(_, n)| n).sum()
     }
 
     /// Events in the hours the range touches.
     pub fn event_total(&self) -> u64 {
-        self.events.counts.iter().sum()
+        self.figures.events.counts.iter().sum()
     }
 }
 
@@ -117,16 +107,10 @@ pub fn load(
             None => None,
         }
         .transpose()?;
-        let figures = store.figures(&filter, TOP)?;
         let data = Data {
             extent,
             range: (since, until),
-            by_severity: figures.by_severity,
-            alerts: figures.alerts,
-            events: figures.events,
-            rules: figures.rules,
-            sources: figures.sources,
-            hosts: figures.hosts,
+            figures: store.figures(&filter, TOP)?,
             newest: newest
                 .into_iter()
                 .map(|alert| Row {

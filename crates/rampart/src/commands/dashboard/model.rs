@@ -258,12 +258,14 @@ mod tests {
         Data {
             extent: extent(None),
             range: (at(0), at(1)),
-            by_severity: Vec::new(),
-            alerts: timeline.clone(),
-            events: timeline,
-            rules: Vec::new(),
-            sources: Vec::new(),
-            hosts: Vec::new(),
+            figures: rampart_store::Figures {
+                by_severity: Vec::new(),
+                alerts: timeline.clone(),
+                events: timeline,
+                rules: Vec::new(),
+                sources: Vec::new(),
+                hosts: Vec::new(),
+            },
             newest: ids.iter().map(row).collect(),
             detail: None,
         }

@@ -218,6 +218,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, data: &Data, selected: usize, th
         ])
         .areas(tops);
         let rule_rows: Vec<(u64, Vec<Span>)> = data
+            .figures
             .rules
             .iter()
             .map(|r| {
@@ -230,8 +231,8 @@ fn draw_overview(frame: &mut Frame, area: Rect, data: &Data, selected: usize, th
             .collect();
         draw_top(frame, rules, " top rules ", rule_rows, theme);
         for (area, title, list) in [
-            (sources, " top sources ", &data.sources),
-            (hosts, " top hosts ", &data.hosts),
+            (sources, " top sources ", &data.figures.sources),
+            (hosts, " top hosts ", &data.figures.hosts),
         ] {
             let rows = list
                 .iter()
@@ -247,9 +248,16 @@ fn draw_severity(frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
     let block = panel(" alerts by severity ", theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let most = data.by_severity.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let most = data
+        .figures
+        .by_severity
+        .iter()
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0);
     let room = u64::from(inner.width.saturating_sub(16));
     let lines: Vec<Line> = data
+        .figures
         .by_severity
         .iter()
         .map(|(level, n)| {
@@ -336,14 +344,14 @@ fn draw_timelines(frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
     let series = [
         (
             "alerts",
-            &data.alerts,
+            &data.figures.alerts,
             alert_caption,
             alert_bars,
             theme.alert_bars(),
         ),
         (
             "events",
-            &data.events,
+            &data.figures.events,
             event_caption,
             event_bars,
             theme.event_bars(),
