@@ -1,15 +1,16 @@
 //! ClickHouse as rampart's store when one machine's disk is not enough:
 //! events partitioned by day, alerts and their triage, written in batches
 //! over the HTTP interface and read by `rampart alerts`, `events`,
-//! `export` and `stats` through the same [`Backend`] as the SQLite store.
+//! `export`, `stats`, `prune`, `dashboard` and `serve` through the same
+//! [`Backend`] as the SQLite store.
 //!
 //! It speaks the SQL of ClickHouse 18.16 (the Debian package) that today's
 //! releases still run: `ReplacingMergeTree` tables for re-sends that must
 //! not count twice (18.16 has no insert de-duplication on tables that are
 //! not replicated), each event counted once by its id until they merge,
-//! `argMaxIf` for triage, `ANY LEFT JOIN ... USING`,
-//! arrays with lambdas for fields that are not columns, and `ALTER TABLE
-//! ... DROP PARTITION` for retention (TTL came in 19.6).
+//! `argMaxIf` for triage, `ANY LEFT JOIN ... USING`, arrays with lambdas
+//! for fields that are not columns, and `ALTER TABLE ... DROP PARTITION`
+//! for retention (TTL came in 19.6).
 
 mod alerts;
 mod client;
@@ -28,10 +29,9 @@ use rampart_store::{
 };
 use serde::Deserialize;
 
-pub use client::quote;
 pub use write::{alert_row, event_row, Rows};
 
-use client::Client;
+use client::{quote, Client};
 
 /// Whether a `--db` value names a ClickHouse server rather than a file.
 pub fn is_address(db: &str) -> bool {
@@ -284,7 +284,7 @@ impl Backend for ClickHouse {
                     &format!(
                         "SELECT id, any(doc) AS doc FROM events
                          WHERE time >= {low} AND time <= {high} AND id IN ({})
-                         GROUP BY id",
+                         GROUP BY id ORDER BY id",
                         ids.join(", ")
                     ),
                     |d: Doc| {
@@ -371,7 +371,7 @@ impl Backend for ClickHouse {
             alerts: cells
                 .into_iter()
                 .map(|c| {
-                    let level = alerts::level_of(c.severity);
+                    let level = rampart_detect::Level::from_rank(c.severity.into());
                     (level.as_str().to_owned(), c.status, c.n)
                 })
                 .collect(),

@@ -37,7 +37,7 @@ pub use alerts::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
 pub use backend::Backend;
 pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
-pub use dashboard::{Board, Choices, MaliciousEvent, Slice, MOST_CHOICES};
+pub use dashboard::{Board, Choices, MaliciousEvent, Slice, SliceBars, MOST_CHOICES};
 pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
 pub use facets::{protocol, Facets};
 pub use feeds::StoredFeed;
@@ -45,7 +45,8 @@ pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, Figures, OverviewFilter, Timeline, TopRule, MOST_BARS};
 pub use period::{Period, DAY};
 pub use query::{
-    parse as parse_query, time_of, EventQuery, Expr, Filter, Op, QueryError, StoredEvent,
+    like_pattern, parse as parse_query, time_of, EventQuery, Expr, Filter, Op, QueryError,
+    StoredEvent,
 };
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
@@ -89,6 +90,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::file_only(path)?;
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", folder.display())))?;
@@ -96,6 +98,20 @@ impl Store {
         let conn = Connection::open(path)
             .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
         Store::setup(conn).map_err(|e| StoreError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Refuses a `--db` that names a server (`clickhouse://...`) where a
+    /// file is needed, before anything is made of it.
+    pub fn file_only(path: &Path) -> Result<(), StoreError> {
+        if path.to_string_lossy().contains("://") {
+            return Err(StoreError(format!(
+                "{} names a server, not a file: this keeps its data in the embedded store \
+                 (--db FILE); a ClickHouse address serves alerts, events, export, stats, \
+                 prune, dashboard and serve",
+                path.display()
+            )));
+        }
+        Ok(())
     }
 
     /// A store in memory, for tests and dry runs.

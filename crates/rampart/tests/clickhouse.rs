@@ -670,12 +670,7 @@ fn the_commands_and_the_web_console_read_clickhouse_as_they_read_sqlite() {
         assert!(page.contains("</html>"), "{path}");
     }
     let page = get(&at_house, &format!("/alerts/{id}"));
-    let token = page
-        .split("name=\"token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let token = browser::form_token(&page);
     let posted = agent
         .post(&format!("{at_house}/alerts/{id}/triage"))
         .set("Origin", &at_house)
@@ -750,4 +745,24 @@ fn a_pipeline_waits_for_clickhouse_and_stores_each_event_once() {
     );
     assert_eq!(house.stats().unwrap().events, 300);
     assert_eq!(house.alerts(&AlertFilter::default()).unwrap(), alerts);
+}
+
+#[test]
+fn a_command_keeping_its_data_in_the_embedded_store_refuses_a_server_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, common::failures("203.0.113.9", 0, 3)).unwrap();
+    let out = common::command()
+        .current_dir(dir.path())
+        .args(["--db", "clickhouse://127.0.0.1:9/x", "ingest", "-q"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("names a server, not a file"), "{said}");
+    assert!(
+        !dir.path().join("clickhouse:").exists(),
+        "no folder made of the address"
+    );
 }

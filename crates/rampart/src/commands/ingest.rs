@@ -161,6 +161,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
 /// as long as the returned file is open: a second ingest into the same
 /// database waits for the first, and says so, rather than interleave.
 pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
+    Store::file_only(db)?;
     if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
