@@ -198,8 +198,9 @@ impl ClickHouse {
             .collect())
     }
 
-    /// Keeps a triage step; suppressions and the IOC table are kept by
-    /// the SQLite store, which a false positive's extras need.
+    /// Keeps a triage step, and the suppression a false positive may
+    /// make; switching an indicator off needs the SQLite store, which
+    /// keeps the indicators.
     pub(crate) fn take_step(
         &mut self,
         id: &str,
@@ -207,10 +208,15 @@ impl ClickHouse {
         (user, note): (&str, Option<&str>),
         beside: Beside,
     ) -> Result<Triaged, StoreError> {
-        if beside != Beside::default() {
+        if *step != Triage::Set(Status::FalsePositive) && beside != Beside::default() {
+            return Err(StoreError(
+                "silencing a rule or switching an indicator off goes with a false positive".into(),
+            ));
+        }
+        if beside.deactivate_ioc {
             return Err(StoreError(format!(
-                "{}: silencing a rule or switching an indicator off needs the SQLite store, \
-                 which keeps suppressions and indicators",
+                "{}: switching an indicator off needs the SQLite store, which keeps the \
+                 indicators",
                 self.client.describe()
             )));
         }
@@ -250,9 +256,15 @@ impl ClickHouse {
         let alert = self
             .one_alert(&alert.id)?
             .ok_or_else(|| StoreError(format!("alert {} vanished", alert.id)))?;
+        let suppression = if beside.suppress {
+            let group = alert.group();
+            Some(self.suppress(&alert.rule_id, &group, (Some(&alert.id), user, note))?)
+        } else {
+            None
+        };
         Ok(Triaged {
             alert,
-            suppression: None,
+            suppression,
             deactivated: None,
         })
     }

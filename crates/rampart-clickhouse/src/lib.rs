@@ -17,6 +17,7 @@ mod client;
 mod overview;
 mod schema;
 mod search;
+mod suppressions;
 mod transcript;
 mod write;
 
@@ -25,7 +26,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rampart_store::{
     AlertFilter, Backend, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter,
-    Pruned, Slice, Stats, Step, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
+    Pruned, Slice, Stats, Step, StoreError, StoredAlert, StoredEvent, StoredSuppression, Triage,
+    Triaged,
 };
 use serde::Deserialize;
 
@@ -235,6 +237,14 @@ impl Backend for ClickHouse {
         beside: Beside,
     ) -> Result<Triaged, StoreError> {
         self.take_step(id, step, who, beside)
+    }
+
+    fn suppressions(&self) -> Result<Vec<StoredSuppression>, StoreError> {
+        self.suppressions_kept()
+    }
+
+    fn remove_suppression(&mut self, id: i64) -> Result<bool, StoreError> {
+        self.unsuppress(id)
     }
 
     fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError> {

@@ -17,6 +17,9 @@
 //!   itself. Its triage is not in it, so detection never undoes triage.
 //! - `alert_history`: the triage steps; an alert's status and assignee are
 //!   those of its latest steps that set them.
+//! - `suppressions`: groups silenced from triage, one row per id (made
+//!   from the rule and the group), its latest version winning; a removed
+//!   one is a version marked `removed`.
 //!
 //! Each change of schema is a numbered migration, recorded in
 //! `schema_versions` once run.
@@ -26,7 +29,8 @@ use rampart_store::StoreError;
 use crate::client::Client;
 
 /// The migrations, in order; each runs once.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE IF NOT EXISTS events (
         day Date,
         time Int64,
@@ -78,7 +82,21 @@ const MIGRATIONS: [&str; 1] = ["
         assignee String,
         note Nullable(String)
     ) ENGINE = MergeTree ORDER BY (alert, time)
-"];
+",
+    "
+    CREATE TABLE IF NOT EXISTS suppressions (
+        id Int64,
+        rule_id String,
+        grp String,
+        alert String,
+        user String,
+        note Nullable(String),
+        created Int64,
+        removed UInt8,
+        version Int64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY id
+",
+];
 
 /// Creates the database if needed and runs the migrations it has not run.
 pub fn migrate(client: &Client) -> Result<(), StoreError> {

@@ -9,7 +9,8 @@ use jiff::Timestamp;
 
 use crate::{
     AlertFilter, Beside, Board, Choices, EventQuery, Extent, Figures, OverviewFilter, Pruned,
-    Slice, Stats, Step, Store, StoreError, StoredAlert, StoredEvent, Triage, Triaged,
+    Slice, Stats, Step, Store, StoreError, StoredAlert, StoredEvent, StoredSuppression, Triage,
+    Triaged,
 };
 
 /// What the commands reading and working stored events and alerts ask of
@@ -34,6 +35,13 @@ pub trait Backend: Send {
         who: (&str, Option<&str>),
         beside: Beside,
     ) -> Result<Triaged, StoreError>;
+
+    /// The suppressions made from triage, oldest first (`hunt`, `ingest`
+    /// and `run` apply them beside the config file's).
+    fn suppressions(&self) -> Result<Vec<StoredSuppression>, StoreError>;
+
+    /// Removes suppression `id`; whether there was one.
+    fn remove_suppression(&mut self, id: i64) -> Result<bool, StoreError>;
 
     /// The stored event `id`.
     fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError>;
@@ -148,6 +156,14 @@ impl Backend for Store {
         beside: Beside,
     ) -> Result<Triaged, StoreError> {
         Store::triage_beside(self, id, step, who, beside)
+    }
+
+    fn suppressions(&self) -> Result<Vec<StoredSuppression>, StoreError> {
+        Store::suppressions(self)
+    }
+
+    fn remove_suppression(&mut self, id: i64) -> Result<bool, StoreError> {
+        Store::remove_suppression(self, id)
     }
 
     fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError> {

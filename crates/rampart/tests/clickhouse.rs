@@ -403,13 +403,14 @@ fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
     let one = house.alert(&again_id[..10]).unwrap().unwrap();
     assert_eq!(one.count, 99);
     assert_eq!(one.status, "closed", "triage kept through an update");
+    // Switching an indicator off needs the embedded store's IOC table.
     let refused = house.triage_beside(
         &all[0].id,
         &Triage::Set(Status::FalsePositive),
         ("ana", None),
         Beside {
-            suppress: true,
-            deactivate_ioc: false,
+            suppress: false,
+            deactivate_ioc: true,
         },
     );
     assert!(refused.unwrap_err().0.contains("SQLite store"));
@@ -765,4 +766,91 @@ fn a_command_keeping_its_data_in_the_embedded_store_refuses_a_server_address() {
         !dir.path().join("clickhouse:").exists(),
         "no folder made of the address"
     );
+}
+
+#[test]
+fn a_false_positive_on_clickhouse_silences_its_group_in_later_hunts() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("clickhouse.sh", dir.path());
+    let url = format!("clickhouse://127.0.0.1:{}/silenced", server.port);
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, common::failures("203.0.113.9", 0, 40)).unwrap();
+    let pipeline = dir.path().join("p.yml");
+    std::fs::write(
+        &pipeline,
+        format!("sources:\n  logs: {{type: stdin}}\nsinks:\n  house: {{type: clickhouse, database: \"{url}\", take: all}}\nhealth_seconds: 0\n"),
+    )
+    .unwrap();
+    common::ok(
+        common::command()
+            .args(["run", "--no-db", "-q", "--once", "--config"])
+            .arg(&pipeline)
+            .stdin(std::fs::File::open(&log).unwrap())
+            .output()
+            .unwrap(),
+    );
+    let brute = |hunt_args: &[&str]| {
+        let out = common::ok(
+            common::command()
+                .args(["--db", &url, "hunt", "--format", "jsonl"])
+                .args(hunt_args)
+                .arg(&log)
+                .output()
+                .unwrap(),
+        );
+        out.lines()
+            .filter(|l| l.contains("\"ssh-brute-force\""))
+            .count()
+    };
+    assert!(brute(&[]) > 0, "raised before any triage");
+    let listed = run(
+        &url,
+        &["alerts", "--rule", "ssh-brute-force", "--format", "jsonl"],
+    );
+    let first: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let id = first["id"].as_str().unwrap().to_owned();
+    let fp = [
+        "alerts",
+        "false-positive",
+        &id,
+        "--suppress",
+        "--note",
+        "our scanner",
+    ];
+    let said = run(&url, &fp);
+    assert!(said.contains("suppression"), "{said}");
+    let kept = run(&url, &["suppress", "list"]);
+    assert!(
+        kept.contains("our scanner") && kept.contains("ssh-brute-force"),
+        "{kept}"
+    );
+    // Marking it again keeps one suppression.
+    run(&url, &fp);
+    assert_eq!(run(&url, &["suppress", "list"]).lines().count(), 1);
+    assert_eq!(
+        brute(&["--db", &url]),
+        0,
+        "silenced by the suppression in ClickHouse"
+    );
+    assert!(brute(&["--no-db"]) > 0, "--no-db reads none");
+    let suppression = kept.split_whitespace().next().unwrap();
+    run(&url, &["suppress", "remove", suppression]);
+    assert_eq!(run(&url, &["suppress", "list"]), "");
+    assert!(brute(&[]) > 0, "raised again once removed");
+    // Switching an indicator off needs the embedded store's IOC table.
+    let out = common::command()
+        .args([
+            "--db",
+            &url,
+            "alerts",
+            "false-positive",
+            &id,
+            "--deactivate-ioc",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

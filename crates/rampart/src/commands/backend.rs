@@ -1,7 +1,8 @@
-//! The database the reading commands (`alerts`, `events`, `export`,
-//! `stats`) work on, chosen by `--db` (or `RAMPART_DB`): a file is the
-//! embedded SQLite store, a `clickhouse://host:port/database` address a
-//! ClickHouse server.
+//! The database the commands reading and working stored events and
+//! alerts work on (`alerts`, `events`, `export`, `stats`, `prune`,
+//! `suppress`, `dashboard`, `serve`, and `hunt` for its suppressions),
+//! chosen by `--db` (or `RAMPART_DB`): a file is the embedded SQLite
+//! store, a `clickhouse://host:port/database` address a ClickHouse server.
 
 use std::path::Path;
 
@@ -12,6 +13,11 @@ use rampart_store::{Backend, Store, StoreError};
 /// Whether `db` names a ClickHouse database.
 fn clickhouse(db: &Path) -> Option<&str> {
     db.to_str().filter(|d| rampart_clickhouse::is_address(d))
+}
+
+/// Whether `db` names a server rather than a file.
+pub fn is_server(db: &Path) -> bool {
+    clickhouse(db).is_some()
 }
 
 /// Opens the database `db` names; a file must exist already.

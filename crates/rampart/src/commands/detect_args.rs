@@ -12,7 +12,6 @@ use clap::Args;
 use rampart_detect::{CompileOptions, Loaded, RuleSet, Tuning};
 use rampart_engine::{Engine, Scope};
 use rampart_event::time::Zone;
-use rampart_store::Store;
 
 use super::intel_args::IntelArgs;
 use super::rule_sources::{builtin_rules, load_rules};
@@ -96,9 +95,10 @@ pub fn build_engine(
         }
         None => Tuning::default(),
     };
-    // Groups silenced from triage (`alerts false-positive --suppress`).
-    if intel.reads_db(db) {
-        let store = Store::open(db).context("cannot open the database")?;
+    // Groups silenced from triage (`alerts false-positive --suppress`), in
+    // the embedded store or in ClickHouse.
+    if intel.reads_suppressions(db) {
+        let store = super::backend::connect(db).context("cannot open the database")?;
         for s in store.suppressions()? {
             tuning.suppressed_groups.push((s.rule_id, s.group));
         }

@@ -72,6 +72,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: name the logs to ingest: files or folders, or --log FILE / --dir DIR");
         return Ok(ExitCode::from(2));
     }
+    Store::file_only(db)?;
     let Built { mut engine, .. } =
         match build_engine(&args.detect, &args.intel, Purpose::keeping(args.quiet), db)? {
             Ok(built) => built,

@@ -56,6 +56,12 @@ impl IntelArgs {
         !self.no_db && db.exists()
     }
 
+    /// Whether the suppressions made from triage are read: from the
+    /// embedded store when it exists, or from a ClickHouse server.
+    pub fn reads_suppressions(&self, db: &std::path::Path) -> bool {
+        self.reads_db(db) || (!self.no_db && super::backend::is_server(db))
+    }
+
     /// The indicators and databases to enrich events with; what was loaded
     /// (and what was not, and why) is reported on `log`.
     pub fn enrichers(

@@ -5,9 +5,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use rampart_store::Store;
 
 use super::alerts::describe;
 
@@ -32,10 +31,7 @@ enum Action {
 
 /// Runs the command.
 pub fn run(args: &SuppressArgs, db: &Path) -> anyhow::Result<ExitCode> {
-    if !db.exists() {
-        bail!("no database at {}", db.display());
-    }
-    let mut store = Store::open(db).context("cannot open the database")?;
+    let mut store = super::backend::open(db)?;
     match &args.action {
         Action::List => {
             for s in store.suppressions()? {
