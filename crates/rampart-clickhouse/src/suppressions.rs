@@ -3,7 +3,7 @@
 //! group is silenced once), a removal kept as a later version of the row.
 
 use jiff::Timestamp;
-use rampart_store::{StoreError, StoredSuppression};
+use rampart_store::{group_json, StoreError, StoredSuppression};
 use serde::Deserialize;
 
 use crate::ClickHouse;
@@ -15,15 +15,6 @@ const IDS: u64 = 10_000_000_000;
 fn id_of(rule_id: &str, grp: &str) -> i64 {
     let hash = xxhash_rust::xxh3::xxh3_64(format!("{rule_id}\0{grp}").as_bytes());
     (hash % IDS) as i64 + 1
-}
-
-/// A group as the JSON the row keeps.
-fn group_json(group: &[(String, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = group
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
 }
 
 #[derive(Deserialize)]

@@ -50,7 +50,7 @@ pub use query::{
 };
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};
-pub use suppressions::{Beside, StoredSuppression, Triaged};
+pub use suppressions::{group_json, Beside, StoredSuppression, Triaged};
 pub use vt_cache::CachedAnswer;
 
 /// Now, in microseconds since the epoch, as times are stored.

@@ -28,7 +28,8 @@ pub struct StoredSuppression {
     pub created: Timestamp,
 }
 
-fn group_json(group: &[(String, String)]) -> String {
+/// A group (field, value pairs) as the JSON object suppressions keep.
+pub fn group_json(group: &[(String, String)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = group
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))

@@ -689,6 +689,31 @@ fn the_commands_and_the_web_console_read_clickhouse_as_they_read_sqlite() {
     );
 }
 
+/// A pipeline file reading standard input into ClickHouse at `url`.
+fn pipeline_into(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    let pipeline = dir.join("p.yml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "sources:\n  logs: {{type: stdin}}\nsinks:\n  house: {{type: clickhouse, database: \"{url}\", take: all}}\nhealth_seconds: 0\n",
+        ),
+    )
+    .unwrap();
+    pipeline
+}
+
+/// Runs `pipeline` once over the lines of `log`; its output.
+fn run_over(pipeline: &std::path::Path, log: &std::path::Path) -> String {
+    common::ok(
+        common::command()
+            .args(["run", "--no-db", "-q", "--once", "--config"])
+            .arg(pipeline)
+            .stdin(std::fs::File::open(log).unwrap())
+            .output()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn a_pipeline_waits_for_clickhouse_and_stores_each_event_once() {
     if !installed() {
@@ -699,14 +724,7 @@ fn a_pipeline_waits_for_clickhouse_and_stores_each_event_once() {
     let url = format!("clickhouse://127.0.0.1:{}/waited", server.port);
     let log = dir.path().join("auth.log");
     std::fs::write(&log, common::failures("203.0.113.9", 0, 300)).unwrap();
-    let pipeline = dir.path().join("p.yml");
-    std::fs::write(
-        &pipeline,
-        format!(
-            "sources:\n  logs: {{type: stdin}}\nsinks:\n  house: {{type: clickhouse, database: \"{url}\", take: all}}\nhealth_seconds: 0\n",
-        ),
-    )
-    .unwrap();
+    let pipeline = pipeline_into(dir.path(), &url);
     // The server is away when the pipeline starts, and back 1.5 s later.
     server.stop();
     let run = common::command()
@@ -736,14 +754,7 @@ fn a_pipeline_waits_for_clickhouse_and_stores_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), alerts.len());
     // Run again over the same file: the same rows, stored once.
-    common::ok(
-        common::command()
-            .args(["run", "--no-db", "-q", "--once", "--config"])
-            .arg(&pipeline)
-            .stdin(std::fs::File::open(&log).unwrap())
-            .output()
-            .unwrap(),
-    );
+    run_over(&pipeline, &log);
     assert_eq!(house.stats().unwrap().events, 300);
     assert_eq!(house.alerts(&AlertFilter::default()).unwrap(), alerts);
 }
@@ -778,20 +789,7 @@ fn a_false_positive_on_clickhouse_silences_its_group_in_later_hunts() {
     let url = format!("clickhouse://127.0.0.1:{}/silenced", server.port);
     let log = dir.path().join("auth.log");
     std::fs::write(&log, common::failures("203.0.113.9", 0, 40)).unwrap();
-    let pipeline = dir.path().join("p.yml");
-    std::fs::write(
-        &pipeline,
-        format!("sources:\n  logs: {{type: stdin}}\nsinks:\n  house: {{type: clickhouse, database: \"{url}\", take: all}}\nhealth_seconds: 0\n"),
-    )
-    .unwrap();
-    common::ok(
-        common::command()
-            .args(["run", "--no-db", "-q", "--once", "--config"])
-            .arg(&pipeline)
-            .stdin(std::fs::File::open(&log).unwrap())
-            .output()
-            .unwrap(),
-    );
+    run_over(&pipeline_into(dir.path(), &url), &log);
     let brute = |hunt_args: &[&str]| {
         let out = common::ok(
             common::command()
