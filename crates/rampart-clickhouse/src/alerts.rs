@@ -208,11 +208,7 @@ impl ClickHouse {
         (user, note): (&str, Option<&str>),
         beside: Beside,
     ) -> Result<Triaged, StoreError> {
-        if *step != Triage::Set(Status::FalsePositive) && beside != Beside::default() {
-            return Err(StoreError(
-                "silencing a rule or switching an indicator off goes with a false positive".into(),
-            ));
-        }
+        beside.check(step)?;
         if beside.deactivate_ioc {
             return Err(StoreError(format!(
                 "{}: switching an indicator off needs the SQLite store, which keeps the \
@@ -227,21 +223,10 @@ impl ClickHouse {
             Triage::Set(status) => (status.as_str(), ""),
             Triage::Assign(who) => ("", who.as_deref().unwrap_or("")),
         };
-        // A step is later than every step before it, even when the clock
-        // is not.
-        #[derive(Deserialize)]
-        struct Latest {
-            t: i64,
-        }
-        let latest = self
-            .client
-            .rows::<Latest>(&format!(
-                "SELECT max(time) AS t FROM alert_history WHERE alert = {}",
-                quote(&alert.id)
-            ))?
-            .first()
-            .map_or(i64::MIN, |l| l.t);
-        let now = Timestamp::now().as_microsecond().max(latest + 1);
+        let now = self.after_latest(&format!(
+            "SELECT max(time) AS n FROM alert_history WHERE alert = {}",
+            quote(&alert.id)
+        ))?;
         let row = serde_json::json!({
             "alert": alert.id,
             "time": now,

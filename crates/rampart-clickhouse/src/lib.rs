@@ -102,7 +102,7 @@ struct Doc {
 
 /// A value and how many.
 #[derive(Deserialize)]
-struct Count {
+pub(crate) struct Count {
     v: String,
     n: u64,
 }
@@ -198,8 +198,22 @@ impl ClickHouse {
         Ok(pruned)
     }
 
+    /// Now, in microseconds, or just after the latest time the `max(...)
+    /// AS n` of `sql` finds: a triage step or a row's version comes after
+    /// every one before it even when the clock does not.
+    pub(crate) fn after_latest(&self, sql: &str) -> Result<i64, StoreError> {
+        #[derive(Deserialize)]
+        struct Latest {
+            n: i64,
+        }
+        let latest = self.client.rows::<Latest>(sql)?.first().map_or(0, |l| l.n);
+        Ok(Timestamp::now()
+            .as_microsecond()
+            .max(latest.saturating_add(1)))
+    }
+
     /// The first column `n` of the one row `sql` gives.
-    fn count(&self, sql: &str) -> Result<u64, StoreError> {
+    pub(crate) fn count(&self, sql: &str) -> Result<u64, StoreError> {
         #[derive(Deserialize)]
         struct One {
             n: u64,

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::alerts::TRIAGED;
 use crate::client::quote;
-use crate::ClickHouse;
+use crate::{ClickHouse, Count};
 
 /// Microseconds in an hour.
 const HOUR: i64 = 3_600_000_000;
@@ -24,13 +24,6 @@ const HOUR: i64 = 3_600_000_000;
 /// How many rows the top lists and the details table hold.
 const TOP: u64 = 10;
 const DETAILS: u64 = 50;
-
-/// A value and how many.
-#[derive(Deserialize)]
-struct Count {
-    v: String,
-    n: u64,
-}
 
 /// A bar and its count.
 #[derive(Deserialize)]
@@ -111,23 +104,15 @@ impl ClickHouse {
         Ok(rows.into_iter().map(|c| (c.v, c.n)).collect())
     }
 
-    fn number(&self, sql: &str) -> Result<u64, StoreError> {
-        #[derive(Deserialize)]
-        struct One {
-            n: u64,
-        }
-        Ok(self.client.rows::<One>(sql)?.first().map_or(0, |o| o.n))
-    }
-
     /// The overview of `slice`.
     pub(crate) fn slice_board(&self, slice: &Slice) -> Result<Board, StoreError> {
         let (first, end) = slice.hours();
         let events = events(slice);
         let malicious = format!("{events} AND threat IS NOT NULL");
-        let total = self.number(&format!(
+        let total = self.count(&format!(
             "SELECT uniqExact(id) AS n FROM events WHERE {events}"
         ))?;
-        let bad = self.number(&format!(
+        let bad = self.count(&format!(
             "SELECT uniqExact(id) AS n FROM events WHERE {malicious}"
         ))?;
         let by = |column: &str| {
@@ -163,13 +148,13 @@ impl ClickHouse {
                 counts,
             })
         };
-        let all_alerts = self.number(&format!(
+        let all_alerts = self.count(&format!(
             "SELECT count() AS n FROM {TRIAGED} WHERE {alerts}"
         ))?;
-        let open = self.number(&format!(
+        let open = self.count(&format!(
             "SELECT count() AS n FROM {TRIAGED} WHERE {alerts} AND status IN ('', 'open')"
         ))?;
-        let malicious_sources = self.number(&format!(
+        let malicious_sources = self.count(&format!(
             "SELECT uniqExactIf(source_ip, source_ip != '') AS n FROM events WHERE {malicious}"
         ))?;
         let top_destinations = self.counts(&format!(

@@ -1,6 +1,7 @@
 //! The query language of `rampart events` (parsed in `rampart-store`)
 //! turned into ClickHouse SQL over the `events` table: the fields kept as
-//! columns are compared there, any other field (and any address range)
+//! columns (the same as the SQLite store's, empty rather than NULL when an
+//! event has none; severity nullable) are compared there, any other field (and any address range)
 //! through the `keys`, `vals`, `nums` and `addrs` arrays, free text in the
 //! event's text. Every value is a
 //! literal written by [`quote`] or a number Rust has parsed; field names
@@ -11,36 +12,13 @@
 //! elements are compared one by one (SQLite compares the list's JSON).
 
 use ipnet::IpNet;
-use rampart_store::{like_pattern, time_of, EventQuery, Expr, Op, QueryError, StoreError};
+use rampart_store::{
+    hot_column as column, like_pattern, time_of, ColumnKind as Kind, EventQuery, Expr, Op,
+    QueryError, StoreError,
+};
 
 use crate::client::quote;
 use crate::write::address_key;
-
-/// How a column's values compare.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Text, empty when the event has none.
-    Text,
-    /// A nullable whole number.
-    Int,
-    /// The event's time (`timed` says whether it has one).
-    Time,
-}
-
-/// The column that keeps `field`, if one does.
-fn column(field: &str) -> Option<(&'static str, Kind)> {
-    Some(match field {
-        "@timestamp" => ("time", Kind::Time),
-        "event.dataset" => ("dataset", Kind::Text),
-        "host.name" => ("host", Kind::Text),
-        "source.ip" => ("source_ip", Kind::Text),
-        "destination.ip" => ("destination_ip", Kind::Text),
-        "user.name" => ("user_name", Kind::Text),
-        "event.code" => ("event_code", Kind::Text),
-        "event.severity" => ("severity", Kind::Int),
-        _ => return None,
-    })
-}
 
 /// The `WHERE` condition of `query`.
 pub(crate) fn condition(query: &EventQuery) -> Result<String, StoreError> {

@@ -61,18 +61,9 @@ impl ClickHouse {
 
     /// A version of suppression `id` later than any before it.
     fn next_version(&self, id: i64) -> Result<i64, StoreError> {
-        #[derive(Deserialize)]
-        struct Latest {
-            v: i64,
-        }
-        let latest = self
-            .client
-            .rows::<Latest>(&format!(
-                "SELECT max(version) AS v FROM suppressions WHERE id = {id}"
-            ))?
-            .first()
-            .map_or(0, |l| l.v);
-        Ok(Timestamp::now().as_microsecond().max(latest + 1))
+        self.after_latest(&format!(
+            "SELECT max(version) AS n FROM suppressions WHERE id = {id}"
+        ))
     }
 
     /// Silences `rule_id` for `group` (made from `alert` by `user`, with

@@ -116,6 +116,18 @@ pub struct Beside {
     pub deactivate_ioc: bool,
 }
 
+impl Beside {
+    /// Refuses anything beside a step that is not a false positive.
+    pub fn check(self, step: &Triage) -> Result<(), StoreError> {
+        if *step != Triage::Set(Status::FalsePositive) && self != Beside::default() {
+            return Err(StoreError(
+                "silencing a rule or switching an indicator off goes with a false positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What a triage step did.
 #[derive(Debug, Clone)]
 pub struct Triaged {
@@ -138,12 +150,7 @@ impl Store {
         (user, note): (&str, Option<&str>),
         beside: Beside,
     ) -> Result<Triaged, StoreError> {
-        let false_positive = *step == Triage::Set(Status::FalsePositive);
-        if !false_positive && beside != Beside::default() {
-            return Err(StoreError(
-                "silencing a rule or switching an indicator off goes with a false positive".into(),
-            ));
-        }
+        beside.check(step)?;
         let group = self
             .alert(id)?
             .ok_or_else(|| StoreError(format!("no alert {id}")))?

@@ -13,7 +13,7 @@ use rusqlite::types::Value;
 pub use filter::Filter;
 pub use parse::{parse, Expr, Op, QueryError};
 pub(crate) use sql::ip_in;
-pub use sql::{like_pattern, time_of};
+pub use sql::{column as hot_column, like_pattern, time_of, Kind as ColumnKind};
 
 use crate::{Store, StoreError};
 

@@ -13,15 +13,19 @@ use rusqlite::types::Value;
 use super::parse::{Expr, Op, QueryError};
 
 /// How a column's values compare.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text (none when the event has none).
     Text,
+    /// A whole number.
     Int,
+    /// The event's time, in microseconds.
     Time,
 }
 
-/// The column that keeps `field`, if one does.
-fn column(field: &str) -> Option<(&'static str, Kind)> {
+/// The column that keeps `field` in either backend's events table, if
+/// one does.
+pub fn column(field: &str) -> Option<(&'static str, Kind)> {
     Some(match field {
         "@timestamp" => ("time", Kind::Time),
         "event.dataset" => ("dataset", Kind::Text),
