@@ -1,15 +1,59 @@
 //! Everything an event is enriched with on the worker threads, in one
-//! place: indicators, GeoIP and ASN, and the VirusTotal answers a run has.
+//! place: lookup tables and services, indicators, GeoIP and ASN, and the
+//! VirusTotal answers a run has.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use rampart_event::{Event, Value};
 
+use crate::answer::Answer;
+use crate::live::LiveAnswers;
 use crate::matcher::{enrichments, Hit};
-use crate::vt::{is_internal, LiveAnswers, Report};
-use crate::{GeoIp, IntelTable, LookupTable};
+use crate::vt::{is_internal, Report, VtAnswers};
+use crate::{GeoIp, IntelTable, LookupTable, MmdbTable};
+
+/// A table joined onto events by one of their fields.
+pub trait Join: Debug + Send + Sync {
+    /// Adds what the table holds on the event's key value.
+    fn enrich(&self, event: &mut Event);
+}
+
+impl Join for LookupTable {
+    fn enrich(&self, event: &mut Event) {
+        LookupTable::enrich(self, event);
+    }
+}
+
+impl Join for MmdbTable {
+    fn enrich(&self, event: &mut Event) {
+        MmdbTable::enrich(self, event);
+    }
+}
+
+/// A service asked about one event field's values while events flow (a
+/// pipeline's HTTP lookup), and its answers so far.
+#[derive(Debug, Clone)]
+pub struct LiveLookup {
+    /// The lookup's name (what `rampart.pending` says of it).
+    pub name: String,
+    /// The event field whose value is asked about.
+    pub key: String,
+    /// Where the answer's fields go (`{into}.{field}`).
+    pub into: String,
+    /// The answers, filled by the thread that asks.
+    pub answers: Arc<LiveAnswers<String, Answer>>,
+}
+
+impl LiveLookup {
+    /// The value `event` asks about, if it has one.
+    fn value(&self, event: &Event) -> Option<String> {
+        let value = event.get(&self.key)?.to_string();
+        (!value.is_empty()).then_some(value)
+    }
+}
 
 /// What events are enriched with.
 #[derive(Debug, Default)]
@@ -21,25 +65,35 @@ pub struct Enrichers {
     /// VirusTotal answers on addresses, when asked for.
     pub vt: Option<HashMap<IpAddr, Report>>,
     /// VirusTotal answers looked up while events flow (a pipeline's).
-    pub live_vt: Option<Arc<LiveAnswers>>,
+    pub live_vt: Option<Arc<VtAnswers>>,
     /// Tables joined onto events by one of their fields (a pipeline's).
-    pub lookups: Vec<LookupTable>,
+    pub lookups: Vec<Box<dyn Join>>,
+    /// Services asked while events flow (a pipeline's), after the tables.
+    pub live_lookups: Vec<LiveLookup>,
 }
 
 /// The address fields VirusTotal answers are attached by.
 pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
 
 impl Enrichers {
-    /// Readies the enrichment of a batch: with live VirusTotal lookups,
-    /// asks for the batch's addresses that have no answer yet and waits
-    /// as long as one can come.
+    /// Readies the enrichment of a batch: with live lookups, asks for the
+    /// batch's values that have no answer yet and waits as long as one can
+    /// come. Addresses that never leave the machine are not sent to
+    /// VirusTotal. A lookup keyed by a field a table adds sees it only once
+    /// the event is enriched, so it is asked about at the next batch.
     pub fn prepare(&self, events: &[Event]) {
         if let Some(live) = &self.live_vt {
-            live.ask_and_wait(
-                events
+            live.ask_and_wait(events.iter().flat_map(|e| {
+                VT_FIELDS
                     .iter()
-                    .flat_map(|e| VT_FIELDS.iter().filter_map(|f| e.get_ip(f))),
-            );
+                    .filter_map(|f| e.get_ip(f))
+                    .filter(|ip| !is_internal(*ip))
+            }));
+        }
+        for lookup in &self.live_lookups {
+            lookup
+                .answers
+                .ask_and_wait(events.iter().filter_map(|e| lookup.value(e)));
         }
     }
 
@@ -47,6 +101,16 @@ impl Enrichers {
     pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
         for table in &self.lookups {
             table.enrich(event);
+        }
+        let mut pending = Vec::new();
+        for lookup in &self.live_lookups {
+            let Some(value) = lookup.value(event) else {
+                continue;
+            };
+            match lookup.answers.get(&value) {
+                Some(answer) => answer.enrich(event, &lookup.into),
+                None => pending.push(Value::Str(lookup.name.clone())),
+            }
         }
         if let Some(geo) = &self.geo {
             geo.enrich(event);
@@ -69,15 +133,21 @@ impl Enrichers {
                 let Some(ip) = event.get_ip(field).filter(|ip| !is_internal(*ip)) else {
                     continue;
                 };
-                match live.get(ip) {
+                match live.get(&ip) {
                     Some(report) => entries.push(report.enrichment(field)),
                     None => unanswered = true,
                 }
             }
             if unanswered {
-                // Enriched by a later pass (`hunt --stored`) once answered.
-                event.insert("rampart.pending", Value::Static("virustotal"));
+                pending.insert(0, Value::Static("virustotal"));
             }
+        }
+        // What is still unanswered is enriched by a later pass (`hunt
+        // --stored`) once answered.
+        match pending.len() {
+            0 => {}
+            1 => event.insert("rampart.pending", pending.remove(0)),
+            _ => event.insert("rampart.pending", Value::List(pending)),
         }
         if !entries.is_empty() {
             event.insert(

@@ -17,7 +17,9 @@ pub struct GeoIp {
     asn: Option<Reader<Vec<u8>>>,
 }
 
-fn open(path: &Path, kind: &str) -> Result<Reader<Vec<u8>>, String> {
+/// Opens the MaxMind database at `path`, refusing one whose search tree
+/// does not fit in the file.
+pub(crate) fn open_database(path: &Path) -> Result<Reader<Vec<u8>>, String> {
     let reader = Reader::open_readfile(path)
         .map_err(|e| format!("{}: not a MaxMind database: {e}", path.display()))?;
     // The data section starts after the search tree, whose size the
@@ -35,6 +37,12 @@ fn open(path: &Path, kind: &str) -> Result<Reader<Vec<u8>>, String> {
             m.record_size
         ));
     }
+    Ok(reader)
+}
+
+fn open(path: &Path, kind: &str) -> Result<Reader<Vec<u8>>, String> {
+    let reader = open_database(path)?;
+    let m = &reader.metadata;
     // A City database given as the ASN one (or the reverse) would enrich
     // nothing without a word.
     let wanted = if kind == "asn" {

@@ -10,6 +10,7 @@
 
 pub mod acks;
 pub mod arrival;
+pub mod asker;
 pub mod clickhouse_sink;
 pub mod cluster;
 pub mod config;
@@ -36,7 +37,6 @@ pub mod sql_sink;
 pub mod tail;
 pub mod tls;
 pub mod transport;
-pub mod vt_asker;
 mod yaml;
 
 pub use config::{read, Pipeline};

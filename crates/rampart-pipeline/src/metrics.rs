@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use rampart_intel::vt::LiveAnswers;
+use rampart_intel::vt::VtAnswers;
+use rampart_intel::{LiveAnswers, LiveCounts};
 
 /// One source's counts.
 #[derive(Debug, Default)]
@@ -37,6 +38,28 @@ pub struct SinkCounts {
     pub waiting: AtomicU64,
 }
 
+/// What a lookup service's live answers count (whatever they hold).
+pub trait Asked: Send + Sync + std::fmt::Debug {
+    /// The counts.
+    fn counts(&self) -> &LiveCounts;
+    /// Values waiting for a lookup.
+    fn queued(&self) -> usize;
+}
+
+impl<K, A> Asked for LiveAnswers<K, A>
+where
+    K: Eq + std::hash::Hash + Ord + Clone + Send + Sync + std::fmt::Debug,
+    A: Send + Sync + std::fmt::Debug,
+{
+    fn counts(&self) -> &LiveCounts {
+        &self.counts
+    }
+
+    fn queued(&self) -> usize {
+        LiveAnswers::queued(self)
+    }
+}
+
 /// Every count of a pipeline.
 #[derive(Debug)]
 pub struct Metrics {
@@ -49,7 +72,9 @@ pub struct Metrics {
     /// Alerts handed on.
     pub alerts: AtomicU64,
     /// The VirusTotal lookups made while events flow, when asked for.
-    pub virustotal: OnceLock<Arc<LiveAnswers>>,
+    pub virustotal: OnceLock<Arc<VtAnswers>>,
+    /// The HTTP lookups made while events flow, by lookup name.
+    pub lookups: OnceLock<Vec<(String, Arc<dyn Asked>)>>,
     /// A cluster worker's own counts, when the pipeline is one.
     pub cluster: OnceLock<ClusterCounts>,
 }
@@ -91,6 +116,7 @@ impl Metrics {
             unreadable: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             virustotal: OnceLock::new(),
+            lookups: OnceLock::new(),
             cluster: OnceLock::new(),
         }
     }
@@ -267,6 +293,41 @@ impl Metrics {
                 vec![(String::new(), get(&c.waited_ms))],
             );
         }
+        if let Some(lookups) = self.lookups.get().filter(|l| !l.is_empty()) {
+            family(
+                "rampart_lookup_values_total",
+                "counter",
+                "Values queued for an HTTP lookup, and what became of them.",
+                lookups
+                    .iter()
+                    .flat_map(|(name, a)| {
+                        let c = a.counts();
+                        [
+                            ("asked", &c.asked),
+                            ("answered", &c.answered),
+                            ("failed", &c.failed),
+                            ("queue_full", &c.queue_full),
+                        ]
+                        .map(|(outcome, n)| {
+                            let name = label(name);
+                            (
+                                format!("{{lookup=\"{name}\",outcome=\"{outcome}\"}}"),
+                                get(n),
+                            )
+                        })
+                    })
+                    .collect(),
+            );
+            family(
+                "rampart_lookup_queued",
+                "gauge",
+                "Values waiting for an HTTP lookup.",
+                lookups
+                    .iter()
+                    .map(|(name, a)| (format!("{{lookup=\"{}\"}}", label(name)), a.queued() as u64))
+                    .collect(),
+            );
+        }
         out
     }
 
@@ -313,6 +374,22 @@ impl Metrics {
                 "queued": vt.queued(),
                 "waited_ms": get(&c.waited_ms),
             });
+        }
+        if let Some(lookups) = self.lookups.get().filter(|l| !l.is_empty()) {
+            let each: serde_json::Map<String, serde_json::Value> = lookups
+                .iter()
+                .map(|(name, a)| {
+                    let c = a.counts();
+                    let v = serde_json::json!({
+                        "asked": get(&c.asked),
+                        "answered": get(&c.answered),
+                        "failed": get(&c.failed),
+                        "queued": a.queued(),
+                    });
+                    (name.clone(), v)
+                })
+                .collect();
+            line["lookups"] = serde_json::Value::Object(each);
         }
         line.to_string()
     }

@@ -317,6 +317,17 @@ const MIGRATIONS: &[&str] = &[
                    WHERE l.alert = alerts.id ORDER BY l.event LIMIT 1),
         protocol = (SELECT e.protocol FROM alert_events l JOIN events e ON e.id = l.event
                     WHERE l.alert = alerts.id ORDER BY l.event LIMIT 1);",
+    // 10: requests sent per UTC day counted per service (VirusTotal, or a
+    // pipeline's HTTP lookup), each under its own quota.
+    "CREATE TABLE lookup_usage (
+        service TEXT NOT NULL,
+        day TEXT NOT NULL,
+        requests INTEGER NOT NULL,
+        PRIMARY KEY (service, day)
+    ) WITHOUT ROWID;
+    INSERT INTO lookup_usage (service, day, requests)
+    SELECT 'virustotal', day, requests FROM vt_usage;
+    DROP TABLE vt_usage;",
 ];
 
 /// Brings the schema up to date.

@@ -1,6 +1,7 @@
-//! VirusTotal answers kept across runs (so a repeated lookup spends no
-//! quota while the answer is fresh) and the requests sent per UTC day (so
-//! the daily quota holds across runs too).
+//! Answers of lookup services (VirusTotal, a pipeline's HTTP lookups) kept
+//! across runs, so a repeated lookup spends no quota while the answer is
+//! fresh, and the requests sent to each per UTC day, so the daily quota
+//! holds across runs too.
 
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{params, OptionalExtension};
@@ -10,9 +11,9 @@ use crate::{Store, StoreError};
 /// A kept answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CachedAnswer {
-    /// VirusTotal's object, as JSON text.
+    /// The service's object, as JSON text.
     Found(String),
-    /// VirusTotal had nothing.
+    /// The service had nothing.
     NotFound,
 }
 
@@ -22,7 +23,7 @@ fn day(now: Timestamp) -> String {
 
 impl Store {
     /// The answer kept for a value, if fetched within `ttl` of `now`.
-    pub fn vt_cached(
+    pub fn answer_cached(
         &self,
         kind: &str,
         value: &str,
@@ -50,7 +51,7 @@ impl Store {
     }
 
     /// Every answer of this kind fetched within `ttl` of `now`.
-    pub fn vt_fresh(
+    pub fn answers_fresh(
         &self,
         kind: &str,
         now: Timestamp,
@@ -87,7 +88,7 @@ impl Store {
     }
 
     /// Keeps an answer.
-    pub fn vt_put(
+    pub fn answer_put(
         &mut self,
         kind: &str,
         value: &str,
@@ -106,25 +107,30 @@ impl Store {
         Ok(())
     }
 
-    /// Requests sent on `now`'s UTC day.
-    pub fn vt_used(&self, now: Timestamp) -> Result<u64, StoreError> {
+    /// Requests sent to `service` on `now`'s UTC day.
+    pub fn requests_used(&self, service: &str, now: Timestamp) -> Result<u64, StoreError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT requests FROM vt_usage WHERE day = ?1",
-                params![day(now)],
+                "SELECT requests FROM lookup_usage WHERE service = ?1 AND day = ?2",
+                params![service, day(now)],
                 |r| r.get::<_, i64>(0),
             )
             .optional()?
             .map_or(0, |n| n.max(0) as u64))
     }
 
-    /// Counts `n` more requests on `now`'s UTC day.
-    pub fn vt_count(&mut self, n: u64, now: Timestamp) -> Result<(), StoreError> {
+    /// Counts `n` more requests to `service` on `now`'s UTC day.
+    pub fn requests_count(
+        &mut self,
+        service: &str,
+        n: u64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO vt_usage (day, requests) VALUES (?1, ?2)
-             ON CONFLICT (day) DO UPDATE SET requests = requests + ?2",
-            params![day(now), n as i64],
+            "INSERT INTO lookup_usage (service, day, requests) VALUES (?1, ?2, ?3)
+             ON CONFLICT (service, day) DO UPDATE SET requests = requests + ?3",
+            params![service, day(now), n as i64],
         )?;
         Ok(())
     }
@@ -139,26 +145,34 @@ mod tests {
         let mut s = Store::in_memory().unwrap();
         let t0: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
         let ttl = SignedDuration::from_hours(24);
-        s.vt_put("ip", "8.8.8.8", &CachedAnswer::Found("{}".into()), t0)
+        s.answer_put("ip", "8.8.8.8", &CachedAnswer::Found("{}".into()), t0)
             .unwrap();
-        s.vt_put("ip", "1.1.1.1", &CachedAnswer::NotFound, t0)
+        s.answer_put("ip", "1.1.1.1", &CachedAnswer::NotFound, t0)
             .unwrap();
         let later = t0 + SignedDuration::from_hours(2);
         assert_eq!(
-            s.vt_cached("ip", "8.8.8.8", later, ttl).unwrap(),
+            s.answer_cached("ip", "8.8.8.8", later, ttl).unwrap(),
             Some(CachedAnswer::Found("{}".into()))
         );
         assert_eq!(
-            s.vt_cached("ip", "1.1.1.1", later, ttl).unwrap(),
+            s.answer_cached("ip", "1.1.1.1", later, ttl).unwrap(),
             Some(CachedAnswer::NotFound)
         );
         let stale = t0 + SignedDuration::from_hours(25);
-        assert_eq!(s.vt_cached("ip", "8.8.8.8", stale, ttl).unwrap(), None);
-        s.vt_count(3, t0).unwrap();
-        s.vt_count(2, later).unwrap();
-        assert_eq!(s.vt_used(later).unwrap(), 5);
+        assert_eq!(s.answer_cached("ip", "8.8.8.8", stale, ttl).unwrap(), None);
+        s.requests_count("virustotal", 3, t0).unwrap();
+        s.requests_count("virustotal", 2, later).unwrap();
+        assert_eq!(s.requests_used("virustotal", later).unwrap(), 5);
+        s.requests_count("abuse-check", 1, later).unwrap();
+        assert_eq!(s.requests_used("abuse-check", later).unwrap(), 1);
         assert_eq!(
-            s.vt_used(t0 + SignedDuration::from_hours(24)).unwrap(),
+            s.requests_used("virustotal", later).unwrap(),
+            5,
+            "each service apart"
+        );
+        assert_eq!(
+            s.requests_used("virustotal", t0 + SignedDuration::from_hours(24))
+                .unwrap(),
             0,
             "a new day"
         );

@@ -6,10 +6,15 @@
 
 mod client;
 mod limit;
-mod live;
 mod report;
 
-pub use client::{Lookup, VtClient, VtError};
+use std::net::IpAddr;
+
+pub use crate::live::{LiveAnswers, LiveClock, LiveCounts};
+pub use crate::service::Lookup;
+pub use client::{VtClient, VtError};
 pub use limit::{Clock, RateLimit, SystemClock};
-pub use live::{LiveAnswers, LiveClock, LiveCounts};
 pub use report::{is_internal, not_sent_reason, Report, VtKind, CSV_HEADER};
+
+/// VirusTotal's answers on addresses, looked up while events flow.
+pub type VtAnswers = LiveAnswers<IpAddr, Report>;

@@ -1,30 +1,77 @@
-//! Reading a pipeline file's `lookups:`: CSV tables joined onto events by
-//! one of their fields before the rules run.
+//! Reading a pipeline file's `lookups:`: what is joined onto events by one
+//! of their fields before the rules run. A CSV table (`csv:`), a MaxMind
+//! database (`mmdb:`), or an HTTP JSON API (`http:`) asked under the same
+//! limits and cache as VirusTotal, so that the provider can be swapped.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use rampart_intel::Fields;
+
+use super::virustotal::{Asking, ASKING_KEYS};
 use super::Reader;
 use crate::yaml::Node;
 
-/// A table to join.
+/// A table or service to join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
-    /// The CSV file.
-    pub path: PathBuf,
     /// The event field whose value is looked up.
     pub key: String,
-    /// The table's column holding the keys (the first when none).
-    pub column: Option<String>,
-    /// Where the other columns go (`{into}.{column}`).
+    /// Where what is found goes (`{into}.{field}`).
     pub into: String,
+    /// What is looked up in.
+    pub from: LookupFrom,
 }
+
+/// What a lookup looks up in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupFrom {
+    /// A CSV file; `column` holds the keys (the first when none).
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The column holding the keys.
+        column: Option<String>,
+    },
+    /// A MaxMind database.
+    Mmdb {
+        /// The file.
+        path: PathBuf,
+        /// What of a record the event takes.
+        fields: Fields,
+    },
+    /// A JSON API asked over HTTP.
+    Http(HttpLookup),
+}
+
+/// A JSON API asked about each value while events flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLookup {
+    /// Its name: the cache's and the day's count's, and what
+    /// `rampart.pending` says of it.
+    pub name: String,
+    /// The address asked, with `{value}` where the value goes.
+    pub url: String,
+    /// What of an answer the event takes.
+    pub fields: Fields,
+    /// The environment variable holding the key, when one is sent.
+    pub token_env: Option<String>,
+    /// The header that carries the key.
+    pub token_header: String,
+    /// What goes before the key in it (`Bearer `).
+    pub token_prefix: String,
+    /// Its limits and waits.
+    pub asking: Asking,
+}
+
+const WHAT: &str = "lookup";
 
 impl Reader<'_> {
     pub(super) fn lookups(&mut self, node: &Node) -> Vec<Lookup> {
         let Node::Seq(items, _) = node else {
             self.fail(
                 node.mark(),
-                "lookups is a list of tables (- csv: FILE, key: FIELD, into: PREFIX)",
+                "lookups is a list of tables and services (- csv: FILE | mmdb: FILE | http: URL, key: FIELD, into: PREFIX)",
             );
             return Vec::new();
         };
@@ -32,29 +79,125 @@ impl Reader<'_> {
     }
 
     fn lookup(&mut self, node: &Node) -> Option<Lookup> {
-        let what = "lookup";
-        let e = self.map(node, what, &["csv", "key", "column", "into"]);
+        let mut known = vec![
+            "csv",
+            "mmdb",
+            "http",
+            "key",
+            "into",
+            "column",
+            "fields",
+            "name",
+            "token_env",
+            "token_header",
+            "token_prefix",
+        ];
+        known.extend(ASKING_KEYS);
+        let e = self.map(node, WHAT, &known);
         let need = |r: &mut Self, key: &str| -> Option<String> {
             match e.get(key) {
                 Some(n) => r.text(n, key).map(str::to_string),
                 None => {
-                    r.fail(node.mark(), format!("{what} has no `{key}`"));
+                    r.fail(node.mark(), format!("{WHAT} has no `{key}`"));
                     None
                 }
             }
         };
-        let path = need(self, "csv");
         let key = need(self, "key");
         let into = need(self, "into");
-        let column = match e.get("column") {
-            Some(n) => Some(self.text(n, "column")?.to_string()),
-            None => None,
+        let sources: Vec<&str> = ["csv", "mmdb", "http"]
+            .into_iter()
+            .filter(|k| e.get(k).is_some())
+            .collect();
+        if sources.len() != 1 {
+            self.fail(
+                node.mark(),
+                format!("a {WHAT} names one of `csv`, `mmdb` or `http` (this one: {sources:?})"),
+            );
+            return None;
+        }
+        let fields = match e.get("fields") {
+            Some(n) => self.fields(n)?,
+            None => Fields::all(),
+        };
+        let from = match sources[0] {
+            "csv" => LookupFrom::Csv {
+                path: self.base.join(need(self, "csv")?),
+                column: match e.get("column") {
+                    Some(n) => Some(self.text(n, "column")?.to_string()),
+                    None => None,
+                },
+            },
+            "mmdb" => LookupFrom::Mmdb {
+                path: self.base.join(need(self, "mmdb")?),
+                fields,
+            },
+            _ => {
+                let url = self.url(e.get("http")?, "lookup: http")?;
+                if !url.contains("{value}") {
+                    self.fail(
+                        node.mark(),
+                        format!("{WHAT}: the http address has no `{{value}}` to put the value in: {url}"),
+                    );
+                    return None;
+                }
+                let token_header = match e.get("token_header") {
+                    Some(n) => self.text(n, "token_header")?.to_string(),
+                    None => "Authorization".to_string(),
+                };
+                let token_prefix = match e.get("token_prefix") {
+                    Some(n) => self.text(n, "token_prefix")?.to_string(),
+                    None if token_header.eq_ignore_ascii_case("authorization") => {
+                        "Bearer ".to_string()
+                    }
+                    None => String::new(),
+                };
+                let mut asking = Asking {
+                    per_minute: 60,
+                    per_day: 10_000,
+                    wait: Duration::from_secs(2),
+                    wait_through_limit: false,
+                    cache: Duration::from_secs(24 * 3600),
+                    queue: 10_000,
+                };
+                self.asking(&e, WHAT, &mut asking)?;
+                LookupFrom::Http(HttpLookup {
+                    name: match e.get("name") {
+                        Some(n) => self.text(n, "name")?.to_string(),
+                        None => into.clone()?,
+                    },
+                    url,
+                    fields,
+                    token_env: match e.get("token_env") {
+                        Some(n) => Some(self.text(n, "token_env")?.to_string()),
+                        None => None,
+                    },
+                    token_header,
+                    token_prefix,
+                    asking,
+                })
+            }
         };
         Some(Lookup {
-            path: self.base.join(path?),
             key: key?,
-            column,
             into: into?,
+            from,
         })
+    }
+
+    /// `fields:`, a map of names to dotted paths in an answer.
+    fn fields(&mut self, node: &Node) -> Option<Fields> {
+        let Node::Map(entries, _) = node else {
+            self.fail(
+                node.mark(),
+                "fields is a map of names to paths in the answer (score: data.score)",
+            );
+            return None;
+        };
+        let mut named = Vec::new();
+        for (name, _, path) in entries {
+            named.push((name.clone(), self.text(path, "fields")?.to_string()));
+        }
+        Some(Fields::named(named))
     }
 }

@@ -10,8 +10,8 @@ mod sources;
 mod virustotal;
 
 pub use cluster::Cluster;
-pub use lookups::Lookup;
-pub use virustotal::VirusTotal;
+pub use lookups::{HttpLookup, Lookup, LookupFrom};
+pub use virustotal::{Asking, VirusTotal};
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};

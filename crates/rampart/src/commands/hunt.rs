@@ -168,7 +168,7 @@ pub fn run(args: &HuntArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     if vt {
         let store = Store::open(db)?;
         let mut known = HashMap::new();
-        for (value, answer) in store.vt_fresh("ip", Timestamp::now(), args.vt_args.ttl())? {
+        for (value, answer) in store.answers_fresh("ip", Timestamp::now(), args.vt_args.ttl())? {
             if let Ok(ip) = value.parse::<IpAddr>() {
                 known.insert(ip, report_of(&value, VtKind::Ip, &answer));
             }

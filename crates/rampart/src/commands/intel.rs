@@ -230,7 +230,7 @@ fn run_vt(args: &VtCmdArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
             rows.push(Some(Report::bare(v, kind, "not_sent")));
             continue;
         }
-        match store.vt_cached(kind.as_str(), v, now, ttl)? {
+        match store.answer_cached(kind.as_str(), v, now, ttl)? {
             Some(answer) => {
                 cached += 1;
                 rows.push(Some(report_of(v, kind, &answer)));

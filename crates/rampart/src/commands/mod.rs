@@ -24,6 +24,7 @@ pub mod retro;
 pub mod rule_sources;
 pub mod rules;
 pub mod run;
+pub mod run_lookups;
 pub mod sanitize;
 pub mod serve;
 pub mod stats;

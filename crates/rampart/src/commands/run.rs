@@ -14,17 +14,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use rampart_engine::{Engine, Scope};
-use rampart_intel::LookupTable;
-use rampart_pipeline::config::{SinkKind, SourceKind, Updates};
+use rampart_pipeline::config::{LookupFrom, SinkKind, SourceKind, Updates};
 use rampart_pipeline::delivery::Buffer;
 use rampart_pipeline::file_sink::Lines;
 use rampart_pipeline::metrics::{self, Metrics};
-use rampart_pipeline::vt_asker::Asker;
 use rampart_pipeline::{outputs, Pipeline, Route, Router, RunOptions, Signals};
 use rampart_store::Store;
 
 use super::detect_args::{build_engine, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
+use super::run_lookups::{self, Askers};
 
 /// Arguments of `rampart run`.
 #[derive(Debug, Args)]
@@ -146,19 +145,11 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let source_names: Vec<String> = pipeline.sources.iter().map(|s| s.name.clone()).collect();
     let sink_names: Vec<String> = pipeline.sinks.iter().map(|s| s.name.clone()).collect();
     let metrics = Arc::new(Metrics::new(&source_names, &sink_names));
-    // VirusTotal, asked while events flow, its answers kept in the store's
-    // cache (the store sink's database, else `--db`).
-    let asker = match &pipeline.virustotal {
-        Some(vt) => {
-            let cache = store_db.as_deref().unwrap_or(db);
-            let asker = Asker::start(vt, cache).map_err(anyhow::Error::msg)?;
-            engine.enrichers_mut().live_vt = Some(Arc::clone(&asker.answers));
-            let _ = metrics.virustotal.set(Arc::clone(&asker.answers));
-            Some(asker)
-        }
-        None => None,
-    };
-    let live_vt = asker.as_ref().map(|a| Arc::clone(&a.answers));
+    // VirusTotal and HTTP lookups, asked while events flow, their answers
+    // kept in the store's cache (the store sink's database, else `--db`).
+    let askers = Askers::start(&pipeline, store_db.as_deref().unwrap_or(db), &metrics)
+        .map_err(anyhow::Error::msg)?;
+    askers.attach(&mut engine);
     if let Some(at) = pipeline.metrics {
         let local = metrics::serve(Arc::clone(&metrics), at)
             .with_context(|| format!("cannot serve the metrics on {at}"))?;
@@ -232,7 +223,7 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         })?;
         match engine_for(&again, args, db) {
             Ok(Ok(mut engine)) => {
-                engine.enrichers_mut().live_vt = live_vt.clone();
+                askers.attach(&mut engine);
                 Ok(engine)
             }
             Ok(Err(_)) => Err("the rules or the tuning do not load (said above)".to_string()),
@@ -253,9 +244,7 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         },
     )
     .map_err(anyhow::Error::msg)?;
-    if let Some(asker) = asker {
-        asker.stop();
-    }
+    askers.stop();
     let mut kept = true;
     let stored = match router.take_store() {
         Some(sink) => {
@@ -364,16 +353,13 @@ fn engine_for(
         must_detect: false,
         quiet: args.quiet,
     };
-    let mut tables = Vec::new();
-    for l in &pipeline.lookups {
-        match LookupTable::read(&l.path, (&l.key, l.column.as_deref()), &l.into) {
-            Ok(table) => tables.push(table),
-            Err(e) => {
-                eprintln!("error: lookup: {e}");
-                return Ok(Err(ExitCode::from(2)));
-            }
+    let tables = match run_lookups::tables(pipeline) {
+        Ok(tables) => tables,
+        Err(e) => {
+            eprintln!("error: lookup: {e}");
+            return Ok(Err(ExitCode::from(2)));
         }
-    }
+    };
     Ok(build_engine(&detect, &intel, purpose, db)?.map(|built| {
         let mut engine = built.engine;
         engine.enrichers_mut().lookups = tables;
@@ -492,13 +478,16 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         "engine: {rules} detection rules, {correlations} correlations"
     )?;
     for l in &p.lookups {
-        writeln!(
-            out,
-            "  lookup: {} by {}, into {}.*",
-            l.path.display(),
-            l.key,
-            l.into
-        )?;
+        let from = match &l.from {
+            LookupFrom::Csv { path, .. } | LookupFrom::Mmdb { path, .. } => {
+                path.display().to_string()
+            }
+            LookupFrom::Http(h) => format!(
+                "{} ({}: {} a minute, {} a day)",
+                h.url, h.name, h.asking.per_minute, h.asking.per_day
+            ),
+        };
+        writeln!(out, "  lookup: {from} by {}, into {}.*", l.key, l.into)?;
     }
     writeln!(out, "sinks:")?;
     for s in &p.sinks {
@@ -627,10 +616,10 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
         writeln!(
             out,
             "virustotal: {} a minute, {} a day, key in {}, batches wait up to {} ms",
-            vt.per_minute,
-            vt.per_day,
+            vt.asking.per_minute,
+            vt.asking.per_day,
             vt.key_env,
-            vt.wait.as_millis()
+            vt.asking.wait.as_millis()
         )?;
     }
     Ok(())

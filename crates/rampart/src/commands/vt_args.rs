@@ -73,7 +73,7 @@ impl VtArgs {
         }
         let budget = self
             .vt_per_day
-            .saturating_sub(store.vt_used(Timestamp::now())?);
+            .saturating_sub(store.requests_used("virustotal", Timestamp::now())?);
         let clock = SystemClock::default();
         let mut client =
             VtClient::new(&self.vt_url, key.trim(), self.vt_per_minute, budget, &clock);
@@ -85,15 +85,20 @@ impl VtArgs {
         for (i, v) in values.iter().enumerate() {
             let before = client.sent();
             let result = client.lookup(kind, v);
-            store.vt_count(client.sent() - before, Timestamp::now())?;
+            store.requests_count("virustotal", client.sent() - before, Timestamp::now())?;
             match result {
                 Ok(Lookup::Found(json)) => {
                     let answer = CachedAnswer::Found(json.to_string());
-                    store.vt_put(kind.as_str(), v, &answer, Timestamp::now())?;
+                    store.answer_put(kind.as_str(), v, &answer, Timestamp::now())?;
                     answered(i, Report::from_answer(v, kind, &json));
                 }
                 Ok(Lookup::NotFound) => {
-                    store.vt_put(kind.as_str(), v, &CachedAnswer::NotFound, Timestamp::now())?;
+                    store.answer_put(
+                        kind.as_str(),
+                        v,
+                        &CachedAnswer::NotFound,
+                        Timestamp::now(),
+                    )?;
                     answered(i, Report::bare(v, kind, "not_found"));
                 }
                 Err(VtError::Budget) => {

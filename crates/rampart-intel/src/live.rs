@@ -1,8 +1,8 @@
-//! VirusTotal answers looked up while events flow (a pipeline's
-//! `virustotal:`), shared by the worker threads that enrich and the one
-//! thread that asks VirusTotal.
+//! Answers looked up while events flow (a pipeline's `virustotal:` and its
+//! HTTP `lookups:`), shared by the worker threads that enrich and the one
+//! thread that asks the service, under the service's request limit.
 //!
-//! A batch asks for the public addresses it holds that have no answer yet
+//! A batch asks for the values it holds that have no answer yet
 //! and then waits, at most a set time, but only while an answer can come:
 //! while the asker is free to send (the key's per-minute limit is not
 //! holding it back) and its queue held nothing before this batch. An
@@ -17,37 +17,34 @@
 //! address still unanswered waits, up to the set time.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::IpAddr;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
-use super::limit::Clock;
-#[cfg(test)]
-use super::report::VtKind;
-use super::report::{is_internal, Report};
+use crate::vt::Clock;
 
 /// What the live answers counted.
 #[derive(Debug, Default)]
 pub struct LiveCounts {
-    /// Addresses queued for a lookup.
+    /// Values queued for a lookup.
     pub asked: AtomicU64,
-    /// Addresses answered by a lookup (found or not found).
+    /// Values answered by a lookup (found or not found).
     pub answered: AtomicU64,
-    /// Addresses not queued because the queue was full.
+    /// Values not queued because the queue was full.
     pub queue_full: AtomicU64,
-    /// Addresses whose lookup failed or was not sent (quota spent, key
+    /// Values whose lookup failed or was not sent (quota spent, key
     /// refused); asked again when they show up again.
     pub failed: AtomicU64,
     /// Time batches spent waiting for answers, in milliseconds.
     pub waited_ms: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct Queue {
-    waiting: VecDeque<IpAddr>,
+#[derive(Debug)]
+struct Queue<K> {
+    waiting: VecDeque<K>,
     /// Queued or being looked up.
-    asked: HashSet<IpAddr>,
+    asked: HashSet<K>,
     /// The asker sleeps until its per-minute limit lets it send.
     held_back: bool,
     /// Nothing more will be looked up (the key was refused, the quota spent).
@@ -55,11 +52,11 @@ struct Queue {
     stopped: bool,
 }
 
-/// The answers so far and the addresses waiting for one.
+/// The answers (`A`) so far on values (`K`), and the values waiting for one.
 #[derive(Debug)]
-pub struct LiveAnswers {
-    known: RwLock<HashMap<IpAddr, Arc<Report>>>,
-    queue: Mutex<Queue>,
+pub struct LiveAnswers<K, A> {
+    known: RwLock<HashMap<K, Arc<A>>>,
+    queue: Mutex<Queue<K>>,
     /// Signalled when an answer comes, an address is queued, the asker is
     /// held back, or everything stops.
     changed: Condvar,
@@ -71,19 +68,25 @@ pub struct LiveAnswers {
     pub counts: LiveCounts,
 }
 
-impl LiveAnswers {
+impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
     /// Answers starting from `known` (those kept from earlier runs); a
     /// batch waits at most `wait` (`through_limit`: even while the
     /// per-minute limit holds the asker back); at most `capacity`
     /// addresses queue.
     pub fn new(
-        known: HashMap<IpAddr, Report>,
+        known: HashMap<K, A>,
         (wait, through_limit): (Duration, bool),
         capacity: usize,
-    ) -> LiveAnswers {
+    ) -> LiveAnswers<K, A> {
         LiveAnswers {
             known: RwLock::new(known.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()),
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                waiting: VecDeque::new(),
+                asked: HashSet::new(),
+                held_back: false,
+                closed: false,
+                stopped: false,
+            }),
             changed: Condvar::new(),
             wait,
             through_limit,
@@ -92,34 +95,33 @@ impl LiveAnswers {
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue> {
+    fn queue(&self) -> MutexGuard<'_, Queue<K>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The answer on `ip`, if there is one.
-    pub fn get(&self, ip: IpAddr) -> Option<Arc<Report>> {
+    /// The answer on `key`, if there is one.
+    pub fn get(&self, key: &K) -> Option<Arc<A>> {
         self.known
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&ip)
+            .get(key)
             .cloned()
     }
 
-    /// Whether `ip` waits for a lookup.
+    /// Whether `key` waits for a lookup.
     #[cfg(test)]
-    fn is_pending(&self, ip: IpAddr) -> bool {
-        self.queue().asked.contains(&ip)
+    fn is_pending(&self, key: &K) -> bool {
+        self.queue().asked.contains(key)
     }
 
-    /// Queues the addresses of `ips` that have no answer and may be sent,
-    /// then waits for them as long as an answer can come (see the module's
+    /// Queues the values of `keys` that have no answer (the caller leaves
+    /// out those that must never be sent), then waits for them as long as an answer can come (see the module's
     /// documentation), at most the set time.
-    pub fn ask_and_wait(&self, ips: impl IntoIterator<Item = IpAddr>) {
-        let mut wanted: Vec<IpAddr> = {
+    pub fn ask_and_wait(&self, keys: impl IntoIterator<Item = K>) {
+        let mut wanted: Vec<K> = {
             let known = self.known.read().unwrap_or_else(|p| p.into_inner());
-            ips.into_iter()
-                .filter(|ip| !known.contains_key(ip))
-                .filter(|ip| !is_internal(*ip))
+            keys.into_iter()
+                .filter(|key| !known.contains_key(key))
                 .collect()
         };
         wanted.sort_unstable();
@@ -133,16 +135,16 @@ impl LiveAnswers {
         }
         let was_idle = queue.waiting.is_empty() && !queue.held_back;
         let mut queued = false;
-        for ip in &wanted {
-            if queue.asked.contains(ip) {
+        for key in &wanted {
+            if queue.asked.contains(key) {
                 continue;
             }
             if queue.waiting.len() >= self.capacity {
                 self.counts.queue_full.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            queue.waiting.push_back(*ip);
-            queue.asked.insert(*ip);
+            queue.waiting.push_back(key.clone());
+            queue.asked.insert(key.clone());
             queued = true;
             self.counts.asked.fetch_add(1, Ordering::Relaxed);
         }
@@ -156,7 +158,7 @@ impl LiveAnswers {
         let started = Instant::now();
         let deadline = started + self.wait;
         loop {
-            let answered_all = wanted.iter().all(|ip| !queue.asked.contains(ip));
+            let answered_all = wanted.iter().all(|key| !queue.asked.contains(key));
             let now = Instant::now();
             let held = queue.held_back && !self.through_limit;
             if answered_all || held || queue.closed || queue.stopped || now >= deadline {
@@ -173,39 +175,39 @@ impl LiveAnswers {
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// The next address to look up, for the asker: waits until there is
+    /// The next value to look up, for the asker: waits until there is
     /// one, or gives none once stopped.
-    pub fn next(&self) -> Option<IpAddr> {
+    pub fn next(&self) -> Option<K> {
         let mut queue = self.queue();
         loop {
             if queue.stopped {
                 return None;
             }
-            if let Some(ip) = queue.waiting.pop_front() {
-                return Some(ip);
+            if let Some(key) = queue.waiting.pop_front() {
+                return Some(key);
             }
             queue = self.changed.wait(queue).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// The answer on `ip` came.
-    pub fn answer(&self, ip: IpAddr, report: Report) {
+    /// The answer on `key` came.
+    pub fn answer(&self, key: K, answer: A) {
         self.known
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(ip, Arc::new(report));
+            .insert(key.clone(), Arc::new(answer));
         self.counts.answered.fetch_add(1, Ordering::Relaxed);
-        self.settle(ip);
+        self.settle(&key);
     }
 
-    /// The lookup of `ip` failed or was not sent: it may be asked again.
-    pub fn give_up(&self, ip: IpAddr) {
+    /// The lookup of `key` failed or was not sent: it may be asked again.
+    pub fn give_up(&self, key: &K) {
         self.counts.failed.fetch_add(1, Ordering::Relaxed);
-        self.settle(ip);
+        self.settle(key);
     }
 
-    fn settle(&self, ip: IpAddr) {
-        self.queue().asked.remove(&ip);
+    fn settle(&self, key: &K) {
+        self.queue().asked.remove(key);
         self.changed.notify_all();
     }
 
@@ -233,7 +235,7 @@ impl LiveAnswers {
         self.queue().stopped
     }
 
-    /// Addresses waiting for a lookup.
+    /// Values waiting for a lookup.
     pub fn queued(&self) -> usize {
         self.queue().waiting.len()
     }
@@ -248,14 +250,14 @@ impl LiveAnswers {
 /// imposes announced (batches stop waiting for answers that cannot come
 /// yet) and cut short by a stop.
 #[derive(Debug)]
-pub struct LiveClock {
-    answers: Arc<LiveAnswers>,
+pub struct LiveClock<K, A> {
+    answers: Arc<LiveAnswers<K, A>>,
     start: Instant,
 }
 
-impl LiveClock {
+impl<K, A> LiveClock<K, A> {
     /// The clock of the asker of `answers`.
-    pub fn new(answers: Arc<LiveAnswers>) -> LiveClock {
+    pub fn new(answers: Arc<LiveAnswers<K, A>>) -> LiveClock<K, A> {
         LiveClock {
             answers,
             start: Instant::now(),
@@ -263,7 +265,7 @@ impl LiveClock {
     }
 }
 
-impl Clock for LiveClock {
+impl<K: Eq + Hash + Ord + Clone, A> Clock for LiveClock<K, A> {
     fn now(&self) -> Duration {
         self.start.elapsed()
     }
@@ -295,31 +297,30 @@ impl Clock for LiveClock {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
+    use crate::vt::{Report, VtKind};
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
     #[test]
-    fn private_and_known_addresses_are_not_asked() {
+    fn known_and_repeated_values_are_not_asked_again() {
         let mut known = HashMap::new();
         known.insert(ip("8.8.8.8"), Report::bare("8.8.8.8", VtKind::Ip, "CLEAN"));
         let live = LiveAnswers::new(known, (Duration::ZERO, false), 10);
-        live.ask_and_wait([
-            ip("10.0.0.1"),
-            ip("127.0.0.1"),
-            ip("8.8.8.8"),
-            ip("1.2.3.4"),
-        ]);
+        live.ask_and_wait([ip("8.8.8.8"), ip("1.2.3.4"), ip("1.2.3.4")]);
+        live.ask_and_wait([ip("1.2.3.4")]);
         assert_eq!(live.queued(), 1);
-        assert!(live.is_pending(ip("1.2.3.4")));
+        assert!(live.is_pending(&ip("1.2.3.4")));
         assert_eq!(live.next(), Some(ip("1.2.3.4")));
     }
 
     #[test]
     fn a_batch_waits_for_the_answer_of_a_free_asker() {
-        let live = Arc::new(LiveAnswers::new(
+        let live: Arc<LiveAnswers<IpAddr, Report>> = Arc::new(LiveAnswers::new(
             HashMap::new(),
             (Duration::from_secs(30), false),
             10,
@@ -332,7 +333,7 @@ mod tests {
         });
         let started = Instant::now();
         live.ask_and_wait([ip("1.2.3.4"), ip("5.6.7.8")]);
-        assert!(live.get(ip("1.2.3.4")).is_some() && live.get(ip("5.6.7.8")).is_some());
+        assert!(live.get(&ip("1.2.3.4")).is_some() && live.get(&ip("5.6.7.8")).is_some());
         assert!(started.elapsed() < Duration::from_secs(30));
         live.stop();
         thread.join().unwrap();
@@ -342,7 +343,7 @@ mod tests {
     fn a_flood_of_new_addresses_waits_once_while_the_limit_holds_the_asker_back() {
         // The asker sends one request, then its limit holds it back for
         // longer than the test runs: every later batch passes at once.
-        let live = Arc::new(LiveAnswers::new(
+        let live: Arc<LiveAnswers<IpAddr, Report>> = Arc::new(LiveAnswers::new(
             HashMap::new(),
             (Duration::from_secs(60), false),
             1000,
@@ -350,7 +351,7 @@ mod tests {
         let asker = Arc::clone(&live);
         let thread = std::thread::spawn(move || {
             let clock = LiveClock::new(Arc::clone(&asker));
-            let mut limit = super::super::limit::RateLimit::new(1);
+            let mut limit = crate::vt::RateLimit::new(1);
             while let Some(ip) = asker.next() {
                 if !limit.acquire(&clock) {
                     break;
@@ -375,20 +376,21 @@ mod tests {
 
     #[test]
     fn the_queue_is_bounded_and_counts_what_did_not_fit() {
-        let live = LiveAnswers::new(HashMap::new(), (Duration::ZERO, false), 3);
+        let live: LiveAnswers<IpAddr, Report> =
+            LiveAnswers::new(HashMap::new(), (Duration::ZERO, false), 3);
         live.ask_and_wait((1..=10u8).map(|n| IpAddr::from([12, 0, 0, n])));
         assert_eq!(live.queued(), 3);
         assert_eq!(live.counts.queue_full.load(Ordering::Relaxed), 7);
         // What failed may be asked again.
         let first = live.next().unwrap();
-        live.give_up(first);
+        live.give_up(&first);
         live.ask_and_wait([first]);
-        assert!(live.is_pending(first));
+        assert!(live.is_pending(&first));
         // Once closed, nothing waits and nothing more is queued.
         live.close();
         assert_eq!(live.queued(), 0);
         live.ask_and_wait([first]);
-        assert!(!live.is_pending(first));
+        assert!(!live.is_pending(&first));
         assert_eq!(live.counts.failed.load(Ordering::Relaxed), 4);
     }
 }
