@@ -63,6 +63,7 @@ pub fn open(
             index,
             sourcetype,
             gzip,
+            acks,
             buffer,
         } => {
             let token = std::env::var(token_env).map_err(|_| {
@@ -77,7 +78,15 @@ pub fn open(
             };
             let auth = vec![("Authorization".to_string(), format!("Splunk {token}"))];
             let endpoint = format!("{url}/services/collector/event");
-            let transport = Box::new(transport::Http::batches(endpoint, auth, *gzip));
+            let mut http = transport::Http::batches(endpoint, auth, *gzip);
+            if let Some((timeout, channel)) = acks {
+                http = http.with_acks(transport::HecAcks {
+                    url: format!("{url}/services/collector/ack"),
+                    channel: channel.clone().unwrap_or_else(|| channel_for(name)),
+                    timeout: *timeout,
+                });
+            }
+            let transport = Box::new(http);
             Box::new(Forward::start(name, (encoding, transport), buffer, counts)?)
         }
         SinkKind::Kafka {
@@ -235,4 +244,24 @@ impl<W: Write + Send> Output for JsonArray<W> {
         let _ = self.out.write_all(end).and_then(|()| self.out.flush());
         None
     }
+}
+
+/// A channel for the sink `name` of this run, as Splunk wants one (a GUID
+/// in form): made of the host, the sink, the process and the time.
+fn channel_for(name: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let seed = format!("{}/{name}/{}/{now}", host_name(), std::process::id());
+    let h = xxhash_rust::xxh3::xxh3_128(seed.as_bytes());
+    let hex = format!("{h:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }

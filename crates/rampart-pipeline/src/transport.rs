@@ -5,7 +5,7 @@
 //! connection the receiver was closing are lost without an error, which
 //! only an acknowledging protocol can tell.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
@@ -296,7 +296,27 @@ pub struct Http {
     headers: Vec<(String, String)>,
     gzip: bool,
     one_each: bool,
+    acks: Option<HecAcks>,
 }
+
+/// Splunk's indexer acknowledgements: a batch posted on a channel is
+/// answered with an `ackId`, and counts as taken only once the
+/// collector's `/services/collector/ack` says the id is indexed. An id
+/// not acknowledged in time (the receiver restarted and forgot it, say)
+/// fails the batch, which is sent again: nothing is lost, and what comes
+/// twice is at most the batch in flight.
+#[derive(Debug, Clone)]
+pub struct HecAcks {
+    /// The collector's acknowledgement endpoint.
+    pub url: String,
+    /// The channel every request names (a GUID).
+    pub channel: String,
+    /// How long an id may stay unacknowledged.
+    pub timeout: Duration,
+}
+
+/// The longest pause between two questions about an acknowledgement.
+const ACK_POLL: Duration = Duration::from_secs(1);
 
 impl Http {
     /// A batch per request to `url`, with `headers` (an authorization, say).
@@ -316,18 +336,25 @@ impl Http {
             headers,
             gzip,
             one_each,
+            acks: None,
         }
     }
 
-    fn post(&self, body: &[u8]) -> io::Result<()> {
-        let mut request = self
-            .agent
-            .post(&self.url)
-            .set("Content-Type", "application/json");
+    /// Each batch taken only once the collector acknowledges it.
+    pub fn with_acks(mut self, acks: HecAcks) -> Http {
+        self.headers
+            .push(("X-Splunk-Request-Channel".into(), acks.channel.clone()));
+        self.acks = Some(acks);
+        self
+    }
+
+    /// POSTs `body` to `url`; the answer's text (at most 64 KiB).
+    fn post_to(&self, url: &str, body: &[u8], gzip: bool) -> io::Result<String> {
+        let mut request = self.agent.post(url).set("Content-Type", "application/json");
         for (name, value) in &self.headers {
             request = request.set(name, value);
         }
-        let sent = if self.gzip {
+        let sent = if gzip {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(body)?;
             request
@@ -337,7 +364,14 @@ impl Http {
             request.send_bytes(body)
         };
         match sent {
-            Ok(_) => Ok(()),
+            Ok(response) => {
+                let mut text = String::new();
+                response
+                    .into_reader()
+                    .take(64 << 10)
+                    .read_to_string(&mut text)?;
+                Ok(text)
+            }
             Err(ureq::Error::Status(code, response)) => {
                 let text = response.into_string().unwrap_or_default();
                 let text: String = text.chars().take(200).collect();
@@ -346,13 +380,43 @@ impl Http {
             Err(e) => Err(io::Error::other(e.to_string())),
         }
     }
+
+    /// Waits until the collector says `answer`'s `ackId` is indexed.
+    fn acknowledged(&self, acks: &HecAcks, answer: &str) -> io::Result<()> {
+        let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+        let Some(id) = json["ackId"].as_u64() else {
+            return Err(io::Error::other(format!(
+                "the collector gave no ackId (is indexer acknowledgement on for this token?): {}",
+                answer.chars().take(200).collect::<String>()
+            )));
+        };
+        let question = format!("{{\"acks\":[{id}]}}");
+        let deadline = std::time::Instant::now() + acks.timeout;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let said = self.post_to(&acks.url, question.as_bytes(), false)?;
+            let said: serde_json::Value = serde_json::from_str(&said).unwrap_or_default();
+            if said["acks"][id.to_string()].as_bool() == Some(true) {
+                return Ok(());
+            }
+            if std::time::Instant::now() + pause > deadline {
+                return Err(io::Error::other(format!(
+                    "ackId {id} was not acknowledged within {} s; its batch goes again",
+                    acks.timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(ACK_POLL);
+        }
+    }
 }
 
 impl Transport for Http {
     fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
         if self.one_each {
             for (taken, r) in records.iter().enumerate() {
-                self.post(r).map_err(|why| Failed { taken, why })?;
+                self.post_to(&self.url, r, self.gzip)
+                    .map_err(|why| Failed { taken, why })?;
             }
             return Ok(());
         }
@@ -361,6 +425,99 @@ impl Transport for Http {
             body.extend_from_slice(r);
             body.push(b'\n');
         }
-        Ok(self.post(&body)?)
+        let answer = self.post_to(&self.url, &body, self.gzip)?;
+        if let Some(acks) = &self.acks {
+            self.acknowledged(acks, &answer)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A collector that gives each batch an ackId and says it is indexed
+    /// only once `indexed` is set; it keeps the channels it was told.
+    fn collector(indexed: Arc<AtomicBool>) -> (String, std::sync::mpsc::Receiver<String>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for (n, mut request) in server.incoming_requests().enumerate() {
+                let channel = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("X-Splunk-Request-Channel"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default();
+                let mut body = String::new();
+                request.as_reader().read_to_string(&mut body).unwrap();
+                let answer = if request.url().ends_with("/ack") {
+                    let id = body
+                        .trim_start_matches("{\"acks\":[")
+                        .trim_end_matches("]}");
+                    let done = indexed.load(Ordering::SeqCst);
+                    format!("{{\"acks\":{{\"{id}\":{done}}}}}")
+                } else {
+                    let _ = tx.send(channel);
+                    format!("{{\"text\":\"Success\",\"code\":0,\"ackId\":{n}}}")
+                };
+                let _ = request.respond(tiny_http::Response::from_string(answer));
+            }
+        });
+        (url, rx)
+    }
+
+    fn hec(url: &str, timeout: Duration) -> Http {
+        Http::batches(format!("{url}/services/collector/event"), Vec::new(), false).with_acks(
+            HecAcks {
+                url: format!("{url}/services/collector/ack"),
+                channel: "11111111-2222-3333-4444-555555555555".into(),
+                timeout,
+            },
+        )
+    }
+
+    #[test]
+    fn a_batch_is_taken_only_once_its_ack_id_is_indexed() {
+        let indexed = Arc::new(AtomicBool::new(false));
+        let (url, channels) = collector(Arc::clone(&indexed));
+        let mut http = hec(&url, Duration::from_millis(300));
+        let records = [b"{\"event\":\"one\"}".to_vec()];
+        let failed = http.send(&records).unwrap_err();
+        assert_eq!(failed.taken, 0);
+        assert!(
+            failed.why.to_string().contains("not acknowledged"),
+            "{}",
+            failed.why
+        );
+        indexed.store(true, Ordering::SeqCst);
+        http.send(&records).unwrap();
+        assert_eq!(
+            channels.try_iter().collect::<Vec<_>>(),
+            ["11111111-2222-3333-4444-555555555555"; 2]
+        );
+    }
+
+    #[test]
+    fn a_collector_that_gives_no_ack_id_fails_the_batch() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let answer = tiny_http::Response::from_string("{\"text\":\"Success\",\"code\":0}");
+                let _ = request.respond(answer);
+            }
+        });
+        let failed = hec(&url, Duration::from_secs(1))
+            .send(&[b"{}".to_vec()])
+            .unwrap_err();
+        assert!(
+            failed.why.to_string().contains("no ackId"),
+            "{}",
+            failed.why
+        );
     }
 }

@@ -15,6 +15,7 @@ pub use virustotal::{Asking, VirusTotal};
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rampart_detect::Level;
 use rampart_parse::Format;
@@ -269,6 +270,10 @@ pub enum SinkKind {
         sourcetype: Option<String>,
         /// Whether request bodies are gzipped.
         gzip: bool,
+        /// Indexer acknowledgements: how long a batch's id may wait for
+        /// one (none: a batch the collector took is delivered), and the
+        /// channel named (one made for the run when none).
+        acks: Option<(Duration, Option<String>)>,
         /// Where records wait for the collector.
         buffer: Buffer,
     },

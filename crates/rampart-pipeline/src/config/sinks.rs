@@ -1,6 +1,8 @@
 //! Reading a pipeline file's sinks: where each writes, what it takes,
 //! how its records wait.
 
+use std::time::Duration;
+
 use rampart_detect::Level;
 
 use super::{
@@ -64,7 +66,17 @@ impl Reader<'_> {
             "stdout" => &[],
             "file" => &["path", "format", "rotate_bytes", "rotate_seconds", "keep"],
             "store" => &["path", "commit_events"],
-            "hec" => &["to", "token_env", "index", "sourcetype", "gzip", "buffer"],
+            "hec" => &[
+                "to",
+                "token_env",
+                "index",
+                "sourcetype",
+                "gzip",
+                "ack",
+                "ack_timeout_seconds",
+                "channel",
+                "buffer",
+            ],
             "nats" => &[
                 "servers",
                 "stream",
@@ -167,6 +179,17 @@ impl Reader<'_> {
                     None => true,
                     Some(n) => self.flag(n, &format!("{what}: gzip"))?,
                 };
+                let acks = match e.get("ack") {
+                    Some(n) if self.flag(n, &format!("{what}: ack"))? => {
+                        let timeout = match e.get("ack_timeout_seconds") {
+                            Some(n) => self.number(n, &format!("{what}: ack_timeout_seconds"))?,
+                            None => 60,
+                        };
+                        let channel = optional(self, "channel")?;
+                        Some((Duration::from_secs(timeout as u64), channel))
+                    }
+                    _ => None,
+                };
                 let buffer = self.buffer_of(&e, &what)?;
                 SinkKind::Hec {
                     url,
@@ -174,6 +197,7 @@ impl Reader<'_> {
                     index,
                     sourcetype,
                     gzip,
+                    acks,
                     buffer,
                 }
             }

@@ -522,11 +522,17 @@ fn print_topology(p: &Pipeline, rules: usize, correlations: usize) -> std::io::R
                 };
                 format!("{what} to {}{aside}", path.display())
             }
-            SinkKind::Hec { url, index, .. } => format!(
-                "Splunk HEC at {url}{}",
+            SinkKind::Hec {
+                url, index, acks, ..
+            } => format!(
+                "Splunk HEC at {url}{}{}",
                 index
                     .as_ref()
-                    .map_or(String::new(), |i| format!(" (index {i})"))
+                    .map_or(String::new(), |i| format!(" (index {i})")),
+                acks.as_ref().map_or(String::new(), |(timeout, _)| format!(
+                    ", each batch acknowledged within {} s",
+                    timeout.as_secs()
+                ))
             ),
             SinkKind::SqlTables { url, table, .. } => format!("the table {table} of {url}"),
             SinkKind::ClickHouse { url, .. } => {
