@@ -33,6 +33,7 @@ pub mod shape;
 pub mod snapshot;
 pub mod sources;
 pub mod sql;
+mod sql_mssql;
 pub mod sql_sink;
 pub mod tail;
 pub mod tls;

@@ -370,6 +370,8 @@ pub struct Report {
     pub alerts: u64,
     /// Per sink.
     pub sinks: Vec<SinkReport>,
+    /// What went wrong with sources (each said once, as it happened).
+    pub troubles: usize,
 }
 
 /// What one sink did.
@@ -594,6 +596,7 @@ pub fn run(
                 delivered,
             })
             .collect(),
+        troubles: troubles.len(),
     })
 }
 

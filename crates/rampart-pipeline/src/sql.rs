@@ -52,6 +52,14 @@ pub enum Database {
         /// The variable holding the password.
         password_env: Option<String>,
     },
+    /// A SQL Server (`mssql://user@host:port/db`), its password likewise
+    /// (experimental: see `sql_mssql`).
+    Mssql {
+        /// The connection URL, without a password.
+        url: String,
+        /// The variable holding the password.
+        password_env: Option<String>,
+    },
 }
 
 /// The password in `var`, when one is needed.
@@ -70,7 +78,9 @@ impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
-            Database::Postgres { url, .. } | Database::Mysql { url, .. } => f.write_str(url),
+            Database::Postgres { url, .. }
+            | Database::Mysql { url, .. }
+            | Database::Mssql { url, .. } => f.write_str(url),
         }
     }
 }
@@ -103,7 +113,7 @@ pub struct Table {
 /// A value of the growing column, ordered as SQL orders it (nulls, then
 /// numbers, then text).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-enum Key {
+pub(crate) enum Key {
     Null,
     Number(f64),
     Text(String),
@@ -173,7 +183,7 @@ impl Taken {
 }
 
 /// A row as read: its growing value, its columns and their JSON.
-struct Row {
+pub(crate) struct Row {
     key: Key,
     object: serde_json::Map<String, serde_json::Value>,
     json: String,
@@ -181,7 +191,7 @@ struct Row {
 
 impl Row {
     /// The row of `object`, keyed by its `order_by` column.
-    fn new(object: serde_json::Map<String, serde_json::Value>, order_by: &str) -> Row {
+    pub(crate) fn new(object: serde_json::Map<String, serde_json::Value>, order_by: &str) -> Row {
         let key = match object.get(order_by) {
             Some(serde_json::Value::Number(n)) => Key::Number(n.as_f64().unwrap_or(0.0)),
             Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
@@ -194,7 +204,7 @@ impl Row {
 
 /// Rows in the order every poll reads them: by the growing column, then
 /// by their content.
-fn in_order(mut rows: Vec<Row>) -> Vec<Row> {
+pub(crate) fn in_order(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
     rows
 }
@@ -252,6 +262,9 @@ fn poll(
             }
             Database::Mysql { url, password_env } => {
                 read_mysql((url, password_env.as_deref()), t, taken.floor())?
+            }
+            Database::Mssql { url, password_env } => {
+                crate::sql_mssql::read((url, password_env.as_deref()), t, taken.floor())?
             }
         };
         // What is new: for each row content at each value, what the table

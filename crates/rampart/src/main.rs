@@ -58,6 +58,11 @@ enum Command {
     Suppress(commands::suppress::SuppressArgs),
     /// Run a pipeline: listen, parse, enrich, detect and forward, until
     /// stopped.
+    ///
+    /// Sources: files and folders, stdin, syslog (UDP, TCP, TLS), Splunk
+    /// HEC, SQL tables (SQLite, PostgreSQL, MySQL/MariaDB; SQL Server is
+    /// experimental), NATS JetStream, Kafka. The pipeline file's format is
+    /// in the README.
     Run(commands::run::RunArgs),
     /// The workers of a cluster: who holds which partition, how far
     /// behind they are.

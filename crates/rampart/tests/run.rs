@@ -1350,3 +1350,62 @@ fn lines_nothing_reads_are_kept_in_the_dead_letter_file() {
     assert!(dead[0]["text"].as_str().unwrap().contains("binary"));
     assert_eq!(json_lines(&dir.path().join("events.jsonl")).len(), 2);
 }
+
+#[test]
+fn a_sql_server_source_is_listed_as_experimental_and_an_absent_server_is_named() {
+    let help = rampart().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("SQL Server is\n") || help.contains("SQL Server is experimental"),
+        "{help}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("mssql://rampart@127.0.0.1:{port}/weblogs?encrypt=not_supported");
+    let config = dir.path().join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  webapp: {{type: sql, database: '{url}', table: web_application, order_by: log_id, follow: false}}\n\
+             sinks:\n  out: {{type: file, path: out.jsonl, take: events}}\n  db: {{type: store, path: kept.db}}\n"
+        ),
+    )
+    .unwrap();
+    let out = run_once("--check", &config);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{listed}");
+    assert!(
+        listed.contains(&format!("table web_application of {url}")),
+        "{listed}"
+    );
+    // Nothing listens there: the run says which database it could not read.
+    let out = rampart()
+        .current_dir(dir.path())
+        .args(["run", "--no-db", "--once", "-q", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("mssql://rampart@127.0.0.1:{port}/weblogs")),
+        "{said}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a source not read fails a run of --once"
+    );
+    // A password in the address is refused: it belongs in the environment.
+    std::fs::write(
+        &config,
+        "sources:\n  webapp: {type: sql, database: 'mssql://sa:secret@db/x', table: t, order_by: id}\nsinks:\n  db: {type: store, path: kept.db}\n",
+    )
+    .unwrap();
+    let out = run_once("--check", &config);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("password"), "{said}");
+}

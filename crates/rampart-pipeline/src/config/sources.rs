@@ -177,10 +177,16 @@ impl Reader<'_> {
                         url: database.replacen("mariadb://", "mysql://", 1),
                         password_env,
                     }
+                } else if database.starts_with("mssql://") || database.starts_with("sqlserver://") {
+                    self.no_password(&database, at, &what)?;
+                    crate::sql::Database::Mssql {
+                        url: database,
+                        password_env,
+                    }
                 } else {
                     self.fail(
                         at,
-                        format!("{what}: database `{database}`? (sqlite:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB)"),
+                        format!("{what}: database `{database}`? (sqlite:PATH, postgres://USER@HOST:PORT/DB, mysql://USER@HOST:PORT/DB or, experimental, mssql://USER@HOST:PORT/DB)"),
                     );
                     return None;
                 };

@@ -289,11 +289,14 @@ pub fn run(args: &RunArgs, db: &Path) -> anyhow::Result<ExitCode> {
         "sinks": sinks,
     });
     eprintln!("{line}");
-    // Records refused, or lost from memory at the end, fail the run.
+    // Records refused, or lost from memory at the end, fail the run; so
+    // does a source that could not be read in a run that reads once (from
+    // cron, where only the exit status is looked at).
     let failed = report
         .sinks
         .iter()
-        .any(|r| r.failed > 0 || r.delivered.as_ref().is_some_and(|d| !d.kept && d.left > 0));
+        .any(|r| r.failed > 0 || r.delivered.as_ref().is_some_and(|d| !d.kept && d.left > 0))
+        || (args.once && report.troubles > 0);
     Ok(if failed {
         ExitCode::from(1)
     } else {
