@@ -1,12 +1,14 @@
 """Writes N lines of sshd, Apache and UFW logs (a third each, three files)
-with many addresses, users and paths, spread over 30 days of 2025, so that
-a store built from them has indexes and a search index of realistic
-spread. Deterministic for a seed. Usage: gen-mixed.py DIR N [SEED]"""
+with many addresses, users and paths, spread over DAYS days of 2025 from
+FIRST (day 0 is 1 March; 30 days from day 0 unless given), so that a store
+built from them has indexes and a search index of realistic spread.
+Deterministic for a seed. Usage: gen-mixed.py DIR N [SEED [FIRST DAYS]]"""
 import random
 import sys
 
 folder, total = sys.argv[1], int(sys.argv[2])
 rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 7)
+first, days = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) > 5 else (0, 30)
 per_file = total // 3
 MONTHS = ["Mar", "Apr"]
 users = ["root", "admin", "ubuntu", "oracle", "test", "deploy", "git"] + [f"user{i}" for i in range(2000)]
@@ -20,8 +22,9 @@ def ip():
 
 
 def clock(i):
-    s = i * 30 * 86400 // per_file
+    s = i * days * 86400 // per_file
     day, rest = divmod(s, 86400)
+    day += first
     return day, rest // 3600, rest // 60 % 60, rest % 60
 
 

@@ -142,8 +142,8 @@ impl Enrichers {
                 pending.insert(0, Value::Static("virustotal"));
             }
         }
-        // What is still unanswered is enriched by a later pass (`hunt
-        // --stored`) once answered.
+        // What is still unanswered is said; VirusTotal's answer is added
+        // by a later pass (`hunt --stored`) once kept.
         match pending.len() {
             0 => {}
             1 => event.insert("rampart.pending", pending.remove(0)),

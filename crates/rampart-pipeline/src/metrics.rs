@@ -464,4 +464,29 @@ mod tests {
         let health: serde_json::Value = serde_json::from_str(&m.health()).unwrap();
         assert_eq!(health["sources"]["net"]["messages"], 7);
     }
+
+    #[test]
+    fn each_http_lookup_is_counted_by_name() {
+        let m = Metrics::new(&[], &[]);
+        let answers: Arc<LiveAnswers<String, rampart_intel::Answer>> = Arc::new(LiveAnswers::new(
+            Default::default(),
+            (std::time::Duration::ZERO, false),
+            1,
+        ));
+        // One value fits the queue; the other is counted as not fitting.
+        answers.ask_and_wait(["a".to_string(), "b".to_string()]);
+        m.lookups
+            .set(vec![("rep\"check".to_string(), answers as Arc<dyn Asked>)])
+            .unwrap();
+        let text = m.render();
+        for line in [
+            "rampart_lookup_values_total{lookup=\"rep\\\"check\",outcome=\"asked\"} 1\n",
+            "rampart_lookup_values_total{lookup=\"rep\\\"check\",outcome=\"queue_full\"} 1\n",
+            "rampart_lookup_queued{lookup=\"rep\\\"check\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} not in {text}");
+        }
+        let health: serde_json::Value = serde_json::from_str(&m.health()).unwrap();
+        assert_eq!(health["lookups"]["rep\"check"]["queued"], 1);
+    }
 }
