@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
 bench_start "${1:-}"
 n=${2:-10000000}
-mkdir -p "$dir/big" "$dir/more"
+mkdir -p "$dir/big" "$dir/more" "$dir/next"
 python3 scripts/gen-mixed.py "$dir/big" "$n" 7
 python3 scripts/gen-mixed.py "$dir/next" 1000000 9 30 3
 python3 scripts/gen-mixed.py "$dir/more" 1000000 8

@@ -7,13 +7,14 @@
 //! literal written by [`quote`] or a number Rust has parsed; field names
 //! are literals too, never identifiers.
 //!
-//! What differs from the SQLite store: free text matches inside words (the
-//! SQLite store's full-text index matches whole words), and a list's
-//! elements are compared one by one (SQLite compares the list's JSON).
+//! Free text is found as the SQLite store finds it: the text as it is,
+//! ignoring case, and each of its words whole (between characters that
+//! are not letters or digits). What differs: a list's elements are
+//! compared one by one (SQLite compares the list's JSON).
 
 use ipnet::IpNet;
 use rampart_store::{
-    hot_column as column, like_pattern, time_of, ColumnKind as Kind, EventQuery, Expr, Op,
+    hot_column as column, like_pattern, time_of, words, ColumnKind as Kind, EventQuery, Expr, Op,
     QueryError, StoreError,
 };
 
@@ -44,7 +45,19 @@ fn write(expr: &Expr) -> Result<String, QueryError> {
         Expr::And(a, b) => format!("({} AND {})", write(a)?, write(b)?),
         Expr::Or(a, b) => format!("({} OR {})", write(a)?, write(b)?),
         Expr::Not(a) => format!("(NOT {})", write(a)?),
-        Expr::Text(text) => format!("(positionCaseInsensitiveUTF8(text, {}) > 0)", quote(text)),
+        Expr::Text(text) => {
+            let mut parts = vec![format!(
+                "positionCaseInsensitiveUTF8(text, {}) > 0",
+                quote(text)
+            )];
+            // A word holds letters and digits only: nothing in it is a
+            // regular expression's operator.
+            for word in words(text) {
+                let pattern = format!(r"(^|[^\pL\pN]){word}([^\pL\pN]|$)");
+                parts.push(format!("match(lowerUTF8(text), {})", quote(&pattern)));
+            }
+            format!("({})", parts.join(" AND "))
+        }
         Expr::Cond {
             field,
             op,

@@ -45,8 +45,8 @@ pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, Figures, OverviewFilter, Timeline, TopRule, MOST_BARS};
 pub use period::{Period, DAY};
 pub use query::{
-    hot_column, like_pattern, parse as parse_query, time_of, ColumnKind, EventQuery, Expr, Filter,
-    Op, QueryError, StoredEvent,
+    hot_column, like_pattern, parse as parse_query, time_of, words, ColumnKind, EventQuery, Expr,
+    Filter, Op, QueryError, StoredEvent,
 };
 pub use retention::{Pruned, Stats};
 pub use sources::{Source, FINGERPRINT_BYTES};

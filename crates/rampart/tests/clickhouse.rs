@@ -213,6 +213,8 @@ fn clickhouse_answers_every_question_as_the_sqlite_store_does() {
         "@timestamp>=2025-03-15",
         "@timestamp<2025-03-15T06:00:00Z",
         "failed",
+        "fail",
+        "FAILED root",
         "\"Failed password\"",
         "host.name=web* and user.name=root",
         "(event.dataset=sshd or event.dataset=web.access) and not host.name=web01",

@@ -3,9 +3,9 @@
 //! exact, or with `*` and `?` a pattern that ignores ASCII case, or with
 //! `/` an address range; numbers compared as numbers; `@timestamp` as a
 //! time; a field the event lacks satisfies only `!=`; free text is looked
-//! for, ignoring case, in the event's message (or its original line). The
-//! store's full-text index matches whole words; in memory the text is
-//! found anywhere, so `fail` finds `failed` here and not there.
+//! for, ignoring case, in the event's message (or its original line), its
+//! words whole as the store's full-text index finds them (`fail` does not
+//! find `failed`).
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -35,8 +35,8 @@ enum Node {
         tests: Vec<Test>,
         negate: bool,
     },
-    /// Lowercase text.
-    Text(String),
+    /// Free text, lower-cased, and its words.
+    Text(String, Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ fn node(expr: &Expr) -> Result<Node, QueryError> {
         Expr::And(a, b) => Node::And(Box::new(node(a)?), Box::new(node(b)?)),
         Expr::Or(a, b) => Node::Or(Box::new(node(a)?), Box::new(node(b)?)),
         Expr::Not(a) => Node::Not(Box::new(node(a)?)),
-        Expr::Text(t) => Node::Text(t.to_lowercase()),
+        Expr::Text(t) => Node::Text(t.to_lowercase(), super::words(t)),
         Expr::Cond {
             field,
             op,
@@ -135,11 +135,11 @@ fn holds(node: &Node, event: &Event) -> bool {
         Node::And(a, b) => holds(a, event) && holds(b, event),
         Node::Or(a, b) => holds(a, event) || holds(b, event),
         Node::Not(a) => !holds(a, event),
-        Node::Text(text) => {
+        Node::Text(text, words) => {
             let within = event
                 .get("message")
                 .map_or_else(|| event.original().to_string(), |m| m.to_string());
-            within.to_lowercase().contains(text.as_str())
+            within.to_lowercase().contains(text.as_str()) && super::holds_words(&within, words)
         }
         Node::Cond {
             field,
@@ -261,6 +261,8 @@ mod tests {
         assert!(!yes("source.port in (22, 23)"));
         assert!(yes("@timestamp>=2025-03-14 and @timestamp<2025-03-15"));
         assert!(yes("\"FAILED PASSWORD\""), "free text ignores case");
+        assert!(!yes("fail"), "free text's words are whole, as in the store");
+        assert!(yes("203.0.113"));
         assert!(yes("not process.name=sshd"));
         assert!(yes("process.name!=sshd"), "a missing field satisfies !=");
         assert!(!yes("process.name=*"), "and nothing else");

@@ -1,10 +1,12 @@
 //! Searching stored events: the query language (`parse`), its translation
 //! to SQLite (`sql`), its test of events in memory (`filter`, for
-//! pipelines), and the searches the commands run.
+//! pipelines), free text's words (`words`), and the searches the commands
+//! run.
 
 mod filter;
 mod parse;
 mod sql;
+mod words;
 
 use jiff::Timestamp;
 use rusqlite::params_from_iter;
@@ -14,6 +16,8 @@ pub use filter::Filter;
 pub use parse::{parse, Expr, Op, QueryError};
 pub(crate) use sql::ip_in;
 pub use sql::{column as hot_column, like_pattern, time_of, Kind as ColumnKind};
+use words::holds_words;
+pub use words::words;
 
 use crate::{Store, StoreError};
 

@@ -263,11 +263,7 @@ const COMMON_WORD: u64 = 100_000;
 /// page of the newest comes at once); otherwise the events holding the
 /// rarest word are listed from the index.
 fn text_search(text: &str, sql: &mut Sql, docs: WordCount<'_>) -> String {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = super::words(text);
     let whole = sql.bind(text.to_lowercase());
     let check = format!(
         "(instr(lower(coalesce(json_extract(doc, '$.message'), json_extract(doc, '$.event.original'), '')), {whole}) > 0)"
