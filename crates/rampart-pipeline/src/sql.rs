@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::arrival::Arrival;
+use crate::sql_mssql::{read as read_mssql, Floor};
 
 /// Rows handed on at a time (each batch with the state it leaves).
 const CHUNK: usize = 1024;
@@ -113,7 +114,7 @@ pub struct Table {
 /// A value of the growing column, ordered as SQL orders it (nulls, then
 /// numbers, then text).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) enum Key {
+enum Key {
     Null,
     Number(f64),
     Text(String),
@@ -183,7 +184,7 @@ impl Taken {
 }
 
 /// A row as read: its growing value, its columns and their JSON.
-pub(crate) struct Row {
+struct Row {
     key: Key,
     object: serde_json::Map<String, serde_json::Value>,
     json: String,
@@ -191,7 +192,7 @@ pub(crate) struct Row {
 
 impl Row {
     /// The row of `object`, keyed by its `order_by` column.
-    pub(crate) fn new(object: serde_json::Map<String, serde_json::Value>, order_by: &str) -> Row {
+    fn new(object: serde_json::Map<String, serde_json::Value>, order_by: &str) -> Row {
         let key = match object.get(order_by) {
             Some(serde_json::Value::Number(n)) => Key::Number(n.as_f64().unwrap_or(0.0)),
             Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
@@ -204,7 +205,7 @@ impl Row {
 
 /// Rows in the order every poll reads them: by the growing column, then
 /// by their content.
-pub(crate) fn in_order(mut rows: Vec<Row>) -> Vec<Row> {
+fn in_order(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.json.cmp(&b.json)));
     rows
 }
@@ -264,7 +265,14 @@ fn poll(
                 read_mysql((url, password_env.as_deref()), t, taken.floor())?
             }
             Database::Mssql { url, password_env } => {
-                crate::sql_mssql::read((url, password_env.as_deref()), t, taken.floor())?
+                let floor = match taken.floor() {
+                    None | Some(Key::Null) => Floor::None,
+                    Some(Key::Number(n)) => Floor::Number(*n),
+                    Some(Key::Text(s)) => Floor::Text(s),
+                };
+                let password = password(password_env.as_deref())?;
+                let texts = read_mssql((url, password), (&t.table, &t.order_by), floor)?;
+                rows_of_json(texts.into_iter().flatten(), t)?
             }
         };
         // What is new: for each row content at each value, what the table
@@ -452,9 +460,13 @@ fn read_postgres(
         ),
     }
     .map_err(|e| format!("{url}: {}: {e}", t.table))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let text: String = row.get(0);
+    rows_of_json(rows.iter().map(|row| row.get::<_, String>(0)), t)
+}
+
+/// The rows of `t` a server wrote as JSON objects, one each, in order.
+fn rows_of_json(texts: impl Iterator<Item = String>, t: &Table) -> Result<Vec<Row>, String> {
+    let mut out = Vec::new();
+    for text in texts {
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&text).map_err(|e| format!("{}: a row: {e}", t.table))?;
         if !object.contains_key(&t.order_by) {

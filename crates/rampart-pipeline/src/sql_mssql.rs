@@ -17,8 +17,6 @@ use std::time::Duration;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
-use crate::sql::{in_order, password, Key, Row, Table};
-
 /// How long connecting may take.
 const CONNECT: Duration = Duration::from_secs(10);
 
@@ -64,26 +62,37 @@ fn bracketed(name: &str) -> String {
     format!("[{}]", name.replace(']', "]]"))
 }
 
-/// The rows at or above `floor`, in order of the growing column, as the
-/// other readers give them.
+/// Where a poll starts: the lowest value of the growing column read again.
+pub(crate) enum Floor<'a> {
+    /// Every row.
+    None,
+    /// A number.
+    Number(f64),
+    /// Text (a time in ISO form converts to the column's type).
+    Text(&'a str),
+}
+
+/// Each row of `table` whose `order_by` is at or above `floor`, in its
+/// order, as the server writes it in JSON (none for a row it cannot).
 pub(crate) fn read(
-    (url, password_env): (&str, Option<&str>),
-    t: &Table,
-    floor: Option<&Key>,
-) -> Result<Vec<Row>, String> {
-    let config = config(url, password(password_env)?)?;
+    (url, password): (&str, Option<String>),
+    (table, order_by): (&str, &str),
+    floor: Floor<'_>,
+) -> Result<Vec<Option<String>>, String> {
+    let config = config(url, password)?;
     // TLS through rustls with the same provider as every other connection.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("{url}: {e}"))?;
-    let order = bracketed(&t.order_by);
+    let order = bracketed(order_by);
     let from = format!(
         "SELECT (SELECT t.* FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES) FROM {} t",
-        bracketed(&t.table)
+        bracketed(table)
     );
-    let texts: Vec<Option<String>> = runtime
+    let above = format!("{from} WHERE t.{order} >= @P1 ORDER BY t.{order}");
+    runtime
         .block_on(async {
             let tcp =
                 tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(config.get_addr()))
@@ -94,53 +103,28 @@ pub(crate) fn read(
             let mut client = Client::connect(config, tcp.compat_write())
                 .await
                 .map_err(|e| e.to_string())?;
-            // The floor is compared as the column's own type (a time given
-            // as ISO text converts to it).
+            // The floor is compared as the column's own type.
             let stream = match floor {
-                None | Some(Key::Null) => {
+                Floor::None => {
                     client
                         .query(format!("{from} ORDER BY t.{order}"), &[])
                         .await
                 }
-                Some(Key::Number(n)) => {
-                    client
-                        .query(
-                            format!("{from} WHERE t.{order} >= @P1 ORDER BY t.{order}"),
-                            &[n],
-                        )
-                        .await
-                }
-                Some(Key::Text(s)) => {
-                    client
-                        .query(
-                            format!("{from} WHERE t.{order} >= @P1 ORDER BY t.{order}"),
-                            &[&s.as_str()],
-                        )
-                        .await
-                }
+                Floor::Number(n) => client.query(above, &[&n]).await,
+                Floor::Text(s) => client.query(above, &[&s]).await,
             }
-            .map_err(|e| format!("{}: {e}", t.table))?;
+            .map_err(|e| format!("{table}: {e}"))?;
             let rows = stream
                 .into_first_result()
                 .await
-                .map_err(|e| format!("{}: {e}", t.table))?;
+                .map_err(|e| format!("{table}: {e}"))?;
             Ok::<_, String>(
                 rows.iter()
                     .map(|r| r.get::<&str, _>(0).map(str::to_string))
                     .collect(),
             )
         })
-        .map_err(|e| format!("{url}: {e}"))?;
-    let mut out = Vec::with_capacity(texts.len());
-    for text in texts.into_iter().flatten() {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&text).map_err(|e| format!("{}: a row: {e}", t.table))?;
-        if !object.contains_key(&t.order_by) {
-            return Err(format!("{}: no column {}", t.table, t.order_by));
-        }
-        out.push(Row::new(object, &t.order_by));
-    }
-    Ok(in_order(out))
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 #[cfg(test)]
@@ -184,30 +168,8 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let t = Table {
-            name: "t".into(),
-            database: crate::sql::Database::Mssql {
-                url: format!("mssql://sa@127.0.0.1:{port}/siem"),
-                password_env: None,
-            },
-            table: "web_logs".into(),
-            order_by: "id".into(),
-            look_back: 10,
-            every: Duration::from_secs(1),
-            follow: false,
-            db: "unused.db".into(),
-            hit_counts: None,
-        };
-        let Err(e) = read(
-            (&format!("mssql://sa@127.0.0.1:{port}/siem"), None),
-            &t,
-            None,
-        ) else {
-            panic!("nothing listens there");
-        };
-        assert!(
-            e.starts_with(&format!("mssql://sa@127.0.0.1:{port}/siem: ")),
-            "{e}"
-        );
+        let url = format!("mssql://sa@127.0.0.1:{port}/siem");
+        let e = read((&url, None), ("web_logs", "id"), Floor::None).unwrap_err();
+        assert!(e.starts_with(&format!("{url}: ")), "{e}");
     }
 }

@@ -15,7 +15,6 @@ mod seed0;
 mod vt_server;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -165,19 +164,13 @@ sinks:
         .spawn()
         .unwrap();
     let mut input = run.stdin.take().unwrap();
-    for seq in 0..n {
-        writeln!(input, "<13>Dec  6 12:00:00 host app: seq={seq}").unwrap();
-        if seq % 50 == 49 {
-            input.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(5));
+    common::feed_through_a_restart(&mut input, n, |up| {
+        if up {
+            rsyslog.up()
+        } else {
+            rsyslog.down()
         }
-        if seq == n / 3 {
-            rsyslog.down();
-        }
-        if seq == 2 * n / 3 {
-            rsyslog.up();
-        }
-    }
+    });
     drop(input);
     let out = run.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -195,10 +188,8 @@ fn over_relp_nothing_is_lost_while_the_receiver_restarts() {
     let said = forward_through_a_restart(&mut rsyslog, dir.path(), &to, n);
     // The run ends once its buffer is empty; rsyslog writes what it took.
     std::thread::sleep(Duration::from_millis(500));
-    let seen = rsyslog.received();
-    let missing: Vec<u64> = (0..n).filter(|s| !seen.contains_key(s)).collect();
+    let (missing, again) = common::missing_and_again(&rsyslog.received(), n);
     assert!(missing.is_empty(), "lost over RELP: {missing:?}\n{said}");
-    let again: u32 = seen.values().map(|c| c - 1).sum();
     // At least once: a window in flight when the receiver stopped may come
     // twice, no more.
     assert!(again <= 128, "{again} records came twice");

@@ -9,12 +9,21 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use common::free_port;
+
+/// `rampart run` of the pipeline file `config` in `dir`, with the token.
+fn rampart_run(dir: &Path, config: &str) -> Command {
+    let mut run = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    run.current_dir(dir)
+        .env_remove("RAMPART_DB")
+        .env("TEST_HEC_TOKEN", "f00d-cafe")
+        .args(["--db", "unused.db", "run", "--no-db", "--config", config]);
+    run
+}
 
 /// Starts the receiving pipeline in `dir` on `port`; waits until it runs.
 fn receiver(dir: &Path, port: u16) -> Child {
@@ -37,18 +46,7 @@ health_seconds: 0
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .current_dir(dir)
-        .env_remove("RAMPART_DB")
-        .env("TEST_HEC_TOKEN", "f00d-cafe")
-        .args([
-            "--db",
-            "unused.db",
-            "run",
-            "--no-db",
-            "--config",
-            "receiver.yml",
-        ])
+    let mut child = rampart_run(dir, "receiver.yml")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -125,39 +123,22 @@ health_seconds: 0
         listed.contains("each batch acknowledged within 2 s"),
         "{listed}"
     );
-    let mut sender = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .current_dir(d)
-        .env_remove("RAMPART_DB")
-        .env("TEST_HEC_TOKEN", "f00d-cafe")
-        .args([
-            "--db",
-            "unused.db",
-            "run",
-            "--no-db",
-            "-q",
-            "--config",
-            "sender.yml",
-        ])
+    let mut sender = rampart_run(d, "sender.yml")
+        .arg("-q")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let n = 3000u64;
     let mut input = sender.stdin.take().unwrap();
-    for seq in 0..n {
-        writeln!(input, "<13>Dec  6 12:00:00 host app: seq={seq}").unwrap();
-        if seq % 50 == 49 {
-            input.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if seq == n / 3 {
+    common::feed_through_a_restart(&mut input, n, |up| {
+        if up {
+            collector = receiver(d, port);
+        } else {
             collector.kill().unwrap();
             collector.wait().unwrap();
         }
-        if seq == 2 * n / 3 {
-            collector = receiver(d, port);
-        }
-    }
+    });
     drop(input);
     let out = sender.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
@@ -169,13 +150,11 @@ health_seconds: 0
         .status()
         .unwrap();
     assert!(collector.wait().unwrap().success());
-    let seen = received(d);
-    let missing: Vec<u64> = (0..n).filter(|s| !seen.contains_key(s)).collect();
+    let (missing, again) = common::missing_and_again(&received(d), n);
     assert!(
         missing.is_empty(),
         "lost over HEC with acks: {missing:?}\n{said}"
     );
-    let again: u32 = seen.values().map(|c| c - 1).sum();
     assert!(again <= 1024, "{again} records came twice");
     eprintln!("HEC with acks through a collector kill: {n} sent, none lost, {again} twice");
 }

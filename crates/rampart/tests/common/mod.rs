@@ -113,3 +113,35 @@ pub fn whole_lines(path: &Path) -> Vec<String> {
     let whole = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
     whole.lines().map(str::to_string).collect()
 }
+
+/// Writes `n` numbered syslog lines (`seq=N`) into `input` a little at a
+/// time, calling `receiver(false)` a third of the way through and
+/// `receiver(true)` two thirds of the way (a receiver stopped and started
+/// again while a pipeline forwards to it).
+pub fn feed_through_a_restart(
+    input: &mut impl std::io::Write,
+    n: u64,
+    mut receiver: impl FnMut(bool),
+) {
+    for seq in 0..n {
+        writeln!(input, "<13>Dec  6 12:00:00 host app: seq={seq}").unwrap();
+        if seq % 50 == 49 {
+            input.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if seq == n / 3 {
+            receiver(false);
+        }
+        if seq == 2 * n / 3 {
+            receiver(true);
+        }
+    }
+}
+
+/// The sequence numbers of `0..n` missing from `seen` (how often each
+/// arrived), and how many arrived more than once in all.
+pub fn missing_and_again(seen: &std::collections::BTreeMap<u64, u32>, n: u64) -> (Vec<u64>, u32) {
+    let missing = (0..n).filter(|s| !seen.contains_key(s)).collect();
+    let again = seen.values().map(|c| c - 1).sum();
+    (missing, again)
+}
