@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rampart_event::{Event, Value};
 
@@ -37,7 +38,7 @@ impl Join for MmdbTable {
 /// pipeline's HTTP lookup), and its answers so far.
 #[derive(Debug, Clone)]
 pub struct LiveLookup {
-    /// The lookup's name (what `rampart.pending` says of it).
+    /// The lookup's name (in metrics).
     pub name: String,
     /// The event field whose value is asked about.
     pub key: String,
@@ -47,11 +48,15 @@ pub struct LiveLookup {
     pub answers: Arc<LiveAnswers<String, Answer>>,
 }
 
+/// Values longer than this are not sent (a field of a log line is
+/// attacker-controlled, and an address carries it whole).
+const MAX_VALUE: usize = 256;
+
 impl LiveLookup {
-    /// The value `event` asks about, if it has one.
+    /// The value `event` asks about, if it has one that may be sent.
     fn value(&self, event: &Event) -> Option<String> {
         let value = event.get(&self.key)?.to_string();
-        (!value.is_empty()).then_some(value)
+        (!value.is_empty() && value.len() <= MAX_VALUE).then_some(value)
     }
 }
 
@@ -76,40 +81,50 @@ pub struct Enrichers {
 pub const VT_FIELDS: [&str; 2] = ["source.ip", "destination.ip"];
 
 impl Enrichers {
-    /// Readies the enrichment of a batch: with live lookups, asks for the
-    /// batch's values that have no answer yet and waits as long as one can
-    /// come. Addresses that never leave the machine are not sent to
-    /// VirusTotal. A lookup keyed by a field a table adds sees it only once
-    /// the event is enriched, so it is asked about at the next batch.
-    pub fn prepare(&self, events: &[Event]) {
+    /// Readies the enrichment of a batch: joins the tables onto every
+    /// event (so that a lookup may be keyed by a field a table adds), then,
+    /// with live lookups, asks for the batch's values that have no answer
+    /// yet and waits as long as one can come, at most the longest wait of
+    /// any service from now (the services wait side by side, not one after
+    /// another). Addresses that never leave the machine are not sent to
+    /// VirusTotal.
+    pub fn prepare(&self, events: &mut [Event]) {
+        if !self.lookups.is_empty() {
+            for event in events.iter_mut() {
+                for table in &self.lookups {
+                    table.enrich(event);
+                }
+            }
+        }
+        let started = Instant::now();
         if let Some(live) = &self.live_vt {
-            live.ask_and_wait(events.iter().flat_map(|e| {
-                VT_FIELDS
-                    .iter()
-                    .filter_map(|f| e.get_ip(f))
-                    .filter(|ip| !is_internal(*ip))
-            }));
+            live.ask_and_wait(
+                events.iter().flat_map(|e| {
+                    VT_FIELDS
+                        .iter()
+                        .filter_map(|f| e.get_ip(f))
+                        .filter(|ip| !is_internal(*ip))
+                }),
+                started,
+            );
         }
         for lookup in &self.live_lookups {
             lookup
                 .answers
-                .ask_and_wait(events.iter().filter_map(|e| lookup.value(e)));
+                .ask_and_wait(events.iter().filter_map(|e| lookup.value(e)), started);
         }
     }
 
     /// Enriches one event; returns its indicator matches.
     pub fn enrich<'t>(&'t self, event: &mut Event) -> Vec<Hit<'t>> {
-        for table in &self.lookups {
-            table.enrich(event);
-        }
-        let mut pending = Vec::new();
         for lookup in &self.live_lookups {
             let Some(value) = lookup.value(event) else {
                 continue;
             };
             match lookup.answers.get(&value) {
                 Some(answer) => answer.enrich(event, &lookup.into),
-                None => pending.push(Value::Str(lookup.name.clone())),
+                // Still waiting: said under the lookup's own prefix.
+                None => event.insert(format!("{}.pending", lookup.into), Value::Bool(true)),
             }
         }
         if let Some(geo) = &self.geo {
@@ -139,15 +154,9 @@ impl Enrichers {
                 }
             }
             if unanswered {
-                pending.insert(0, Value::Static("virustotal"));
+                // Enriched by a later pass (`hunt --stored`) once answered.
+                event.insert("rampart.pending", Value::Static("virustotal"));
             }
-        }
-        // What is still unanswered is said; VirusTotal's answer is added
-        // by a later pass (`hunt --stored`) once kept.
-        match pending.len() {
-            0 => {}
-            1 => event.insert("rampart.pending", pending.remove(0)),
-            _ => event.insert("rampart.pending", Value::List(pending)),
         }
         if !entries.is_empty() {
             event.insert(

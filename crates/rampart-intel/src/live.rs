@@ -115,9 +115,11 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
     }
 
     /// Queues the values of `keys` that have no answer (the caller leaves
-    /// out those that must never be sent), then waits for them as long as an answer can come (see the module's
-    /// documentation), at most the set time.
-    pub fn ask_and_wait(&self, keys: impl IntoIterator<Item = K>) {
+    /// out those that must never be sent), then waits for them as long as
+    /// an answer can come (see the module's documentation), at most the
+    /// set time from `started` (services asked for one batch count from
+    /// one start, so their waits overlap).
+    pub fn ask_and_wait(&self, keys: impl IntoIterator<Item = K>, started: Instant) {
         let mut wanted: Vec<K> = {
             let known = self.known.read().unwrap_or_else(|p| p.into_inner());
             keys.into_iter()
@@ -155,8 +157,8 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
         if !can_come || self.wait.is_zero() {
             return;
         }
-        let started = Instant::now();
         let deadline = started + self.wait;
+        let began = Instant::now();
         loop {
             let answered_all = wanted.iter().all(|key| !queue.asked.contains(key));
             let now = Instant::now();
@@ -172,7 +174,7 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
         }
         self.counts
             .waited_ms
-            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            .fetch_add(began.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     /// The next value to look up, for the asker: waits until there is
@@ -311,8 +313,11 @@ mod tests {
         let mut known = HashMap::new();
         known.insert(ip("8.8.8.8"), Report::bare("8.8.8.8", VtKind::Ip, "CLEAN"));
         let live = LiveAnswers::new(known, (Duration::ZERO, false), 10);
-        live.ask_and_wait([ip("8.8.8.8"), ip("1.2.3.4"), ip("1.2.3.4")]);
-        live.ask_and_wait([ip("1.2.3.4")]);
+        live.ask_and_wait(
+            [ip("8.8.8.8"), ip("1.2.3.4"), ip("1.2.3.4")],
+            Instant::now(),
+        );
+        live.ask_and_wait([ip("1.2.3.4")], Instant::now());
         assert_eq!(live.queued(), 1);
         assert!(live.is_pending(&ip("1.2.3.4")));
         assert_eq!(live.next(), Some(ip("1.2.3.4")));
@@ -332,7 +337,7 @@ mod tests {
             }
         });
         let started = Instant::now();
-        live.ask_and_wait([ip("1.2.3.4"), ip("5.6.7.8")]);
+        live.ask_and_wait([ip("1.2.3.4"), ip("5.6.7.8")], Instant::now());
         assert!(live.get(&ip("1.2.3.4")).is_some() && live.get(&ip("5.6.7.8")).is_some());
         assert!(started.elapsed() < Duration::from_secs(30));
         live.stop();
@@ -362,7 +367,7 @@ mod tests {
         let started = Instant::now();
         for n in 0..200u32 {
             let a = IpAddr::from([11, 0, (n >> 8) as u8, n as u8]);
-            live.ask_and_wait([a]);
+            live.ask_and_wait([a], Instant::now());
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
@@ -378,18 +383,21 @@ mod tests {
     fn the_queue_is_bounded_and_counts_what_did_not_fit() {
         let live: LiveAnswers<IpAddr, Report> =
             LiveAnswers::new(HashMap::new(), (Duration::ZERO, false), 3);
-        live.ask_and_wait((1..=10u8).map(|n| IpAddr::from([12, 0, 0, n])));
+        live.ask_and_wait(
+            (1..=10u8).map(|n| IpAddr::from([12, 0, 0, n])),
+            Instant::now(),
+        );
         assert_eq!(live.queued(), 3);
         assert_eq!(live.counts.queue_full.load(Ordering::Relaxed), 7);
         // What failed may be asked again.
         let first = live.next().unwrap();
         live.give_up(&first);
-        live.ask_and_wait([first]);
+        live.ask_and_wait([first], Instant::now());
         assert!(live.is_pending(&first));
         // Once closed, nothing waits and nothing more is queued.
         live.close();
         assert_eq!(live.queued(), 0);
-        live.ask_and_wait([first]);
+        live.ask_and_wait([first], Instant::now());
         assert!(!live.is_pending(&first));
         assert_eq!(live.counts.failed.load(Ordering::Relaxed), 4);
     }

@@ -1,10 +1,11 @@
 //! A lookup service over HTTP (VirusTotal, or any JSON API a pipeline's
 //! `lookups:` names), asked one value at a time within its per-minute
-//! limit and the day's budget. 404 is an answer (not found); 429 waits as
-//! long as the server says (`Retry-After`) or a minute; 401 and 403 stop
+//! limit and the day's budget. 404 is an answer (not found), and so is
+//! any other refusal of the value (400, 414, 422, ...); 429 waits as long
+//! as the server says (`Retry-After`) or a minute; 401 and 403 stop
 //! everything, since no later request can succeed; server and network
-//! errors are retried a few times, then the value is left without an
-//! answer and the run goes on.
+//! errors (and 408) are retried a few times, then the value is left
+//! without an answer and the run goes on.
 
 use std::time::Duration;
 
@@ -127,6 +128,12 @@ impl<'c> LimitedClient<'c> {
                         return Err(AskError::Failed("stopped while throttled".into()));
                     }
                     continue;
+                }
+                // The value itself is refused (malformed, too long, ...):
+                // an answer too, as asking again would spend the quota on
+                // the same refusal.
+                Err(ureq::Error::Status(code, _)) if (400..500).contains(&code) && code != 408 => {
+                    return Ok(Lookup::NotFound)
                 }
                 Err(ureq::Error::Status(code, _)) => format!("HTTP {code}"),
                 Err(ureq::Error::Transport(t)) => t.to_string(),

@@ -40,10 +40,18 @@ pub trait Service: Send + 'static {
 }
 
 /// VirusTotal, asked about addresses.
-#[derive(Debug)]
 pub struct VtService {
     url: String,
     key: String,
+}
+
+impl std::fmt::Debug for VtService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is never printed.
+        f.debug_struct("VtService")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Service for VtService {
@@ -72,13 +80,22 @@ impl Service for VtService {
 }
 
 /// A JSON API, asked about one field's values.
-#[derive(Debug)]
 pub struct HttpService {
     name: String,
     kind: String,
     url: String,
     header: Option<(String, String)>,
     fields: Fields,
+}
+
+impl std::fmt::Debug for HttpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key (in the header's value) is never printed.
+        f.debug_struct("HttpService")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Service for HttpService {
@@ -158,7 +175,13 @@ impl HttpService {
         };
         Ok(HttpService {
             name: lookup.name.clone(),
-            kind: format!("lookup:{}", lookup.name),
+            // Answers of another address (a provider swapped) are not
+            // this one's.
+            kind: format!(
+                "lookup:{}:{:08x}",
+                lookup.name,
+                xxhash_rust::xxh3::xxh3_64(lookup.url.as_bytes()) as u32
+            ),
             url: lookup.url.clone(),
             header,
             fields: lookup.fields.clone(),
@@ -181,6 +204,10 @@ impl<S: Service> Asker<S> {
         let name = service.name().to_string();
         let mut store = Store::open(db).map_err(|e| format!("{name}: {e}"))?;
         let ttl = SignedDuration::try_from(asking.cache).unwrap_or(SignedDuration::MAX);
+        // The cache keeps what is fresh only.
+        store
+            .answers_forget_stale(service.kind(), Timestamp::now(), ttl)
+            .map_err(|e| format!("{name}: the answers kept: {e}"))?;
         let known: HashMap<S::Key, S::Answer> = store
             .answers_fresh(service.kind(), Timestamp::now(), ttl)
             .map_err(|e| format!("{name}: the answers kept: {e}"))?

@@ -474,7 +474,10 @@ mod tests {
             1,
         ));
         // One value fits the queue; the other is counted as not fitting.
-        answers.ask_and_wait(["a".to_string(), "b".to_string()]);
+        answers.ask_and_wait(
+            ["a".to_string(), "b".to_string()],
+            std::time::Instant::now(),
+        );
         m.lookups
             .set(vec![("rep\"check".to_string(), answers as Arc<dyn Asked>)])
             .unwrap();

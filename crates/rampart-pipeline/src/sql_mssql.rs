@@ -19,6 +19,9 @@ use tokio_util::compat::TokioAsyncWriteCompatExt;
 
 /// How long connecting may take.
 const CONNECT: Duration = Duration::from_secs(10);
+/// How long a whole poll (the handshake, the login, the query and its
+/// rows) may take.
+const POLL: Duration = Duration::from_secs(300);
 
 /// The connection settings of `url`, with `password`.
 fn config(url: &str, password: Option<String>) -> Result<Config, String> {
@@ -80,8 +83,6 @@ pub(crate) fn read(
     floor: Floor<'_>,
 ) -> Result<Vec<Option<String>>, String> {
     let config = config(url, password)?;
-    // TLS through rustls with the same provider as every other connection.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,37 +93,47 @@ pub(crate) fn read(
         bracketed(table)
     );
     let above = format!("{from} WHERE t.{order} >= @P1 ORDER BY t.{order}");
+    let poll = async {
+        let tcp = tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(config.get_addr()))
+            .await
+            .map_err(|_| "connecting timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let mut client = Client::connect(config, tcp.compat_write())
+            .await
+            .map_err(|e| e.to_string())?;
+        // The floor is compared as the column's own type; a whole number
+        // as an integer, so that an index on the column serves.
+        let stream = match floor {
+            Floor::None => {
+                client
+                    .query(format!("{from} ORDER BY t.{order}"), &[])
+                    .await
+            }
+            Floor::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                client.query(above, &[&(n as i64)]).await
+            }
+            Floor::Number(n) => client.query(above, &[&n]).await,
+            Floor::Text(s) => client.query(above, &[&s]).await,
+        }
+        .map_err(|e| format!("{table}: {e}"))?;
+        let rows = stream
+            .into_first_result()
+            .await
+            .map_err(|e| format!("{table}: {e}"))?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<&str, _>(0)
+                    .map(|text| text.map(str::to_string))
+                    .map_err(|e| format!("{table}: a row: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    };
     runtime
         .block_on(async {
-            let tcp =
-                tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(config.get_addr()))
-                    .await
-                    .map_err(|_| "connecting timed out".to_string())?
-                    .map_err(|e| e.to_string())?;
-            tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-            let mut client = Client::connect(config, tcp.compat_write())
+            tokio::time::timeout(POLL, poll)
                 .await
-                .map_err(|e| e.to_string())?;
-            // The floor is compared as the column's own type.
-            let stream = match floor {
-                Floor::None => {
-                    client
-                        .query(format!("{from} ORDER BY t.{order}"), &[])
-                        .await
-                }
-                Floor::Number(n) => client.query(above, &[&n]).await,
-                Floor::Text(s) => client.query(above, &[&s]).await,
-            }
-            .map_err(|e| format!("{table}: {e}"))?;
-            let rows = stream
-                .into_first_result()
-                .await
-                .map_err(|e| format!("{table}: {e}"))?;
-            Ok::<_, String>(
-                rows.iter()
-                    .map(|r| r.get::<&str, _>(0).map(str::to_string))
-                    .collect(),
-            )
+                .map_err(|_| format!("no answer within {} s", POLL.as_secs()))?
         })
         .map_err(|e| format!("{url}: {e}"))
 }

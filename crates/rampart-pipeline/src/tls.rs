@@ -30,6 +30,14 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Makes ring the process's TLS provider, for the libraries that ask
+/// rustls for its default (the NATS client): the SQL Server client
+/// brings a second provider in, and with two rustls has no default of its
+/// own. Called once, first thing.
+pub fn use_one_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A listener's TLS: its certificate chain and key.
 pub fn server(cert: &Path, key_file: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
     let config = rustls::ServerConfig::builder_with_provider(provider())

@@ -297,26 +297,39 @@ pub struct Http {
     gzip: bool,
     one_each: bool,
     acks: Option<HecAcks>,
+    /// The batch whose acknowledgement has not come (a hash of it) and
+    /// the ids each of its posts was given: sent again, it is taken once
+    /// any of them is acknowledged.
+    waiting: Option<(u64, Vec<u64>)>,
+    /// Whether the collector was found to give no ackIds (said once).
+    no_acks_said: bool,
 }
 
 /// Splunk's indexer acknowledgements: a batch posted on a channel is
 /// answered with an `ackId`, and counts as taken only once the
 /// collector's `/services/collector/ack` says the id is indexed. An id
 /// not acknowledged in time (the receiver restarted and forgot it, say)
-/// fails the batch, which is sent again: nothing is lost, and what comes
-/// twice is at most the batch in flight.
+/// fails the batch, which is posted again; the ids of every post of it
+/// are asked about from then on, so a slow collector is not sent more
+/// copies than posts. Nothing is lost; what comes twice is at most the
+/// batch in flight, posted again. A collector whose token has
+/// acknowledgement off gives no ids: its batches count as taken once
+/// posted, and that is said once.
 #[derive(Debug, Clone)]
 pub struct HecAcks {
     /// The collector's acknowledgement endpoint.
     pub url: String,
     /// The channel every request names (a GUID).
     pub channel: String,
-    /// How long an id may stay unacknowledged.
+    /// How long a batch may wait for its acknowledgement.
     pub timeout: Duration,
 }
 
 /// The longest pause between two questions about an acknowledgement.
 const ACK_POLL: Duration = Duration::from_secs(1);
+
+/// What an answer holds, at most, for reading an `ackId` in it.
+const ANSWER_BYTES: u64 = 64 << 10;
 
 impl Http {
     /// A batch per request to `url`, with `headers` (an authorization, say).
@@ -337,6 +350,8 @@ impl Http {
             gzip,
             one_each,
             acks: None,
+            waiting: None,
+            no_acks_said: false,
         }
     }
 
@@ -348,8 +363,10 @@ impl Http {
         self
     }
 
-    /// POSTs `body` to `url`; the answer's text (at most 64 KiB).
-    fn post_to(&self, url: &str, body: &[u8], gzip: bool) -> io::Result<String> {
+    /// POSTs `body` to `url`; with `answer`, the answer's text (at most
+    /// [`ANSWER_BYTES`], read leniently); else nothing is read of it, and
+    /// a request the server took is taken whatever its answer holds.
+    fn post_to(&self, url: &str, body: &[u8], gzip: bool, answer: bool) -> io::Result<String> {
         let mut request = self.agent.post(url).set("Content-Type", "application/json");
         for (name, value) in &self.headers {
             request = request.set(name, value);
@@ -364,14 +381,15 @@ impl Http {
             request.send_bytes(body)
         };
         match sent {
-            Ok(response) => {
-                let mut text = String::new();
+            Ok(response) if answer => {
+                let mut bytes = Vec::new();
                 response
                     .into_reader()
-                    .take(64 << 10)
-                    .read_to_string(&mut text)?;
-                Ok(text)
+                    .take(ANSWER_BYTES)
+                    .read_to_end(&mut bytes)?;
+                Ok(String::from_utf8_lossy(&bytes).into_owned())
             }
+            Ok(_) => Ok(String::new()),
             Err(ureq::Error::Status(code, response)) => {
                 let text = response.into_string().unwrap_or_default();
                 let text: String = text.chars().take(200).collect();
@@ -381,27 +399,34 @@ impl Http {
         }
     }
 
-    /// Waits until the collector says `answer`'s `ackId` is indexed.
-    fn acknowledged(&self, acks: &HecAcks, answer: &str) -> io::Result<()> {
-        let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
-        let Some(id) = json["ackId"].as_u64() else {
-            return Err(io::Error::other(format!(
-                "the collector gave no ackId (is indexer acknowledgement on for this token?): {}",
-                answer.chars().take(200).collect::<String>()
-            )));
-        };
-        let question = format!("{{\"acks\":[{id}]}}");
+    /// Whether the collector says any of `ids` is indexed; an error when
+    /// it could not be asked.
+    fn any_indexed(&self, acks: &HecAcks, ids: &[u64]) -> io::Result<bool> {
+        let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let question = format!("{{\"acks\":[{}]}}", list.join(","));
+        let said = self.post_to(&acks.url, question.as_bytes(), false, true)?;
+        let said: serde_json::Value = serde_json::from_str(&said).unwrap_or_default();
+        Ok(list
+            .iter()
+            .any(|id| said["acks"][id.as_str()].as_bool() == Some(true)))
+    }
+
+    /// Waits until one of `ids` is indexed, asking again through passing
+    /// errors, at most the acknowledgement timeout.
+    fn wait_indexed(&self, acks: &HecAcks, ids: &[u64]) -> io::Result<()> {
         let deadline = std::time::Instant::now() + acks.timeout;
         let mut pause = Duration::from_millis(20);
+        let mut trouble = None;
         loop {
-            let said = self.post_to(&acks.url, question.as_bytes(), false)?;
-            let said: serde_json::Value = serde_json::from_str(&said).unwrap_or_default();
-            if said["acks"][id.to_string()].as_bool() == Some(true) {
-                return Ok(());
+            match self.any_indexed(acks, ids) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => trouble = Some(e),
             }
             if std::time::Instant::now() + pause > deadline {
+                let why = trouble.map_or(String::new(), |e| format!(" (last question: {e})"));
                 return Err(io::Error::other(format!(
-                    "ackId {id} was not acknowledged within {} s; its batch goes again",
+                    "ackId {ids:?} not acknowledged within {} s{why}; the batch goes again",
                     acks.timeout.as_secs()
                 )));
             }
@@ -409,13 +434,54 @@ impl Http {
             pause = (pause * 2).min(ACK_POLL);
         }
     }
+
+    /// Posts `body` (a batch) and, with acknowledgements, waits for one.
+    fn post_batch(&mut self, body: &[u8]) -> io::Result<()> {
+        let Some(acks) = self.acks.clone() else {
+            self.post_to(&self.url, body, self.gzip, false)?;
+            return Ok(());
+        };
+        let batch = xxhash_rust::xxh3::xxh3_64(body);
+        let mut ids = match self.waiting.take() {
+            Some((hash, ids)) if hash == batch => ids,
+            _ => Vec::new(),
+        };
+        // Posted before, and perhaps indexed since.
+        if !ids.is_empty() && self.any_indexed(&acks, &ids).unwrap_or(false) {
+            return Ok(());
+        }
+        let answer = match self.post_to(&self.url, body, self.gzip, true) {
+            Ok(a) => a,
+            Err(e) => {
+                self.waiting = (!ids.is_empty()).then_some((batch, ids));
+                return Err(e);
+            }
+        };
+        let json: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        let Some(id) = json["ackId"].as_u64() else {
+            if !self.no_acks_said {
+                self.no_acks_said = true;
+                eprintln!(
+                    "warning: the collector at {} gives no ackId (indexer acknowledgement is off for this token): batches count as delivered once posted",
+                    self.url
+                );
+            }
+            return Ok(());
+        };
+        ids.push(id);
+        let waited = self.wait_indexed(&acks, &ids);
+        if waited.is_err() {
+            self.waiting = Some((batch, ids));
+        }
+        waited
+    }
 }
 
 impl Transport for Http {
     fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
         if self.one_each {
             for (taken, r) in records.iter().enumerate() {
-                self.post_to(&self.url, r, self.gzip)
+                self.post_to(&self.url, r, self.gzip, false)
                     .map_err(|why| Failed { taken, why })?;
             }
             return Ok(());
@@ -425,11 +491,7 @@ impl Transport for Http {
             body.extend_from_slice(r);
             body.push(b'\n');
         }
-        let answer = self.post_to(&self.url, &body, self.gzip)?;
-        if let Some(acks) = &self.acks {
-            self.acknowledged(acks, &answer)?;
-        }
-        Ok(())
+        Ok(self.post_batch(&body)?)
     }
 }
 
@@ -481,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_taken_only_once_its_ack_id_is_indexed() {
+    fn a_batch_is_taken_only_once_its_ack_id_is_indexed_and_not_posted_again() {
         let indexed = Arc::new(AtomicBool::new(false));
         let (url, channels) = collector(Arc::clone(&indexed));
         let mut http = hec(&url, Duration::from_millis(300));
@@ -493,31 +555,36 @@ mod tests {
             "{}",
             failed.why
         );
+        // Indexed late: sent again, the batch is found indexed and is not
+        // posted a second time.
         indexed.store(true, Ordering::SeqCst);
         http.send(&records).unwrap();
         assert_eq!(
             channels.try_iter().collect::<Vec<_>>(),
-            ["11111111-2222-3333-4444-555555555555"; 2]
+            ["11111111-2222-3333-4444-555555555555"]
         );
+        // The next batch is posted, and taken once indexed.
+        http.send(&[b"{\"event\":\"two\"}".to_vec()]).unwrap();
+        assert_eq!(channels.try_iter().count(), 1);
     }
 
     #[test]
-    fn a_collector_that_gives_no_ack_id_fails_the_batch() {
+    fn a_collector_that_gives_no_ack_id_takes_each_batch_once() {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let (tx, posts) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for request in server.incoming_requests() {
+                let _ = tx.send(request.url().to_string());
                 let answer = tiny_http::Response::from_string("{\"text\":\"Success\",\"code\":0}");
                 let _ = request.respond(answer);
             }
         });
-        let failed = hec(&url, Duration::from_secs(1))
-            .send(&[b"{}".to_vec()])
-            .unwrap_err();
-        assert!(
-            failed.why.to_string().contains("no ackId"),
-            "{}",
-            failed.why
-        );
+        let mut http = hec(&url, Duration::from_secs(1));
+        http.send(&[b"{}".to_vec()]).unwrap();
+        http.send(&[b"{}".to_vec()]).unwrap();
+        assert!(http.no_acks_said);
+        let posted: Vec<String> = posts.try_iter().collect();
+        assert_eq!(posted, ["/services/collector/event"; 2], "no ack was asked");
     }
 }

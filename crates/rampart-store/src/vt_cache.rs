@@ -87,6 +87,23 @@ impl Store {
         Ok(out)
     }
 
+    /// Forgets the answers of this kind fetched more than `ttl` before
+    /// `now` (they would be asked again anyway); how many.
+    pub fn answers_forget_stale(
+        &mut self,
+        kind: &str,
+        now: Timestamp,
+        ttl: SignedDuration,
+    ) -> Result<usize, StoreError> {
+        let Ok(oldest) = now.checked_sub(ttl) else {
+            return Ok(0);
+        };
+        Ok(self.conn.execute(
+            "DELETE FROM vt_cache WHERE kind = ?1 AND fetched < ?2",
+            params![kind, oldest.to_string()],
+        )?)
+    }
+
     /// Keeps an answer.
     pub fn answer_put(
         &mut self,
@@ -160,6 +177,9 @@ mod tests {
         );
         let stale = t0 + SignedDuration::from_hours(25);
         assert_eq!(s.answer_cached("ip", "8.8.8.8", stale, ttl).unwrap(), None);
+        assert_eq!(s.answers_forget_stale("domain", stale, ttl).unwrap(), 0);
+        assert_eq!(s.answers_forget_stale("ip", later, ttl).unwrap(), 0);
+        assert_eq!(s.answers_forget_stale("ip", stale, ttl).unwrap(), 2);
         s.requests_count("virustotal", 3, t0).unwrap();
         s.requests_count("virustotal", 2, later).unwrap();
         assert_eq!(s.requests_used("virustotal", later).unwrap(), 5);

@@ -116,6 +116,7 @@ fn is_closed_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn main() -> ExitCode {
+    rampart_pipeline::tls::use_one_provider();
     // Secrets (VT_API_KEY, a HEC token) from a `.env` file in the current
     // folder, when there is one; the environment's own values win.
     let _ = dotenvy::dotenv();

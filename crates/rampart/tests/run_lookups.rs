@@ -83,7 +83,7 @@ fn pipeline(dir: &Path, url: &str, key: &str) -> std::path::PathBuf {
     config
 }
 
-/// Each event's source address and its `reputation` and `rampart.pending`.
+/// Each event's source address, its `reputation` and its `rampart.pending`.
 fn enriched(dir: &Path) -> Vec<(String, Json, Json)> {
     let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     let mut out: Vec<(String, Json, Json)> = text
@@ -160,9 +160,53 @@ fn a_refused_key_stops_the_asking_and_the_events_pass_on_flagged() {
     // One request was refused; nothing more was sent.
     assert_eq!(asked.lock().unwrap().len(), 1);
     for (ip, reputation, pending) in enriched(dir.path()) {
-        assert_eq!(reputation, Json::Null, "{ip}");
-        assert_eq!(pending, "reputation-check", "{ip}");
+        assert_eq!(reputation, serde_json::json!({"pending": true}), "{ip}");
+        assert_eq!(pending, Json::Null, "{ip}: rampart.pending is VirusTotal's");
     }
+}
+
+#[test]
+fn a_service_may_be_asked_about_a_field_a_table_adds() {
+    // The table gives each internal host its gateway's public address;
+    // the service is asked about the gateway.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (url, asked) = reputation_service();
+    std::fs::write(d.join(".env"), "REPUTATION_KEY=secret\n").unwrap();
+    std::fs::write(
+        d.join("gateways.csv"),
+        "address,gateway\n10.0.0.0/8,185.220.101.45\n",
+    )
+    .unwrap();
+    let config = d.join("pipeline.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  in: {{type: stdin}}\n\
+             sinks:\n  out: {{type: file, path: events.jsonl, take: events}}\n  db: {{type: store, path: lookups.db}}\n\
+             lookups:\n\
+             \x20 - csv: gateways.csv\n    key: source.ip\n    into: site\n\
+             \x20 - http: {url}/api/v2/check?ipAddress={{value}}\n    key: site.gateway\n    into: exit\n\
+             \x20   token_env: REPUTATION_KEY\n    token_header: Key\n    fields: {{score: data.abuseConfidenceScore}}\n    wait_ms: 20000\n\
+             health_seconds: 0\n"
+        ),
+    )
+    .unwrap();
+    run_fed(&config, LINES.as_bytes());
+    let text = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
+    let internal: Json = text
+        .lines()
+        .map(|l| serde_json::from_str::<Json>(l).unwrap())
+        .find(|e| e["source"]["ip"] == "10.1.2.3")
+        .unwrap();
+    assert_eq!(
+        internal["exit"],
+        serde_json::json!({"found": true, "score": 100})
+    );
+    assert_eq!(
+        *asked.lock().unwrap(),
+        ["/api/v2/check?ipAddress=185.220.101.45"]
+    );
 }
 
 #[test]

@@ -75,7 +75,30 @@ impl Reader<'_> {
             );
             return Vec::new();
         };
-        items.iter().filter_map(|item| self.lookup(item)).collect()
+        let mut lookups = Vec::new();
+        for item in items {
+            let Some(lookup) = self.lookup(item) else {
+                continue;
+            };
+            // A service's name keys its cache and its day's count.
+            if let LookupFrom::Http(h) = &lookup.from {
+                let taken = lookups
+                    .iter()
+                    .any(|l: &Lookup| matches!(&l.from, LookupFrom::Http(o) if o.name == h.name));
+                if taken || h.name == "virustotal" {
+                    self.fail(
+                        item.mark(),
+                        format!(
+                            "{WHAT}: the name `{}` is taken (name each http lookup apart)",
+                            h.name
+                        ),
+                    );
+                    continue;
+                }
+            }
+            lookups.push(lookup);
+        }
+        lookups
     }
 
     fn lookup(&mut self, node: &Node) -> Option<Lookup> {
@@ -199,5 +222,67 @@ impl Reader<'_> {
             named.push((name.clone(), self.text(path, "fields")?.to_string()));
         }
         Some(Fields::named(named))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::read;
+    use super::*;
+
+    const SINKS: &str = "sources:\n  in: {type: stdin}\nsinks:\n  out: {type: stdout}\n";
+
+    fn errors(lookups: &str) -> Vec<String> {
+        match read(&format!("{SINKS}lookups:\n{lookups}"), Path::new("/p")) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.what).collect(),
+        }
+    }
+
+    #[test]
+    fn each_kind_reads_with_its_defaults() {
+        let text = format!(
+            "{SINKS}lookups:\n  - csv: a.csv\n    key: source.ip\n    into: asset\n  - http: https://api.example/x?ip={{value}}\n    key: source.ip\n    into: rep\n    token_env: K\n"
+        );
+        let p = read(&text, Path::new("/p")).unwrap();
+        assert_eq!(p.lookups.len(), 2);
+        let LookupFrom::Http(h) = &p.lookups[1].from else {
+            panic!("{:?}", p.lookups[1])
+        };
+        assert_eq!(
+            (
+                h.name.as_str(),
+                h.token_header.as_str(),
+                h.token_prefix.as_str()
+            ),
+            ("rep", "Authorization", "Bearer ")
+        );
+        assert_eq!((h.asking.per_minute, h.asking.per_day), (60, 10_000));
+    }
+
+    #[test]
+    fn names_the_cache_and_quota_go_by_are_each_a_lookup_s_own() {
+        let twice = "  - http: https://a.example/{value}\n    key: source.ip\n    into: rep\n  - http: https://b.example/{value}\n    key: user.name\n    into: rep\n";
+        assert!(
+            errors(twice).iter().any(|e| e.contains("`rep` is taken")),
+            "{:?}",
+            errors(twice)
+        );
+        let vt = "  - http: https://a.example/{value}\n    key: source.ip\n    into: x\n    name: virustotal\n";
+        assert!(errors(vt)
+            .iter()
+            .any(|e| e.contains("`virustotal` is taken")));
+        let no_value = "  - http: https://a.example/check\n    key: source.ip\n    into: x\n";
+        assert!(errors(no_value).iter().any(|e| e.contains("{value}")));
+        let two = "  - http: https://a.example/{value}\n    csv: a.csv\n    key: source.ip\n    into: x\n";
+        assert!(errors(two).iter().any(|e| e.contains("names one of")));
+        let huge = "  - http: https://a.example/{value}\n    key: source.ip\n    into: x\n    per_minute: 99999999999\n";
+        assert!(
+            errors(huge).iter().any(|e| e.contains("too large")),
+            "{:?}",
+            errors(huge)
+        );
     }
 }

@@ -91,8 +91,12 @@ impl Reader<'_> {
         asking: &mut Asking,
     ) -> Option<()> {
         if let Some(n) = e.get("per_minute") {
-            asking.per_minute =
-                u32::try_from(self.number(n, &format!("{what}: per_minute"))?).ok()?;
+            let Ok(per_minute) = u32::try_from(self.number(n, &format!("{what}: per_minute"))?)
+            else {
+                self.fail(n.mark(), format!("{what}: per_minute is too large"));
+                return None;
+            };
+            asking.per_minute = per_minute;
         }
         if let Some(n) = e.get("per_day") {
             asking.per_day = self.number(n, &format!("{what}: per_day"))? as u64;

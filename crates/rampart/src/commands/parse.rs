@@ -86,6 +86,7 @@ pub fn run(args: &ParseArgs, db: &std::path::Path) -> anyhow::Result<ExitCode> {
         .count_ips
         .then(|| rampart_intel::IpCounts::new(rampart_engine::run::MAX_COUNTED_ADDRESSES));
     let work = |events: &mut [rampart_event::Event]| {
+        enrichers.prepare(events);
         for event in events {
             enrichers.enrich(event);
         }
