@@ -12,6 +12,9 @@
 //! queue is bounded: what does not fit is counted and asked when it shows
 //! up again.
 //!
+//! An answer holds for the cache's time to live, then is asked again;
+//! stale answers are swept out as the answers grow.
+//!
 //! A run that must enrich every event however long it takes (seed 000's,
 //! from cron) waits through the limit instead: then every batch with an
 //! address still unanswered waits, up to the set time.
@@ -52,10 +55,25 @@ struct Queue<K> {
     stopped: bool,
 }
 
+/// The answers and when each came, and the size at which the stale ones
+/// are next swept out.
+#[derive(Debug)]
+struct Known<K, A> {
+    answers: HashMap<K, (Arc<A>, Instant)>,
+    sweep_at: usize,
+}
+
+/// Answers held before stale ones are first swept out.
+const FIRST_SWEEP: usize = 1024;
+
 /// The answers (`A`) so far on values (`K`), and the values waiting for one.
 #[derive(Debug)]
 pub struct LiveAnswers<K, A> {
-    known: RwLock<HashMap<K, Arc<A>>>,
+    /// Each answer and when it came (answers kept from earlier runs: when
+    /// this run started).
+    known: RwLock<Known<K, A>>,
+    /// How long an answer holds; older ones are asked again.
+    keep: Duration,
     queue: Mutex<Queue<K>>,
     /// Signalled when an answer comes, an address is queued, the asker is
     /// held back, or everything stops.
@@ -78,8 +96,16 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
         (wait, through_limit): (Duration, bool),
         capacity: usize,
     ) -> LiveAnswers<K, A> {
+        let now = Instant::now();
         LiveAnswers {
-            known: RwLock::new(known.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()),
+            known: RwLock::new(Known {
+                answers: known
+                    .into_iter()
+                    .map(|(k, v)| (k, (Arc::new(v), now)))
+                    .collect(),
+                sweep_at: FIRST_SWEEP,
+            }),
+            keep: Duration::MAX,
             queue: Mutex::new(Queue {
                 waiting: VecDeque::new(),
                 asked: HashSet::new(),
@@ -95,17 +121,26 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
         }
     }
 
+    /// Answers hold `keep` (the cache's time to live), then are asked
+    /// again; without this, they hold for the whole run.
+    pub fn keeping(mut self, keep: Duration) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() <= self.keep
+    }
+
     fn queue(&self) -> MutexGuard<'_, Queue<K>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The answer on `key`, if there is one.
     pub fn get(&self, key: &K) -> Option<Arc<A>> {
-        self.known
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        let (answer, at) = known.answers.get(key)?;
+        self.fresh(*at).then(|| Arc::clone(answer))
     }
 
     /// Whether `key` waits for a lookup.
@@ -123,7 +158,12 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
         let mut wanted: Vec<K> = {
             let known = self.known.read().unwrap_or_else(|p| p.into_inner());
             keys.into_iter()
-                .filter(|key| !known.contains_key(key))
+                .filter(|key| {
+                    !known
+                        .answers
+                        .get(key)
+                        .is_some_and(|(_, at)| self.fresh(*at))
+                })
                 .collect()
         };
         wanted.sort_unstable();
@@ -194,10 +234,16 @@ impl<K: Eq + Hash + Ord + Clone, A> LiveAnswers<K, A> {
 
     /// The answer on `key` came.
     pub fn answer(&self, key: K, answer: A) {
-        self.known
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), Arc::new(answer));
+        {
+            let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+            known
+                .answers
+                .insert(key.clone(), (Arc::new(answer), Instant::now()));
+            if known.answers.len() >= known.sweep_at {
+                known.answers.retain(|_, (_, at)| at.elapsed() <= self.keep);
+                known.sweep_at = (known.answers.len() * 2).max(FIRST_SWEEP);
+            }
+        }
         self.counts.answered.fetch_add(1, Ordering::Relaxed);
         self.settle(&key);
     }
@@ -377,6 +423,24 @@ mod tests {
         assert_eq!(live.counts.answered.load(Ordering::Relaxed), 1);
         live.stop();
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_answer_older_than_the_cache_time_is_asked_again() {
+        let live: LiveAnswers<IpAddr, Report> =
+            LiveAnswers::new(HashMap::new(), (Duration::ZERO, false), 10)
+                .keeping(Duration::from_secs(1));
+        let a = ip("1.2.3.4");
+        live.ask_and_wait([a], Instant::now());
+        assert_eq!(live.next(), Some(a));
+        live.answer(a, Report::bare("1.2.3.4", VtKind::Ip, "CLEAN"));
+        assert!(live.get(&a).is_some());
+        live.ask_and_wait([a], Instant::now());
+        assert_eq!(live.queued(), 0, "fresh: not asked");
+        std::thread::sleep(Duration::from_millis(1200));
+        assert!(live.get(&a).is_none(), "stale");
+        live.ask_and_wait([a], Instant::now());
+        assert_eq!(live.queued(), 1, "stale: asked again");
     }
 
     #[test]

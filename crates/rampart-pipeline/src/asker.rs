@@ -217,11 +217,14 @@ impl<S: Service> Asker<S> {
                 Some((key, kept(&service, &value, &answer)))
             })
             .collect();
-        let answers = Arc::new(LiveAnswers::new(
-            known,
-            (asking.wait, asking.wait_through_limit),
-            asking.queue,
-        ));
+        let answers = Arc::new(
+            LiveAnswers::new(
+                known,
+                (asking.wait, asking.wait_through_limit),
+                asking.queue,
+            )
+            .keeping(asking.cache),
+        );
         let budget = asking
             .per_day
             .saturating_sub(store.requests_used(&name, Timestamp::now()).unwrap_or(0));
