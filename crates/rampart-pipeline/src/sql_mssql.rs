@@ -23,8 +23,9 @@ const CONNECT: Duration = Duration::from_secs(10);
 /// rows) may take.
 const POLL: Duration = Duration::from_secs(300);
 
-/// The connection settings of `url`, with `password`.
-fn config(url: &str, password: Option<String>) -> Result<Config, String> {
+/// The connection settings of `url`, with `password`, and the server's
+/// host and port to connect to.
+fn config(url: &str, password: Option<String>) -> Result<(Config, (String, u16)), String> {
     let bad = |why: &str| format!("{url}: {why} (mssql://USER@HOST:PORT/DATABASE)");
     let rest = url
         .strip_prefix("mssql://")
@@ -33,9 +34,22 @@ fn config(url: &str, password: Option<String>) -> Result<Config, String> {
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (user, rest) = rest.split_once('@').ok_or_else(|| bad("no user"))?;
     let (host_port, database) = rest.split_once('/').ok_or_else(|| bad("no database"))?;
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("a bad port"))?),
-        None => (host_port, 1433),
+    // An IPv6 address stands in brackets (`[2001:db8::5]:1433`).
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(bracketed) => {
+            let (h, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| bad("an unclosed `[`"))?;
+            match after.strip_prefix(':') {
+                Some(p) => (h, p.parse::<u16>().map_err(|_| bad("a bad port"))?),
+                None if after.is_empty() => (h, 1433),
+                None => return Err(bad("a bad port")),
+            }
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("a bad port"))?),
+            None => (host_port, 1433),
+        },
     };
     if user.is_empty() || host.is_empty() || database.is_empty() {
         return Err(bad("a part is empty"));
@@ -57,7 +71,7 @@ fn config(url: &str, password: Option<String>) -> Result<Config, String> {
             (name, _) => return Err(bad(&format!("`{pair}`? ({name} is not known)"))),
         }
     }
-    Ok(config)
+    Ok((config, (host.to_string(), port)))
 }
 
 /// `[name]`, quoted for SQL Server.
@@ -82,7 +96,7 @@ pub(crate) fn read(
     (table, order_by): (&str, &str),
     floor: Floor<'_>,
 ) -> Result<Vec<Option<String>>, String> {
-    let config = config(url, password)?;
+    let (config, server) = config(url, password)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -94,10 +108,13 @@ pub(crate) fn read(
     );
     let above = format!("{from} WHERE t.{order} >= @P1 ORDER BY t.{order}");
     let poll = async {
-        let tcp = tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(config.get_addr()))
-            .await
-            .map_err(|_| "connecting timed out".to_string())?
-            .map_err(|e| e.to_string())?;
+        let tcp = tokio::time::timeout(
+            CONNECT,
+            tokio::net::TcpStream::connect((server.0.as_str(), server.1)),
+        )
+        .await
+        .map_err(|_| "connecting timed out".to_string())?
+        .map_err(|e| e.to_string())?;
         tcp.set_nodelay(true).map_err(|e| e.to_string())?;
         let mut client = Client::connect(config, tcp.compat_write())
             .await
@@ -144,13 +161,18 @@ mod tests {
 
     #[test]
     fn addresses_are_read_and_bad_ones_named() {
-        let c = config(
+        let (c, server) = config(
             "mssql://rampart@db.example:14330/siem?encrypt=off&trust_server_certificate=true",
             Some("pw".into()),
         )
         .unwrap();
         assert_eq!(c.get_addr(), "db.example:14330");
+        assert_eq!(server, ("db.example".to_string(), 14330));
         assert!(config("mssql://rampart@db.example/siem", None).is_ok());
+        let (_, v6) = config("mssql://rampart@[2001:db8::5]:14330/siem", None).unwrap();
+        assert_eq!(v6, ("2001:db8::5".to_string(), 14330));
+        assert!(config("mssql://rampart@[2001:db8::5]/siem", None).is_ok());
+        assert!(config("mssql://rampart@[2001:db8::5/siem", None).is_err());
         for (url, why) in [
             ("postgres://a@b/c", "not a SQL Server address"),
             ("mssql://db.example/siem", "no user"),
