@@ -67,8 +67,7 @@ impl Service for VtService {
     }
 
     fn ask(&self, client: &mut LimitedClient<'_>, value: &str) -> Result<Lookup, AskError> {
-        let url = format!("{}{}", self.url, VtKind::Ip.path(value));
-        client.get(&url, &[("x-apikey", &self.key)])
+        rampart_intel::vt::ask(client, (&self.url, &self.key), VtKind::Ip, value)
     }
 
     fn answer(&self, value: &str, said: Option<&Json>) -> Report {

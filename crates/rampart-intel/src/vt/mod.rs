@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 pub use crate::live::{LiveAnswers, LiveClock, LiveCounts};
 pub use crate::service::Lookup;
-pub use client::{VtClient, VtError};
+pub use client::ask;
 pub use limit::{Clock, RateLimit, SystemClock};
 pub use report::{is_internal, not_sent_reason, Report, VtKind, CSV_HEADER};
 

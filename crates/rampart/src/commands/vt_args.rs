@@ -6,7 +6,8 @@
 use anyhow::bail;
 use clap::Args;
 use jiff::{SignedDuration, Timestamp};
-use rampart_intel::vt::{Lookup, Report, SystemClock, VtClient, VtError, VtKind};
+use rampart_intel::service::{AskError, LimitedClient};
+use rampart_intel::vt::{Lookup, Report, SystemClock, VtKind};
 use rampart_store::{CachedAnswer, Store};
 
 /// How VirusTotal is used.
@@ -75,8 +76,7 @@ impl VtArgs {
             .vt_per_day
             .saturating_sub(store.requests_used("virustotal", Timestamp::now())?);
         let clock = SystemClock::default();
-        let mut client =
-            VtClient::new(&self.vt_url, key.trim(), self.vt_per_minute, budget, &clock);
+        let mut client = LimitedClient::new(self.vt_per_minute, budget, &clock);
         let bar = crate::progress::bar(
             values.len() as u64,
             "{elapsed_precise} [{bar:30}] {pos}/{len} VirusTotal lookups ({eta} left)",
@@ -84,7 +84,7 @@ impl VtArgs {
         let mut outcome = Ok(());
         for (i, v) in values.iter().enumerate() {
             let before = client.sent();
-            let result = client.lookup(kind, v);
+            let result = rampart_intel::vt::ask(&mut client, (&self.vt_url, key.trim()), kind, v);
             store.requests_count("virustotal", client.sent() - before, Timestamp::now())?;
             match result {
                 Ok(Lookup::Found(json)) => {
@@ -101,15 +101,17 @@ impl VtArgs {
                     )?;
                     answered(i, Report::bare(v, kind, "not_found"));
                 }
-                Err(VtError::Budget) => {
+                Err(AskError::Budget) => {
                     sent.pending.extend(values[i..].iter().cloned());
                     break;
                 }
-                Err(e @ VtError::Unauthorized(_)) => {
-                    outcome = Err(e);
+                Err(AskError::Unauthorized(why)) => {
+                    outcome = Err(format!(
+                        "VirusTotal refused the API key ({why}); check VT_API_KEY"
+                    ));
                     break;
                 }
-                Err(e @ VtError::Failed(_)) => {
+                Err(e @ AskError::Failed(_)) => {
                     eprintln!("{v}: {e}; left without an answer");
                     sent.failed.push(v.clone());
                 }
