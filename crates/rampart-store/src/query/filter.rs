@@ -139,7 +139,8 @@ fn holds(node: &Node, event: &Event) -> bool {
             let within = event
                 .get("message")
                 .map_or_else(|| event.original().to_string(), |m| m.to_string());
-            within.to_lowercase().contains(text.as_str()) && super::holds_words(&within, words)
+            let within = within.to_lowercase();
+            within.contains(text.as_str()) && super::holds_words(&within, words)
         }
         Node::Cond {
             field,
