@@ -3,10 +3,12 @@
 //! (made once, shared by every rule), and the fields that route rules read
 //! once.
 //!
-//! An event's own lookup scans its field list: fine for the few lookups
-//! that the rules of a line log make, too slow for the hundreds that
-//! Windows rules make. So the first lookups scan, and once an event has
-//! been asked for more than a few fields, they are indexed in a hash map
+//! An event's own lookup compares names along its field list: a string
+//! comparison per field, paid for every field a rule asks about, present
+//! or not. A small event (a log line's dozen or two fields) is therefore
+//! looked up by a short key of each name, taken once when the view is made,
+//! so that a lookup compares integers and one name at most. A large event
+//! (a Windows record's EventData) is indexed in a hash map on first lookup
 //! (FxHash: field names are short and not attacker-chosen keys of a
 //! long-lived table).
 //!
@@ -32,6 +34,8 @@ const SCANNED_FIELDS: usize = 32;
 #[derive(Debug)]
 pub struct EventView<'e> {
     event: &'e Event,
+    /// The [`name_key`] of each field of a small event.
+    keys: [u64; SCANNED_FIELDS],
     /// Each field's position by name (and by its name without spaces),
     /// made once lookups are many.
     index: OnceCell<FxHashMap<Cow<'e, str>, usize>>,
@@ -62,8 +66,15 @@ impl std::fmt::Debug for Scans<'_> {
 impl<'e> EventView<'e> {
     /// Prepares `event`.
     pub fn new(event: &'e Event) -> Self {
+        let mut keys = [0; SCANNED_FIELDS];
+        if event.len() <= SCANNED_FIELDS {
+            for (key, name) in keys.iter_mut().zip(event.names()) {
+                *key = name_key(name);
+            }
+        }
         let mut view = EventView {
             event,
+            keys,
             index: OnceCell::new(),
             lower: OnceCell::new(),
             code: None,
@@ -113,10 +124,15 @@ impl<'e> EventView<'e> {
     /// Where the field `name` is among the event's fields: the first of
     /// that name, or else the `EventData` field it names with spaces.
     fn position(&self, name: &str) -> Option<usize> {
-        if self.event.len() <= SCANNED_FIELDS {
-            return self
-                .event
-                .position(name)
+        let len = self.event.len();
+        if len <= SCANNED_FIELDS {
+            let key = name_key(name);
+            return self.keys[..len]
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| **k == key)
+                .find(|(at, _)| self.event.field_at(*at).is_some_and(|(n, _)| n == name))
+                .map(|(at, _)| at)
                 .or_else(|| spaced_position(self.event, name));
         }
         let index = self.index.get_or_init(|| index(self.event));
@@ -206,6 +222,19 @@ fn index(event: &Event) -> FxHashMap<Cow<'_, str>, usize> {
     index
 }
 
+/// A short key of a field name: its length with its first and last eight
+/// bytes. Names of one event rarely share one, and a shared key only costs
+/// a comparison of the names.
+fn name_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let n = bytes.len();
+    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+        _ => (bytes.iter().fold(0, |w, b| (w << 8) | u64::from(*b)), 0),
+    };
+    head ^ tail.rotate_left(29) ^ ((n as u64) << 58)
+}
+
 /// Names an event serves from its dedicated members, not its field list.
 fn is_member(name: &str) -> bool {
     matches!(
@@ -244,6 +273,21 @@ mod tests {
             assert_eq!(v.index.get().is_some(), indexed);
             assert_eq!(v.code(), Some(4688));
         }
+    }
+
+    #[test]
+    fn names_sharing_a_key_are_told_apart() {
+        // Same length, same first and last eight bytes: the same key.
+        let (one, two) = ("prefix00.one.suffix00", "prefix00.two.suffix00");
+        assert_eq!(name_key(one), name_key(two));
+        let mut e = Event::new(Origin::new("a.log", 1), "");
+        e.set(one, "first");
+        e.set(two, "second");
+        let v = EventView::new(&e);
+        assert_eq!(v.get_str(one), Some("first"));
+        assert_eq!(v.get_str(two), Some("second"));
+        assert_eq!(v.get_str("prefix00.six.suffix00"), None);
+        assert_ne!(name_key("source.ip"), name_key("source.port"));
     }
 
     /// Gives `e` more fields than are scanned.

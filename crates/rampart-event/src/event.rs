@@ -217,6 +217,11 @@ impl Event {
         Some((n.as_ref(), self.view(v)))
     }
 
+    /// The names of the parser-set fields in insertion order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(n, _)| n.as_ref())
+    }
+
     /// The parser-set fields in insertion order (without the dedicated members).
     pub fn fields(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> {
         self.fields.iter().map(|(n, v)| (n.as_ref(), self.view(v)))
