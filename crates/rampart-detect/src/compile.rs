@@ -589,6 +589,17 @@ impl FieldCheck {
                     self.values.iter().any(one)
                 }
             }
+            // Numbers, ranges, presence: no text needed (a number's would
+            // be formatted for nothing).
+            Some(v) if !self.values.iter().any(ValueMatch::reads_text) => {
+                let hay = Haystack::new("");
+                let one = |m: &ValueMatch| m.matches_in(v, &hay, &other);
+                if self.all {
+                    self.values.iter().all(one)
+                } else {
+                    self.values.iter().any(one)
+                }
+            }
             Some(v) => {
                 let text = text_of(v);
                 let hay = match (&text, found.and_then(|(_, cache)| cache)) {

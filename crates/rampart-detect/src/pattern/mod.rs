@@ -373,6 +373,15 @@ impl ValueMatch {
         }
     }
 
+    /// Whether deciding the match reads the value as text (a number's
+    /// digits, say); comparisons, ranges and presence do not.
+    pub fn reads_text(&self) -> bool {
+        matches!(
+            self,
+            ValueMatch::Str(_) | ValueMatch::Regex(..) | ValueMatch::FieldRef(..)
+        )
+    }
+
     /// Whether an absent field matches.
     pub fn matches_absent(&self) -> bool {
         match self {
