@@ -329,7 +329,15 @@ impl CompiledRule {
     /// search every match needs), for indexing rules whose log source names
     /// a channel but no Event IDs.
     pub fn required_event_ids(&self) -> Option<Vec<i64>> {
-        event_ids(&self.condition, &self.searches)
+        required(&self.condition, &self.searches, search_event_ids)
+    }
+
+    /// The datasets the detection itself requires (`event.dataset:
+    /// ids.alert` in a search every match needs), in lower case, for
+    /// indexing rules whose log source names none (rampart's own pack
+    /// selects by dataset in its detections).
+    pub fn required_datasets(&self) -> Option<Vec<String>> {
+        required(&self.condition, &self.searches, search_datasets)
     }
 
     /// The values of the rule's group fields in this event (absent ones are
@@ -417,8 +425,15 @@ fn cover(cond: &Cond, searches: &[CompiledSearch]) -> Option<Cover> {
     }
 }
 
-fn event_ids(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<i64>> {
-    let union = |parts: &mut dyn Iterator<Item = Option<Vec<i64>>>| -> Option<Vec<i64>> {
+/// What every match of `cond` needs, by `of` each search: the union over
+/// alternatives, any one part of a conjunction that has a need. `None`
+/// when some way to match needs nothing `of` can name.
+fn required<T>(
+    cond: &Cond,
+    searches: &[CompiledSearch],
+    of: fn(&CompiledSearch) -> Option<Vec<T>>,
+) -> Option<Vec<T>> {
+    let union = |parts: &mut dyn Iterator<Item = Option<Vec<T>>>| -> Option<Vec<T>> {
         let mut all = Vec::new();
         for p in parts {
             all.extend(p?);
@@ -426,20 +441,22 @@ fn event_ids(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<i64>> {
         Some(all)
     };
     match cond {
-        Cond::Search(i) => search_event_ids(searches.get(*i)?),
-        Cond::Or(parts) => union(&mut parts.iter().map(|p| event_ids(p, searches))),
-        Cond::And(parts) => parts.iter().find_map(|p| event_ids(p, searches)),
-        Cond::All(ids) => ids.iter().find_map(|i| search_event_ids(searches.get(*i)?)),
-        Cond::AtLeast(_, ids) => {
-            union(&mut ids.iter().map(|i| search_event_ids(searches.get(*i)?)))
-        }
+        Cond::Search(i) => of(searches.get(*i)?),
+        Cond::Or(parts) => union(&mut parts.iter().map(|p| required(p, searches, of))),
+        Cond::And(parts) => parts.iter().find_map(|p| required(p, searches, of)),
+        Cond::All(ids) => ids.iter().find_map(|i| of(searches.get(*i)?)),
+        Cond::AtLeast(_, ids) => union(&mut ids.iter().map(|i| of(searches.get(*i)?))),
         Cond::Not(_) => None,
     }
 }
 
-/// The Event IDs a search requires: each group checks `event.code` for
-/// whole numbers.
-fn search_event_ids(search: &CompiledSearch) -> Option<Vec<i64>> {
+/// The values of `field` each group of a search requires, by `value` of
+/// each value the check accepts; `None` when a group does not check it so.
+fn search_values<T>(
+    search: &CompiledSearch,
+    field: &str,
+    value: fn(&ValueMatch) -> Option<T>,
+) -> Option<Vec<T>> {
     let CompiledSearch::Fields(groups) = search else {
         return None;
     };
@@ -447,17 +464,36 @@ fn search_event_ids(search: &CompiledSearch) -> Option<Vec<i64>> {
     for group in groups {
         let check = group
             .iter()
-            .find(|c| c.fields == ["event.code"] && !c.neq && !c.all)?;
+            .find(|c| c.fields == [field] && !c.neq && !c.all)?;
         for v in &check.values {
-            match v {
-                ValueMatch::Num(crate::pattern::numeric::NumOp::Eq, n) if n.fract() == 0.0 => {
-                    out.push(*n as i64)
-                }
-                _ => return None,
-            }
+            out.push(value(v)?);
         }
     }
     Some(out)
+}
+
+/// The Event IDs a search requires: each group checks `event.code` for
+/// whole numbers.
+fn search_event_ids(search: &CompiledSearch) -> Option<Vec<i64>> {
+    search_values(search, "event.code", |v| match v {
+        ValueMatch::Num(crate::pattern::numeric::NumOp::Eq, n) if n.fract() == 0.0 => {
+            Some(*n as i64)
+        }
+        _ => None,
+    })
+}
+
+/// The datasets a search requires, in lower case: each group checks
+/// `event.dataset` for whole values (no wildcards).
+fn search_datasets(search: &CompiledSearch) -> Option<Vec<String>> {
+    search_values(search, "event.dataset", |v| match v {
+        ValueMatch::Str(StrMatch::Literal {
+            needle,
+            place: Place::Exact,
+            ..
+        }) => Some(needle.to_ascii_lowercase()),
+        _ => None,
+    })
 }
 
 /// A search's cover: each of its groups (an OR) needs a literal check.

@@ -13,6 +13,7 @@ use crate::compile::{CompileOptions, CompiledRule, Matched};
 use crate::correlate::{Correlator, Limits};
 use crate::correlation::CorrelationRule;
 use crate::load::{LoadError, Loaded};
+use crate::mapping::Admit;
 use crate::scan::Scanner;
 use crate::view::EventView;
 
@@ -88,13 +89,26 @@ fn family(dataset: &str) -> &str {
 /// Where a rule is indexed: under dataset families and Event IDs, or
 /// (`None`) for every event.
 fn keys_of(rule: &CompiledRule) -> Vec<Option<Key>> {
-    if rule.route.admits.is_empty() {
-        return vec![None];
-    }
+    // A log source that names no dataset: those the detection requires.
+    let from_detection;
+    let admits = if rule.route.admits.is_empty() {
+        match rule.required_datasets() {
+            Some(datasets) if !datasets.is_empty() => {
+                from_detection = [Admit {
+                    datasets,
+                    ..Admit::default()
+                }];
+                &from_detection[..]
+            }
+            _ => return vec![None],
+        }
+    } else {
+        &rule.route.admits[..]
+    };
     let mut keys: Vec<Key> = Vec::new();
     let mut everywhere = false;
     let required_ids = rule.required_event_ids();
-    for admit in &rule.route.admits {
+    for admit in admits {
         if admit.datasets.is_empty() {
             everywhere = true;
             continue;
@@ -256,7 +270,16 @@ impl RuleSet {
 
     /// The route of an event.
     fn route(&self, event: &EventView<'_>) -> &Route {
-        let fam = family(event.get_str("event.dataset").unwrap_or(""));
+        let dataset = event.get_str("event.dataset").unwrap_or("");
+        // Indexed in lower case; a dataset is nearly always written so.
+        let lowered;
+        let dataset = if dataset.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = dataset.to_ascii_lowercase();
+            &lowered
+        } else {
+            dataset
+        };
+        let fam = family(dataset);
         match self.families.get(fam) {
             Some(f) => event
                 .code()
@@ -424,6 +447,30 @@ detection:
   selection: {CommandLine|re: '(?<=x)y'}
   condition: selection
 "#;
+
+    #[test]
+    fn rules_selecting_a_dataset_in_their_detection_are_routed_by_it() {
+        let rules = "title: IDS\nid: ids\nlogsource: {definition: IDS lines}\ndetection:\n  lines: {event.dataset: ids.alert, source.ip|exists: true}\n  sysmon: {event.dataset: windows.sysmon, event.code: 3}\n  condition: lines or sysmon\n---\ntitle: Anywhere\nid: any\nlogsource: {definition: any}\ndetection:\n  s: {event.dataset|contains: ids}\n  condition: s\n";
+        let set = RuleSet::build(load_text(rules, "r.yml".into()), &CompileOptions::default());
+        let event = |dataset: &str| {
+            let mut e = Event::new(Origin::new("t", 1), "raw");
+            e.set("event.dataset", dataset);
+            e.set("source.ip", "192.0.2.1");
+            e.set("event.code", 3i64);
+            e
+        };
+        let hits = set.matches(&event("ids.alert"));
+        let ids: Vec<&str> = hits.iter().map(|h| h.rule.rule.id.as_str()).collect();
+        assert_eq!(ids, ["ids", "any"]);
+        // Case is ignored, as the rule's own comparison ignores it.
+        assert_eq!(set.matches(&event("IDS.Alert")).len(), 2);
+        assert_eq!(set.candidates(&event("IDS.Alert")), 2);
+        assert_eq!(set.matches(&event("windows.sysmon")).len(), 1);
+        // Other datasets meet only the rule that names none.
+        assert_eq!(set.candidates(&event("firewall.ufw")), 1);
+        assert_eq!(set.candidates(&event("zeek.ids")), 1);
+        assert_eq!(set.matches(&event("zeek.ids")).len(), 1);
+    }
 
     #[test]
     fn a_second_rule_with_a_taken_id_is_skipped_and_said_so() {
