@@ -160,8 +160,18 @@ fn flatten_into(
 fn dotted_order(a: &str, b: &str) -> Ordering {
     let key = |byte: u8| if byte == b'.' { 0 } else { u16::from(byte) + 1 };
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    match a.iter().zip(b).position(|(x, y)| x != y) {
-        Some(at) => key(a[at]).cmp(&key(b[at])),
+    // Eight bytes at a time past the common start, then byte by byte.
+    let shorter = a.len().min(b.len());
+    let mut from = 0;
+    while from + 8 <= shorter && a[from..from + 8] == b[from..from + 8] {
+        from += 8;
+    }
+    match a[from..shorter]
+        .iter()
+        .zip(&b[from..shorter])
+        .position(|(x, y)| x != y)
+    {
+        Some(at) => key(a[from + at]).cmp(&key(b[from + at])),
         None => a.len().cmp(&b.len()),
     }
 }
@@ -184,8 +194,35 @@ fn write_key(out: &mut Vec<u8>, has_member: &mut [bool], key: &str) {
     out.push(b':');
 }
 
+/// Writes `s` as a JSON string. Most text needs no escape and is copied as
+/// it is; the rest goes through serde_json's escaping.
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    // A fold without early exit, which the compiler turns into SIMD.
+    let needs_escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Writes an IPv4 address as JSON text, without the formatting machinery
+/// (addresses are in most events, and written for each).
+fn write_ipv4(out: &mut Vec<u8>, ip: std::net::Ipv4Addr) {
+    let mut digits = itoa::Buffer::new();
+    out.push(b'"');
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        out.extend_from_slice(digits.format(octet).as_bytes());
+    }
+    out.push(b'"');
 }
 
 /// Writes `value` as JSON (times as RFC 3339 text, addresses as text).
@@ -193,9 +230,7 @@ pub fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
     match value {
         ValueRef::Null => out.extend_from_slice(b"null"),
         ValueRef::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-        ValueRef::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        ValueRef::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
         ValueRef::Float(x) if x.is_finite() => {
             serde_json::to_writer(&mut *out, &x).expect("writing to a Vec cannot fail");
         }
@@ -204,6 +239,7 @@ pub fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::Mac(_) => {
             let _ = write!(out, "\"{value}\"");
         }
+        ValueRef::Ip(std::net::IpAddr::V4(ip)) => write_ipv4(out, ip),
         ValueRef::Ip(ip) => {
             let _ = write!(out, "\"{ip}\"");
         }
@@ -318,11 +354,41 @@ mod tests {
 
     #[test]
     fn dotted_order_is_segment_order() {
-        let mut names = vec!["a_b", "a.bc", "a.b.c", "a", "a.b", "b", "a.b.a"];
+        let mut names = vec![
+            "a_b",
+            "a.bc",
+            "a.b.c",
+            "a",
+            "a.b",
+            "b",
+            "a.b.a",
+            "destination.address",
+            "destination.address.x",
+            "destination.addresses",
+            "destination.address_b",
+            "destination.addres",
+            "destination_address",
+        ];
         let mut by_segments = names.clone();
         by_segments.sort_by(|x, y| x.split('.').cmp(y.split('.')));
         names.sort_by(|x, y| super::dotted_order(x, y));
         assert_eq!(names, by_segments);
+    }
+
+    #[test]
+    fn numbers_and_addresses_are_written_in_full() {
+        let mut e = Event::new(Origin::new("x", 1), "");
+        e.set("a", i64::MIN);
+        e.set("b", i64::MAX);
+        e.set("c", "0.0.0.0".parse::<IpAddr>().unwrap());
+        e.set("d", "255.255.255.255".parse::<IpAddr>().unwrap());
+        e.set("e", "2001:db8::1".parse::<IpAddr>().unwrap());
+        let v = e.to_json_value();
+        assert_eq!(v["a"], json!(i64::MIN));
+        assert_eq!(v["b"], json!(i64::MAX));
+        assert_eq!(v["c"], json!("0.0.0.0"));
+        assert_eq!(v["d"], json!("255.255.255.255"));
+        assert_eq!(v["e"], json!("2001:db8::1"));
     }
 
     #[test]
