@@ -312,9 +312,18 @@ impl RuleSet {
 
     /// The rules that match `event`, in rule order within each index list.
     pub fn matches<'r>(&'r self, event: &Event) -> Vec<Hit<'r>> {
+        let mut out = Vec::new();
+        self.each_match(event, |hit, _| out.push(hit));
+        out
+    }
+
+    /// Calls `f` with each rule that matches `event`, in the order of
+    /// [`RuleSet::matches`], and the view the event was matched through:
+    /// what an alert needs of the event (its group, why the rule matched)
+    /// is then read without preparing the event again.
+    pub fn each_match<'r>(&'r self, event: &Event, mut f: impl FnMut(Hit<'r>, &EventView<'_>)) {
         let event = &EventView::scanned(event, &self.scanner);
         let route = self.route(event);
-        let mut out = Vec::new();
         let mut possible = None;
         let mut admitted = Admitted::default();
         for &i in &route.rules {
@@ -330,10 +339,9 @@ impl RuleSet {
             }
             let admits = admitted.get(self.admit_of[i], || rule.admits(event));
             if admits && rule.matches(event) {
-                out.push(Hit { rule, index: i });
+                f(Hit { rule, index: i }, event);
             }
         }
-        out
     }
 
     /// How many rules are evaluated in full for `event`: its candidates by

@@ -77,22 +77,22 @@ impl Detector<'_> {
                     .extend(rampart_intel::alerts(self.ioc_rule, event, &hits));
                 out.raised_on.resize(out.alerts.len(), at as u32);
             }
-            for hit in self.rules.matches(event) {
+            self.rules.each_match(event, |hit, view| {
                 if self.roles.feeds(hit.index) {
                     self.roles.place(hit.index, at, event, &mut out.placements);
                 }
                 let rule = &hit.rule.rule;
                 if rule.level_for(event) < self.scope.min || self.roles.is_quiet(hit.index) {
-                    continue;
+                    return;
                 }
                 out.alerts.push(Alert::single(
                     rule,
-                    hit.group(event),
-                    hit.explain(event),
+                    hit.rule.group_of(view),
+                    hit.rule.explain(view),
                     event,
                 ));
                 out.raised_on.push(at as u32);
-            }
+            });
         }
         out
     }
