@@ -1,24 +1,20 @@
-//! Serialising an event as nested ECS JSON, and reading it back.
+//! Serialising an event as nested ECS JSON (reading it back is in
+//! `json_read`).
 //!
 //! Fields are stored flat under dotted names; ECS consumers expect them nested
 //! (`{"source": {"ip": ...}}`). The writer sorts names segment by segment and
 //! opens and closes objects as the path changes, writing straight into a byte
 //! buffer: no intermediate tree on the output hot path.
-//!
-//! The reader takes what the writer wrote (an event kept in the store) back
-//! to an event whose JSON is the same text, its time, original line and
-//! origin included, so that rules run again over stored events (a
-//! retro-hunt) see them as they were read and raise alerts of the same ids.
 
 use std::cmp::Ordering;
 use std::io::Write;
 
-use crate::event::{Event, Origin, FILE_LINE, FILE_PATH, ORIGINAL, TIMESTAMP};
+use crate::event::Event;
 use crate::value::{Value, ValueRef};
 
 /// The key a value takes when its name is also the parent of other fields
 /// (a CSV with columns `a` and `a.b`): `{"a": {"_value": .., "b": ..}}`.
-const SHADOWED_LEAF: &str = "_value";
+pub(crate) const SHADOWED_LEAF: &str = "_value";
 
 impl Event {
     /// Appends this event as one line of nested ECS JSON (no newline).
@@ -87,70 +83,11 @@ impl Event {
         serde_json::value::RawValue::from_string(text).expect("the writer emits valid JSON")
     }
 
-    /// The event [`Event::write_json`] wrote as `text`. Addresses, MACs and
-    /// times other than `@timestamp` come back as text, which rules read
-    /// alike; the JSON written again is the same. An error says why `text`
-    /// is not an event's JSON.
-    pub fn from_ecs_json(text: &str) -> Result<Event, String> {
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let serde_json::Value::Object(object) = json else {
-            return Err("not a JSON object".into());
-        };
-        let mut fields = Vec::new();
-        flatten_into(String::new(), &object, &mut fields);
-        let mut original = None;
-        let (mut path, mut line, mut timestamp) = (None, 0, None);
-        let mut rest = Vec::with_capacity(fields.len());
-        for (name, value) in fields {
-            match (name.as_str(), value) {
-                (ORIGINAL, serde_json::Value::String(s)) => original = Some(s),
-                (FILE_PATH, serde_json::Value::String(s)) => path = Some(s),
-                (FILE_LINE, serde_json::Value::Number(n)) if n.as_u64().is_some() => {
-                    line = n.as_u64().unwrap_or_default();
-                }
-                (TIMESTAMP, serde_json::Value::String(s)) => {
-                    timestamp = Some(s.parse().map_err(|e| format!("@timestamp {s:?}: {e}"))?);
-                }
-                (_, value) => rest.push((name, value)),
-            }
-        }
-        let origin = Origin::new(path.unwrap_or_default(), line);
-        let mut event = Event::new(origin, original.unwrap_or_default());
-        event.timestamp = timestamp;
-        for (name, value) in rest {
-            event.insert(name, Value::from(&value));
-        }
-        Ok(event)
-    }
-
     /// This event as a nested ECS JSON value.
     pub fn to_json_value(&self) -> serde_json::Value {
         let mut buf = Vec::with_capacity(512);
         self.write_json(&mut buf);
         serde_json::from_slice(&buf).expect("the writer emits valid JSON")
-    }
-}
-
-/// The leaves of `object` under their dotted names; a value written
-/// beside its children (`_value`) takes its parent's name.
-fn flatten_into(
-    prefix: String,
-    object: &serde_json::Map<String, serde_json::Value>,
-    out: &mut Vec<(String, serde_json::Value)>,
-) {
-    for (key, value) in object {
-        let name = match (prefix.is_empty(), key.as_str()) {
-            (false, SHADOWED_LEAF) => prefix.clone(),
-            (true, _) => key.clone(),
-            (false, _) => format!("{prefix}.{key}"),
-        };
-        match value {
-            serde_json::Value::Object(inner) if !inner.is_empty() => {
-                flatten_into(name, inner, out);
-            }
-            other => out.push((name, other.clone())),
-        }
     }
 }
 
@@ -290,6 +227,16 @@ fn write_sorted(out: &mut Vec<u8>, j: &serde_json::Value) {
             out.push(b']');
         }
         scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    /// As the conversion from a reference, moving text instead of copying it.
+    fn from(j: serde_json::Value) -> Self {
+        match j {
+            serde_json::Value::String(s) => Value::Str(s),
+            other => Value::from(&other),
+        }
     }
 }
 

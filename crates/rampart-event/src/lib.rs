@@ -26,6 +26,7 @@
 
 mod event;
 mod json;
+mod json_read;
 pub mod severity;
 pub mod time;
 mod value;
