@@ -23,6 +23,9 @@ use crate::records;
 /// How many batches of one file may wait for the consumer.
 const QUEUE_DEPTH: usize = 4;
 
+/// EVTX files at least this large have their chunks decoded on the pool.
+const CHUNKS_ON_POOL_AT: u64 = 4 << 20;
+
 /// Lines in a block parsed on the pool, in batches' worth.
 const BLOCK_BATCHES: usize = 1;
 
@@ -172,8 +175,12 @@ fn read_one<T: Send>(
         error: None,
     };
     if crate::evtx::is_evtx(&input.path) {
+        // A small file's few chunks are decoded on its reading thread: the
+        // other readers keep the cores busy with other files, and handing
+        // each chunk to the pool and back costs more than it gains.
+        let large = std::fs::metadata(&input.path).is_ok_and(|m| m.len() >= CHUNKS_ON_POOL_AT);
         let evtx = crate::evtx::EvtxOptions {
-            threads: options.threads,
+            threads: if large { options.threads } else { 1 },
             batch: options.batch,
             recover: options.recover_evtx,
         };
