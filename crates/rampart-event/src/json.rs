@@ -231,11 +231,18 @@ fn write_sorted(out: &mut Vec<u8>, j: &serde_json::Value) {
 }
 
 impl From<serde_json::Value> for Value {
-    /// As the conversion from a reference, moving text instead of copying it.
+    /// As the conversion from a reference, moving text, lists and JSON
+    /// instead of copying them.
     fn from(j: serde_json::Value) -> Self {
         match j {
             serde_json::Value::String(s) => Value::Str(s),
-            other => Value::from(&other),
+            serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+                Value::List(items.into_iter().map(Value::from).collect())
+            }
+            j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
+                Value::Json(Box::new(j))
+            }
+            scalar => Value::from(&scalar),
         }
     }
 }
