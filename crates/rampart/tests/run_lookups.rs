@@ -56,18 +56,38 @@ fn reputation_service() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>
     })
 }
 
-/// A stdin pipeline asking the service at `url` with the key `key`, its
-/// events written to `events.jsonl`, its answers kept in `lookups.db`.
-fn pipeline(dir: &Path, url: &str, key: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join(".env"), format!("REPUTATION_KEY={key}\n")).unwrap();
+/// `pipeline.yml` in `dir`: standard input to `events.jsonl` (and, with
+/// `store`, answers kept in `lookups.db`), through `lookups` (the YAML
+/// list's items).
+fn config(dir: &Path, store: bool, lookups: &str) -> std::path::PathBuf {
+    let db = if store {
+        "  db: {type: store, path: lookups.db}\n"
+    } else {
+        ""
+    };
     let config = dir.join("pipeline.yml");
     std::fs::write(
         &config,
         format!(
             "sources:\n  in: {{type: stdin}}\n\
-             sinks:\n  out: {{type: file, path: events.jsonl, take: events}}\n  db: {{type: store, path: lookups.db}}\n\
-             lookups:\n\
-             \x20 - http: {url}/api/v2/check?ipAddress={{value}}\n\
+             sinks:\n  out: {{type: file, path: events.jsonl, take: events}}\n{db}\
+             lookups:\n{lookups}\
+             health_seconds: 0\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// A stdin pipeline asking the service at `url` with the key `key`, its
+/// events written to `events.jsonl`, its answers kept in `lookups.db`.
+fn pipeline(dir: &Path, url: &str, key: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join(".env"), format!("REPUTATION_KEY={key}\n")).unwrap();
+    config(
+        dir,
+        true,
+        &format!(
+            "\x20 - http: {url}/api/v2/check?ipAddress={{value}}\n\
              \x20   name: reputation-check\n\
              \x20   key: source.ip\n\
              \x20   into: reputation\n\
@@ -75,12 +95,9 @@ fn pipeline(dir: &Path, url: &str, key: &str) -> std::path::PathBuf {
              \x20   token_header: Key\n\
              \x20   fields: {{score: data.abuseConfidenceScore, country: data.countryCode, first_reporter: data.reports.0.by}}\n\
              \x20   per_minute: 600\n\
-             \x20   wait_ms: 20000\n\
-             health_seconds: 0\n"
+             \x20   wait_ms: 20000\n"
         ),
     )
-    .unwrap();
-    config
 }
 
 /// Each event's source address, its `reputation` and its `rampart.pending`.
@@ -178,20 +195,15 @@ fn a_service_may_be_asked_about_a_field_a_table_adds() {
         "address,gateway\n10.0.0.0/8,185.220.101.45\n",
     )
     .unwrap();
-    let config = d.join("pipeline.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "sources:\n  in: {{type: stdin}}\n\
-             sinks:\n  out: {{type: file, path: events.jsonl, take: events}}\n  db: {{type: store, path: lookups.db}}\n\
-             lookups:\n\
-             \x20 - csv: gateways.csv\n    key: source.ip\n    into: site\n\
+    let config = config(
+        d,
+        true,
+        &format!(
+            "\x20 - csv: gateways.csv\n    key: source.ip\n    into: site\n\
              \x20 - http: {url}/api/v2/check?ipAddress={{value}}\n    key: site.gateway\n    into: exit\n\
-             \x20   token_env: REPUTATION_KEY\n    token_header: Key\n    fields: {{score: data.abuseConfidenceScore}}\n    wait_ms: 20000\n\
-             health_seconds: 0\n"
+             \x20   token_env: REPUTATION_KEY\n    token_header: Key\n    fields: {{score: data.abuseConfidenceScore}}\n    wait_ms: 20000\n"
         ),
-    )
-    .unwrap();
+    );
     run_fed(&config, LINES.as_bytes());
     let text = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
     let internal: Json = text
@@ -221,21 +233,16 @@ fn a_maxmind_database_joins_its_records_and_check_lists_every_lookup() {
         "address,owner\n81.2.69.0/24,uk-office\n",
     )
     .unwrap();
-    let config = d.join("pipeline.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "sources:\n  in: {{type: stdin}}\n\
-             sinks:\n  out: {{type: file, path: events.jsonl, take: events}}\n\
-             lookups:\n\
-             \x20 - csv: owners.csv\n    key: source.ip\n    into: asset\n\
+    let config = config(
+        d,
+        false,
+        &format!(
+            "\x20 - csv: owners.csv\n    key: source.ip\n    into: asset\n\
              \x20 - mmdb: {}\n    key: source.ip\n    into: place\n    fields: {{country: country.iso_code, city: city.names.en}}\n\
-             \x20 - http: http://127.0.0.1:9/{{value}}\n    key: user.name\n    into: person\n\
-             health_seconds: 0\n",
+             \x20 - http: http://127.0.0.1:9/{{value}}\n    key: user.name\n    into: person\n",
             mmdb.display()
         ),
-    )
-    .unwrap();
+    );
     let check = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["run", "--check", "--config"])
         .arg(&config)
