@@ -252,6 +252,29 @@ impl Client {
     /// Inserts `rows` (JSON lines) into `table`, again after a pause when
     /// the failure may pass.
     pub fn insert(&self, table: &str, rows: &[u8]) -> Result<(), StoreError> {
+        self.insert_with(table, rows, &[])
+    }
+
+    /// Inserts `rows` as one block, which ClickHouse stores whole or not
+    /// at all (into a table without partitions).
+    pub fn insert_whole(&self, table: &str, rows: &[u8]) -> Result<(), StoreError> {
+        self.insert_with(
+            table,
+            rows,
+            &[
+                ("max_insert_block_size", "1000000000"),
+                ("min_insert_block_size_rows", "0"),
+                ("min_insert_block_size_bytes", "0"),
+            ],
+        )
+    }
+
+    fn insert_with(
+        &self,
+        table: &str,
+        rows: &[u8],
+        settings: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -263,7 +286,7 @@ impl Client {
             tries += 1;
             let sent = self
                 .send(
-                    self.request(true, &[("query", &query)]),
+                    self.request(true, &[&[("query", query.as_str())], settings].concat()),
                     rows,
                     &format!("inserting into {table}"),
                 )

@@ -14,6 +14,7 @@
 
 mod alerts;
 mod client;
+mod intake;
 mod overview;
 mod schema;
 mod search;
@@ -44,6 +45,8 @@ pub fn is_address(db: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct ClickHouse {
     client: Client,
+    /// What `ingest` keeps in memory of its bookkeeping, once read.
+    ledger: Option<intake::Ledger>,
 }
 
 /// What a store of rows added.
@@ -113,7 +116,10 @@ impl ClickHouse {
     pub fn open(url: &str) -> Result<ClickHouse, StoreError> {
         let client = Client::new(url)?;
         schema::migrate(&client)?;
-        Ok(ClickHouse { client })
+        Ok(ClickHouse {
+            client,
+            ledger: None,
+        })
     }
 
     /// The server and database, for messages.

@@ -20,6 +20,9 @@
 //! - `suppressions`: groups silenced from triage, one row per id (made
 //!   from the rule and the group), its latest version winning; a removed
 //!   one is a version marked `removed`.
+//! - `ingest_state`, `dead_letters`, `runs`: what `ingest` keeps beside
+//!   the events to go on from its last commit (see `intake`), the lines
+//!   it could not read, and the record of its runs.
 //!
 //! Each change of schema is a numbered migration, recorded in
 //! `schema_versions` once run.
@@ -29,7 +32,7 @@ use rampart_store::StoreError;
 use crate::client::Client;
 
 /// The migrations, in order; each runs once.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
     CREATE TABLE IF NOT EXISTS events (
         day Date,
@@ -93,6 +96,38 @@ const MIGRATIONS: [&str; 2] = [
         note Nullable(String),
         created Int64,
         removed UInt8,
+        version Int64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY id
+",
+    "
+    CREATE TABLE IF NOT EXISTS ingest_state (
+        kind String,
+        k1 String,
+        k2 String,
+        text String,
+        n1 Int64,
+        n2 Int64,
+        gone UInt8,
+        seq UInt64
+    ) ENGINE = ReplacingMergeTree(seq) ORDER BY (kind, k1, k2);
+    CREATE TABLE IF NOT EXISTS dead_letters (
+        id Int64,
+        source Int64,
+        line UInt64,
+        reason String,
+        text String,
+        stored Int64
+    ) ENGINE = ReplacingMergeTree ORDER BY id;
+    CREATE TABLE IF NOT EXISTS runs (
+        id Int64,
+        command String,
+        paths String,
+        rules String,
+        started Int64,
+        finished Int64,
+        events UInt64,
+        dead UInt64,
+        alerts UInt64,
         version Int64
     ) ENGINE = ReplacingMergeTree(version) ORDER BY id
 ",

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rampart_io::{fingerprint, Input, Resume};
-use rampart_store::{Source, Store, StoreError, FINGERPRINT_BYTES};
+use rampart_store::{Intake, Source, StoreError, FINGERPRINT_BYTES};
 
 /// Inputs ready to read on from where the store left them.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ pub struct Placed {
 /// Knows each file of `found` by its first bytes: one already stored,
 /// under this name or another (a rotated copy), is read on from where it
 /// was left.
-pub fn place(store: &mut Store, found: Vec<Input>) -> Result<Placed, StoreError> {
+pub fn place(store: &mut dyn Intake, found: Vec<Input>) -> Result<Placed, StoreError> {
     let mut placed = Placed::default();
     let mut seen = HashSet::new();
     for mut input in found {

@@ -22,7 +22,7 @@ use rampart_detect::{Alert, SavedState};
 use rampart_event::Event;
 use rampart_io::{FileReport, Input};
 use rampart_parse::DeadLetter;
-use rampart_store::{Commit, Committed, NewAlert, NewDead, Source, Store, StoreError, PER_SOURCE};
+use rampart_store::{Commit, Committed, Intake, NewAlert, NewDead, Source, StoreError, PER_SOURCE};
 
 use crate::run::Sink;
 
@@ -32,9 +32,6 @@ pub const COMMIT_EVENTS: usize = 20_000;
 const WAITING: usize = 4;
 /// Events a transaction takes from the commits that waited, at most.
 const TRANSACTION_EVENTS: usize = 100_000;
-/// The write-ahead log's size past which the writer has it copied back
-/// whole and started again.
-const LOG_BYTES: u64 = 256 << 20;
 /// Time between commits, at most (while batches arrive).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
@@ -48,7 +45,7 @@ struct Place {
 
 /// What the writing thread gives back: the store, what was stored, and
 /// the first error (after which nothing more was stored).
-pub type Written = (Store, Committed, Option<StoreError>);
+pub type Written = (Box<dyn Intake>, Committed, Option<StoreError>);
 
 /// Hands a run's results to a store.
 pub struct StoreSink {
@@ -76,7 +73,11 @@ impl StoreSink {
     /// A sink into `store` for `inputs`, each read from where `sources`
     /// (one per input, as `Store::source` gave them) says it was left;
     /// starts the thread that writes.
-    pub fn start(mut store: Store, inputs: &[Input], sources: &[Source]) -> io::Result<StoreSink> {
+    pub fn start(
+        mut store: Box<dyn Intake>,
+        inputs: &[Input],
+        sources: &[Source],
+    ) -> io::Result<StoreSink> {
         let places = inputs
             .iter()
             .zip(sources)
@@ -98,9 +99,9 @@ impl StoreSink {
             .spawn(move || {
                 let mut stored = Committed::default();
                 let mut error = None;
-                // The log is copied back apart while commits are written, and
-                // whole at the end.
-                let apart = store.checkpoint_apart().ok();
+                // SQLite's log is copied back apart while commits are
+                // written, and whole at the end.
+                let apart = store.copy_apart();
                 while let Ok(first) = rx.recv() {
                     // Commits that waited go in one transaction with it.
                     let mut commits = vec![first];
@@ -116,7 +117,7 @@ impl StoreSink {
                     }
                     let written = store
                         .commit_all(&mut commits)
-                        .and_then(|done| store.bound_log(LOG_BYTES).map(|()| done));
+                        .and_then(|done| store.between_commits().map(|()| done));
                     match written {
                         Ok(done) => {
                             stored.events += done.events;
@@ -131,7 +132,7 @@ impl StoreSink {
                     }
                 }
                 drop(apart);
-                if let Err(e) = store.checkpoint() {
+                if let Err(e) = store.writing_done() {
                     error.get_or_insert(e);
                 }
                 (store, stored, error)

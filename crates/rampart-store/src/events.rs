@@ -128,6 +128,12 @@ impl NewEvents {
         std::str::from_utf8(&self.bytes[start as usize..end as usize]).unwrap_or_default()
     }
 
+    /// Each event's id and JSON, in the order they were added (for a
+    /// database that makes rows of its own from them).
+    pub fn docs(&self) -> impl Iterator<Item = (i64, &str)> + '_ {
+        self.rows.iter().map(|r| (r.id, self.str(r.doc)))
+    }
+
     /// How many events it holds.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -14,6 +14,7 @@ mod destinations;
 mod events;
 mod facets;
 mod feeds;
+mod intake;
 mod iocs;
 mod migrations;
 mod overview;
@@ -41,6 +42,7 @@ pub use dashboard::{Board, Choices, MaliciousEvent, Slice, SliceBars, MOST_CHOIC
 pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
 pub use facets::{protocol, Facets};
 pub use feeds::StoredFeed;
+pub use intake::Intake;
 pub use iocs::{ImportCounts, IocFilter, StoredIoc};
 pub use overview::{bucket_for, Extent, Figures, OverviewFilter, Timeline, TopRule, MOST_BARS};
 pub use period::{Period, DAY};
@@ -49,7 +51,7 @@ pub use query::{
     Filter, Op, QueryError, StoredEvent,
 };
 pub use retention::{Pruned, Stats};
-pub use sources::{Source, FINGERPRINT_BYTES};
+pub use sources::{head_hash, Source, FINGERPRINT_BYTES};
 pub use suppressions::{group_json, Beside, StoredSuppression, Triaged};
 pub use vt_cache::CachedAnswer;
 
@@ -106,7 +108,7 @@ impl Store {
         if path.to_string_lossy().contains("://") {
             return Err(StoreError(format!(
                 "{} names a server, not a file: this keeps its data in the embedded store \
-                 (--db FILE); a ClickHouse address serves alerts, events, export, stats, \
+                 (--db FILE); a ClickHouse address serves ingest, alerts, events, export, stats, \
                  prune, dashboard and serve",
                 path.display()
             )));

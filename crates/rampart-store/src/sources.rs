@@ -32,7 +32,8 @@ pub struct Source {
     pub state: Option<Vec<u8>>,
 }
 
-fn hash(bytes: &[u8]) -> i64 {
+/// The hash a file's start is known by.
+pub fn head_hash(bytes: &[u8]) -> i64 {
     // SQLite integers are signed; the bits are what matter.
     xxh3_64(bytes) as i64
 }
@@ -61,7 +62,7 @@ impl Store {
                 .prepare_cached(
                     "SELECT id, path, events, dead, state FROM sources WHERE fp_len = ?1 AND fp_hash = ?2",
                 )?
-                .query_row(params![len, hash(start)], |r| {
+                .query_row(params![len, head_hash(start)], |r| {
                     Ok(Source {
                         id: r.get(0)?,
                         path: r.get(1)?,
@@ -81,7 +82,7 @@ impl Store {
             Some(mut source) => {
                 tx.execute(
                     "UPDATE sources SET fp_len = ?2, fp_hash = ?3, path = ?4, last_read = ?5 WHERE id = ?1",
-                    params![source.id, head.len() as i64, hash(head), path, now],
+                    params![source.id, head.len() as i64, head_hash(head), path, now],
                 )?;
                 source.path = path.to_owned();
                 source
@@ -90,7 +91,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO sources (fp_len, fp_hash, path, first_read, last_read)
                      VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![head.len() as i64, hash(head), path, now],
+                    params![head.len() as i64, head_hash(head), path, now],
                 )?;
                 Source {
                     id: tx.last_insert_rowid(),

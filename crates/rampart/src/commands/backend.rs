@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use rampart_clickhouse::ClickHouse;
-use rampart_store::{Backend, Store, StoreError};
+use rampart_store::{Backend, Intake, Store, StoreError};
 
 /// Whether `db` names a ClickHouse database.
 fn clickhouse(db: &Path) -> Option<&str> {
@@ -33,6 +33,12 @@ pub fn open(db: &Path) -> anyhow::Result<Box<dyn Backend>> {
 
 /// Opens (a file: creating) the database `db` names.
 pub fn connect(db: &Path) -> Result<Box<dyn Backend>, StoreError> {
+    Ok(intake(db)?)
+}
+
+/// Opens (a file: creating) the database `db` names, for `ingest` to
+/// write into.
+pub fn intake(db: &Path) -> Result<Box<dyn Intake>, StoreError> {
     Ok(match clickhouse(db) {
         Some(url) => Box::new(ClickHouse::open(url)?),
         None => Box::new(Store::open(db)?),

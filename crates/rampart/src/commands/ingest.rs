@@ -16,7 +16,7 @@ use clap::Args;
 use rampart_engine::files::{is_own, own_files, place, seen_now, Placed, Seen};
 use rampart_engine::{Engine, StoreSink, Tally};
 use rampart_io::{discover, Input, ReadOptions};
-use rampart_store::{Committed, Store};
+use rampart_store::{Committed, Intake};
 
 use super::detect_args::{build_engine, Built, DetectArgs, Purpose};
 use super::intel_args::IntelArgs;
@@ -72,21 +72,20 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: name the logs to ingest: files or folders, or --log FILE / --dir DIR");
         return Ok(ExitCode::from(2));
     }
-    Store::file_only(db)?;
     let Built { mut engine, .. } =
         match build_engine(&args.detect, &args.intel, Purpose::keeping(args.quiet), db)? {
             Ok(built) => built,
             Err(code) => return Ok(code),
         };
     let _writing = writer_lock(db, args.quiet)?;
-    let mut store = Store::open(db).context("cannot open the database")?;
+    let mut store = super::backend::intake(db).context("cannot open the database")?;
     let saved = store
         .saved_state()
         .context("cannot read the correlation state stored in the database")?;
     engine.restore(&saved).map_err(|e| {
         anyhow::anyhow!(
             "cannot go on from the correlation state stored in {}: {e}",
-            db.display()
+            super::backend::name(db)
         )
     })?;
     let own = own_files(db);
@@ -106,7 +105,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     if args.follow {
         return follow(&mut engine, store, (&paths, &own), &writing, args.quiet);
     }
-    let placed = place_files(&mut store, found, &mut summary)?;
+    let placed = place_files(&mut *store, found, &mut summary)?;
     let rules: Vec<String> = engine
         .rules()
         .rules()
@@ -137,7 +136,7 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
         writeln!(
             err,
             "stored in {}: {} new events, {} unreadable lines, {} new alerts ({} alerts handed on this run)",
-            db.display(),
+            super::backend::name(db),
             committed.events,
             committed.dead,
             committed.alerts,
@@ -158,18 +157,26 @@ pub fn run(args: &IngestArgs, db: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Holds the database's writer lock (a lock on `<db>.lock` beside it) for
+/// Holds the database's writer lock (a lock on `<db>.lock` beside it; for
+/// a server, a file named after its address in the temporary folder) for
 /// as long as the returned file is open: a second ingest into the same
 /// database waits for the first, and says so, rather than interleave.
 pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::File> {
-    Store::file_only(db)?;
-    if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create {}", folder.display()))?;
-    }
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let path = PathBuf::from(name);
+    let path = if super::backend::is_server(db) {
+        let name: String = super::backend::name(db)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        std::env::temp_dir().join(format!("rampart-{name}.lock"))
+    } else {
+        if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+        }
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    };
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -182,7 +189,7 @@ pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::Fil
             if !quiet {
                 eprintln!(
                     "another ingest is writing to {}; waiting for it to finish",
-                    db.display()
+                    super::backend::name(db)
                 );
             }
             file.lock()
@@ -198,7 +205,7 @@ pub(crate) fn writer_lock(db: &Path, quiet: bool) -> anyhow::Result<std::fs::Fil
 /// Places `found` (see [`place`]), the files that could not be read
 /// going to `summary`.
 fn place_files(
-    store: &mut Store,
+    store: &mut dyn Intake,
     found: Vec<Input>,
     summary: &mut Summary,
 ) -> anyhow::Result<Placed> {
@@ -220,11 +227,11 @@ struct Writing<'a> {
 /// the next pass or run. Gives the store back with what was stored.
 fn store_pass(
     engine: &mut Engine,
-    store: Store,
+    store: Box<dyn Intake>,
     placed: &Placed,
     writing: &Writing<'_>,
     summary: &mut Summary,
-) -> anyhow::Result<(Store, Committed, Tally)> {
+) -> anyhow::Result<(Box<dyn Intake>, Committed, Tally)> {
     let mut sink = StoreSink::start(store, &placed.inputs, &placed.sources)
         .context("cannot start the thread that writes to the database")?
         .commit_every(writing.commit_events);
@@ -246,7 +253,7 @@ fn store_pass(
 /// run reads on from there.
 fn follow(
     engine: &mut Engine,
-    mut store: Store,
+    mut store: Box<dyn Intake>,
     (paths, own): (&[PathBuf], &[PathBuf]),
     writing: &Writing<'_>,
     quiet: bool,
@@ -271,7 +278,7 @@ fn follow(
                     known.insert(input.path.clone(), *seen);
                 }
             }
-            let placed = place_files(&mut store, changed, &mut summary)?;
+            let placed = place_files(&mut *store, changed, &mut summary)?;
             let (back, stored, _) = store_pass(engine, store, &placed, writing, &mut summary)?;
             store = back;
             if !quiet && stored.events + stored.dead + stored.alerts > 0 {

@@ -406,7 +406,7 @@ fn open_store(
         sources.push(store.source(key.as_bytes(), &label)?);
         inputs.push(input);
     }
-    let sink = rampart_engine::StoreSink::start(store, &inputs, &sources)
+    let sink = rampart_engine::StoreSink::start(Box::new(store), &inputs, &sources)
         .context("cannot start the thread that writes to the database")?
         .commit_every(commit_events);
     Ok((sink, lock))

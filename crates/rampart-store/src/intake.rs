@@ -1,0 +1,111 @@
+//! What `ingest` and the store sinks of `rampart run` need of the database
+//! they write, whichever holds it: the files read, known by their first
+//! bytes, with how far each was read; the engine's saved windows; commits
+//! of events, unreadable lines and alerts with that progress; the record
+//! of runs. The SQLite [`Store`] makes each commit one transaction;
+//! ClickHouse (`rampart-clickhouse`) sends rows that count once however
+//! often they are sent, then the progress and windows in one insert, so
+//! both go on after a crash from exactly their last commit.
+
+use rampart_detect::SavedState;
+
+use crate::{Backend, Checkpointer, Commit, Committed, Source, Store, StoreError};
+
+/// A database `ingest` writes to (and reads back, as a [`Backend`]).
+pub trait Intake: Backend {
+    /// The file that starts with `head` (its first
+    /// [`crate::FINGERPRINT_BYTES`], or all of it when shorter), now at
+    /// `path`: the one known by that start or a shorter start of it, or
+    /// else a new one.
+    fn source(&mut self, head: &[u8], path: &str) -> Result<Source, StoreError>;
+
+    /// The whole saved state of the engine, for it to go on from.
+    fn saved_state(&self) -> Result<SavedState, StoreError>;
+
+    /// Stores `commits`, in order, and empties them: after an error or a
+    /// crash the database goes on from as before the first, or as after
+    /// the last.
+    fn commit_all(&mut self, commits: &mut [Commit]) -> Result<Committed, StoreError>;
+
+    /// Stores one commit (see [`Intake::commit_all`]).
+    fn commit(&mut self, commit: &mut Commit) -> Result<Committed, StoreError> {
+        self.commit_all(std::slice::from_mut(commit))
+    }
+
+    /// Whether alert `id` is stored.
+    fn has_alert(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Notes that `command` starts over `paths` with `rules`; the run's id.
+    fn start_run(
+        &mut self,
+        command: &str,
+        paths: &[String],
+        rules: &[String],
+    ) -> Result<i64, StoreError>;
+
+    /// Notes that run `id` is over, and what it stored.
+    fn finish_run(&mut self, id: i64, stored: &Committed) -> Result<(), StoreError>;
+
+    /// Work that keeps a writing thread to writing while it lives (SQLite
+    /// copies its log back on a thread of its own); none by default.
+    fn copy_apart(&self) -> Option<Checkpointer> {
+        None
+    }
+
+    /// Called by a writing thread between commits.
+    fn between_commits(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Called by a writing thread once it has written its last commit.
+    fn writing_done(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The write-ahead log's size past which a writing thread has it copied
+/// back whole and started again.
+const LOG_BYTES: u64 = 256 << 20;
+
+impl Intake for Store {
+    fn source(&mut self, head: &[u8], path: &str) -> Result<Source, StoreError> {
+        Store::source(self, head, path)
+    }
+
+    fn saved_state(&self) -> Result<SavedState, StoreError> {
+        Store::saved_state(self)
+    }
+
+    fn commit_all(&mut self, commits: &mut [Commit]) -> Result<Committed, StoreError> {
+        Store::commit_all(self, commits)
+    }
+
+    fn has_alert(&self, id: &str) -> Result<bool, StoreError> {
+        Store::has_alert(self, id)
+    }
+
+    fn start_run(
+        &mut self,
+        command: &str,
+        paths: &[String],
+        rules: &[String],
+    ) -> Result<i64, StoreError> {
+        Store::start_run(self, command, paths, rules)
+    }
+
+    fn finish_run(&mut self, id: i64, stored: &Committed) -> Result<(), StoreError> {
+        Store::finish_run(self, id, stored)
+    }
+
+    fn copy_apart(&self) -> Option<Checkpointer> {
+        self.checkpoint_apart().ok()
+    }
+
+    fn between_commits(&self) -> Result<(), StoreError> {
+        self.bound_log(LOG_BYTES)
+    }
+
+    fn writing_done(&self) -> Result<(), StoreError> {
+        self.checkpoint()
+    }
+}
