@@ -180,7 +180,8 @@ impl ClickHouse {
             "SELECT kind, k1, k2, argMax(text, seq) AS last_text, argMax(n1, seq) AS last_n1,
                  argMax(n2, seq) AS last_n2, argMax(gone, seq) AS last_gone,
                  max(seq) AS last_seq
-             FROM ingest_state WHERE kind IN ({}) GROUP BY kind, k1, k2",
+             FROM ingest_state WHERE kind IN ({}) GROUP BY kind, k1, k2
+             ORDER BY kind, k1, k2",
             kinds.join(", ")
         ))
     }
@@ -241,7 +242,7 @@ impl ClickHouse {
             let list: Vec<String> = chunk.iter().map(|id| quote(id)).collect();
             self.client.each(
                 &format!(
-                    "SELECT DISTINCT id FROM alerts WHERE id IN ({})",
+                    "SELECT DISTINCT id FROM alerts WHERE id IN ({}) ORDER BY id",
                     list.join(", ")
                 ),
                 |row: Id| {
@@ -455,8 +456,8 @@ impl Intake for ClickHouse {
         Ok(done)
     }
 
-    fn has_alert(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(!self.stored_alerts(&[id])?.is_empty())
+    fn known_alerts(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        self.stored_alerts(ids)
     }
 
     fn start_run(

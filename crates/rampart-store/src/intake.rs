@@ -7,6 +7,8 @@
 //! often they are sent, then the progress and windows in one insert, so
 //! both go on after a crash from exactly their last commit.
 
+use std::collections::HashSet;
+
 use rampart_detect::SavedState;
 
 use crate::{Backend, Checkpointer, Commit, Committed, Source, Store, StoreError};
@@ -32,8 +34,8 @@ pub trait Intake: Backend {
         self.commit_all(std::slice::from_mut(commit))
     }
 
-    /// Whether alert `id` is stored.
-    fn has_alert(&self, id: &str) -> Result<bool, StoreError>;
+    /// Which of `ids` name stored alerts.
+    fn known_alerts(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError>;
 
     /// Notes that `command` starts over `paths` with `rules`; the run's id.
     fn start_run(
@@ -80,8 +82,14 @@ impl Intake for Store {
         Store::commit_all(self, commits)
     }
 
-    fn has_alert(&self, id: &str) -> Result<bool, StoreError> {
-        Store::has_alert(self, id)
+    fn known_alerts(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let mut known = HashSet::new();
+        for id in ids {
+            if self.has_alert(id)? {
+                known.insert((*id).to_owned());
+            }
+        }
+        Ok(known)
     }
 
     fn start_run(

@@ -7,7 +7,9 @@
 //!
 //! The events are read from the database on a thread of their own (a
 //! second connection: readers do not hold up writers), in batches, while
-//! the engine works on the ones before.
+//! the engine works on the ones before. Alerts are looked up in the store
+//! a thousand at a time (one query each for ClickHouse), then written in
+//! the order they came.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -18,7 +20,7 @@ use anyhow::Context;
 use rampart_detect::Alert;
 use rampart_engine::{AlertSink, AlertWriter, Engine, Tally};
 use rampart_event::Event;
-use rampart_store::{Commit, EventQuery, NewAlert, Store, StoreError};
+use rampart_store::{Commit, EventQuery, Intake, NewAlert, StoreError};
 
 /// Events per batch handed to the engine.
 const BATCH: usize = 512;
@@ -26,6 +28,8 @@ const BATCH: usize = 512;
 const AHEAD: usize = 8;
 /// New alerts stored per commit.
 const ALERTS_PER_COMMIT: usize = 1000;
+/// Alerts looked up in the store at once.
+const ALERTS_PER_LOOKUP: usize = 1000;
 
 /// What a retro-hunt found.
 pub struct Retro {
@@ -43,8 +47,10 @@ pub struct Retro {
 
 /// New alerts to the output and the store; known ones counted.
 struct Retrohunt<W: Write> {
-    store: Store,
+    store: Box<dyn Intake>,
     writer: AlertWriter<W>,
+    /// Alerts not looked up in the store yet, in the order they came.
+    waiting: Vec<Alert>,
     pending: Commit,
     /// Alerts of this run, so that none is written twice.
     seen: HashSet<String>,
@@ -63,25 +69,38 @@ impl<W: Write> Retrohunt<W> {
     }
 }
 
+impl<W: Write> Retrohunt<W> {
+    /// Looks the waiting alerts up in the store: those stored already are
+    /// counted, the others written out and stored.
+    fn sort_waiting(&mut self) -> io::Result<()> {
+        let ids: Vec<&str> = self.waiting.iter().map(|a| a.id.as_str()).collect();
+        let stored = self.store.known_alerts(&ids).map_err(io::Error::other)?;
+        for alert in std::mem::take(&mut self.waiting) {
+            if stored.contains(&alert.id) || !self.seen.insert(alert.id.clone()) {
+                self.known += 1;
+                continue;
+            }
+            self.new += 1;
+            self.pending.alerts.push(NewAlert {
+                alert: alert.clone(),
+                events: Vec::new(),
+            });
+            if self.pending.alerts.len() >= ALERTS_PER_COMMIT {
+                self.store_pending();
+            }
+            self.writer.alert(alert)?;
+        }
+        Ok(())
+    }
+}
+
 impl<W: Write> AlertSink for Retrohunt<W> {
     fn alert(&mut self, alert: Alert) -> io::Result<()> {
-        let known = match self.store.has_alert(&alert.id) {
-            Ok(known) => known,
-            Err(e) => return Err(io::Error::other(e)),
-        };
-        if known || !self.seen.insert(alert.id.clone()) {
-            self.known += 1;
-            return Ok(());
+        self.waiting.push(alert);
+        if self.waiting.len() >= ALERTS_PER_LOOKUP {
+            self.sort_waiting()?;
         }
-        self.new += 1;
-        self.pending.alerts.push(NewAlert {
-            alert: alert.clone(),
-            events: Vec::new(),
-        });
-        if self.pending.alerts.len() >= ALERTS_PER_COMMIT {
-            self.store_pending();
-        }
-        self.writer.alert(alert)
+        Ok(())
     }
 }
 
@@ -95,10 +114,11 @@ pub fn run<W: Write>(
     writer: AlertWriter<W>,
 ) -> anyhow::Result<Retro> {
     query.as_read = true;
-    let store = Store::open(db).context("cannot open the database")?;
+    let store = super::backend::intake(db).context("cannot open the database")?;
     let mut sink = Retrohunt {
         store,
         writer,
+        waiting: Vec::new(),
         pending: Commit::default(),
         seen: HashSet::new(),
         new: 0,
@@ -115,6 +135,8 @@ pub fn run<W: Write>(
         (tally, read)
     });
     let (events, unreadable) = read.context("cannot read the stored events")?;
+    sink.sort_waiting()
+        .context("cannot look the alerts up in the store")?;
     sink.store_pending();
     if let Some(e) = sink.failed {
         return Err(e).context("cannot store the new alerts");
@@ -149,11 +171,11 @@ pub fn read_events(
     query: &EventQuery,
     mut send: impl FnMut(Vec<Event>) -> bool,
 ) -> Result<Read, StoreError> {
-    let store = Store::open(db)?;
+    let store = super::backend::connect(db)?;
     let mut batch = Vec::with_capacity(BATCH);
     let (mut read, mut unreadable, mut first_error) = (0u64, 0u64, None);
     let mut open = true;
-    store.each_event(query, |stored| {
+    store.each_event(query, &mut |stored| {
         match Event::from_ecs_json(&stored.doc) {
             Ok(mut event) => {
                 // Today's intelligence decides what matches, not the day's
