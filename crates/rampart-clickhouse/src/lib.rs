@@ -148,8 +148,9 @@ impl ClickHouse {
     }
 
     /// Drops the days of events before `before`'s day (whole partitions,
-    /// at once), and unless `events_only` the alerts whose time is before
-    /// `before`, with their triage.
+    /// at once), the unreadable lines stored before `before`, and unless
+    /// `events_only` the alerts whose time is before `before`, with their
+    /// triage.
     pub fn prune(&self, before: Timestamp, events_only: bool) -> Result<Pruned, StoreError> {
         #[derive(Deserialize)]
         struct Part {
@@ -185,8 +186,17 @@ impl ClickHouse {
                 quote(&part.partition_id)
             ))?;
         }
+        // Unreadable lines go by when they were stored, as in SQLite.
+        let cut = before.as_microsecond();
+        pruned.dead = self.count(&format!(
+            "SELECT uniqExact(id) AS n FROM dead_letters WHERE stored < {cut}"
+        ))?;
+        if pruned.dead > 0 {
+            self.client.execute(&format!(
+                "ALTER TABLE dead_letters DELETE WHERE stored < {cut}"
+            ))?;
+        }
         if !events_only {
-            let cut = before.as_microsecond();
             let old = format!("timed = 1 AND time < {cut}");
             pruned.alerts = self.count(&format!(
                 "SELECT count() AS n FROM alerts FINAL WHERE {old}"
@@ -396,6 +406,7 @@ impl Backend for ClickHouse {
         let bytes = self.bytes()?;
         Ok(Stats {
             events: datasets.iter().map(|(_, n)| n).sum(),
+            dead: self.count("SELECT uniqExact(id) AS n FROM dead_letters")?,
             datasets,
             days,
             alerts: cells

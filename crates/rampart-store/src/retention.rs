@@ -44,6 +44,8 @@ pub struct Stats {
     pub alerts: Vec<(String, String, u64)>,
     /// Events in all.
     pub events: u64,
+    /// Unreadable lines kept.
+    pub dead: u64,
     /// The database file's size in bytes (its log included).
     pub bytes: u64,
 }
@@ -176,8 +178,12 @@ impl Store {
                 ))
             })?
             .collect::<Result<_, _>>()?;
+        let dead: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM dead_letters", [], |r| r.get(0))?;
         Ok(Stats {
             events: datasets.iter().map(|(_, n)| n).sum(),
+            dead: dead as u64,
             datasets,
             days,
             alerts,

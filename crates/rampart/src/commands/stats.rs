@@ -1,5 +1,6 @@
 //! `rampart stats`: what the store holds: events per dataset and per day,
-//! alerts per severity and status, its size on disk and bytes per event.
+//! unreadable lines kept, alerts per severity and status, its size on disk
+//! and bytes per event.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,9 +14,10 @@ pub fn run(db: &Path) -> anyhow::Result<ExitCode> {
     let per_event = stats.bytes.checked_div(stats.events).unwrap_or(0);
     writeln!(
         out,
-        "{}: {} events, {:.1} MB on disk ({per_event} bytes per event)",
+        "{}: {} events, {} unreadable lines, {:.1} MB on disk ({per_event} bytes per event)",
         super::backend::name(db),
         stats.events,
+        stats.dead,
         stats.bytes as f64 / 1e6
     )?;
     writeln!(out, "events per dataset:")?;
