@@ -5,6 +5,9 @@
 #                                          127.0.0.1; user `default`, no
 #                                          password
 #   scripts/clickhouse.sh stop DIR         stopped, by its pid file
+# With RAMPART_SERVER_OWNER set to a process id, the server is also stopped,
+# and DIR removed, once that process has exited (a test binary sharing one
+# server between its tests has no moment of its own to stop it).
 # The server comes from the system's packages (scripts/install-servers.sh).
 set -euo pipefail
 cmd=$1
@@ -60,6 +63,12 @@ XML
     echo $! >"$dir/pid"
     for _ in $(seq 1 200); do
         if [ "$(curl -s "http://127.0.0.1:$port/ping" 2>/dev/null)" = "Ok." ]; then
+            if [ -n "${RAMPART_SERVER_OWNER:-}" ]; then
+                script=$(realpath "$0")
+                owner=$RAMPART_SERVER_OWNER
+                nohup bash -c "while kill -0 $owner 2>/dev/null; do sleep 1; done
+                    bash '$script' stop '$dir'; rm -rf '$dir'" >/dev/null 2>&1 &
+            fi
             exit 0
         fi
         sleep 0.1

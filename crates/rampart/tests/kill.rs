@@ -242,8 +242,12 @@ fn command(writer: Writer, db: &Db, logs: &Path, rules: &Path) -> Command {
             cmd.args(["run", "-q", "--no-db", "--config"]).arg(config);
         }
     }
+    // Not in CI's record of ClickHouse statements, run again on today's
+    // engine: a statement recorded by a run killed before it was sent
+    // would be run there and not here.
     cmd.env_remove("RAMPART_DB")
         .env_remove("RAMPART_CONFIG")
+        .env_remove("RAMPART_CLICKHOUSE_TRANSCRIPT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -335,7 +339,7 @@ fn with_kills(
 fn dump(db: &Db) -> Vec<(String, Vec<String>)> {
     let db = match db {
         Db::File(path) => path,
-        Db::House { url, http } => return house_dump(url, http),
+        Db::House { http, .. } => return house_dump(http),
     };
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables = [
@@ -395,9 +399,24 @@ fn dump(db: &Db) -> Vec<(String, Vec<String>)> {
 
 /// What a run into ClickHouse wrote, as [`dump`] gives a SQLite file's:
 /// each event, unreadable line and alert once (an alert as its newest
-/// version), how far each file was read, and the windows saved.
-fn house_dump(url: &str, http: &str) -> Vec<(String, Vec<String>)> {
-    use rampart_store::Intake;
+/// version), how far each file was read, and the windows saved (read as
+/// `ingest_state` says: each one's newest version, unless it ended or its
+/// rule's windows were all dropped after it). Read over HTTP, not through
+/// rampart: the test's own queries stay out of CI's record of statements.
+fn house_dump(http: &str) -> Vec<(String, Vec<String>)> {
+    let windows = |kind: &str| {
+        format!(
+            "SELECT k1, k2, t, a FROM
+                (SELECT kind, k1, k2, argMax(text, seq) AS t, argMax(n1, seq) AS a,
+                     argMax(gone, seq) AS g, max(seq) AS last
+                 FROM ingest_state WHERE kind = '{kind}' GROUP BY kind, k1, k2)
+             ANY LEFT JOIN
+                (SELECT k1, max(seq) AS reset FROM ingest_state WHERE kind = 'reset' GROUP BY k1)
+             USING k1
+             WHERE g = 0 AND ('{kind}' = 'dedup' OR last >= reset)
+             ORDER BY k1, k2"
+        )
+    };
     let tables = [
         (
             "events",
@@ -426,28 +445,14 @@ fn house_dump(url: &str, http: &str) -> Vec<(String, Vec<String>)> {
                  argMax(events, updated) AS e
              FROM alerts GROUP BY id ORDER BY id",
         ),
+        ("correlation_state", &windows("rule")),
+        ("correlation_groups", &windows("group")),
+        ("dedup_open", &windows("dedup")),
     ];
-    let mut out: Vec<(String, Vec<String>)> = tables
+    tables
         .iter()
         .map(|(name, sql)| ((*name).to_owned(), house_rows(http, sql)))
-        .collect();
-    let saved = rampart_clickhouse::ClickHouse::open(url)
-        .unwrap()
-        .saved_state()
-        .unwrap();
-    out.push((
-        "correlation_state".into(),
-        saved.rules.iter().map(|r| format!("{r:?}")).collect(),
-    ));
-    out.push((
-        "correlation_groups".into(),
-        saved.groups.iter().map(|g| format!("{g:?}")).collect(),
-    ));
-    out.push((
-        "dedup_open".into(),
-        saved.dedup.iter().map(|d| format!("{d:?}")).collect(),
-    ));
-    out
+        .collect()
 }
 
 #[test]
@@ -490,8 +495,8 @@ fn ingest_into_clickhouse_killed_at_random_moments_gives_an_uninterrupted_runs_t
     let dir = tempfile::tempdir().unwrap();
     let server = servers::Server::start("clickhouse.sh", dir.path());
     let dbs = [
-        Db::house(server.port, "whole"),
-        Db::house(server.port, "killed"),
+        Db::house(server.port, "kill_whole"),
+        Db::house(server.port, "kill_killed"),
     ];
     killed_at_random_moments(
         Writer::Ingest,

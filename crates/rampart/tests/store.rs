@@ -1,17 +1,84 @@
 //! The store end to end: `ingest` run again adds nothing, appended lines
 //! and rotated files are read once, and alerts are listed and triaged.
+//! What does not depend on the database runs over both backends: a SQLite
+//! file, then a ClickHouse database of a server started for the test
+//! (skipped without ClickHouse, unless `RAMPART_REQUIRE_SERVERS` is set).
 
 mod common;
+mod servers;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{failures, ingest, ok, rampart};
+use rampart_store::{Intake, Stats};
+
+/// Runs `test` with a folder of its own and the `--db` of a SQLite file,
+/// then again with the `--db` of the ClickHouse database `name` (each
+/// test's own, on the server the tests share; unique in the whole suite,
+/// whose statements are run again on today's engine in one place).
+fn on_both(name: &str, test: impl Fn(&Path, &Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    test(dir.path(), &dir.path().join("rampart.db"));
+    let installed = Path::new("/usr/bin/clickhouse-server").exists()
+        || Path::new("/usr/sbin/clickhouse-server").exists();
+    if !servers::available("ClickHouse", installed) {
+        return;
+    }
+    let server = servers::shared("clickhouse.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("clickhouse://127.0.0.1:{}/store_{name}", server.port);
+    test(dir.path(), Path::new(&db));
+}
+
+/// Whether `db` names a ClickHouse database.
+fn is_house(db: &Path) -> bool {
+    db.to_str().is_some_and(|d| d.starts_with("clickhouse://"))
+}
+
+/// The database `db` names, opened as `ingest` opens it.
+fn open(db: &Path) -> Box<dyn Intake> {
+    match db.to_str().filter(|_| is_house(db)) {
+        Some(url) => Box::new(rampart_clickhouse::ClickHouse::open(url).unwrap()),
+        None => Box::new(rampart_store::Store::open(db).unwrap()),
+    }
+}
+
+/// What `db` holds.
+fn stats(db: &Path) -> Stats {
+    open(db).stats().unwrap()
+}
+
+/// How many stored events `query` finds.
+fn found(db: &Path, query: &str) -> usize {
+    let args = [
+        "events", "-q", query, "--format", "jsonl", "--limit", "100000",
+    ];
+    ok(rampart(db, &args)).lines().count()
+}
+
+/// The stored alerts of `rule`, as `alerts --format jsonl` lists them.
+fn alerts_of(db: &Path, rule: &str) -> Vec<serde_json::Value> {
+    let args = [
+        "alerts", "--rule", rule, "--format", "jsonl", "--limit", "1000",
+    ];
+    ok(rampart(db, &args))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
 
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `auth.log` in `dir`, holding `text`.
+fn auth_log(dir: &Path, text: &str) -> PathBuf {
+    let auth = dir.join("auth.log");
+    std::fs::write(&auth, text).unwrap();
+    auth
 }
 
 /// A folder holding `auth.log` with `text`, and where its database goes.
@@ -25,93 +92,99 @@ fn scene(text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
 
 #[test]
 fn a_second_ingest_adds_nothing_and_appended_lines_are_read_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    std::fs::create_dir(&logs).unwrap();
-    let auth = logs.join("auth.log");
-    // Two identical lines stay two events.
-    let mut text = failures("203.0.113.9", 0, 3);
-    text.push_str(&failures("203.0.113.9", 0, 1));
-    text.push_str("this line is in no known format\n");
-    std::fs::write(&auth, &text).unwrap();
-    std::fs::write(logs.join("bin.dat"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
-    let db = dir.path().join("store/rampart.db");
-    ingest(&db, &logs);
-    let events = "SELECT count(*) FROM events";
-    assert_eq!(count(&db, events), 5, "4 logins and the unparsed line");
-    // The unparsed line is also a dead letter, as is the binary file.
-    let dead = "SELECT count(*) FROM dead_letters";
-    assert_eq!(count(&db, dead), 2);
-    ingest(&db, &logs);
-    assert_eq!(count(&db, events), 5, "the second run adds nothing");
-    assert_eq!(count(&db, dead), 2);
+    on_both("appended", |dir, db| {
+        let logs = dir.join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let auth = logs.join("auth.log");
+        // Two identical lines stay two events.
+        let mut text = failures("203.0.113.9", 0, 3);
+        text.push_str(&failures("203.0.113.9", 0, 1));
+        text.push_str("this line is in no known format\n");
+        std::fs::write(&auth, &text).unwrap();
+        std::fs::write(logs.join("bin.dat"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+        ingest(db, &logs);
+        let counts = |db: &Path| {
+            let s = stats(db);
+            (s.events, s.dead)
+        };
+        // The unparsed line is also a dead letter, as is the binary file.
+        assert_eq!(counts(db), (5, 2), "4 logins and the unparsed line");
+        ingest(db, &logs);
+        assert_eq!(counts(db), (5, 2), "the second run adds nothing");
 
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    f.write_all(failures("198.51.100.4", 100, 2).as_bytes())
-        .unwrap();
-    drop(f);
-    ingest(&db, &logs);
-    assert_eq!(count(&db, events), 7, "the appended lines, once");
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM events WHERE source_ip = '198.51.100.4'"
-        ),
-        2
-    );
-    // Full-text search sees every event's text.
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM events_text WHERE events_text MATCH 'known'"
-        ),
-        1
-    );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM runs WHERE finished IS NOT NULL"),
-        3
-    );
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&auth)
+            .unwrap();
+        f.write_all(failures("198.51.100.4", 100, 2).as_bytes())
+            .unwrap();
+        drop(f);
+        ingest(db, &logs);
+        assert_eq!(counts(db), (7, 2), "the appended lines, once");
+        assert_eq!(found(db, "source.ip=198.51.100.4"), 2);
+        // Text search sees every event's text.
+        assert_eq!(found(db, "known"), 1);
+        if !is_house(db) {
+            assert_eq!(
+                count(db, "SELECT count(*) FROM runs WHERE finished IS NOT NULL"),
+                3
+            );
+        }
+        // Retention takes the unreadable lines too (ClickHouse deletes them
+        // in the background). ClickHouse drops whole days of events by
+        // their own time: the line without one is of today.
+        let (gone, left) = if is_house(db) { (6, 1) } else { (7, 0) };
+        let said = ok(rampart(db, &["prune", "--older-than", "0s"]));
+        let want = format!("removed {gone} events, 2 unreadable lines");
+        assert!(said.starts_with(&want), "{said}");
+        eventually(db, "unreadable lines", |db| stats(db).dead, 0);
+        assert_eq!(stats(db).events, left);
+    });
 }
 
 #[test]
 fn a_rotated_log_is_neither_lost_nor_read_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    std::fs::create_dir(&logs).unwrap();
-    let db = dir.path().join("rampart.db");
-    let auth = logs.join("auth.log");
-    std::fs::write(&auth, failures("192.0.2.1", 0, 50)).unwrap();
-    ingest(&db, &logs);
-    // More lines arrive, then the log is rotated and compressed, and a new
-    // one starts, before the next run.
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    f.write_all(failures("192.0.2.2", 50, 10).as_bytes())
-        .unwrap();
-    drop(f);
-    let rotated = std::fs::read(&auth).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&rotated).unwrap();
-    std::fs::write(logs.join("auth.log.1.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::write(&auth, failures("192.0.2.3", 200, 5)).unwrap();
-    ingest(&db, &logs);
-    assert_eq!(count(&db, "SELECT count(*) FROM events"), 65);
-    for (ip, n) in [("192.0.2.1", 50), ("192.0.2.2", 10), ("192.0.2.3", 5)] {
-        let sql = format!("SELECT count(*) FROM events WHERE source_ip = '{ip}'");
-        assert_eq!(count(&db, &sql), n, "{ip}");
-    }
-    assert_eq!(count(&db, "SELECT count(*) FROM sources"), 2);
+    on_both("rotated", |dir, db| {
+        let logs = dir.join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let auth = logs.join("auth.log");
+        std::fs::write(&auth, failures("192.0.2.1", 0, 50)).unwrap();
+        ingest(db, &logs);
+        // More lines arrive, then the log is rotated and compressed, and a
+        // new one starts, before the next run.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&auth)
+            .unwrap();
+        f.write_all(failures("192.0.2.2", 50, 10).as_bytes())
+            .unwrap();
+        drop(f);
+        let rotated = std::fs::read(&auth).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&rotated).unwrap();
+        std::fs::write(logs.join("auth.log.1.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(&auth, failures("192.0.2.3", 200, 5)).unwrap();
+        ingest(db, &logs);
+        assert_eq!(stats(db).events, 65);
+        for (ip, n) in [("192.0.2.1", 50), ("192.0.2.2", 10), ("192.0.2.3", 5)] {
+            assert_eq!(found(db, &format!("source.ip={ip}")), n, "{ip}");
+        }
+        if !is_house(db) {
+            assert_eq!(count(db, "SELECT count(*) FROM sources"), 2);
+        }
+    });
 }
 
 #[test]
 fn alerts_are_stored_listed_and_triaged_with_their_history() {
-    let (_dir, db, auth) = scene(&failures("203.0.113.77", 0, 12));
-    ingest(&db, &auth);
+    on_both("triaged", |dir, db| {
+        alerts_triaged(db, &auth_log(dir, &failures("203.0.113.77", 0, 12)))
+    });
+}
+
+fn alerts_triaged(db: &Path, auth: &Path) {
+    let db = db.to_path_buf();
+    ingest(&db, auth);
     let list = ok(rampart(&db, &["alerts", "--format", "jsonl"]));
     let alerts: Vec<serde_json::Value> = list
         .lines()
@@ -168,7 +241,7 @@ fn alerts_are_stored_listed_and_triaged_with_their_history() {
     ));
     assert_eq!(csv.lines().count(), 2, "{csv}");
     // Ingesting again keeps the triage.
-    ingest(&db, &auth);
+    ingest(&db, auth);
     let again: serde_json::Value =
         serde_json::from_str(&ok(rampart(&db, &["alerts", "show", id]))).unwrap();
     assert_eq!(again["status"], "closed");
@@ -206,8 +279,12 @@ fn stored_events_are_searched_by_field_and_text_and_counted() {
     text.push_str(
         "Mar 14 03:01:00 web01 sshd[1]: Accepted password for alice from 10.1.2.3 port 5000 ssh2\n",
     );
-    let (_dir, db, auth) = scene(&text);
-    ingest(&db, &auth);
+    on_both("searched", |dir, db| searched(db, &auth_log(dir, &text)));
+}
+
+fn searched(db: &Path, auth: &Path) {
+    let db = db.to_path_buf();
+    ingest(&db, auth);
     let found = |query: &str| -> Vec<serde_json::Value> {
         ok(rampart(&db, &["events", "-q", query, "--format", "jsonl"]))
             .lines()
@@ -332,9 +409,15 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
     // A user name that a spreadsheet would take for a formula.
     let mut text = failures("203.0.113.77", 0, 12);
     text.push_str("Mar 14 03:09:00 web01 sshd[1]: Invalid user =cmd|'/c calc'!A1 from 203.0.113.78 port 5000\n");
-    let (dir, db, auth) = scene(&text);
-    ingest(&db, &auth);
-    let report = dir.path().join("report.csv");
+    on_both("exported", |dir, db| {
+        exported(dir, db, &auth_log(dir, &text))
+    });
+}
+
+fn exported(dir: &Path, db: &Path, auth: &Path) {
+    let db = db.to_path_buf();
+    ingest(&db, auth);
+    let report = dir.join("report.csv");
     ok(rampart(
         &db,
         &["export", "--output", report.to_str().unwrap()],
@@ -346,7 +429,7 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
         "{header}"
     );
     assert!(csv.contains("ssh-brute-force"), "{csv}");
-    let events = dir.path().join("events.jsonl");
+    let events = dir.join("events.jsonl");
     ok(rampart(
         &db,
         &[
@@ -362,7 +445,7 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
         std::fs::read_to_string(&events).unwrap().lines().count(),
         12
     );
-    let all = dir.path().join("events.csv");
+    let all = dir.join("events.csv");
     ok(rampart(
         &db,
         &["export", "events", "--output", all.to_str().unwrap()],
@@ -370,7 +453,7 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
     let rows = std::fs::read_to_string(&all).unwrap();
     assert_eq!(rows.lines().count(), 14, "a header and 13 events");
     assert!(!rows.contains(",=cmd"), "formulas are neutralised: {rows}");
-    let json = dir.path().join("events.json");
+    let json = dir.join("events.json");
     ok(rampart(
         &db,
         &[
@@ -387,11 +470,7 @@ fn alerts_and_events_are_exported_by_the_files_extension() {
     assert_eq!(parsed.len(), 2);
     let unknown = rampart(
         &db,
-        &[
-            "export",
-            "--output",
-            dir.path().join("x.xls").to_str().unwrap(),
-        ],
+        &["export", "--output", dir.join("x.xls").to_str().unwrap()],
     );
     assert_eq!(unknown.status.code(), Some(1));
 }
@@ -582,41 +661,72 @@ fn a_file_that_is_not_a_database_is_named_and_left_alone() {
     );
 }
 
-/// Waits up to 10 s for `sql` to count `n`.
-fn eventually(db: &Path, sql: &str, n: i64) {
+/// Waits up to 10 s for `what` of `db` to be `n`.
+fn eventually(db: &Path, what: &str, of: impl Fn(&Path) -> u64, n: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let now = rusqlite::Connection::open(db)
-            .ok()
-            .and_then(|c| c.query_row(sql, [], |r| r.get::<_, i64>(0)).ok());
-        if now == Some(n) {
+        let now = of(db);
+        if now == n {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{sql}: {now:?}, not {n}"
+            "{what}: {now}, not {n}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
+/// A child process killed when dropped, should the test fail first.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn follow_stores_appended_lines_and_new_files_as_they_come() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
+    on_both("followed", followed);
+}
+
+fn followed(dir: &Path, db: &Path) {
+    let logs = dir.join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let db = dir.path().join("rampart.db");
     let auth = logs.join("auth.log");
     std::fs::write(&auth, failures("192.0.2.1", 0, 3)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--db")
-        .arg(&db)
-        .args(["ingest", "--follow", "-q", "--year", "2025"])
-        .arg(&logs)
-        .spawn()
-        .unwrap();
-    let events = "SELECT count(*) FROM events";
-    eventually(&db, events, 3);
+    // Made here, in the record, not by the first of the reads below.
+    drop(open(db));
+    let mut child = Stopped(
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("--db")
+            .arg(db)
+            .args(["ingest", "--follow", "-q", "--year", "2025"])
+            .arg(&logs)
+            .spawn()
+            .unwrap(),
+    );
+    // The test's reads while `--follow` writes stay out of CI's record of
+    // ClickHouse statements: the record has one client's inserts and
+    // another's queries in the order they were made, not the order the
+    // server took them in.
+    // Read as the database is while it is there; nothing before.
+    let read = |db: &Path, args: &[&str]| {
+        let mut command = common::command();
+        command.env_remove("RAMPART_CLICKHOUSE_TRANSCRIPT");
+        let out = command.arg("--db").arg(db).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let events = |db: &Path| -> u64 {
+        let first = read(db, &["stats"]);
+        let counts = first.lines().next().and_then(|l| l.split_once(": "));
+        counts.map_or(0, |(_, c)| {
+            c.split_whitespace().next().unwrap().parse().unwrap()
+        })
+    };
+    eventually(db, "events", events, 3);
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(&auth)
@@ -624,9 +734,9 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
     f.write_all(failures("192.0.2.2", 10, 4).as_bytes())
         .unwrap();
     drop(f);
-    eventually(&db, events, 7);
+    eventually(db, "events", events, 7);
     std::fs::write(logs.join("new.log"), failures("192.0.2.3", 20, 2)).unwrap();
-    eventually(&db, events, 9);
+    eventually(db, "events", events, 9);
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(&auth)
@@ -634,7 +744,7 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
     f.write_all(failures("192.0.2.2", 14, 4).as_bytes())
         .unwrap();
     drop(f);
-    eventually(&db, events, 13);
+    eventually(db, "events", events, 13);
     // Half a line, as a writer may leave it between two writes: read once
     // it is whole, as one event.
     let line = failures("192.0.2.4", 30, 1);
@@ -645,92 +755,93 @@ fn follow_stores_appended_lines_and_new_files_as_they_come() {
         .unwrap();
     f.write_all(first.as_bytes()).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    assert_eq!(count(&db, events), 13, "half a line is not an event yet");
+    assert_eq!(events(db), 13, "half a line is not an event yet");
     f.write_all(rest.as_bytes()).unwrap();
     drop(f);
-    eventually(&db, events, 14);
-    eventually(
-        &db,
-        "SELECT count(*) FROM events WHERE source_ip = '192.0.2.4'",
-        1,
-    );
+    eventually(db, "events", events, 14);
+    let fourth = |db: &Path| {
+        let args = ["events", "-q", "source.ip=192.0.2.4", "--format", "jsonl"];
+        read(db, &args).lines().count() as u64
+    };
+    eventually(db, "events of 192.0.2.4", fourth, 1);
     // The second address's failures, four then four more a pass later,
     // make one brute force, stored while it goes on and updated as it grows.
-    let brute =
-        "SELECT count FROM alerts WHERE rule_id = 'ssh-brute-force' AND source_ip = '192.0.2.2'";
-    eventually(&db, brute, 8);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let brute = |db: &Path| {
+        read(
+            db,
+            &["alerts", "--rule", "ssh-brute-force", "--format", "jsonl"],
+        )
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["group"]["source.ip"] == "192.0.2.2")
+        .map(|a| a["count"].as_u64().unwrap())
+        .sum()
+    };
+    eventually(db, "failures of the brute force", brute, 8);
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     // Stopped at any moment, a run reads on from the last commit.
-    ingest(&db, &logs);
-    assert_eq!(count(&db, events), 14);
+    ingest(db, &logs);
+    assert_eq!(events(db), 14);
 }
 
 #[test]
 fn a_brute_force_split_between_two_ingests_is_one_alert() {
+    on_both("split", split_brute_force);
+}
+
+fn split_brute_force(dir: &Path, db: &Path) {
     // Three failures, then two more appended: five within five minutes.
-    let (_dir, db, auth) = scene(&failures("198.51.100.4", 0, 3));
-    ingest(&db, &auth);
-    let brute = "SELECT count(*) FROM alerts WHERE rule_id = 'ssh-brute-force'";
-    assert_eq!(count(&db, brute), 0, "three failures are not a brute force");
+    let auth = auth_log(dir, &failures("198.51.100.4", 0, 3));
+    ingest(db, &auth);
+    let brute = || alerts_of(db, "ssh-brute-force");
+    assert!(brute().is_empty(), "three failures are not a brute force");
     assert!(
-        count(&db, "SELECT count(*) FROM correlation_groups") >= 1,
+        !open(db).saved_state().unwrap().groups.is_empty(),
         "the open window is stored"
     );
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    file.write_all(failures("198.51.100.4", 3, 2).as_bytes())
-        .unwrap();
-    drop(file);
-    ingest(&db, &auth);
-    assert_eq!(
-        count(&db, brute),
-        1,
-        "the five failures are one brute force"
-    );
-    let alert: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row(
-            "SELECT doc FROM alerts WHERE rule_id = 'ssh-brute-force'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
-    assert_eq!(alert["count"], 5, "{alert}");
-    let events = alert["events"].as_array().unwrap();
+    let append = |text: String| {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&auth)
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    };
+    append(failures("198.51.100.4", 3, 2));
+    ingest(db, &auth);
+    let alerts = brute();
+    assert_eq!(alerts.len(), 1, "the five failures are one brute force");
+    assert_eq!(alerts[0]["count"], 5, "{}", alerts[0]);
+    let id = alerts[0]["id"].as_str().unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(rampart(db, &["alerts", "show", id]))).unwrap();
+    let events = shown["events"].as_array().unwrap();
     assert_eq!(events.len(), 5, "the first run's events come with it");
     // More of the same burst grows the same alert.
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    file.write_all(failures("198.51.100.4", 5, 4).as_bytes())
-        .unwrap();
-    drop(file);
-    ingest(&db, &auth);
-    assert_eq!(count(&db, brute), 1);
-    assert_eq!(
-        count(
-            &db,
-            "SELECT json_extract(doc, '$.count') FROM alerts WHERE rule_id = 'ssh-brute-force'"
-        ),
-        9
-    );
+    append(failures("198.51.100.4", 5, 4));
+    ingest(db, &auth);
+    let alerts = brute();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["id"], id);
+    assert_eq!(alerts[0]["count"], 9);
 }
 
 #[test]
 fn a_retro_hunt_finds_yesterdays_activity_with_todays_indicator_once() {
     let mut text = failures("203.0.113.9", 0, 6);
     text.push_str(&failures("198.51.100.7", 100, 2));
-    let (dir, db, auth) = scene(&text);
-    ingest(&db, &auth);
-    let alerts = "SELECT count(*) FROM alerts";
-    assert_eq!(count(&db, alerts), 1, "the brute force, when ingested");
+    on_both("retro", |dir, db| {
+        retro_hunted(dir, db, &auth_log(dir, &text))
+    });
+}
+
+fn retro_hunted(dir: &Path, db: &Path, auth: &Path) {
+    let db = db.to_path_buf();
+    ingest(&db, auth);
+    let alerts = || stats(&db).alerts.iter().map(|(_, _, n)| n).sum::<u64>();
+    assert_eq!(alerts(), 1, "the brute force, when ingested");
     // Today's feed lists an address that was only failing quietly.
-    let feed = dir.path().join("feed.txt");
+    let feed = dir.join("feed.txt");
     std::fs::write(&feed, "198.51.100.7\n").unwrap();
     let retro_hunt = || {
         rampart(
@@ -765,11 +876,11 @@ fn a_retro_hunt_finds_yesterdays_activity_with_todays_indicator_once() {
         stderr.contains("retro-hunt over 8 stored events") && stderr.contains("1 already stored"),
         "{stderr}"
     );
-    assert_eq!(count(&db, alerts), 2, "the new alert is stored");
+    assert_eq!(alerts(), 2, "the new alert is stored");
     // Again: nothing new.
     let out = retro_hunt();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(ok(out), "", "{stderr}");
     assert!(stderr.contains("0 new"), "{stderr}");
-    assert_eq!(count(&db, alerts), 2);
+    assert_eq!(alerts(), 2);
 }

@@ -26,9 +26,34 @@ pub struct Server {
     pub port: u16,
 }
 
+/// The server of `script` that the tests of this binary share, started by
+/// the first to ask, each test keeping to a database of its own. The
+/// script stops it, and removes its folder, once the binary has exited.
+#[allow(dead_code)] // each test binary uses what it needs
+pub fn shared(script: &'static str) -> &'static Server {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static STARTED: OnceLock<Mutex<HashMap<&'static str, &'static Server>>> = OnceLock::new();
+    let mut started = STARTED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    started.entry(script).or_insert_with(|| {
+        let dir = std::env::temp_dir().join(format!("rampart-{script}-{}", std::process::id()));
+        Box::leak(Box::new(Server::start_in(script, &dir, true)))
+    })
+}
+
 impl Server {
     /// Starts the server of `script` (`postgres.sh`) in a folder of `dir`.
+    #[allow(dead_code)] // each test binary uses what it needs
     pub fn start(script: &str, dir: &Path) -> Server {
+        Server::start_in(script, &dir.join("server"), false)
+    }
+
+    /// Starts it with `dir` its folder; when `owned`, stopped by the
+    /// script once this process has exited.
+    fn start_in(script: &str, dir: &Path, owned: bool) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -37,15 +62,17 @@ impl Server {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../scripts")
             .join(script);
-        let dir = dir.join("server");
-        let ok = Command::new("bash")
+        let dir = dir.to_path_buf();
+        let mut command = Command::new("bash");
+        command
             .arg(&script)
             .arg("start")
             .arg(&dir)
-            .arg(port.to_string())
-            .status()
-            .unwrap()
-            .success();
+            .arg(port.to_string());
+        if owned {
+            command.env("RAMPART_SERVER_OWNER", std::process::id().to_string());
+        }
+        let ok = command.status().unwrap().success();
         assert!(ok, "{} did not start", script.display());
         Server { script, dir, port }
     }
