@@ -34,7 +34,7 @@ use rampart_store::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::quote;
-use crate::{ClickHouse, Rows};
+use crate::{alert_row, event_row, ClickHouse};
 
 /// Alert ids one query asks about, at most (its text stays well under
 /// ClickHouse's 256 KiB).
@@ -361,21 +361,43 @@ impl Intake for ClickHouse {
         Ok(saved)
     }
 
-    /// Sends the commits' events, unreadable lines and alerts, then their
-    /// bookkeeping in one insert (see the module's notes). Events and
-    /// unreadable lines count as sent: those of a commit a crash cut short
-    /// are sent, and counted, again by the next run.
+    /// Sends the commits' events (one insert per commit, so that the rows
+    /// made at once stay those of one commit), unreadable lines and
+    /// alerts, then their bookkeeping in one insert (see the module's
+    /// notes). Events and unreadable lines count as sent: those of a
+    /// commit a crash cut short are sent, and counted, again by the next
+    /// run.
     fn commit_all(&mut self, commits: &mut [Commit]) -> Result<Committed, StoreError> {
         let now = Timestamp::now();
-        let mut rows = Rows::default();
-        let mut dead = Vec::new();
         let mut done = Committed::default();
+        // Each alert once, as the last commit left it: rows of one
+        // version would leave ClickHouse to choose between them.
+        let mut last: HashMap<&str, &NewAlert> = HashMap::new();
+        let mut order = Vec::new();
+        for new in commits.iter().flat_map(|c| &c.alerts) {
+            if last.insert(&new.alert.id, new).is_none() {
+                order.push(new.alert.id.as_str());
+            }
+        }
+        // What the stored events that alerts point at are about.
+        let mut about: HashMap<i64, Option<(String, String)>> = last
+            .values()
+            .filter_map(|new| new.events.first().map(|id| (*id, None)))
+            .collect();
+        let mut rows = Vec::new();
+        let mut dead = Vec::new();
         for commit in commits.iter() {
+            rows.clear();
             for (id, doc) in commit.events.docs() {
                 let event = Event::from_ecs_json(doc)
                     .map_err(|e| StoreError(format!("event {id} cannot be read back: {e}")))?;
-                rows.event(id, &event, now);
+                let of = event_row(id, &event, now, &mut rows);
+                rows.push(b'\n');
+                if let Some(slot) = about.get_mut(&id) {
+                    *slot = Some(of);
+                }
             }
+            self.client.insert("events", &rows)?;
             done.events += commit.events.len() as u64;
             for d in &commit.dead {
                 let row = DeadRow {
@@ -391,21 +413,19 @@ impl Intake for ClickHouse {
             }
             done.dead += commit.dead.len() as u64;
         }
-        // Each alert once, as the last commit left it: rows of one
-        // version would leave ClickHouse to choose between them.
-        let mut last: HashMap<&str, &NewAlert> = HashMap::new();
-        let mut order = Vec::new();
-        for new in commits.iter().flat_map(|c| &c.alerts) {
-            if last.insert(&new.alert.id, new).is_none() {
-                order.push(new.alert.id.as_str());
-            }
-        }
         let known = self.stored_alerts(&order)?;
         let ledger = self.ledger()?;
         ledger.updated = now.as_microsecond().max(ledger.updated + 1);
         let version = Timestamp::from_microsecond(ledger.updated).unwrap_or(now);
+        rows.clear();
         for id in &order {
-            rows.alert(last[id], version);
+            let new = last[id];
+            let of = new
+                .events
+                .first()
+                .and_then(|e| about.get(e).cloned().flatten());
+            alert_row(&new.alert, (&new.events, of), version, &mut rows);
+            rows.push(b'\n');
         }
         done.alerts = order.iter().filter(|id| !known.contains(**id)).count() as u64;
         let mut book_rows = Vec::new();
@@ -431,7 +451,7 @@ impl Intake for ClickHouse {
             }
             seq += 1;
         }
-        self.store(&rows)?;
+        self.client.insert("alerts", &rows)?;
         self.client.insert("dead_letters", &dead)?;
         self.client.insert_whole("ingest_state", &book_rows)?;
         let ledger = self.ledger()?;

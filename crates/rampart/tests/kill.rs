@@ -311,8 +311,10 @@ fn with_kills(
         match at {
             _ if rng.below(5) == 0 => std::thread::sleep(part(start, rng)),
             KillAt::Anywhere => {
+                // Within the first 80 % of what is left, so that few runs
+                // end before their kill.
                 let left = (total - before) as f64 / total as f64;
-                let rest = whole.saturating_sub(start).mul_f64(left);
+                let rest = whole.saturating_sub(start).mul_f64(left * 0.8);
                 std::thread::sleep(start + part(rest, rng));
             }
             KillAt::Grown(settle) => {
