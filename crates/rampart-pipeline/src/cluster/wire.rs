@@ -2,7 +2,10 @@
 //! event that matters to the partition, its place in the events stream,
 //! the event as it was enriched, its matches placed in the partition's
 //! correlations and its alerts that fold over a dedup window. Encoded
-//! with postcard; every worker must run the same rules, which the
+//! with postcard and compressed with LZ4: the work stream holds every
+//! correlated event again, and a replicated stream copies each byte to
+//! every node, so its bytes are what a replicated cluster's servers spend
+//! their time on. Every worker must run the same rules, which the
 //! messages name by a hash.
 
 use rampart_detect::correlate::Carried;
@@ -52,12 +55,26 @@ impl Item {
 
 /// The bytes of `work`.
 pub fn encode(work: &Work) -> Vec<u8> {
-    postcard::to_stdvec(work).expect("plain data encodes")
+    let plain = postcard::to_stdvec(work).expect("plain data encodes");
+    lz4_flex::compress_prepend_size(&plain)
 }
+
+/// The largest a work message may be once decompressed: a message is
+/// begun anew past 512 KiB, so only one very large event makes one
+/// larger, and a size past this is damage (or a hostile peer), not an
+/// allocation to make.
+const MOST_PLAIN: usize = 64 << 20;
 
 /// The work `bytes` hold, or why they do not.
 pub fn decode(bytes: &[u8]) -> Result<Work, String> {
-    postcard::from_bytes(bytes).map_err(|e| format!("a work message does not read: {e}"))
+    let broken = |e: String| format!("a work message does not decompress: {e}");
+    let (size, body) =
+        lz4_flex::block::uncompressed_size(bytes).map_err(|e| broken(e.to_string()))?;
+    if size > MOST_PLAIN {
+        return Err(broken(format!("it claims {size} bytes")));
+    }
+    let plain = lz4_flex::decompress(body, size).map_err(|e| broken(e.to_string()))?;
+    postcard::from_bytes(&plain).map_err(|e| format!("a work message does not read: {e}"))
 }
 
 #[cfg(test)]
@@ -90,5 +107,9 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+        // A size no message has is refused before anything is made of it.
+        let mut huge = bytes.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge).unwrap_err().contains("claims"));
     }
 }
