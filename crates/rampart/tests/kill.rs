@@ -459,32 +459,24 @@ fn house_dump(http: &str) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn ingest_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let dbs = [
-        Db::File(dir.path().join("whole.db")),
-        Db::File(dir.path().join("killed.db")),
-    ];
-    killed_at_random_moments(
-        Writer::Ingest,
-        &dbs,
-        (KILLS, KillAt::Grown(Duration::from_millis(20))),
-        dir.path(),
-    );
+    killed_into_files(Writer::Ingest);
 }
 
 #[test]
 fn run_killed_at_random_moments_gives_the_database_of_an_uninterrupted_run() {
+    killed_into_files(Writer::Run);
+}
+
+/// `writer` killed at random moments into a SQLite file, against one run
+/// uninterrupted into another.
+fn killed_into_files(writer: Writer) {
     let dir = tempfile::tempdir().unwrap();
     let dbs = [
         Db::File(dir.path().join("whole.db")),
         Db::File(dir.path().join("killed.db")),
     ];
-    killed_at_random_moments(
-        Writer::Run,
-        &dbs,
-        (KILLS, KillAt::Grown(Duration::from_millis(20))),
-        dir.path(),
-    );
+    let at = KillAt::Grown(Duration::from_millis(20));
+    killed_at_random_moments(writer, &dbs, (KILLS, at), dir.path());
 }
 
 #[test]
