@@ -40,16 +40,12 @@ use crate::{alert_row, event_row, ClickHouse};
 /// ClickHouse's 256 KiB).
 const IDS_PER_QUERY: usize = 5_000;
 
-/// A file known to the database.
+/// A file known to the database, with the start it is known by.
 #[derive(Debug, Clone)]
 struct Known {
-    id: i64,
+    source: Source,
     fp_len: i64,
     fp_hash: i64,
-    path: String,
-    events: u64,
-    dead: u64,
-    state: Option<Vec<u8>>,
 }
 
 /// What an ingest keeps in memory of the bookkeeping: the files known,
@@ -202,18 +198,20 @@ impl ClickHouse {
                 sources.insert(
                     id,
                     Known {
-                        id,
+                        source: Source {
+                            id,
+                            path: row.text.clone(),
+                            events: 0,
+                            dead: 0,
+                            state: None,
+                        },
                         fp_len: row.n1,
                         fp_hash: row.n2,
-                        path: row.text.clone(),
-                        events: 0,
-                        dead: 0,
-                        state: None,
                     },
                 );
             }
             for row in &rows {
-                let Some(known) = sources.get_mut(&id_of(row)?) else {
+                let Some(known) = sources.get_mut(&id_of(row)?).map(|k| &mut k.source) else {
                     continue;
                 };
                 match row.kind.as_str() {
@@ -279,23 +277,31 @@ impl Intake for ClickHouse {
         let at = match found {
             Some(i) => i,
             None => {
-                let id = ledger.sources.iter().map(|k| k.id).max().unwrap_or(0) + 1;
+                let id = ledger
+                    .sources
+                    .iter()
+                    .map(|k| k.source.id)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
                 ledger.sources.push(Known {
-                    id,
+                    source: Source {
+                        id,
+                        path: String::new(),
+                        events: 0,
+                        dead: 0,
+                        state: None,
+                    },
                     fp_len: -1,
                     fp_hash: 0,
-                    path: String::new(),
-                    events: 0,
-                    dead: 0,
-                    state: None,
                 });
                 ledger.sources.len() - 1
             }
         };
         let known = &mut ledger.sources[at];
         let now = (head.len() as i64, head_hash(head), path.to_owned());
-        if (known.fp_len, known.fp_hash, known.path.clone()) != now {
-            (known.fp_len, known.fp_hash, known.path) = now;
+        if (known.fp_len, known.fp_hash, known.source.path.clone()) != now {
+            (known.fp_len, known.fp_hash, known.source.path) = now;
             let mut out = Vec::new();
             let mut book = Book {
                 out: &mut out,
@@ -303,21 +309,14 @@ impl Intake for ClickHouse {
             };
             book.put(
                 "source",
-                (known.id.to_string(), String::new()),
-                known.path.clone(),
+                (known.source.id.to_string(), String::new()),
+                known.source.path.clone(),
                 (known.fp_len, known.fp_hash),
             );
             client.insert("ingest_state", &out)?;
             ledger.seq += 1;
         }
-        let known = &ledger.sources[at];
-        Ok(Source {
-            id: known.id,
-            path: known.path.clone(),
-            events: known.events,
-            dead: known.dead,
-            state: known.state.clone(),
-        })
+        Ok(ledger.sources[at].source.clone())
     }
 
     fn saved_state(&self) -> Result<SavedState, StoreError> {
@@ -458,13 +457,13 @@ impl Intake for ClickHouse {
         ledger.seq = seq;
         for commit in commits.iter_mut() {
             for (source, (events, dead)) in &commit.progress {
-                if let Some(k) = ledger.sources.iter_mut().find(|k| k.id == *source) {
-                    (k.events, k.dead) = (*events, *dead);
+                if let Some(k) = ledger.sources.iter_mut().find(|k| k.source.id == *source) {
+                    (k.source.events, k.source.dead) = (*events, *dead);
                 }
             }
             for (source, state) in std::mem::take(&mut commit.states) {
-                if let Some(k) = ledger.sources.iter_mut().find(|k| k.id == source) {
-                    k.state = Some(state);
+                if let Some(k) = ledger.sources.iter_mut().find(|k| k.source.id == source) {
+                    k.source.state = Some(state);
                 }
             }
             commit.state = SavedState::default();
