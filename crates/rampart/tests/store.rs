@@ -74,6 +74,12 @@ fn count(db: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// Adds `text` at the end of the file `path`.
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 /// `auth.log` in `dir`, holding `text`.
 fn auth_log(dir: &Path, text: &str) -> PathBuf {
     let auth = dir.join("auth.log");
@@ -112,13 +118,7 @@ fn a_second_ingest_adds_nothing_and_appended_lines_are_read_once() {
         ingest(db, &logs);
         assert_eq!(counts(db), (5, 2), "the second run adds nothing");
 
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&auth)
-            .unwrap();
-        f.write_all(failures("198.51.100.4", 100, 2).as_bytes())
-            .unwrap();
-        drop(f);
+        append(&auth, &failures("198.51.100.4", 100, 2));
         ingest(db, &logs);
         assert_eq!(counts(db), (7, 2), "the appended lines, once");
         assert_eq!(found(db, "source.ip=198.51.100.4"), 2);
@@ -152,13 +152,7 @@ fn a_rotated_log_is_neither_lost_nor_read_twice() {
         ingest(db, &logs);
         // More lines arrive, then the log is rotated and compressed, and a
         // new one starts, before the next run.
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&auth)
-            .unwrap();
-        f.write_all(failures("192.0.2.2", 50, 10).as_bytes())
-            .unwrap();
-        drop(f);
+        append(&auth, &failures("192.0.2.2", 50, 10));
         let rotated = std::fs::read(&auth).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&rotated).unwrap();
@@ -727,23 +721,11 @@ fn followed(dir: &Path, db: &Path) {
         })
     };
     eventually(db, "events", events, 3);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    f.write_all(failures("192.0.2.2", 10, 4).as_bytes())
-        .unwrap();
-    drop(f);
+    append(&auth, &failures("192.0.2.2", 10, 4));
     eventually(db, "events", events, 7);
     std::fs::write(logs.join("new.log"), failures("192.0.2.3", 20, 2)).unwrap();
     eventually(db, "events", events, 9);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&auth)
-        .unwrap();
-    f.write_all(failures("192.0.2.2", 14, 4).as_bytes())
-        .unwrap();
-    drop(f);
+    append(&auth, &failures("192.0.2.2", 14, 4));
     eventually(db, "events", events, 13);
     // Half a line, as a writer may leave it between two writes: read once
     // it is whole, as one event.
@@ -800,14 +782,7 @@ fn split_brute_force(dir: &Path, db: &Path) {
         !open(db).saved_state().unwrap().groups.is_empty(),
         "the open window is stored"
     );
-    let append = |text: String| {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&auth)
-            .unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-    };
-    append(failures("198.51.100.4", 3, 2));
+    append(&auth, &failures("198.51.100.4", 3, 2));
     ingest(db, &auth);
     let alerts = brute();
     assert_eq!(alerts.len(), 1, "the five failures are one brute force");
@@ -818,7 +793,7 @@ fn split_brute_force(dir: &Path, db: &Path) {
     let events = shown["events"].as_array().unwrap();
     assert_eq!(events.len(), 5, "the first run's events come with it");
     // More of the same burst grows the same alert.
-    append(failures("198.51.100.4", 5, 4));
+    append(&auth, &failures("198.51.100.4", 5, 4));
     ingest(db, &auth);
     let alerts = brute();
     assert_eq!(alerts.len(), 1);
