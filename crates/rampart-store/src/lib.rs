@@ -122,6 +122,10 @@ impl Store {
     }
 
     fn setup(conn: Connection) -> Result<Store, StoreError> {
+        // Before anything else: another connection may be setting up the
+        // same new file (a pipeline's sink and its sources), and the steps
+        // below wait for it rather than fail.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Freed pages go back to the disk when asked (`prune`). The setting
         // takes hold in a new file, or in a small one rewritten now (a
         // database of the release before the event store).
@@ -146,7 +150,6 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // `ip_in(address, 'net/len')`, for queries on address ranges.
         conn.create_scalar_function(
             "ip_in",

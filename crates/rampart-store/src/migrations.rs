@@ -1,7 +1,7 @@
 //! Schema migrations, applied in order. A migration is never edited once
 //! released; changes come as a new one at the end.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::StoreError;
 
@@ -335,23 +335,37 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     run_to(conn, MIGRATIONS.len())
 }
 
-/// Brings the schema to version `last` (or leaves a newer one alone).
-fn run_to(conn: &mut Connection, last: usize) -> Result<(), StoreError> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+/// Refuses a file of a newer schema than this rampart knows.
+fn known(version: usize) -> Result<(), StoreError> {
     if version > MIGRATIONS.len() {
         return Err(StoreError(format!(
             "the database is at schema version {version}, newer than this rampart knows ({}); upgrade rampart",
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().take(last).skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .map_err(|e| StoreError(format!("migration {}: {e}", i + 1)))?;
-        tx.pragma_update(None, "user_version", i + 1)?;
+    Ok(())
+}
+
+/// Brings the schema to version `last` (or leaves a newer one alone).
+fn run_to(conn: &mut Connection, last: usize) -> Result<(), StoreError> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version >= last {
+        return known(version);
+    }
+    loop {
+        // The version is read again under the write lock: another connection
+        // opening the same new file at the same moment migrates it first,
+        // and this one then goes on from where that one left it.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version >= last {
+            return known(version);
+        }
+        tx.execute_batch(MIGRATIONS[version])
+            .map_err(|e| StoreError(format!("migration {}: {e}", version + 1)))?;
+        tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -374,6 +388,34 @@ mod tests {
             store.schema_version().unwrap(),
             super::MIGRATIONS.len() as u32
         );
+    }
+
+    #[test]
+    fn connections_opening_a_new_file_at_once_all_open_it() {
+        // A pipeline's store sink and its file sources open the same new
+        // file at the same moment: none may fail, none may migrate twice.
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("r.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    let barrier = std::sync::Arc::clone(&barrier);
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&path).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let version = opener.join().unwrap();
+                assert_eq!(
+                    version.map_err(|e| format!("round {round}: {e}")),
+                    Ok(super::MIGRATIONS.len() as u32)
+                );
+            }
+        }
     }
 
     #[test]
