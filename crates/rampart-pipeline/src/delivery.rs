@@ -252,7 +252,8 @@ pub struct Delivery {
 impl Delivery {
     /// Starts delivering to `transport` through `buffer`; `name` names the
     /// sink in what is said of outages; `drain` is how long the end of the
-    /// run waits for a destination that is down.
+    /// run waits for a destination that takes nothing (one that takes
+    /// records, however slowly, is given all of them).
     pub fn start(
         name: &str,
         mut transport: Box<dyn Transport>,
@@ -289,6 +290,8 @@ impl Delivery {
                 let mut pause = FIRST_PAUSE;
                 let mut next_try = Instant::now();
                 let mut down = false;
+                // Since when the run is ending, or the destination last took
+                // records after that.
                 let mut closing: Option<Instant> = None;
                 let mut held: Option<Vec<Vec<u8>>> = None;
                 let mut settling: Vec<SyncSender<()>> = Vec::new();
@@ -337,6 +340,9 @@ impl Delivery {
                     if !waiting.is_empty() && Instant::now() >= next_try {
                         match waiting.send_some(transport.as_mut()) {
                             Ok(n) => {
+                                if closing.is_some() {
+                                    closing = Some(Instant::now());
+                                }
                                 done.sent += n as u64;
                                 add(&counts.delivered, n as u64);
                                 counts.waiting.fetch_sub(n as u64, Ordering::Relaxed);
@@ -430,8 +436,9 @@ impl Delivery {
         }
     }
 
-    /// Hands on the rest, waits for the thread (which tries for its
-    /// `drain` time more if the destination is down) and says what it did.
+    /// Hands on the rest, waits for the thread (which delivers while the
+    /// destination takes records, and tries for its `drain` time more if
+    /// it takes none) and says what it did.
     pub fn finish(mut self) -> Delivered {
         self.flush();
         let Delivery { tx, thread, .. } = self;
@@ -450,11 +457,13 @@ mod tests {
     /// Takes records into a shared list; fails while `down` says so.
     struct Flaky {
         got: Got,
+        slow: Duration,
         down: Arc<Mutex<bool>>,
     }
 
     impl Transport for Flaky {
         fn send(&mut self, records: &[Vec<u8>]) -> Result<(), Failed> {
+            std::thread::sleep(self.slow);
             if *self.down.lock().unwrap() {
                 return Err(io::Error::other("refused").into());
             }
@@ -471,6 +480,7 @@ mod tests {
         (
             Flaky {
                 got: Arc::clone(&got),
+                slow: Duration::ZERO,
                 down: Arc::clone(&flag),
             },
             got,
@@ -540,6 +550,27 @@ mod tests {
         // bundles; 20 bundles cannot all have gone in.
         assert!(!pushing.is_finished(), "{:?}", started.elapsed());
         drop(pushing);
+    }
+
+    #[test]
+    fn the_end_waits_for_a_slow_destination_while_it_takes_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = Buffer::Disk {
+            dir: dir.path().to_path_buf(),
+            max_bytes: 1 << 30,
+        };
+        // Each send takes longer than the run's end waits for one that
+        // takes nothing: every record still arrives.
+        let (mut t, got, _) = flaky(false);
+        t.slow = Duration::from_millis(60);
+        let drain = Duration::from_millis(20);
+        let mut d = Delivery::start("t", Box::new(t), &buffer, (drain, Arc::default())).unwrap();
+        for i in 0..(SEND * 4) {
+            d.push(record(i));
+        }
+        let done = d.finish();
+        assert_eq!((done.sent, done.left), (SEND as u64 * 4, 0));
+        assert_eq!(got.lock().unwrap().len(), SEND * 4);
     }
 
     #[test]
