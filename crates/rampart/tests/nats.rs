@@ -12,7 +12,7 @@ mod fed;
 mod jetstream;
 
 use common::command as rampart;
-use jetstream::{nats_server, Cluster, Server};
+use jetstream::{ended_within, nats_server, Cluster, Server};
 
 use std::path::Path;
 use std::process::Stdio;
@@ -223,7 +223,11 @@ fn a_cluster_node_killed_mid_stream_loses_nothing() {
         }
     }
     drop(input);
-    assert!(publisher.wait().unwrap().success(), "the publisher failed");
+    let ended = ended_within(&mut publisher, Duration::from_secs(120));
+    assert!(
+        ended.as_ref().is_ok_and(|s| s.success()),
+        "the publisher failed: {ended:?}"
+    );
     let started = Instant::now();
     let mut got = Vec::new();
     let ports = |got: &[String]| -> std::collections::BTreeSet<u64> {
