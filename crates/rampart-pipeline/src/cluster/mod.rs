@@ -18,6 +18,7 @@
 //! by its sequence. So no event is lost, and correlations see each match
 //! once.
 
+mod fetch;
 pub mod keeper;
 pub mod lease;
 pub mod owner;
@@ -41,6 +42,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::config::Cluster;
 use crate::metrics::ClusterCounts;
 use crate::route::Router;
+use fetch::FetchSize;
 use keeper::Keeper;
 use owner::Partition;
 pub use setup::{connect, patiently, within, Names, REQUEST};
@@ -99,7 +101,9 @@ pub fn work(
     let _ = router.metrics().cluster.set(ClusterCounts::default());
     let keeper = Keeper::start(cluster)?;
     let ran = rt.block_on(async {
-        let js = jetstream::new(connect(cluster).await?);
+        let client = connect(cluster).await?;
+        let fetch = FetchSize::new(client.server_info().max_payload);
+        let js = jetstream::new(client);
         let parts = patiently(|| parts(&js, cluster)).await?;
         let mut worker = Worker {
             cluster,
@@ -113,6 +117,7 @@ pub fn work(
             },
             rules: 0,
             parts,
+            fetch,
             keeper: &keeper,
             owned: Vec::new(),
             report: WorkReport::default(),
@@ -135,6 +140,8 @@ struct Worker<'w, 'r> {
     input: Input,
     rules: u64,
     parts: Parts,
+    /// The size of the next fetch of events.
+    fetch: FetchSize,
     keeper: &'w Keeper,
     owned: Vec<Partition>,
     report: WorkReport,

@@ -17,11 +17,6 @@ use super::setup::within;
 use super::wire::{self, Item, Work};
 use super::Worker;
 
-/// Messages fetched from the events stream at a time, at most.
-const FETCH: usize = 4096;
-/// Bytes fetched from the events stream at a time, at most (a message
-/// may hold many events).
-const FETCH_BYTES: usize = 8 << 20;
 /// Events run through the rules as one batch.
 const CHUNK: usize = 1024;
 /// A work message's size, at most, before the next is begun.
@@ -33,11 +28,11 @@ impl Worker<'_, '_> {
     /// returns how many messages it took.
     pub(super) async fn share_out(&mut self) -> Result<usize, String> {
         let events = &self.parts.events;
+        let count = self.fetch.count;
         let messages = within(async {
             let mut batch = events
                 .fetch()
-                .max_messages(FETCH)
-                .max_bytes(FETCH_BYTES)
+                .max_messages(count)
                 .messages()
                 .await
                 .map_err(|e| e.to_string())?;
@@ -45,14 +40,17 @@ impl Worker<'_, '_> {
             while let Some(m) = batch.next().await {
                 match m {
                     Ok(m) => messages.push(m),
-                    // The server ends a fetch whose bytes are spent so.
-                    Err(e) if e.to_string().contains("Exceeds MaxBytes") => break,
+                    // The server ends a pull with a 409 status: what came
+                    // before it is good (see [`super::fetch`]).
+                    Err(e) if e.to_string().contains(": 409,") => break,
                     Err(e) => return Err(e.to_string()),
                 }
             }
             Ok(messages)
         })
         .await?;
+        let bytes = messages.iter().map(|m| m.payload.len()).sum();
+        self.fetch.learn(messages.len(), bytes);
         if messages.is_empty() {
             return Ok(0);
         }
