@@ -39,15 +39,17 @@ cpu_s() {
 pids=()
 urls=()
 ports=()
-for i in $(seq 0 $((nodes - 1))); do ports+=("$(free_port) $(free_port)"); done
+monitors=()
+for i in $(seq 0 $((nodes - 1))); do ports+=("$(free_port) $(free_port) $(free_port)"); done
 for i in $(seq 0 $((nodes - 1))); do
-    read -r port route <<<"${ports[$i]}"
-    args=(-js -a 127.0.0.1 -p "$port" -sd "$dir/node$i")
+    read -r port route monitor <<<"${ports[$i]}"
+    monitors+=("$monitor")
+    args=(-js -a 127.0.0.1 -p "$port" -m "$monitor" -sd "$dir/node$i")
     if [ "$nodes" -gt 1 ]; then
         routes=""
         for j in $(seq 0 $((nodes - 1))); do
             [ "$j" = "$i" ] && continue
-            read -r _ r <<<"${ports[$j]}"
+            read -r _ r _ <<<"${ports[$j]}"
             routes="$routes,nats://127.0.0.1:$r"
         done
         args+=(--name "node$i" --cluster_name bench --cluster "nats://127.0.0.1:$route" --routes "${routes#,}")
@@ -57,7 +59,27 @@ for i in $(seq 0 $((nodes - 1))); do
     urls+=("nats://127.0.0.1:$port")
 done
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
-sleep 2
+# Until every node names the same JetStream metadata leader of a group of
+# all of them (a node that started a group of its own never heals).
+python3 - "$nodes" "${monitors[@]}" <<'PY'
+import json, sys, time, urllib.request
+size, monitors = int(sys.argv[1]), sys.argv[2:]
+deadline = time.time() + 60
+while True:
+    leaders = []
+    for m in monitors:
+        try:
+            meta = json.load(urllib.request.urlopen("http://127.0.0.1:%s/jsz" % m, timeout=2)).get("meta_cluster") or {}
+        except OSError:
+            meta = {}
+        if size == 1 or meta.get("cluster_size") == size:
+            leaders.append(meta.get("leader", "") if size > 1 else "one")
+    if len(leaders) == size and leaders[0] and len(set(leaders)) == 1:
+        break
+    if time.time() > deadline:
+        sys.exit("the NATS nodes did not form one cluster: %s" % leaders)
+    time.sleep(0.2)
+PY
 servers=$(IFS=,; echo "${urls[*]}")
 
 # The baseline: one process.
