@@ -29,7 +29,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{command as rampart, Rng};
-use jetstream::{nats_server, Cluster, Server};
+use jetstream::{ended_within, nats_server, Cluster, Server};
 
 /// Rules beside the built-in pack: a chain (a brute force, then a login
 /// from the same address), distinct users per address, bytes summed and
@@ -311,23 +311,12 @@ fn finish(mut worker: Worker, what: &str) {
     let Some(mut child) = worker.0.take() else {
         return;
     };
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > Duration::from_secs(180) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = ended_within(&mut child, Duration::from_secs(180));
     let mut err = String::new();
     let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
     match status {
-        Some(status) => assert!(status.success(), "{what}: {err}"),
-        None => panic!("{what} did not end: {err}"),
+        Ok(status) => assert!(status.success(), "{what}: {err}"),
+        Err(why) => panic!("{what} did not end ({why}): {err}"),
     }
 }
 
