@@ -5,10 +5,12 @@
 # events by a collector (`rampart run` with a file source), then read by
 # 1, 2 and 3 workers (`rampart run` with `cluster:`, each a cluster of its
 # own over the same events stream), and by 3 of which one is killed (-9)
-# mid-stream. Each run's alerts are compared with hunt's (ids, counts,
+# mid-stream, and, over several NATS nodes, by 3 while one NATS node is
+# killed (-9). Each run's alerts are compared with hunt's (ids, counts,
 # events); the CPU each process spent (the servers' included) is given in
-# microseconds per event, and, for the kill, how long its partitions went
-# unowned. NODES=3 runs a three-node JetStream cluster (streams with three
+# microseconds per event, for the worker's kill how long its partitions
+# went unowned, and for the node's how long the cluster did not answer.
+# NODES=3 runs a three-node JetStream cluster (streams with three
 # replicas) in place of one server; PER_MESSAGE sets the events a message
 # of the collector holds (256 unless given).
 # Usage: scripts/bench-cluster.sh [RAMPART_BINARY] [LINES] [NODES]
@@ -27,10 +29,12 @@ events=$(cat "$dir"/logs/* | wc -l)
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_s() { date +%s.%N; }
-# cpu_s PID...: user and system seconds the processes have spent so far.
+# cpu_s PID...: user and system seconds the processes have spent so far
+# (those still running).
 cpu_s() {
     local total=0 p
     for p in "$@"; do
+        [ -e "/proc/$p/stat" ] || continue
         total=$(awk -v t="$total" -v tick="$(getconf CLK_TCK)" '{ print t + ($14 + $15) / tick }' "/proc/$p/stat")
     done
     echo "$total"
@@ -56,9 +60,20 @@ for i in $(seq 0 $((nodes - 1))); do
     fi
     nats-server "${args[@]}" >/dev/null 2>&1 &
     pids+=($!)
+    # Killed on purpose later: no job notice for it.
+    disown
     urls+=("nats://127.0.0.1:$port")
 done
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+# The servers are not this shell's jobs: each is waited for by its pid.
+stop_servers() {
+    kill "${pids[@]}" 2>/dev/null || true
+    for p in "${pids[@]}"; do
+        while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+    done
+    wait 2>/dev/null
+    rm -rf "$dir"
+}
+trap stop_servers EXIT
 # Until every node names the same JetStream metadata leader of a group of
 # all of them (a node that started a group of its own never heals).
 python3 - "$nodes" "${monitors[@]}" <<'PY'
@@ -155,11 +170,12 @@ for k in differ[:3]:
 PY
 }
 
-# run_workers CLUSTER COUNT [KILL_AFTER]: wall seconds, worker CPU seconds,
-# server CPU seconds, and seconds the killed worker's partitions went
-# unowned.
+# run_workers CLUSTER COUNT [KILL_AFTER [node]]: wall seconds, worker CPU
+# seconds, server CPU seconds, and seconds the killed worker's partitions
+# went unowned (or, with `node`, the first NATS node killed in its place,
+# seconds until the cluster answered again).
 run_workers() {
-    local cluster=$1 count=$2 kill_after=${3:-} wpids=() w t0 s0 threads=1 unowned=0
+    local cluster=$1 count=$2 kill_after=${3:-} victim=${4:-worker} wpids=() w t0 s0 threads=1 unowned=0 dead_cpu=0
     [ "$count" = 1 ] && threads=2
     s0=$(cpu_s "${pids[@]}")
     t0=$(now_s)
@@ -168,7 +184,18 @@ run_workers() {
             "$bin" run --no-db -q --once --threads "$threads" --config "$(worker_file "$cluster" "w$w")" 2>"$dir/$cluster-w$w.err" &
         wpids+=($!)
     done
-    if [ -n "$kill_after" ]; then
+    if [ -n "$kill_after" ] && [ "$victim" = node ]; then
+        sleep "$kill_after"
+        # What the node spent until its death still counts.
+        dead_cpu=$(cpu_s "${pids[0]}")
+        kill -9 "${pids[0]}"
+        local killed_at
+        killed_at=$(now_s)
+        until "$bin" cluster status --json --config "$dir/$cluster-w1.yml" >/dev/null 2>&1; do
+            sleep 0.05
+        done
+        unowned=$(awk -v a="$killed_at" -v z="$(now_s)" 'BEGIN { print z - a }')
+    elif [ -n "$kill_after" ]; then
         sleep "$kill_after"
         pkill -9 -f "$dir/$cluster-w2.yml" || true
         local killed_at
@@ -184,7 +211,7 @@ run_workers() {
     local wall cpu server
     wall=$(awk -v a="$t0" -v z="$(now_s)" 'BEGIN { print z - a }')
     cpu=$(cat "$dir/$cluster"-w*.time 2>/dev/null | awk '$1 ~ /^[0-9.]+$/ { t += $1 + $2 } END { print t + 0 }')
-    server=$(awk -v a="$s0" -v z="$(cpu_s "${pids[@]}")" 'BEGIN { print z - a }')
+    server=$(awk -v a="$s0" -v z="$(cpu_s "${pids[@]}")" -v d="$dead_cpu" 'BEGIN { print z + d - a }')
     echo "$wall $cpu $server $unowned"
 }
 
@@ -201,3 +228,8 @@ done
 read -r wall cpu server unowned <<<"$(run_workers kill 3 2)"
 printf '%-34s %8.2f %12.0f %14s %14s  %s\n' "3 workers, one killed after 2 s" "$wall" "$(awk -v n="$events" -v s="$wall" 'BEGIN { print n / s }')" "$(per_event "$cpu")" "$(per_event "$server")" "$(compare kill)"
 echo "the killed worker's partitions were unowned for ${unowned} s (lease 3 s); its events came again after the ack wait (10 s)"
+if [ "$nodes" -gt 1 ]; then
+    read -r wall cpu server unowned <<<"$(run_workers node 3 2 node)"
+    printf '%-34s %8.2f %12.0f %14s %14s  %s\n' "3 workers, a NATS node killed at 2 s" "$wall" "$(awk -v n="$events" -v s="$wall" 'BEGIN { print n / s }')" "$(per_event "$cpu")" "$(per_event "$server")" "$(compare node)"
+    echo "the first 'cluster status' begun after the node was killed answered ${unowned} s after it"
+fi
