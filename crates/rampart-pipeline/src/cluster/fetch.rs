@@ -19,7 +19,7 @@ const AIM: usize = 8 << 20;
 const MEMORY: usize = 256 << 20;
 
 /// How many messages the next fetch asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct FetchSize {
     /// Messages to ask for.
     pub count: usize,
