@@ -141,7 +141,7 @@ impl Store {
                 conn.execute_batch("VACUUM")?;
             }
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        write_ahead(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Indexes of a large store are written all over: 64 MiB of pages
         // kept in memory, and the write-ahead log copied back into the
@@ -183,5 +183,24 @@ impl Store {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+/// Puts the file in write-ahead-log mode. Changing the journal mode needs
+/// the file to itself and fails at once, without waiting, while another
+/// connection sets up the same new file (a pipeline's sink and its
+/// sources): it is tried again for up to five seconds.
+fn write_ahead(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done => return Ok(done?),
+        }
     }
 }
