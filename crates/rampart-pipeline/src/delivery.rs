@@ -552,13 +552,18 @@ mod tests {
         drop(pushing);
     }
 
+    /// A disk buffer in `dir`, large enough for any test.
+    fn on_disk(dir: &std::path::Path) -> Buffer {
+        Buffer::Disk {
+            dir: dir.to_path_buf(),
+            max_bytes: 1 << 30,
+        }
+    }
+
     #[test]
     fn the_end_waits_for_a_slow_destination_while_it_takes_records() {
         let dir = tempfile::tempdir().unwrap();
-        let buffer = Buffer::Disk {
-            dir: dir.path().to_path_buf(),
-            max_bytes: 1 << 30,
-        };
+        let buffer = on_disk(dir.path());
         // Each send takes longer than the run's end waits for one that
         // takes nothing: every record still arrives.
         let (mut t, got, _) = flaky(false);
@@ -576,10 +581,7 @@ mod tests {
     #[test]
     fn records_on_disk_wait_for_the_next_run() {
         let dir = tempfile::tempdir().unwrap();
-        let buffer = Buffer::Disk {
-            dir: dir.path().to_path_buf(),
-            max_bytes: 1 << 30,
-        };
+        let buffer = on_disk(dir.path());
         let first = pushed(&buffer, true, 0..1000).0.finish();
         assert_eq!(first.sent, 0);
         assert_eq!(first.left, 1000);
