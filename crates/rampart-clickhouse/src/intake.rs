@@ -48,6 +48,24 @@ struct Known {
     fp_hash: i64,
 }
 
+impl Known {
+    /// File `id` at `path`, known by the start of `fp_len` bytes whose
+    /// hash is `fp_hash`, with nothing read of it yet.
+    fn new(id: i64, path: String, (fp_len, fp_hash): (i64, i64)) -> Known {
+        Known {
+            source: Source {
+                id,
+                path,
+                events: 0,
+                dead: 0,
+                state: None,
+            },
+            fp_len,
+            fp_hash,
+        }
+    }
+}
+
 /// What an ingest keeps in memory of the bookkeeping: the files known,
 /// and the next version to write.
 #[derive(Debug, Clone, Default)]
@@ -195,20 +213,7 @@ impl ClickHouse {
             };
             for row in rows.iter().filter(|r| r.kind == "source") {
                 let id = id_of(row)?;
-                sources.insert(
-                    id,
-                    Known {
-                        source: Source {
-                            id,
-                            path: row.text.clone(),
-                            events: 0,
-                            dead: 0,
-                            state: None,
-                        },
-                        fp_len: row.n1,
-                        fp_hash: row.n2,
-                    },
-                );
+                sources.insert(id, Known::new(id, row.text.clone(), (row.n1, row.n2)));
             }
             for row in &rows {
                 let Some(known) = sources.get_mut(&id_of(row)?).map(|k| &mut k.source) else {
@@ -284,24 +289,15 @@ impl Intake for ClickHouse {
                     .max()
                     .unwrap_or(0)
                     + 1;
-                ledger.sources.push(Known {
-                    source: Source {
-                        id,
-                        path: String::new(),
-                        events: 0,
-                        dead: 0,
-                        state: None,
-                    },
-                    fp_len: -1,
-                    fp_hash: 0,
-                });
+                ledger.sources.push(Known::new(id, String::new(), (-1, 0)));
                 ledger.sources.len() - 1
             }
         };
         let known = &mut ledger.sources[at];
-        let now = (head.len() as i64, head_hash(head), path.to_owned());
-        if (known.fp_len, known.fp_hash, known.source.path.clone()) != now {
-            (known.fp_len, known.fp_hash, known.source.path) = now;
+        let now = (head.len() as i64, head_hash(head));
+        if (known.fp_len, known.fp_hash) != now || known.source.path != path {
+            (known.fp_len, known.fp_hash) = now;
+            known.source.path = path.to_owned();
             let mut out = Vec::new();
             let mut book = Book {
                 out: &mut out,
