@@ -23,6 +23,7 @@ mod transcript;
 mod write;
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rampart_store::{
@@ -210,8 +211,38 @@ impl ClickHouse {
                     .execute(&format!("ALTER TABLE alerts DELETE WHERE {old}"))?;
             }
         }
+        if pruned.dead > 0 || pruned.alerts > 0 {
+            self.deleted()?;
+        }
         pruned.freed = bytes_before.saturating_sub(self.bytes()?);
         Ok(pruned)
+    }
+
+    /// Waits until this database's deletes have been applied: a delete is
+    /// a mutation, which a server before 22.8 (18.16 among them) applies
+    /// in the background after the statement returns, so without the wait
+    /// a prune could report rows gone that a query still finds.
+    fn deleted(&self) -> Result<(), StoreError> {
+        const PATIENCE: Duration = Duration::from_secs(120);
+        let sql = format!(
+            "SELECT count() AS n FROM system.mutations WHERE database = {} AND NOT is_done",
+            quote(&self.client.database)
+        );
+        let started = Instant::now();
+        loop {
+            let pending = self.count(&sql)?;
+            if pending == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                return Err(StoreError(format!(
+                    "{pending} delete(s) still running on ClickHouse after {} s; \
+                     the server finishes them in the background",
+                    PATIENCE.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Now, in microseconds, or just after the latest time the `max(...)
