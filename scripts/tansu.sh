@@ -26,13 +26,18 @@ start)
         --storage-engine "sqlite://tansu.db" \
         >broker.log 2>&1) &
     echo $! >"$dir/pid"
-    for _ in $(seq 1 200); do
+    pid=$(cat "$dir/pid")
+    for _ in $(seq 1 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             exit 0
         fi
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    echo "the broker did not listen on $port; see $dir/broker.log" >&2
+    echo "the broker did not listen on $port; its log:" >&2
+    tail -n 20 "$dir/broker.log" >&2 || true
+    kill "$pid" 2>/dev/null || true
+    rm -f "$dir/pid"
     exit 1
     ;;
 topic)

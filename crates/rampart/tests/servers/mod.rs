@@ -53,28 +53,44 @@ impl Server {
 
     /// Starts it with `dir` its folder; when `owned`, stopped by the
     /// script once this process has exited.
-    fn start_in(script: &str, dir: &Path, owned: bool) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    /// A free port is found by binding to port 0 and letting it go, so
+    /// another process may take it before the server binds it: a server
+    /// that does not start is stopped and tried again on another port in
+    /// a fresh folder, twice.
+    fn start_in(script: &str, first: &Path, owned: bool) -> Server {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../scripts")
             .join(script);
-        let dir = dir.to_path_buf();
-        let mut command = Command::new("bash");
-        command
-            .arg(&script)
-            .arg("start")
-            .arg(&dir)
-            .arg(port.to_string());
-        if owned {
-            command.env("RAMPART_SERVER_OWNER", std::process::id().to_string());
+        for attempt in 0..3 {
+            let mut dir = first.as_os_str().to_owned();
+            if attempt > 0 {
+                dir.push(format!("-{attempt}"));
+            }
+            let dir = std::path::PathBuf::from(dir);
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut command = Command::new("bash");
+            command
+                .arg(&script)
+                .arg("start")
+                .arg(&dir)
+                .arg(port.to_string());
+            if owned {
+                command.env("RAMPART_SERVER_OWNER", std::process::id().to_string());
+            }
+            if command.status().unwrap().success() {
+                return Server { script, dir, port };
+            }
+            let _ = Command::new("bash")
+                .arg(&script)
+                .arg("stop")
+                .arg(&dir)
+                .status();
         }
-        let ok = command.status().unwrap().success();
-        assert!(ok, "{} did not start", script.display());
-        Server { script, dir, port }
+        panic!("{} did not start, three times", script.display());
     }
 }
 
