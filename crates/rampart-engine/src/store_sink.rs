@@ -98,10 +98,9 @@ impl StoreSink {
             .name("rampart-store".into())
             .spawn(move || {
                 let mut stored = Committed::default();
-                let mut error = None;
-                // SQLite's log is copied back apart while commits are
-                // written, and whole at the end.
-                let apart = store.copy_apart();
+                // SQLite's log is copied back, and the text of what was
+                // committed indexed, apart while commits are written.
+                let mut error = store.writing_starts().err();
                 while let Ok(first) = rx.recv() {
                     // Commits that waited go in one transaction with it.
                     let mut commits = vec![first];
@@ -131,7 +130,6 @@ impl StoreSink {
                         Err(e) => error = Some(e),
                     }
                 }
-                drop(apart);
                 if let Err(e) = store.writing_done() {
                     error.get_or_insert(e);
                 }

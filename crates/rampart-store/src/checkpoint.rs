@@ -10,21 +10,46 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::{Store, StoreError};
+use crate::text::Indexer;
+use crate::{Apart, Store, StoreError};
 
 /// How often the log is copied back.
 const EVERY: Duration = Duration::from_millis(100);
 
 /// The thread copying the log back; stops when dropped.
-pub struct Checkpointer {
+pub(crate) struct Checkpointer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Store {
+    /// Moves the copying back of the log and the indexing of committed
+    /// events' text to threads of their own, until
+    /// [`Store::writing_done`]. A store in memory has neither.
+    pub fn writing_starts(&mut self) -> Result<(), StoreError> {
+        if self.apart.is_none() && self.conn.path().is_some_and(|p| !p.is_empty()) {
+            let path = self.conn.path().unwrap_or_default().to_owned();
+            self.apart = Some(Apart {
+                checkpointer: self.checkpoint_apart()?,
+                indexer: Indexer::start(&path)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits for the threads of [`Store::writing_starts`], then copies the
+    /// logs back whole; the indexing thread's error, if it had one.
+    pub fn writing_done(&mut self) -> Result<(), StoreError> {
+        if let Some(apart) = self.apart.take() {
+            drop(apart.checkpointer);
+            apart.indexer.finish()?;
+        }
+        self.checkpoint()
+    }
+
     /// Hands the copying back of the log to a thread of its own, for as
     /// long as the returned value lives.
-    pub fn checkpoint_apart(&self) -> Result<Checkpointer, StoreError> {
+    fn checkpoint_apart(&self) -> Result<Checkpointer, StoreError> {
         let path = self
             .conn
             .path()
@@ -64,15 +89,24 @@ impl Store {
         };
         let size = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
         if size > limit {
-            self.checkpoint()?;
+            self.checkpoint_of("main")?;
         }
         Ok(())
     }
 
-    /// Copies the whole log back and empties it.
+    /// Copies the whole log back and empties it, the full-text index's
+    /// too.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.checkpoint_of("main")?;
+        self.checkpoint_of("text")
+    }
+
+    fn checkpoint_of(&self, schema: &str) -> Result<(), StoreError> {
+        self.conn.query_row(
+            &format!("PRAGMA {schema}.wal_checkpoint(TRUNCATE)"),
+            [],
+            |_| Ok(()),
+        )?;
         Ok(())
     }
 }

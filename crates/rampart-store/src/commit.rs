@@ -2,7 +2,9 @@
 //! how far each source has been read and the engine's state as they left
 //! it. They commit together, so a crash at any moment leaves the store as
 //! it was after the last commit, and the next run goes on from exactly
-//! there.
+//! there. The events' text goes to the full-text index in the same
+//! transaction, or while an ingest writes, to the thread indexing it
+//! (see `text`).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use rampart_detect::{Alert, SavedState};
 use rusqlite::params;
 
 use crate::events::{insert, insert_dead, NewDead, NewEvents};
-use crate::{alerts, now_micros, Store, StoreError};
+use crate::{alerts, now_micros, text, Store, StoreError};
 
 /// What one commit stores.
 #[derive(Debug, Default)]
@@ -97,7 +99,21 @@ impl Store {
             }
             crate::state::write(&tx, &commit.state)?;
         }
-        tx.commit()?;
+        match self.apart.as_ref().map(|a| &a.indexer) {
+            Some(indexer) => {
+                tx.commit()?;
+                for commit in commits.iter() {
+                    if !indexer.send(&commit.events) {
+                        // Its error comes with `writing_done`.
+                        break;
+                    }
+                }
+            }
+            None => {
+                text::add(&tx, commits.iter().flat_map(|c| c.events.texts()))?;
+                tx.commit()?;
+            }
+        }
         for commit in commits {
             commit.state = SavedState::default();
             commit.events.clear();

@@ -134,6 +134,12 @@ impl NewEvents {
         self.rows.iter().map(|r| (r.id, self.str(r.doc)))
     }
 
+    /// Each event's id and the text it is searched by, in the order they
+    /// were added.
+    pub(crate) fn texts(&self) -> impl Iterator<Item = (i64, &str)> + '_ {
+        self.rows.iter().map(|r| (r.id, self.str(r.text)))
+    }
+
     /// How many events it holds.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -214,7 +220,6 @@ pub(crate) fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO NOTHING",
     )?;
-    let mut search = tx.prepare_cached("INSERT INTO events_text (rowid, text) VALUES (?1, ?2)")?;
     let mut added = 0;
     for e in &events.rows {
         let [dataset, host, source_ip, destination_ip, user_name, event_code] =
@@ -237,7 +242,6 @@ pub(crate) fn insert(
             e.threat,
         ])?;
         if inserted == 1 {
-            search.execute(params![e.id, events.text(e.text)])?;
             added += 1;
             let hour = hour_of(e.time);
             let dataset = events.str(e.columns[0]);

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use rampart_detect::SavedState;
 
-use crate::{Backend, Checkpointer, Commit, Committed, Source, Store, StoreError};
+use crate::{Backend, Commit, Committed, Source, Store, StoreError};
 
 /// A database `ingest` writes to (and reads back, as a [`Backend`]).
 pub trait Intake: Backend {
@@ -48,10 +48,12 @@ pub trait Intake: Backend {
     /// Notes that run `id` is over, and what it stored.
     fn finish_run(&mut self, id: i64, stored: &Committed) -> Result<(), StoreError>;
 
-    /// Work that keeps a writing thread to writing while it lives (SQLite
-    /// copies its log back on a thread of its own); none by default.
-    fn copy_apart(&self) -> Option<Checkpointer> {
-        None
+    /// Called by a writing thread before its first commit: work that keeps
+    /// it to writing rows moves to threads of its own until
+    /// [`Intake::writing_done`] (SQLite copies its log back and indexes
+    /// the text of what was committed apart); none by default.
+    fn writing_starts(&mut self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Called by a writing thread between commits.
@@ -59,8 +61,9 @@ pub trait Intake: Backend {
         Ok(())
     }
 
-    /// Called by a writing thread once it has written its last commit.
-    fn writing_done(&self) -> Result<(), StoreError> {
+    /// Called by a writing thread once it has written its last commit:
+    /// waits for the work moved apart.
+    fn writing_done(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -105,15 +108,15 @@ impl Intake for Store {
         Store::finish_run(self, id, stored)
     }
 
-    fn copy_apart(&self) -> Option<Checkpointer> {
-        self.checkpoint_apart().ok()
+    fn writing_starts(&mut self) -> Result<(), StoreError> {
+        Store::writing_starts(self)
     }
 
     fn between_commits(&self) -> Result<(), StoreError> {
         self.bound_log(LOG_BYTES)
     }
 
-    fn writing_done(&self) -> Result<(), StoreError> {
-        self.checkpoint()
+    fn writing_done(&mut self) -> Result<(), StoreError> {
+        Store::writing_done(self)
     }
 }

@@ -1,6 +1,7 @@
 //! rampart's embedded store: one SQLite file (WAL) holding events, alerts
 //! and their triage, the files they came from with how far each was read,
-//! indicators, feeds and VirusTotal answers. The schema is versioned: each
+//! indicators, feeds and VirusTotal answers, and beside it a second file
+//! holding the events' full-text index (see `text`). The schema is versioned: each
 //! migration runs once, in order, inside a transaction, and the file
 //! records how far it has come (`PRAGMA user_version`), so an old database
 //! opens with a new rampart and a new one is refused by an old rampart.
@@ -27,16 +28,16 @@ mod state;
 mod suppressions;
 #[cfg(test)]
 mod testing;
+mod text;
 mod vt_cache;
 
 use std::path::Path;
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::Connection;
+use rusqlite::{Connection, DatabaseName};
 
 pub use alerts::{AlertFilter, AlertOrder, Status, Step, StoredAlert, Triage};
 pub use backend::Backend;
-pub use checkpoint::Checkpointer;
 pub use commit::{Commit, Committed, NewAlert};
 pub use dashboard::{Board, Choices, MaliciousEvent, Slice, SliceBars, MOST_CHOICES};
 pub use events::{NewDead, NewEvents, PER_SOURCE, TEXT_COLUMNS};
@@ -65,9 +66,26 @@ pub(crate) fn now_micros() -> i64 {
 const SMALL_PAGES: i64 = 25_600;
 
 /// An open store.
-#[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// While an ingest writes: the threads copying the log back and
+    /// indexing the text of what it commits.
+    apart: Option<Apart>,
+}
+
+/// The threads a writing store keeps.
+struct Apart {
+    checkpointer: checkpoint::Checkpointer,
+    indexer: text::Indexer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.conn.path())
+            .field("writing", &self.apart.is_some())
+            .finish()
+    }
 }
 
 /// A store error, with what was being done.
@@ -141,7 +159,7 @@ impl Store {
                 conn.execute_batch("VACUUM")?;
             }
         }
-        write_ahead(&conn)?;
+        write_ahead(&conn, DatabaseName::Main)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Indexes of a large store are written all over: 64 MiB of pages
         // kept in memory, and the write-ahead log copied back into the
@@ -162,8 +180,9 @@ impl Store {
             },
         )?;
         facets::register(&conn)?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, apart: None };
         migrations::run(&mut store.conn)?;
+        text::attach(&mut store.conn)?;
         Ok(store)
     }
 
@@ -186,14 +205,14 @@ impl Store {
     }
 }
 
-/// Puts the file in write-ahead-log mode. Changing the journal mode needs
-/// the file to itself and fails at once, without waiting, while another
-/// connection sets up the same new file (a pipeline's sink and its
+/// Puts the file of `schema` in write-ahead-log mode. Changing the journal
+/// mode needs the file to itself and fails at once, without waiting, while
+/// another connection sets up the same new file (a pipeline's sink and its
 /// sources): it is tried again for up to five seconds.
-fn write_ahead(conn: &Connection) -> Result<(), StoreError> {
+fn write_ahead(conn: &Connection, schema: DatabaseName<'_>) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     loop {
-        match conn.pragma_update(None, "journal_mode", "WAL") {
+        match conn.pragma_update(Some(schema), "journal_mode", "WAL") {
             Err(e)
                 if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
                     && started.elapsed() < std::time::Duration::from_secs(5) =>

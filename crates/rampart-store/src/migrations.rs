@@ -328,6 +328,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO lookup_usage (service, day, requests)
     SELECT 'virustotal', day, requests FROM vt_usage;
     DROP TABLE vt_usage;",
+    // 11: the full-text index moves to a file of its own beside the
+    // database (see `text`), built there from the stored events; the
+    // database keeps the token that file must carry to be its own.
+    "DROP TABLE events_vocab;
+    DROP TABLE events_text;
+    CREATE TABLE text_index (token INTEGER NOT NULL);
+    INSERT INTO text_index (token) VALUES (random());",
 ];
 
 /// Brings the schema up to date.

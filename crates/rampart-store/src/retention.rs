@@ -46,7 +46,8 @@ pub struct Stats {
     pub events: u64,
     /// Unreadable lines kept.
     pub dead: u64,
-    /// The database file's size in bytes (its log included).
+    /// The database's size in bytes (its log and its full-text index's
+    /// file included).
     pub bytes: u64,
 }
 
@@ -95,7 +96,8 @@ impl Store {
             destinations::count(&tx, &targets)?;
             let ids: Vec<i64> = rows.into_iter().map(|(id, _, _, _)| id).collect();
             {
-                let mut text = tx.prepare_cached("DELETE FROM events_text WHERE rowid = ?1")?;
+                let mut text =
+                    tx.prepare_cached("DELETE FROM text.events_text WHERE rowid = ?1")?;
                 let mut row = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
                 for id in &ids {
                     text.execute([id])?;
@@ -121,11 +123,13 @@ impl Store {
             tx.commit()?;
         }
         // The pragma frees one page per step.
-        let mut vacuum = self.conn.prepare("PRAGMA incremental_vacuum")?;
-        let mut steps = vacuum.query([])?;
-        while steps.next()?.is_some() {}
-        drop(steps);
-        drop(vacuum);
+        for schema in ["main", "text"] {
+            let mut vacuum = self
+                .conn
+                .prepare(&format!("PRAGMA {schema}.incremental_vacuum"))?;
+            let mut steps = vacuum.query([])?;
+            while steps.next()?.is_some() {}
+        }
         self.checkpoint()?;
         pruned.freed = size.saturating_sub(self.file_bytes());
         Ok(pruned)
@@ -136,7 +140,7 @@ impl Store {
         let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
             return 0;
         };
-        ["", "-wal"]
+        ["", "-wal", "-text", "-text-wal"]
             .iter()
             .filter_map(|suffix| std::fs::metadata(format!("{path}{suffix}")).ok())
             .map(|m| m.len())

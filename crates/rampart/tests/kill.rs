@@ -344,6 +344,9 @@ fn dump(db: &Db) -> Vec<(String, Vec<String>)> {
         Db::House { http, .. } => return house_dump(http),
     };
     let conn = rusqlite::Connection::open(db).unwrap();
+    // The full-text index's file, beside the database.
+    let text = format!("{}-text", db.display());
+    conn.execute("ATTACH DATABASE ?1 AS text", [&text]).unwrap();
     let tables = [
         (
             "events",
@@ -376,6 +379,10 @@ fn dump(db: &Db) -> Vec<(String, Vec<String>)> {
             "search",
             "SELECT rowid FROM events_text WHERE events_text MATCH 'password OR gobuster OR ufw' ORDER BY rowid",
         ),
+        // Each word with how many events hold it: an event indexed twice,
+        // or left in the index when its row was lost, shows here.
+        ("words", "SELECT term, doc FROM events_vocab ORDER BY term"),
+        ("indexed", "SELECT source, through FROM text.indexed ORDER BY source"),
     ];
     tables
         .iter()

@@ -71,6 +71,9 @@ fn alerts_of(db: &Path, rule: &str) -> Vec<serde_json::Value> {
 
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
+    // The full-text index's file, beside the database.
+    let text = format!("{}-text", db.display());
+    conn.execute("ATTACH DATABASE ?1 AS text", [&text]).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
