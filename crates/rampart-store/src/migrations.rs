@@ -494,6 +494,65 @@ mod tests {
     }
 
     #[test]
+    fn a_database_with_its_word_index_inside_is_searched_from_the_file_beside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        crate::facets::register(&conn).unwrap();
+        super::run_to(&mut conn, 10).unwrap();
+        conn.execute(
+            "INSERT INTO sources (id, fp_len, fp_hash, path, events, first_read, last_read)
+             VALUES (1, 3, 7, 'a.log', 2, 0, 0)",
+            [],
+        )
+        .unwrap();
+        let base = crate::PER_SOURCE;
+        for (id, doc, text) in [
+            (
+                base,
+                r#"{"message":"Failed password for root"}"#,
+                "Failed password for root",
+            ),
+            (
+                base + 1,
+                r#"{"event":{"original":"GET /login"}}"#,
+                "GET /login",
+            ),
+        ] {
+            conn.execute(
+                "INSERT INTO events (id, stored, doc) VALUES (?1, 0, ?2)",
+                rusqlite::params![id, doc],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO events_text (rowid, text) VALUES (?1, ?2)",
+                rusqlite::params![id, text],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let found = |word: &str| -> Vec<i64> {
+            store
+                .rows(
+                    &format!("SELECT rowid FROM text.events_text WHERE events_text MATCH '{word}'"),
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(found("password"), [base]);
+        assert_eq!(found("login"), [base + 1]);
+        let inside = store
+            .rows(
+                "SELECT name FROM main.sqlite_master WHERE name IN ('events_text', 'events_vocab')",
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap();
+        assert!(inside.is_empty(), "{inside:?}");
+        assert!(dir.path().join("r.db-text").exists());
+    }
+
+    #[test]
     fn events_stored_before_the_dashboard_facets_get_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
