@@ -63,12 +63,7 @@ pub(crate) fn attach(conn: &mut Connection) -> Result<(), StoreError> {
         // be making it at this moment.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !owned(&tx)? {
-            let made: bool = tx.query_row(
-                "SELECT count(*) > 0 FROM text.sqlite_master WHERE name = 'owner'",
-                [],
-                |r| r.get(0),
-            )?;
-            if !made {
+            if !made(&tx)? {
                 tx.execute_batch(SCHEMA)?;
             }
             tx.execute_batch(
@@ -84,14 +79,18 @@ pub(crate) fn attach(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Whether the attached index is this database's.
-fn owned(conn: &Connection) -> Result<bool, StoreError> {
-    let made: bool = conn.query_row(
+/// Whether the attached file has the index's tables (the last of them).
+fn made(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
         "SELECT count(*) > 0 FROM text.sqlite_master WHERE name = 'owner'",
         [],
         |r| r.get(0),
-    )?;
-    if !made {
+    )?)
+}
+
+/// Whether the attached index is this database's.
+fn owned(conn: &Connection) -> Result<bool, StoreError> {
+    if !made(conn)? {
         return Ok(false);
     }
     Ok(conn.query_row(
