@@ -1,7 +1,9 @@
 //! Copying the write-ahead log back into the database on a thread of its
 //! own while a long writer runs, so that the writer only writes: SQLite
 //! otherwise makes the commit that fills the log copy it back, and a large
-//! ingest spends a fifth of its writing time there.
+//! ingest spends a fifth of its writing time there. A long writer also
+//! has the text of what it commits indexed apart (see `text`); both
+//! threads start and stop here.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,8 +29,12 @@ impl Store {
     /// events' text to threads of their own, until
     /// [`Store::writing_done`]. A store in memory has neither.
     pub fn writing_starts(&mut self) -> Result<(), StoreError> {
-        if self.apart.is_none() && self.conn.path().is_some_and(|p| !p.is_empty()) {
-            let path = self.conn.path().unwrap_or_default().to_owned();
+        let file = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned);
+        if let (None, Some(path)) = (&self.apart, file) {
             self.apart = Some(Apart {
                 checkpointer: self.checkpoint_apart()?,
                 indexer: Indexer::start(&path)?,

@@ -1,10 +1,11 @@
 //! rampart's embedded store: one SQLite file (WAL) holding events, alerts
 //! and their triage, the files they came from with how far each was read,
 //! indicators, feeds and VirusTotal answers, and beside it a second file
-//! holding the events' full-text index (see `text`). The schema is versioned: each
-//! migration runs once, in order, inside a transaction, and the file
-//! records how far it has come (`PRAGMA user_version`), so an old database
-//! opens with a new rampart and a new one is refused by an old rampart.
+//! holding the events' full-text index (see `text`). The schema is
+//! versioned: each migration runs once, in order, inside a transaction,
+//! and the file records how far it has come (`PRAGMA user_version`), so an
+//! old database opens with a new rampart and a new one is refused by an
+//! old rampart.
 
 mod alerts;
 mod backend;
