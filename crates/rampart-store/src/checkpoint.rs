@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::text::Indexer;
-use crate::{Apart, Store, StoreError};
+use crate::{file_of, Apart, Store, StoreError};
 
 /// How often the log is copied back.
 const EVERY: Duration = Duration::from_millis(100);
@@ -29,14 +29,10 @@ impl Store {
     /// events' text to threads of their own, until
     /// [`Store::writing_done`]. A store in memory has neither.
     pub fn writing_starts(&mut self) -> Result<(), StoreError> {
-        let file = self
-            .conn
-            .path()
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned);
+        let file = file_of(&self.conn).map(str::to_owned);
         if let (None, Some(path)) = (&self.apart, file) {
             self.apart = Some(Apart {
-                checkpointer: self.checkpoint_apart()?,
+                checkpointer: self.checkpoint_apart(&path)?,
                 indexer: Indexer::start(&path)?,
             });
         }
@@ -53,16 +49,11 @@ impl Store {
         self.checkpoint()
     }
 
-    /// Hands the copying back of the log to a thread of its own, for as
-    /// long as the returned value lives.
-    fn checkpoint_apart(&self) -> Result<Checkpointer, StoreError> {
-        let path = self
-            .conn
-            .path()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| StoreError("an in-memory store has no log to copy back".into()))?
-            .to_owned();
-        let conn = Connection::open(&path)?;
+    /// Hands the copying back of the log of the database at `path` (this
+    /// one's) to a thread of its own, for as long as the returned value
+    /// lives.
+    fn checkpoint_apart(&self, path: &str) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -90,7 +81,7 @@ impl Store {
     /// ever catching up, and the log grows without end (6.4 GB while 5 GB
     /// of events were stored). Called by the writer between commits.
     pub fn bound_log(&self, limit: u64) -> Result<(), StoreError> {
-        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+        let Some(path) = file_of(&self.conn) else {
             return Ok(());
         };
         let size = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
@@ -135,9 +126,10 @@ mod tests {
     #[test]
     fn a_log_past_its_bound_is_started_again_by_the_next_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
+        let path = dir.path().join("r.db");
+        let mut store = Store::open(&path).unwrap();
         // As while a checkpointing thread runs: commits do not copy back.
-        drop(store.checkpoint_apart().unwrap());
+        drop(store.checkpoint_apart(path.to_str().unwrap()).unwrap());
         let source = store.source(b"log", "l.log").unwrap().id;
         let mut next = 0;
         let mut commit_some = |store: &mut Store, n: u64| {

@@ -57,6 +57,11 @@ pub use sources::{head_hash, Source, FINGERPRINT_BYTES};
 pub use suppressions::{group_json, Beside, StoredSuppression, Triaged};
 pub use vt_cache::CachedAnswer;
 
+/// The file `conn` has open; none for a database in memory.
+pub(crate) fn file_of(conn: &Connection) -> Option<&str> {
+    conn.path().filter(|p| !p.is_empty())
+}
+
 /// Now, in microseconds since the epoch, as times are stored.
 pub(crate) fn now_micros() -> i64 {
     jiff::Timestamp::now().as_microsecond()

@@ -15,7 +15,7 @@ use crate::destinations;
 use crate::events::{count, hour_of};
 use crate::facets::{self, Cell};
 
-use crate::{Store, StoreError};
+use crate::{file_of, Store, StoreError};
 
 /// Rows deleted per transaction.
 const CHUNK: i64 = 20_000;
@@ -137,7 +137,7 @@ impl Store {
 
     /// The database file's size, its log included.
     fn file_bytes(&self) -> u64 {
-        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+        let Some(path) = file_of(&self.conn) else {
             return 0;
         };
         ["", "-wal", "-text", "-text-wal"]

@@ -23,7 +23,7 @@ use rusqlite::{params, Connection, DatabaseName, OptionalExtension, TransactionB
 use serde_json::Value;
 
 use crate::events::NewEvents;
-use crate::{write_ahead, StoreError, PER_SOURCE};
+use crate::{file_of, write_ahead, StoreError, PER_SOURCE};
 
 /// The attached file's schema.
 const SCHEMA: &str = "
@@ -40,6 +40,9 @@ const SCHEMA: &str = "
 /// The attached file's name in SQL.
 const TEXT: DatabaseName<'static> = DatabaseName::Attached("text");
 
+/// How a text goes into the index.
+const INSERT: &str = "INSERT INTO text.events_text (rowid, text) VALUES (?1, ?2)";
+
 /// Texts that may wait for the indexing thread: a commit's each.
 const WAITING: usize = 2;
 
@@ -47,7 +50,7 @@ const WAITING: usize = 2;
 /// store in memory), making it, or making it again, when it is not this
 /// database's.
 pub(crate) fn attach(conn: &mut Connection) -> Result<(), StoreError> {
-    let path = match conn.path().filter(|p| !p.is_empty()) {
+    let path = match file_of(conn) {
         Some(main) => format!("{main}-text"),
         None => ":memory:".to_owned(),
     };
@@ -125,8 +128,7 @@ fn catch_up(conn: &Connection) -> Result<(), StoreError> {
 fn fill(conn: &Connection, source: i64, from: i64, to: i64) -> Result<(), StoreError> {
     let base = source * PER_SOURCE;
     let mut docs = conn.prepare("SELECT id, doc FROM events WHERE id >= ?1 AND id < ?2")?;
-    let mut add =
-        conn.prepare_cached("INSERT INTO text.events_text (rowid, text) VALUES (?1, ?2)")?;
+    let mut add = conn.prepare_cached(INSERT)?;
     let mut rows = docs.query(params![base + from, base + to])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -170,8 +172,7 @@ pub(crate) fn add<'t>(
     texts: impl Iterator<Item = (i64, &'t str)>,
 ) -> Result<(), StoreError> {
     let mut through: HashMap<i64, i64> = HashMap::new();
-    let mut insert =
-        conn.prepare_cached("INSERT INTO text.events_text (rowid, text) VALUES (?1, ?2)")?;
+    let mut insert = conn.prepare_cached(INSERT)?;
     let mut indexed = conn.prepare_cached("SELECT through FROM text.indexed WHERE source = ?1")?;
     for (id, text) in texts {
         let (source, ordinal) = (id.div_euclid(PER_SOURCE), id.rem_euclid(PER_SOURCE));
@@ -201,20 +202,21 @@ pub(crate) fn add<'t>(
     Ok(())
 }
 
-/// A commit's texts, copied for the indexing thread.
+/// A commit's texts, copied for the indexing thread: put end to end in
+/// one string, each ending where `ends` says.
 #[derive(Default)]
 struct Texts {
     ids: Vec<i64>,
     ends: Vec<usize>,
-    bytes: Vec<u8>,
+    text: String,
 }
 
 impl Texts {
     fn fill(&mut self, events: &NewEvents) {
         for (id, text) in events.texts() {
             self.ids.push(id);
-            self.bytes.extend_from_slice(text.as_bytes());
-            self.ends.push(self.bytes.len());
+            self.text.push_str(text);
+            self.ends.push(self.text.len());
         }
     }
 
@@ -223,19 +225,13 @@ impl Texts {
         self.ids
             .iter()
             .zip(starts.zip(self.ends.iter().copied()))
-            .map(|(id, (start, end))| {
-                // Whole UTF-8 texts, put end to end.
-                (
-                    *id,
-                    std::str::from_utf8(&self.bytes[start..end]).unwrap_or_default(),
-                )
-            })
+            .map(|(id, (start, end))| (*id, &self.text[start..end]))
     }
 
     fn clear(&mut self) {
         self.ids.clear();
         self.ends.clear();
-        self.bytes.clear();
+        self.text.clear();
     }
 }
 
