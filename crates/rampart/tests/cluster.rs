@@ -297,13 +297,18 @@ fn start_among(dir: &Path, bus: (&str, &House), names: (&str, &str)) -> Worker {
     spawn_worker(dir, bus, names, false)
 }
 
-fn spawn_worker(dir: &Path, bus: (&str, &House), names: (&str, &str), record: bool) -> Worker {
-    let file = worker_file(dir, bus, names);
+/// `rampart`, its ClickHouse statements recorded in the transcript or not.
+fn recording(record: bool) -> std::process::Command {
     let mut command = rampart();
     if !record {
         command.env_remove("RAMPART_CLICKHOUSE_TRANSCRIPT");
     }
-    let child = command
+    command
+}
+
+fn spawn_worker(dir: &Path, bus: (&str, &House), names: (&str, &str), record: bool) -> Worker {
+    let file = worker_file(dir, bus, names);
+    let child = recording(record)
         .args([
             "run",
             "--no-db",
@@ -508,15 +513,8 @@ fn assert_house_of(
     let Some(url) = house.url(cluster) else {
         return;
     };
-    let rampart = || {
-        let mut command = rampart();
-        if !record {
-            command.env_remove("RAMPART_CLICKHOUSE_TRANSCRIPT");
-        }
-        command
-    };
     let listed = dir.join(format!("{cluster}-house-alerts.jsonl"));
-    let out = rampart()
+    let out = recording(record)
         .args([
             "alerts", "--db", &url, "--format", "jsonl", "--limit", "1000000",
         ])
@@ -532,7 +530,7 @@ fn assert_house_of(
     assert_eq!(written, got.len(), "{cluster}: an alert listed twice");
     let events = dir.join(format!("{cluster}-house-events.jsonl"));
     common::ok(
-        rampart()
+        recording(record)
             .args(["export", "events", "--db", &url, "--output"])
             .arg(&events)
             .output()

@@ -51,12 +51,11 @@ impl Server {
         Server::start_in(script, &dir.join("server"), false)
     }
 
-    /// Starts it with `dir` its folder; when `owned`, stopped by the
-    /// script once this process has exited.
-    /// A free port is found by binding to port 0 and letting it go, so
-    /// another process may take it before the server binds it: a server
-    /// that does not start is stopped and tried again on another port in
-    /// a fresh folder, twice.
+    /// Starts it with `first` its folder; when `owned`, stopped by the
+    /// script once this process has exited. A free port is found by
+    /// binding to port 0 and letting it go, so another process may take it
+    /// before the server binds it: a server that does not start is stopped
+    /// and tried again on another port in a fresh folder, twice.
     fn start_in(script: &str, first: &Path, owned: bool) -> Server {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../scripts")
@@ -72,23 +71,24 @@ impl Server {
                 .local_addr()
                 .unwrap()
                 .port();
+            let server = Server {
+                script: script.clone(),
+                dir,
+                port,
+            };
             let mut command = Command::new("bash");
             command
-                .arg(&script)
+                .arg(&server.script)
                 .arg("start")
-                .arg(&dir)
+                .arg(&server.dir)
                 .arg(port.to_string());
             if owned {
                 command.env("RAMPART_SERVER_OWNER", std::process::id().to_string());
             }
             if command.status().unwrap().success() {
-                return Server { script, dir, port };
+                return server;
             }
-            let _ = Command::new("bash")
-                .arg(&script)
-                .arg("stop")
-                .arg(&dir)
-                .status();
+            // Dropped: stopped, whatever part of it did start.
         }
         panic!("{} did not start, three times", script.display());
     }
